@@ -1,0 +1,231 @@
+/*
+ * leasehold_native: the few system calls Node cannot make by itself.
+ * Each function is a thin wrapper that throws a JS Error carrying errno's name
+ * in `code`, so callers see the same shape as Node's own fs errors.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/watchdog.h>
+#include <node_api.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_value code, message, error;
+  const char *name = "EUNKNOWN";
+  switch (err) {
+    case EINVAL: name = "EINVAL"; break;
+    case ENOTTY: name = "ENOTTY"; break;
+    case EBADF: name = "EBADF"; break;
+    case ENOMEM: name = "ENOMEM"; break;
+    case ESRCH: name = "ESRCH"; break;
+    case EPERM: name = "EPERM"; break;
+    case EACCES: name = "EACCES"; break;
+    case ENOENT: name = "ENOENT"; break;
+    case ECONNREFUSED: name = "ECONNREFUSED"; break;
+    case ENOSYS: name = "ENOSYS"; break;
+    case EIO: name = "EIO"; break;
+    case EBUSY: name = "EBUSY"; break;
+    case EINTR: name = "EINTR"; break;
+  }
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, code, message, &error);
+  napi_value errnoValue;
+  napi_create_int32(env, err, &errnoValue);
+  napi_set_named_property(env, error, "errno", errnoValue);
+  napi_set_named_property(env, error, "code", code);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static int arg_i64(napi_env env, napi_callback_info info, size_t want, int64_t *out) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  for (size_t i = 0; i < want; i++) {
+    if (i >= argc || napi_get_value_int64(env, argv[i], &out[i]) != napi_ok) {
+      napi_throw_type_error(env, "EINVAL", "expected integer arguments");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static void free_aligned(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  free(data);
+}
+
+/* alignedBuffer(sizeBytes, alignmentBytes): zero-filled Buffer whose data pointer is aligned. */
+static napi_value aligned_buffer(napi_env env, napi_callback_info info) {
+  int64_t a[2];
+  if (arg_i64(env, info, 2, a)) return NULL;
+  if (a[0] <= 0 || a[1] <= 0 || (a[1] & (a[1] - 1)) != 0) return throw_errno(env, "alignedBuffer", EINVAL);
+  void *p = NULL;
+  int rc = posix_memalign(&p, (size_t)a[1], (size_t)a[0]);
+  if (rc != 0) return throw_errno(env, "posix_memalign", rc);
+  memset(p, 0, (size_t)a[0]);
+  napi_value buf;
+  if (napi_create_external_buffer(env, (size_t)a[0], p, free_aligned, NULL, &buf) != napi_ok) {
+    free(p);
+    return throw_errno(env, "napi_create_external_buffer", ENOMEM);
+  }
+  return buf;
+}
+
+/* bufferAddress(buffer) mod 2^53: lets tests assert alignment. */
+static napi_value buffer_address(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *data = NULL;
+  size_t len = 0;
+  if (argc < 1 || napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "expected a Buffer");
+    return NULL;
+  }
+  napi_value out;
+  napi_create_double(env, (double)((uintptr_t)data & ((1ULL << 53) - 1)), &out);
+  return out;
+}
+
+/* blockDeviceGeometry(fd): {sizeBytes, logicalSectorSize, physicalSectorSize} via BLK* ioctls. */
+static napi_value block_device_geometry(napi_env env, napi_callback_info info) {
+  int64_t a[1];
+  if (arg_i64(env, info, 1, a)) return NULL;
+  uint64_t size = 0;
+  int lss = 0;
+  unsigned int pss = 0;
+  if (ioctl((int)a[0], BLKGETSIZE64, &size) < 0) return throw_errno(env, "BLKGETSIZE64", errno);
+  if (ioctl((int)a[0], BLKSSZGET, &lss) < 0) return throw_errno(env, "BLKSSZGET", errno);
+  if (ioctl((int)a[0], BLKPBSZGET, &pss) < 0) return throw_errno(env, "BLKPBSZGET", errno);
+  napi_value obj, v;
+  napi_create_object(env, &obj);
+  napi_create_double(env, (double)size, &v);
+  napi_set_named_property(env, obj, "sizeBytes", v);
+  napi_create_int32(env, lss, &v);
+  napi_set_named_property(env, obj, "logicalSectorSize", v);
+  napi_create_int32(env, (int32_t)pss, &v);
+  napi_set_named_property(env, obj, "physicalSectorSize", v);
+  return obj;
+}
+
+/* peerCredentials(fd): {pid, uid, gid} of a connected Unix-socket peer (SO_PEERCRED). */
+static napi_value peer_credentials(napi_env env, napi_callback_info info) {
+  int64_t a[1];
+  if (arg_i64(env, info, 1, a)) return NULL;
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt((int)a[0], SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return throw_errno(env, "SO_PEERCRED", errno);
+  napi_value obj, v;
+  napi_create_object(env, &obj);
+  napi_create_int32(env, cred.pid, &v);
+  napi_set_named_property(env, obj, "pid", v);
+  napi_create_uint32(env, cred.uid, &v);
+  napi_set_named_property(env, obj, "uid", v);
+  napi_create_uint32(env, cred.gid, &v);
+  napi_set_named_property(env, obj, "gid", v);
+  return obj;
+}
+
+/* pidfdOpen(pid): a pidfd that becomes readable when the process exits (no pid-reuse race). */
+static napi_value pidfd_open(napi_env env, napi_callback_info info) {
+  int64_t a[1];
+  if (arg_i64(env, info, 1, a)) return NULL;
+  long fd = syscall(SYS_pidfd_open, (pid_t)a[0], 0);
+  if (fd < 0) return throw_errno(env, "pidfd_open", errno);
+  napi_value v;
+  napi_create_int32(env, (int32_t)fd, &v);
+  return v;
+}
+
+/* pollReadable(fd, timeoutMs): true when fd is readable (a pidfd: the process has exited). */
+static napi_value poll_readable(napi_env env, napi_callback_info info) {
+  int64_t a[2];
+  if (arg_i64(env, info, 2, a)) return NULL;
+  struct pollfd p = {.fd = (int)a[0], .events = POLLIN};
+  int rc;
+  do { rc = poll(&p, 1, (int)a[1]); } while (rc < 0 && errno == EINTR);
+  if (rc < 0) return throw_errno(env, "poll", errno);
+  napi_value v;
+  napi_get_boolean(env, rc > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)), &v);
+  return v;
+}
+
+static napi_value wd_ioctl_int(napi_env env, napi_callback_info info, unsigned long req, const char *what, int with_value) {
+  int64_t a[2];
+  if (arg_i64(env, info, with_value ? 2 : 1, a)) return NULL;
+  int value = with_value ? (int)a[1] : 0;
+  if (ioctl((int)a[0], req, &value) < 0) return throw_errno(env, what, errno);
+  napi_value v;
+  napi_create_int32(env, value, &v);
+  return v;
+}
+static napi_value wd_set_timeout(napi_env env, napi_callback_info info) { return wd_ioctl_int(env, info, WDIOC_SETTIMEOUT, "WDIOC_SETTIMEOUT", 1); }
+static napi_value wd_get_timeout(napi_env env, napi_callback_info info) { return wd_ioctl_int(env, info, WDIOC_GETTIMEOUT, "WDIOC_GETTIMEOUT", 0); }
+static napi_value wd_get_time_left(napi_env env, napi_callback_info info) { return wd_ioctl_int(env, info, WDIOC_GETTIMELEFT, "WDIOC_GETTIMELEFT", 0); }
+static napi_value wd_keepalive(napi_env env, napi_callback_info info) { return wd_ioctl_int(env, info, WDIOC_KEEPALIVE, "WDIOC_KEEPALIVE", 0); }
+
+/* sdNotify(socketPath, message): send one datagram to systemd's NOTIFY_SOCKET (abstract if it starts with '@'). */
+static napi_value sd_notify(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[108], msg[512];
+  size_t plen = 0, mlen = 0;
+  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[1], msg, sizeof msg, &mlen) != napi_ok || plen == 0) {
+    napi_throw_type_error(env, "EINVAL", "expected (socketPath, message)");
+    return NULL;
+  }
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path, plen);
+  if (path[0] == '@') addr.sun_path[0] = 0;
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  ssize_t rc = sendto(fd, msg, mlen, MSG_NOSIGNAL, (struct sockaddr *)&addr,
+                      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen));
+  int err = errno;
+  close(fd);
+  if (rc < 0) return throw_errno(env, "sendto NOTIFY_SOCKET", err);
+  napi_value v;
+  napi_get_boolean(env, 1, &v);
+  return v;
+}
+
+#define EXPORT(name, fn) do { napi_value f; napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f); napi_set_named_property(env, exports, name, f); } while (0)
+
+static napi_value init(napi_env env, napi_value exports) {
+  EXPORT("alignedBuffer", aligned_buffer);
+  EXPORT("bufferAddress", buffer_address);
+  EXPORT("blockDeviceGeometry", block_device_geometry);
+  EXPORT("peerCredentials", peer_credentials);
+  EXPORT("pidfdOpen", pidfd_open);
+  EXPORT("pollReadable", poll_readable);
+  EXPORT("wdSetTimeout", wd_set_timeout);
+  EXPORT("wdGetTimeout", wd_get_timeout);
+  EXPORT("wdGetTimeLeft", wd_get_time_left);
+  EXPORT("wdKeepalive", wd_keepalive);
+  EXPORT("sdNotify", sd_notify);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

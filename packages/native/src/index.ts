@@ -1,0 +1,78 @@
+/**
+ * Typed access to the leasehold_native addon: aligned buffers for O_DIRECT,
+ * block-device ioctls, Unix-socket peer credentials, pidfds, watchdog ioctls, sd_notify.
+ */
+import { createRequire } from 'node:module';
+
+export interface BlockDeviceGeometry {
+  sizeBytes: number;
+  logicalSectorSize: number;
+  physicalSectorSize: number;
+}
+
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+interface NativeBinding {
+  alignedBuffer(sizeBytes: number, alignmentBytes: number): Buffer;
+  bufferAddress(buffer: Buffer): number;
+  blockDeviceGeometry(fd: number): BlockDeviceGeometry;
+  peerCredentials(fd: number): PeerCredentials;
+  pidfdOpen(pid: number): number;
+  pollReadable(fd: number, timeoutMs: number): boolean;
+  wdSetTimeout(fd: number, seconds: number): number;
+  wdGetTimeout(fd: number): number;
+  wdGetTimeLeft(fd: number): number;
+  wdKeepalive(fd: number): number;
+  sdNotify(socketPath: string, message: string): boolean;
+}
+
+const require = createRequire(import.meta.url);
+const binding = require('../build/Release/leasehold_native.node') as NativeBinding;
+
+/** Alignment every O_DIRECT buffer gets: covers 512- and 4096-byte logical sectors. */
+export const DIRECT_IO_ALIGNMENT_BYTES = 4096;
+
+/** A zero-filled Buffer whose memory starts on an `alignmentBytes` boundary. */
+export function alignedBuffer(sizeBytes: number, alignmentBytes: number = DIRECT_IO_ALIGNMENT_BYTES): Buffer {
+  return binding.alignedBuffer(sizeBytes, alignmentBytes);
+}
+
+/** The low 53 bits of a buffer's data address (for alignment assertions). */
+export function bufferAddress(buffer: Buffer): number {
+  return binding.bufferAddress(buffer);
+}
+
+export function isAligned(buffer: Buffer, alignmentBytes: number = DIRECT_IO_ALIGNMENT_BYTES): boolean {
+  return bufferAddress(buffer) % alignmentBytes === 0;
+}
+
+export function blockDeviceGeometry(fd: number): BlockDeviceGeometry {
+  return binding.blockDeviceGeometry(fd);
+}
+
+export function peerCredentials(fd: number): PeerCredentials {
+  return binding.peerCredentials(fd);
+}
+
+export function pidfdOpen(pid: number): number {
+  return binding.pidfdOpen(pid);
+}
+
+export function pollReadable(fd: number, timeoutMs: number): boolean {
+  return binding.pollReadable(fd, timeoutMs);
+}
+
+export const watchdogIoctl = {
+  setTimeout: (fd: number, seconds: number): number => binding.wdSetTimeout(fd, seconds),
+  getTimeout: (fd: number): number => binding.wdGetTimeout(fd),
+  getTimeLeft: (fd: number): number => binding.wdGetTimeLeft(fd),
+  keepalive: (fd: number): number => binding.wdKeepalive(fd),
+};
+
+export function sdNotify(socketPath: string, message: string): boolean {
+  return binding.sdNotify(socketPath, message);
+}

@@ -1,0 +1,61 @@
+/**
+ * Typed errors for on-disk data. Every failure says what was found, where, and what was expected,
+ * and carries a stable `code` (and sanlock's numeric error where one exists, for comparison).
+ */
+export type OnDiskErrorCode =
+  | 'LEADER_MAGIC' // sanlock -223
+  | 'LEADER_CLEARED' // sanlock -223 (magic 0x11282016: deliberately invalidated)
+  | 'LEADER_VERSION' // sanlock -224
+  | 'LEADER_SECTORSIZE' // sector_size field not 512/4096 or not what was expected
+  | 'LEADER_ALIGN' // align flags inconsistent with the sector size
+  | 'LEADER_LOCKSPACE' // sanlock -226
+  | 'LEADER_RESOURCE' // sanlock -227
+  | 'LEADER_NUMHOSTS' // sanlock -228
+  | 'LEADER_CHECKSUM' // sanlock -229
+  | 'DBLOCK_CHECKSUM' // sanlock -214
+  | 'REQUEST_MAGIC' // sanlock -270
+  | 'REQUEST_VERSION' // sanlock -271
+  | 'RINDEX_MAGIC'
+  | 'RINDEX_VERSION'
+  | 'RINDEX_OFFSET'
+  | 'NAME_TOO_LONG'
+  | 'NAME_INVALID'
+  | 'LAYOUT_INVALID' // unsupported sector/align combination, misaligned offset, host id out of range
+  | 'BUFFER_SIZE'; // a buffer shorter than the record it should hold
+
+export const SANLOCK_ERRNO: Partial<Record<OnDiskErrorCode, number>> = {
+  LEADER_MAGIC: -223,
+  LEADER_CLEARED: -223,
+  LEADER_VERSION: -224,
+  LEADER_LOCKSPACE: -226,
+  LEADER_RESOURCE: -227,
+  LEADER_NUMHOSTS: -228,
+  LEADER_CHECKSUM: -229,
+  DBLOCK_CHECKSUM: -214,
+  REQUEST_MAGIC: -270,
+  REQUEST_VERSION: -271,
+};
+
+export interface OnDiskErrorDetails {
+  /** Absolute byte offset of the record on the device, when known. */
+  offsetBytes?: number;
+  found?: string;
+  expected?: string;
+}
+
+export class OnDiskError extends Error {
+  override readonly name = 'OnDiskError';
+  readonly sanlockErrno: number | undefined;
+  constructor(
+    readonly code: OnDiskErrorCode,
+    message: string,
+    readonly details: OnDiskErrorDetails = {},
+  ) {
+    super(message);
+    this.sanlockErrno = SANLOCK_ERRNO[code];
+  }
+}
+
+export function hex32(value: number): string {
+  return '0x' + (value >>> 0).toString(16).padStart(8, '0');
+}
