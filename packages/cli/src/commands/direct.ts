@@ -1,0 +1,23 @@
+/** `leasehold direct ...`: sanlock-style direct access to lease areas, without a daemon. */
+import type { Argv, CommandModule } from 'yargs';
+import { directDumpCommand } from './direct-dump.js';
+import { directInitCommand } from './direct-init.js';
+import { directReadLeaderCommand } from './direct-read-leader.js';
+
+/** Subcommands registered by other modules (join, hosts, run, request) append themselves here. */
+export const directSubcommands: CommandModule<object, never>[] = [
+  directInitCommand as unknown as CommandModule<object, never>,
+  directDumpCommand as unknown as CommandModule<object, never>,
+  directReadLeaderCommand as unknown as CommandModule<object, never>,
+];
+
+export const directCommand: CommandModule = {
+  command: 'direct <command>',
+  describe: 'read and write lease areas directly (no daemon), like `sanlock direct`',
+  builder: (y: Argv) => {
+    let built = y;
+    for (const sub of directSubcommands) built = built.command(sub);
+    return built.demandCommand(1);
+  },
+  handler: () => undefined,
+};

@@ -1,0 +1,33 @@
+/**
+ * The `leasehold` command line. Every failure prints `leasehold: <CODE>: <message>` on stderr and
+ * exits non-zero (2 for usage errors).
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { describeError, EXIT_USAGE } from './cli-error.js';
+import { directCommand } from './commands/direct.js';
+import { printError } from './output.js';
+
+export async function main(argv: string[]): Promise<void> {
+  await yargs(argv)
+    .scriptName('leasehold')
+    .usage('$0 <command> [options]\n\nA disk-based lease lock manager, compatible with sanlock on disk.')
+    .command(directCommand)
+    .demandCommand(1, 'give a command; see --help')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .fail((message: string | null, error: Error | undefined) => {
+      if (error) throw error;
+      printError(`leasehold: BAD_ARGUMENT: ${message ?? 'invalid arguments'} (see --help)`);
+      process.exit(EXIT_USAGE);
+    })
+    .parseAsync();
+}
+
+main(hideBin(process.argv)).catch((error: unknown) => {
+  const { code, message, exitStatus } = describeError(error);
+  printError(`leasehold: ${code}: ${message}`);
+  process.exitCode = exitStatus;
+});

@@ -1,0 +1,2 @@
+export * from './sanlock.js';
+export * from './files.js';
