@@ -39,8 +39,9 @@ export class DiskError extends Error {
     readonly path: string,
     readonly offsetBytes?: number,
     readonly lengthBytes?: number,
+    options?: ErrorOptions, // `cause`: the underlying system error, when there is one
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

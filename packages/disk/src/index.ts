@@ -1,0 +1,25 @@
+export { checkIo, type Disk, DiskError, type DiskErrorCode } from './disk.js';
+export {
+  DEFAULT_FILE_SECTOR_SIZE,
+  IO_BUFFER_ALIGNMENT_BYTES,
+  isSupportedSectorSize,
+  SUPPORTED_SECTOR_SIZES,
+} from './constants.js';
+export { asyncFromSync, type SyncDisk } from './sync-disk.js';
+export { MemoryDisk, type MemoryDiskOptions } from './memory-disk.js';
+export { assertDirectIoAligned, directIoBuffer } from './aligned-buffer.js';
+export {
+  chooseSectorSize,
+  type DeviceGeometry,
+  type DeviceKind,
+  geometryOfFd,
+  probeDevice,
+  type ProbeOptions,
+  splitDeviceNumber,
+  sysfsBlockGeometry,
+} from './geometry.js';
+export { DirectDisk, type DirectDiskOptions, openDirectDisk, openDirectDiskSync } from './direct-disk.js';
+export { CountingDisk, emptyIoStats, type IoStats } from './io-stats.js';
+export { DEFAULT_HISTORY_DEPTH, SectorHistory } from './sector-history.js';
+export type { ByteRange, EioFault, Fault, FaultId, FaultRule, HangFault, IoKind, LatencyFault, StaleReadFault, TornWriteFault } from './faults.js';
+export { FaultyDisk, type FaultyDiskOptions, type HungIo, type ReleaseOutcome } from './faulty-disk.js';
