@@ -8,3 +8,4 @@ export * from './bitmap.js';
 export * from './sectors.js';
 export * from './layout.js';
 export * from './areas.js';
+export * from './rindex.js';
