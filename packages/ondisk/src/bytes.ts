@@ -7,6 +7,7 @@ import { OnDiskError } from './errors.js';
 
 const U16_MAX = 0xffff;
 const U32_MAX = 0xffffffff;
+const INT32_MIN = -0x80000000;
 const U64_MAX = (1n << 64n) - 1n;
 
 /** A little-endian view over exactly the bytes of `bytes`. */
@@ -51,11 +52,12 @@ export function checkU16(value: number, field: string): number {
   return value;
 }
 
+/** Also accepts -2^31..-1 (what JS bitwise operators return when bit 31 is set), stored as that bit pattern. */
 export function checkU32(value: number, field: string): number {
-  if (!Number.isInteger(value) || value < 0 || value > U32_MAX) {
+  if (!Number.isInteger(value) || value < INT32_MIN || value > U32_MAX) {
     throw new RangeError(`${field} must be an integer in 0..${U32_MAX} (u32), got ${String(value)}`);
   }
-  return value;
+  return value >>> 0;
 }
 
 export function checkU64(value: bigint, field: string): bigint {
