@@ -62,6 +62,7 @@ export type DeltaErrorCode =
   | 'CORRUPT' // an on-disk record failed verification (cause: OnDiskError)
   | 'EVENT_BUSY' // another event is still being sent (sanlock -EBUSY)
   | 'NOT_JOINED' // operation needs a held lease
+  | 'ABORTED' // the caller's AbortSignal ended the operation (e.g. the long acquire wait)
   | 'INVALID_ARGUMENT';
 
 export interface DeltaErrorShape extends Error {
@@ -79,6 +80,15 @@ export interface DeltaLease {
   readonly lastRenewalSeconds: number;
   /** True after release() or once the lease is lost. */
   readonly released: boolean;
+  /** True once the lease is lost (8N without a successful renewal, or our sector changed under us). */
+  readonly lost: boolean;
+  /** Why the lease was lost (LEASE_LOST, RENEW_OWNER or RENEW_DIFF); undefined while not lost. */
+  readonly lostError: DeltaErrorShape | undefined;
+  /**
+   * Declares the lease lost (the renewal loop calls it at 8N when a renewal is still hanging): no
+   * further write is issued for it, not even the release.
+   */
+  markLost(error: DeltaErrorShape): void;
   /** One renewal: whole-area read, verify our sector, sample hosts, write our sector. */
   renew(): Promise<void>;
   /** Clean release: timestamp 0, one write. */

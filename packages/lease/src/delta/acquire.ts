@@ -1,0 +1,129 @@
+/**
+ * §4 delta lease acquire (Chockler/Malkhi light-weight leases, with sanlock's stretched delays so
+ * that ownership of a host_id never changes in less than host_dead_seconds).
+ */
+import type { Disk } from '@leasehold/disk';
+import { checkHostId, leadersIdentical, namesEqual, type LeaderRecord } from '@leasehold/ondisk';
+import { diskTimestamp, type Clock } from '../clock.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { deltaShortDelaySeconds, hostDeadSeconds, idRenewalFailSeconds, idRenewalSeconds } from '../timeouts.js';
+import { sleepUnlessAborted } from './abortable-sleep.js';
+import type { DeltaLeaseConfig } from './api.js';
+import { effectiveIoTimeoutSeconds, validateDeltaConfig } from './config.js';
+import { DeltaError, toDeltaError } from './errors.js';
+import { HeldDeltaLease } from './held-lease.js';
+import { prepareDeltaSector, readDeltaSector, readLockspaceGeometry, writeDeltaSector } from './lockspace-io.js';
+
+export interface AcquireDeltaLeaseOptions {
+  logger?: Logger;
+  /** Ends the long wait for a previous owner early, with ABORTED (nothing has been written then). */
+  signal?: AbortSignal;
+}
+
+export async function acquireDeltaLease(
+  disk: Disk,
+  clock: Clock,
+  config: DeltaLeaseConfig,
+  options: AcquireDeltaLeaseOptions = {},
+): Promise<HeldDeltaLease> {
+  validateDeltaConfig(config);
+  const logger = options.logger ?? silentLogger;
+  const { hostId, spaceName } = config;
+  const logFields = { spaceName, hostId, hostName: config.hostName };
+
+  // §2.2: sizes from host 1's record; the host_id must fit them (sanlock -231 otherwise).
+  const geometry = await readLockspaceGeometry(disk, config);
+  try {
+    checkHostId(hostId, geometry);
+  } catch (error) {
+    throw toDeltaError(error, `host_id ${hostId} in lockspace ${spaceName}`, { spaceName, hostId });
+  }
+
+  // §4 step 1: read and verify our sector; N' is the io_timeout found there (ours if 0).
+  const found = (await readDeltaSector(disk, geometry, config, hostId)).leader;
+  const previousIoTimeoutSeconds = effectiveIoTimeoutSeconds(found.ioTimeoutSeconds, config.ioTimeoutSeconds);
+  let basis = found;
+
+  if (found.timestamp === 0n) {
+    // §4 step 2: free.
+    logger.debug({ ...logFields, generation: found.ownerGeneration }, 'delta acquire: host_id is free');
+  } else if (namesEqual(found.resourceName, config.hostName)) {
+    // §4 step 3: our own name, so our own stale lease: fast reacquire.
+    logger.info({ ...logFields, generation: found.ownerGeneration }, 'delta acquire: fast reacquire of our own lease');
+  } else {
+    // §4 step 4: held by another name. Wait the previous owner's host_dead_seconds (max(8N'+W, 8N')),
+    // then it must be unchanged (the owner is dead) or free; otherwise it is alive: busy.
+    const waitSeconds = Math.max(
+      hostDeadSeconds(previousIoTimeoutSeconds, config.watchdogFireTimeoutSeconds),
+      idRenewalFailSeconds(previousIoTimeoutSeconds),
+    );
+    logger.info(
+      { ...logFields, ownerName: found.resourceName, generation: found.ownerGeneration, waitSeconds },
+      'delta acquire: host_id held by another name; waiting for it to be dead',
+    );
+    if (!(await sleepUnlessAborted(clock, waitSeconds, options.signal))) {
+      throw new DeltaError('ABORTED', `acquire of host_id ${hostId} in lockspace ${spaceName} aborted while waiting`, { spaceName, hostId });
+    }
+    const again = (await readDeltaSector(disk, geometry, config, hostId)).leader;
+    if (!leadersIdentical(again, found) && again.timestamp !== 0n) {
+      throw busyError(config, again, `it was renewed during the ${waitSeconds} s wait, so its owner is alive`);
+    }
+    basis = again;
+  }
+
+  // §4 step 5: our record, based on the one read: generation + 1, our name, our io_timeout, a new
+  // non-zero timestamp; flags, sizes, names and write_* kept; the bitmap cleared.
+  const acquiredAtSeconds = clock.nowSeconds();
+  const ours = prepareDeltaSector(
+    {
+      ...basis,
+      ownerId: BigInt(hostId),
+      ownerGeneration: basis.ownerGeneration + 1n,
+      resourceName: config.hostName,
+      timestamp: newTimestamp(clock, basis),
+      ioTimeoutSeconds: config.ioTimeoutSeconds,
+    },
+    null,
+    geometry,
+  );
+  await writeDeltaSector(disk, geometry, config, hostId, ours);
+
+  // §4 step 6: sleep 2N' (N' from disk, not ours), re-read: anything different means a racer.
+  // Not abortable: our record is on disk now, and only the re-read tells whether it is ours.
+  await clock.sleep(deltaShortDelaySeconds(previousIoTimeoutSeconds));
+  const check = (await readDeltaSector(disk, geometry, config, hostId)).leader;
+  if (!leadersIdentical(check, ours.leader)) {
+    throw busyError(config, check, 'another host wrote it while we were acquiring it');
+  }
+
+  logger.info({ ...logFields, generation: ours.leader.ownerGeneration }, 'delta lease acquired');
+  const lease = new HeldDeltaLease({ disk, clock, config, geometry, logger, written: ours.leader, acquiredAtSeconds });
+  // §3: a renewal is due 2N after the acquire's write. When the 2N' wait was at least that long,
+  // renew now, before the lease is handed out (otherwise it could already be past 8N).
+  if (clock.nowSeconds() - acquiredAtSeconds >= idRenewalSeconds(config.ioTimeoutSeconds)) {
+    await lease.renewAfterAcquire();
+  }
+  return lease;
+}
+
+/** §7.4: non-zero, and different from the record it replaces (so observers see a change). */
+function newTimestamp(clock: Clock, previous: LeaderRecord): bigint {
+  const timestamp = diskTimestamp(clock);
+  return timestamp === previous.timestamp ? timestamp + 1n : timestamp;
+}
+
+function busyError(config: DeltaLeaseConfig, found: LeaderRecord, why: string): DeltaError {
+  return new DeltaError(
+    'HOSTID_BUSY',
+    `host_id ${config.hostId} of lockspace ${config.spaceName} is busy: held by "${found.resourceName}" ` +
+      `(owner ${found.ownerId}, generation ${found.ownerGeneration}); ${why}. ` +
+      'Use another host_id, or stop the host that uses this one and try again.',
+    {
+      spaceName: config.spaceName,
+      hostId: config.hostId,
+      ownerId: found.ownerId,
+      ownerGeneration: found.ownerGeneration,
+      ownerName: found.resourceName,
+    },
+  );
+}
