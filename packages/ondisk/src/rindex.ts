@@ -66,6 +66,12 @@ export function decodeRindexHeader(source: Uint8Array, offset = 0): RindexHeader
  */
 export function verifyRindexHeader(source: Uint8Array, offset: number, areaOffsetBytes: number): RindexHeader {
   const header = decodeRindexHeader(source, offset);
+  if (!Number.isSafeInteger(areaOffsetBytes) || areaOffsetBytes < 0) {
+    throw new OnDiskError('LAYOUT_INVALID', `bad rindex area offset ${String(areaOffsetBytes)}: expected a non-negative integer`, {
+      found: String(areaOffsetBytes),
+      expected: 'a non-negative integer',
+    });
+  }
   const at = describeLocation(areaOffsetBytes, offset);
   const where = { offsetBytes: areaOffsetBytes };
   if (header.magic !== RINDEX_MAGIC) {

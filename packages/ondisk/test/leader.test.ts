@@ -162,8 +162,8 @@ describe('verifyLeader', () => {
   test('without an absolute offset the message gives the buffer offset', () => {
     const sector = new Uint8Array(1024);
     encodeLeader(deltaLeader, sector, 512);
-    sector[512 + 150] ^= 1;
-    const error = expectOnDiskError(() => verifyLeader(sector, 512, { kind: 'delta' }), 'LEADER_CHECKSUM');
+    const flipped = flipBit(sector, 512 + 150, 0);
+    const error = expectOnDiskError(() => verifyLeader(flipped, 512, { kind: 'delta' }), 'LEADER_CHECKSUM');
     expect(error.message).toMatch(/^bad leader checksum at buffer offset 512: found 0x[0-9a-f]{8}, expected 0x[0-9a-f]{8} \(computed\)$/);
     expect(error.details.offsetBytes).toBeUndefined();
   });
