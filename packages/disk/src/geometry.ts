@@ -78,8 +78,8 @@ export function sysfsBlockGeometry(major: number, minor: number): Omit<DeviceGeo
 
 /** Linux dev_t encoding (glibc's gnu_dev_major/gnu_dev_minor). */
 export function splitDeviceNumber(rdev: bigint): { major: number; minor: number } {
-  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
-  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & 0xfffff000n);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & 0xffffff00n);
   return { major: Number(major), minor: Number(minor) };
 }
 
