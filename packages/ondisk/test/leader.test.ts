@@ -120,6 +120,16 @@ describe('leader round trips', () => {
     expect(decodeLeader(target, 300)).toEqual({ ...paxosLeader, checksum: leaderChecksum(paxosLeader) });
   });
 
+  test('works on views with a non-zero byteOffset (pooled Buffers, subarrays)', () => {
+    const backing = new Uint8Array(1000);
+    const view = backing.subarray(13, 13 + 400);
+    encodeLeader(paxosLeader, view, 100);
+    expect(verifyLeader(view, 100, paxosExpect).lver).toBe(9n);
+    const pooled = Buffer.from(view.subarray(100, 300));
+    expect(pooled.buffer.byteLength).toBeGreaterThan(200); // a slice of Node's Buffer pool
+    expect(verifyLeader(pooled, 0, paxosExpect).resourceName).toBe('RES1');
+  });
+
   test('a 48-byte name has no terminator and round trips', () => {
     const name = 'n'.repeat(48);
     const rec = { ...paxosLeader, spaceName: name, resourceName: name };
