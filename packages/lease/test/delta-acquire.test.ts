@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { LFL_ALIGN_1M, MIB } from '@leasehold/ondisk';
+import { acquireDeltaLease, DeltaError, runRenewalLoop } from '@leasehold/lease';
+import { FakeClock } from './support/fake-clock.js';
+import { config, makeLockspace } from './support/lockspace.js';
+
+const START = 1000;
+
+async function expectDeltaError(work: Promise<unknown>, code: string): Promise<DeltaError> {
+  const error = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DeltaError);
+  expect((error as DeltaError).code).toBe(code);
+  return error as DeltaError;
+}
+
+describe('acquireDeltaLease (§4)', () => {
+  it('acquires a free host_id: generation 1, our name and io_timeout, in 2N\' using the on-disk io_timeout', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 10 });
+    const clock = new FakeClock(START);
+    const lease = await clock.run(acquireDeltaLease(ls.disk, clock, config(2, 'host-two', { ioTimeoutSeconds: 1 })));
+    // The short delay uses N' from disk (10), not ours (1): 20 s, like sanlock's measured 21 s.
+    expect(clock.nowSeconds()).toBe(START + 20);
+    expect(lease.generation).toBe(1n);
+    const { leader, bitmap } = ls.sector(2);
+    expect(leader).toMatchObject({
+      ownerId: 2n,
+      ownerGeneration: 1n,
+      resourceName: 'host-two',
+      ioTimeoutSeconds: 1,
+      flags: LFL_ALIGN_1M,
+      spaceName: 'LS1',
+      maxHosts: 1n,
+      numHosts: 0n,
+      lver: 0n,
+    });
+    expect(leader.timestamp).not.toBe(0n);
+    expect(bitmap.every((b) => b === 0)).toBe(true);
+    expect(lease.released).toBe(false);
+    expect(lease.geometry).toEqual({ sectorSize: 512, alignBytes: MIB, maxHosts: 2000 });
+  });
+
+  it('does read, write, re-read, then renews at once when 2N\' already used up the renewal interval', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 10 });
+    const clock = new FakeClock(START);
+    const lease = await clock.run(acquireDeltaLease(ls.disk, clock, config(3, 'h3', { ioTimeoutSeconds: 1 })));
+    const sector3 = 2 * 512;
+    expect(ls.disk.log).toEqual([
+      { kind: 'read', offsetBytes: 0, lengthBytes: 4096 }, // geometry from host 1's record (§2.2)
+      { kind: 'read', offsetBytes: sector3, lengthBytes: 512 }, // step 1
+      { kind: 'write', offsetBytes: sector3, lengthBytes: 512 }, // step 5
+      { kind: 'read', offsetBytes: sector3, lengthBytes: 512 }, // step 6
+      { kind: 'read', offsetBytes: 0, lengthBytes: MIB }, // first renewal
+      { kind: 'write', offsetBytes: sector3, lengthBytes: 512 },
+    ]);
+    expect(lease.lastRenewalSeconds).toBe(START + 20);
+  });
+
+  it('does not renew inside the acquire when 2N\' is shorter than our renewal interval', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 1 });
+    const clock = new FakeClock(START);
+    const lease = await clock.run(acquireDeltaLease(ls.disk, clock, config(3, 'h3', { ioTimeoutSeconds: 5 })));
+    expect(clock.nowSeconds()).toBe(START + 2);
+    expect(ls.disk.writes()).toHaveLength(1);
+    expect(lease.lastRenewalSeconds).toBe(START);
+  });
+
+  it('fast-reacquires its own stale lease (same name) without the long wait', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 2 });
+    const clock = new FakeClock(START);
+    const first = await clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'me', { ioTimeoutSeconds: 2 })));
+    expect(first.generation).toBe(1n);
+    // Crash without release, then restart with the same name.
+    await clock.advance(7);
+    const t0 = clock.nowSeconds();
+    const second = await clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'me', { ioTimeoutSeconds: 2 })));
+    expect(clock.nowSeconds() - t0).toBe(4);
+    expect(second.generation).toBe(2n);
+    expect(ls.sector(1).leader.ownerGeneration).toBe(2n);
+  });
+
+  it('takes over a dead owner\'s host_id after 8N\'+W then 2N\', with the previous owner\'s io_timeout', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 10 });
+    const clock = new FakeClock(START);
+    await clock.run(acquireDeltaLease(ls.disk, clock, config(4, 'old-owner', { ioTimeoutSeconds: 3 })));
+    const record = ls.sector(4).leader;
+    // The old owner dies. A new incarnation with another name (and another io_timeout) takes over.
+    const t0 = clock.nowSeconds();
+    const lease = await clock.run(
+      acquireDeltaLease(ls.disk, clock, config(4, 'new-owner', { ioTimeoutSeconds: 10, watchdogFireTimeoutSeconds: 60 })),
+    );
+    expect(clock.nowSeconds() - t0).toBe(8 * 3 + 60 + 2 * 3);
+    expect(lease.generation).toBe(record.ownerGeneration + 1n);
+    expect(ls.sector(4).leader).toMatchObject({ resourceName: 'new-owner', ioTimeoutSeconds: 10, ownerId: 4n });
+  });
+
+  it('takes over when the previous owner released during the wait', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 1 });
+    const clock = new FakeClock(START);
+    const old = await clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'old', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 })));
+    const taking = acquireDeltaLease(ls.disk, clock, config(1, 'new', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }));
+    await clock.advance(5);
+    await old.release();
+    const lease = await clock.run(taking);
+    expect(lease.generation).toBe(2n);
+  });
+
+  it('fails HOSTID_BUSY when the owner renews during the wait, naming the holder', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 1 });
+    const clock = new FakeClock(START);
+    const owner = await clock.run(acquireDeltaLease(ls.disk, clock, config(2, 'alive-owner', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 })));
+    const stop = new AbortController();
+    const loop = runRenewalLoop(owner, clock, {}, stop.signal);
+    const t0 = clock.nowSeconds();
+    const error = await expectDeltaError(
+      clock.run(acquireDeltaLease(ls.disk, clock.view(5000), config(2, 'intruder', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }))),
+      'HOSTID_BUSY',
+    );
+    expect(clock.nowSeconds() - t0).toBe(18);
+    expect(error.sanlockErrno).toBe(-262);
+    expect(error.details).toMatchObject({ hostId: 2, ownerName: 'alive-owner', ownerGeneration: 1n });
+    expect(error.message).toContain('alive-owner');
+    expect(ls.sector(2).leader.resourceName).toBe('alive-owner');
+    stop.abort();
+    expect(await clock.run(loop)).toBe('stopped');
+  });
+
+  it.each([
+    ['different names', 'host-a', 'host-b'],
+    ['the same name on two machines', 'same', 'same'],
+  ])('lets exactly one of two racers for a free host_id win (%s)', async (_label, nameA, nameB) => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 1 });
+    const clock = new FakeClock(START);
+    // Two machines: their monotonic clocks differ.
+    const a = acquireDeltaLease(ls.disk, clock.view(0), config(5, nameA, { ioTimeoutSeconds: 1 }));
+    const b = acquireDeltaLease(ls.disk, clock.view(333), config(5, nameB, { ioTimeoutSeconds: 1 }));
+    const results = await clock.run(Promise.allSettled([a, b]));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(((lost[0] as PromiseRejectedResult).reason as DeltaError).code).toBe('HOSTID_BUSY');
+  });
+
+  it('lets exactly one win when the second racer starts during the first one\'s 2N\' wait', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 1 });
+    const clock = new FakeClock(START);
+    const a = acquireDeltaLease(ls.disk, clock.view(0), config(5, 'host-a', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }));
+    await clock.advance(1);
+    const b = acquireDeltaLease(ls.disk, clock.view(77), config(5, 'host-b', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }));
+    const [ra, rb] = await clock.run(Promise.allSettled([a, b]));
+    // b saw a's fresh record (another name) and had to wait; a's renewals then made it busy.
+    expect(ra.status).toBe('fulfilled');
+    expect(rb.status).toBe('rejected');
+  });
+
+  it('rejects a host_id beyond what the geometry allows (4096/1M: 250 hosts)', async () => {
+    const ls = makeLockspace({ sectorSize: 4096, alignBytes: MIB });
+    const clock = new FakeClock(START);
+    await expectDeltaError(clock.run(acquireDeltaLease(ls.disk, clock, config(251, 'x'))), 'INVALID_ARGUMENT');
+    const lease = await clock.run(acquireDeltaLease(ls.disk, clock, config(250, 'x')));
+    expect(lease.geometry.maxHosts).toBe(250);
+    expect(ls.sector(250).leader.ownerId).toBe(250n);
+  });
+
+  it('rejects a bad config before any I/O', async () => {
+    const ls = makeLockspace();
+    const clock = new FakeClock(START);
+    await expectDeltaError(acquireDeltaLease(ls.disk, clock, config(1, 'x', { ioTimeoutSeconds: 0 })), 'INVALID_ARGUMENT');
+    await expectDeltaError(acquireDeltaLease(ls.disk, clock, config(1, 'x'.repeat(49))), 'INVALID_ARGUMENT');
+    await expectDeltaError(acquireDeltaLease(ls.disk, clock, config(0, 'x')), 'INVALID_ARGUMENT');
+    expect(ls.disk.log).toEqual([]);
+  });
+
+  it('reports CORRUPT for a bad checksum and for a foreign lockspace name, writing nothing', async () => {
+    const ls = makeLockspace();
+    const clock = new FakeClock(START);
+    const hostFourSector = ls.memory.readSync(3 * 512, 512);
+    hostFourSector[170]! ^= 0xff; // inside the checksum field (168..171)
+    ls.memory.writeSync(3 * 512, hostFourSector);
+    const error = await expectDeltaError(clock.run(acquireDeltaLease(ls.disk, clock, config(4, 'x'))), 'CORRUPT');
+    expect(error.message).toMatch(/checksum/i);
+    await expectDeltaError(clock.run(acquireDeltaLease(ls.disk, clock, config(4, 'x', { spaceName: 'OTHER' }))), 'CORRUPT');
+    expect(ls.disk.writes()).toEqual([]);
+  });
+
+  it('can be aborted during the long wait, without writing', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 1 });
+    const clock = new FakeClock(START);
+    await clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'old', { ioTimeoutSeconds: 1 })));
+    const writesBefore = ls.disk.writes().length;
+    const stop = new AbortController();
+    const taking = acquireDeltaLease(ls.disk, clock, config(1, 'new', { ioTimeoutSeconds: 1 }), { signal: stop.signal });
+    await clock.advance(10);
+    stop.abort();
+    await expectDeltaError(taking, 'ABORTED');
+    expect(ls.disk.writes()).toHaveLength(writesBefore);
+  });
+});
