@@ -1,5 +1,5 @@
 import { checkIo, type Disk, DiskError } from './disk.js';
-import { type Fault, type FaultId, type FaultRule, type IoKind, ruleMatches } from './faults.js';
+import { type Fault, type FaultId, type FaultRule, type IoKind, ruleMatches, validateFaultRule } from './faults.js';
 import { emptyIoStats, type IoStats } from './io-stats.js';
 import { DEFAULT_HISTORY_DEPTH, SectorHistory } from './sector-history.js';
 
@@ -92,7 +92,7 @@ export class FaultyDisk implements Disk {
 
   /** Starts injecting a fault; returns an id for remove(). */
   inject(rule: FaultRule): FaultId {
-    validateRule(rule, this.sectorHistory !== undefined);
+    validateFaultRule(rule, this.sectorHistory !== undefined);
     const id = this.nextFaultId++;
     this.rules.set(id, { id, rule: { ...rule }, remaining: rule.times });
     return id;
@@ -329,26 +329,4 @@ function injectedError(code: 'EIO' | 'ETIMEDOUT', message: string, path: string,
 
 function realSleep(seconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, seconds * MILLISECONDS_PER_SECOND));
-}
-
-function validateRule(rule: FaultRule, hasHistory: boolean): void {
-  const fault = rule.fault;
-  const problem = (() => {
-    if (rule.times !== undefined && (!Number.isSafeInteger(rule.times) || rule.times < 1)) return `times ${rule.times} must be a positive integer`;
-    if (rule.range !== undefined && (rule.range.offsetBytes < 0 || rule.range.lengthBytes <= 0)) return 'range must have offsetBytes >= 0 and lengthBytes > 0';
-    switch (fault.type) {
-      case 'latency':
-        return fault.seconds >= 0 && Number.isFinite(fault.seconds) ? undefined : `latency ${fault.seconds}s must be finite and >= 0`;
-      case 'eio':
-        return fault.probability === undefined || (fault.probability >= 0 && fault.probability <= 1) ? undefined : `probability ${fault.probability} must be in [0, 1]`;
-      case 'hang':
-        return fault.timeoutSeconds === undefined || fault.timeoutSeconds >= 0 ? undefined : `hang timeout ${fault.timeoutSeconds}s must be >= 0`;
-      case 'stale':
-        if (!hasHistory) return 'stale reads need a sector history (history: false was given)';
-        return fault.versionsBack === undefined || (Number.isSafeInteger(fault.versionsBack) && fault.versionsBack >= 1) ? undefined : `versionsBack ${fault.versionsBack} must be an integer >= 1`;
-      case 'torn':
-        return fault.landedSectors === undefined || (Number.isSafeInteger(fault.landedSectors) && fault.landedSectors >= 0) ? undefined : `landedSectors ${fault.landedSectors} must be an integer >= 0`;
-    }
-  })();
-  if (problem !== undefined) throw new RangeError(`invalid fault rule: ${problem}`);
 }
