@@ -154,10 +154,6 @@ function describeMagic(magic: number): string {
   }
 }
 
-function fail(code: OnDiskErrorCode, message: string, offsetBytes: number | undefined, found: string, expected: string): never {
-  throw new OnDiskError(code, message, offsetBytes === undefined ? { found, expected } : { offsetBytes, found, expected });
-}
-
 /**
  * Decodes and verifies like sanlock: magic (CLEAR gives LEADER_CLEARED), major version,
  * space name, resource name (paxos), checksum. Throws OnDiskError with found/expected/offset.
@@ -167,36 +163,47 @@ function fail(code: OnDiskErrorCode, message: string, offsetBytes: number | unde
 export function verifyLeader(source: Uint8Array, offset: number, expect: LeaderExpectation): LeaderRecord {
   const rec = decodeLeader(source, offset);
   const at = describeLocation(expect.offsetBytes, offset);
-  const abs = expect.offsetBytes;
+  const fail = (code: OnDiskErrorCode, message: string, found: string, expected: string): never => {
+    const where = expect.offsetBytes === undefined ? {} : { offsetBytes: expect.offsetBytes };
+    throw new OnDiskError(code, message, { ...where, found, expected });
+  };
   const paxos = expect.kind === 'paxos';
   const expectedMagic = paxos ? PAXOS_LEADER_MAGIC : DELTA_LEADER_MAGIC;
-  const expectedVersion = paxos ? PAXOS_LEADER_VERSION : DELTA_LEADER_VERSION;
+  const expectedMajor = ((paxos ? PAXOS_LEADER_VERSION : DELTA_LEADER_VERSION) & VERSION_MAJOR_MASK) >>> 0;
 
   if (rec.magic === CLEAR_LEADER_MAGIC) {
-    fail('LEADER_CLEARED', `leader ${at} is cleared (invalidated): found magic ${describeMagic(rec.magic)}, expected ${describeMagic(expectedMagic)}`, abs, hex32(rec.magic), hex32(expectedMagic));
+    const message = `leader ${at} is cleared (invalidated): found magic ${describeMagic(rec.magic)}, expected ${describeMagic(expectedMagic)}`;
+    fail('LEADER_CLEARED', message, hex32(rec.magic), hex32(expectedMagic));
   }
   if (rec.magic !== expectedMagic) {
-    fail('LEADER_MAGIC', `bad leader magic ${at}: found ${describeMagic(rec.magic)}, expected ${describeMagic(expectedMagic)}`, abs, hex32(rec.magic), hex32(expectedMagic));
+    const message = `bad leader magic ${at}: found ${describeMagic(rec.magic)}, expected ${describeMagic(expectedMagic)}`;
+    fail('LEADER_MAGIC', message, hex32(rec.magic), hex32(expectedMagic));
   }
-  if ((rec.version & VERSION_MAJOR_MASK) >>> 0 !== (expectedVersion & VERSION_MAJOR_MASK) >>> 0) {
-    const expectedMajor = hex32((expectedVersion & VERSION_MAJOR_MASK) >>> 0);
-    fail('LEADER_VERSION', `bad ${expect.kind} leader version ${at}: found ${hex32(rec.version)}, expected major version ${expectedMajor}`, abs, hex32(rec.version), expectedMajor);
+  if ((rec.version & VERSION_MAJOR_MASK) >>> 0 !== expectedMajor) {
+    const message = `bad ${expect.kind} leader version ${at}: found ${hex32(rec.version)}, expected major version ${hex32(expectedMajor)}`;
+    fail('LEADER_VERSION', message, hex32(rec.version), hex32(expectedMajor));
   }
   if (expect.sectorSize !== undefined && rec.sectorSize !== expect.sectorSize) {
-    fail('LEADER_SECTORSIZE', `bad leader sector_size ${at}: found ${rec.sectorSize}, expected ${expect.sectorSize}`, abs, String(rec.sectorSize), String(expect.sectorSize));
+    const message = `bad leader sector_size ${at}: found ${rec.sectorSize}, expected ${expect.sectorSize}`;
+    fail('LEADER_SECTORSIZE', message, String(rec.sectorSize), String(expect.sectorSize));
   }
   if (expect.spaceName !== undefined && !namesEqual(rec.spaceName, expect.spaceName)) {
-    fail('LEADER_LOCKSPACE', `wrong lockspace name in leader ${at}: found ${JSON.stringify(rec.spaceName)}, expected ${JSON.stringify(expect.spaceName)}`, abs, rec.spaceName, expect.spaceName);
+    const message = `wrong lockspace name in leader ${at}: found ${JSON.stringify(rec.spaceName)}, expected ${JSON.stringify(expect.spaceName)}`;
+    fail('LEADER_LOCKSPACE', message, rec.spaceName, expect.spaceName);
   }
   if (paxos && expect.resourceName !== undefined && !namesEqual(rec.resourceName, expect.resourceName)) {
-    fail('LEADER_RESOURCE', `wrong resource name in leader ${at}: found ${JSON.stringify(rec.resourceName)}, expected ${JSON.stringify(expect.resourceName)}`, abs, rec.resourceName, expect.resourceName);
+    const message = `wrong resource name in leader ${at}: found ${JSON.stringify(rec.resourceName)}, expected ${JSON.stringify(expect.resourceName)}`;
+    fail('LEADER_RESOURCE', message, rec.resourceName, expect.resourceName);
   }
   if (paxos && expect.hostId !== undefined && rec.numHosts < BigInt(expect.hostId)) {
-    fail('LEADER_NUMHOSTS', `leader ${at} admits too few hosts: found num_hosts ${rec.numHosts}, expected at least ${expect.hostId} (our host_id)`, abs, String(rec.numHosts), `>= ${expect.hostId}`);
+    const message = `leader ${at} admits too few hosts: found num_hosts ${rec.numHosts}, expected at least ${expect.hostId} (our host_id)`;
+    fail('LEADER_NUMHOSTS', message, String(rec.numHosts), `>= ${expect.hostId}`);
   }
+  // The CRC runs over the bytes as stored, exactly as sanlock computes it before byte-swapping.
   const computed = sanlockChecksum(source, offset, LEADER_CHECKSUM_COVERED_BYTES);
   if (rec.checksum !== computed) {
-    fail('LEADER_CHECKSUM', `bad leader checksum ${at}: found ${hex32(rec.checksum)}, expected ${hex32(computed)} (computed)`, abs, hex32(rec.checksum), hex32(computed));
+    const message = `bad leader checksum ${at}: found ${hex32(rec.checksum)}, expected ${hex32(computed)} (computed)`;
+    fail('LEADER_CHECKSUM', message, hex32(rec.checksum), hex32(computed));
   }
   return rec;
 }
