@@ -1,0 +1,142 @@
+/**
+ * One Disk-Paxos ballot on one disk (§5.1 step 4), the way sanlock runs it so that sanlock hosts and
+ * ours can run ballots against each other:
+ *   phase 1: write our dblock {mbal, bal 0, inp 0, lver next_lver, flags 0}; read the ballot range;
+ *            evaluate every q < num_hosts (ballot-scan.ts); choose bk_max's value or our own;
+ *   phase 2: write our dblock {mbal, bal = mbal, inp, inp2, inp3, lver}; read the ballot range again
+ *            with the same abort rules.
+ * Each write is our whole sector, so our mode block goes with it: zero normally, SHARED while we
+ * convert a shared hold to exclusive (§5.4, §7.7).
+ */
+import { ballotReadSectors, encodeDblock, DBLOCK_BYTES, type Dblock, type ModeBlock } from '@leasehold/ondisk';
+import { diskTimestamp, type Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import { assertOurBallot } from './ballot-number.js';
+import { scanBallotRead, type BallotAbort, type BallotScan } from './ballot-scan.js';
+import { PaxosError } from './errors.js';
+import { EMPTY_DBLOCK, writeHostSector } from './host-sector.js';
+import { LEADER_SECTOR_INDEX, type LeaseArea } from './lease-area.js';
+
+/** sanlock's DBLOCK_CHECKSUM (-214): a damaged dblock fails the acquire. */
+const DBLOCK_CHECKSUM_ERRNO = -214;
+
+export interface BallotInput {
+  area: LeaseArea;
+  hostId: number;
+  generation: bigint;
+  /** The step-1 leader's num_hosts and max_hosts. */
+  numHosts: number;
+  maxHosts: bigint;
+  nextLver: bigint;
+  mbal: bigint;
+  /** Our mode block for both writes: null (zeroed) normally, SHARED during SH→EX conversion. */
+  ownMode: ModeBlock | null;
+  clock: Clock;
+  logger: Logger;
+  /** Told before each dblock write: what our sector may hold from now on (for release and retract). */
+  onWriting(dblock: Dblock, phase: 1 | 2): void;
+}
+
+export type BallotOutcome =
+  | { kind: 'accepted'; dblock: Dblock; sharedHostIds: number[] }
+  | {
+      kind: 'aborted';
+      abort: BallotAbort;
+      maxMbal: bigint;
+      /** Set when phase 1 completed (the abort came in phase 2): the SHARED mode blocks it saw. */
+      sharedHostIds?: number[];
+    };
+
+/** The dblock as encoded (its checksum filled in), so what we remember equals what is on disk. */
+function sealed(dblock: Dblock): Dblock {
+  return { ...dblock, checksum: encodeDblock(dblock, new Uint8Array(DBLOCK_BYTES)) };
+}
+
+export async function runBallot(input: BallotInput): Promise<BallotOutcome> {
+  const { area, hostId, numHosts, nextLver, mbal } = input;
+  assertOurBallot(mbal, hostId, input.maxHosts);
+  const readSectors = ballotReadSectors(numHosts, area.geometry);
+  const log = { resource: area.name, lver: nextLver, mbal };
+
+  const phase1 = sealed({ ...EMPTY_DBLOCK, mbal, lver: nextLver });
+  input.onWriting(phase1, 1);
+  await writeHostSector(area, hostId, phase1, input.ownMode, 'phase-1 dblock');
+  const read1 = await area.read(LEADER_SECTOR_INDEX, readSectors, 'phase-1 ballot range');
+  const scan1 = scan(input, read1, mbal, 1);
+  checkOwnSector(input, scan1, phase1);
+  // sanlock's read-1 rule, carried by the phase-1 read (read-first.ts): a damaged dblock for any
+  // q < num_hosts fails the acquire (-214). The ballot scans themselves skip it, as sanlock's do.
+  if (scan1.badChecksumHostIds.length > 0) {
+    throw new PaxosError(
+      'CORRUPT',
+      `${area.name}: bad dblock checksum in the sector of host_id ${scan1.badChecksumHostIds.join(', ')}`,
+      area.details({ lver: nextLver - 1n }),
+      { sanlockErrno: DBLOCK_CHECKSUM_ERRNO },
+    );
+  }
+  if (scan1.abort !== undefined) {
+    input.logger.debug({ ...log, abort: scan1.abort.reason, by: scan1.abort.hostId }, 'ballot phase 1 aborted');
+    return { kind: 'aborted', abort: scan1.abort, maxMbal: scan1.maxMbal };
+  }
+
+  // "If nonInitBlks is empty, p sets inp to its own input; otherwise to bk.inp of the largest bal."
+  const carried = scan1.highestAccepted?.dblock;
+  const phase2 = sealed({
+    ...phase1,
+    bal: mbal,
+    inp: carried?.inp ?? BigInt(hostId),
+    inp2: carried?.inp2 ?? input.generation,
+    // §7.4: inp3 becomes leader.timestamp, where 0 means FREE: diskTimestamp is never 0.
+    inp3: carried?.inp3 ?? diskTimestamp(input.clock),
+  });
+  if (carried !== undefined) {
+    input.logger.info({ ...log, from: scan1.highestAccepted?.hostId, inp: carried.inp, bal: carried.bal }, 'ballot carries an accepted value forward');
+  }
+  input.onWriting(phase2, 2);
+  await writeHostSector(area, hostId, phase2, input.ownMode, 'phase-2 dblock');
+  const read2 = await area.read(LEADER_SECTOR_INDEX, readSectors, 'phase-2 ballot range');
+  const scan2 = scan(input, read2, mbal, 2);
+  checkOwnSector(input, scan2, phase2);
+  if (scan2.abort !== undefined) {
+    input.logger.debug({ ...log, abort: scan2.abort.reason, by: scan2.abort.hostId }, 'ballot phase 2 aborted');
+    return { kind: 'aborted', abort: scan2.abort, maxMbal: scan2.maxMbal, sharedHostIds: scan1.sharedHostIds };
+  }
+  return { kind: 'accepted', dblock: phase2, sharedHostIds: scan1.sharedHostIds };
+}
+
+function scan(input: BallotInput, bytes: Uint8Array, ourMbal: bigint, phase: 1 | 2): BallotScan {
+  return scanBallotRead({
+    bytes,
+    sectorSize: input.area.sectorSize,
+    numHosts: input.numHosts,
+    nextLver: input.nextLver,
+    ourMbal,
+    ourHostId: input.hostId,
+    phase,
+  });
+}
+
+/**
+ * Safety assertion: the read that follows our write must show our sector as we wrote it. Anything
+ * else means another writer uses our host_id (or zeroed our sector), and no ballot result is sound.
+ */
+function checkOwnSector(input: BallotInput, result: BallotScan, written: Dblock): void {
+  const seen = result.ownDblock;
+  if (
+    seen !== undefined &&
+    seen.mbal === written.mbal &&
+    seen.bal === written.bal &&
+    seen.inp === written.inp &&
+    seen.inp2 === written.inp2 &&
+    seen.inp3 === written.inp3 &&
+    seen.lver === written.lver
+  ) {
+    return;
+  }
+  throw new PaxosError(
+    'CORRUPT',
+    `${input.area.name}: the sector of host_id ${input.hostId} changed right after we wrote it ` +
+      `(another host is using host_id ${input.hostId}, or cleared our sector)`,
+    input.area.details({ lver: input.nextLver - 1n }),
+  );
+}

@@ -1,0 +1,52 @@
+/**
+ * §5.1 step 1, "read 1", done with less I/O than sanlock.
+ *
+ * sanlock reads the whole align area (1-8 MiB) here, for three things: the leader, a checksum check
+ * of every dblock q < num_hosts (-214), and max_mbal, the largest mbal on disk, from which it picks
+ * its first ballot number. We read only the leader and our own sector, and get the other two from
+ * the phase-1 ballot read, which covers the same dblocks (roundup_pow2(num_hosts + 2) sectors) anyway:
+ *   - the -214 check runs on the phase-1 read (ballot.ts). At that point only our phase-1 dblock is
+ *     on disk: an mbal without a value, which cannot make anyone commit anything;
+ *   - our first ballot number comes from our own last mbal (sanlock itself did this before 3.x
+ *     added max_mbal). Ballot numbers stay ≡ host_id (mod max_hosts) and increase for us, so they
+ *     stay unique: safety does not depend on how high we start. A higher mbal of another host for
+ *     the same lver makes phase 1 abort, and the retry starts above every mbal the phase-1 read saw
+ *     (ballot-number.ts), without the random back-off the first time (acquire-ballot.ts): that is
+ *     what sanlock's max_mbal buys, paid only when such a dblock exists.
+ * The ballots themselves still read every dblock q < num_hosts, as §7.2 requires; nothing is skipped
+ * there, so hosts that join mid-ballot, and sanlock hosts, are seen exactly as sanlock sees them.
+ */
+import { type LeaderRecord } from '@leasehold/ondisk';
+import { decodeHostSectorAt, type HostSectorContents } from './host-sector.js';
+import { hostSectorIndex, LEADER_SECTOR_INDEX, type LeaseArea } from './lease-area.js';
+
+/** Up to this many sectors, leader and own sector come in one read; beyond it, two 1-sector reads. */
+export const READ_FIRST_CONTIGUOUS_MAX_SECTORS = 32;
+
+export interface FirstRead {
+  leader: LeaderRecord;
+  own: HostSectorContents;
+}
+
+export async function readLeaderAndOwnSector(area: LeaseArea, hostId: number): Promise<FirstRead> {
+  for (;;) {
+    const ownIndex = hostSectorIndex(hostId);
+    const sectorSize = area.sectorSize;
+    let leaderBytes: Uint8Array;
+    let ownBytes: Uint8Array;
+    let ownOffsetBytes: number;
+    if (ownIndex + 1 <= READ_FIRST_CONTIGUOUS_MAX_SECTORS) {
+      leaderBytes = await area.read(LEADER_SECTOR_INDEX, ownIndex + 1, 'leader and own dblock');
+      ownBytes = leaderBytes;
+      ownOffsetBytes = ownIndex * sectorSize;
+    } else {
+      leaderBytes = await area.read(LEADER_SECTOR_INDEX, 1, 'leader');
+      ownBytes = await area.read(ownIndex, 1, 'own dblock');
+      ownOffsetBytes = 0;
+    }
+    const leader = area.verifyLeader(leaderBytes, hostId);
+    // §5.1 step 1: a different ss/align than assumed: our sector is elsewhere, read again.
+    if (area.adoptGeometry(leader)) continue;
+    return { leader, own: decodeHostSectorAt(ownBytes, ownOffsetBytes) };
+  }
+}
