@@ -91,7 +91,7 @@ export async function scanDevice(disk: Disk, startBytes: number, endBytes: numbe
   const rows: DumpLeaderRow[] = [];
   const step = disk.sectorSize;
   let offset = startBytes - (startBytes % step);
-  let chunk = new Uint8Array(0);
+  let chunk: Uint8Array = new Uint8Array(0);
   let chunkStart = 0;
   const sectorAt = async (at: number, length: number): Promise<Uint8Array> => {
     if (at < chunkStart || at + length > chunkStart + chunk.length) {

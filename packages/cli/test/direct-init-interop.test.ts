@@ -151,7 +151,7 @@ describe('init refuses to overwrite', () => {
     const img = image(2 << 20);
     sanlockDirect(['init', '-r', `LS1:R1:${img.path}:0`]);
     const bytes = readFileSync(img.path);
-    bytes[60] ^= 0x01; // inside space_name, covered by the checksum
+    bytes.writeUInt8(bytes.readUInt8(60) ^ 0x01, 60); // inside space_name, covered by the checksum
     writeFileSync(img.path, bytes);
     const result = runCli(['direct', 'read-leader', '-r', `LS1:R1:${img.path}:0`]);
     expect(result.status).toBe(1);
