@@ -9,3 +9,4 @@ export * from './delta/acquire.js';
 export * from './delta/held-lease.js';
 export * from './delta/renewal-loop.js';
 export * from './delta/lockspace-hosts.js';
+export * from './paxos/index.js';
