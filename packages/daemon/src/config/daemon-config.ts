@@ -1,0 +1,213 @@
+/**
+ * The daemon's settings: built-in defaults, then the config file, then command-line flags.
+ *
+ * leasehold.conf keys (all optional):
+ *   io_timeout = 10                 seconds; published in our delta leases (others judge us by it)
+ *   watchdog_fire_timeout = 60      seconds; must be the same on every host of the cluster
+ *   kill_grace_seconds = 40         SIGTERM / kill command to SIGKILL on lease loss (default from W, as sanlock)
+ *   socket_group = leasehold        group allowed to use the socket (besides root and the daemon's user)
+ *   host_name = ...                 fixed delta-lease host name (default: generated once, kept in state)
+ *   host_id_file = /etc/leasehold/host-id.conf
+ *   kill_command = /usr/local/sbin/stop-users          run instead of SIGTERM on lease loss (args: LOCKSPACE PID)
+ *   kill_command.vg0 = /usr/local/sbin/stop-vg0-users  the same for one lockspace
+ *   log_level = info
+ */
+import { readFileSync } from 'node:fs';
+import { NAME_LENGTH_BYTES } from '@leasehold/ondisk';
+import { DEFAULT_IO_TIMEOUT_SECONDS, DEFAULT_WATCHDOG_FIRE_TIMEOUT_SECONDS, MAX_IO_TIMEOUT_SECONDS } from '@leasehold/lease';
+import { DaemonError } from '../protocol/codes.js';
+import { DEFAULT_HOST_ID_CONF_PATH } from './host-id-conf.js';
+import { parseKvText } from './kv-file.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/leasehold/leasehold.conf';
+export const DEFAULT_SOCKET_PATH = '/run/leasehold/leasehold.sock';
+export const DEFAULT_STATE_DIR = '/var/lib/leasehold';
+/** Socket file mode: owner (root) and group read/write, nobody else. */
+export const DEFAULT_SOCKET_MODE = 0o660;
+/** Without an explicit `--watchdog none`, the daemon insists on fencing through the companion. */
+export const DEFAULT_WATCHDOG = 'companion';
+const MAX_WATCHDOG_FIRE_TIMEOUT_SECONDS = 600;
+const MAX_KILL_GRACE_SECONDS = 600;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** sanlock's kill grace: 40 s when W >= 60, 15 s when 30 <= W < 60, 0 below. */
+export function defaultKillGraceSeconds(watchdogFireTimeoutSeconds: number): number {
+  if (watchdogFireTimeoutSeconds >= 60) return 40;
+  if (watchdogFireTimeoutSeconds >= 30) return 15;
+  return 0;
+}
+
+export interface KillCommands {
+  /** argv of the command for lockspaces without their own; undefined = SIGTERM. */
+  fallback: string[] | undefined;
+  byLockspace: ReadonlyMap<string, string[]>;
+}
+
+export interface DaemonConfig {
+  configPath: string;
+  socketPath: string;
+  stateDir: string;
+  hostIdFile: string;
+  ioTimeoutSeconds: number;
+  watchdogFireTimeoutSeconds: number;
+  killGraceSeconds: number;
+  /** Group name or numeric gid; undefined = only root and the daemon's own user. */
+  socketGroup: string | undefined;
+  socketMode: number;
+  /** Fixed host name; undefined = the one kept in state (generated on first start). */
+  hostName: string | undefined;
+  killCommands: KillCommands;
+  watchdog: string;
+  logLevel: LogLevel;
+  /** Test only: a directory of fault switches (see lanes/test-faults.ts). */
+  testFaultDir: string | undefined;
+}
+
+/** Command-line flags; undefined = not given. */
+export interface DaemonFlags {
+  config?: string;
+  socket?: string;
+  stateDir?: string;
+  hostIdFile?: string;
+  ioTimeout?: number;
+  watchdogFireTimeout?: number;
+  killGrace?: number;
+  socketGroup?: string;
+  hostName?: string;
+  watchdog?: string;
+  logLevel?: string;
+  testFaultDir?: string;
+  testSocketMode?: number;
+}
+
+interface FileSettings {
+  ioTimeoutSeconds?: number;
+  watchdogFireTimeoutSeconds?: number;
+  killGraceSeconds?: number;
+  socketGroup?: string;
+  hostName?: string;
+  hostIdFile?: string;
+  logLevel?: LogLevel;
+  killCommandFallback?: string[];
+  killCommandByLockspace: Map<string, string[]>;
+}
+
+function badConfig(message: string): DaemonError {
+  return new DaemonError('BAD_CONFIG', message);
+}
+
+function parseInteger(text: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw badConfig(`${what} must be an integer ${min}-${max}, got "${text}"`);
+  return Number(text);
+}
+
+export function validateHostName(name: string, what: string): string {
+  if (name.length === 0 || Buffer.byteLength(name, 'utf8') > NAME_LENGTH_BYTES || name.includes('\0')) {
+    throw badConfig(`${what} must be 1-${NAME_LENGTH_BYTES} bytes, got "${name}"`);
+  }
+  return name;
+}
+
+function parseLogLevel(text: string, what: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(text)) throw badConfig(`${what} must be one of ${LOG_LEVELS.join(', ')}, got "${text}"`);
+  return text as LogLevel;
+}
+
+function parseCommand(text: string, what: string): string[] {
+  const argv = text.split(/\s+/).filter((part) => part !== '');
+  if (argv.length === 0 || !argv[0]!.startsWith('/')) throw badConfig(`${what} must start with an absolute path, got "${text}"`);
+  return argv;
+}
+
+export function parseConfigText(text: string, sourceName: string): FileSettings {
+  const settings: FileSettings = { killCommandByLockspace: new Map() };
+  for (const { key, value, line } of parseKvText(text, sourceName)) {
+    const where = `${sourceName}:${line}: ${key}`;
+    if (key.startsWith('kill_command.')) {
+      settings.killCommandByLockspace.set(key.slice('kill_command.'.length), parseCommand(value, where));
+      continue;
+    }
+    switch (key) {
+      case 'io_timeout':
+        settings.ioTimeoutSeconds = parseInteger(value, where, 1, MAX_IO_TIMEOUT_SECONDS);
+        break;
+      case 'watchdog_fire_timeout':
+        settings.watchdogFireTimeoutSeconds = parseInteger(value, where, 1, MAX_WATCHDOG_FIRE_TIMEOUT_SECONDS);
+        break;
+      case 'kill_grace_seconds':
+      case 'kill_grace':
+        settings.killGraceSeconds = parseInteger(value, where, 0, MAX_KILL_GRACE_SECONDS);
+        break;
+      case 'socket_group':
+        if (value === '') throw badConfig(`${where} is empty`);
+        settings.socketGroup = value;
+        break;
+      case 'host_name':
+      case 'our_host_name':
+        settings.hostName = validateHostName(value, where);
+        break;
+      case 'host_id_file':
+        settings.hostIdFile = value;
+        break;
+      case 'log_level':
+        settings.logLevel = parseLogLevel(value, where);
+        break;
+      case 'kill_command':
+        settings.killCommandFallback = parseCommand(value, where);
+        break;
+      default:
+        throw badConfig(`${where}: unknown setting`);
+    }
+  }
+  return settings;
+}
+
+function readConfigFile(path: string, explicit: boolean): FileSettings {
+  try {
+    return parseConfigText(readFileSync(path, 'utf8'), path);
+  } catch (error) {
+    // The default file is optional; a file the admin named must exist.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !explicit) return { killCommandByLockspace: new Map() };
+    if (error instanceof DaemonError) throw error;
+    throw badConfig(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+}
+
+function flagInteger(value: number | undefined, what: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < min || value > max) throw badConfig(`${what} must be an integer ${min}-${max}, got ${value}`);
+  return value;
+}
+
+export function resolveDaemonConfig(flags: DaemonFlags): DaemonConfig {
+  const configPath = flags.config ?? DEFAULT_CONFIG_PATH;
+  const file = readConfigFile(configPath, flags.config !== undefined);
+  const ioTimeoutSeconds = flagInteger(flags.ioTimeout, '--io-timeout', 1, MAX_IO_TIMEOUT_SECONDS) ?? file.ioTimeoutSeconds ?? DEFAULT_IO_TIMEOUT_SECONDS;
+  const watchdogFireTimeoutSeconds =
+    flagInteger(flags.watchdogFireTimeout, '--watchdog-fire-timeout', 1, MAX_WATCHDOG_FIRE_TIMEOUT_SECONDS) ??
+    file.watchdogFireTimeoutSeconds ??
+    DEFAULT_WATCHDOG_FIRE_TIMEOUT_SECONDS;
+  const killGraceSeconds =
+    flagInteger(flags.killGrace, '--kill-grace', 0, MAX_KILL_GRACE_SECONDS) ?? file.killGraceSeconds ?? defaultKillGraceSeconds(watchdogFireTimeoutSeconds);
+  return {
+    configPath,
+    socketPath: flags.socket ?? DEFAULT_SOCKET_PATH,
+    stateDir: flags.stateDir ?? DEFAULT_STATE_DIR,
+    hostIdFile: flags.hostIdFile ?? file.hostIdFile ?? DEFAULT_HOST_ID_CONF_PATH,
+    ioTimeoutSeconds,
+    watchdogFireTimeoutSeconds,
+    killGraceSeconds,
+    socketGroup: flags.socketGroup ?? file.socketGroup,
+    socketMode: flags.testSocketMode ?? DEFAULT_SOCKET_MODE,
+    hostName: flags.hostName !== undefined ? validateHostName(flags.hostName, '--host-name') : file.hostName,
+    killCommands: { fallback: file.killCommandFallback, byLockspace: file.killCommandByLockspace },
+    watchdog: flags.watchdog ?? DEFAULT_WATCHDOG,
+    logLevel: flags.logLevel !== undefined ? parseLogLevel(flags.logLevel, '--log-level') : (file.logLevel ?? 'info'),
+    testFaultDir: flags.testFaultDir,
+  };
+}
+
+export function killCommandFor(config: DaemonConfig, lockspace: string): string[] | undefined {
+  return config.killCommands.byLockspace.get(lockspace) ?? config.killCommands.fallback;
+}

@@ -1,0 +1,137 @@
+/**
+ * Messages between the main thread and the lane workers. Everything crosses by structured clone
+ * (bigints included). Commands that expect an answer carry a `reqId`; the worker answers with a
+ * `reply`. Everything else a worker says is a notification.
+ */
+import type { Geometry } from '@leasehold/ondisk';
+import type { DeltaEvent, DeltaLeaseConfig, HeldLease, HostStatus } from '@leasehold/lease';
+
+export interface WireFailure {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+  /** A failed conversion that kept the lease in its old mode (the lease as it now is). */
+  stillHeld?: HeldLease;
+}
+
+export type LaneReply = { type: 'reply'; reqId: number; ok: true; value: unknown } | { type: 'reply'; reqId: number; ok: false; error: WireFailure };
+
+export interface LogNote {
+  type: 'log';
+  level: 'debug' | 'info' | 'warn' | 'error';
+  fields: Record<string, unknown>;
+  message: string;
+}
+
+// ------------------------------------------------------------------------------- renewal lane
+
+export interface SlotView {
+  hostId: number;
+  ownerId: bigint;
+  generation: bigint;
+  timestamp: bigint;
+  hostName: string;
+  valid: boolean;
+}
+
+export interface SlotsReply {
+  maxHosts: number;
+  slots: SlotView[];
+}
+
+export interface JoinedReply {
+  generation: bigint;
+  lastRenewalSeconds: number;
+  geometry: Geometry;
+  hostId: number;
+}
+
+export type RenewalCommand =
+  | { type: 'read_slots'; reqId: number; lockspace: string; path: string; offsetBytes: number }
+  | {
+      type: 'join';
+      reqId: number;
+      config: DeltaLeaseConfig;
+      path: string;
+      /** Take the host_id only if it is free or our own (auto selection must never wait for a stranger). */
+      onlyIfFree: boolean;
+    }
+  | {
+      /** Continue our own delta lease from the disk after a daemon restart (same generation). */
+      type: 'resume';
+      reqId: number;
+      config: DeltaLeaseConfig;
+      path: string;
+      generation: bigint;
+      /** Refuse unless at least this much of the 8N window is left. */
+      minimumRemainingSeconds: number;
+    }
+  | { type: 'cancel_join'; lockspace: string }
+  | { type: 'leave'; reqId: number; lockspace: string }
+  | { type: 'abandon'; lockspace: string; reason: string }
+  | {
+      type: 'set_event';
+      reqId: number;
+      lockspace: string;
+      hostId: number;
+      event: bigint;
+      data: bigint;
+      generation: bigint;
+      replace: boolean;
+    }
+  | { type: 'ping_host'; lockspace: string; hostId: number };
+
+export type RenewalNote =
+  | LogNote
+  | { type: 'progress'; lockspace: string; phase: string; message: string; expectedSeconds?: number }
+  | { type: 'renewed'; lockspace: string; lastRenewalSeconds: number; durationMs: number; hosts: HostStatus[] }
+  | { type: 'renewal_error'; lockspace: string; code: string; message: string; sinceSeconds: number; atSeconds: number }
+  | { type: 'renewal_warn'; lockspace: string; sinceSeconds: number }
+  | { type: 'lost'; lockspace: string; code: string; message: string }
+  | { type: 'event'; lockspace: string; event: DeltaEvent }
+  | { type: 'ping'; lockspace: string; fromHostId: number };
+
+// ------------------------------------------------------------------------------ resource lane
+
+export interface DeltaViewInit {
+  config: DeltaLeaseConfig;
+  /** The lockspace's device (owner delta sectors are read there). */
+  path: string;
+  geometry: Geometry;
+  generation: bigint;
+  lastRenewalSeconds: number;
+  hosts: HostStatus[];
+}
+
+export interface ResourceWhere {
+  resource: string;
+  path: string;
+  offsetBytes: number;
+}
+
+/** A held lease and the device it lives on (the lease layer's HeldLease does not carry the path). */
+export interface PlacedLease {
+  path: string;
+  held: HeldLease;
+}
+
+export type ResourceCommand =
+  | { type: 'attach'; view: DeltaViewInit }
+  | { type: 'renewed'; lastRenewalSeconds: number; hosts: HostStatus[] }
+  | { type: 'detach'; reason: string }
+  | {
+      type: 'acquire';
+      reqId: number;
+      where: ResourceWhere;
+      mode: 'exclusive' | 'shared';
+      lver?: bigint;
+      /** How long the lease layer may wait for an owner that may be dead. */
+      waitSeconds: number;
+    }
+  | { type: 'release'; reqId: number; lease: PlacedLease }
+  | { type: 'convert'; reqId: number; lease: PlacedLease; mode: 'exclusive' | 'shared'; waitSeconds: number }
+  | { type: 'cancel'; targetReqId: number }
+  | { type: 'examine_requests'; reqId: number; leases: PlacedLease[]; fromHostIds: number[] }
+  | { type: 'request'; reqId: number; where: ResourceWhere; lver: bigint; nextLver: boolean; forceMode: 0 | 1 | 2 };
+
+export type ResourceNote = LogNote | { type: 'ping_host'; hostId: number };

@@ -1,0 +1,339 @@
+/**
+ * The daemon's node-local state in SQLite (better-sqlite3, WAL). Only the main thread touches it, and
+ * never on the renewal path: renewals run in the lane workers and never wait for a database write.
+ *
+ * What is kept, and why:
+ * - meta: the persistent host name (the same name after a restart is what allows sanlock's "fast
+ *   reacquire" of our own delta lease), the boot id of the last run (monotonic times and process
+ *   start times only compare within one boot).
+ * - lockspaces: what was started (and is started again at boot) and where it stands.
+ * - remembered_host_ids: host_ids picked automatically, reused next time.
+ * - leases: what is held and by whom (pid + start time), to adopt or clean up after a restart.
+ * - history: acquire / release / lease-loss events, bounded.
+ *
+ * Synchronous = NORMAL: a committed transaction survives the daemon's own crash (it is in the WAL);
+ * after a machine crash there is no holder left to protect anyway.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+export const STATE_FILE_NAME = 'state.db';
+/** History rows kept; older ones are pruned. */
+export const MAX_HISTORY_ROWS = 10_000;
+const SCHEMA_VERSION = 1;
+
+export interface StoredLockspace {
+  name: string;
+  path: string;
+  offsetBytes: number;
+  /** As asked: 'auto' or a host_id. */
+  hostIdRequest: number | 'auto';
+  hostId: number | null;
+  generation: bigint | null;
+  startAtBoot: boolean;
+  state: string;
+}
+
+export type HolderKind = 'process' | 'persistent';
+
+export interface StoredLease {
+  lockspace: string;
+  resource: string;
+  path: string;
+  offsetBytes: number;
+  mode: 'EX' | 'SH';
+  lver: bigint;
+  hostId: number;
+  generation: bigint;
+  holder: HolderKind;
+  pid: number | null;
+  pidStartTime: bigint | null;
+  /** The lease layer's token (JSON), needed to release the lease after a restart. */
+  token: string;
+  acquiredAt: string;
+}
+
+export interface HistoryEntry {
+  id: number;
+  at: string;
+  kind: string;
+  lockspace: string | null;
+  resource: string | null;
+  pid: number | null;
+  details: Record<string, unknown> | null;
+}
+
+export function holderKeyOf(holder: HolderKind, pid: number | null, pidStartTime: bigint | null): string {
+  return holder === 'persistent' ? 'persistent' : `pid:${pid}:${pidStartTime}`;
+}
+
+interface LockspaceRow {
+  name: string;
+  path: string;
+  offset_bytes: number;
+  host_id_request: string;
+  host_id: number | null;
+  generation: string | null;
+  start_at_boot: number;
+  state: string;
+}
+
+interface LeaseRow {
+  lockspace: string;
+  resource: string;
+  path: string;
+  offset_bytes: number;
+  mode: string;
+  lver: string;
+  host_id: number;
+  generation: string;
+  holder: string;
+  pid: number | null;
+  pid_start_time: string | null;
+  token: string;
+  acquired_at: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS lockspaces (
+  name TEXT PRIMARY KEY,
+  path TEXT NOT NULL,
+  offset_bytes INTEGER NOT NULL,
+  host_id_request TEXT NOT NULL,
+  host_id INTEGER,
+  generation TEXT,
+  start_at_boot INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS remembered_host_ids (
+  lockspace TEXT NOT NULL,
+  path TEXT NOT NULL,
+  offset_bytes INTEGER NOT NULL,
+  host_id INTEGER NOT NULL,
+  PRIMARY KEY (lockspace, path, offset_bytes)
+);
+CREATE TABLE IF NOT EXISTS leases (
+  lockspace TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  holder_key TEXT NOT NULL,
+  path TEXT NOT NULL,
+  offset_bytes INTEGER NOT NULL,
+  mode TEXT NOT NULL,
+  lver TEXT NOT NULL,
+  host_id INTEGER NOT NULL,
+  generation TEXT NOT NULL,
+  holder TEXT NOT NULL,
+  pid INTEGER,
+  pid_start_time TEXT,
+  token TEXT NOT NULL,
+  acquired_at TEXT NOT NULL,
+  PRIMARY KEY (lockspace, resource, holder_key)
+);
+CREATE TABLE IF NOT EXISTS history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  lockspace TEXT,
+  resource TEXT,
+  pid INTEGER,
+  details TEXT
+);
+`;
+
+export class StateDb {
+  private readonly db: Database.Database;
+  private historyWrites = 0;
+
+  private constructor(readonly path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 1000');
+    this.db.exec(SCHEMA);
+    const version = this.getMeta('schema_version');
+    if (version === undefined) this.setMeta('schema_version', String(SCHEMA_VERSION));
+    else if (Number(version) > SCHEMA_VERSION) {
+      throw new Error(`state database ${path} has schema version ${version}, newer than this daemon's ${SCHEMA_VERSION}`);
+    }
+  }
+
+  /** Opens (creating) `stateDir/state.db`; the directory is created mode 0700. */
+  static open(stateDir: string): StateDb {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    return new StateDb(join(stateDir, STATE_FILE_NAME));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  getMeta(key: string): string | undefined {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  // ------------------------------------------------------------------------------ lockspaces
+
+  upsertLockspace(lockspace: StoredLockspace): void {
+    this.db
+      .prepare(
+        `INSERT INTO lockspaces (name, path, offset_bytes, host_id_request, host_id, generation, start_at_boot, state, updated_at)
+         VALUES (@name, @path, @offsetBytes, @hostIdRequest, @hostId, @generation, @startAtBoot, @state, @now)
+         ON CONFLICT(name) DO UPDATE SET path = excluded.path, offset_bytes = excluded.offset_bytes,
+           host_id_request = excluded.host_id_request, host_id = excluded.host_id, generation = excluded.generation,
+           start_at_boot = excluded.start_at_boot, state = excluded.state, updated_at = excluded.updated_at`,
+      )
+      .run({
+        name: lockspace.name,
+        path: lockspace.path,
+        offsetBytes: lockspace.offsetBytes,
+        hostIdRequest: String(lockspace.hostIdRequest),
+        hostId: lockspace.hostId,
+        generation: lockspace.generation === null ? null : lockspace.generation.toString(),
+        startAtBoot: lockspace.startAtBoot ? 1 : 0,
+        state: lockspace.state,
+        now: new Date().toISOString(),
+      });
+  }
+
+  deleteLockspace(name: string): void {
+    this.db.prepare('DELETE FROM lockspaces WHERE name = ?').run(name);
+  }
+
+  lockspaces(): StoredLockspace[] {
+    const rows = this.db.prepare('SELECT * FROM lockspaces ORDER BY name').all() as LockspaceRow[];
+    return rows.map((row) => ({
+      name: row.name,
+      path: row.path,
+      offsetBytes: row.offset_bytes,
+      hostIdRequest: row.host_id_request === 'auto' ? 'auto' : Number(row.host_id_request),
+      hostId: row.host_id,
+      generation: row.generation === null ? null : BigInt(row.generation),
+      startAtBoot: row.start_at_boot === 1,
+      state: row.state,
+    }));
+  }
+
+  rememberedHostId(lockspace: string, path: string, offsetBytes: number): number | undefined {
+    const row = this.db
+      .prepare('SELECT host_id FROM remembered_host_ids WHERE lockspace = ? AND path = ? AND offset_bytes = ?')
+      .get(lockspace, path, offsetBytes) as { host_id: number } | undefined;
+    return row?.host_id;
+  }
+
+  rememberHostId(lockspace: string, path: string, offsetBytes: number, hostId: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO remembered_host_ids (lockspace, path, offset_bytes, host_id) VALUES (?, ?, ?, ?)
+         ON CONFLICT(lockspace, path, offset_bytes) DO UPDATE SET host_id = excluded.host_id`,
+      )
+      .run(lockspace, path, offsetBytes, hostId);
+  }
+
+  forgetHostId(lockspace: string, path: string, offsetBytes: number): void {
+    this.db.prepare('DELETE FROM remembered_host_ids WHERE lockspace = ? AND path = ? AND offset_bytes = ?').run(lockspace, path, offsetBytes);
+  }
+
+  // ---------------------------------------------------------------------------------- leases
+
+  putLease(lease: StoredLease): void {
+    this.db
+      .prepare(
+        `INSERT INTO leases (lockspace, resource, holder_key, path, offset_bytes, mode, lver, host_id, generation, holder, pid, pid_start_time, token, acquired_at)
+         VALUES (@lockspace, @resource, @holderKey, @path, @offsetBytes, @mode, @lver, @hostId, @generation, @holder, @pid, @pidStartTime, @token, @acquiredAt)
+         ON CONFLICT(lockspace, resource, holder_key) DO UPDATE SET path = excluded.path, offset_bytes = excluded.offset_bytes,
+           mode = excluded.mode, lver = excluded.lver, host_id = excluded.host_id, generation = excluded.generation, token = excluded.token`,
+      )
+      .run({
+        lockspace: lease.lockspace,
+        resource: lease.resource,
+        holderKey: holderKeyOf(lease.holder, lease.pid, lease.pidStartTime),
+        path: lease.path,
+        offsetBytes: lease.offsetBytes,
+        mode: lease.mode,
+        lver: lease.lver.toString(),
+        hostId: lease.hostId,
+        generation: lease.generation.toString(),
+        holder: lease.holder,
+        pid: lease.pid,
+        pidStartTime: lease.pidStartTime === null ? null : lease.pidStartTime.toString(),
+        token: lease.token,
+        acquiredAt: lease.acquiredAt,
+      });
+  }
+
+  deleteLease(lockspace: string, resource: string, holderKey: string): void {
+    this.db.prepare('DELETE FROM leases WHERE lockspace = ? AND resource = ? AND holder_key = ?').run(lockspace, resource, holderKey);
+  }
+
+  deleteLeasesOf(lockspace: string): void {
+    this.db.prepare('DELETE FROM leases WHERE lockspace = ?').run(lockspace);
+  }
+
+  leases(lockspace?: string): StoredLease[] {
+    const rows = (
+      lockspace === undefined
+        ? this.db.prepare('SELECT * FROM leases ORDER BY lockspace, resource').all()
+        : this.db.prepare('SELECT * FROM leases WHERE lockspace = ? ORDER BY resource').all(lockspace)
+    ) as LeaseRow[];
+    return rows.map((row) => ({
+      lockspace: row.lockspace,
+      resource: row.resource,
+      path: row.path,
+      offsetBytes: row.offset_bytes,
+      mode: row.mode === 'SH' ? 'SH' : 'EX',
+      lver: BigInt(row.lver),
+      hostId: row.host_id,
+      generation: BigInt(row.generation),
+      holder: row.holder === 'persistent' ? 'persistent' : 'process',
+      pid: row.pid,
+      pidStartTime: row.pid_start_time === null ? null : BigInt(row.pid_start_time),
+      token: row.token,
+      acquiredAt: row.acquired_at,
+    }));
+  }
+
+  // --------------------------------------------------------------------------------- history
+
+  addHistory(kind: string, fields: { lockspace?: string; resource?: string; pid?: number; details?: Record<string, unknown> } = {}): void {
+    this.db
+      .prepare('INSERT INTO history (at, kind, lockspace, resource, pid, details) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(
+        new Date().toISOString(),
+        kind,
+        fields.lockspace ?? null,
+        fields.resource ?? null,
+        fields.pid ?? null,
+        fields.details === undefined ? null : JSON.stringify(fields.details, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+      );
+    // Prune now and then, not on every insert.
+    if (++this.historyWrites % 500 === 0) {
+      this.db.prepare('DELETE FROM history WHERE id <= (SELECT MAX(id) FROM history) - ?').run(MAX_HISTORY_ROWS);
+    }
+  }
+
+  history(limit = 100): HistoryEntry[] {
+    const rows = this.db.prepare('SELECT * FROM history ORDER BY id DESC LIMIT ?').all(limit) as Array<{
+      id: number;
+      at: string;
+      kind: string;
+      lockspace: string | null;
+      resource: string | null;
+      pid: number | null;
+      details: string | null;
+    }>;
+    return rows.map((row) => ({ ...row, details: row.details === null ? null : (JSON.parse(row.details) as Record<string, unknown>) }));
+  }
+
+  /** Several writes as one transaction. */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+}
