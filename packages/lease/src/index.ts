@@ -10,3 +10,4 @@ export * from './delta/held-lease.js';
 export * from './delta/renewal-loop.js';
 export * from './delta/lockspace-hosts.js';
 export * from './paxos/index.js';
+export { sleepUnlessAborted } from './delta/abortable-sleep.js';
