@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { DiskError } from '@leasehold/disk';
+import { DBLOCK_FL_RELEASED, type Dblock } from '@leasehold/ondisk';
+import { acquireLease, ballotAbove, nextBallotAfterAbort, PaxosError } from '@leasehold/lease';
+import { FakeClock } from './support/fake-clock.js';
+import { contextFor, FakeDelta, FakeLockspace, fixedRandom, LOCATION, makeResourceArea, rejectionOf, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';
+
+const START = 1000;
+const SS = 512;
+
+function dblock(values: Partial<Dblock>): Dblock {
+  return { mbal: 0n, bal: 0n, inp: 0n, inp2: 0n, inp3: 0n, lver: 0n, checksum: 0, flags: 0, ...values };
+}
+
+function setup() {
+  const area = makeResourceArea();
+  const clock = new FakeClock(START);
+  const lockspace = new FakeLockspace();
+  const one = new FakeDelta(lockspace, clock, 1, { generation: 4n });
+  return { area, clock, lockspace, one };
+}
+
+const ownSectorOffset = (hostId: number): number => RESOURCE_OFFSET_BYTES + (hostId + 1) * SS;
+
+describe('ballot numbers (§7.3)', () => {
+  it('are ≡ host_id mod max_hosts and follow sanlock\'s formula', () => {
+    expect(ballotAbove(0n, 7, 2000n)).toBe(7n);
+    expect(ballotAbove(1n, 2, 2000n)).toBe(2002n);
+    expect(ballotAbove(4002n, 2, 2000n)).toBe(6002n);
+    expect(ballotAbove(10001n, 2, 2000n)).toBe(12002n);
+    expect(ballotAbove(3999n, 2000, 2000n)).toBe(6000n);
+    expect(nextBallotAfterAbort(2n, 0n, 2, 2000n)).toBe(2002n);
+    expect(nextBallotAfterAbort(2n, 50001n, 2, 2000n)).toBe(52002n);
+  });
+});
+
+describe('ballot rules (§5.1 step 4)', () => {
+  it('a stale higher mbal for the same lver costs one immediate retry above it', async () => {
+    const { area, clock, one } = setup();
+    area.plantHostSector(3, dblock({ mbal: 10003n, lver: 1n }));
+    const random = fixedRandom();
+    const held = await clock.run(acquireLease(contextFor(area, clock, one, random), LOCATION));
+    expect(held.dblock.mbal).toBe(12001n);
+    expect(held.lver).toBe(1n);
+    expect(random.draws).toBe(0);
+    expect(clock.nowSeconds()).toBe(START);
+  });
+
+  it('dblocks of older lvers are ignored whatever their mbal', async () => {
+    const { area, clock, one } = setup();
+    area.plantHostSector(3, dblock({ mbal: 90003n, bal: 90003n, inp: 3n, inp2: 1n, inp3: 5n, lver: 0n }));
+    const held = await clock.run(acquireLease(contextFor(area, clock, one), LOCATION));
+    expect(held.dblock.mbal).toBe(1n);
+    expect(area.leader().ownerId).toBe(1n);
+  });
+
+  it('carries the accepted value with the largest bal forward and commits it: ACQUIRE_OTHER (-245)', async () => {
+    const { area, clock, one } = setup();
+    area.plantHostSector(3, dblock({ mbal: 3n, bal: 3n, inp: 3n, inp2: 9n, inp3: 777n, lver: 1n }));
+    area.plantHostSector(5, dblock({ mbal: 5n, bal: 5n, inp: 5n, inp2: 2n, inp3: 888n, lver: 1n }));
+    // Our mbal starts at 1 (below 5): one abort, then above both, carrying bal 5's value.
+    const error = (await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)))) as PaxosError;
+    expect(error).toMatchObject({ code: 'ACQUIRE_OTHER', sanlockErrno: -245 });
+    expect(error.details.holders?.[0]).toMatchObject({ hostId: 5, generation: 2n });
+    expect(area.leader()).toMatchObject({ lver: 1n, ownerId: 5n, ownerGeneration: 2n, timestamp: 888n, writeId: 1n, writeGeneration: 4n });
+    expect(area.hostSector(1).dblock).toMatchObject({ mbal: 2001n, bal: 2001n, inp: 5n, inp2: 2n, inp3: 888n, lver: 1n, flags: 0 });
+  });
+
+  it('an accepted value without bal is not carried (sanlock\'s "zero bal inp")', async () => {
+    const { area, clock, one } = setup();
+    area.plantHostSector(3, dblock({ mbal: 0n, bal: 0n, inp: 3n, inp2: 9n, lver: 1n }));
+    await clock.run(acquireLease(contextFor(area, clock, one), LOCATION));
+    expect(area.leader().ownerId).toBe(1n);
+  });
+
+  it('another host commits next_lver during our ballot: re-read leader → ACQUIRE_OWNED (-244)', async () => {
+    const { area, clock, one } = setup();
+    let phase2Seen = false;
+    area.disk.beforeWrite = (io) => {
+      if (io.offsetBytes !== ownSectorOffset(1)) return;
+      if (phase2Seen) return;
+      if (area.hostSector(1).dblock.mbal !== 0n) {
+        // Our phase-2 write is next: host 3 wins meanwhile with a higher ballot and commits lver 1.
+        phase2Seen = true;
+        area.plantHostSector(3, dblock({ mbal: 2003n, bal: 2003n, inp: 3n, inp2: 1n, inp3: 55n, lver: 1n }));
+        area.plantLeader({ ...area.leader(), lver: 1n, ownerId: 3n, ownerGeneration: 1n, timestamp: 55n, writeId: 3n });
+      }
+    };
+    const error = (await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)))) as PaxosError;
+    expect(error).toMatchObject({ code: 'ACQUIRE_OWNED', sanlockErrno: -244 });
+    expect(error.details.holders?.[0]).toMatchObject({ hostId: 3 });
+    // A settled lver: no retract needed, our dblock is left as the ballot wrote it.
+    expect(area.hostSector(1).dblock.flags).toBe(0);
+  });
+
+  it('another host commits OUR value: success, and release leaves the leader it wrote alone', async () => {
+    const { area, clock, one } = setup();
+    const { releaseLease } = await import('@leasehold/lease');
+    let done = false;
+    area.disk.beforeRead = (io) => {
+      // After our phase-2 write: host 3 carries our value with a higher ballot and commits it.
+      const ours = area.hostSector(1).dblock;
+      if (done || io.lengthBytes !== 2048 * SS || ours.bal === 0n) return;
+      done = true;
+      area.plantHostSector(3, dblock({ mbal: 2003n, bal: 2003n, inp: ours.inp, inp2: ours.inp2, inp3: ours.inp3, lver: 1n }));
+      area.plantLeader({ ...area.leader(), lver: 1n, ownerId: 1n, ownerGeneration: 4n, timestamp: ours.inp3, writeId: 3n, writeGeneration: 1n });
+    };
+    const held = await clock.run(acquireLease(contextFor(area, clock, one), LOCATION));
+    expect(held).toMatchObject({ lver: 1n, mode: 'exclusive' });
+    expect(held.leader.writeId).toBe(3n);
+    expect(await releaseLease(contextFor(area, clock, one), held)).toBe('released-leader-left');
+    expect(area.leader().timestamp).not.toBe(0n);
+    expect(area.hostSector(1).dblock).toMatchObject({ lver: 1n, flags: DBLOCK_FL_RELEASED });
+  });
+
+  it('contention backs off a random 0-1 s and retries with a higher ballot', async () => {
+    const { area, clock, one } = setup();
+    let round = 0;
+    area.disk.beforeWrite = (io) => {
+      if (io.offsetBytes !== ownSectorOffset(1) || round >= 2) return;
+      // Before each of our first two phase-1 writes, host 3 shows a higher mbal for lver 1.
+      if (area.hostSector(1).dblock.bal === 0n) {
+        round++;
+        area.plantHostSector(3, dblock({ mbal: BigInt(round * 4000 + 3), lver: 1n }));
+      }
+    };
+    const random = fixedRandom([0.3, 0.6]);
+    const held = await clock.run(acquireLease(contextFor(area, clock, one, random), LOCATION));
+    expect(held.lver).toBe(1n);
+    // First abort: no back-off (stale-mbal rule); second: 0.3 s.
+    expect(random.draws).toBe(1);
+    expect(clock.nowSeconds()).toBeCloseTo(START + 0.3);
+    expect(held.dblock.mbal % 2000n).toBe(1n);
+  });
+
+  it('a dblock ahead of an unchanged leader fails with DBLOCK_LVER (-212) instead of spinning', async () => {
+    const { area, clock, one } = setup();
+    area.plantHostSector(7, dblock({ mbal: 7n, lver: 5n }));
+    expect(await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)))).toMatchObject({ code: 'DBLOCK_LVER', sanlockErrno: -212 });
+  });
+
+  it('our sector changing under us (a second writer of our host_id) stops the ballot', async () => {
+    const { area, clock, one } = setup();
+    area.disk.beforeRead = (io) => {
+      if (io.lengthBytes === 2048 * SS) area.plantHostSector(1, dblock({ mbal: 99n, lver: 1n }));
+    };
+    const error = await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)));
+    expect(error).toMatchObject({ code: 'CORRUPT' });
+    expect(area.leader().lver).toBe(0n);
+  });
+});
+
+describe('failures after our value may be on disk: retract', () => {
+  it('a failed phase-2 write: IO_ERROR, our dblock RELEASED, no commit', async () => {
+    const { area, clock, one } = setup();
+    let writes = 0;
+    area.disk.beforeWrite = (io) => {
+      if (io.offsetBytes === ownSectorOffset(1) && ++writes === 2) throw new DiskError('EIO', 'injected', 'mem', io.offsetBytes, io.lengthBytes);
+    };
+    const error = await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)));
+    expect(error).toMatchObject({ code: 'IO_ERROR' });
+    expect(area.hostSector(1).dblock).toMatchObject({ bal: 1n, inp: 1n, lver: 1n, flags: DBLOCK_FL_RELEASED });
+    expect(area.leader()).toMatchObject({ lver: 0n, timestamp: 0n });
+  });
+
+  it('a commit write that landed but reported an error: the leader is freed again', async () => {
+    const { area, clock, one } = setup();
+    let failed = false;
+    const inner = area.disk.write.bind(area.disk);
+    area.disk.write = async (offsetBytes, data) => {
+      await inner(offsetBytes, data);
+      if (offsetBytes === RESOURCE_OFFSET_BYTES && !failed) {
+        failed = true;
+        throw new DiskError('EIO', 'landed, then failed', 'mem', offsetBytes, data.byteLength);
+      }
+    };
+    const error = await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)));
+    expect(error).toMatchObject({ code: 'IO_ERROR' });
+    expect(area.leader()).toMatchObject({ lver: 1n, ownerId: 1n, timestamp: 0n, writeId: 1n });
+    expect(area.hostSector(1).dblock.flags).toBe(DBLOCK_FL_RELEASED);
+  });
+});
