@@ -173,3 +173,35 @@ describe('read 1 checks (§5.1 step 1-2)', () => {
     expect(memory.snapshot(8 * MIB + 3 * 4096, 8)).toEqual(new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0])); // mbal of host 2 in 4K sector 3
   });
 });
+
+describe('our delta lease must be current (§7.5)', () => {
+  it('past 8N since our last renewal: no acquire, and a release writes nothing', async () => {
+    const { area, clock, lockspace } = setup();
+    const delta = new FakeDelta(lockspace, clock, 1, { ioTimeoutSeconds: 1 });
+    const ctx = contextFor(area, clock, delta);
+    const held = await clock.run(acquireLease(ctx, LOCATION));
+    delta.stopRenewing();
+    await clock.advance(7.9);
+    area.disk.log.length = 0;
+    await clock.advance(0.2);
+    expect(await rejectionOf(acquireLease(ctx, LOCATION))).toMatchObject({ code: 'NOT_JOINED' });
+    expect(await releaseLease(ctx, held)).toBe('skipped-not-joined');
+    expect(area.disk.log).toEqual([]);
+  });
+
+  it('a ballot that finishes after our deadline does not commit', async () => {
+    const { area, clock, lockspace } = setup();
+    const delta = new FakeDelta(lockspace, clock, 1, { ioTimeoutSeconds: 1 });
+    delta.stopRenewing();
+    // The phase-2 read takes 9 s (a hung path): the deadline passes inside the ballot.
+    let reads = 0;
+    area.disk.beforeRead = async () => {
+      if (++reads === 3) await clock.sleep(9);
+    };
+    const error = await rejectionOf(clock.run(acquireLease(contextFor(area, clock, delta), LOCATION)));
+    expect(error).toMatchObject({ code: 'NOT_JOINED' });
+    expect(area.leader().lver).toBe(0n);
+    // Nothing written after the deadline either: the phase-2 dblock stays as it was (no retract).
+    expect(area.hostSector(1).dblock.flags).toBe(0);
+  });
+});

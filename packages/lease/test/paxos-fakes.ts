@@ -171,7 +171,8 @@ export class FakeDelta implements DeltaLease {
   released = false;
   lost = false;
   lostError: DeltaErrorShape | undefined = undefined;
-  lastRenewalSeconds: number;
+  /** Set by stopRenewing(): the lease ages from then on (8N later it is past its deadline). */
+  private frozenRenewalSeconds: number | undefined;
   /** Hosts we pinged (requests). */
   readonly pinged: number[] = [];
   /** Hosts that pinged us, until takePings(). */
@@ -194,7 +195,6 @@ export class FakeDelta implements DeltaLease {
       ioTimeoutSeconds: options.ioTimeoutSeconds ?? 10,
       watchdogFireTimeoutSeconds: options.watchdogFireTimeoutSeconds ?? 60,
     };
-    this.lastRenewalSeconds = clock.nowSeconds();
     this.table = new HostTable({
       selfHostId: hostId,
       ourIoTimeoutSeconds: this.config.ioTimeoutSeconds,
@@ -209,9 +209,18 @@ export class FakeDelta implements DeltaLease {
     for (const [hostId, record] of this.lockspace.sectors) this.table.observe(hostId, hostSampleOf(record), now);
   }
 
+  /** Renews "all the time" unless stopRenewing() was called. */
+  get lastRenewalSeconds(): number {
+    return this.frozenRenewalSeconds ?? this.clock.nowSeconds();
+  }
+
+  stopRenewing(): void {
+    this.frozenRenewalSeconds = this.clock.nowSeconds();
+  }
+
   async renew(): Promise<void> {
     this.lockspace.renew(this.config.hostId);
-    this.lastRenewalSeconds = this.clock.nowSeconds();
+    this.frozenRenewalSeconds = undefined;
     this.sample();
   }
 

@@ -31,7 +31,7 @@ import { ballotAbove, nextBallotAfterAbort } from './ballot-number.js';
 import { PaxosError } from './errors.js';
 import { describeHolder, holderFacts } from './holder-facts.js';
 import { releasedDblock, writeHostSector } from './host-sector.js';
-import { ourIdentity, type OurIdentity } from './identity.js';
+import { ourIdentity, requireJoined, stillJoined, type OurIdentity } from './identity.js';
 import { LEADER_SECTOR_INDEX, type LeaseArea } from './lease-area.js';
 import { judgeOwner } from './owner-liveness.js';
 import { readLeaderAndOwnSector } from './read-first.js';
@@ -78,7 +78,7 @@ interface OwnSectorState {
 
 export async function acquireByBallot(ctx: PaxosContext, area: LeaseArea, options: BallotAcquireOptions): Promise<BallotAcquireResult> {
   const logger = ctx.logger ?? silentLogger;
-  const us = ourIdentity(ctx.delta, area.location);
+  const us = ourIdentity(ctx.delta, area.location, ctx.clock);
   const state: OwnSectorState = { written: undefined, valueMayBeOnDisk: false };
   try {
     return await acquireSteps(ctx, area, options, us, state, logger);
@@ -86,7 +86,10 @@ export async function acquireByBallot(ctx: PaxosContext, area: LeaseArea, option
     // ACQUIRE_OWNED / ACQUIRE_OTHER: a value was committed for that lver and it is not ours, so ours
     // can never be: nothing to take back.
     const settled = error instanceof PaxosError && (error.code === 'ACQUIRE_OWNED' || error.code === 'ACQUIRE_OTHER');
-    if (!settled && state.valueMayBeOnDisk && state.written !== undefined) await retract(ctx, area, us, state.written, options.ownMode, logger);
+    // Once our delta lease is gone we write nothing more (§7.5): the retract would be a late write.
+    if (!settled && state.valueMayBeOnDisk && state.written !== undefined && stillJoined(ctx.delta, ctx.clock)) {
+      await retract(ctx, area, us, state.written, options.ownMode, logger);
+    }
     throw error;
   }
 }
@@ -154,6 +157,8 @@ async function acquireSteps(
       });
       if (outcome.kind === 'accepted') {
         for (const hostId of outcome.sharedHostIds) sharedSeen.add(hostId);
+        // No commit once our delta lease is past its deadline: nobody may rely on us any more.
+        requireJoined(ctx.delta, clock, area.location);
         return commit(ctx, area, leader, outcome.dblock, sharedSeen, us, options.shortHold, logger);
       }
       for (const hostId of outcome.sharedHostIds ?? []) sharedSeen.add(hostId);
@@ -171,6 +176,7 @@ async function acquireSteps(
       const current = await area.readLeader(us.hostId, 'leader (after aborted ballot)');
       if (current.lver === nextLver) {
         if (current.ownerId === BigInt(us.hostId) && current.ownerGeneration === us.generation) {
+          requireJoined(ctx.delta, clock, area.location);
           logger.info({ ...log, writeId: current.writeId }, 'another host committed our value');
           return { leader: current, dblock: state.written ?? outcome.abort.dblock, sharedHostIds: otherThan(sharedSeen, us.hostId), ownShared: sharedSeen.has(us.hostId) };
         }

@@ -18,7 +18,7 @@ import { acquireByBallot, type BallotAcquireResult } from './acquire-ballot.js';
 import { PaxosError, isPaxosError } from './errors.js';
 import { describeHolder } from './holder-facts.js';
 import { releasedDblock, sharedModeBlock, writeHostSector } from './host-sector.js';
-import { ourIdentity, type OurIdentity } from './identity.js';
+import { ourIdentity, requireJoined, stillJoined, type OurIdentity } from './identity.js';
 import { LeaseArea } from './lease-area.js';
 import { releaseLeader } from './leader-release.js';
 import { clearDeadSharedHolders } from './shared-holders.js';
@@ -52,7 +52,7 @@ const SH_RETRY_CODES = new Set(['ACQUIRE_IDLIVE', 'ACQUIRE_OWNED', 'ACQUIRE_OTHE
 
 export async function acquireLease(ctx: PaxosContext, location: ResourceLocation, options: AcquireOptions = {}): Promise<HeldLease> {
   const logger = ctx.logger ?? silentLogger;
-  const us = ourIdentity(ctx.delta, location);
+  const us = ourIdentity(ctx.delta, location, ctx.clock);
   const area = new LeaseArea(ctx.disk, location, options.geometry);
   return options.mode === 'shared' ? acquireShared(ctx, area, us, options, logger) : acquireExclusive(ctx, area, us, options, logger);
 }
@@ -103,6 +103,7 @@ async function acquireExclusive(ctx: PaxosContext, area: LeaseArea, us: OurIdent
 
 /** Best effort: RELEASED dblock and the leader freed, as an exclusive release (§5.2). */
 async function giveBackExclusive(ctx: PaxosContext, area: LeaseArea, us: OurIdentity, held: HeldLease, logger: Logger): Promise<void> {
+  if (!stillJoined(ctx.delta, ctx.clock)) return; // §7.5: no late writes; the lease expires with our host_id
   try {
     await writeHostSector(area, us.hostId, releasedDblock(held.dblock), null, 'dblock (give back)');
     await releaseLeader(area, ctx.clock, us, held.leader);
@@ -132,6 +133,7 @@ async function acquireShared(ctx: PaxosContext, area: LeaseArea, us: OurIdentity
   }
   const committed = heldLeaseOf(area, us, 'shared', result, ctx.clock.nowSeconds());
   try {
+    requireJoined(ctx.delta, ctx.clock, area.location);
     await writeHostSector(area, us.hostId, releasedDblock(result.dblock), sharedModeBlock(us.generation), 'dblock + SHARED mode block');
     const released = await releaseLeader(area, ctx.clock, us, result.leader);
     return { ...committed, leader: released.leader };

@@ -32,7 +32,7 @@ export interface ConvertOptions {
 
 export async function convertLease(ctx: PaxosContext, held: HeldLease, to: LeaseMode, options: ConvertOptions = {}): Promise<HeldLease> {
   const logger = ctx.logger ?? silentLogger;
-  const us = ourIdentity(ctx.delta, held.location);
+  const us = ourIdentity(ctx.delta, held.location, ctx.clock);
   if (us.generation !== held.generation || us.hostId !== held.hostId) {
     throw new PaxosError('NOT_HELD', `the lease was acquired by another incarnation (host_id ${held.hostId} generation ${held.generation})`, {
       spaceName: held.location.spaceName,

@@ -1,6 +1,8 @@
 /** Who we are for a resource lease: the host_id and generation of our held delta lease. */
 import { namesEqual } from '@leasehold/ondisk';
+import type { Clock } from '../clock.js';
 import type { DeltaLease } from '../delta/api.js';
+import { idRenewalFailSeconds } from '../timeouts.js';
 import { PaxosError } from './errors.js';
 import type { ResourceLocation } from './types.js';
 
@@ -14,7 +16,7 @@ export interface OurIdentity {
  * that lockspace's delta lease (sanlock -241 otherwise). A lost or released delta lease means the
  * watchdog deadline is running out: no new lease may be taken with it.
  */
-export function ourIdentity(delta: DeltaLease, location: ResourceLocation): OurIdentity {
+export function ourIdentity(delta: DeltaLease, location: ResourceLocation, clock: Clock): OurIdentity {
   if (!namesEqual(delta.config.spaceName, location.spaceName)) {
     throw new PaxosError(
       'NOT_JOINED',
@@ -22,17 +24,27 @@ export function ourIdentity(delta: DeltaLease, location: ResourceLocation): OurI
       { spaceName: location.spaceName, resourceName: location.resourceName, offsetBytes: location.offsetBytes },
     );
   }
-  if (delta.released || delta.lost) {
-    throw new PaxosError(
-      'NOT_JOINED',
-      `our delta lease in lockspace ${location.spaceName} (host_id ${delta.config.hostId}) is ${delta.lost ? 'lost' : 'released'}`,
-      { spaceName: location.spaceName, resourceName: location.resourceName, offsetBytes: location.offsetBytes },
-    );
-  }
+  requireJoined(delta, clock, location);
   return { hostId: delta.config.hostId, generation: delta.generation };
 }
 
-/** Still joined, for operations that must stop touching the disk once our delta lease is gone (§7.5). */
-export function stillJoined(delta: DeltaLease): boolean {
-  return !delta.released && !delta.lost;
+/**
+ * Still joined: not released, not lost, and within 8N of the last successful renewal. Past that the
+ * lease is as good as lost even if the renewal loop has not said so yet (a paused host that wakes
+ * up runs whatever it was doing before its loop's deadline timer): §7.5, no new writes, no new
+ * leases. Without a clock only the flags are looked at.
+ */
+export function stillJoined(delta: DeltaLease, clock?: Clock): boolean {
+  if (delta.released || delta.lost) return false;
+  return clock === undefined || clock.nowSeconds() < delta.lastRenewalSeconds + idRenewalFailSeconds(delta.config.ioTimeoutSeconds);
+}
+
+export function requireJoined(delta: DeltaLease, clock: Clock, location: ResourceLocation): void {
+  if (stillJoined(delta, clock)) return;
+  const why = delta.lost ? 'lost' : delta.released ? 'released' : 'past its renewal deadline';
+  throw new PaxosError(
+    'NOT_JOINED',
+    `our delta lease in lockspace ${location.spaceName} (host_id ${delta.config.hostId}) is ${why}`,
+    { spaceName: location.spaceName, resourceName: location.resourceName, offsetBytes: location.offsetBytes },
+  );
 }

@@ -48,7 +48,7 @@ export async function judgeOwner(ctx: PaxosContext, area: LeaseArea, leader: Lea
   const ownerGeneration = leader.ownerGeneration;
   const ownerHostId = Number(ownerId);
   const details = area.details({ lver: leader.lver });
-  if (!namesEqual(leader.spaceName, delta.config.spaceName) || !stillJoined(delta)) {
+  if (!namesEqual(leader.spaceName, delta.config.spaceName) || !stillJoined(delta, clock)) {
     throw new PaxosError('NOT_JOINED', `${area.name}: judging its owner needs our delta lease in lockspace ${leader.spaceName}`, details);
   }
   if (ownerHostId < 1 || ownerHostId > delta.geometry.maxHosts) {
@@ -66,7 +66,7 @@ export async function judgeOwner(ctx: PaxosContext, area: LeaseArea, leader: Lea
   let lastTimestamp: bigint | undefined = known?.timestamp;
 
   for (;;) {
-    if (!stillJoined(delta)) throw new PaxosError('NOT_JOINED', `${area.name}: our delta lease ended while waiting for the owner`, details);
+    if (!stillJoined(delta, clock)) throw new PaxosError('NOT_JOINED', `${area.name}: our delta lease ended while waiting for the owner`, details);
     let sector: LeaderRecord;
     try {
       sector = await delta.readHostSector(ownerHostId);

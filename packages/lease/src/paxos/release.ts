@@ -27,7 +27,7 @@ export async function releaseLease(ctx: PaxosContext, held: HeldLease): Promise<
   const logger = ctx.logger ?? silentLogger;
   const area = new LeaseArea(ctx.disk, held.location, held.geometry);
   const log = { resource: area.name, mode: held.mode, lver: held.lver };
-  if (!stillJoined(ctx.delta)) {
+  if (!stillJoined(ctx.delta, ctx.clock)) {
     logger.warn(log, 'delta lease gone: resource lease not released on disk (it expires with the host_id)');
     return 'skipped-not-joined';
   }

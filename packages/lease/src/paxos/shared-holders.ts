@@ -18,7 +18,7 @@ import { hostDeadSeconds } from '../timeouts.js';
 import type { LeaseHolder } from './errors.js';
 import { holderFacts } from './holder-facts.js';
 import { isShared, readHostSector, zeroHostSector } from './host-sector.js';
-import type { OurIdentity } from './identity.js';
+import { requireJoined, type OurIdentity } from './identity.js';
 import type { LeaseArea } from './lease-area.js';
 import type { PaxosContext } from './types.js';
 
@@ -86,6 +86,8 @@ export async function clearDeadSharedHolders(
       );
       continue;
     }
+    // §7.6: the one write to another host's sector; never once our own lease has run out.
+    requireJoined(delta, clock, area.location);
     await zeroHostSector(area, hostId);
     logger.warn({ ...log, reason: verdict.reason }, 'cleared the shared lease of a dead host');
   }
