@@ -18,6 +18,22 @@ export interface LandedWrite {
 
 export type WriteListener = (write: LandedWrite) => void;
 
+/** A read whose data reached its host (failed reads and reads of crashed hosts are not reported). */
+export interface DeliveredRead {
+  opId: number;
+  /** Incarnation label of the reader. */
+  reader: string;
+  offsetBytes: number;
+  lengthBytes: number;
+  issuedAtSeconds: number;
+  /** When the data was taken from the shared bytes. */
+  sampledAtSeconds: number;
+  /** When the reader's code got it (later than completion if the reader was paused). */
+  deliveredAtSeconds: number;
+}
+
+export type ReadListener = (read: DeliveredRead) => void;
+
 export interface SharedDiskOptions {
   name: string;
   sectorSize: number;
@@ -49,6 +65,7 @@ export class SharedDisk {
   private readonly bytes: Uint8Array;
   private readonly replaced = new Map<number, ReplacedVersion[]>();
   private readonly listeners: WriteListener[] = [];
+  private readonly readListeners: ReadListener[] = [];
   private keepVersions = false;
 
   constructor(options: SharedDiskOptions) {
@@ -66,6 +83,16 @@ export class SharedDisk {
   /** Called for every landed write, in landing order: oracles build their view of the disk from it. */
   onWrite(listener: WriteListener): void {
     this.listeners.push(listener);
+  }
+
+  /** Called for every read handed to its host, in delivery order. */
+  onRead(listener: ReadListener): void {
+    this.readListeners.push(listener);
+  }
+
+  /** Used by SimDisk when a read's data reaches its host. */
+  reportRead(read: DeliveredRead): void {
+    for (const listener of this.readListeners) listener(read);
   }
 
   /** Keep replaced sector contents from now on, for stale reads. */

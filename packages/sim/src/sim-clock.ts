@@ -23,9 +23,26 @@ export class SimClock implements Clock {
 
   sleep(seconds: number): Promise<void> {
     if (Number.isNaN(seconds)) return Promise.reject(new RangeError('sleep(NaN)'));
+    const wakeAtSeconds = this.wakeTime(Math.max(0, seconds));
     return new Promise<void>((resolve) => {
-      this.world.after(seconds, `${this.host.machine}#${this.incarnation} wake`, () => this.host.deliver(this.incarnation, resolve));
+      this.world.at(wakeAtSeconds, `${this.host.machine}#${this.incarnation} wake`, () => this.host.deliver(this.incarnation, resolve));
     });
+  }
+
+  /**
+   * The global time at which this clock has advanced by `seconds`. Float rounding in
+   * global + offset could leave the local clock a hair short of the target, and a program that
+   * sleeps "the rest" would then sleep an amount too small to move global time: an endless loop
+   * no real clock has. So step up to the first global time whose local reading is far enough.
+   */
+  private wakeTime(seconds: number): number {
+    const nowGlobal = this.world.nowSeconds;
+    const targetLocal = nowGlobal + this.offsetSeconds + seconds;
+    let wakeAt = targetLocal - this.offsetSeconds;
+    for (let step = 0; step < MAX_ROUNDING_STEPS && (wakeAt + this.offsetSeconds < targetLocal || (seconds > 0 && wakeAt <= nowGlobal)); step++) {
+      wakeAt = nextFloatUp(wakeAt);
+    }
+    return wakeAt;
   }
 
   /** The global time at which this clock reads `localSeconds` (for oracles only: hosts never convert). */
@@ -36,4 +53,18 @@ export class SimClock implements Clock {
   toLocalSeconds(globalSeconds: number): number {
     return globalSeconds + this.offsetSeconds;
   }
+}
+
+/** Enough to climb out of any rounding error of one addition. */
+const MAX_ROUNDING_STEPS = 64;
+
+const scratch = new Float64Array(1);
+const scratchBits = new BigInt64Array(scratch.buffer);
+
+/** The smallest double greater than `value` (value finite and non-negative, or negative). */
+export function nextFloatUp(value: number): number {
+  if (value === 0) return Number.MIN_VALUE;
+  scratch[0] = value;
+  scratchBits[0] = (scratchBits[0] as bigint) + (value > 0 ? 1n : -1n);
+  return scratch[0] as number;
 }

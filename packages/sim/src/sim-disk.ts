@@ -74,8 +74,10 @@ export class SimDisk implements Disk {
 
     return new Promise<Uint8Array>((resolve, reject) => {
       let data: Uint8Array | undefined;
+      let sampledAtSeconds = issuedAtSeconds;
       const sample = (): void => {
         if (data !== undefined || fails) return;
+        sampledAtSeconds = world.nowSeconds;
         data =
           staleAgeSeconds > 0
             ? this.shared.readAsOf(offsetBytes, lengthBytes, world.nowSeconds - staleAgeSeconds)
@@ -99,6 +101,15 @@ export class SimDisk implements Disk {
             reject(new DiskError('EIO', 'simulated I/O error', this.path, offsetBytes, lengthBytes));
           } else {
             this.note(() => `${what} ok after ${elapsed.toFixed(3)}s${staleAgeSeconds > 0 ? ` (stale by ${staleAgeSeconds.toFixed(3)}s)` : ''}`);
+            this.shared.reportRead({
+              opId,
+              reader: this.who,
+              offsetBytes,
+              lengthBytes,
+              issuedAtSeconds,
+              sampledAtSeconds,
+              deliveredAtSeconds: world.nowSeconds,
+            });
             resolve(data);
           }
         });

@@ -49,6 +49,7 @@ export class SimWorld {
   readonly hosts: SimHost[] = [];
   readonly disks: SharedDisk[] = [];
   readonly lifecycle: LifecycleEntry[] = [];
+  private readonly lifecycleListeners: ((entry: LifecycleEntry) => void)[] = [];
   private readonly queue = new EventQueue();
   private readonly tieChooser: TieChooser | undefined;
   private readonly maxEvents: number;
@@ -114,8 +115,15 @@ export class SimWorld {
     return host;
   }
 
+  /** Called for every lifecycle entry as it is recorded (oracles end ownership at a crash, for example). */
+  onLifecycle(listener: (entry: LifecycleEntry) => void): void {
+    this.lifecycleListeners.push(listener);
+  }
+
   recordLifecycle(entry: Omit<LifecycleEntry, 'timeSeconds'>): void {
-    this.lifecycle.push({ ...entry, timeSeconds: this.nowSeconds });
+    const full: LifecycleEntry = { ...entry, timeSeconds: this.nowSeconds };
+    this.lifecycle.push(full);
+    for (const listener of this.lifecycleListeners) listener(full);
     this.trace.note(entry.label, this.nowSeconds, `** ${entry.kind}${entry.detail === undefined ? '' : `: ${entry.detail}`}`);
   }
 
