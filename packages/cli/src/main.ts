@@ -6,6 +6,12 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { describeError, EXIT_USAGE } from './cli-error.js';
 import { directCommand } from './commands/direct.js';
+import { daemonCommand } from './commands/daemon.js';
+import { hostsCommand } from './commands/hosts.js';
+import { lockstartCommand } from './commands/lockstart.js';
+import { lockstopCommand } from './commands/lockstop.js';
+import { runCommand } from './commands/run.js';
+import { statusCommand } from './commands/status.js';
 import { printError } from './output.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -13,6 +19,12 @@ export async function main(argv: string[]): Promise<void> {
     .scriptName('leasehold')
     .usage('$0 <command> [options]\n\nA disk-based lease lock manager, compatible with sanlock on disk.')
     .command(directCommand)
+    .command(daemonCommand)
+    .command(lockstartCommand)
+    .command(lockstopCommand)
+    .command(statusCommand)
+    .command(hostsCommand)
+    .command(runCommand)
     .demandCommand(1, 'give a command; see --help')
     .strict()
     .help()

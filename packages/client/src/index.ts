@@ -1,1 +1,16 @@
-export {};
+/** @leasehold/client: talk to the leasehold daemon from Node. */
+export { LeaseholdClient, Lease, SOCKET_ENV, defaultSocketPath, type AcquireOptions, type ConnectOptions, type LockstartOptions } from './client.js';
+export { LeaseholdError, isLeaseholdError, type ClientErrorCode } from './errors.js';
+export type {
+  LeaseInfo,
+  LeaseMode,
+  LockspaceInfo,
+  StatusResult,
+  HostInfo,
+  HostStatusResult,
+  ProgressInfo,
+  ResourceLocation,
+  ForceMode,
+  EventInfo,
+  RenewalRecord,
+} from '@leasehold/daemon/protocol';

@@ -18,9 +18,10 @@ import { DEFAULT_IO_TIMEOUT_SECONDS, DEFAULT_WATCHDOG_FIRE_TIMEOUT_SECONDS, MAX_
 import { DaemonError } from '../protocol/codes.js';
 import { DEFAULT_HOST_ID_CONF_PATH } from './host-id-conf.js';
 import { parseKvText } from './kv-file.js';
+import { DEFAULT_SOCKET_PATH_FOR_CLIENTS } from '../protocol/limits.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/leasehold/leasehold.conf';
-export const DEFAULT_SOCKET_PATH = '/run/leasehold/leasehold.sock';
+export const DEFAULT_SOCKET_PATH = DEFAULT_SOCKET_PATH_FOR_CLIENTS;
 export const DEFAULT_STATE_DIR = '/var/lib/leasehold';
 /** Socket file mode: owner (root) and group read/write, nobody else. */
 export const DEFAULT_SOCKET_MODE = 0o660;

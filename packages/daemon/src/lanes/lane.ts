@@ -13,6 +13,9 @@ import type { LaneReply, LogNote, WireFailure } from './lane-messages.js';
 /** V8 heap limits per lane: a lane keeps a few leases' state; this bounds a runaway. */
 const LANE_RESOURCE_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 4, stackSizeMb: 4 };
 
+/** Omit distributed over a union (plain Omit would merge the union's members). */
+export type WithoutReqId<T> = T extends unknown ? Omit<T, 'reqId'> : never;
+
 export class LaneFailure extends DaemonError {
   constructor(readonly failure: WireFailure) {
     super(failure.code, failure.message, failure.details);
@@ -77,7 +80,7 @@ export class Lane<Command extends { type: string }, Note extends { type: string 
   }
 
   /** Sends a command with a fresh reqId and resolves with the worker's answer. */
-  call<T>(command: Omit<Extract<Command, { reqId: number }>, 'reqId'>, onReqId?: (reqId: number) => void): Promise<T> {
+  call<T>(command: WithoutReqId<Extract<Command, { reqId: number }>>, onReqId?: (reqId: number) => void): Promise<T> {
     if (this.exited) return Promise.reject(new DaemonError('INTERNAL', `${this.options.kind} lane ${this.options.laneKey} has exited`));
     const reqId = this.nextReqId++;
     onReqId?.(reqId);

@@ -25,3 +25,5 @@ export const RENEWAL_HISTORY_LENGTH = 256;
 export const EVENT_BACKLOG_LENGTH = 256;
 /** Protocol version spoken; a client sends it in `register` and gets it back. */
 export const PROTOCOL_VERSION = 1;
+/** Where clients look for the daemon when neither --socket nor $LEASEHOLD_SOCKET says otherwise. */
+export const DEFAULT_SOCKET_PATH_FOR_CLIENTS = '/run/leasehold/leasehold.sock';

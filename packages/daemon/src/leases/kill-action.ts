@@ -1,0 +1,190 @@
+/**
+ * What the daemon does to the users of a lockspace whose delta lease is lost (sanlock's recovery):
+ *
+ *   t = loss:          each holder process gets SIGTERM (repeated once a second), or, when a kill
+ *                      command is configured for the lockspace, that command runs once per holder
+ *                      with arguments `LOCKSPACE PID` (and once with `LOCKSPACE persistent` for the
+ *                      daemon's own persistent leases);
+ *   t = loss + grace:  SIGKILL, once a second, until the process is gone (given up after
+ *                      MAX_SIGKILL_ATTEMPTS: the watchdog must then fence the host).
+ *
+ * Processes are tracked by pidfd, and signalled only while their pidfd says they have not exited,
+ * so a reused pid is never hit. When every holder is gone (and the persistent users are stopped),
+ * the lockspace is reported clean: the watchdog link may then stop protecting it.
+ */
+import { spawn } from 'node:child_process';
+import type { Logger } from '@leasehold/lease';
+import { isSameProcessAlive } from '../clients/proc.js';
+import type { ProcessWatch } from '../clients/process-watch.js';
+
+export const KILL_REPEAT_INTERVAL_MS = 1000;
+/** sanlock gives up after 100 attempts per pid. */
+export const MAX_SIGKILL_ATTEMPTS = 100;
+
+export interface KillVictim {
+  pid: number;
+  startTime: bigint;
+}
+
+export interface KillPlan {
+  lockspace: string;
+  processes: KillVictim[];
+  /** Resources of the daemon's persistent leases in the lockspace (their users are not processes we know). */
+  persistentResources: string[];
+  /** argv of the kill command, or undefined for SIGTERM. */
+  command: string[] | undefined;
+  graceSeconds: number;
+}
+
+interface Campaign {
+  plan: KillPlan;
+  alive: Set<number>;
+  persistentPending: boolean;
+  startedAtMs: number;
+  timer: NodeJS.Timeout | undefined;
+  sigkillAttempts: Map<number, number>;
+  waiters: Array<() => void>;
+}
+
+export class KillAction {
+  private readonly campaigns = new Map<string, Campaign>();
+
+  constructor(
+    private readonly watch: ProcessWatch,
+    private readonly logger: Logger,
+    private readonly onClean: (lockspace: string) => void,
+  ) {}
+
+  /** Starts (or extends) the campaign against a lockspace's users. */
+  start(plan: KillPlan): void {
+    const campaign: Campaign = this.campaigns.get(plan.lockspace) ?? {
+      plan,
+      alive: new Set(),
+      persistentPending: false,
+      startedAtMs: Date.now(),
+      timer: undefined,
+      sigkillAttempts: new Map(),
+      waiters: [],
+    };
+    this.campaigns.set(plan.lockspace, campaign);
+    for (const victim of plan.processes) {
+      if (!isSameProcessAlive(victim.pid, victim.startTime)) continue;
+      const watching = this.watch.watch(victim.pid, (pid) => this.exited(plan.lockspace, pid));
+      if (!watching) continue;
+      campaign.alive.add(victim.pid);
+      if (plan.command !== undefined) this.runCommand(plan, [String(victim.pid)], { LEASEHOLD_PID: String(victim.pid) });
+      else this.signal(victim.pid, 'SIGTERM', plan.lockspace);
+    }
+    if (plan.persistentResources.length > 0) {
+      if (plan.command === undefined) {
+        campaign.persistentPending = true;
+        this.logger.error(
+          { lockspace: plan.lockspace, resources: plan.persistentResources },
+          'lease lost under persistent leases and no kill command is configured: stop their users, then lockstop the lockspace',
+        );
+      } else {
+        campaign.persistentPending = true;
+        this.runCommand(plan, ['persistent'], { LEASEHOLD_RESOURCES: plan.persistentResources.join(' ') }, (ok) => {
+          if (ok) campaign.persistentPending = false;
+          this.checkClean(plan.lockspace);
+        });
+      }
+    }
+    if (campaign.timer === undefined) {
+      campaign.timer = setInterval(() => this.tick(plan.lockspace), KILL_REPEAT_INTERVAL_MS);
+    }
+    this.checkClean(plan.lockspace);
+  }
+
+  /** Processes of the lockspace's campaign still alive (0 when there is none). */
+  pendingCount(lockspace: string): number {
+    const campaign = this.campaigns.get(lockspace);
+    return campaign === undefined ? 0 : campaign.alive.size + (campaign.persistentPending ? 1 : 0);
+  }
+
+  /** Resolves when the lockspace's users are all gone. */
+  whenClean(lockspace: string): Promise<void> {
+    const campaign = this.campaigns.get(lockspace);
+    if (campaign === undefined) return Promise.resolve();
+    return new Promise((resolve) => campaign.waiters.push(resolve));
+  }
+
+  /** The admin says the persistent users are stopped (lockstop of a lost lockspace). */
+  dropPersistent(lockspace: string): void {
+    const campaign = this.campaigns.get(lockspace);
+    if (campaign === undefined) return;
+    campaign.persistentPending = false;
+    this.checkClean(lockspace);
+  }
+
+  close(): void {
+    for (const campaign of this.campaigns.values()) if (campaign.timer !== undefined) clearInterval(campaign.timer);
+    this.campaigns.clear();
+  }
+
+  private tick(lockspace: string): void {
+    const campaign = this.campaigns.get(lockspace);
+    if (campaign === undefined) return;
+    this.watch.check();
+    const pastGrace = Date.now() - campaign.startedAtMs >= campaign.plan.graceSeconds * 1000;
+    for (const pid of [...campaign.alive]) {
+      if (!pastGrace) {
+        // Before the grace period ends only SIGTERM is repeated; a kill command runs once.
+        if (campaign.plan.command === undefined) this.signal(pid, 'SIGTERM', lockspace);
+        continue;
+      }
+      const attempts = (campaign.sigkillAttempts.get(pid) ?? 0) + 1;
+      campaign.sigkillAttempts.set(pid, attempts);
+      if (attempts > MAX_SIGKILL_ATTEMPTS) {
+        if (attempts === MAX_SIGKILL_ATTEMPTS + 1) {
+          this.logger.error({ lockspace, pid }, 'lease holder did not die after repeated SIGKILL (stuck in the kernel?): only the watchdog can fence now');
+        }
+        continue;
+      }
+      this.signal(pid, 'SIGKILL', lockspace);
+    }
+  }
+
+  private signal(pid: number, signal: NodeJS.Signals, lockspace: string): void {
+    // The pidfd says whether this incarnation has exited; only then could the pid be someone else's.
+    if (!this.watch.isAlive(pid)) return;
+    try {
+      process.kill(pid, signal);
+      this.logger.warn({ lockspace, pid, signal }, 'signalled lease holder of a lost lockspace');
+    } catch (error) {
+      this.logger.warn({ lockspace, pid, signal, err: error }, 'signal to lease holder failed');
+    }
+  }
+
+  private runCommand(plan: KillPlan, extraArgs: string[], env: Record<string, string>, done?: (ok: boolean) => void): void {
+    const [file, ...args] = plan.command!;
+    const argv = [...args, plan.lockspace, ...extraArgs];
+    this.logger.warn({ lockspace: plan.lockspace, command: [file, ...argv] }, 'running kill command');
+    const child = spawn(file!, argv, { stdio: 'ignore', env: { ...process.env, LEASEHOLD_LOCKSPACE: plan.lockspace, ...env } });
+    child.on('error', (error) => {
+      this.logger.error({ lockspace: plan.lockspace, err: error }, 'kill command could not run');
+      done?.(false);
+    });
+    child.on('exit', (code, signal) => {
+      this.logger.warn({ lockspace: plan.lockspace, code, signal }, 'kill command finished');
+      done?.(code === 0);
+    });
+  }
+
+  private exited(lockspace: string, pid: number): void {
+    const campaign = this.campaigns.get(lockspace);
+    if (campaign === undefined) return;
+    if (campaign.alive.delete(pid)) this.logger.info({ lockspace, pid }, 'lease holder of a lost lockspace has exited');
+    this.checkClean(lockspace);
+  }
+
+  private checkClean(lockspace: string): void {
+    const campaign = this.campaigns.get(lockspace);
+    if (campaign === undefined || campaign.alive.size > 0 || campaign.persistentPending) return;
+    if (campaign.timer !== undefined) clearInterval(campaign.timer);
+    this.campaigns.delete(lockspace);
+    this.logger.info({ lockspace }, 'no process uses the lost lockspace any more');
+    this.onClean(lockspace);
+    for (const resolve of campaign.waiters) resolve();
+  }
+}

@@ -1,0 +1,584 @@
+/**
+ * Lockspaces: start (lockstart, at boot, after a restart), stop (lockstop), renewal bookkeeping on
+ * the main thread, and the response to a lost delta lease.
+ *
+ * The main thread keeps its own deadline for every joined lockspace (8 x io_timeout after the last
+ * renewal its lane reported). It does not rely on the lane to say the lease is lost: a lane whose
+ * device hangs sits in a syscall and says nothing at all.
+ *
+ * Invariant (checked before every join): a new generation of our host_id never starts while a
+ * process of an older generation may still use a lease of that lockspace. After a restart, holders
+ * recorded in state are adopted (when our delta lease can be resumed with the same generation) or
+ * confirmed dead (killed if need be) first.
+ */
+import type { Logger } from '@leasehold/lease';
+import type { HostIdMap } from '../config/host-id-conf.js';
+import type { DaemonConfig } from '../config/daemon-config.js';
+import { killCommandFor } from '../config/daemon-config.js';
+import { isSameProcessAlive } from '../clients/proc.js';
+import type { KillAction, KillVictim } from '../leases/kill-action.js';
+import type { JoinedReply, RenewalNote, ResourceNote, SlotsReply } from '../lanes/lane-messages.js';
+import { LaneFailure } from '../lanes/lane.js';
+import { LanePool, type RenewalLane, type ResourceLane } from '../lanes/lane-pool.js';
+import { DaemonError, type WireError } from '../protocol/codes.js';
+import type { LockspaceInfo, LockstartRequest, LockstopResult, ProgressInfo } from '../protocol/messages.js';
+import type { StateDb, StoredLease } from '../state/state-db.js';
+import { monotonicSeconds } from '../util/monotonic.js';
+import { jsonSafe } from '../util/wire.js';
+import type { WatchdogLink } from '../watchdog/watchdog-link.js';
+import { pickHostIdAndJoin } from './host-id-picker.js';
+import { Lockspace } from './lockspace.js';
+import type { LockspaceUsers } from './lockspace-users.js';
+
+/** A resource lane with nothing to do is stopped after this long. */
+export const RESOURCE_LANE_IDLE_MS = 60_000;
+
+export interface LockspaceManagerDeps {
+  config: DaemonConfig;
+  hostName: string;
+  db: StateDb;
+  hostIds: HostIdMap;
+  watchdog: WatchdogLink;
+  kill: KillAction;
+  logger: Logger;
+}
+
+interface Recovery {
+  hostId: number;
+  generation: bigint;
+  stored: StoredLease[];
+}
+
+export class LockspaceManager {
+  private readonly lockspaces = new Map<string, Lockspace>();
+  private readonly pool: LanePool;
+  private users!: LockspaceUsers;
+  private closing = false;
+
+  constructor(private readonly deps: LockspaceManagerDeps) {
+    this.pool = new LanePool(deps.logger, deps.config.testFaultDir, {
+      onRenewalNote: (note) => this.onRenewalNote(note),
+      onRenewalLaneExit: (names, error) => {
+        for (const name of names) {
+          const ls = this.lockspaces.get(name);
+          if (ls !== undefined && ls.state === 'joined') {
+            this.onLost(ls, 'LANE_FAILED', `the renewal lane of ${name} stopped${error ? `: ${error.message}` : ''}`);
+          }
+        }
+      },
+      onResourceNote: (name, note) => this.onResourceNote(name, note),
+      onResourceLaneExit: (name, lane) => {
+        const ls = this.lockspaces.get(name);
+        if (ls !== undefined && ls.resourceLane === lane) ls.resourceLane = undefined;
+      },
+    });
+  }
+
+  setUsers(users: LockspaceUsers): void {
+    this.users = users;
+  }
+
+  get(name: string): Lockspace | undefined {
+    return this.lockspaces.get(name);
+  }
+
+  list(): Lockspace[] {
+    return [...this.lockspaces.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  info(ls: Lockspace): LockspaceInfo {
+    return ls.info(this.users.countIn(ls.name));
+  }
+
+  /** The lockspace, if its delta lease is held and within its deadline; otherwise a coded error. */
+  requireUsable(name: string): Lockspace {
+    const ls = this.lockspaces.get(name);
+    if (ls === undefined) throw new DaemonError('NO_LOCKSPACE', `lockspace ${name} is not started on this host (use lockstart)`);
+    if (ls.usable) return ls;
+    switch (ls.state) {
+      case 'starting':
+        throw new DaemonError('LOCKSPACE_STARTING', `lockspace ${name} is still starting; retry, or lockstart --wait`);
+      case 'stopping':
+        throw new DaemonError('LOCKSPACE_STOPPING', `lockspace ${name} is stopping`);
+      case 'failed':
+        throw new DaemonError('NO_LOCKSPACE', `lockspace ${name} failed to start: ${ls.error?.message ?? 'unknown error'}`);
+      default:
+        throw new DaemonError('LOCKSPACE_LOST', `lockspace ${name} lost its lease: ${ls.error?.message ?? 'renewal deadline passed'}; lockstop it, then lockstart again`);
+    }
+  }
+
+  // -------------------------------------------------------------------------------- lockstart
+
+  async lockstart(request: LockstartRequest, onProgress?: (progress: ProgressInfo) => void): Promise<LockspaceInfo> {
+    if (this.closing) throw new DaemonError('SHUTTING_DOWN', 'the daemon is shutting down');
+    let ls = this.lockspaces.get(request.lockspace);
+    if (ls !== undefined) {
+      const same = ls.path === request.path && ls.offsetBytes === request.offsetBytes && (request.hostId === 'auto' || request.hostId === ls.hostId || request.hostId === ls.hostIdRequest);
+      if (ls.state === 'failed' || (ls.state === 'lost' && same)) {
+        this.forget(ls);
+        ls = undefined;
+      } else if (!same) {
+        throw new DaemonError('LOCKSPACE_EXISTS', `lockspace ${request.lockspace} is already ${ls.state} at ${ls.path}:${ls.offsetBytes} with host_id ${ls.hostId ?? ls.hostIdRequest}`);
+      } else if (ls.state === 'stopping') {
+        throw new DaemonError('LOCKSPACE_STOPPING', `lockspace ${request.lockspace} is stopping; wait for it, then start it again`);
+      }
+    }
+    if (ls === undefined) {
+      ls = this.create(request.lockspace, request.path, request.offsetBytes, request.hostId);
+      this.persist(ls);
+      this.deps.db.addHistory('lockstart', { lockspace: ls.name, details: { path: ls.path, offsetBytes: ls.offsetBytes, hostId: request.hostId } });
+      void this.runStart(ls, undefined);
+    }
+    if (request.wait !== true) return this.info(ls);
+    const unsubscribe = onProgress === undefined ? undefined : ls.onProgress(onProgress);
+    try {
+      await ls.started;
+    } catch (error) {
+      throw error instanceof DaemonError ? error : new DaemonError('INTERNAL', String(error));
+    } finally {
+      unsubscribe?.();
+    }
+    return this.info(ls);
+  }
+
+  private create(name: string, path: string, offsetBytes: number, hostIdRequest: number | 'auto'): Lockspace {
+    const ls = new Lockspace(name, path, offsetBytes, hostIdRequest, this.deps.config.ioTimeoutSeconds, this.deps.config.watchdogFireTimeoutSeconds);
+    this.lockspaces.set(name, ls);
+    return ls;
+  }
+
+  private persist(ls: Lockspace): void {
+    this.deps.db.upsertLockspace({
+      name: ls.name,
+      path: ls.path,
+      offsetBytes: ls.offsetBytes,
+      hostIdRequest: ls.hostIdRequest,
+      hostId: ls.hostId,
+      generation: ls.generation,
+      startAtBoot: true,
+      state: ls.state,
+    });
+  }
+
+  /** Starts every lockspace recorded in state: resuming (and adopting) where the lease is still ours. */
+  recoverAll(sameBoot: boolean): void {
+    for (const stored of this.deps.db.lockspaces()) {
+      if (!stored.startAtBoot) continue;
+      const leases = this.deps.db.leases(stored.name);
+      const ls = this.create(stored.name, stored.path, stored.offsetBytes, stored.hostIdRequest);
+      if (!sameBoot) {
+        // After a reboot no process of the previous one survives, and our host_id's old generation
+        // is long expired for the other hosts.
+        if (leases.length > 0) this.deps.db.deleteLeasesOf(stored.name);
+        void this.runStart(ls, undefined);
+        continue;
+      }
+      const resumable = stored.state === 'joined' && stored.hostId !== null && stored.generation !== null;
+      void this.runStart(ls, resumable ? { hostId: stored.hostId!, generation: stored.generation!, stored: leases } : { hostId: 0, generation: 0n, stored: leases });
+      this.deps.logger.info({ lockspace: stored.name, resumable, leases: leases.length }, 'restarting lockspace recorded in state');
+    }
+  }
+
+  private async runStart(ls: Lockspace, recovery: Recovery | undefined): Promise<void> {
+    const { logger } = this.deps;
+    try {
+      let joined: JoinedReply | undefined;
+      const lane = this.pool.renewalLane(ls.path, ls.name);
+      ls.renewalLane = lane;
+      if (recovery !== undefined && recovery.generation !== 0n) {
+        joined = await this.tryResume(ls, lane, recovery);
+      }
+      if (joined === undefined) {
+        if (recovery !== undefined && recovery.stored.length > 0) await this.confirmOldHoldersDead(ls, recovery.stored);
+        await this.waitForOldHolders(ls);
+        joined = await this.join(ls, lane);
+      }
+      if (ls.state !== 'starting') {
+        // lockstop came while we were joining: give the lease straight back.
+        await lane.call({ type: 'leave', lockspace: ls.name }).catch(() => undefined);
+        this.pool.leaveRenewalLane(ls.path, ls.name);
+        ls.markStartFailed(new DaemonError('LOCKSPACE_STOPPING', `lockspace ${ls.name} was stopped while starting`));
+        return;
+      }
+      this.onJoined(ls, joined);
+      if (recovery !== undefined && ls.hostIdSource === 'restored') this.users.adoptStored(ls, recovery.stored);
+      ls.markStarted();
+    } catch (error) {
+      const wire = wireErrorOf(error);
+      logger.error({ lockspace: ls.name, code: wire.code }, `lockspace start failed: ${wire.message}`);
+      this.pool.leaveRenewalLane(ls.path, ls.name);
+      ls.renewalLane = undefined;
+      if (ls.state === 'starting') {
+        ls.state = 'failed';
+        ls.error = wire;
+        this.persist(ls);
+        this.deps.db.addHistory('lockstart_failed', { lockspace: ls.name, details: { ...wire } });
+      }
+      ls.markStartFailed(new DaemonError(wire.code, wire.message, wire.details));
+    }
+  }
+
+  private async tryResume(ls: Lockspace, lane: RenewalLane, recovery: Recovery): Promise<JoinedReply | undefined> {
+    ls.progress('resume', `resuming host_id ${recovery.hostId} generation ${recovery.generation}`);
+    try {
+      const joined = await lane.call<JoinedReply>({
+        type: 'resume',
+        config: ls.deltaConfig(recovery.hostId, this.deps.hostName),
+        path: ls.path,
+        generation: recovery.generation,
+        // Enough of the 8N window must be left to renew before the deadline.
+        minimumRemainingSeconds: 2 * ls.ioTimeoutSeconds,
+      });
+      ls.hostIdSource = 'restored';
+      return joined;
+    } catch (error) {
+      this.deps.logger.warn({ lockspace: ls.name, hostId: recovery.hostId, err: wireErrorOf(error) }, 'cannot resume the delta lease; joining again');
+      return undefined;
+    }
+  }
+
+  /** Our old delta lease is gone: holders recorded in state must not outlive it. */
+  private async confirmOldHoldersDead(ls: Lockspace, stored: StoredLease[]): Promise<void> {
+    const processes: KillVictim[] = [];
+    const persistentResources: string[] = [];
+    for (const lease of stored) {
+      if (lease.holder === 'persistent') persistentResources.push(lease.resource);
+      else if (lease.pid !== null && lease.pidStartTime !== null && isSameProcessAlive(lease.pid, lease.pidStartTime)) {
+        processes.push({ pid: lease.pid, startTime: lease.pidStartTime });
+      }
+    }
+    if (processes.length > 0 || persistentResources.length > 0) {
+      this.deps.logger.warn({ lockspace: ls.name, pids: processes.map((p) => p.pid), persistentResources }, 'old lease holders outlived our delta lease: stopping them before joining again');
+      this.deps.kill.start({
+        lockspace: ls.name,
+        processes,
+        persistentResources,
+        command: killCommandFor(this.deps.config, ls.name),
+        graceSeconds: this.deps.config.killGraceSeconds,
+      });
+    }
+    await this.waitForOldHolders(ls);
+    this.deps.db.deleteLeasesOf(ls.name);
+  }
+
+  private async waitForOldHolders(ls: Lockspace): Promise<void> {
+    const pending = this.deps.kill.pendingCount(ls.name);
+    if (pending === 0) return;
+    ls.progress('wait-old-holders', `waiting for ${pending} user(s) of the previous generation to stop`);
+    await this.deps.kill.whenClean(ls.name);
+  }
+
+  private async join(ls: Lockspace, lane: RenewalLane): Promise<JoinedReply> {
+    const { hostName, logger } = this.deps;
+    const joinWith = (hostId: number, onlyIfFree: boolean): Promise<JoinedReply> => {
+      ls.hostId = hostId;
+      ls.progress('acquire-host-id', `acquiring host_id ${hostId}`, 2 * ls.ioTimeoutSeconds);
+      return lane.call<JoinedReply>({ type: 'join', config: ls.deltaConfig(hostId, hostName), path: ls.path, onlyIfFree });
+    };
+    if (typeof ls.hostIdRequest === 'number') {
+      ls.hostIdSource = 'given';
+      return joinWith(ls.hostIdRequest, false);
+    }
+    const configured = this.deps.hostIds.lookup(ls.name);
+    if (configured !== undefined) {
+      ls.hostIdSource = 'config';
+      return joinWith(configured, false);
+    }
+    const remembered = this.deps.db.rememberedHostId(ls.name, ls.path, ls.offsetBytes);
+    if (remembered !== undefined) {
+      ls.hostIdSource = 'remembered';
+      try {
+        return await joinWith(remembered, true);
+      } catch (error) {
+        const code = wireErrorOf(error).code;
+        if (code !== 'HOSTID_BUSY' && code !== 'ABORTED') throw error;
+        logger.warn({ lockspace: ls.name, hostId: remembered }, 'remembered host_id is taken by another host; picking a new one');
+        this.deps.db.forgetHostId(ls.name, ls.path, ls.offsetBytes);
+      }
+    }
+    ls.hostIdSource = 'picked';
+    ls.progress('pick-host-id', 'choosing a free host_id');
+    return pickHostIdAndJoin(
+      {
+        readSlots: () => lane.call<SlotsReply>({ type: 'read_slots', lockspace: ls.name, path: ls.path, offsetBytes: ls.offsetBytes }),
+        join: joinWith,
+        progress: (message) => ls.progress('pick-host-id', message),
+        cancelled: () => ls.state !== 'starting',
+      },
+      hostName,
+      logger,
+    );
+  }
+
+  private onJoined(ls: Lockspace, joined: JoinedReply): void {
+    ls.state = 'joined';
+    ls.error = undefined;
+    ls.hostId = joined.hostId;
+    ls.generation = joined.generation;
+    ls.geometry = joined.geometry;
+    ls.lastRenewalSeconds = Math.max(ls.lastRenewalSeconds ?? 0, joined.lastRenewalSeconds);
+    ls.armExpiry(() => this.onExpired(ls));
+    this.deps.watchdog.lockspaceAdded(ls.name, ls.expiresAtSeconds!);
+    if (ls.hostIdRequest === 'auto' && ls.hostIdSource !== 'config') {
+      this.deps.db.rememberHostId(ls.name, ls.path, ls.offsetBytes, joined.hostId);
+    }
+    this.persist(ls);
+    this.deps.db.addHistory('joined', { lockspace: ls.name, details: { hostId: joined.hostId, generation: joined.generation, source: ls.hostIdSource } });
+    this.deps.logger.info(
+      { lockspace: ls.name, hostId: joined.hostId, generation: joined.generation.toString(), source: ls.hostIdSource, seconds: monotonicSeconds() - ls.startedAtSeconds },
+      'lockspace joined',
+    );
+    ls.progress('joined', `joined with host_id ${joined.hostId} generation ${joined.generation}`);
+  }
+
+  // --------------------------------------------------------------------------------- lockstop
+
+  async lockstop(name: string, wait: boolean): Promise<LockstopResult> {
+    const ls = this.lockspaces.get(name);
+    if (ls === undefined) throw new DaemonError('NO_LOCKSPACE', `lockspace ${name} is not started on this host`);
+    switch (ls.state) {
+      case 'stopping':
+        return { lockspace: name, state: 'stopping' };
+      case 'failed':
+      case 'lost':
+        // An explicit stop of a lost lockspace is the admin saying its persistent users are stopped.
+        this.deps.kill.dropPersistent(name);
+        this.forget(ls);
+        this.deps.db.deleteLockspace(name);
+        this.deps.db.addHistory('lockstop', { lockspace: name, details: { from: ls.state } });
+        return { lockspace: name, state: 'stopped' };
+      case 'starting': {
+        ls.state = 'stopping';
+        ls.renewalLane?.send({ type: 'cancel_join', lockspace: name });
+        this.deps.db.deleteLockspace(name);
+        const done = ls.started.catch(() => undefined).then(() => this.forget(ls));
+        if (wait) await done;
+        return { lockspace: name, state: wait ? 'stopped' : 'stopping' };
+      }
+      case 'joined': {
+        const held = this.users.countIn(name);
+        if (held > 0) {
+          throw new DaemonError('LOCKSPACE_BUSY', `lockspace ${name} has ${held} lease(s) held; release them first`, { holders: this.users.holdersIn(name) });
+        }
+        ls.state = 'stopping';
+        const done = this.teardown(ls);
+        if (wait) await done;
+        return { lockspace: name, state: wait ? 'stopped' : 'stopping' };
+      }
+    }
+  }
+
+  private async teardown(ls: Lockspace): Promise<void> {
+    ls.clearExpiry();
+    this.stopResourceLane(ls, 'lockstop');
+    try {
+      await ls.renewalLane?.call({ type: 'leave', lockspace: ls.name });
+    } catch (error) {
+      this.deps.logger.warn({ lockspace: ls.name, err: wireErrorOf(error) }, 'releasing the delta lease failed (it expires by itself)');
+    }
+    this.deps.watchdog.lockspaceRemoved(ls.name);
+    this.pool.leaveRenewalLane(ls.path, ls.name);
+    ls.renewalLane = undefined;
+    this.deps.db.deleteLockspace(ls.name);
+    this.deps.db.addHistory('lockstop', { lockspace: ls.name });
+    this.deps.logger.info({ lockspace: ls.name }, 'lockspace stopped');
+    this.forget(ls);
+  }
+
+  private forget(ls: Lockspace): void {
+    ls.clearExpiry();
+    this.stopResourceLane(ls, 'forgotten');
+    if (this.lockspaces.get(ls.name) === ls) this.lockspaces.delete(ls.name);
+  }
+
+  // ------------------------------------------------------------------------- renewals, loss
+
+  private onRenewalNote(note: RenewalNote): void {
+    if (note.type === 'log') return;
+    const ls = this.lockspaces.get(note.lockspace);
+    if (ls === undefined) return;
+    switch (note.type) {
+      case 'renewed':
+        if (ls.state !== 'joined' && ls.state !== 'starting') return;
+        ls.lastRenewalSeconds = Math.max(ls.lastRenewalSeconds ?? 0, note.lastRenewalSeconds);
+        ls.hosts = note.hosts;
+        ls.recordRenewal({ startedSeconds: note.lastRenewalSeconds, durationMs: note.durationMs, ok: true });
+        if (ls.state === 'joined') {
+          ls.armExpiry(() => this.onExpired(ls));
+          this.deps.watchdog.lockspaceRenewed(ls.name, ls.expiresAtSeconds!);
+          ls.resourceLane?.send({ type: 'renewed', lastRenewalSeconds: note.lastRenewalSeconds, hosts: note.hosts });
+        }
+        return;
+      case 'renewal_error':
+        ls.recordRenewal({ startedSeconds: note.atSeconds, durationMs: 0, ok: false, code: note.code, message: note.message });
+        return;
+      case 'renewal_warn':
+        this.deps.logger.warn({ lockspace: ls.name, sinceSeconds: note.sinceSeconds }, 'no successful renewal for 6 x io_timeout');
+        return;
+      case 'lost':
+        if (ls.state === 'joined') this.onLost(ls, note.code, note.message);
+        return;
+      case 'event':
+        ls.addEvent(note.event);
+        return;
+      case 'ping':
+        if (ls.state === 'joined') this.users.onPings(ls.name, [note.fromHostId]);
+        return;
+      case 'progress':
+        ls.progress(note.phase, note.message, note.expectedSeconds);
+        return;
+    }
+  }
+
+  private onExpired(ls: Lockspace): void {
+    if (ls.state !== 'joined') return;
+    const since = monotonicSeconds() - (ls.lastRenewalSeconds ?? ls.startedAtSeconds);
+    this.onLost(
+      ls,
+      'LEASE_LOST',
+      `no successful renewal for ${since.toFixed(1)} s (limit 8 x io_timeout = ${8 * ls.ioTimeoutSeconds} s)`,
+    );
+  }
+
+  /**
+   * The delta lease is lost: from now on nothing is written for it or its resource leases; the users
+   * of its leases are stopped (kill action), and the watchdog link is told.
+   */
+  private onLost(ls: Lockspace, code: string, message: string): void {
+    if (ls.state !== 'joined') return;
+    const { logger, db } = this.deps;
+    ls.state = 'lost';
+    ls.error = { code, message };
+    ls.clearExpiry();
+    ls.renewalLane?.send({ type: 'abandon', lockspace: ls.name, reason: message });
+    this.stopResourceLane(ls, 'lease lost');
+    this.deps.watchdog.lockspaceLost(ls.name);
+    const users = this.users.dropForLoss(ls.name);
+    logger.error(
+      { lockspace: ls.name, code, pids: users.processes.map((p) => p.pid), persistentResources: users.persistentResources },
+      `LEASE LOST in lockspace ${ls.name}: ${message}; stopping every user of its leases`,
+    );
+    this.persist(ls);
+    db.addHistory('lease_lost', { lockspace: ls.name, details: { code, message, pids: users.processes.map((p) => p.pid), persistent: users.persistentResources } });
+    this.deps.kill.start({
+      lockspace: ls.name,
+      processes: users.processes,
+      persistentResources: users.persistentResources,
+      command: killCommandFor(this.deps.config, ls.name),
+      graceSeconds: this.deps.config.killGraceSeconds,
+    });
+    this.pool.leaveRenewalLane(ls.path, ls.name);
+    ls.renewalLane = undefined;
+  }
+
+  /** The kill action finished: nobody uses the lost lockspace's leases. */
+  onClean(name: string): void {
+    this.deps.watchdog.lockspaceRemoved(name);
+    this.deps.db.deleteLeasesOf(name);
+  }
+
+  // --------------------------------------------------------------------------- resource lane
+
+  /** The lockspace's resource lane, started (and attached to our delta lease) if needed. */
+  resourceLane(ls: Lockspace): ResourceLane {
+    if (ls.resourceIdleTimer !== undefined) {
+      clearTimeout(ls.resourceIdleTimer);
+      ls.resourceIdleTimer = undefined;
+    }
+    if (ls.resourceLane !== undefined && ls.resourceLane.isAlive) return ls.resourceLane;
+    const lane = this.pool.resourceLane(ls.name);
+    lane.send({
+      type: 'attach',
+      view: {
+        config: ls.deltaConfig(ls.hostId!, this.deps.hostName),
+        path: ls.path,
+        geometry: ls.geometry!,
+        generation: ls.generation!,
+        lastRenewalSeconds: ls.lastRenewalSeconds!,
+        hosts: ls.hosts,
+      },
+    });
+    ls.resourceLane = lane;
+    return lane;
+  }
+
+  beginResourceOp(ls: Lockspace): ResourceLane {
+    const lane = this.resourceLane(ls);
+    ls.resourceOps++;
+    return lane;
+  }
+
+  endResourceOp(ls: Lockspace): void {
+    ls.resourceOps = Math.max(0, ls.resourceOps - 1);
+    if (ls.resourceOps > 0 || ls.resourceLane === undefined) return;
+    if (ls.resourceIdleTimer !== undefined) clearTimeout(ls.resourceIdleTimer);
+    ls.resourceIdleTimer = setTimeout(() => {
+      ls.resourceIdleTimer = undefined;
+      if (ls.resourceOps === 0) this.stopResourceLane(ls, 'idle');
+    }, RESOURCE_LANE_IDLE_MS);
+    ls.resourceIdleTimer.unref();
+  }
+
+  private stopResourceLane(ls: Lockspace, reason: string): void {
+    if (ls.resourceIdleTimer !== undefined) clearTimeout(ls.resourceIdleTimer);
+    ls.resourceIdleTimer = undefined;
+    const lane = ls.resourceLane;
+    if (lane === undefined) return;
+    ls.resourceLane = undefined;
+    lane.send({ type: 'detach', reason });
+    lane.terminate();
+  }
+
+  private onResourceNote(name: string, note: ResourceNote): void {
+    if (note.type !== 'ping_host') return;
+    const ls = this.lockspaces.get(name);
+    if (ls?.state === 'joined') ls.renewalLane?.send({ type: 'ping_host', lockspace: name, hostId: note.hostId });
+  }
+
+  // ---------------------------------------------------------------------------- events, etc.
+
+  async setEvent(name: string, hostId: number, event: bigint, data: bigint, generation: bigint, replace: boolean): Promise<void> {
+    const ls = this.requireUsable(name);
+    await ls.renewalLane!.call({ type: 'set_event', lockspace: name, hostId, event, data, generation, replace });
+  }
+
+  laneCounts(): { renewal: number; resource: number } {
+    return { ...this.pool.counts(), resource: this.list().filter((ls) => ls.resourceLane !== undefined).length };
+  }
+
+  /** Leaves every joined lockspace that holds no leases (clean shutdown). */
+  async shutdown(): Promise<void> {
+    this.closing = true;
+    const stops = this.list().map(async (ls) => {
+      if (ls.state === 'joined' && this.users.countIn(ls.name) === 0) {
+        ls.state = 'stopping';
+        ls.clearExpiry();
+        this.stopResourceLane(ls, 'shutdown');
+        await ls.renewalLane?.call({ type: 'leave', lockspace: ls.name }).catch(() => undefined);
+        this.deps.watchdog.lockspaceRemoved(ls.name);
+        // Keep the row: it is started again at the next daemon start.
+        this.deps.db.upsertLockspace({ name: ls.name, path: ls.path, offsetBytes: ls.offsetBytes, hostIdRequest: ls.hostIdRequest, hostId: ls.hostId, generation: ls.generation, startAtBoot: true, state: 'stopped' });
+      } else if (ls.state === 'starting') {
+        ls.state = 'stopping';
+        ls.renewalLane?.send({ type: 'cancel_join', lockspace: ls.name });
+      }
+    });
+    await Promise.all(stops);
+    for (const ls of this.list()) ls.clearExpiry();
+    this.pool.terminateAll();
+  }
+
+  /** True when some lockspace holds leases (a clean shutdown would leave them unprotected). */
+  hasLeases(): boolean {
+    return this.list().some((ls) => this.users.countIn(ls.name) > 0);
+  }
+}
+
+export function wireErrorOf(error: unknown): WireError {
+  if (error instanceof LaneFailure) return { code: error.failure.code, message: error.failure.message, ...(error.failure.details ? { details: jsonSafe(error.failure.details) as Record<string, unknown> } : {}) };
+  if (error instanceof DaemonError) return error.toWire();
+  if (typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string') {
+    return { code: (error as { code: string }).code, message: String((error as { message?: unknown }).message ?? '') };
+  }
+  return { code: 'INTERNAL', message: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+}

@@ -1,0 +1,200 @@
+/**
+ * One lockspace as the daemon runs it: where it is, which host_id and generation we hold, its state,
+ * the deadline of its delta lease on the main thread's own clock, and what it has seen lately (host
+ * table, renewal history, events). Transitions are driven by the LockspaceManager.
+ */
+import type { Geometry } from '@leasehold/ondisk';
+import { hostState, idRenewalFailSeconds, type DeltaEvent, type DeltaLeaseConfig, type HostStatus } from '@leasehold/lease';
+import type { WireError } from '../protocol/codes.js';
+import { EVENT_BACKLOG_LENGTH, RENEWAL_HISTORY_LENGTH } from '../protocol/limits.js';
+import type { EventInfo, HostInfo, LockspaceInfo, LockspaceState, ProgressInfo, RenewalRecord } from '../protocol/messages.js';
+import type { RenewalLane, ResourceLane } from '../lanes/lane-pool.js';
+import { RingBuffer } from '../util/ring-buffer.js';
+import { monotonicSeconds } from '../util/monotonic.js';
+
+export type HostIdSource = 'given' | 'config' | 'remembered' | 'picked' | 'restored';
+
+interface RenewalEntry {
+  startedSeconds: number;
+  durationMs: number;
+  ok: boolean;
+  code?: string;
+  message?: string;
+}
+
+export class Lockspace {
+  state: LockspaceState = 'starting';
+  hostId: number | null = null;
+  hostIdSource: HostIdSource | null = null;
+  generation: bigint | null = null;
+  geometry: Geometry | null = null;
+  lastRenewalSeconds: number | null = null;
+  hosts: HostStatus[] = [];
+  error: WireError | undefined;
+  renewalLane: RenewalLane | undefined;
+  resourceLane: ResourceLane | undefined;
+  /** Resource operations in progress (the resource lane is not stopped while any are). */
+  resourceOps = 0;
+  resourceIdleTimer: NodeJS.Timeout | undefined;
+  /** Resolves when the start finishes (joined, or failed/stopped: then it rejects). */
+  readonly started: Promise<void>;
+  readonly startedAtSeconds = monotonicSeconds();
+  private readonly renewals = new RingBuffer<RenewalEntry>(RENEWAL_HISTORY_LENGTH);
+  private readonly events = new RingBuffer<EventInfo>(EVENT_BACKLOG_LENGTH);
+  private eventSeq = 0;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly progressListeners = new Set<(progress: ProgressInfo) => void>();
+  private settleStart!: { resolve: () => void; reject: (error: Error) => void };
+
+  constructor(
+    readonly name: string,
+    readonly path: string,
+    readonly offsetBytes: number,
+    readonly hostIdRequest: number | 'auto',
+    readonly ioTimeoutSeconds: number,
+    readonly watchdogFireTimeoutSeconds: number,
+  ) {
+    this.started = new Promise<void>((resolve, reject) => {
+      this.settleStart = { resolve, reject };
+    });
+    // Nobody may be waiting; an unobserved rejection must not crash the daemon.
+    this.started.catch(() => undefined);
+  }
+
+  deltaConfig(hostId: number, hostName: string): DeltaLeaseConfig {
+    return {
+      spaceName: this.name,
+      hostId,
+      areaOffsetBytes: this.offsetBytes,
+      hostName,
+      ioTimeoutSeconds: this.ioTimeoutSeconds,
+      watchdogFireTimeoutSeconds: this.watchdogFireTimeoutSeconds,
+    };
+  }
+
+  get expiresAtSeconds(): number | null {
+    return this.lastRenewalSeconds === null ? null : this.lastRenewalSeconds + idRenewalFailSeconds(this.ioTimeoutSeconds);
+  }
+
+  /** True while our delta lease is joined and within its deadline: resource leases may be used. */
+  get usable(): boolean {
+    const expires = this.expiresAtSeconds;
+    return this.state === 'joined' && expires !== null && monotonicSeconds() < expires;
+  }
+
+  markStarted(): void {
+    this.settleStart.resolve();
+  }
+
+  markStartFailed(error: Error): void {
+    this.settleStart.reject(error);
+  }
+
+  /** (Re)arms the main thread's deadline: at 8N after the last renewal `onExpired` runs. */
+  armExpiry(onExpired: () => void): void {
+    this.clearExpiry();
+    const expires = this.expiresAtSeconds;
+    if (expires === null) return;
+    const delayMs = Math.max(0, (expires - monotonicSeconds()) * 1000);
+    this.expiryTimer = setTimeout(() => {
+      // Timers may fire early by a millisecond; never declare loss before the deadline itself.
+      const remaining = (this.expiresAtSeconds ?? 0) - monotonicSeconds();
+      if (remaining > 0) this.armExpiry(onExpired);
+      else onExpired();
+    }, delayMs);
+  }
+
+  clearExpiry(): void {
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+  }
+
+  recordRenewal(entry: RenewalEntry): void {
+    this.renewals.push(entry);
+  }
+
+  renewalHistory(limit: number): RenewalRecord[] {
+    const now = monotonicSeconds();
+    return this.renewals
+      .toArray()
+      .slice(-limit)
+      .map((entry) => ({
+        startedSecondsAgo: round(now - entry.startedSeconds),
+        durationMs: entry.durationMs,
+        ok: entry.ok,
+        ...(entry.code === undefined ? {} : { code: entry.code }),
+        ...(entry.message === undefined ? {} : { message: entry.message }),
+      }));
+  }
+
+  addEvent(event: DeltaEvent): void {
+    this.eventSeq++;
+    this.events.push({
+      seq: this.eventSeq,
+      fromHostId: event.fromHostId,
+      fromGeneration: event.fromGeneration.toString(),
+      targetGeneration: event.targetGeneration.toString(),
+      event: event.event.toString(),
+      data: event.data.toString(),
+    });
+  }
+
+  eventsAfter(afterSeq: number): { events: EventInfo[]; lastSeq: number } {
+    return { events: this.events.toArray().filter((event) => event.seq > afterSeq), lastSeq: this.eventSeq };
+  }
+
+  onProgress(listener: (progress: ProgressInfo) => void): () => void {
+    this.progressListeners.add(listener);
+    return () => this.progressListeners.delete(listener);
+  }
+
+  progress(phase: string, message: string, expectedSeconds?: number): void {
+    const info: ProgressInfo = {
+      lockspace: this.name,
+      phase,
+      message,
+      elapsedSeconds: round(monotonicSeconds() - this.startedAtSeconds),
+      ...(expectedSeconds === undefined ? {} : { expectedSeconds }),
+    };
+    for (const listener of this.progressListeners) listener(info);
+  }
+
+  info(leaseCount: number): LockspaceInfo {
+    const now = monotonicSeconds();
+    const expires = this.expiresAtSeconds;
+    return {
+      lockspace: this.name,
+      state: this.state,
+      hostId: this.hostId,
+      hostIdSource: this.hostIdSource,
+      generation: this.generation === null ? null : this.generation.toString(),
+      path: this.path,
+      offsetBytes: this.offsetBytes,
+      ioTimeoutSeconds: this.ioTimeoutSeconds,
+      renewedSecondsAgo: this.lastRenewalSeconds === null ? null : round(now - this.lastRenewalSeconds),
+      expiresInSeconds: expires === null || this.state !== 'joined' ? null : round(expires - now),
+      leaseCount,
+      ...(this.error === undefined ? {} : { error: this.error }),
+    };
+  }
+
+  hostInfos(): HostInfo[] {
+    const now = monotonicSeconds();
+    const params = { selfHostId: this.hostId ?? 0, ourIoTimeoutSeconds: this.ioTimeoutSeconds, watchdogFireTimeoutSeconds: this.watchdogFireTimeoutSeconds };
+    return this.hosts.map((status) => ({
+      hostId: status.hostId,
+      // The renewal lane computed the state at its last sample; age it to now.
+      state: hostState(status, now, params, status.hostId === this.hostId && this.state === 'joined'),
+      generation: status.generation.toString(),
+      timestamp: status.timestamp.toString(),
+      hostName: status.hostName,
+      ioTimeoutSeconds: status.ioTimeoutSeconds,
+      lastLiveSecondsAgo: status.lastLiveSeconds === undefined ? null : round(now - status.lastLiveSeconds),
+      self: status.hostId === this.hostId,
+    }));
+  }
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}
