@@ -136,6 +136,8 @@ async function acquireSteps(
     const maxHosts = leader.maxHosts;
     const numHosts = Number(leader.numHosts);
     let mbal = ballotAbove(first.own.dblockValid ? first.own.dblock.mbal : 0n, us.hostId, maxHosts);
+    // A value we accepted for this lver before (ballot.ts: keepAccepted), from disk or from this call.
+    let accepted = first.own.dblockValid && hasAcceptedValue(first.own.dblock, nextLver) ? first.own.dblock : undefined;
     let firstAbort = true;
     for (;;) {
       const outcome = await runBallot({
@@ -147,12 +149,16 @@ async function acquireSteps(
         nextLver,
         mbal,
         ownMode: options.ownMode,
+        keepAccepted: accepted,
         clock,
         logger,
         onWriting: (dblock, phase) => {
           state.written = dblock;
           options.onOwnDblock?.(dblock);
-          if (phase === 2) state.valueMayBeOnDisk = true;
+          if (phase === 2) {
+            state.valueMayBeOnDisk = true;
+            accepted = dblock;
+          }
         },
       });
       if (outcome.kind === 'accepted') {
@@ -206,6 +212,19 @@ async function commit(
   logger: Logger,
 ): Promise<BallotAcquireResult> {
   const ours = value.inp === BigInt(us.hostId) && value.inp2 === us.generation;
+  if (!ours) {
+    // Committing another host's value is help, not a claim: that host (or another helper) may have
+    // committed it already and the lease moved on (released, taken again at a later lver). A late
+    // commit of ours would then put the leader back to an older lver. So look first (1 sector): if
+    // the leader reached next_lver, the value is committed, and we do not write. (Our own value
+    // needs no look: nobody moves past our lver while we are alive and have not released.)
+    const current = await area.readLeader(us.hostId, 'leader (before committing another host)');
+    if (current.lver >= value.lver) {
+      throw current.lver === value.lver && current.ownerId === value.inp && current.ownerGeneration === value.inp2
+        ? otherError(ctx, area, current, value)
+        : ownedError(ctx, area, current);
+    }
+  }
   let flags = stepOneLeader.flags;
   if (ours) flags = shortHold ? (flags | LFL_SHORT_HOLD) >>> 0 : (flags & ~LFL_SHORT_HOLD) >>> 0;
   // §7.9: a copy of the step-1 leader, so unknown minor versions and flag bits survive.
@@ -226,27 +245,35 @@ async function commit(
   }
   next.checksum = leaderChecksum(next);
   await area.writeSector(LEADER_SECTOR_INDEX, encodePaxosLeaderSector(next, area.sectorSize), 'leader (commit)');
+  // A host paused across its deadline hears of its commit only afterwards: not a lease it may use.
+  requireJoined(ctx.delta, ctx.clock, area.location);
   logger.info({ resource: area.name, lver: next.lver, ownerId: next.ownerId, ownerGeneration: next.ownerGeneration }, ours ? 'committed ourselves' : 'committed another host');
-  if (!ours) {
-    const facts = holderFacts({
-      hostId: Number(value.inp),
-      generation: value.inp2,
-      mode: 'exclusive',
-      status: ctx.delta.host(Number(value.inp)),
-      ourIoTimeoutSeconds: ctx.delta.config.ioTimeoutSeconds,
-      watchdogFireTimeoutSeconds: ctx.delta.config.watchdogFireTimeoutSeconds,
-    });
-    throw new PaxosError(
-      'ACQUIRE_OTHER',
-      `${area.name}: the ballot carried another host's value forward; ${describeHolder(facts, ctx.clock.nowSeconds())} owns lver ${next.lver}`,
-      area.details({ lver: next.lver, holders: [facts], leaderFlags: next.flags }),
-    );
-  }
+  if (!ours) throw otherError(ctx, area, next, value);
   return { leader: next, dblock: value, sharedHostIds: otherThan(sharedSeen, us.hostId), ownShared: sharedSeen.has(us.hostId) };
+}
+
+function hasAcceptedValue(dblock: Dblock, lver: bigint): boolean {
+  return dblock.lver === lver && dblock.bal !== 0n && dblock.inp !== 0n;
 }
 
 function otherThan(hostIds: ReadonlySet<number>, self: number): number[] {
   return [...hostIds].filter((hostId) => hostId !== self).sort((a, b) => a - b);
+}
+
+function otherError(ctx: PaxosContext, area: LeaseArea, leader: LeaderRecord, value: Dblock): PaxosError {
+  const facts = holderFacts({
+    hostId: Number(value.inp),
+    generation: value.inp2,
+    mode: 'exclusive',
+    status: ctx.delta.host(Number(value.inp)),
+    ourIoTimeoutSeconds: ctx.delta.config.ioTimeoutSeconds,
+    watchdogFireTimeoutSeconds: ctx.delta.config.watchdogFireTimeoutSeconds,
+  });
+  return new PaxosError(
+    'ACQUIRE_OTHER',
+    `${area.name}: the ballot carried another host's value forward; ${describeHolder(facts, ctx.clock.nowSeconds())} owns lver ${value.lver}`,
+    area.details({ lver: leader.lver, holders: [facts], leaderFlags: leader.flags }),
+  );
 }
 
 function ownedError(ctx: PaxosContext, area: LeaseArea, leader: LeaderRecord): PaxosError {

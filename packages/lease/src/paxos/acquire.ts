@@ -136,6 +136,7 @@ async function acquireShared(ctx: PaxosContext, area: LeaseArea, us: OurIdentity
     requireJoined(ctx.delta, ctx.clock, area.location);
     await writeHostSector(area, us.hostId, releasedDblock(result.dblock), sharedModeBlock(us.generation), 'dblock + SHARED mode block');
     const released = await releaseLeader(area, ctx.clock, us, result.leader);
+    requireJoined(ctx.delta, ctx.clock, area.location);
     return { ...committed, leader: released.leader };
   } catch (error) {
     // sanlock's R_UNDO_SHARED: no SHARED mode block, RELEASED dblock, leader freed if still ours.

@@ -31,6 +31,14 @@ export interface BallotInput {
   mbal: bigint;
   /** Our mode block for both writes: null (zeroed) normally, SHARED during SH→EX conversion. */
   ownMode: ModeBlock | null;
+  /**
+   * A value we accepted earlier for this same lver (our dblock with bal and inp set). Phase 1 keeps
+   * it, as Disk Paxos keeps an acceptor's (bal, inp) when it raises mbal. sanlock's phase 1 zeroes
+   * them instead; we do not, because then a host whose own dblock is the only record of a decided
+   * value (its commit overwritten by a late commit of an older lver) would decide that lver again
+   * with another value. Sanlock hosts read such a dblock as an accepted value at `bal`, which it is.
+   */
+  keepAccepted: Dblock | undefined;
   clock: Clock;
   logger: Logger;
   /** Told before each dblock write: what our sector may hold from now on (for release and retract). */
@@ -58,7 +66,13 @@ export async function runBallot(input: BallotInput): Promise<BallotOutcome> {
   const readSectors = ballotReadSectors(numHosts, area.geometry);
   const log = { resource: area.name, lver: nextLver, mbal };
 
-  const phase1 = sealed({ ...EMPTY_DBLOCK, mbal, lver: nextLver });
+  const kept = input.keepAccepted?.lver === nextLver ? input.keepAccepted : undefined;
+  const phase1 = sealed({
+    ...EMPTY_DBLOCK,
+    mbal,
+    lver: nextLver,
+    ...(kept === undefined ? {} : { bal: kept.bal, inp: kept.inp, inp2: kept.inp2, inp3: kept.inp3 }),
+  });
   input.onWriting(phase1, 1);
   await writeHostSector(area, hostId, phase1, input.ownMode, 'phase-1 dblock');
   const read1 = await area.read(LEADER_SECTOR_INDEX, readSectors, 'phase-1 ballot range');

@@ -1,0 +1,511 @@
+/**
+ * Paxos resource leases in the simulator: up to 8 hosts, each running the real delta lease
+ * (acquireDeltaLease + runRenewalLoop, watchdog expiry moved on every renewal) and the real paxos
+ * code against one resource lease on a shared disk, with crashes, pauses and slow / failing /
+ * hanging I/O. The oracles:
+ *   - ownership (OwnershipTracker): a holder owns from the moment acquire (or convert) returns until
+ *     it starts its release, crashes, or its delta lease reaches its 8N deadline; two exclusive
+ *     holders, or an exclusive and a shared one, must never overlap in global time;
+ *   - every leader write that lands: lver never decreases, and all commits of one lver name the same
+ *     owner (Paxos agreement);
+ *   - no unexpected error codes, no program crashes.
+ */
+import fc from 'fast-check';
+import {
+  buildLockspaceArea,
+  buildResourceArea,
+  decodeLeader,
+  geometryFor,
+  MIB,
+  PAXOS_LEADER_MAGIC,
+  type Geometry,
+} from '@leasehold/ondisk';
+import {
+  acquireDeltaLease,
+  acquireLease,
+  convertLease,
+  idRenewalFailSeconds,
+  isDeltaError,
+  isPaxosError,
+  releaseLease,
+  runRenewalLoop,
+  type DeltaErrorCode,
+  type HeldDeltaLease,
+  type HeldLease,
+  type LeaseMode,
+  type PaxosContext,
+  type PaxosErrorCode,
+  type ResourceLocation,
+} from '@leasehold/lease';
+import { describeError, describeOverlap, formatSeconds, OwnershipTracker, SimWorld, type HostContext, type HostProgram, type SharedDisk, type SimHost } from '@leasehold/sim';
+
+export const SPACE = 'paxsim';
+export const RESOURCE = 'res';
+const LOCKSPACE_GEOMETRY: Geometry = geometryFor(4096, MIB); // 250 slots, cheap renewals
+const LEASE_GEOMETRY: Geometry = geometryFor(512, MIB);
+export const LOCATION: ResourceLocation = { spaceName: SPACE, resourceName: RESOURCE, offsetBytes: 0 };
+const TRACE_DEPTH = 60;
+const DELTA_RETRY_SECONDS = 1;
+const MAX_DELTA_ATTEMPTS = 50;
+
+export interface PaxosOp {
+  mode: LeaseMode;
+  /** How long the lease is used once held. */
+  holdSeconds: number;
+  /** Pause before the next operation. */
+  gapSeconds: number;
+  /** Budget for waiting on a possibly dead owner. */
+  waitSeconds: number;
+  /** Convert to the other mode half-way through the hold. */
+  convert: boolean;
+}
+
+export interface PaxosHostPlan {
+  machine: string;
+  hostId: number;
+  startAtSeconds: number;
+  clockOffsetSeconds: number;
+  ops: PaxosOp[];
+  /** Leave the lockspace after the last operation (otherwise keep renewing). */
+  leaveAtEnd: boolean;
+}
+
+export type PaxosFault =
+  | { kind: 'crash'; machine: string; atSeconds: number; restartAfterSeconds?: number }
+  | { kind: 'pause'; machine: string; atSeconds: number; durationSeconds: number }
+  | { kind: 'io'; machine?: string; atSeconds: number; durationSeconds: number; mode: 'slow' | 'fail' | 'hang' };
+
+export interface PaxosScenario {
+  seed: number;
+  /** num_hosts of the lease (ballot reads cover roundup_pow2(num_hosts + 2) sectors). */
+  leaseNumHosts: number;
+  ioTimeoutSeconds: number;
+  watchdogFireTimeoutSeconds: number;
+  maxLatencySeconds: number;
+  latencyQuantumSeconds: number;
+  durationSeconds: number;
+  hosts: PaxosHostPlan[];
+  faults: PaxosFault[];
+}
+
+/** Failures a contended, faulty world may produce; anything else is reported. */
+const EXPECTED_PAXOS_CODES: ReadonlySet<PaxosErrorCode> = new Set<PaxosErrorCode>([
+  'ACQUIRE_IDLIVE',
+  'ACQUIRE_OWNED',
+  'ACQUIRE_OTHER',
+  'ACQUIRE_SHRETRY',
+  'OWNER_NOWAIT',
+  'SHARED_HELD',
+  'IO_ERROR',
+  'NOT_JOINED',
+]);
+/** Release errors that only mean "someone moved on without us": expected after faults. */
+const EXPECTED_RELEASE_CODES: ReadonlySet<PaxosErrorCode> = new Set<PaxosErrorCode>(['RELEASE_OWNER', 'RELEASE_LVER', 'IO_ERROR', 'NOT_JOINED']);
+const EXPECTED_DELTA_CODES: ReadonlySet<DeltaErrorCode> = new Set<DeltaErrorCode>(['HOSTID_BUSY', 'IO_ERROR', 'LEASE_LOST', 'RENEW_OWNER', 'RENEW_DIFF', 'NOT_JOINED']);
+
+export interface PaxosStats {
+  acquired: number;
+  acquiredShared: number;
+  converted: number;
+  errors: Record<string, number>;
+  maxLver: bigint;
+}
+
+export interface PaxosRunResult {
+  violations: string[];
+  stats: PaxosStats;
+  world: SimWorld;
+  tracker: OwnershipTracker;
+  report(): string;
+}
+
+interface Env {
+  world: SimWorld;
+  scenario: PaxosScenario;
+  lockspaceDisk: SharedDisk;
+  leaseDisk: SharedDisk;
+  tracker: OwnershipTracker;
+  problems: string[];
+  stats: PaxosStats;
+}
+
+export async function runPaxosScenario(scenario: PaxosScenario): Promise<PaxosRunResult> {
+  const world = new SimWorld({ seed: scenario.seed, traceDepth: TRACE_DEPTH });
+  const lockspaceDisk = world.addDisk({
+    name: 'lockspace',
+    sectorSize: LOCKSPACE_GEOMETRY.sectorSize,
+    sizeBytes: LOCKSPACE_GEOMETRY.alignBytes,
+    initialBytes: buildLockspaceArea({ spaceName: SPACE, geometry: LOCKSPACE_GEOMETRY, ioTimeoutSeconds: scenario.ioTimeoutSeconds }),
+    ioFaults: { minLatencySeconds: 0, maxLatencySeconds: 0 },
+  });
+  const leaseDisk = world.addDisk({
+    name: 'leases',
+    sectorSize: LEASE_GEOMETRY.sectorSize,
+    sizeBytes: LEASE_GEOMETRY.alignBytes,
+    initialBytes: buildResourceArea({ spaceName: SPACE, resourceName: RESOURCE, geometry: LEASE_GEOMETRY, numHosts: scenario.leaseNumHosts }),
+    ioFaults: { minLatencySeconds: 0, maxLatencySeconds: 0 },
+  });
+  const env: Env = {
+    world,
+    scenario,
+    lockspaceDisk,
+    leaseDisk,
+    tracker: new OwnershipTracker(),
+    problems: [],
+    stats: { acquired: 0, acquiredShared: 0, converted: 0, errors: {}, maxLver: 0n },
+  };
+  watchLeader(env);
+
+  const hosts = new Map<string, SimHost>();
+  const plans = new Map<string, PaxosHostPlan>();
+  for (const plan of scenario.hosts) {
+    plans.set(plan.machine, plan);
+    const host = world.addHost({
+      machine: plan.machine,
+      clockOffsetSeconds: plan.clockOffsetSeconds,
+      ioFaults: { minLatencySeconds: 0, maxLatencySeconds: scenario.maxLatencySeconds, latencyQuantumSeconds: scenario.latencyQuantumSeconds },
+    });
+    hosts.set(plan.machine, host);
+    world.at(plan.startAtSeconds, `start ${plan.machine}`, () => startHost(env, host, plan));
+  }
+  for (const fault of scenario.faults) scheduleFault(env, fault, hosts, plans);
+
+  await world.runUntil(scenario.durationSeconds);
+  env.tracker.finish(world.nowSeconds);
+  for (const entry of world.lifecycle) {
+    if (entry.kind === 'error') env.problems.push(`${formatSeconds(entry.timeSeconds)} ${entry.label}: program threw: ${entry.detail ?? ''}`);
+  }
+  const violations = [...env.problems, ...env.tracker.problems, ...env.tracker.overlaps().map(describeOverlap)];
+  return {
+    violations,
+    stats: env.stats,
+    world,
+    tracker: env.tracker,
+    report: () =>
+      [
+        `${violations.length} violation(s):`,
+        ...violations.slice(0, 10).map((violation) => `  - ${violation}`),
+        '',
+        'ownership intervals:',
+        ...env.tracker.intervals.map(
+          (i) => `  ${i.owner} ${i.mode} ${formatSeconds(i.startSeconds)}..${formatSeconds(i.endSeconds)} [${i.endReason}]`,
+        ),
+        '',
+        'trace (most recent events of every host):',
+        world.trace.format(),
+      ].join('\n'),
+  };
+}
+
+/** Leader oracle: every landed write of sector 0 of the lease. */
+function watchLeader(env: Env): void {
+  const commits = new Map<bigint, string>();
+  env.leaseDisk.onWrite((write) => {
+    if (write.offsetBytes !== 0) return;
+    const leader = decodeLeader(write.data, 0);
+    if (leader.magic !== PAXOS_LEADER_MAGIC) return;
+    const at = formatSeconds(write.landedAtSeconds);
+    if (leader.lver < env.stats.maxLver) {
+      env.problems.push(`${at} ${write.writer} wrote the leader with lver ${leader.lver} after lver ${env.stats.maxLver} had been written`);
+    }
+    if (leader.lver > env.stats.maxLver) env.stats.maxLver = leader.lver;
+    if (leader.timestamp === 0n) return;
+    const value = `owner ${leader.ownerId} generation ${leader.ownerGeneration} timestamp ${leader.timestamp}`;
+    const earlier = commits.get(leader.lver);
+    if (earlier === undefined) commits.set(leader.lver, value);
+    else if (earlier !== value) env.problems.push(`${at} ${write.writer} committed lver ${leader.lver} as ${value}, but it was committed as ${earlier}`);
+  });
+}
+
+function startHost(env: Env, host: SimHost, plan: PaxosHostPlan): void {
+  const watchdog = env.scenario.watchdogFireTimeoutSeconds;
+  host.start(memberProgram(env, plan), { watchdogFireTimeoutSeconds: watchdog });
+}
+
+function count(env: Env, code: string): void {
+  env.stats.errors[code] = (env.stats.errors[code] ?? 0) + 1;
+}
+
+function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
+  return async (context: HostContext): Promise<void> => {
+    const { clock, label } = context;
+    const { scenario, tracker, world } = env;
+    const failSeconds = idRenewalFailSeconds(scenario.ioTimeoutSeconds);
+    const now = (): number => world.nowSeconds;
+    const problem = (text: string): void => {
+      env.problems.push(`${formatSeconds(now())} ${label}: ${text}`);
+    };
+
+    let delta: HeldDeltaLease | undefined;
+    for (let attempt = 0; delta === undefined && attempt < MAX_DELTA_ATTEMPTS; attempt++) {
+      try {
+        delta = await acquireDeltaLease(context.disk(env.lockspaceDisk), clock, {
+          spaceName: SPACE,
+          hostId: plan.hostId,
+          areaOffsetBytes: 0,
+          hostName: `${plan.machine}.${context.incarnation}`,
+          ioTimeoutSeconds: scenario.ioTimeoutSeconds,
+          watchdogFireTimeoutSeconds: scenario.watchdogFireTimeoutSeconds,
+        });
+      } catch (error) {
+        if (!(isDeltaError(error) && EXPECTED_DELTA_CODES.has(error.code))) problem(`delta acquire: ${describeError(error)}`);
+        await clock.sleep(DELTA_RETRY_SECONDS);
+      }
+    }
+    if (delta === undefined) return;
+    const lease = delta;
+    const deadline = (): number => clock.toGlobalSeconds(lease.lastRenewalSeconds + failSeconds);
+    context.watchdog.setExpiry(lease.lastRenewalSeconds + failSeconds);
+    let held: HeldLease | undefined;
+    const stop = new AbortController();
+    const renewing = runRenewalLoop(
+      lease,
+      clock,
+      {
+        onRenewed: () => {
+          context.watchdog.setExpiry(lease.lastRenewalSeconds + failSeconds);
+          if (held !== undefined) tracker.renew(RESOURCE, label, now(), deadline());
+        },
+        // The daemon kills the lease users at once: ownership ends here.
+        onLost: () => tracker.end(RESOURCE, label, now(), 'lost'),
+      },
+      stop.signal,
+    );
+    const ctx: PaxosContext = { disk: context.disk(env.leaseDisk), clock, random: context.random, delta: lease };
+
+    const judge = (what: string, error: unknown, expected: ReadonlySet<PaxosErrorCode>): void => {
+      if (isPaxosError(error) && expected.has(error.code)) {
+        count(env, error.code);
+        context.note(`${what}: ${error.code} ${error.message}`);
+      } else {
+        problem(`${what} failed unexpectedly: ${describeError(error)}`);
+      }
+    };
+    const begin = (lease: HeldLease): void => {
+      held = lease;
+      tracker.begin(RESOURCE, label, lease.mode, now(), deadline());
+      context.note(`holds ${lease.mode} lver ${lease.lver}`);
+    };
+    const release = async (): Promise<void> => {
+      const current = held;
+      if (current === undefined) return;
+      held = undefined;
+      tracker.end(RESOURCE, label, now(), 'released');
+      try {
+        await releaseLease(ctx, current);
+      } catch (error) {
+        judge('release', error, EXPECTED_RELEASE_CODES);
+      }
+    };
+
+    for (const op of plan.ops) {
+      if (lease.lost || lease.released) break;
+      try {
+        begin(await acquireLease(ctx, LOCATION, { mode: op.mode, waitSeconds: op.waitSeconds }));
+        env.stats.acquired++;
+        if (op.mode === 'shared') env.stats.acquiredShared++;
+        await clock.sleep(op.convert ? op.holdSeconds / 2 : op.holdSeconds);
+        if (op.convert && held !== undefined && !lease.lost) await convert(env, ctx, held, (lease) => begin(lease), () => (held = undefined), judge, now, label);
+        if (op.convert) await clock.sleep(op.holdSeconds / 2);
+      } catch (error) {
+        judge(`acquire ${op.mode}`, error, EXPECTED_PAXOS_CODES);
+      }
+      await release();
+      await clock.sleep(op.gapSeconds);
+    }
+    if (plan.leaveAtEnd && !lease.lost) {
+      stop.abort();
+      await renewing;
+      try {
+        await lease.release();
+        context.watchdog.disarm();
+      } catch (error) {
+        if (!(isDeltaError(error) && EXPECTED_DELTA_CODES.has(error.code))) problem(`delta release: ${describeError(error)}`);
+      }
+    } else {
+      await renewing;
+    }
+  };
+}
+
+async function convert(
+  env: Env,
+  ctx: PaxosContext,
+  current: HeldLease,
+  begin: (lease: HeldLease) => void,
+  forget: () => void,
+  judge: (what: string, error: unknown, expected: ReadonlySet<PaxosErrorCode>) => void,
+  now: () => number,
+  label: string,
+): Promise<void> {
+  const to: LeaseMode = current.mode === 'exclusive' ? 'shared' : 'exclusive';
+  if (to === 'shared') {
+    // From exclusive to shared: stop using it exclusively first.
+    env.tracker.end(RESOURCE, label, now(), 'converting');
+    forget();
+    try {
+      begin(await convertLease(ctx, current, 'shared'));
+      env.stats.converted++;
+    } catch (error) {
+      judge('convert to shared', error, EXPECTED_PAXOS_CODES);
+      // In between: release it as the exclusive lease it was (clears both, §5.4).
+      try {
+        await releaseLease(ctx, current);
+      } catch (releaseError) {
+        judge('release after failed convert', releaseError, EXPECTED_RELEASE_CODES);
+      }
+    }
+    return;
+  }
+  try {
+    const exclusive = await convertLease(ctx, current, 'exclusive');
+    env.tracker.end(RESOURCE, label, now(), 'converted');
+    begin(exclusive);
+    env.stats.converted++;
+  } catch (error) {
+    judge('convert to exclusive', error, EXPECTED_PAXOS_CODES);
+    if (isPaxosError(error) && error.stillHeld !== undefined) begin(error.stillHeld);
+  }
+}
+
+function scheduleFault(env: Env, fault: PaxosFault, hosts: Map<string, SimHost>, plans: Map<string, PaxosHostPlan>): void {
+  const { world } = env;
+  const hostOf = (machine: string): SimHost => {
+    const host = hosts.get(machine);
+    if (host === undefined) throw new Error(`fault names unknown machine ${machine}`);
+    return host;
+  };
+  switch (fault.kind) {
+    case 'crash': {
+      const host = hostOf(fault.machine);
+      world.at(fault.atSeconds, `crash ${fault.machine}`, () => {
+        if (!host.isAlive()) return;
+        env.tracker.endAll(host.label, world.nowSeconds, 'crash');
+        host.crash();
+      });
+      if (fault.restartAfterSeconds !== undefined) {
+        world.at(fault.atSeconds + fault.restartAfterSeconds, `restart ${fault.machine}`, () => {
+          if (host.isAlive() || host.state === 'not-started') return;
+          startHost(env, host, plans.get(fault.machine) as PaxosHostPlan);
+        });
+      }
+      return;
+    }
+    case 'pause': {
+      const host = hostOf(fault.machine);
+      world.at(fault.atSeconds, `pause ${fault.machine}`, () => host.pause());
+      world.at(fault.atSeconds + fault.durationSeconds, `resume ${fault.machine}`, () => host.resume());
+      return;
+    }
+    case 'io': {
+      const path = fault.machine === undefined ? env.leaseDisk.ioFaults : hostOf(fault.machine).ioFaults;
+      const end = fault.atSeconds + fault.durationSeconds;
+      if (fault.mode === 'hang') {
+        world.at(fault.atSeconds, 'hang', () => path.hang(world.nowSeconds));
+        world.at(end, 'unhang', () => path.releaseHang());
+        return;
+      }
+      const patch = fault.mode === 'slow' ? { slowProbability: 1, slowMinLatencySeconds: 0.2, slowMaxLatencySeconds: 3 } : { failProbability: 0.3 };
+      let previous: ReturnType<typeof path.change> = {};
+      world.at(fault.atSeconds, `${fault.mode} I/O`, () => (previous = path.change(patch)));
+      world.at(end, `end ${fault.mode} I/O`, () => path.change(previous));
+      return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+export interface PaxosScenarioShape {
+  minHosts: number;
+  maxHosts: number;
+  maxOps: number;
+  maxFaults: number;
+  durationSeconds: number;
+  /** Allow crashes, pauses and I/O faults. */
+  faults: boolean;
+}
+
+const opArbitrary = fc.record({
+  mode: fc.constantFrom<LeaseMode>('exclusive', 'exclusive', 'shared'),
+  holdSeconds: fc.double({ min: 0, max: 4, noNaN: true }),
+  gapSeconds: fc.double({ min: 0, max: 3, noNaN: true }),
+  waitSeconds: fc.constantFrom(0, 0, 5, Infinity),
+  convert: fc.boolean(),
+});
+
+export function paxosScenario(shape: PaxosScenarioShape): fc.Arbitrary<PaxosScenario> {
+  return fc
+    .record({
+      seed: fc.integer(),
+      hostCount: fc.integer({ min: shape.minHosts, max: shape.maxHosts }),
+      leaseNumHosts: fc.constantFrom(8, 8, 16, 2000),
+      maxLatencySeconds: fc.constantFrom(0.002, 0.02, 0.2),
+      latencyQuantumSeconds: fc.constantFrom(0, 0.01),
+      plans: fc.array(
+        fc.record({
+          startAtSeconds: fc.double({ min: 0, max: 3, noNaN: true }),
+          clockOffsetSeconds: fc.double({ min: 100, max: 100_000, noNaN: true }),
+          ops: fc.array(opArbitrary, { minLength: 1, maxLength: shape.maxOps }),
+          leaveAtEnd: fc.boolean(),
+          hostIdJump: fc.integer({ min: 0, max: 3 }),
+        }),
+        { minLength: shape.maxHosts, maxLength: shape.maxHosts },
+      ),
+      faults: shape.faults ? fc.array(faultArbitrary(shape), { maxLength: shape.maxFaults }) : fc.constant([]),
+    })
+    .map((drawn) => {
+      let hostId = 0;
+      const hosts = drawn.plans.slice(0, drawn.hostCount).map((plan, index) => {
+        // Spread host ids (within num_hosts) so they are not always 1..n.
+        hostId = Math.min(hostId + 1 + plan.hostIdJump, drawn.leaseNumHosts - (drawn.hostCount - index) + 1);
+        return {
+          machine: `h${index + 1}`,
+          hostId,
+          startAtSeconds: plan.startAtSeconds,
+          clockOffsetSeconds: plan.clockOffsetSeconds,
+          ops: plan.ops,
+          leaveAtEnd: plan.leaveAtEnd,
+        };
+      });
+      const machines = new Set(hosts.map((host) => host.machine));
+      return {
+        seed: drawn.seed,
+        leaseNumHosts: drawn.leaseNumHosts,
+        ioTimeoutSeconds: 1,
+        watchdogFireTimeoutSeconds: 10,
+        maxLatencySeconds: drawn.maxLatencySeconds,
+        latencyQuantumSeconds: drawn.latencyQuantumSeconds,
+        durationSeconds: shape.durationSeconds,
+        hosts,
+        faults: drawn.faults.filter((fault) => fault.machine === undefined || machines.has(fault.machine)),
+      };
+    });
+}
+
+function faultArbitrary(shape: PaxosScenarioShape): fc.Arbitrary<PaxosFault> {
+  const machine = fc.integer({ min: 1, max: shape.maxHosts }).map((n) => `h${n}`);
+  const at = fc.double({ min: 1, max: shape.durationSeconds * 0.8, noNaN: true });
+  return fc.oneof(
+    fc.record({
+      kind: fc.constant('crash' as const),
+      machine,
+      atSeconds: at,
+      restartAfterSeconds: fc.option(fc.double({ min: 0.5, max: 10, noNaN: true }), { nil: undefined }),
+    }),
+    fc.record({ kind: fc.constant('pause' as const), machine, atSeconds: at, durationSeconds: fc.double({ min: 0.1, max: 25, noNaN: true }) }),
+    fc.record({
+      kind: fc.constant('io' as const),
+      machine: fc.option(machine, { nil: undefined }),
+      atSeconds: at,
+      durationSeconds: fc.double({ min: 0.5, max: 15, noNaN: true }),
+      mode: fc.constantFrom('slow' as const, 'fail' as const, 'hang' as const),
+    }),
+  ).map((fault) => {
+    // exactOptionalPropertyTypes is off, but keep optional fields absent rather than undefined.
+    if (fault.kind === 'crash' && fault.restartAfterSeconds === undefined) return { kind: 'crash', machine: fault.machine, atSeconds: fault.atSeconds };
+    if (fault.kind === 'io' && fault.machine === undefined) return { kind: 'io', atSeconds: fault.atSeconds, durationSeconds: fault.durationSeconds, mode: fault.mode };
+    return fault;
+  });
+}
