@@ -1,0 +1,241 @@
+/**
+ * Real-process test harness: daemons started from the built CLI (`npm test` builds first), lease
+ * images initialized with `leasehold direct init`, client processes that hold leases.
+ * Every process started here is stopped by pid in cleanup().
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LeaseholdClient } from '@leasehold/client';
+
+export const CLI_PATH = fileURLToPath(new URL('../../../cli/bin/leasehold.js', import.meta.url));
+export const HOLDER_SCRIPT = fileURLToPath(new URL('./holder.mjs', import.meta.url));
+export const CLIENT_DIST = fileURLToPath(new URL('../../../client/dist/index.js', import.meta.url));
+export const MIB = 1024 * 1024;
+/** Short timeouts so that timing tests stay short: io_timeout 1, W 10 (host_dead 18 s). */
+export const TEST_IO_TIMEOUT = 1;
+export const TEST_W = 10;
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value as T;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  if (result.error) throw result.error;
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+export class TestDir {
+  readonly path = mkdtempSync(join(tmpdir(), 'leasehold-daemon-test-'));
+  private readonly children = new Set<ChildProcess>();
+
+  file(name: string): string {
+    return join(this.path, name);
+  }
+
+  /**
+   * An allocated (written) image with a lockspace at 0 (io_timeout 1) and `resources` resource
+   * leases at 1 MiB, 2 MiB, ... named R1, R2, ...
+   */
+  image(name: string, lockspace: string, resources = 2): string {
+    const path = this.file(name);
+    const fd = openSync(path, 'w');
+    const zero = Buffer.alloc(MIB);
+    for (let i = 0; i < resources + 2; i++) writeSync(fd, zero);
+    closeSync(fd);
+    const init = runCli(['direct', 'init', '-s', `${lockspace}:0:${path}:0`, '-o', String(TEST_IO_TIMEOUT)]);
+    if (init.status !== 0) throw new Error(`direct init failed: ${init.stderr}`);
+    for (let i = 1; i <= resources; i++) {
+      const res = runCli(['direct', 'init', '-r', `${lockspace}:R${i}:${path}:${i * MIB}`]);
+      if (res.status !== 0) throw new Error(`direct init -r failed: ${res.stderr}`);
+    }
+    return path;
+  }
+
+  track(child: ChildProcess): ChildProcess {
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  cleanup(): void {
+    for (const child of this.children) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    this.children.clear();
+    rmSync(this.path, { recursive: true, force: true });
+  }
+}
+
+export interface DaemonOptions {
+  name: string;
+  ioTimeout?: number;
+  watchdogFireTimeout?: number;
+  extraArgs?: string[];
+  /** Reuse this state directory (restart tests). */
+  stateDir?: string;
+  faultDir?: string;
+  hostIdFile?: string;
+}
+
+export class TestDaemon {
+  readonly socketPath: string;
+  readonly stateDir: string;
+  readonly logPath: string;
+  process!: ChildProcess;
+
+  constructor(
+    private readonly dir: TestDir,
+    readonly options: DaemonOptions,
+  ) {
+    this.socketPath = dir.file(`${options.name}.sock`);
+    this.stateDir = options.stateDir ?? dir.file(`${options.name}-state`);
+    this.logPath = dir.file(`${options.name}.log`);
+  }
+
+  get pid(): number {
+    return this.process.pid!;
+  }
+
+  args(): string[] {
+    return [
+      CLI_PATH,
+      'daemon',
+      '--socket',
+      this.socketPath,
+      '--state-dir',
+      this.stateDir,
+      '--config',
+      '/dev/null',
+      '--host-id-file',
+      this.options.hostIdFile ?? this.dir.file('no-host-id.conf'),
+      '--io-timeout',
+      String(this.options.ioTimeout ?? TEST_IO_TIMEOUT),
+      '--watchdog-fire-timeout',
+      String(this.options.watchdogFireTimeout ?? TEST_W),
+      '--watchdog',
+      'none',
+      '--log-level',
+      'debug',
+      ...(this.options.faultDir === undefined ? [] : ['--test-fault-dir', this.options.faultDir]),
+      ...(this.options.extraArgs ?? []),
+    ];
+  }
+
+  /** Starts the daemon and waits until it answers on its socket. */
+  async start(): Promise<this> {
+    const log = openSync(this.logPath, 'a');
+    this.process = this.dir.track(spawn(process.execPath, this.args(), { stdio: ['ignore', log, log] }));
+    closeSync(log);
+    await waitFor(`daemon ${this.options.name} to serve`, async () => {
+      if (this.process.exitCode !== null) throw new Error(`daemon ${this.options.name} exited: ${this.log()}`);
+      if (!existsSync(this.socketPath)) return undefined;
+      try {
+        const client = await this.client();
+        client.close();
+        return true;
+      } catch {
+        return undefined;
+      }
+    });
+    return this;
+  }
+
+  client(name = 'test'): Promise<LeaseholdClient> {
+    return LeaseholdClient.connect({ socketPath: this.socketPath, name });
+  }
+
+  /** One request on a fresh connection. */
+  async with<T>(work: (client: LeaseholdClient) => Promise<T>): Promise<T> {
+    const client = await this.client();
+    try {
+      return await work(client);
+    } finally {
+      client.close();
+    }
+  }
+
+  lockstart(lockspace: string, hostId: number | 'auto', path: string): Promise<unknown> {
+    return this.with((client) => client.lockstart(lockspace, hostId, path, 0, { wait: true }));
+  }
+
+  log(): string {
+    return existsSync(this.logPath) ? readFileSync(this.logPath, 'utf8') : '';
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.process.exitCode !== null || this.process.signalCode !== null) return resolve();
+      this.process.once('exit', () => resolve());
+      this.process.kill(signal);
+    });
+  }
+}
+
+export interface HolderProcess {
+  child: ChildProcess;
+  /** Lines the holder printed (JSON objects). */
+  messages: Array<Record<string, unknown>>;
+  next(type: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+}
+
+/**
+ * A client process (test/support/holder.mjs) that connects, acquires the leases given and holds them
+ * until killed. Options: fork: spawn a child that inherits the daemon socket and outlives us.
+ */
+export function startHolder(dir: TestDir, args: Record<string, unknown>, spawnOptions: { uidGid?: [string, string] } = {}): HolderProcess {
+  const argv = [HOLDER_SCRIPT, CLIENT_DIST, JSON.stringify(args)];
+  const child = spawnOptions.uidGid
+    ? spawn('setpriv', [`--reuid=${spawnOptions.uidGid[0]}`, `--regid=${spawnOptions.uidGid[1]}`, '--clear-groups', process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  dir.track(child);
+  const messages: Array<Record<string, unknown>> = [];
+  let buffered = '';
+  child.stdout!.on('data', (data: Buffer) => {
+    buffered += data.toString();
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) !== -1) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      try {
+        messages.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        messages.push({ type: 'text', line });
+      }
+    }
+  });
+  let stderr = '';
+  child.stderr!.on('data', (data: Buffer) => (stderr += data.toString()));
+  return {
+    child,
+    messages,
+    next: (type, timeoutMs = 30_000) =>
+      waitFor(`holder message ${type} (stderr: ${stderr})`, () => messages.find((message) => message.type === type || message.type === 'error'), timeoutMs).then((message) => {
+        if (message.type === 'error' && type !== 'error') throw new Error(`holder failed: ${JSON.stringify(message)}`);
+        return message;
+      }),
+  };
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
