@@ -42,6 +42,21 @@ export class DeltaError extends Error implements DeltaErrorShape {
   }
 }
 
+/** §4 renew step 4: no successful renewal for 8N. */
+export function leaseExpiredError(
+  where: { spaceName: string; hostId: number; ioTimeoutSeconds: number },
+  generation: bigint,
+  sinceSuccessSeconds: number,
+): DeltaError {
+  const limitSeconds = 8 * where.ioTimeoutSeconds;
+  return new DeltaError(
+    'LEASE_LOST',
+    `no successful renewal of host_id ${where.hostId} in lockspace ${where.spaceName} for ${sinceSuccessSeconds.toFixed(1)} s ` +
+      `(limit 8 x io_timeout = ${limitSeconds} s): other hosts will treat it as failed; stop all use of its leases and join again`,
+    { spaceName: where.spaceName, hostId: where.hostId, ownerGeneration: generation },
+  );
+}
+
 export function isDeltaError(value: unknown): value is DeltaError {
   return value instanceof DeltaError;
 }

@@ -8,7 +8,7 @@ import { diskTimestamp, type Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { idRenewalFailSeconds, setBitmapSeconds } from '../timeouts.js';
 import type { DeltaErrorShape, DeltaEvent, DeltaLease, DeltaLeaseConfig, HostStatus, SetEventOptions } from './api.js';
-import { DeltaError } from './errors.js';
+import { DeltaError, leaseExpiredError } from './errors.js';
 import { EventInbox } from './event-inbox.js';
 import { EventOutbox } from './event-outbox.js';
 import { HostTable, hostSampleOf } from './host-table.js';
@@ -340,14 +340,7 @@ export class HeldDeltaLease implements DeltaLease {
   }
 
   private expiredError(nowSeconds: number): DeltaError {
-    const sinceSeconds = nowSeconds - this.lastRenewalStartSeconds;
-    return new DeltaError(
-      'LEASE_LOST',
-      `no successful renewal of host_id ${this.config.hostId} in lockspace ${this.config.spaceName} for ${sinceSeconds.toFixed(1)} s ` +
-        `(limit 8 x io_timeout = ${idRenewalFailSeconds(this.config.ioTimeoutSeconds)} s): other hosts will treat it as failed; ` +
-        'stop all use of its leases and join again',
-      this.baseDetails(),
-    );
+    return leaseExpiredError(this.config, this.generation, nowSeconds - this.lastRenewalStartSeconds);
   }
 
   private checkTarget(hostId: number): void {

@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { idRenewalFailSeconds, idRenewalSeconds, idRenewalWarnSeconds } from '../timeouts.js';
 import { sleepUnlessAborted } from './abortable-sleep.js';
 import type { DeltaErrorShape, DeltaEvent, DeltaLease, HostState, HostStatus } from './api.js';
-import { DeltaError, toDeltaError } from './errors.js';
+import { leaseExpiredError, toDeltaError, type DeltaError } from './errors.js';
 
 /** §4: a failed renewal is retried after this long. */
 export const RENEWAL_RETRY_SECONDS = 0.5;
@@ -158,14 +158,7 @@ async function raceUntil(
 }
 
 function expired(lease: DeltaLease, nowSeconds: number): DeltaError {
-  const limitSeconds = idRenewalFailSeconds(lease.config.ioTimeoutSeconds);
-  return new DeltaError(
-    'LEASE_LOST',
-    `no successful renewal of host_id ${lease.config.hostId} in lockspace ${lease.config.spaceName} for ` +
-      `${(nowSeconds - lease.lastRenewalSeconds).toFixed(1)} s (limit 8 x io_timeout = ${limitSeconds} s): ` +
-      'other hosts will treat it as failed; stop all use of its leases and join again',
-    { spaceName: lease.config.spaceName, hostId: lease.config.hostId, ownerGeneration: lease.generation },
-  );
+  return leaseExpiredError(lease.config, lease.generation, nowSeconds - lease.lastRenewalSeconds);
 }
 
 /** Remembers each other host's last reported state and generation, and reports differences. */
