@@ -89,6 +89,7 @@ export interface DaemonOptions {
   stateDir?: string;
   faultDir?: string;
   hostIdFile?: string;
+  logLevel?: string;
 }
 
 export class TestDaemon {
@@ -129,7 +130,7 @@ export class TestDaemon {
       '--watchdog',
       'none',
       '--log-level',
-      'debug',
+      this.options.logLevel ?? 'debug',
       ...(this.options.faultDir === undefined ? [] : ['--test-fault-dir', this.options.faultDir]),
       ...(this.options.extraArgs ?? []),
     ];
