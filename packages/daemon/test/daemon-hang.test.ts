@@ -1,0 +1,87 @@
+/**
+ * A device that hangs stalls only its own lockspaces. The fault makes every I/O on one image block
+ * its lane's thread inside the I/O call (as a synchronous O_DIRECT call on a dead device does).
+ * The other lockspace, on another device, keeps renewing on time; the hung one is declared lost by
+ * the main thread at 8 x io_timeout after its last renewal, and the holders of its leases are killed.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIB, processAlive, sleep, startHolder, TestDaemon, TestDir, waitFor } from './support/harness.js';
+
+let dir: TestDir;
+let daemon: TestDaemon;
+let healthy: string;
+let hung: string;
+
+beforeAll(async () => {
+  dir = new TestDir();
+  healthy = dir.image('healthy.img', 'OK', 1);
+  hung = dir.image('hung.img', 'HANG', 1);
+  daemon = await new TestDaemon(dir, { name: 'hang', faultDir: dir.path }).start();
+  await Promise.all([daemon.lockstart('OK', 1, healthy), daemon.lockstart('HANG', 1, hung)]);
+}, 60_000);
+
+afterAll(async () => {
+  rmSync(dir.file('hang@hung.img'), { force: true });
+  await daemon?.kill();
+  dir?.cleanup();
+});
+
+describe('a hung device', () => {
+  it('stalls only its own lockspace: the other renews on time, the hung one is lost on time', async () => {
+    const okHolder = startHolder(dir, { socket: daemon.socketPath, leases: [{ lockspace: 'OK', resource: 'R1', path: healthy, offsetBytes: MIB }] });
+    const hungHolder = startHolder(dir, { socket: daemon.socketPath, leases: [{ lockspace: 'HANG', resource: 'R1', path: hung, offsetBytes: MIB }] });
+    await Promise.all([okHolder.next('holding'), hungHolder.next('holding')]);
+
+    writeFileSync(dir.file('hang@hung.img'), '');
+    const hangStartedAt = Date.now();
+
+    // Poll status until the hung lockspace is declared lost.
+    const lost = await waitFor(
+      'the hung lockspace to be declared lost',
+      async () => {
+        const status = await daemon.with((client) => client.status());
+        const ls = status.lockspaces.find((candidate) => candidate.lockspace === 'HANG')!;
+        return ls.state === 'lost' ? ls : undefined;
+      },
+      20_000,
+      50,
+    );
+    const lostAfterMs = Date.now() - hangStartedAt;
+    // Lost 8 x io_timeout after its last successful renewal (which came at most 2 x io_timeout + a
+    // renewal before the hang began), and not before.
+    expect(lost.renewedSecondsAgo!).toBeGreaterThanOrEqual(8);
+    expect(lost.renewedSecondsAgo!).toBeLessThan(8.6);
+    expect(lostAfterMs).toBeLessThan(11_000);
+    expect(lost.error?.code).toBe('LEASE_LOST');
+
+    // Its holder is stopped (kill grace is 0 at W = 10: SIGTERM, then SIGKILL a second later).
+    await waitFor('the hung lockspace holder to be killed', () => (processAlive(hungHolder.child.pid!) ? undefined : true), 5000);
+    expect(daemon.log()).toContain('LEASE LOST in lockspace HANG');
+
+    // Meanwhile the healthy lockspace renewed on time, and its holder is untouched.
+    const history = await daemon.with((client) => client.renewalHistory('OK', 64));
+    const renewals = history.renewals.filter((renewal) => renewal.ok);
+    const during = renewals.filter((renewal) => renewal.startedSecondsAgo <= lostAfterMs / 1000);
+    expect(during.length).toBeGreaterThanOrEqual(3);
+    const starts = during.map((renewal) => renewal.startedSecondsAgo).sort((x, y) => y - x);
+    for (let i = 1; i < starts.length; i++) expect(starts[i - 1]! - starts[i]!).toBeLessThan(3.5); // 2 x io_timeout + slack
+    const status = await daemon.with((client) => client.status());
+    const ok = status.lockspaces.find((candidate) => candidate.lockspace === 'OK')!;
+    expect(ok.state).toBe('joined');
+    expect(ok.renewedSecondsAgo!).toBeLessThan(3.5);
+    expect(processAlive(okHolder.child.pid!)).toBe(true);
+    expect(status.leases).toEqual([expect.objectContaining({ lockspace: 'OK', resource: 'R1' })]);
+
+    // When the device comes back, the lost lockspace writes nothing more; it can be stopped and
+    // started again (a fresh join: new generation).
+    rmSync(dir.file('hang@hung.img'));
+    await daemon.with((client) => client.lockstop('HANG'));
+    await daemon.lockstart('HANG', 1, hung);
+    const again = (await daemon.with((client) => client.status())).lockspaces.find((candidate) => candidate.lockspace === 'HANG')!;
+    expect(again.state).toBe('joined');
+    expect(again.generation).toBe('2');
+    okHolder.child.kill('SIGKILL');
+    await sleep(100);
+  }, 60_000);
+});
