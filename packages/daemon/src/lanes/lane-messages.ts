@@ -40,6 +40,8 @@ export interface SlotsReply {
 }
 
 export interface JoinedReply {
+  /** The host table as the join left it (ourselves at least). */
+  hosts: HostStatus[];
   generation: bigint;
   lastRenewalSeconds: number;
   geometry: Geometry;

@@ -104,7 +104,7 @@ function startLoop(lease: HeldDeltaLease, path: string): Joined {
 }
 
 function joinedReply(lease: HeldDeltaLease): JoinedReply {
-  return { generation: lease.generation, lastRenewalSeconds: lease.lastRenewalSeconds, geometry: lease.geometry, hostId: lease.config.hostId };
+  return { hosts: lease.hosts(), generation: lease.generation, lastRenewalSeconds: lease.lastRenewalSeconds, geometry: lease.geometry, hostId: lease.config.hostId };
 }
 
 async function join(config: DeltaLeaseConfig, path: string, onlyIfFree: boolean): Promise<JoinedReply> {

@@ -316,6 +316,7 @@ export class LockspaceManager {
     ls.hostId = joined.hostId;
     ls.generation = joined.generation;
     ls.geometry = joined.geometry;
+    if (ls.hosts.length === 0) ls.hosts = joined.hosts;
     ls.lastRenewalSeconds = Math.max(ls.lastRenewalSeconds ?? 0, joined.lastRenewalSeconds);
     ls.armExpiry(() => this.onExpired(ls));
     this.deps.watchdog.lockspaceAdded(ls.name, ls.expiresAtSeconds!);
