@@ -13,4 +13,9 @@ export type {
   ForceMode,
   EventInfo,
   RenewalRecord,
+  LockstartResult,
+  LockstopResult,
+  GetEventsResult,
+  RenewalHistoryResult,
+  RegisterResult,
 } from '@leasehold/daemon/protocol';
