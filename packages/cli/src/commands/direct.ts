@@ -1,14 +1,18 @@
 /** `leasehold direct ...`: sanlock-style direct access to lease areas, without a daemon. */
 import type { Argv, CommandModule } from 'yargs';
 import { directDumpCommand } from './direct-dump.js';
+import { directHostsCommand } from './direct-hosts.js';
 import { directInitCommand } from './direct-init.js';
+import { directJoinCommand } from './direct-join.js';
 import { directReadLeaderCommand } from './direct-read-leader.js';
 
-/** Subcommands registered by other modules (join, hosts, run, request) append themselves here. */
+/** The `direct` subcommands; each lives in its own module. */
 export const directSubcommands: CommandModule<object, never>[] = [
   directInitCommand as unknown as CommandModule<object, never>,
   directDumpCommand as unknown as CommandModule<object, never>,
   directReadLeaderCommand as unknown as CommandModule<object, never>,
+  directJoinCommand as unknown as CommandModule<object, never>,
+  directHostsCommand as unknown as CommandModule<object, never>,
 ];
 
 export const directCommand: CommandModule = {
