@@ -48,11 +48,16 @@ export interface JoinedReply {
   hostId: number;
 }
 
+/**
+ * Commands to a renewal lane. `slot` is the lockspace's slot in the lane's shared LaneControl: every
+ * I/O for the lockspace goes through it, so the main thread can fence the lockspace off this lane.
+ */
 export type RenewalCommand =
-  | { type: 'read_slots'; reqId: number; lockspace: string; path: string; offsetBytes: number }
+  | { type: 'read_slots'; reqId: number; lockspace: string; path: string; offsetBytes: number; slot: number }
   | {
       type: 'join';
       reqId: number;
+      slot: number;
       config: DeltaLeaseConfig;
       path: string;
       /** Take the host_id only if it is free or our own (auto selection must never wait for a stranger). */
@@ -62,6 +67,7 @@ export type RenewalCommand =
       /** Continue our own delta lease from the disk after a daemon restart (same generation). */
       type: 'resume';
       reqId: number;
+      slot: number;
       config: DeltaLeaseConfig;
       path: string;
       generation: bigint;
@@ -71,6 +77,8 @@ export type RenewalCommand =
   | { type: 'cancel_join'; lockspace: string }
   | { type: 'leave'; reqId: number; lockspace: string }
   | { type: 'abandon'; lockspace: string; reason: string }
+  /** The lockspace moved to another lane (this one stalled): drop it silently, write nothing. */
+  | { type: 'forget'; lockspace: string }
   | {
       type: 'set_event';
       reqId: number;

@@ -27,6 +27,8 @@ export interface LaneOptions<Note> {
   laneKey: string;
   script: URL;
   testFaultDir: string | undefined;
+  /** More workerData (e.g. a SharedArrayBuffer). */
+  extraWorkerData?: Record<string, unknown>;
   logger: Logger;
   onNote: (note: Note) => void;
   /** The worker ended (crash or terminate). Pending commands have been failed. */
@@ -47,7 +49,7 @@ export class Lane<Command extends { type: string }, Note extends { type: string 
 
   constructor(private readonly options: LaneOptions<Note>) {
     this.worker = new Worker(options.script, {
-      workerData: { laneKey: options.laneKey, testFaultDir: options.testFaultDir },
+      workerData: { laneKey: options.laneKey, testFaultDir: options.testFaultDir, ...options.extraWorkerData },
       resourceLimits: LANE_RESOURCE_LIMITS,
       stdout: false,
       stderr: false,

@@ -19,17 +19,27 @@ import {
 } from '@leasehold/lease';
 import type { JoinedReply, LaneReply, RenewalCommand, RenewalNote, SlotsReply } from './lane-messages.js';
 import { LaneDisks } from './lane-disks.js';
+import { LaneControl } from './lane-control.js';
+import { slotDisk } from './slot-disk.js';
+import type { Disk } from '@leasehold/disk';
 import { failureOf, monotonicClock as clock, portLogger } from './worker-support.js';
 
 interface LaneWorkerData {
   laneKey: string;
   testFaultDir: string | undefined;
+  control: SharedArrayBuffer;
 }
 
 const port = parentPort!;
 const data = workerData as LaneWorkerData;
 const logger = portLogger(port, { lane: data.laneKey, thread: 'renewal' });
 const disks = new LaneDisks(data.testFaultDir);
+const control = new LaneControl(data.control);
+
+/** The lockspace's guarded view of its device (refused once the main thread fences the slot). */
+function diskFor(path: string, slot: number): Disk {
+  return slotDisk(disks.acquire(path), control, slot);
+}
 
 interface Joined {
   lease: HeldDeltaLease;
@@ -107,7 +117,7 @@ function joinedReply(lease: HeldDeltaLease): JoinedReply {
   return { hosts: lease.hosts(), generation: lease.generation, lastRenewalSeconds: lease.lastRenewalSeconds, geometry: lease.geometry, hostId: lease.config.hostId };
 }
 
-async function join(config: DeltaLeaseConfig, path: string, onlyIfFree: boolean): Promise<JoinedReply> {
+async function join(config: DeltaLeaseConfig, path: string, slot: number, onlyIfFree: boolean): Promise<JoinedReply> {
   const lockspace = config.spaceName;
   if (joined.has(lockspace) || joining.has(lockspace)) throw new DeltaError('INVALID_ARGUMENT', `lockspace ${lockspace} is already joined in this lane`);
   const abort = new AbortController();
@@ -115,7 +125,7 @@ async function join(config: DeltaLeaseConfig, path: string, onlyIfFree: boolean)
   // (free slots and our own stale lease go ahead): auto selection must not wait host_dead_seconds.
   if (onlyIfFree) abort.abort();
   joining.set(lockspace, abort);
-  const disk = disks.acquire(path);
+  const disk = diskFor(path, slot);
   try {
     const lease = await acquireDeltaLease(disk, clock, config, { logger: progressLogger(lockspace), signal: abort.signal });
     startLoop(lease, path);
@@ -128,10 +138,10 @@ async function join(config: DeltaLeaseConfig, path: string, onlyIfFree: boolean)
   }
 }
 
-async function resume(config: DeltaLeaseConfig, path: string, generation: bigint, minimumRemainingSeconds: number): Promise<JoinedReply> {
+async function resume(config: DeltaLeaseConfig, path: string, slot: number, generation: bigint, minimumRemainingSeconds: number): Promise<JoinedReply> {
   const lockspace = config.spaceName;
   if (joined.has(lockspace) || joining.has(lockspace)) throw new DeltaError('INVALID_ARGUMENT', `lockspace ${lockspace} is already joined in this lane`);
-  const disk = disks.acquire(path);
+  const disk = diskFor(path, slot);
   try {
     const snapshot = await readLockspaceHosts(disk, { spaceName: lockspace, areaOffsetBytes: config.areaOffsetBytes });
     const slot = snapshot.slots.find((candidate) => candidate.hostId === config.hostId);
@@ -180,6 +190,16 @@ async function leave(lockspace: string): Promise<{ released: boolean }> {
   return { released };
 }
 
+/** Stops the renewals of a lockspace that moved to another lane, without writing or reporting anything. */
+function forget(lockspace: string): void {
+  joining.get(lockspace)?.abort();
+  const entry = joined.get(lockspace);
+  if (entry === undefined) return;
+  joined.delete(lockspace);
+  entry.stop.abort();
+  void entry.loop.finally(() => disks.release(entry.path));
+}
+
 function abandon(lockspace: string, reason: string): void {
   joining.get(lockspace)?.abort();
   const entry = joined.get(lockspace);
@@ -190,8 +210,8 @@ function abandon(lockspace: string, reason: string): void {
   void entry.loop.finally(() => disks.release(entry.path));
 }
 
-async function readSlots(lockspace: string, path: string, offsetBytes: number): Promise<SlotsReply> {
-  const disk = disks.acquire(path);
+async function readSlots(lockspace: string, path: string, offsetBytes: number, slot: number): Promise<SlotsReply> {
+  const disk = diskFor(path, slot);
   try {
     const snapshot = await readLockspaceHosts(disk, { spaceName: lockspace, areaOffsetBytes: offsetBytes });
     return {
@@ -219,11 +239,13 @@ function heldLease(lockspace: string): HeldDeltaLease {
 port.on('message', (command: RenewalCommand) => {
   switch (command.type) {
     case 'read_slots':
-      return reply(command.reqId, () => readSlots(command.lockspace, command.path, command.offsetBytes));
+      return reply(command.reqId, () => readSlots(command.lockspace, command.path, command.offsetBytes, command.slot));
     case 'join':
-      return reply(command.reqId, () => join(command.config, command.path, command.onlyIfFree));
+      return reply(command.reqId, () => join(command.config, command.path, command.slot, command.onlyIfFree));
     case 'resume':
-      return reply(command.reqId, () => resume(command.config, command.path, command.generation, command.minimumRemainingSeconds));
+      return reply(command.reqId, () => resume(command.config, command.path, command.slot, command.generation, command.minimumRemainingSeconds));
+    case 'forget':
+      return forget(command.lockspace);
     case 'cancel_join':
       joining.get(command.lockspace)?.abort();
       return;

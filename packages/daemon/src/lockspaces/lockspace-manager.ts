@@ -18,8 +18,10 @@ import { killCommandFor } from '../config/daemon-config.js';
 import { isSameProcessAlive } from '../clients/proc.js';
 import type { KillAction, KillVictim } from '../leases/kill-action.js';
 import type { JoinedReply, RenewalNote, ResourceNote, SlotsReply } from '../lanes/lane-messages.js';
-import { LaneFailure } from '../lanes/lane.js';
-import { LanePool, type RenewalLane, type ResourceLane } from '../lanes/lane-pool.js';
+import { LaneFailure, type WithoutReqId } from '../lanes/lane.js';
+import type { RenewalCommand } from '../lanes/lane-messages.js';
+import { ResourceLanes, type ResourceLane } from '../lanes/lane-pool.js';
+import { RenewalLanes, type RenewalLane } from '../lanes/renewal-lanes.js';
 import { DaemonError, type WireError } from '../protocol/codes.js';
 import type { LockspaceInfo, LockstartRequest, LockstopResult, ProgressInfo } from '../protocol/messages.js';
 import type { StateDb, StoredLease } from '../state/state-db.js';
@@ -27,7 +29,7 @@ import { monotonicSeconds } from '../util/monotonic.js';
 import { jsonSafe } from '../util/wire.js';
 import type { WatchdogLink } from '../watchdog/watchdog-link.js';
 import { pickHostIdAndJoin } from './host-id-picker.js';
-import { Lockspace } from './lockspace.js';
+import { Lockspace, MovedError } from './lockspace.js';
 import type { LockspaceUsers } from './lockspace-users.js';
 
 /** A resource lane with nothing to do is stopped after this long. */
@@ -51,14 +53,16 @@ interface Recovery {
 
 export class LockspaceManager {
   private readonly lockspaces = new Map<string, Lockspace>();
-  private readonly pool: LanePool;
+  private readonly renewal: RenewalLanes;
+  private readonly resources: ResourceLanes;
   private users!: LockspaceUsers;
   private closing = false;
 
   constructor(private readonly deps: LockspaceManagerDeps) {
-    this.pool = new LanePool(deps.logger, deps.config.testFaultDir, {
-      onRenewalNote: (note) => this.onRenewalNote(note),
-      onRenewalLaneExit: (names, error) => {
+    this.renewal = new RenewalLanes(deps.logger, deps.config.testFaultDir, {
+      onNote: (lane, note) => this.onRenewalNote(lane, note),
+      onMoved: (names) => this.onMoved(names),
+      onLaneExit: (names, error) => {
         for (const name of names) {
           const ls = this.lockspaces.get(name);
           if (ls !== undefined && ls.state === 'joined') {
@@ -66,6 +70,8 @@ export class LockspaceManager {
           }
         }
       },
+    });
+    this.resources = new ResourceLanes(deps.logger, deps.config.testFaultDir, {
       onResourceNote: (name, note) => this.onResourceNote(name, note),
       onResourceLaneExit: (name, lane) => {
         const ls = this.lockspaces.get(name);
@@ -183,20 +189,31 @@ export class LockspaceManager {
     const { logger } = this.deps;
     try {
       let joined: JoinedReply | undefined;
-      const lane = this.pool.renewalLane(ls.path, ls.name);
-      ls.renewalLane = lane;
-      if (recovery !== undefined && recovery.generation !== 0n) {
-        joined = await this.tryResume(ls, lane, recovery);
-      }
-      if (joined === undefined) {
-        if (recovery !== undefined && recovery.stored.length > 0) await this.confirmOldHoldersDead(ls, recovery.stored);
-        await this.waitForOldHolders(ls);
-        joined = await this.join(ls, lane);
+      let oldHoldersChecked = false;
+      for (;;) {
+        try {
+          if (recovery !== undefined && recovery.generation !== 0n) {
+            joined = await this.tryResume(ls, recovery);
+            if (joined === undefined) recovery = { ...recovery, generation: 0n };
+          }
+          if (joined === undefined) {
+            if (!oldHoldersChecked && recovery !== undefined && recovery.stored.length > 0) await this.confirmOldHoldersDead(ls, recovery.stored);
+            oldHoldersChecked = true;
+            await this.waitForOldHolders(ls);
+            joined = await this.join(ls);
+          }
+          break;
+        } catch (error) {
+          // The lane stalled on another device meanwhile: start again on the new lane (a join that
+          // already wrote finds our own name there and takes the fast reacquire).
+          if (!(error instanceof MovedError) || ls.state !== 'starting') throw error;
+          logger.info({ lockspace: ls.name }, 'renewal lane stalled during the start: starting again on another lane');
+        }
       }
       if (ls.state !== 'starting') {
         // lockstop came while we were joining: give the lease straight back.
-        await lane.call({ type: 'leave', lockspace: ls.name }).catch(() => undefined);
-        this.pool.leaveRenewalLane(ls.path, ls.name);
+        await this.renewal.laneOf(ls.name)?.call({ type: 'leave', lockspace: ls.name }).catch(() => undefined);
+        this.renewal.leave(ls.name);
         ls.markStartFailed(new DaemonError('LOCKSPACE_STOPPING', `lockspace ${ls.name} was stopped while starting`));
         return;
       }
@@ -206,8 +223,7 @@ export class LockspaceManager {
     } catch (error) {
       const wire = wireErrorOf(error);
       logger.error({ lockspace: ls.name, code: wire.code }, `lockspace start failed: ${wire.message}`);
-      this.pool.leaveRenewalLane(ls.path, ls.name);
-      ls.renewalLane = undefined;
+      this.renewal.leave(ls.name);
       if (ls.state === 'starting') {
         ls.state = 'failed';
         ls.error = wire;
@@ -218,10 +234,18 @@ export class LockspaceManager {
     }
   }
 
-  private async tryResume(ls: Lockspace, lane: RenewalLane, recovery: Recovery): Promise<JoinedReply | undefined> {
+  /** A command that needs the lockspace's slot, on its current renewal lane; MovedError if it moves meanwhile. */
+  private callRenewal<T>(ls: Lockspace, command: DistributiveOmit<WithoutReqId<Extract<RenewalCommand, { slot: number }>>, 'slot'>): Promise<T> {
+    const epoch = ls.laneEpoch;
+    const { lane, slot } = this.renewal.place(ls.name, ls.path);
+    const call = lane.call<T>({ ...command, slot } as WithoutReqId<Extract<RenewalCommand, { reqId: number }>>);
+    return Promise.race([call, ls.whenMoved(epoch)]);
+  }
+
+  private async tryResume(ls: Lockspace, recovery: Recovery): Promise<JoinedReply | undefined> {
     ls.progress('resume', `resuming host_id ${recovery.hostId} generation ${recovery.generation}`);
     try {
-      const joined = await lane.call<JoinedReply>({
+      const joined = await this.callRenewal<JoinedReply>(ls, {
         type: 'resume',
         config: ls.deltaConfig(recovery.hostId, this.deps.hostName),
         path: ls.path,
@@ -232,6 +256,7 @@ export class LockspaceManager {
       ls.hostIdSource = 'restored';
       return joined;
     } catch (error) {
+      if (error instanceof MovedError) throw error;
       this.deps.logger.warn({ lockspace: ls.name, hostId: recovery.hostId, err: wireErrorOf(error) }, 'cannot resume the delta lease; joining again');
       return undefined;
     }
@@ -268,12 +293,12 @@ export class LockspaceManager {
     await this.deps.kill.whenClean(ls.name);
   }
 
-  private async join(ls: Lockspace, lane: RenewalLane): Promise<JoinedReply> {
+  private async join(ls: Lockspace): Promise<JoinedReply> {
     const { hostName, logger } = this.deps;
     const joinWith = (hostId: number, onlyIfFree: boolean): Promise<JoinedReply> => {
       ls.hostId = hostId;
       ls.progress('acquire-host-id', `acquiring host_id ${hostId}`, 2 * ls.ioTimeoutSeconds);
-      return lane.call<JoinedReply>({ type: 'join', config: ls.deltaConfig(hostId, hostName), path: ls.path, onlyIfFree });
+      return this.callRenewal<JoinedReply>(ls, { type: 'join', config: ls.deltaConfig(hostId, hostName), path: ls.path, onlyIfFree });
     };
     if (typeof ls.hostIdRequest === 'number') {
       ls.hostIdSource = 'given';
@@ -290,6 +315,7 @@ export class LockspaceManager {
       try {
         return await joinWith(remembered, true);
       } catch (error) {
+        if (error instanceof MovedError) throw error;
         const code = wireErrorOf(error).code;
         if (code !== 'HOSTID_BUSY' && code !== 'ABORTED') throw error;
         logger.warn({ lockspace: ls.name, hostId: remembered }, 'remembered host_id is taken by another host; picking a new one');
@@ -300,7 +326,7 @@ export class LockspaceManager {
     ls.progress('pick-host-id', 'choosing a free host_id');
     return pickHostIdAndJoin(
       {
-        readSlots: () => lane.call<SlotsReply>({ type: 'read_slots', lockspace: ls.name, path: ls.path, offsetBytes: ls.offsetBytes }),
+        readSlots: () => this.callRenewal<SlotsReply>(ls, { type: 'read_slots', lockspace: ls.name, path: ls.path, offsetBytes: ls.offsetBytes }),
         join: joinWith,
         progress: (message) => ls.progress('pick-host-id', message),
         cancelled: () => ls.state !== 'starting',
@@ -350,7 +376,7 @@ export class LockspaceManager {
         return { lockspace: name, state: 'stopped' };
       case 'starting': {
         ls.state = 'stopping';
-        ls.renewalLane?.send({ type: 'cancel_join', lockspace: name });
+        this.renewal.laneOf(name)?.send({ type: 'cancel_join', lockspace: name });
         this.deps.db.deleteLockspace(name);
         const done = ls.started.catch(() => undefined).then(() => this.forget(ls));
         if (wait) await done;
@@ -373,13 +399,13 @@ export class LockspaceManager {
     ls.clearExpiry();
     this.stopResourceLane(ls, 'lockstop');
     try {
-      await ls.renewalLane?.call({ type: 'leave', lockspace: ls.name });
+      const lane = this.renewal.laneOf(ls.name);
+      if (lane !== undefined) await Promise.race([lane.call({ type: 'leave', lockspace: ls.name }), ls.whenMoved(ls.laneEpoch)]);
     } catch (error) {
       this.deps.logger.warn({ lockspace: ls.name, err: wireErrorOf(error) }, 'releasing the delta lease failed (it expires by itself)');
     }
     this.deps.watchdog.lockspaceRemoved(ls.name);
-    this.pool.leaveRenewalLane(ls.path, ls.name);
-    ls.renewalLane = undefined;
+    this.renewal.leave(ls.name);
     this.deps.db.deleteLockspace(ls.name);
     this.deps.db.addHistory('lockstop', { lockspace: ls.name });
     this.deps.logger.info({ lockspace: ls.name }, 'lockspace stopped');
@@ -394,10 +420,11 @@ export class LockspaceManager {
 
   // ------------------------------------------------------------------------- renewals, loss
 
-  private onRenewalNote(note: RenewalNote): void {
+  private onRenewalNote(lane: RenewalLane, note: RenewalNote): void {
     if (note.type === 'log') return;
     const ls = this.lockspaces.get(note.lockspace);
-    if (ls === undefined) return;
+    // Notes from a lane the lockspace was moved away from are stale.
+    if (ls === undefined || this.renewal.laneOf(ls.name) !== lane) return;
     switch (note.type) {
       case 'renewed':
         if (ls.state !== 'joined' && ls.state !== 'starting') return;
@@ -451,7 +478,7 @@ export class LockspaceManager {
     ls.state = 'lost';
     ls.error = { code, message };
     ls.clearExpiry();
-    ls.renewalLane?.send({ type: 'abandon', lockspace: ls.name, reason: message });
+    this.renewal.laneOf(ls.name)?.send({ type: 'abandon', lockspace: ls.name, reason: message });
     this.stopResourceLane(ls, 'lease lost');
     this.deps.watchdog.lockspaceLost(ls.name);
     const users = this.users.dropForLoss(ls.name);
@@ -468,8 +495,39 @@ export class LockspaceManager {
       command: killCommandFor(this.deps.config, ls.name),
       graceSeconds: this.deps.config.killGraceSeconds,
     });
-    this.pool.leaveRenewalLane(ls.path, ls.name);
-    ls.renewalLane = undefined;
+    this.renewal.leave(ls.name);
+  }
+
+  /**
+   * These lockspaces were fenced off a lane that stalled on another device. Joined ones resume their
+   * delta lease (same generation, from the disk) on a fresh lane; their deadline on this thread is
+   * unchanged meanwhile. Starting ones start again there (runStart sees MovedError).
+   */
+  private onMoved(names: string[]): void {
+    for (const name of names) {
+      const ls = this.lockspaces.get(name);
+      if (ls === undefined) continue;
+      ls.markMoved();
+      if (ls.state !== 'joined') continue;
+      void this.callRenewal<JoinedReply>(ls, {
+        type: 'resume',
+        config: ls.deltaConfig(ls.hostId!, this.deps.hostName),
+        path: ls.path,
+        generation: ls.generation!,
+        minimumRemainingSeconds: ls.ioTimeoutSeconds,
+      }).then(
+        (joined) => {
+          if (ls.state !== 'joined') return;
+          ls.lastRenewalSeconds = Math.max(ls.lastRenewalSeconds ?? 0, joined.lastRenewalSeconds);
+          this.deps.logger.info({ lockspace: name }, 'lockspace moved to a new renewal lane');
+        },
+        (error: unknown) => {
+          if (error instanceof MovedError) return;
+          const wire = wireErrorOf(error);
+          this.onLost(ls, wire.code, `could not move the lockspace off a stalled renewal lane: ${wire.message}`);
+        },
+      );
+    }
   }
 
   /** The kill action finished: nobody uses the lost lockspace's leases. */
@@ -487,7 +545,7 @@ export class LockspaceManager {
       ls.resourceIdleTimer = undefined;
     }
     if (ls.resourceLane !== undefined && ls.resourceLane.isAlive) return ls.resourceLane;
-    const lane = this.pool.resourceLane(ls.name);
+    const lane = this.resources.start(ls.name);
     lane.send({
       type: 'attach',
       view: {
@@ -533,18 +591,20 @@ export class LockspaceManager {
   private onResourceNote(name: string, note: ResourceNote): void {
     if (note.type !== 'ping_host') return;
     const ls = this.lockspaces.get(name);
-    if (ls?.state === 'joined') ls.renewalLane?.send({ type: 'ping_host', lockspace: name, hostId: note.hostId });
+    if (ls?.state === 'joined') this.renewal.laneOf(name)?.send({ type: 'ping_host', lockspace: name, hostId: note.hostId });
   }
 
   // ---------------------------------------------------------------------------- events, etc.
 
   async setEvent(name: string, hostId: number, event: bigint, data: bigint, generation: bigint, replace: boolean): Promise<void> {
     const ls = this.requireUsable(name);
-    await ls.renewalLane!.call({ type: 'set_event', lockspace: name, hostId, event, data, generation, replace });
+    const lane = this.renewal.laneOf(name);
+    if (lane === undefined) throw new DaemonError('LOCKSPACE_LOST', `lockspace ${name} has no renewal lane`);
+    await lane.call({ type: 'set_event', lockspace: name, hostId, event, data, generation, replace });
   }
 
   laneCounts(): { renewal: number; resource: number } {
-    return { ...this.pool.counts(), resource: this.list().filter((ls) => ls.resourceLane !== undefined).length };
+    return { ...this.renewal.counts(), resource: this.list().filter((ls) => ls.resourceLane !== undefined).length };
   }
 
   /** Leaves every joined lockspace that holds no leases (clean shutdown). */
@@ -555,18 +615,18 @@ export class LockspaceManager {
         ls.state = 'stopping';
         ls.clearExpiry();
         this.stopResourceLane(ls, 'shutdown');
-        await ls.renewalLane?.call({ type: 'leave', lockspace: ls.name }).catch(() => undefined);
+        await this.renewal.laneOf(ls.name)?.call({ type: 'leave', lockspace: ls.name }).catch(() => undefined);
         this.deps.watchdog.lockspaceRemoved(ls.name);
         // Keep the row: it is started again at the next daemon start.
         this.deps.db.upsertLockspace({ name: ls.name, path: ls.path, offsetBytes: ls.offsetBytes, hostIdRequest: ls.hostIdRequest, hostId: ls.hostId, generation: ls.generation, startAtBoot: true, state: 'stopped' });
       } else if (ls.state === 'starting') {
         ls.state = 'stopping';
-        ls.renewalLane?.send({ type: 'cancel_join', lockspace: ls.name });
+        this.renewal.laneOf(ls.name)?.send({ type: 'cancel_join', lockspace: ls.name });
       }
     });
     await Promise.all(stops);
     for (const ls of this.list()) ls.clearExpiry();
-    this.pool.terminateAll();
+    this.renewal.terminateAll();
   }
 
   /** True when some lockspace holds leases (a clean shutdown would leave them unprotected). */
@@ -574,6 +634,8 @@ export class LockspaceManager {
     return this.list().some((ls) => this.users.countIn(ls.name) > 0);
   }
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export function wireErrorOf(error: unknown): WireError {
   if (error instanceof LaneFailure) return { code: error.failure.code, message: error.failure.message, ...(error.failure.details ? { details: jsonSafe(error.failure.details) as Record<string, unknown> } : {}) };

@@ -8,7 +8,7 @@ import { hostState, idRenewalFailSeconds, type DeltaEvent, type DeltaLeaseConfig
 import type { WireError } from '../protocol/codes.js';
 import { EVENT_BACKLOG_LENGTH, RENEWAL_HISTORY_LENGTH } from '../protocol/limits.js';
 import type { EventInfo, HostInfo, LockspaceInfo, LockspaceState, ProgressInfo, RenewalRecord } from '../protocol/messages.js';
-import type { RenewalLane, ResourceLane } from '../lanes/lane-pool.js';
+import type { ResourceLane } from '../lanes/lane-pool.js';
 import { RingBuffer } from '../util/ring-buffer.js';
 import { monotonicSeconds } from '../util/monotonic.js';
 
@@ -31,7 +31,8 @@ export class Lockspace {
   lastRenewalSeconds: number | null = null;
   hosts: HostStatus[] = [];
   error: WireError | undefined;
-  renewalLane: RenewalLane | undefined;
+  /** Bumped when the lockspace is moved to another renewal lane (its old lane stalled). */
+  laneEpoch = 0;
   resourceLane: ResourceLane | undefined;
   /** Resource operations in progress (the resource lane is not stopped while any are). */
   resourceOps = 0;
@@ -80,6 +81,22 @@ export class Lockspace {
   get usable(): boolean {
     const expires = this.expiresAtSeconds;
     return this.state === 'joined' && expires !== null && monotonicSeconds() < expires;
+  }
+
+  private movedWaiters: Array<(error: Error) => void> = [];
+
+  /** The renewal lane changed under whatever was waiting on the old one. */
+  markMoved(): void {
+    this.laneEpoch++;
+    const waiters = this.movedWaiters;
+    this.movedWaiters = [];
+    for (const reject of waiters) reject(new MovedError(this.name));
+  }
+
+  /** Rejects with MovedError once the lane epoch is past `epoch`. */
+  whenMoved(epoch: number): Promise<never> {
+    if (this.laneEpoch !== epoch) return Promise.reject(new MovedError(this.name));
+    return new Promise<never>((_resolve, reject) => this.movedWaiters.push(reject));
   }
 
   markStarted(): void {
@@ -192,6 +209,14 @@ export class Lockspace {
       lastLiveSecondsAgo: status.lastLiveSeconds === undefined ? null : round(now - status.lastLiveSeconds),
       self: status.hostId === this.hostId,
     }));
+  }
+}
+
+/** The lockspace was moved to another renewal lane while a call on the old one was pending. */
+export class MovedError extends Error {
+  override readonly name = 'MovedError';
+  constructor(lockspace: string) {
+    super(`lockspace ${lockspace} moved to another renewal lane`);
   }
 }
 
