@@ -58,6 +58,9 @@ describe('a hung device', () => {
     // Its holder is stopped (kill grace is 0 at W = 10: SIGTERM, then SIGKILL a second later).
     await waitFor('the hung lockspace holder to be killed', () => (processAlive(hungHolder.child.pid!) ? undefined : true), 5000);
     expect(daemon.log()).toContain('LEASE LOST in lockspace HANG');
+    // Both lockspaces shared one renewal lane until it stalled; the healthy one was moved off it.
+    expect(daemon.log()).toContain('renewal lane stalled on a device');
+    expect(daemon.log()).toContain('lockspace moved to a new renewal lane');
 
     // Meanwhile the healthy lockspace renewed on time, and its holder is untouched.
     const history = await daemon.with((client) => client.renewalHistory('OK', 64));
