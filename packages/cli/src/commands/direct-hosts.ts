@@ -130,7 +130,8 @@ export function hostRows(observer: LockspaceObserver): HostRow[] {
 
 function report(rows: HostRow[], json: boolean, compact: boolean): void {
   if (json) {
-    if (compact) printLine(JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)));
+    // Same number rule as printJson: bigints as numbers where exact, strings otherwise.
+    if (compact) printLine(JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'bigint' ? jsonBigint(value) : value)));
     else printJson(rows);
     return;
   }
@@ -138,6 +139,10 @@ function report(rows: HostRow[], json: boolean, compact: boolean): void {
   for (const row of rows) {
     if (!row.valid) printError(`leasehold: warning: the delta lease of host ${row.hostId} fails verification (magic, version, name or checksum)`);
   }
+}
+
+function jsonBigint(value: bigint): number | string {
+  return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
 }
 
 /** LVM-style plain columns: a header, then one line per host. */
