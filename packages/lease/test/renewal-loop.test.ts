@@ -142,6 +142,29 @@ describe('runRenewalLoop (§4 renew step 4)', () => {
     expect(new Set(pings)).toEqual(new Set([2]));
   });
 
+  it('keeps renewing when a handler throws', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 1 });
+    const clock = new FakeClock(1000);
+    const lease = await join(ls, clock, 1, 1);
+    let renewals = 0;
+    const stop = new AbortController();
+    const loop = runRenewalLoop(
+      lease,
+      clock,
+      {
+        onRenewed: () => {
+          renewals++;
+          throw new Error('handler bug');
+        },
+      },
+      stop.signal,
+    );
+    await clock.advance(10);
+    stop.abort();
+    expect(await loop).toBe('stopped');
+    expect(renewals).toBe(5);
+  });
+
   it('returns "released" when the lease is released while the loop runs', async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 1 });
     const clock = new FakeClock(1000);

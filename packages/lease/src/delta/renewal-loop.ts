@@ -54,6 +54,11 @@ export interface RenewalLoopOptions {
 
 type AttemptResult = { kind: 'renewed' } | { kind: 'failed'; error: DeltaError } | { kind: 'deadline' } | { kind: 'aborted' };
 
+/**
+ * Renews `lease` until it is lost, released, or `signal` aborts. `clock` must be the clock the lease
+ * was acquired with (lastRenewalSeconds is on that clock). Handlers run synchronously after each
+ * renewal; one that throws is logged and does not stop the renewals.
+ */
 export async function runRenewalLoop(
   lease: DeltaLease,
   clock: Clock,
@@ -68,15 +73,24 @@ export async function runRenewalLoop(
   let lastFailureSeconds: number | undefined;
   let warned = false;
 
+  // A throwing handler must not stop the renewals: that would lose the lease for a printing bug.
+  const notify = (name: keyof RenewalLoopHandlers, call: () => void): void => {
+    try {
+      call();
+    } catch (error) {
+      logger.error({ ...logFields, handler: name, error: error instanceof Error ? error.message : String(error) }, 'renewal loop handler failed');
+    }
+  };
+
   const lose = (error: DeltaErrorShape): RenewalLoopOutcome => {
     lease.markLost(error);
-    handlers.onLost?.(lease.lostError ?? error);
+    notify('onLost', () => handlers.onLost?.(lease.lostError ?? error));
     return 'lost';
   };
 
   const warn = (sinceSeconds: number): void => {
     logger.warn({ ...logFields, sinceSeconds }, 'delta lease: no successful renewal for 6 x io_timeout');
-    handlers.onWarn?.(sinceSeconds);
+    notify('onWarn', () => handlers.onWarn?.(sinceSeconds));
   };
 
   for (;;) {
@@ -114,10 +128,10 @@ export async function runRenewalLoop(
         if (lastFailureSeconds !== undefined) logger.info(logFields, 'delta lease renewal recovered');
         lastFailureSeconds = undefined;
         warned = false;
-        handlers.onRenewed?.(lease);
-        reporter.report(lease.hosts(), handlers);
-        if (handlers.onEvent) for (const event of lease.takeEvents()) handlers.onEvent(event);
-        if (handlers.onPing) for (const hostId of lease.takePings()) handlers.onPing(hostId);
+        notify('onRenewed', () => handlers.onRenewed?.(lease));
+        for (const change of reporter.changes(lease.hosts())) notify('onHostChange', () => handlers.onHostChange?.(change));
+        if (handlers.onEvent) for (const event of lease.takeEvents()) notify('onEvent', () => handlers.onEvent?.(event));
+        if (handlers.onPing) for (const hostId of lease.takePings()) notify('onPing', () => handlers.onPing?.(hostId));
         break;
       case 'failed': {
         if (lease.lost) return lose(lease.lostError ?? result.error);
@@ -125,7 +139,7 @@ export async function runRenewalLoop(
         lastFailureSeconds = clock.nowSeconds();
         const sinceSeconds = lastFailureSeconds - lease.lastRenewalSeconds;
         logger.warn({ ...logFields, code: result.error.code, sinceSeconds }, `delta lease renewal failed: ${result.error.message}`);
-        handlers.onRenewalError?.(result.error, sinceSeconds);
+        notify('onRenewalError', () => handlers.onRenewalError?.(result.error, sinceSeconds));
         if (!warned && sinceSeconds >= idRenewalWarnSeconds(ioTimeoutSeconds)) {
           warned = true;
           warn(sinceSeconds);
@@ -167,18 +181,15 @@ class HostChangeReporter {
 
   constructor(private readonly selfHostId: number) {}
 
-  report(statuses: HostStatus[], handlers: RenewalLoopHandlers): void {
+  changes(statuses: HostStatus[]): HostChange[] {
+    const changes: HostChange[] = [];
     for (const status of statuses) {
       if (status.hostId === this.selfHostId) continue;
       const previous = this.known.get(status.hostId);
       if (previous !== undefined && previous.state === status.state && previous.generation === status.generation) continue;
       this.known.set(status.hostId, { state: status.state, generation: status.generation });
-      handlers.onHostChange?.({
-        hostId: status.hostId,
-        previousState: previous?.state,
-        previousGeneration: previous?.generation,
-        status,
-      });
+      changes.push({ hostId: status.hostId, previousState: previous?.state, previousGeneration: previous?.generation, status });
     }
+    return changes;
   }
 }
