@@ -38,7 +38,15 @@ const control = new LaneControl(data.control);
 
 /** The lockspace's guarded view of its device (refused once the main thread fences the slot). */
 function diskFor(path: string, slot: number): Disk {
-  return slotDisk(disks.acquire(path), control, slot);
+  // Opening the device can hang too (a dead NFS server, a dying disk): bracket it like an I/O.
+  if (!control.enter(slot)) throw new DeltaError('IO_ERROR', 'this lockspace has moved to another lane');
+  let disk: Disk;
+  try {
+    disk = disks.acquire(path);
+  } finally {
+    control.exit(slot);
+  }
+  return slotDisk(disk, control, slot);
 }
 
 interface Joined {
@@ -124,8 +132,8 @@ async function join(config: DeltaLeaseConfig, path: string, slot: number, onlyIf
   // An already aborted signal makes the acquire give up at once when the slot belongs to a stranger
   // (free slots and our own stale lease go ahead): auto selection must not wait host_dead_seconds.
   if (onlyIfFree) abort.abort();
-  joining.set(lockspace, abort);
   const disk = diskFor(path, slot);
+  joining.set(lockspace, abort);
   try {
     const lease = await acquireDeltaLease(disk, clock, config, { logger: progressLogger(lockspace), signal: abort.signal });
     startLoop(lease, path);

@@ -197,6 +197,9 @@ export class LeaseRegistry implements LockspaceUsers {
     } catch (error) {
       this.remove(record);
       this.db.deleteLease(record.lockspace, record.resource, holderKey(holder));
+      if (!ls.usable) {
+        throw new DaemonError('LOCKSPACE_LOST', `lockspace ${record.lockspace} lost its lease during the acquire of ${record.resource}`);
+      }
       const code = leaseCodeOf(error);
       const mapped = toProtocolError(error);
       if (code !== undefined && BUSY_LEASE_CODES.has(code)) return { kind: 'busy', error: mapped };

@@ -267,6 +267,8 @@ export class LockspaceManager {
     const processes: KillVictim[] = [];
     const persistentResources: string[] = [];
     for (const lease of stored) {
+      // An acquire that was still in progress was never granted to its requester: it uses nothing.
+      if (lease.token === '') continue;
       if (lease.holder === 'persistent') persistentResources.push(lease.resource);
       else if (lease.pid !== null && lease.pidStartTime !== null && isSameProcessAlive(lease.pid, lease.pidStartTime)) {
         processes.push({ pid: lease.pid, startTime: lease.pidStartTime });
