@@ -104,10 +104,44 @@ describe('two daemons on one shared image', () => {
       expect(Date.now() - killedAt).toBeLessThan(1000);
       // The child still holds the socket open, and is alive.
       expect(processAlive(childPid)).toBe(true);
-      const got = await b.with((client) => client.acquire(where('R3', 3)));
+      const got = await b.with(async (client) => {
+        const lease = await client.acquire(where('R3', 3));
+        await lease.release();
+        return lease;
+      });
       expect(got.info.resource).toBe('R3');
     } finally {
       if (processAlive(childPid)) process.kill(childPid, 'SIGKILL');
     }
+  });
+
+  it('events set by one host reach the other', async () => {
+    const hostIdA = joined[0]!.lockspace.hostId!;
+    const hostIdB = joined[1]!.lockspace.hostId!;
+    await a.with((client) => client.setEvent('LS', hostIdB, 5n, 7n));
+    const event = await waitFor(
+      'the event at B',
+      () => b.with(async (client) => (await client.getEvents('LS')).events.find((candidate) => candidate.fromHostId === hostIdA)),
+      15_000,
+      200,
+    );
+    expect(event).toMatchObject({ event: '5', data: '7' });
+  });
+
+  it("a request from the other host makes this host's holder give the lease up", async () => {
+    const holder = startHolder(dir, { socket: b.socketPath, leases: [where('R1', 1)] });
+    await holder.next('holding');
+    const refused = await a.with((client) => client.acquire(where('R1', 1))).catch((error: unknown) => error);
+    expect(isLeaseholdError(refused, 'LEASE_HELD')).toBe(true);
+    const result = await a.with((client) => client.request(where('R1', 1), 'next', 'force'));
+    expect(result).toMatchObject({ written: true, pinged: true });
+    // B sees A's ping in A's next renewals, reads the request record, and SIGKILLs the holder.
+    await waitFor('the holder to be killed', () => (processAlive(holder.child.pid!) ? undefined : true), 15_000, 100);
+    const lease = await a.with(async (client) => {
+      const held = await client.acquire(where('R1', 1), { waitSeconds: 5 });
+      await held.release();
+      return held;
+    });
+    expect(lease.info.resource).toBe('R1');
   });
 });
