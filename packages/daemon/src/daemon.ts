@@ -58,7 +58,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
   const socketGid = config.socketGroup === undefined ? undefined : resolveGroup(config.socketGroup);
   const access = new AccessPolicy(process.getuid?.() ?? 0, socketGid);
 
-  const watchdog = createWatchdogLink(config.watchdog, logger);
+  const watchdog = createWatchdogLink(config.watchdog, logger, { socketPath: config.watchdogSocketPath, fireTimeoutSeconds: config.watchdogFireTimeoutSeconds });
   await watchdog.start();
 
   const watch = new ProcessWatch();

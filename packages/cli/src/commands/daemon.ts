@@ -15,6 +15,7 @@ interface DaemonArgs {
   'socket-group'?: string;
   'host-name'?: string;
   watchdog?: string;
+  'watchdog-socket'?: string;
   'log-level'?: string;
   'test-fault-dir'?: string;
   'test-socket-mode'?: string;
@@ -35,6 +36,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       .option('socket-group', { type: 'string', describe: 'group allowed to use the socket' })
       .option('host-name', { type: 'string', describe: 'fixed delta-lease host name (default: generated once, kept in state)' })
       .option('watchdog', { type: 'string', describe: '"none" to run without a watchdog companion (no fencing)' })
+      .option('watchdog-socket', { type: 'string', describe: 'the watchdog companion socket (default /run/leasehold/watchdog.sock)' })
       .option('log-level', { type: 'string', describe: 'trace|debug|info|warn|error' })
       .option('test-fault-dir', { type: 'string', hidden: true })
       .option('test-socket-mode', { type: 'string', hidden: true }),
@@ -51,6 +53,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       socketGroup: argv['socket-group'],
       hostName: argv['host-name'],
       watchdog: argv.watchdog,
+      watchdogSocket: argv['watchdog-socket'],
       logLevel: argv['log-level'],
       testFaultDir: argv['test-fault-dir'],
       testSocketMode: argv['test-socket-mode'] === undefined ? undefined : parseInt(argv['test-socket-mode'], 8),

@@ -11,6 +11,7 @@
  *   kill_command = /usr/local/sbin/stop-users          run instead of SIGTERM on lease loss (args: LOCKSPACE PID)
  *   kill_command.vg0 = /usr/local/sbin/stop-vg0-users  the same for one lockspace
  *   log_level = info
+ *   watchdog_socket = /run/leasehold/watchdog.sock   the watchdog companion's socket
  */
 import { readFileSync } from 'node:fs';
 import { NAME_LENGTH_BYTES } from '@leasehold/ondisk';
@@ -19,6 +20,7 @@ import { DaemonError } from '../protocol/codes.js';
 import { DEFAULT_HOST_ID_CONF_PATH } from './host-id-conf.js';
 import { parseKvText } from './kv-file.js';
 import { DEFAULT_SOCKET_PATH_FOR_CLIENTS } from '../protocol/limits.js';
+import { DEFAULT_COMPANION_SOCKET_PATH } from '../watchdog/companion-protocol.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/leasehold/leasehold.conf';
 export const DEFAULT_SOCKET_PATH = DEFAULT_SOCKET_PATH_FOR_CLIENTS;
@@ -60,6 +62,8 @@ export interface DaemonConfig {
   hostName: string | undefined;
   killCommands: KillCommands;
   watchdog: string;
+  /** The watchdog companion's socket (used with watchdog = companion). */
+  watchdogSocketPath: string;
   logLevel: LogLevel;
   /** Test only: a directory of fault switches (see lanes/test-faults.ts). */
   testFaultDir: string | undefined;
@@ -77,6 +81,7 @@ export interface DaemonFlags {
   socketGroup?: string;
   hostName?: string;
   watchdog?: string;
+  watchdogSocket?: string;
   logLevel?: string;
   testFaultDir?: string;
   testSocketMode?: number;
@@ -90,6 +95,7 @@ interface FileSettings {
   hostName?: string;
   hostIdFile?: string;
   logLevel?: LogLevel;
+  watchdogSocket?: string;
   killCommandFallback?: string[];
   killCommandByLockspace: Map<string, string[]>;
 }
@@ -154,6 +160,10 @@ export function parseConfigText(text: string, sourceName: string): FileSettings 
       case 'log_level':
         settings.logLevel = parseLogLevel(value, where);
         break;
+      case 'watchdog_socket':
+        if (!value.startsWith('/')) throw badConfig(`${where} must be an absolute path, got "${value}"`);
+        settings.watchdogSocket = value;
+        break;
       case 'kill_command':
         settings.killCommandFallback = parseCommand(value, where);
         break;
@@ -204,6 +214,7 @@ export function resolveDaemonConfig(flags: DaemonFlags): DaemonConfig {
     hostName: flags.hostName !== undefined ? validateHostName(flags.hostName, '--host-name') : file.hostName,
     killCommands: { fallback: file.killCommandFallback, byLockspace: file.killCommandByLockspace },
     watchdog: flags.watchdog ?? DEFAULT_WATCHDOG,
+    watchdogSocketPath: flags.watchdogSocket ?? file.watchdogSocket ?? DEFAULT_COMPANION_SOCKET_PATH,
     logLevel: flags.logLevel !== undefined ? parseLogLevel(flags.logLevel, '--log-level') : (file.logLevel ?? 'info'),
     testFaultDir: flags.testFaultDir,
   };

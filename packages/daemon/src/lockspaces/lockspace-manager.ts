@@ -188,6 +188,8 @@ export class LockspaceManager {
   private async runStart(ls: Lockspace, recovery: Recovery | undefined): Promise<void> {
     const { logger } = this.deps;
     try {
+      // No lease without fencing: the watchdog must be able to reset this host before we join.
+      await this.deps.watchdog.prepareLockspace(ls.name);
       let joined: JoinedReply | undefined;
       let oldHoldersChecked = false;
       for (;;) {

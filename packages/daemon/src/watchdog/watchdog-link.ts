@@ -9,12 +9,18 @@
  */
 import type { Logger } from '@leasehold/lease';
 import { DaemonError } from '../protocol/codes.js';
+import { CompanionLink } from './companion-link.js';
 
 export interface WatchdogLink {
   /** 'none', 'companion', ... (shown in status). */
   readonly kind: string;
   /** Connects to the companion (or warns that there is none). */
   start(): Promise<void>;
+  /**
+   * Before a lockspace joins: rejects (WATCHDOG_UNAVAILABLE) when the host could not be fenced, so
+   * that no lease is ever taken without a watchdog behind it.
+   */
+  prepareLockspace(lockspace: string): Promise<void>;
   /** A lockspace joined: protect it until `expiresAtSeconds` (monotonic). */
   lockspaceAdded(lockspace: string, expiresAtSeconds: number): void;
   /** A renewal succeeded: move its deadline. */
@@ -43,6 +49,10 @@ export class NoWatchdogLink implements WatchdogLink {
     );
   }
 
+  async prepareLockspace(lockspace: string): Promise<void> {
+    this.logger.warn({ lockspace, watchdog: 'none' }, `starting lockspace ${lockspace} WITHOUT a watchdog: this host cannot be fenced`);
+  }
+
   lockspaceAdded(): void {}
   lockspaceRenewed(): void {}
   lockspaceLost(lockspace: string): void {
@@ -52,16 +62,20 @@ export class NoWatchdogLink implements WatchdogLink {
   async close(): Promise<void> {}
 }
 
+export interface WatchdogLinkOptions {
+  /** The companion's socket. */
+  socketPath: string;
+  /** W: the companion must fence with exactly this fire timeout. */
+  fireTimeoutSeconds: number;
+}
+
 /** The link named by `--watchdog`. */
-export function createWatchdogLink(kind: string, logger: Logger): WatchdogLink {
+export function createWatchdogLink(kind: string, logger: Logger, options: WatchdogLinkOptions): WatchdogLink {
   switch (kind) {
     case 'none':
       return new NoWatchdogLink(logger);
     case 'companion':
-      throw new DaemonError(
-        'WATCHDOG_UNAVAILABLE',
-        'the watchdog companion is not available in this version; start with --watchdog none to run without fencing',
-      );
+      return new CompanionLink({ ...options, logger });
     default:
       throw new DaemonError('BAD_CONFIG', `unknown --watchdog "${kind}" (known: none, companion)`);
   }
