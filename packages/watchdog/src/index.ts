@@ -1,0 +1,3 @@
+/** @leasehold/watchdog: the watchdog companion, its devices, and the test watchdog device and cluster. */
+export * from './errors.js';
+export * from './timing.js';
