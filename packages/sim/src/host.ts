@@ -93,6 +93,11 @@ export class SimHost {
     return this.currentWatchdog;
   }
 
+  /** True while the machine still runs `incarnation` (even if its program has exited): its watchdog can fire. */
+  isPowered(incarnation = this.incarnation): boolean {
+    return incarnation === this.incarnation && (this.state === 'running' || this.state === 'paused' || this.state === 'exited');
+  }
+
   /** True while `incarnation` (the current one by default) is running or paused. */
   isAlive(incarnation = this.incarnation): boolean {
     return incarnation === this.incarnation && (this.state === 'running' || this.state === 'paused');
@@ -136,9 +141,12 @@ export class SimHost {
     return context;
   }
 
-  /** Stops the host at once: held and future deliveries are dropped, in-flight writes may or may not land. */
+  /**
+   * Stops the host at once: held and future deliveries are dropped, in-flight writes may or may not
+   * land. A host whose program has exited can still be crashed (reset by its watchdog).
+   */
   crash(detail = 'crash'): void {
-    if (!this.isAlive()) return;
+    if (!this.isAlive() && this.state !== 'exited') return;
     this.state = 'crashed';
     this.held = [];
     this.currentWatchdog?.disarm();

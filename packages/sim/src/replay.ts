@@ -52,7 +52,9 @@ export interface SimPropertyOptions {
 /** The command that replays one failing case. */
 export function replayCommand(options: SimPropertyOptions, seed: number, path: string): string {
   const target = options.testPath ?? 'packages/sim';
-  return `SIM_SEED=${seed} SIM_PATH=${path} npx vitest run ${target} -t ${shellQuote(options.testName)}`;
+  // vitest's -t takes a regular expression: escape the name so it matches itself.
+  const pattern = options.testName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return `SIM_SEED=${seed} SIM_PATH=${path} npx vitest run ${target} -t ${shellQuote(pattern)}`;
 }
 
 function shellQuote(text: string): string {

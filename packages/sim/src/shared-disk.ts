@@ -14,6 +14,8 @@ export interface LandedWrite {
   landedAtSeconds: number;
   /** False when only part of the write landed (torn, or cut short by a crash or an error). */
   whole: boolean;
+  /** Order of this landing among all landings and read samples of this disk (ties in time included). */
+  effectSequence: number;
 }
 
 export type WriteListener = (write: LandedWrite) => void;
@@ -28,6 +30,8 @@ export interface DeliveredRead {
   issuedAtSeconds: number;
   /** When the data was taken from the shared bytes. */
   sampledAtSeconds: number;
+  /** Order of the sample among all landings and read samples of this disk (see LandedWrite). */
+  effectSequence: number;
   /** When the reader's code got it (later than completion if the reader was paused). */
   deliveredAtSeconds: number;
 }
@@ -67,6 +71,7 @@ export class SharedDisk {
   private readonly listeners: WriteListener[] = [];
   private readonly readListeners: ReadListener[] = [];
   private keepVersions = false;
+  private effects = 0;
 
   constructor(options: SharedDiskOptions) {
     this.name = options.name;
@@ -129,8 +134,14 @@ export class SharedDisk {
     return result;
   }
 
+  /** Numbers a read sample, in the same sequence as landings. */
+  nextEffectSequence(): number {
+    return this.effects++;
+  }
+
   /** Lands `data` (whole sectors) at `offsetBytes` now. */
-  land(write: LandedWrite): void {
+  land(piece: Omit<LandedWrite, 'effectSequence'>): void {
+    const write: LandedWrite = { ...piece, effectSequence: this.nextEffectSequence() };
     if (this.keepVersions) this.keepReplaced(write);
     this.bytes.set(write.data, write.offsetBytes);
     for (const listener of this.listeners) listener(write);

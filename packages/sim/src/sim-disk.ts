@@ -75,9 +75,11 @@ export class SimDisk implements Disk {
     return new Promise<Uint8Array>((resolve, reject) => {
       let data: Uint8Array | undefined;
       let sampledAtSeconds = issuedAtSeconds;
+      let effectSequence = -1;
       const sample = (): void => {
         if (data !== undefined || fails) return;
         sampledAtSeconds = world.nowSeconds;
+        effectSequence = this.shared.nextEffectSequence();
         data =
           staleAgeSeconds > 0
             ? this.shared.readAsOf(offsetBytes, lengthBytes, world.nowSeconds - staleAgeSeconds)
@@ -108,6 +110,7 @@ export class SimDisk implements Disk {
               lengthBytes,
               issuedAtSeconds,
               sampledAtSeconds,
+              effectSequence,
               deliveredAtSeconds: world.nowSeconds,
             });
             resolve(data);

@@ -31,13 +31,15 @@ export class SimWatchdog {
   /** Arms the watchdog or moves its expiry (local clock seconds). */
   setExpiry(localSeconds: number): void {
     if (!this.host.isAlive(this.incarnation)) return;
+    // (An exited program cannot call this; only a running one moves its expiry.)
     this.cancel();
     this.expiry = localSeconds;
     if (!Number.isFinite(this.fireTimeoutSeconds)) return;
     const fireAtSeconds = this.clock.toGlobalSeconds(localSeconds) + this.fireTimeoutSeconds;
     this.fireEvent = this.world.at(fireAtSeconds, `${this.host.machine}#${this.incarnation} watchdog`, () => {
       this.fireEvent = undefined;
-      if (!this.host.isAlive(this.incarnation)) return;
+      // A program that exited without disarming (died) leaves the device counting, as wdmd does.
+      if (!this.host.isPowered(this.incarnation)) return;
       this.world.recordLifecycle({
         kind: 'watchdog-fire',
         machine: this.host.machine,

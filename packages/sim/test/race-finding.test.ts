@@ -87,3 +87,11 @@ describe('replay helper', () => {
     );
   });
 });
+
+describe('replay command', () => {
+  it('escapes regular-expression characters of the test name', () => {
+    expect(replayCommand({ testName: 'DEAD after 8N + W (observer)', defaultRuns: 1 }, 1, '2')).toBe(
+      "SIM_SEED=1 SIM_PATH=2 npx vitest run packages/sim -t 'DEAD after 8N \\+ W \\(observer\\)'",
+    );
+  });
+});

@@ -38,7 +38,7 @@ export function checkFailureDetection(observations: DeltaObservations, options: 
       const silenceEndSeconds = (writes[index + 1] as SlotWrite | undefined)?.landedAtSeconds ?? runEndSeconds;
       for (const observer of observations.members.values()) {
         if (observer.hostId === slot) continue;
-        const firstSeen = observations.areaReadsByReader.get(observer.label)?.find((read) => read.sampledAtSeconds >= last.landedAtSeconds);
+        const firstSeen = observations.areaReadsByReader.get(observer.label)?.find((read) => read.effectSequence > last.effectSequence);
         if (firstSeen === undefined) continue;
         const windowSeconds = renewalWindowSeconds(observer.ioTimeoutSeconds, options.maxHealthyLatencySeconds);
         const failBySeconds = firstSeen.deliveredAtSeconds + idRenewalFailSeconds(last.ioTimeoutSeconds) + windowSeconds + EPSILON_SECONDS;

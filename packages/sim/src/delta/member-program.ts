@@ -118,6 +118,7 @@ export function deltaMemberProgram(observations: DeltaObservations, plan: DeltaM
           },
           onLost: (error) => {
             observations.ownership.end(resource, label, observations.nowSeconds, `lost (${error.code})`);
+            observations.lost(label, error.code);
             judge('renewal', error);
           },
         },

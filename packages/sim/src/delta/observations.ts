@@ -13,6 +13,8 @@ export interface SlotWrite {
   opId: number;
   issuedAtSeconds: number;
   landedAtSeconds: number;
+  /** Landing order on the disk, comparable with AreaRead.effectSequence. */
+  effectSequence: number;
   generation: bigint;
   hostName: string;
   /** The writer's clock in whole seconds; 0 = a release. */
@@ -26,6 +28,8 @@ export interface AreaRead {
   sequence: number;
   reader: string;
   sampledAtSeconds: number;
+  /** Sample order on the disk, comparable with SlotWrite.effectSequence. */
+  effectSequence: number;
   deliveredAtSeconds: number;
 }
 
@@ -69,6 +73,8 @@ export class DeltaObservations {
   readonly writesBySlot = new Map<number, SlotWrite[]>();
   readonly areaReadsByReader = new Map<string, AreaRead[]>();
   readonly reports: HostReport[] = [];
+  /** Every loss a holder reported (the renewal loop's onLost), in order. */
+  readonly losses: { label: string; atSeconds: number; code: string }[] = [];
   /** Things a correct program never does (unexpected exceptions, bad codes). */
   readonly problems: string[] = [];
   /** Releases asked for from outside, by incarnation label. */
@@ -114,6 +120,10 @@ export class DeltaObservations {
     this.reports.push({ ...entry, sequence: this.sequence++, atSeconds: this.world.nowSeconds, observerLeaseValid });
   }
 
+  lost(label: string, code: string): void {
+    this.losses.push({ label, atSeconds: this.world.nowSeconds, code });
+  }
+
   problem(label: string, text: string): void {
     this.problems.push(`${formatSeconds(this.world.nowSeconds)} ${label}: ${text}`);
     this.world.trace.note(label, this.world.nowSeconds, `!! ${text}`);
@@ -135,6 +145,7 @@ export class DeltaObservations {
         opId: write.opId,
         issuedAtSeconds: write.issuedAtSeconds,
         landedAtSeconds: write.landedAtSeconds,
+        effectSequence: write.effectSequence,
         generation: leader.ownerGeneration,
         hostName: leader.resourceName,
         timestamp: leader.timestamp,
@@ -150,7 +161,7 @@ export class DeltaObservations {
   private delivered(read: DeliveredRead): void {
     if (!this.lockspace.isWholeAreaRead(read.offsetBytes, read.lengthBytes)) return;
     const list = this.areaReadsByReader.get(read.reader) ?? [];
-    list.push({ sequence: this.sequence++, reader: read.reader, sampledAtSeconds: read.sampledAtSeconds, deliveredAtSeconds: read.deliveredAtSeconds });
+    list.push({ sequence: this.sequence++, reader: read.reader, sampledAtSeconds: read.sampledAtSeconds, effectSequence: read.effectSequence, deliveredAtSeconds: read.deliveredAtSeconds });
     this.areaReadsByReader.set(read.reader, list);
   }
 
