@@ -17,13 +17,12 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { openDirectDisk } from '@leasehold/disk';
 import { decodeLeader } from '@leasehold/ondisk';
-import { SanlockDaemon, sanlockDirect } from '@leasehold/testkit';
+import { SANLOCK_WATCHDOG_FIRE_TIMEOUT_SECONDS as W, SanlockDaemon, sanlockDirect } from '@leasehold/testkit';
 import { diffIo, median, procIo, ratio, spawnCliUntil, waitExit, nowSeconds } from './lib/measure.js';
 
 const IO_TIMEOUT_SECONDS = Number(process.env.IO_TIMEOUT ?? 1);
 const REPS = Number(process.env.REPS ?? 3);
 const WINDOW_SECONDS = Number(process.env.WINDOW ?? 21);
-const W = 10;
 const SANLOCK_HOST_ID = 1;
 const LEASEHOLD_HOST_ID = 2;
 const SECTOR_SIZE = 512;
@@ -37,7 +36,7 @@ async function main(): Promise<void> {
   const image = join(dir, 'lun.img');
   execFileSync('dd', ['if=/dev/zero', `of=${image}`, 'bs=1M', 'count=4', 'status=none']);
   sanlockDirect(['init', '-s', `LS:0:${image}:0`, '-o', String(IO_TIMEOUT_SECONDS)]);
-  const sanlock = await SanlockDaemon.start({ hostName: 'bench-sanlock', watchdogFireTimeoutSeconds: W });
+  const sanlock = await SanlockDaemon.start({ hostName: 'bench-sanlock' });
   const lockspace = (hostId: number): string => `LS:${hostId}:${image}:0`;
   const joinArgs = ['direct', 'join', '-s', lockspace(LEASEHOLD_HOST_ID), '-o', String(IO_TIMEOUT_SECONDS), '--watchdog-fire-timeout', String(W), '--name', 'bench-leasehold'];
   try {

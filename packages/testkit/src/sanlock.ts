@@ -5,15 +5,18 @@
  * need the real sanlock must fail loudly, never skip.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
 export const SANLOCK_BINARY = '/usr/sbin/sanlock';
-export const SANLOCK_CONF_PATH = '/etc/sanlock/sanlock.conf';
-/** sanlock reads watchdog_fire_timeout only from its config file; tests lower it (all hosts must agree). */
-export const TEST_WATCHDOG_FIRE_TIMEOUT_SECONDS = 10;
+/**
+ * sanlock 3.8.5 has a fixed watchdog_fire_timeout of 60 s: its config file has no key for it (checked
+ * against the binary's config keys). Every leasehold host that shares a lockspace with it in a test
+ * must use the same W, so interop tests that wait for DEAD take 8 x io_timeout + 60 s.
+ */
+export const SANLOCK_WATCHDOG_FIRE_TIMEOUT_SECONDS = 60;
 const DAEMON_START_TIMEOUT_MS = 10_000;
 
 export function requireSanlock(): void {
@@ -45,20 +48,8 @@ export function sanlockDirect(args: string[]): CommandResult {
   return result;
 }
 
-/**
- * Writes sanlock's config file with the watchdog fire timeout every test host uses.
- * The file is global to the machine; every test that starts a daemon uses the same value.
- */
-export function ensureSanlockConf(watchdogFireTimeoutSeconds = TEST_WATCHDOG_FIRE_TIMEOUT_SECONDS): void {
-  const wanted = `# written by leasehold tests\nwatchdog_fire_timeout = ${watchdogFireTimeoutSeconds}\n`;
-  if (existsSync(SANLOCK_CONF_PATH) && readFileSync(SANLOCK_CONF_PATH, 'utf8') === wanted) return;
-  mkdirSync('/etc/sanlock', { recursive: true });
-  writeFileSync(SANLOCK_CONF_PATH, wanted);
-}
-
 export interface SanlockDaemonOptions {
   hostName: string;
-  watchdogFireTimeoutSeconds?: number;
   /** Extra daemon flags, e.g. ['-b', '6']. */
   extraArgs?: string[];
 }
@@ -80,7 +71,6 @@ export class SanlockDaemon {
 
   static async start(options: SanlockDaemonOptions): Promise<SanlockDaemon> {
     requireSanlock();
-    ensureSanlockConf(options.watchdogFireTimeoutSeconds);
     const runDir = mkdtempSync(join(tmpdir(), 'sanlock-run-'));
     const env = { ...process.env, SANLOCK_PRIVILEGED: '0', SANLOCK_RUN_DIR: runDir };
     const child = spawn(SANLOCK_BINARY, ['daemon', '-D', '-w', '0', '-l', '0', '-e', options.hostName, ...(options.extraArgs ?? [])], {
