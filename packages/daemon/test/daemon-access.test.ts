@@ -7,7 +7,7 @@
 import { chmodSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLeaseholdError } from '@leasehold/client';
-import { MIB, startHolder, TestDaemon, TestDir, waitFor } from './support/harness.js';
+import { childExited, MIB, startHolder, TestDaemon, TestDir, waitFor } from './support/harness.js';
 
 let dir: TestDir;
 let image: string;
@@ -86,7 +86,7 @@ describe('lease ownership', () => {
   it('a persistent lease outlives the client that asked for it, until released', async () => {
     const holder = startHolder(dir, { socket: daemon.socketPath, leases: [{ ...where('R2', 2), persistent: true }], exitAfterAcquire: true });
     await holder.next('exiting');
-    await new Promise((resolve) => holder.child.once('exit', resolve));
+    await childExited(holder.child);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const status = await daemon.with((client) => client.status());
     expect(status.leases).toEqual([expect.objectContaining({ resource: 'R2', holder: 'persistent' })]);

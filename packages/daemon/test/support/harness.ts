@@ -231,6 +231,12 @@ export function startHolder(dir: TestDir, args: Record<string, unknown>, spawnOp
   };
 }
 
+/** Resolves when the child has exited (at once if it already has). */
+export function childExited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
 export function processAlive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
