@@ -54,10 +54,37 @@ describe('ballot rules (§5.1 step 4)', () => {
     expect(area.leader().ownerId).toBe(1n);
   });
 
-  it('carries the accepted value with the largest bal forward and commits it: ACQUIRE_OTHER (-245)', async () => {
+  it('carries the accepted value with the largest bal forward; its owner alive: ACQUIRE_OTHER (-245) and no commit', async () => {
     const { area, clock, one } = setup();
     area.plantHostSector(3, dblock({ mbal: 3n, bal: 3n, inp: 3n, inp2: 9n, inp3: 777n, lver: 1n }));
     area.plantHostSector(5, dblock({ mbal: 5n, bal: 5n, inp: 5n, inp2: 2n, inp3: 888n, lver: 1n }));
+    // Host 5 is not in our table: it counts as alive and commits its value itself.
+    const error = (await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)))) as PaxosError;
+    expect(error).toMatchObject({ code: 'ACQUIRE_OTHER', sanlockErrno: -245 });
+    expect(error.details.holders?.[0]).toMatchObject({ hostId: 5, generation: 2n });
+    expect(area.leader()).toMatchObject({ lver: 0n, timestamp: 0n });
+    expect(area.hostSector(1).dblock).toMatchObject({ bal: 2001n, inp: 5n, lver: 1n });
+  });
+
+  it('commits the carried value for its owner when the owner has let go (RELEASED) or is gone', async () => {
+    for (const gone of ['released', 'delta-free'] as const) {
+      const { area, clock, one, lockspace } = setup();
+      area.plantHostSector(5, dblock({ mbal: 5n, bal: 5n, inp: 5n, inp2: 2n, inp3: 888n, lver: 1n, flags: gone === 'released' ? DBLOCK_FL_RELEASED : 0 }));
+      if (gone === 'delta-free') {
+        lockspace.set(5, { generation: 2n, timestamp: 0n, ioTimeoutSeconds: 10, hostName: 'five' });
+        one.sample();
+      }
+      expect(await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)))).toMatchObject({ code: 'ACQUIRE_OTHER' });
+      expect(area.leader()).toMatchObject({ lver: 1n, ownerId: 5n, ownerGeneration: 2n, timestamp: 888n, writeId: 1n });
+    }
+  });
+
+  it('carries the accepted value with the largest bal forward and commits it for a dead owner', async () => {
+    const { area, clock, one, lockspace } = setup();
+    area.plantHostSector(3, dblock({ mbal: 3n, bal: 3n, inp: 3n, inp2: 9n, inp3: 777n, lver: 1n }));
+    area.plantHostSector(5, dblock({ mbal: 5n, bal: 5n, inp: 5n, inp2: 2n, inp3: 888n, lver: 1n }));
+    lockspace.set(5, { generation: 3n, timestamp: 50n, ioTimeoutSeconds: 10, hostName: 'five-reborn' });
+    one.sample(); // host_id 5 now has a newer generation: generation 2 is dead
     // Our mbal starts at 1 (below 5): one abort, then above both, carrying bal 5's value.
     const error = (await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)))) as PaxosError;
     expect(error).toMatchObject({ code: 'ACQUIRE_OTHER', sanlockErrno: -245 });

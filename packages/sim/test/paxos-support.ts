@@ -33,6 +33,7 @@ import {
   type HeldDeltaLease,
   type HeldLease,
   type LeaseMode,
+  type Logger,
   type PaxosContext,
   type PaxosErrorCode,
   type ResourceLocation,
@@ -73,7 +74,12 @@ export interface PaxosHostPlan {
 export type PaxosFault =
   | { kind: 'crash'; machine: string; atSeconds: number; restartAfterSeconds?: number }
   | { kind: 'pause'; machine: string; atSeconds: number; durationSeconds: number }
-  | { kind: 'io'; machine?: string; atSeconds: number; durationSeconds: number; mode: 'slow' | 'fail' | 'hang' };
+  | { kind: 'io'; machine?: string; atSeconds: number; durationSeconds: number; mode: 'slow' | 'fail' | 'hang'; slowMaxLatencySeconds?: number };
+
+/** Slow I/O takes up to this long unless the fault says otherwise (beyond io_timeout: leases get lost). */
+const DEFAULT_SLOW_MAX_LATENCY_SECONDS = 3;
+const SLOW_MIN_LATENCY_SECONDS = 0.2;
+const FAILING_IO_PROBABILITY = 0.3;
 
 export interface PaxosScenario {
   seed: number;
@@ -108,7 +114,15 @@ export interface PaxosStats {
   acquiredShared: number;
   converted: number;
   errors: Record<string, number>;
+  /** The largest lver any leader write carried. */
   maxLver: bigint;
+  /** The largest lver granted to a holder so far. */
+  maxGrantedLver: bigint;
+  /**
+   * Leader writes that landed with a smaller lver than one written before: a helper's commit
+   * overtaken by the lease moving on (see the module comment). Counted, not a violation.
+   */
+  leaderRegressions: number;
 }
 
 export interface PaxosRunResult {
@@ -127,10 +141,16 @@ interface Env {
   tracker: OwnershipTracker;
   problems: string[];
   stats: PaxosStats;
+  grants: { label: string; lver: bigint; grantedAtSeconds: number }[];
 }
 
-export async function runPaxosScenario(scenario: PaxosScenario): Promise<PaxosRunResult> {
-  const world = new SimWorld({ seed: scenario.seed, traceDepth: TRACE_DEPTH });
+export interface PaxosRunOptions {
+  /** Trace lines kept per host (default 60). */
+  traceDepth?: number;
+}
+
+export async function runPaxosScenario(scenario: PaxosScenario, options: PaxosRunOptions = {}): Promise<PaxosRunResult> {
+  const world = new SimWorld({ seed: scenario.seed, traceDepth: options.traceDepth ?? TRACE_DEPTH });
   const lockspaceDisk = world.addDisk({
     name: 'lockspace',
     sectorSize: LOCKSPACE_GEOMETRY.sectorSize,
@@ -152,7 +172,8 @@ export async function runPaxosScenario(scenario: PaxosScenario): Promise<PaxosRu
     leaseDisk,
     tracker: new OwnershipTracker(),
     problems: [],
-    stats: { acquired: 0, acquiredShared: 0, converted: 0, errors: {}, maxLver: 0n },
+    grants: [],
+    stats: { acquired: 0, acquiredShared: 0, converted: 0, errors: {}, maxLver: 0n, maxGrantedLver: 0n, leaderRegressions: 0 },
   };
   watchLeader(env);
 
@@ -197,7 +218,12 @@ export async function runPaxosScenario(scenario: PaxosScenario): Promise<PaxosRu
   };
 }
 
-/** Leader oracle: every landed write of sector 0 of the lease. */
+/**
+ * Leader oracle: every landed write of sector 0 of the lease. One lver is only ever committed with
+ * one owner (host_id and generation). A write with a smaller lver than an earlier one is counted:
+ * sanlock's commit is a plain write after the ballot, so a helper's commit of another host's value
+ * (acquire-ballot.ts looks first, but cannot look and write atomically) can be overtaken.
+ */
 function watchLeader(env: Env): void {
   const commits = new Map<bigint, string>();
   env.leaseDisk.onWrite((write) => {
@@ -206,20 +232,50 @@ function watchLeader(env: Env): void {
     if (leader.magic !== PAXOS_LEADER_MAGIC) return;
     const at = formatSeconds(write.landedAtSeconds);
     if (leader.lver < env.stats.maxLver) {
-      env.problems.push(`${at} ${write.writer} wrote the leader with lver ${leader.lver} after lver ${env.stats.maxLver} had been written`);
+      env.stats.leaderRegressions++;
+      env.world.note(`${write.writer} wrote the leader with lver ${leader.lver} after lver ${env.stats.maxLver} had been written`);
     }
     if (leader.lver > env.stats.maxLver) env.stats.maxLver = leader.lver;
     if (leader.timestamp === 0n) return;
-    const value = `owner ${leader.ownerId} generation ${leader.ownerGeneration} timestamp ${leader.timestamp}`;
+    const value = `owner ${leader.ownerId} generation ${leader.ownerGeneration}`;
     const earlier = commits.get(leader.lver);
     if (earlier === undefined) commits.set(leader.lver, value);
     else if (earlier !== value) env.problems.push(`${at} ${write.writer} committed lver ${leader.lver} as ${value}, but it was committed as ${earlier}`);
   });
 }
 
+/**
+ * Grant oracle, "lver never decreases" as holders see it: a grant whose acquire (or SH→EX
+ * conversion) started after another grant was made has a larger lver. (Grants that overlap in time
+ * may return in any order: a shared acquire returns only after freeing the leader for the next.)
+ */
+function granted(env: Env, label: string, lease: HeldLease, startedAtSeconds: number): void {
+  const nowSeconds = env.world.nowSeconds;
+  for (const earlier of env.grants) {
+    if (earlier.grantedAtSeconds < startedAtSeconds && lease.lver <= earlier.lver) {
+      env.problems.push(
+        `${formatSeconds(nowSeconds)} ${label} was granted lver ${lease.lver} by an acquire started at ${formatSeconds(startedAtSeconds)}, ` +
+          `after ${earlier.label} had been granted lver ${earlier.lver} at ${formatSeconds(earlier.grantedAtSeconds)}`,
+      );
+      break;
+    }
+  }
+  env.grants.push({ label, lver: lease.lver, grantedAtSeconds: nowSeconds });
+  if (lease.lver > env.stats.maxGrantedLver) env.stats.maxGrantedLver = lease.lver;
+}
+
 function startHost(env: Env, host: SimHost, plan: PaxosHostPlan): void {
   const watchdog = env.scenario.watchdogFireTimeoutSeconds;
   host.start(memberProgram(env, plan), { watchdogFireTimeoutSeconds: watchdog });
+}
+
+/** The paxos code's log lines go to the host's trace (formatted only if the trace is printed). */
+function traceLogger(context: HostContext): Logger {
+  const line =
+    (level: string) =>
+    (fields: object, message: string): void =>
+      context.note(() => `  [${level}] ${message} ${JSON.stringify(fields, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}`);
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 }
 
 function count(env: Env, code: string): void {
@@ -271,7 +327,7 @@ function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
       },
       stop.signal,
     );
-    const ctx: PaxosContext = { disk: context.disk(env.leaseDisk), clock, random: context.random, delta: lease };
+    const ctx: PaxosContext = { disk: context.disk(env.leaseDisk), clock, random: context.random, delta: lease, logger: traceLogger(context) };
 
     const judge = (what: string, error: unknown, expected: ReadonlySet<PaxosErrorCode>): void => {
       if (isPaxosError(error) && expected.has(error.code)) {
@@ -301,7 +357,10 @@ function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
     for (const op of plan.ops) {
       if (lease.lost || lease.released) break;
       try {
-        begin(await acquireLease(ctx, LOCATION, { mode: op.mode, waitSeconds: op.waitSeconds }));
+        const startedAtSeconds = now();
+        const acquired = await acquireLease(ctx, LOCATION, { mode: op.mode, waitSeconds: op.waitSeconds });
+        granted(env, label, acquired, startedAtSeconds);
+        begin(acquired);
         env.stats.acquired++;
         if (op.mode === 'shared') env.stats.acquiredShared++;
         await clock.sleep(op.convert ? op.holdSeconds / 2 : op.holdSeconds);
@@ -358,7 +417,9 @@ async function convert(
     return;
   }
   try {
+    const startedAtSeconds = now();
     const exclusive = await convertLease(ctx, current, 'exclusive');
+    granted(env, label, exclusive, startedAtSeconds);
     env.tracker.end(RESOURCE, label, now(), 'converted');
     begin(exclusive);
     env.stats.converted++;
@@ -405,7 +466,11 @@ function scheduleFault(env: Env, fault: PaxosFault, hosts: Map<string, SimHost>,
         world.at(end, 'unhang', () => path.releaseHang());
         return;
       }
-      const patch = fault.mode === 'slow' ? { slowProbability: 1, slowMinLatencySeconds: 0.2, slowMaxLatencySeconds: 3 } : { failProbability: 0.3 };
+      const slowMaxLatencySeconds = fault.slowMaxLatencySeconds ?? DEFAULT_SLOW_MAX_LATENCY_SECONDS;
+      const patch =
+        fault.mode === 'slow'
+          ? { slowProbability: 1, slowMinLatencySeconds: Math.min(SLOW_MIN_LATENCY_SECONDS, slowMaxLatencySeconds), slowMaxLatencySeconds }
+          : { failProbability: FAILING_IO_PROBABILITY };
       let previous: ReturnType<typeof path.change> = {};
       world.at(fault.atSeconds, `${fault.mode} I/O`, () => (previous = path.change(patch)));
       world.at(end, `end ${fault.mode} I/O`, () => path.change(previous));
@@ -479,7 +544,7 @@ export function paxosScenario(shape: PaxosScenarioShape): fc.Arbitrary<PaxosScen
         latencyQuantumSeconds: drawn.latencyQuantumSeconds,
         durationSeconds: shape.durationSeconds,
         hosts,
-        faults: drawn.faults.filter((fault) => fault.machine === undefined || machines.has(fault.machine)),
+        faults: (drawn.faults as PaxosFault[]).filter((fault) => fault.machine === undefined || machines.has(fault.machine)),
       };
     });
 }

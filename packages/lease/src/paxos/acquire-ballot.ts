@@ -30,7 +30,8 @@ import { runBallot } from './ballot.js';
 import { ballotAbove, nextBallotAfterAbort } from './ballot-number.js';
 import { PaxosError } from './errors.js';
 import { describeHolder, holderFacts } from './holder-facts.js';
-import { releasedDblock, writeHostSector } from './host-sector.js';
+import { isReleased, readHostSector, releasedDblock, writeHostSector } from './host-sector.js';
+import { sharedHolderLiveness } from './shared-holders.js';
 import { ourIdentity, requireJoined, stillJoined, type OurIdentity } from './identity.js';
 import { LEADER_SECTOR_INDEX, type LeaseArea } from './lease-area.js';
 import { judgeOwner } from './owner-liveness.js';
@@ -213,11 +214,21 @@ async function commit(
 ): Promise<BallotAcquireResult> {
   const ours = value.inp === BigInt(us.hostId) && value.inp2 === us.generation;
   if (!ours) {
-    // Committing another host's value is help, not a claim: that host (or another helper) may have
-    // committed it already and the lease moved on (released, taken again at a later lver). A late
-    // commit of ours would then put the leader back to an older lver. So look first (1 sector): if
-    // the leader reached next_lver, the value is committed, and we do not write. (Our own value
-    // needs no look: nobody moves past our lver while we are alive and have not released.)
+    // Committing another host's value is help, not a claim, and a late help is harmful: if that host
+    // (or another helper) committed it and the lease moved on (released, taken at a later lver), our
+    // commit landing afterwards puts the leader back to an older lver. sanlock always helps; we help
+    // only when the value's owner cannot commit it itself: it is not alive (by our host table, as
+    // for shared holders), or it has let go (RELEASED dblock for this lver). An owner that is alive
+    // commits its own value: it retries its ballot, and the value is carried back to it. Liveness is
+    // unchanged: while the owner is alive, others would wait for it anyway (ACQUIRE_IDLIVE).
+    if (await ownerWillCommit(ctx, area, value, logger)) {
+      const current = await area.readLeader(us.hostId, 'leader (value of a live host)');
+      throw current.lver === value.lver && current.ownerId === value.inp && current.ownerGeneration === value.inp2
+        ? otherError(ctx, area, current, value)
+        : otherError(ctx, area, stepOneLeader, value);
+    }
+    // Then look (1 sector): if the leader reached next_lver, the value is committed; do not write.
+    // (Our own value needs neither: nobody moves past our lver while we are alive and hold it.)
     const current = await area.readLeader(us.hostId, 'leader (before committing another host)');
     if (current.lver >= value.lver) {
       throw current.lver === value.lver && current.ownerId === value.inp && current.ownerGeneration === value.inp2
@@ -250,6 +261,24 @@ async function commit(
   logger.info({ resource: area.name, lver: next.lver, ownerId: next.ownerId, ownerGeneration: next.ownerGeneration }, ours ? 'committed ourselves' : 'committed another host');
   if (!ours) throw otherError(ctx, area, next, value);
   return { leader: next, dblock: value, sharedHostIds: otherThan(sharedSeen, us.hostId), ownShared: sharedSeen.has(us.hostId) };
+}
+
+/** The value's owner is alive and has not let go of this lver: it will commit the value itself. */
+async function ownerWillCommit(ctx: PaxosContext, area: LeaseArea, value: Dblock, logger: Logger): Promise<boolean> {
+  const { delta } = ctx;
+  const ownerHostId = Number(value.inp);
+  const liveness = sharedHolderLiveness(
+    delta.host(ownerHostId),
+    value.inp2,
+    ctx.clock.nowSeconds(),
+    delta.config.ioTimeoutSeconds,
+    delta.config.watchdogFireTimeoutSeconds,
+  );
+  if (!liveness.live || ownerHostId < 1 || ownerHostId > area.geometry.maxHosts) return false;
+  const { dblock, dblockValid } = await readHostSector(area, ownerHostId, `dblock of host_id ${ownerHostId}`);
+  const released = dblockValid && isReleased(dblock) && dblock.lver === value.lver;
+  logger.info({ resource: area.name, lver: value.lver, ownerId: value.inp, reason: liveness.reason, released }, 'carried value of another host');
+  return !released;
 }
 
 function hasAcceptedValue(dblock: Dblock, lver: bigint): boolean {
