@@ -30,7 +30,7 @@ import { createRequestHandler } from './request-handler.js';
 import { AccessPolicy, resolveGroup } from './server/access.js';
 import { Connection } from './server/connection.js';
 import { listenOnSocketFile } from './server/socket-file.js';
-import { StateDb } from './state/state-db.js';
+import { CHECKPOINT_INTERVAL_MS, StateDb } from './state/state-db.js';
 import { monotonicSeconds } from './util/monotonic.js';
 import { createWatchdogLink } from './watchdog/watchdog-link.js';
 
@@ -116,6 +116,14 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
   );
 
   manager.recoverAll(sameBoot);
+  const checkpointTimer = setInterval(() => {
+    try {
+      db.checkpoint();
+    } catch (error) {
+      logger.warn({ err: error }, 'state database checkpoint failed');
+    }
+  }, CHECKPOINT_INTERVAL_MS);
+  checkpointTimer.unref();
   notifySystemd('READY=1', logger);
 
   let resolveStopped!: () => void;
@@ -125,6 +133,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
   let lastSignalMs = 0;
 
   const finish = (code: number): void => {
+    clearInterval(checkpointTimer);
     server.close();
     for (const connection of connections) connection.close();
     watch.close();

@@ -22,6 +22,7 @@ export class ResourceLanes {
   constructor(
     private readonly logger: Logger,
     private readonly testFaultDir: string | undefined,
+    private readonly logLevel: string,
     private readonly events: ResourceLaneEvents,
   ) {}
 
@@ -31,6 +32,7 @@ export class ResourceLanes {
       laneKey: `resource-${lockspace}`,
       script: RESOURCE_SCRIPT,
       testFaultDir: this.testFaultDir,
+      logLevel: this.logLevel,
       logger: this.logger,
       onNote: (note) => this.events.onResourceNote(lockspace, note),
       onExit: () => this.events.onResourceLaneExit(lockspace, lane),

@@ -27,6 +27,8 @@ export interface LaneOptions<Note> {
   laneKey: string;
   script: URL;
   testFaultDir: string | undefined;
+  /** Records below this level are dropped in the worker. */
+  logLevel: string;
   /** More workerData (e.g. a SharedArrayBuffer). */
   extraWorkerData?: Record<string, unknown>;
   logger: Logger;
@@ -49,7 +51,7 @@ export class Lane<Command extends { type: string }, Note extends { type: string 
 
   constructor(private readonly options: LaneOptions<Note>) {
     this.worker = new Worker(options.script, {
-      workerData: { laneKey: options.laneKey, testFaultDir: options.testFaultDir, ...options.extraWorkerData },
+      workerData: { laneKey: options.laneKey, testFaultDir: options.testFaultDir, logLevel: options.logLevel, ...options.extraWorkerData },
       resourceLimits: LANE_RESOURCE_LIMITS,
       stdout: false,
       stderr: false,

@@ -62,6 +62,7 @@ export class RenewalLanes {
   constructor(
     private readonly logger: Logger,
     private readonly testFaultDir: string | undefined,
+    private readonly logLevel: string,
     private readonly events: RenewalLaneEvents,
   ) {
     this.timer = setInterval(() => this.checkStalls(), STALL_CHECK_MS);
@@ -137,6 +138,7 @@ export class RenewalLanes {
       laneKey: `renewal-${id}`,
       script: RENEWAL_SCRIPT,
       testFaultDir: this.testFaultDir,
+      logLevel: this.logLevel,
       extraWorkerData: { control: control.buffer },
       logger: this.logger,
       onNote: (note) => this.events.onNote(entry.lane, note),

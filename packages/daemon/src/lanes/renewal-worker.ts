@@ -27,12 +27,13 @@ import { failureOf, monotonicClock as clock, portLogger } from './worker-support
 interface LaneWorkerData {
   laneKey: string;
   testFaultDir: string | undefined;
+  logLevel: string;
   control: SharedArrayBuffer;
 }
 
 const port = parentPort!;
 const data = workerData as LaneWorkerData;
-const logger = portLogger(port, { lane: data.laneKey, thread: 'renewal' });
+const logger = portLogger(port, { lane: data.laneKey, thread: 'renewal' }, data.logLevel);
 const disks = new LaneDisks(data.testFaultDir);
 const control = new LaneControl(data.control);
 

@@ -15,11 +15,12 @@ import { failureOf, monotonicClock as clock, portLogger } from './worker-support
 interface LaneWorkerData {
   laneKey: string;
   testFaultDir: string | undefined;
+  logLevel: string;
 }
 
 const port = parentPort!;
 const data = workerData as LaneWorkerData;
-const logger = portLogger(port, { lane: data.laneKey, thread: 'resource' });
+const logger = portLogger(port, { lane: data.laneKey, thread: 'resource' }, data.logLevel);
 const disks = new LaneDisks(data.testFaultDir);
 /** Devices stay open for the life of the lane (a lockspace uses few), so releases need no open(2). */
 const open = new Map<string, Disk>();

@@ -9,9 +9,16 @@ export const monotonicClock: Clock = {
   sleep: (seconds: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, seconds * 1000))),
 };
 
-/** A Logger whose records go to the main thread, which writes them through pino. */
-export function portLogger(port: MessagePort, baseFields: Record<string, unknown>): Logger {
+const LEVEL_RANK: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: 100 };
+
+/**
+ * A Logger whose records go to the main thread, which writes them through pino. Records below
+ * `minimumLevel` are dropped here, so that quiet daemons do not pay a message per lease operation.
+ */
+export function portLogger(port: MessagePort, baseFields: Record<string, unknown>, minimumLevel = 'debug'): Logger {
+  const floor = LEVEL_RANK[minimumLevel] ?? LEVEL_RANK['debug']!;
   const send = (level: LogNote['level']) => (fields: object, message: string) => {
+    if ((LEVEL_RANK[level] ?? 0) < floor) return;
     const note: LogNote = { type: 'log', level, fields: { ...baseFields, ...plainFields(fields) }, message };
     port.postMessage(note);
   };

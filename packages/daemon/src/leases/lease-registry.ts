@@ -217,14 +217,16 @@ export class LeaseRegistry implements LockspaceUsers {
       throw new DaemonError(holderGone || signal.aborted ? 'CLIENT_GONE' : 'LOCKSPACE_LOST', `${record.lockspace}:${record.resource} was acquired but is no longer wanted`);
     }
     record.state = 'held';
-    this.persist(record, encodeToken(held));
-    this.watchHolder(holder);
-    this.db.addHistory('acquire', {
-      lockspace: record.lockspace,
-      resource: record.resource,
-      ...(holder.kind === 'process' ? { pid: holder.pid } : {}),
-      details: { mode: record.mode, lver: held.lver, persistent: holder.kind === 'persistent' },
+    this.db.transaction(() => {
+      this.persist(record, encodeToken(held));
+      this.db.addHistory('acquire', {
+        lockspace: record.lockspace,
+        resource: record.resource,
+        ...(holder.kind === 'process' ? { pid: holder.pid } : {}),
+        details: { mode: record.mode, lver: held.lver, persistent: holder.kind === 'persistent' },
+      });
     });
+    this.watchHolder(holder);
     return { kind: 'held', info: this.info(record) };
   }
 
@@ -296,14 +298,16 @@ export class LeaseRegistry implements LockspaceUsers {
       this.db.addHistory('release_failed', { lockspace: record.lockspace, resource: record.resource, details: { why, error: toProtocolError(error).message } });
     } finally {
       this.remove(record);
-      this.db.deleteLease(record.lockspace, record.resource, holderKey(record.holder));
+      this.db.transaction(() => {
+        this.db.deleteLease(record.lockspace, record.resource, holderKey(record.holder));
+        this.db.addHistory('release', {
+          lockspace: record.lockspace,
+          resource: record.resource,
+          ...(record.holder.kind === 'process' ? { pid: record.holder.pid } : {}),
+          details: { why },
+        });
+      });
     }
-    this.db.addHistory('release', {
-      lockspace: record.lockspace,
-      resource: record.resource,
-      ...(record.holder.kind === 'process' ? { pid: record.holder.pid } : {}),
-      details: { why },
-    });
   }
 
   /** A process exited: everything it held is released. */

@@ -59,7 +59,7 @@ export class LockspaceManager {
   private closing = false;
 
   constructor(private readonly deps: LockspaceManagerDeps) {
-    this.renewal = new RenewalLanes(deps.logger, deps.config.testFaultDir, {
+    this.renewal = new RenewalLanes(deps.logger, deps.config.testFaultDir, deps.config.logLevel, {
       onNote: (lane, note) => this.onRenewalNote(lane, note),
       onMoved: (names) => this.onMoved(names),
       onLaneExit: (names, error) => {
@@ -71,7 +71,7 @@ export class LockspaceManager {
         }
       },
     });
-    this.resources = new ResourceLanes(deps.logger, deps.config.testFaultDir, {
+    this.resources = new ResourceLanes(deps.logger, deps.config.testFaultDir, deps.config.logLevel, {
       onResourceNote: (name, note) => this.onResourceNote(name, note),
       onResourceLaneExit: (name, lane) => {
         const ls = this.lockspaces.get(name);

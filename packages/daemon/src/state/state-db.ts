@@ -21,6 +21,8 @@ import Database from 'better-sqlite3';
 export const STATE_FILE_NAME = 'state.db';
 /** History rows kept; older ones are pruned. */
 export const MAX_HISTORY_ROWS = 10_000;
+/** How often the daemon checkpoints the WAL. */
+export const CHECKPOINT_INTERVAL_MS = 30_000;
 const SCHEMA_VERSION = 1;
 
 export interface StoredLockspace {
@@ -146,12 +148,16 @@ CREATE TABLE IF NOT EXISTS history (
 export class StateDb {
   private readonly db: Database.Database;
   private historyWrites = 0;
+  private readonly statements = new Map<string, Database.Statement>();
 
   private constructor(readonly path: string) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 1000');
+    // Checkpoints (the only writes that fsync) run from a timer (checkpoint()), not inside whichever
+    // acquire's commit happens to cross the WAL size threshold.
+    this.db.pragma('wal_autocheckpoint = 0');
     this.db.exec(SCHEMA);
     const version = this.getMeta('schema_version');
     if (version === undefined) this.setMeta('schema_version', String(SCHEMA_VERSION));
@@ -170,20 +176,30 @@ export class StateDb {
     this.db.close();
   }
 
+  /** A prepared statement, compiled once (acquire and release write on every call). */
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   getMeta(key: string): string | undefined {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    const row = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   // ------------------------------------------------------------------------------ lockspaces
 
   upsertLockspace(lockspace: StoredLockspace): void {
-    this.db
-      .prepare(
+    this
+      .stmt(
         `INSERT INTO lockspaces (name, path, offset_bytes, host_id_request, host_id, generation, start_at_boot, state, updated_at)
          VALUES (@name, @path, @offsetBytes, @hostIdRequest, @hostId, @generation, @startAtBoot, @state, @now)
          ON CONFLICT(name) DO UPDATE SET path = excluded.path, offset_bytes = excluded.offset_bytes,
@@ -204,11 +220,11 @@ export class StateDb {
   }
 
   deleteLockspace(name: string): void {
-    this.db.prepare('DELETE FROM lockspaces WHERE name = ?').run(name);
+    this.stmt('DELETE FROM lockspaces WHERE name = ?').run(name);
   }
 
   lockspaces(): StoredLockspace[] {
-    const rows = this.db.prepare('SELECT * FROM lockspaces ORDER BY name').all() as LockspaceRow[];
+    const rows = this.stmt('SELECT * FROM lockspaces ORDER BY name').all() as LockspaceRow[];
     return rows.map((row) => ({
       name: row.name,
       path: row.path,
@@ -222,15 +238,15 @@ export class StateDb {
   }
 
   rememberedHostId(lockspace: string, path: string, offsetBytes: number): number | undefined {
-    const row = this.db
-      .prepare('SELECT host_id FROM remembered_host_ids WHERE lockspace = ? AND path = ? AND offset_bytes = ?')
+    const row = this
+      .stmt('SELECT host_id FROM remembered_host_ids WHERE lockspace = ? AND path = ? AND offset_bytes = ?')
       .get(lockspace, path, offsetBytes) as { host_id: number } | undefined;
     return row?.host_id;
   }
 
   rememberHostId(lockspace: string, path: string, offsetBytes: number, hostId: number): void {
-    this.db
-      .prepare(
+    this
+      .stmt(
         `INSERT INTO remembered_host_ids (lockspace, path, offset_bytes, host_id) VALUES (?, ?, ?, ?)
          ON CONFLICT(lockspace, path, offset_bytes) DO UPDATE SET host_id = excluded.host_id`,
       )
@@ -238,14 +254,14 @@ export class StateDb {
   }
 
   forgetHostId(lockspace: string, path: string, offsetBytes: number): void {
-    this.db.prepare('DELETE FROM remembered_host_ids WHERE lockspace = ? AND path = ? AND offset_bytes = ?').run(lockspace, path, offsetBytes);
+    this.stmt('DELETE FROM remembered_host_ids WHERE lockspace = ? AND path = ? AND offset_bytes = ?').run(lockspace, path, offsetBytes);
   }
 
   // ---------------------------------------------------------------------------------- leases
 
   putLease(lease: StoredLease): void {
-    this.db
-      .prepare(
+    this
+      .stmt(
         `INSERT INTO leases (lockspace, resource, holder_key, path, offset_bytes, mode, lver, host_id, generation, holder, pid, pid_start_time, token, acquired_at)
          VALUES (@lockspace, @resource, @holderKey, @path, @offsetBytes, @mode, @lver, @hostId, @generation, @holder, @pid, @pidStartTime, @token, @acquiredAt)
          ON CONFLICT(lockspace, resource, holder_key) DO UPDATE SET path = excluded.path, offset_bytes = excluded.offset_bytes,
@@ -270,18 +286,18 @@ export class StateDb {
   }
 
   deleteLease(lockspace: string, resource: string, holderKey: string): void {
-    this.db.prepare('DELETE FROM leases WHERE lockspace = ? AND resource = ? AND holder_key = ?').run(lockspace, resource, holderKey);
+    this.stmt('DELETE FROM leases WHERE lockspace = ? AND resource = ? AND holder_key = ?').run(lockspace, resource, holderKey);
   }
 
   deleteLeasesOf(lockspace: string): void {
-    this.db.prepare('DELETE FROM leases WHERE lockspace = ?').run(lockspace);
+    this.stmt('DELETE FROM leases WHERE lockspace = ?').run(lockspace);
   }
 
   leases(lockspace?: string): StoredLease[] {
     const rows = (
       lockspace === undefined
-        ? this.db.prepare('SELECT * FROM leases ORDER BY lockspace, resource').all()
-        : this.db.prepare('SELECT * FROM leases WHERE lockspace = ? ORDER BY resource').all(lockspace)
+        ? this.stmt('SELECT * FROM leases ORDER BY lockspace, resource').all()
+        : this.stmt('SELECT * FROM leases WHERE lockspace = ? ORDER BY resource').all(lockspace)
     ) as LeaseRow[];
     return rows.map((row) => ({
       lockspace: row.lockspace,
@@ -303,8 +319,8 @@ export class StateDb {
   // --------------------------------------------------------------------------------- history
 
   addHistory(kind: string, fields: { lockspace?: string; resource?: string; pid?: number; details?: Record<string, unknown> } = {}): void {
-    this.db
-      .prepare('INSERT INTO history (at, kind, lockspace, resource, pid, details) VALUES (?, ?, ?, ?, ?, ?)')
+    this
+      .stmt('INSERT INTO history (at, kind, lockspace, resource, pid, details) VALUES (?, ?, ?, ?, ?, ?)')
       .run(
         new Date().toISOString(),
         kind,
@@ -315,12 +331,12 @@ export class StateDb {
       );
     // Prune now and then, not on every insert.
     if (++this.historyWrites % 500 === 0) {
-      this.db.prepare('DELETE FROM history WHERE id <= (SELECT MAX(id) FROM history) - ?').run(MAX_HISTORY_ROWS);
+      this.stmt('DELETE FROM history WHERE id <= (SELECT MAX(id) FROM history) - ?').run(MAX_HISTORY_ROWS);
     }
   }
 
   history(limit = 100): HistoryEntry[] {
-    const rows = this.db.prepare('SELECT * FROM history ORDER BY id DESC LIMIT ?').all(limit) as Array<{
+    const rows = this.stmt('SELECT * FROM history ORDER BY id DESC LIMIT ?').all(limit) as Array<{
       id: number;
       at: string;
       kind: string;
@@ -330,6 +346,11 @@ export class StateDb {
       details: string | null;
     }>;
     return rows.map((row) => ({ ...row, details: row.details === null ? null : (JSON.parse(row.details) as Record<string, unknown>) }));
+  }
+
+  /** Copies the WAL into the database file (PASSIVE: never waits for readers). */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
   /** Several writes as one transaction. */
