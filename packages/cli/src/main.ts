@@ -12,6 +12,8 @@ import { lockstartCommand } from './commands/lockstart.js';
 import { lockstopCommand } from './commands/lockstop.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
+import { testingCommand } from './commands/testing-cluster.js';
+import { watchdogCommand } from './commands/watchdog.js';
 import { printError } from './output.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -25,6 +27,8 @@ export async function main(argv: string[]): Promise<void> {
     .command(statusCommand)
     .command(hostsCommand)
     .command(runCommand)
+    .command(watchdogCommand)
+    .command(testingCommand)
     .demandCommand(1, 'give a command; see --help')
     .strict()
     .help()
