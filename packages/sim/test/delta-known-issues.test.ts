@@ -2,7 +2,8 @@
  * Problems the simulator found in the delta-lease code, each reduced to one deterministic run.
  * They are written as the behaviour we want, wrapped in `it.fails` while the bug is there: when the
  * lease code is fixed the test starts failing, and then `it.fails` becomes `it` and the kind goes
- * from KNOWN_DELTA_ISSUES (support/known-delta-issues.ts).
+ * from KNOWN_DELTA_ISSUES (support/known-delta-issues.ts). The three below are fixed and stay as
+ * regression tests.
  */
 import { describe, expect, it } from 'vitest';
 import { describeViolation, runDeltaScenario, type DeltaRunResult, type DeltaViolationKind } from '@leasehold/sim';
@@ -13,10 +14,11 @@ function kinds(result: DeltaRunResult, wanted: readonly DeltaViolationKind[]): s
 }
 
 describe('delta lease: known issues found by the simulator', () => {
-  it.fails('an observer resuming from a pause does not report live hosts DEAD from its old sample', async () => {
+  it('an observer resuming from a pause does not report live hosts DEAD from its old sample', async () => {
     // a: N = 1, DEAD 18 s after its last renewal. o: N = 3, its own lease lasts 24 s and its
     // watchdog would reset it at 8N + W = 34 s. Paused for 25 s, o comes back with an expired lease
-    // and a 25 s old sample, and hosts() calls a (renewing all along) DEAD.
+    // and a 25 s old sample; hosts() used to call a (renewing all along) DEAD. The host table now
+    // judges from the proven silence (up to the issue time of the latest sample's read).
     const result = await runDeltaScenario(
       quietScenario({
         members: [memberOf('a', 1), memberOf('o', 2, { ioTimeoutSeconds: 3 })],
@@ -26,9 +28,9 @@ describe('delta lease: known issues found by the simulator', () => {
     expect(kinds(result, ['early-dead-stale-sample', 'early-dead']), result.report()).toEqual([]);
   });
 
-  it.fails('an observer whose own renewals stall does not report live hosts DEAD while its longer lease lasts', async () => {
+  it('an observer whose own renewals stall does not report live hosts DEAD while its longer lease lasts', async () => {
     // o: N = 3 (lease 24 s); a: N = 1, W = 5 (DEAD after 13 s). o's I/O hangs for 20 s: its lease
-    // is still valid, but its newest sample is 13+ s old and hosts() calls a DEAD.
+    // is still valid, but its newest sample is 13+ s old; hosts() used to call a DEAD.
     const result = await runDeltaScenario(
       quietScenario({
         watchdogFireTimeoutSeconds: 5,
@@ -39,10 +41,11 @@ describe('delta lease: known issues found by the simulator', () => {
     expect(kinds(result, ['early-dead-stale-sample', 'early-dead']), result.report()).toEqual([]);
   });
 
-  it.fails('an acquire held up longer than 8N + W after its write does not come back as owner', async () => {
+  it('an acquire held up longer than 8N + W after its write does not come back as owner', async () => {
     // The slot's on-disk io_timeout is 3, so the acquire waits 2N' = 6 s after its write. a is
     // paused for 25 s in that wait; observers see its record silent for more than 8N + W = 18 s and
-    // call it DEAD; then a resumes, finds its record unchanged and completes the acquire.
+    // call it DEAD; a used to resume, find its record unchanged and complete the acquire. Now the
+    // acquire must be done within 8N + W of its write and fails with LEASE_LOST.
     const result = await runDeltaScenario(
       quietScenario({
         initIoTimeoutSeconds: 3,

@@ -10,7 +10,8 @@ import { deltaShortDelaySeconds, hostDeadSeconds, idRenewalFailSeconds, idRenewa
 import { sleepUnlessAborted } from './abortable-sleep.js';
 import type { DeltaLeaseConfig } from './api.js';
 import { effectiveIoTimeoutSeconds, validateDeltaConfig } from './config.js';
-import { DeltaError, toDeltaError } from './errors.js';
+import { acquireTooLateError, DeltaError, toDeltaError } from './errors.js';
+import { firstRenewalDeadlines } from './first-renewal.js';
 import { HeldDeltaLease } from './held-lease.js';
 import { prepareDeltaSector, readDeltaSector, readLockspaceGeometry, writeDeltaSector } from './lockspace-io.js';
 
@@ -74,6 +75,21 @@ export async function acquireDeltaLease(
   // §4 step 5: our record, based on the one read: generation + 1, our name, our io_timeout, a new
   // non-zero timestamp; flags, sizes, names and write_* kept; the bitmap cleared.
   const acquiredAtSeconds = clock.nowSeconds();
+  const shortDelaySeconds = deltaShortDelaySeconds(previousIoTimeoutSeconds);
+  const deadlines = firstRenewalDeadlines(acquiredAtSeconds, config);
+  // first-renewal.ts: the 2N' wait must leave room for the first renewal before observers may call
+  // our new record dead (8N + W with OUR N). If it cannot, writing would only make a dead host.
+  if (acquiredAtSeconds + shortDelaySeconds >= deadlines.writeBySeconds) {
+    throw new DeltaError(
+      'INVALID_ARGUMENT',
+      `cannot acquire host_id ${hostId} in lockspace ${spaceName} with io_timeout ${config.ioTimeoutSeconds}: ` +
+        `its record on disk has io_timeout ${previousIoTimeoutSeconds}, so the acquire must wait ${shortDelaySeconds} s after ` +
+        `its write, but other hosts count us as dead ${deadlines.doneBySeconds - acquiredAtSeconds} s after it ` +
+        `(8 x io_timeout + W). Use an io_timeout of at least ${Math.ceil(previousIoTimeoutSeconds / 4)}, ` +
+        'or initialize the lockspace with the io_timeout its hosts use',
+      { spaceName, hostId },
+    );
+  }
   const ours = prepareDeltaSector(
     {
       ...basis,
@@ -88,22 +104,72 @@ export async function acquireDeltaLease(
   );
   await writeDeltaSector(disk, geometry, config, hostId, ours);
 
-  // §4 step 6: sleep 2N' (N' from disk, not ours), re-read: anything different means a racer.
-  // Not abortable: our record is on disk now, and only the re-read tells whether it is ours.
-  await clock.sleep(deltaShortDelaySeconds(previousIoTimeoutSeconds));
-  const check = (await readDeltaSector(disk, geometry, config, hostId)).leader;
-  if (!leadersIdentical(check, ours.leader)) {
-    throw busyError(config, check, 'another host wrote it while we were acquiring it');
-  }
-
+  // From here on our record is on disk and observers count its silence: steps 6-7 and the first
+  // renewal must be done by acquire write + 8N + W (first-renewal.ts), however long we are held up
+  // (paused, slow or hung I/O). Past that the acquire fails with LEASE_LOST, and whatever is still
+  // in flight writes nothing more.
+  let lateError: DeltaError | undefined;
+  let lease: HeldDeltaLease | undefined;
+  const late = (): DeltaError =>
+    (lateError ??= acquireTooLateError(
+      config,
+      ours.leader.ownerGeneration,
+      clock.nowSeconds() - acquiredAtSeconds,
+      'it was not complete within 8 x io_timeout + W',
+    ));
+  const finish = async (): Promise<HeldDeltaLease> => {
+    // §4 step 6: sleep 2N' (N' from disk, not ours), re-read: anything different means a racer.
+    // Not abortable: our record is on disk now, and only the re-read tells whether it is ours.
+    await clock.sleep(shortDelaySeconds);
+    if (lateError !== undefined) throw lateError;
+    const check = (await readDeltaSector(disk, geometry, config, hostId)).leader;
+    if (lateError !== undefined) throw lateError;
+    if (!leadersIdentical(check, ours.leader)) {
+      throw busyError(config, check, 'another host wrote it while we were acquiring it');
+    }
+    lease = new HeldDeltaLease({ disk, clock, config, geometry, logger, written: ours.leader, acquiredAtSeconds });
+    // §3: a renewal is due 2N after the acquire's write. When the 2N' wait (or a delay) took at least
+    // that long, renew now, before the lease is handed out; its deadlines are the acquire's
+    // (renewAfterAcquire), not 8N, because the 2N' wait alone may be longer than 8N.
+    if (clock.nowSeconds() - acquiredAtSeconds >= idRenewalSeconds(config.ioTimeoutSeconds)) {
+      await lease.renewAfterAcquire();
+    }
+    if (lateError !== undefined) throw lateError;
+    return lease;
+  };
+  const acquired = await withinDeadline(clock, deadlines.doneBySeconds, finish(), () => {
+    const error = late();
+    // Anything of this acquire still in flight must not write: no renewal, no release.
+    lease?.markLost(error);
+    return error;
+  });
   logger.info({ ...logFields, generation: ours.leader.ownerGeneration }, 'delta lease acquired');
-  const lease = new HeldDeltaLease({ disk, clock, config, geometry, logger, written: ours.leader, acquiredAtSeconds });
-  // §3: a renewal is due 2N after the acquire's write. When the 2N' wait was at least that long,
-  // renew now, before the lease is handed out (otherwise it could already be past 8N).
-  if (clock.nowSeconds() - acquiredAtSeconds >= idRenewalSeconds(config.ioTimeoutSeconds)) {
-    await lease.renewAfterAcquire();
+  return acquired;
+}
+
+/**
+ * `work`, unless `deadlineSeconds` (our clock) comes first: then `onDeadline()` says why it failed
+ * (and stops the work from writing); the work goes on in the background, its outcome ignored.
+ */
+async function withinDeadline<T>(clock: Clock, deadlineSeconds: number, work: Promise<T>, onDeadline: () => DeltaError): Promise<T> {
+  type Outcome = { kind: 'done'; value: T } | { kind: 'failed'; error: unknown } | { kind: 'deadline' };
+  const stop = new AbortController();
+  const outcome = await Promise.race<Outcome>([
+    work.then(
+      (value): Outcome => ({ kind: 'done', value }),
+      (error: unknown): Outcome => ({ kind: 'failed', error }),
+    ),
+    sleepUnlessAborted(clock, Math.max(0, deadlineSeconds - clock.nowSeconds()), stop.signal).then((): Outcome => ({ kind: 'deadline' })),
+  ]);
+  stop.abort();
+  switch (outcome.kind) {
+    case 'done':
+      return outcome.value;
+    case 'failed':
+      throw outcome.error;
+    case 'deadline':
+      throw onDeadline();
   }
-  return lease;
 }
 
 /** §7.4: non-zero, and different from the record it replaces (so observers see a change). */

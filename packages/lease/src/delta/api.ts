@@ -31,7 +31,17 @@ export interface HostStatus {
   ioTimeoutSeconds: number;
   /** Observer-clock seconds; undefined until sampled / seen to change. */
   firstCheckSeconds: number | undefined;
+  /** When our latest sample of the slot completed. */
   lastCheckSeconds: number | undefined;
+  /**
+   * When the read of our latest sample was issued. The sample shows the disk as it was at some
+   * moment between this and lastCheckSeconds, so the host's silence is proven only up to here:
+   * `state` is judged from `lastCheckStartSeconds - (lastLiveSeconds ?? firstCheckSeconds)`
+   * (see provenSilenceSeconds), never from "now". `now - lastCheckStartSeconds` is how old the
+   * verdict is (large when we were paused or our own I/O stalled).
+   */
+  lastCheckStartSeconds: number | undefined;
+  /** When we first saw the current (owner, generation, timestamp) triple: late, the safe side. */
   lastLiveSeconds: number | undefined;
 }
 
@@ -93,7 +103,10 @@ export interface DeltaLease {
   renew(): Promise<void>;
   /** Clean release: timestamp 0, one write. */
   release(): Promise<void>;
-  /** Status of every non-empty slot from the latest sample (ourselves always LIVE). */
+  /**
+   * Status of every non-empty slot, as the latest sample proves it (ourselves always LIVE while
+   * held). States do not age between samples: FAIL / DEAD need a sample taken after the deadline.
+   */
   hosts(): HostStatus[];
   host(hostId: number): HostStatus | undefined;
   /** Queue an event for a host (ALL_HOSTS = 0? no: use hostId); written by following renewals. */

@@ -57,6 +57,26 @@ export function leaseExpiredError(
   );
 }
 
+/**
+ * §3/§4: the acquire was held up so long after its write (paused, slow or hung I/O) that other hosts
+ * may already have seen our new record silent for 8N + W and called it DEAD (first-renewal.ts).
+ */
+export function acquireTooLateError(
+  where: { spaceName: string; hostId: number; ioTimeoutSeconds: number; watchdogFireTimeoutSeconds: number },
+  generation: bigint,
+  sinceWriteSeconds: number,
+  why: string,
+): DeltaError {
+  return new DeltaError(
+    'LEASE_LOST',
+    `the acquire of host_id ${where.hostId} in lockspace ${where.spaceName} (generation ${generation}) was held up for ` +
+      `${sinceWriteSeconds.toFixed(1)} s after its write: ${why}, so other hosts may already count it as dead ` +
+      `(8 x io_timeout + W = ${8 * where.ioTimeoutSeconds + where.watchdogFireTimeoutSeconds} s); nothing more is written for it. ` +
+      'Try again: the same host name reacquires it without the long wait',
+    { spaceName: where.spaceName, hostId: where.hostId, ownerGeneration: generation },
+  );
+}
+
 export function isDeltaError(value: unknown): value is DeltaError {
   return value instanceof DeltaError;
 }

@@ -8,9 +8,10 @@ import { diskTimestamp, type Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { idRenewalFailSeconds, setBitmapSeconds } from '../timeouts.js';
 import type { DeltaErrorShape, DeltaEvent, DeltaLease, DeltaLeaseConfig, HostStatus, SetEventOptions } from './api.js';
-import { DeltaError, leaseExpiredError } from './errors.js';
+import { acquireTooLateError, DeltaError, leaseExpiredError } from './errors.js';
 import { EventInbox } from './event-inbox.js';
 import { EventOutbox } from './event-outbox.js';
+import { firstRenewalDeadlines } from './first-renewal.js';
 import { HostTable, hostSampleOf } from './host-table.js';
 import {
   prepareDeltaSector,
@@ -34,7 +35,7 @@ export interface HeldDeltaLeaseInit {
   logger: Logger;
   /** The record the acquire wrote (and re-read unchanged). */
   written: LeaderRecord;
-  /** Our clock when the acquire's write started. */
+  /** Our clock when the acquire's write started (the first renewal's deadlines count from it). */
   acquiredAtSeconds: number;
 }
 
@@ -57,6 +58,7 @@ export class HeldDeltaLease implements DeltaLease {
   /** A record whose write failed: it may or may not have reached the disk. */
   private uncertainWrite: LeaderRecord | undefined;
   private lastRenewalStartSeconds: number;
+  private readonly acquiredAtSeconds: number;
   private releasedFlag = false;
   private lostReason: DeltaErrorShape | undefined;
   /** Serializes renew() and release(): one I/O sequence on our sector at a time. */
@@ -71,6 +73,7 @@ export class HeldDeltaLease implements DeltaLease {
     this.lastWritten = init.written;
     this.generation = init.written.ownerGeneration;
     this.lastRenewalStartSeconds = init.acquiredAtSeconds;
+    this.acquiredAtSeconds = init.acquiredAtSeconds;
     this.table = new HostTable({
       selfHostId: init.config.hostId,
       ourIoTimeoutSeconds: init.config.ioTimeoutSeconds,
@@ -121,10 +124,11 @@ export class HeldDeltaLease implements DeltaLease {
   }
 
   /**
-   * The first renewal, right after the acquire when the acquire's 2N' wait already used up the
-   * renewal interval (N' on disk larger than ours: sanlock renews at once then too). It is exempt
-   * from the 8N rule: no resource lease of this generation exists yet, and a takeover of the host_id
-   * in the meantime is caught by the own-sector check (RENEW_OWNER).
+   * The first renewal, right after the acquire when the acquire's 2N' wait (or a delay) already used
+   * up the renewal interval (N' on disk larger than ours: sanlock renews at once then too). Instead
+   * of the 8N rule it has the acquire's deadlines (first-renewal.ts): its write is issued before
+   * acquire write + 8N + W - min(N, W), and it completes by acquire write + 8N + W; otherwise
+   * observers may already have called us DEAD, so it fails with LEASE_LOST and the lease is lost.
    */
   renewAfterAcquire(): Promise<void> {
     return this.exclusive(() => this.renewNow(true));
@@ -197,20 +201,24 @@ export class HeldDeltaLease implements DeltaLease {
   private async renewNow(afterAcquire: boolean): Promise<void> {
     this.assertHeld('renew');
     const startSeconds = this.clock.nowSeconds();
-    if (!afterAcquire) this.checkNotExpired(startSeconds);
+    this.checkMayWrite(startSeconds, afterAcquire);
     // §4 renew step 1: the whole align area in one read; it also feeds liveness and events.
     const area = await readLockspaceArea(this.disk, this.geometry, this.config);
-    // Sampled after the read completed: a change seen is then surely older than this time (§3 safe side).
-    sampleLockspaceArea(area, this.geometry, this.table, this.clock.nowSeconds(), {
-      hostId: this.config.hostId,
-      inbox: this.inbox,
-      pingsFrom: this.pingsFrom,
-    });
+    // §3: a change seen counts from when the read completed (surely after it happened: the safe
+    // side); "no change" proves silence only up to when the read was issued (startSeconds).
+    sampleLockspaceArea(
+      area,
+      this.geometry,
+      this.table,
+      this.clock.nowSeconds(),
+      { hostId: this.config.hostId, inbox: this.inbox, pingsFrom: this.pingsFrom },
+      startSeconds,
+    );
     this.verifyOwnSector(area);
     const writeSeconds = this.clock.nowSeconds();
     // Also catches a markLost() from the renewal loop while the read was hanging: never write late.
     this.assertHeld('renew');
-    if (!afterAcquire) this.checkNotExpired(writeSeconds);
+    this.checkMayWrite(writeSeconds, afterAcquire);
     // §4 renew step 3: same record, new timestamp, our io_timeout, the current event, the bitmap.
     const next = prepareDeltaSector(
       {
@@ -223,7 +231,32 @@ export class HeldDeltaLease implements DeltaLease {
       this.geometry,
     );
     await this.writeOwn(next);
+    if (afterAcquire) this.checkFirstRenewalDone(this.clock.nowSeconds());
     this.lastRenewalStartSeconds = startSeconds;
+  }
+
+  /** Before each I/O of a renewal: the normal 8N rule, or the first renewal's own deadline. */
+  private checkMayWrite(nowSeconds: number, afterAcquire: boolean): void {
+    if (!afterAcquire) {
+      this.checkNotExpired(nowSeconds);
+      return;
+    }
+    const { writeBySeconds } = firstRenewalDeadlines(this.acquiredAtSeconds, this.config);
+    if (nowSeconds < writeBySeconds) return;
+    this.failFirstRenewal(nowSeconds, `its first renewal could not be written before ${(writeBySeconds - this.acquiredAtSeconds).toFixed(1)} s after it`);
+  }
+
+  /** After the first renewal's write: it must have completed by acquire write + 8N + W (first-renewal.ts). */
+  private checkFirstRenewalDone(nowSeconds: number): void {
+    const { doneBySeconds } = firstRenewalDeadlines(this.acquiredAtSeconds, this.config);
+    if (nowSeconds <= doneBySeconds) return;
+    this.failFirstRenewal(nowSeconds, `its first renewal completed only after 8 x io_timeout + W = ${(doneBySeconds - this.acquiredAtSeconds).toFixed(1)} s`);
+  }
+
+  private failFirstRenewal(nowSeconds: number, why: string): never {
+    const error = acquireTooLateError(this.config, this.generation, nowSeconds - this.acquiredAtSeconds, why);
+    this.markLost(error);
+    throw error;
   }
 
   /**

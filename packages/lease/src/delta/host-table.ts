@@ -6,6 +6,16 @@
  * a change means the owner renewed, and `last_live` becomes the time we observed it. The remote
  * timestamp is another host's clock and is never compared with ours, only for inequality. Because
  * `last_live` is when we SAW the change, it is always late, which is the safe direction.
+ *
+ * Silence is proven only up to the last time we actually looked. A sample shows the disk as it was
+ * at some moment during its read, so "no change" is proven up to the moment the read was ISSUED
+ * (`lastCheckStartSeconds`), not up to now: a host whose renewal we saw at last_live and which had
+ * not changed by then has been silent for `last_check_start - last_live`, no more. FAIL and DEAD
+ * are judged from that, so an observer that was paused, or whose own reads stalled, keeps the
+ * state its last sample proved instead of declaring live hosts DEAD from an old sample (sanlock
+ * judges `now - last_live`, which is only right while samples are fresh). The state therefore
+ * only moves when a new sample comes in; callers that need to know how fresh the verdict is look
+ * at `lastCheckStartSeconds`.
  */
 import type { LeaderRecord } from '@leasehold/ondisk';
 import { hostDeadSeconds, idRenewalFailSeconds } from '../timeouts.js';
@@ -50,6 +60,8 @@ interface SlotMemory {
   hostName: string;
   firstCheckSeconds: number;
   lastCheckSeconds: number;
+  /** When the read behind lastCheckSeconds was issued: silence is proven up to here. */
+  lastCheckStartSeconds: number;
   lastLiveSeconds: number | undefined;
 }
 
@@ -68,11 +80,16 @@ export class HostTable {
   }
 
   /**
-   * §3 steps 1-2: records one sample of `hostId` taken at observer time `nowSeconds`.
+   * §3 steps 1-2: records one sample of `hostId`, read between observer times `readStartSeconds`
+   * (when the read was issued; default `nowSeconds`) and `nowSeconds` (when it completed).
+   * A change counts from `nowSeconds` (last_live late: safe); "no change" proves silence only up to
+   * `readStartSeconds` (the read may have sampled the disk that early, and its data may have been
+   * delivered much later, e.g. after a hung I/O).
    * Returns true when the triple changed (the first non-zero sample counts as a change, since the
    * remembered state starts at zero).
    */
-  observe(hostId: number, sample: HostSample, nowSeconds: number): boolean {
+  observe(hostId: number, sample: HostSample, nowSeconds: number, readStartSeconds: number = nowSeconds): boolean {
+    const checkStartSeconds = Math.min(readStartSeconds, nowSeconds);
     let slot = this.slots.get(hostId);
     if (slot === undefined) {
       slot = {
@@ -83,11 +100,14 @@ export class HostTable {
         hostName: '',
         firstCheckSeconds: nowSeconds,
         lastCheckSeconds: nowSeconds,
+        lastCheckStartSeconds: checkStartSeconds,
         lastLiveSeconds: undefined,
       };
       this.slots.set(hostId, slot);
     }
     slot.lastCheckSeconds = nowSeconds;
+    // Samples can complete out of order only if a caller overlaps reads; never move evidence back.
+    slot.lastCheckStartSeconds = Math.max(slot.lastCheckStartSeconds, checkStartSeconds);
     const changed =
       sample.ownerId !== slot.ownerId || sample.ownerGeneration !== slot.ownerGeneration || sample.timestamp !== slot.timestamp;
     if (!changed) return false;
@@ -100,7 +120,10 @@ export class HostTable {
     return true;
   }
 
-  /** Status of one slot at observer time `nowSeconds`; undefined if it was never sampled. */
+  /**
+   * Status of one slot asked at observer time `nowSeconds`; undefined if it was never sampled. The
+   * state is the one the latest sample proves (see hostState): it does not age between samples.
+   */
   status(hostId: number, nowSeconds: number): HostStatus | undefined {
     const slot = this.slots.get(hostId);
     return slot === undefined ? undefined : this.toStatus(hostId, slot, nowSeconds);
@@ -127,27 +150,50 @@ export class HostTable {
       ioTimeoutSeconds: slot.ioTimeoutSeconds,
       firstCheckSeconds: slot.firstCheckSeconds,
       lastCheckSeconds: slot.lastCheckSeconds,
+      lastCheckStartSeconds: slot.lastCheckStartSeconds,
       lastLiveSeconds: slot.lastLiveSeconds,
     };
   }
 }
 
-/** What hostState needs to know about a slot. */
+/** What hostState needs to know about a slot (a HostStatus has all of it). */
 export interface LivenessFacts {
   timestamp: bigint;
   ioTimeoutSeconds: number;
   firstCheckSeconds: number | undefined;
+  /** When the latest sample completed. */
+  lastCheckSeconds: number | undefined;
+  /** When the latest sample's read was issued (silence is proven up to here); falls back to lastCheckSeconds. */
+  lastCheckStartSeconds?: number | undefined;
   lastLiveSeconds: number | undefined;
 }
 
 /**
+ * How long the host has provably been silent (§3): from its last observed change (last_live, or
+ * first_check if none was seen) to the issue time of our latest sample, which still showed the
+ * same triple. Never negative; 0 when nothing was sampled. This, not `now - last_live`, is the
+ * evidence: our newest sample may be old (we were paused, or our own reads stalled), and nothing
+ * is known about the host after it.
+ */
+export function provenSilenceSeconds(facts: LivenessFacts): number {
+  const last = facts.lastLiveSeconds ?? facts.firstCheckSeconds;
+  const checkedAt = facts.lastCheckStartSeconds ?? facts.lastCheckSeconds;
+  if (last === undefined || checkedAt === undefined) return 0;
+  return Math.max(0, checkedAt - last);
+}
+
+/**
  * §3 state table, with last = last_live (or first_check if never seen live),
- * fail = 8·N_other and dead = 8·N_other + W, N_other = the host's published io_timeout (ours if 0):
+ * fail = 8·N_other and dead = 8·N_other + W, N_other = the host's published io_timeout (ours if 0),
+ * and silence = provenSilenceSeconds() (last_check_start - last) instead of sanlock's now - last:
  *   FREE     timestamp == 0
- *   LIVE     ourselves, or now-last <= fail and a change was seen after first_check
- *   UNKNOWN  now-last <= fail and first_check == last_live (only one sample so far)
- *   FAIL     fail < now-last <= dead
- *   DEAD     now-last > dead
+ *   LIVE     ourselves, or silence <= fail and a change was seen after first_check
+ *   UNKNOWN  silence <= fail and first_check == last_live (only one sample so far)
+ *   FAIL     fail < silence <= dead
+ *   DEAD     silence > dead
+ * `nowSeconds` only caps the evidence (a sample cannot prove anything after now); the verdict does
+ * not age between samples. A healthy observer samples every 2N (its renewal), so FAIL / DEAD still
+ * come within one renewal interval after the formula times.
  */
 export function hostState(facts: LivenessFacts, nowSeconds: number, params: LivenessParameters, isSelf: boolean): HostState {
   if (facts.timestamp === 0n) return 'FREE';
@@ -155,15 +201,20 @@ export function hostState(facts: LivenessFacts, nowSeconds: number, params: Live
   const last = facts.lastLiveSeconds ?? facts.firstCheckSeconds;
   if (last === undefined) return 'UNKNOWN';
   const ioTimeoutSeconds = effectiveIoTimeoutSeconds(facts.ioTimeoutSeconds, params.ourIoTimeoutSeconds);
-  const sinceLastSeconds = nowSeconds - last;
-  if (sinceLastSeconds <= idRenewalFailSeconds(ioTimeoutSeconds)) {
+  const checkedAt = facts.lastCheckStartSeconds ?? facts.lastCheckSeconds ?? last;
+  const silenceSeconds = Math.max(0, Math.min(checkedAt, nowSeconds) - last);
+  if (silenceSeconds <= idRenewalFailSeconds(ioTimeoutSeconds)) {
     return facts.lastLiveSeconds === undefined || facts.lastLiveSeconds === facts.firstCheckSeconds ? 'UNKNOWN' : 'LIVE';
   }
-  if (sinceLastSeconds <= hostDeadSeconds(ioTimeoutSeconds, params.watchdogFireTimeoutSeconds)) return 'FAIL';
+  if (silenceSeconds <= hostDeadSeconds(ioTimeoutSeconds, params.watchdogFireTimeoutSeconds)) return 'FAIL';
   return 'DEAD';
 }
 
-/** Observer time after which a host is DEAD if no further change is seen (§3: last + 8·N_other + W). */
+/**
+ * Observer time after which the host is DEAD if a sample whose read is issued after it still shows
+ * no change (§3: last + 8·N_other + W). Not a verdict by itself: only such a sample proves it
+ * (hostState / provenSilenceSeconds).
+ */
 export function hostDeadAtSeconds(facts: LivenessFacts, params: LivenessParameters): number | undefined {
   const last = facts.lastLiveSeconds ?? facts.firstCheckSeconds;
   if (last === undefined) return undefined;

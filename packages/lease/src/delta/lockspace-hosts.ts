@@ -65,8 +65,10 @@ export interface LockspaceObserverOptions extends LockspaceLocation {
 /**
  * Watches a lockspace from outside: each sample() reads the whole area once and feeds the host
  * table. After the first sample every held slot is UNKNOWN; a host that renews between two samples
- * becomes LIVE; one that does not becomes FAIL and DEAD at the §3 times after the first sample.
- * Sample at least every 2N of the hosts watched so no renewal goes unseen for long.
+ * becomes LIVE; one that does not becomes FAIL and DEAD at the first sample taken after the §3
+ * times (states are judged from the samples, not from "now": hosts() between samples repeats what
+ * the latest sample proved). Sample at least every 2N of the hosts watched so no renewal goes
+ * unseen for long and FAIL / DEAD are noticed in time.
  */
 export class LockspaceObserver {
   private readonly table: HostTable;
@@ -94,9 +96,11 @@ export class LockspaceObserver {
 
   /** One read of the area; returns the host ids whose triple changed. */
   async sample(): Promise<number[]> {
+    // §3: silence is proven only up to when the read was issued (it may sample the disk that early).
+    const readStartSeconds = this.clock.nowSeconds();
     const area = await readLockspaceArea(this.disk, this.geometry, this.where);
     this.latest = decodeSlots(area, this.geometry, this.where);
-    return sampleLockspaceArea(area, this.geometry, this.table, this.clock.nowSeconds());
+    return sampleLockspaceArea(area, this.geometry, this.table, this.clock.nowSeconds(), undefined, readStartSeconds);
   }
 
   /** The slots as the latest sample showed them. */

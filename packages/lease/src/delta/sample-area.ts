@@ -16,13 +16,18 @@ export interface SampleReceiver {
   pingsFrom: Set<number>;
 }
 
-/** Samples every host slot of `area` at observer time `nowSeconds`; returns the host ids that changed. */
+/**
+ * Samples every host slot of `area`, whose read was issued at observer time `readStartSeconds`
+ * and completed at `nowSeconds` (see HostTable.observe: changes count from the completion, silence
+ * only up to the issue); returns the host ids that changed.
+ */
 export function sampleLockspaceArea(
   area: Uint8Array,
   geometry: Geometry,
   table: HostTable,
   nowSeconds: number,
   receiver?: SampleReceiver,
+  readStartSeconds: number = nowSeconds,
 ): number[] {
   const changed: number[] = [];
   const slots = Math.min(geometry.maxHosts, Math.floor(area.byteLength / geometry.sectorSize));
@@ -31,7 +36,7 @@ export function sampleLockspaceArea(
     // Other hosts' sectors are sampled as sanlock does, without checksum verification: a change of
     // any kind counts as life, which errs on the safe side.
     const leader = decodeLeader(area, offset);
-    const renewed = table.observe(hostId, hostSampleOf(leader), nowSeconds);
+    const renewed = table.observe(hostId, hostSampleOf(leader), nowSeconds, readStartSeconds);
     if (!renewed) continue;
     changed.push(hostId);
     if (receiver === undefined || hostId === receiver.hostId) continue;

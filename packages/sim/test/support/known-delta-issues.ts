@@ -6,11 +6,13 @@ import type { DeltaViolationKind } from '@leasehold/sim';
  * failing once the lease code is fixed, and then both that test and this entry should go).
  * The random properties leave these kinds out so they keep hunting for new problems meanwhile.
  *
- * - early-dead-stale-sample: hosts() judges DEAD from its last sample however old it is. An
- *   observer that was paused (or whose own renewals stalled while its longer 8N kept its lease)
- *   reports live hosts DEAD.
- * - silence / early-dead-after-silence: acquireDeltaLease() completes however long it was held up
- *   (paused, or slow/hung I/O) between its write and the re-read / first renewal, so a lease that
- *   observers have already seen silent for more than 8N + W, and called DEAD, comes back.
+ * None at the moment. Fixed, with their reproductions kept as regression tests in
+ * delta-known-issues.test.ts:
+ * - early-dead-stale-sample: hosts() judged DEAD as now - last_live however old its newest sample
+ *   was. The host table now judges from the proven silence (the issue time of the latest sample's
+ *   read - last_live), so a paused or stalled observer keeps what its last sample proved.
+ * - silence / early-dead-after-silence: acquireDeltaLease() completed however long it was held up
+ *   after its write. It now has to be done (first renewal written) within 8N + W of its write, and
+ *   fails with LEASE_LOST otherwise (lease/src/delta/first-renewal.ts).
  */
-export const KNOWN_DELTA_ISSUES: readonly DeltaViolationKind[] = ['early-dead-stale-sample', 'silence', 'early-dead-after-silence'];
+export const KNOWN_DELTA_ISSUES: readonly DeltaViolationKind[] = [];
