@@ -4,7 +4,7 @@
  * The other lockspace, on another device, keeps renewing on time; the hung one is declared lost by
  * the main thread at 8 x io_timeout after its last renewal, and the holders of its leases are killed.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIB, processAlive, sleep, startHolder, TestDaemon, TestDir, waitFor } from './support/harness.js';
 
@@ -17,7 +17,11 @@ beforeAll(async () => {
   dir = new TestDir();
   healthy = dir.image('healthy.img', 'OK', 1);
   hung = dir.image('hung.img', 'HANG', 1);
-  daemon = await new TestDaemon(dir, { name: 'hang', faultDir: dir.path }).start();
+  // The hung lockspace has a kill command (it records its arguments, then stops the holder).
+  const killScript = dir.file('kill-hang.sh');
+  writeFileSync(killScript, `#!/bin/sh\necho "$1 $2" >> ${dir.file('killed.txt')}\nkill -TERM "$2"\n`);
+  chmodSync(killScript, 0o755);
+  daemon = await new TestDaemon(dir, { name: 'hang', faultDir: dir.path, configText: `kill_command.HANG = ${killScript}\n` }).start();
   await Promise.all([daemon.lockstart('OK', 1, healthy), daemon.lockstart('HANG', 1, hung)]);
 }, 60_000);
 
@@ -55,8 +59,9 @@ describe('a hung device', () => {
     expect(lostAfterMs).toBeLessThan(11_000);
     expect(lost.error?.code).toBe('LEASE_LOST');
 
-    // Its holder is stopped (kill grace is 0 at W = 10: SIGTERM, then SIGKILL a second later).
+    // Its holder is stopped by the lockspace's kill command (then SIGKILL after the grace, 0 s at W = 10).
     await waitFor('the hung lockspace holder to be killed', () => (processAlive(hungHolder.child.pid!) ? undefined : true), 5000);
+    expect(readFileSync(dir.file('killed.txt'), 'utf8')).toContain(`HANG ${hungHolder.child.pid}`);
     expect(daemon.log()).toContain('LEASE LOST in lockspace HANG');
     // Both lockspaces shared one renewal lane until it stalled; the healthy one was moved off it.
     expect(daemon.log()).toContain('renewal lane stalled on a device');

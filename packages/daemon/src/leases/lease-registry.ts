@@ -261,6 +261,10 @@ export class LeaseRegistry implements LockspaceUsers {
     } finally {
       if (record.state === 'converting') record.state = 'held';
       this.manager.endResourceOp(ls);
+      // The holder may have exited while the conversion ran (its exit found the lease busy).
+      if (record.holder.kind === 'process' && record.state === 'held' && !isSameProcessAlive(record.holder.pid, record.holder.startTime)) {
+        void this.releaseRecord(record, 'holder exited');
+      }
     }
   }
 

@@ -4,7 +4,7 @@
  * Every process started here is stopped by pid in cleanup().
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +90,8 @@ export interface DaemonOptions {
   faultDir?: string;
   hostIdFile?: string;
   logLevel?: string;
+  /** Contents of a leasehold.conf for this daemon (default: none). */
+  configText?: string;
 }
 
 export class TestDaemon {
@@ -107,6 +109,13 @@ export class TestDaemon {
     this.logPath = dir.file(`${options.name}.log`);
   }
 
+  private configPath(): string {
+    if (this.options.configText === undefined) return '/dev/null';
+    const path = this.dir.file(`${this.options.name}.conf`);
+    writeFileSync(path, this.options.configText);
+    return path;
+  }
+
   get pid(): number {
     return this.process.pid!;
   }
@@ -120,7 +129,7 @@ export class TestDaemon {
       '--state-dir',
       this.stateDir,
       '--config',
-      '/dev/null',
+      this.configPath(),
       '--host-id-file',
       this.options.hostIdFile ?? this.dir.file('no-host-id.conf'),
       '--io-timeout',
