@@ -235,15 +235,15 @@ export function freezerSupported(): boolean {
   return existsSync('/sys/fs/cgroup/freezer/cgroup.procs');
 }
 
-/** pids (as seen here) of the processes of a running host whose argv contains `text`. */
-export function hostProcessesMatching(cluster: TestCluster, host: string, text: string): number[] {
+/** pids (as seen here) of the processes of a running host whose argv, joined by spaces, is `commandLine`. */
+export function hostProcessesMatching(cluster: TestCluster, host: string, commandLine: string): number[] {
   const record = JSON.parse(readFileSync(join(cluster.hostDir(host), 'host.json'), 'utf8')) as { pidNamespace: string };
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (readlinkSync(`/proc/${entry}/ns/pid`) !== record.pidNamespace) continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(text)) found.push(Number(entry));
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim() === commandLine) found.push(Number(entry));
     } catch {
       // exited meanwhile
     }
