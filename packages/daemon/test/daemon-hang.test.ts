@@ -15,8 +15,8 @@ let hung: string;
 
 beforeAll(async () => {
   dir = new TestDir();
-  healthy = dir.image('healthy.img', 'OK', 1);
-  hung = dir.image('hung.img', 'HANG', 1);
+  healthy = dir.image('healthy.img', 'OK', 2);
+  hung = dir.image('hung.img', 'HANG', 2);
   // The hung lockspace has a kill command (it records its arguments, then stops the holder).
   const killScript = dir.file('kill-hang.sh');
   writeFileSync(killScript, `#!/bin/sh\necho "$1 $2" >> ${dir.file('killed.txt')}\nkill -TERM "$2"\n`);
@@ -40,6 +40,20 @@ describe('a hung device', () => {
     writeFileSync(dir.file('hang@hung.img'), '');
     const hangStartedAt = Date.now();
 
+    // A resource operation on the hung device blocks the shared resource lane; one on the healthy
+    // lockspace still completes promptly (it is moved to a fresh lane).
+    const stuckClient = await daemon.client('stuck');
+    const stuck = stuckClient.acquire({ lockspace: 'HANG', resource: 'R2', path: hung, offsetBytes: 2 * MIB }).catch((error: unknown) => error);
+    await sleep(300);
+    const acquireStartedAt = Date.now();
+    const fine = await daemon.with(async (client) => {
+      const lease = await client.acquire({ lockspace: 'OK', resource: 'R2', path: healthy, offsetBytes: 2 * MIB });
+      await lease.release();
+      return lease;
+    });
+    expect(fine.info.resource).toBe('R2');
+    expect(Date.now() - acquireStartedAt).toBeLessThan(3000);
+
     // Poll status until the hung lockspace is declared lost.
     const lost = await waitFor(
       'the hung lockspace to be declared lost',
@@ -58,6 +72,10 @@ describe('a hung device', () => {
     expect(lost.renewedSecondsAgo!).toBeLessThan(8.6);
     expect(lostAfterMs).toBeLessThan(11_000);
     expect(lost.error?.code).toBe('LEASE_LOST');
+    // The acquire stuck on the hung device ends with the lockspace's loss.
+    const stuckOutcome = await stuck;
+    expect((stuckOutcome as { code?: string }).code).toBe('LOCKSPACE_LOST');
+    stuckClient.close();
 
     // Its holder is stopped by the lockspace's kill command (then SIGKILL after the grace, 0 s at W = 10).
     await waitFor('the hung lockspace holder to be killed', () => (processAlive(hungHolder.child.pid!) ? undefined : true), 5000);
@@ -66,6 +84,7 @@ describe('a hung device', () => {
     // Both lockspaces shared one renewal lane until it stalled; the healthy one was moved off it.
     expect(daemon.log()).toContain('renewal lane stalled on a device');
     expect(daemon.log()).toContain('lockspace moved to a new renewal lane');
+    expect(daemon.log()).toContain('resource lane stalled: moving the other lockspaces to a new lane');
 
     // Meanwhile the healthy lockspace renewed on time, and its holder is untouched.
     const history = await daemon.with((client) => client.renewalHistory('OK', 64));

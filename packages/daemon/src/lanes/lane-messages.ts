@@ -125,23 +125,29 @@ export interface PlacedLease {
   held: HeldLease;
 }
 
+/**
+ * Commands to a resource lane. A resource lane serves several lockspaces; each has a slot in the
+ * lane's LaneControl, and every I/O done for it is bracketed there (so a stall is seen, and a
+ * lockspace can be fenced off the lane and served elsewhere).
+ */
 export type ResourceCommand =
-  | { type: 'attach'; view: DeltaViewInit }
-  | { type: 'renewed'; lastRenewalSeconds: number; hosts: HostStatus[] }
-  | { type: 'detach'; reason: string }
+  | { type: 'attach'; lockspace: string; slot: number; view: DeltaViewInit }
+  | { type: 'renewed'; lockspace: string; lastRenewalSeconds: number; hosts: HostStatus[] }
+  | { type: 'detach'; lockspace: string; reason: string }
   | {
       type: 'acquire';
       reqId: number;
+      lockspace: string;
       where: ResourceWhere;
       mode: 'exclusive' | 'shared';
       lver?: bigint;
       /** How long the lease layer may wait for an owner that may be dead. */
       waitSeconds: number;
     }
-  | { type: 'release'; reqId: number; lease: PlacedLease }
-  | { type: 'convert'; reqId: number; lease: PlacedLease; mode: 'exclusive' | 'shared'; waitSeconds: number }
+  | { type: 'release'; reqId: number; lockspace: string; lease: PlacedLease }
+  | { type: 'convert'; reqId: number; lockspace: string; lease: PlacedLease; mode: 'exclusive' | 'shared'; waitSeconds: number }
   | { type: 'cancel'; targetReqId: number }
-  | { type: 'examine_requests'; reqId: number; leases: PlacedLease[]; fromHostIds: number[] }
-  | { type: 'request'; reqId: number; where: ResourceWhere; lver: bigint; nextLver: boolean; forceMode: 0 | 1 | 2 };
+  | { type: 'examine_requests'; reqId: number; lockspace: string; leases: PlacedLease[]; fromHostIds: number[] }
+  | { type: 'request'; reqId: number; lockspace: string; where: ResourceWhere; lver: bigint; nextLver: boolean; forceMode: 0 | 1 | 2 };
 
-export type ResourceNote = LogNote | { type: 'ping_host'; hostId: number };
+export type ResourceNote = LogNote | { type: 'ping_host'; lockspace: string; hostId: number };

@@ -176,13 +176,11 @@ export class LeaseRegistry implements LockspaceUsers {
     this.add(record);
     // The intent is on record before anything is written to the lease.
     this.persist(record, '');
-    const lane = this.manager.beginResourceOp(ls);
-    let laneReqId = 0;
-    const onAbort = (): void => lane.send({ type: 'cancel', targetReqId: laneReqId });
-    signal.addEventListener('abort', onAbort, { once: true });
+    this.manager.beginResourceOp(ls);
     let held: HeldLease;
     try {
-      held = await lane.call<HeldLease>(
+      held = await this.manager.resourceCall<HeldLease>(
+        ls,
         {
           type: 'acquire',
           where: { resource: request.resource, path: request.path, offsetBytes: request.offsetBytes },
@@ -190,9 +188,7 @@ export class LeaseRegistry implements LockspaceUsers {
           waitSeconds: ownerWaitSeconds,
           ...(request.lver === undefined ? {} : { lver: BigInt(request.lver) }),
         },
-        (reqId) => {
-          laneReqId = reqId;
-        },
+        signal,
       );
     } catch (error) {
       this.remove(record);
@@ -205,7 +201,6 @@ export class LeaseRegistry implements LockspaceUsers {
       if (code !== undefined && BUSY_LEASE_CODES.has(code)) return { kind: 'busy', error: mapped };
       throw mapped;
     } finally {
-      signal.removeEventListener('abort', onAbort);
       this.manager.endResourceOp(ls);
     }
     record.held = held;
@@ -242,9 +237,9 @@ export class LeaseRegistry implements LockspaceUsers {
     if (record.mode === request.mode) return this.info(record);
     const ls = this.manager.requireUsable(record.lockspace);
     record.state = 'converting';
-    const lane = this.manager.beginResourceOp(ls);
+    this.manager.beginResourceOp(ls);
     try {
-      const converted = await lane.call<HeldLease>({ type: 'convert', lease: this.placed(record), mode: modeOf(request.mode), waitSeconds: 0 });
+      const converted = await this.manager.resourceCall<HeldLease>(ls, { type: 'convert', lease: this.placed(record), mode: modeOf(request.mode), waitSeconds: 0 });
       record.held = converted;
       record.mode = request.mode;
       this.persist(record, encodeToken(converted));
@@ -289,9 +284,9 @@ export class LeaseRegistry implements LockspaceUsers {
     const ls = this.manager.get(record.lockspace);
     try {
       if (ls !== undefined && ls.usable && record.held !== undefined) {
-        const lane = this.manager.beginResourceOp(ls);
+        this.manager.beginResourceOp(ls);
         try {
-          await lane.call({ type: 'release', lease: this.placed(record) });
+          await this.manager.resourceCall(ls, { type: 'release', lease: this.placed(record) });
         } finally {
           this.manager.endResourceOp(ls);
         }
@@ -346,9 +341,9 @@ export class LeaseRegistry implements LockspaceUsers {
     if (ls === undefined || !ls.usable) return;
     const held = [...this.records.values()].filter((record) => record.lockspace === lockspace && record.state === 'held' && record.mode === 'EX' && record.held !== undefined);
     if (held.length === 0) return;
-    const lane = this.manager.beginResourceOp(ls);
-    void lane
-      .call<Array<{ lease: PlacedLease; requestLver: bigint; action: string }>>({ type: 'examine_requests', leases: held.map((record) => this.placed(record)), fromHostIds })
+    this.manager.beginResourceOp(ls);
+    void this.manager
+      .resourceCall<Array<{ lease: PlacedLease; requestLver: bigint; action: string }>>(ls, { type: 'examine_requests', leases: held.map((record) => this.placed(record)), fromHostIds })
       .then((notices) => {
         for (const notice of notices) this.actOnRequest(lockspace, notice.lease, notice.requestLver, notice.action);
       })
@@ -388,10 +383,10 @@ export class LeaseRegistry implements LockspaceUsers {
 
   async request(request: RequestRequest): Promise<Record<string, unknown>> {
     const ls = this.manager.requireUsable(request.lockspace);
-    const lane = this.manager.beginResourceOp(ls);
+    this.manager.beginResourceOp(ls);
     const forceMode = request.forceMode === 'force' ? 1 : request.forceMode === 'graceful' ? 2 : 0;
     try {
-      const result = await lane.call<{ ownerId: bigint; lver: bigint; written: boolean; pinged: boolean }>({
+      const result = await this.manager.resourceCall<{ ownerId: bigint; lver: bigint; written: boolean; pinged: boolean }>(ls, {
         type: 'request',
         where: { resource: request.resource, path: request.path, offsetBytes: request.offsetBytes },
         lver: request.lver === 'next' ? 0n : BigInt(request.lver),
@@ -451,10 +446,10 @@ export class LeaseRegistry implements LockspaceUsers {
   private async cleanIntent(ls: Lockspace, row: StoredLease): Promise<void> {
     this.db.deleteLease(row.lockspace, row.resource, row.holder === 'persistent' ? 'persistent' : `pid:${row.pid}:${row.pidStartTime}`);
     if (this.records.has(leaseKey(row.lockspace, row.resource)) || !ls.usable) return;
-    const lane = this.manager.beginResourceOp(ls);
+    this.manager.beginResourceOp(ls);
     try {
-      const held = await lane.call<HeldLease>({ type: 'acquire', where: { resource: row.resource, path: row.path, offsetBytes: row.offsetBytes }, mode: 'exclusive', waitSeconds: 0 });
-      await lane.call({ type: 'release', lease: { path: row.path, held } });
+      const held = await this.manager.resourceCall<HeldLease>(ls, { type: 'acquire', where: { resource: row.resource, path: row.path, offsetBytes: row.offsetBytes }, mode: 'exclusive', waitSeconds: 0 });
+      await this.manager.resourceCall(ls, { type: 'release', lease: { path: row.path, held } });
       this.logger.info({ lockspace: row.lockspace, resource: row.resource }, 'cleaned up an acquire interrupted by the restart');
     } catch {
       // Not ours (or unreachable): nothing to clean.

@@ -17,7 +17,7 @@ import type { DaemonConfig } from '../config/daemon-config.js';
 import { killCommandFor } from '../config/daemon-config.js';
 import { isSameProcessAlive } from '../clients/proc.js';
 import type { KillAction, KillVictim } from '../leases/kill-action.js';
-import type { JoinedReply, RenewalNote, ResourceNote, SlotsReply } from '../lanes/lane-messages.js';
+import type { JoinedReply, RenewalNote, ResourceCommand, ResourceNote, SlotsReply } from '../lanes/lane-messages.js';
 import { LaneFailure, type WithoutReqId } from '../lanes/lane.js';
 import type { RenewalCommand } from '../lanes/lane-messages.js';
 import { ResourceLanes, type ResourceLane } from '../lanes/lane-pool.js';
@@ -34,6 +34,8 @@ import type { LockspaceUsers } from './lockspace-users.js';
 
 /** A resource lane with nothing to do is stopped after this long. */
 export const RESOURCE_LANE_IDLE_MS = 60_000;
+/** How many times one resource operation may be moved off stalled lanes before it fails. */
+const MAX_RESOURCE_MOVES = 3;
 
 export interface LockspaceManagerDeps {
   config: DaemonConfig;
@@ -72,10 +74,9 @@ export class LockspaceManager {
       },
     });
     this.resources = new ResourceLanes(deps.logger, deps.config.testFaultDir, deps.config.logLevel, {
-      onResourceNote: (name, note) => this.onResourceNote(name, note),
-      onResourceLaneExit: (name, lane) => {
-        const ls = this.lockspaces.get(name);
-        if (ls !== undefined && ls.resourceLane === lane) ls.resourceLane = undefined;
+      onNote: (lane, note) => this.onResourceNote(lane, note),
+      onMoved: (names) => {
+        for (const name of names) this.lockspaces.get(name)?.markResourceMoved();
       },
     });
   }
@@ -401,7 +402,7 @@ export class LockspaceManager {
 
   private async teardown(ls: Lockspace): Promise<void> {
     ls.clearExpiry();
-    this.stopResourceLane(ls, 'lockstop');
+    this.detachResource(ls, 'lockstop');
     try {
       const lane = this.renewal.laneOf(ls.name);
       if (lane !== undefined) await Promise.race([lane.call({ type: 'leave', lockspace: ls.name }), ls.whenMoved(ls.laneEpoch)]);
@@ -418,7 +419,7 @@ export class LockspaceManager {
 
   private forget(ls: Lockspace): void {
     ls.clearExpiry();
-    this.stopResourceLane(ls, 'forgotten');
+    this.detachResource(ls, 'forgotten');
     if (this.lockspaces.get(ls.name) === ls) this.lockspaces.delete(ls.name);
   }
 
@@ -438,7 +439,7 @@ export class LockspaceManager {
         if (ls.state === 'joined') {
           ls.armExpiry(() => this.onExpired(ls));
           this.deps.watchdog.lockspaceRenewed(ls.name, ls.expiresAtSeconds!);
-          ls.resourceLane?.send({ type: 'renewed', lastRenewalSeconds: note.lastRenewalSeconds, hosts: note.hosts });
+          this.resources.laneOf(ls.name)?.send({ type: 'renewed', lockspace: ls.name, lastRenewalSeconds: note.lastRenewalSeconds, hosts: note.hosts });
         }
         return;
       case 'renewal_error':
@@ -483,7 +484,7 @@ export class LockspaceManager {
     ls.error = { code, message };
     ls.clearExpiry();
     this.renewal.laneOf(ls.name)?.send({ type: 'abandon', lockspace: ls.name, reason: message });
-    this.stopResourceLane(ls, 'lease lost');
+    this.detachResource(ls, 'lease lost');
     this.deps.watchdog.lockspaceLost(ls.name);
     const users = this.users.dropForLoss(ls.name);
     logger.error(
@@ -540,62 +541,101 @@ export class LockspaceManager {
     this.deps.db.deleteLeasesOf(name);
   }
 
-  // --------------------------------------------------------------------------- resource lane
+  // -------------------------------------------------------------------------- resource lanes
 
-  /** The lockspace's resource lane, started (and attached to our delta lease) if needed. */
-  resourceLane(ls: Lockspace): ResourceLane {
+  /**
+   * Runs one resource-lane command for the lockspace, attaching it to a lane first if needed. When
+   * the lane stalls on another lockspace's device meanwhile, the lockspace is fenced off it and the
+   * command starts again on a fresh lane (the old lane can no longer do I/O for it, and every
+   * resource operation may be repeated from the start: a ballot that had already committed us finds
+   * our own value). Aborting `signal` cancels the command in the lane.
+   */
+  async resourceCall<T>(ls: Lockspace, command: DistributiveOmit<WithoutReqId<Extract<ResourceCommand, { reqId: number }>>, 'lockspace'>, signal?: AbortSignal): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (!ls.usable) throw this.notUsable(ls);
+      const epoch = ls.resourceEpoch;
+      const lane = this.attachResource(ls);
+      let laneReqId = 0;
+      const onAbort = (): void => lane.send({ type: 'cancel', targetReqId: laneReqId });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        const call = lane.call<T>({ ...command, lockspace: ls.name } as WithoutReqId<Extract<ResourceCommand, { reqId: number }>>, (reqId) => {
+          laneReqId = reqId;
+        });
+        return await Promise.race([call, ls.whenResourceMoved(epoch)]);
+      } catch (error) {
+        if (!(error instanceof MovedError) || attempt >= MAX_RESOURCE_MOVES) throw error;
+        this.deps.logger.info({ lockspace: ls.name, op: command.type }, 'resource lane stalled elsewhere: repeating the operation on a new lane');
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    }
+  }
+
+  private notUsable(ls: Lockspace): DaemonError {
+    try {
+      this.requireUsable(ls.name);
+    } catch (error) {
+      if (error instanceof DaemonError) return error;
+    }
+    return new DaemonError('LOCKSPACE_LOST', `lockspace ${ls.name} is not usable`);
+  }
+
+  /** The lockspace's resource lane, attached to our delta lease (host table, deadline) if new. */
+  private attachResource(ls: Lockspace): ResourceLane {
+    const { lane, slot, fresh } = this.resources.place(ls.name);
+    if (fresh) {
+      lane.send({
+        type: 'attach',
+        lockspace: ls.name,
+        slot,
+        view: {
+          config: ls.deltaConfig(ls.hostId!, this.deps.hostName),
+          path: ls.path,
+          geometry: ls.geometry!,
+          generation: ls.generation!,
+          lastRenewalSeconds: ls.lastRenewalSeconds!,
+          hosts: ls.hosts,
+        },
+      });
+    }
+    return lane;
+  }
+
+  /** Counts resource operations in progress; an idle lockspace is detached from its lane. */
+  beginResourceOp(ls: Lockspace): void {
     if (ls.resourceIdleTimer !== undefined) {
       clearTimeout(ls.resourceIdleTimer);
       ls.resourceIdleTimer = undefined;
     }
-    if (ls.resourceLane !== undefined && ls.resourceLane.isAlive) return ls.resourceLane;
-    const lane = this.resources.start(ls.name);
-    lane.send({
-      type: 'attach',
-      view: {
-        config: ls.deltaConfig(ls.hostId!, this.deps.hostName),
-        path: ls.path,
-        geometry: ls.geometry!,
-        generation: ls.generation!,
-        lastRenewalSeconds: ls.lastRenewalSeconds!,
-        hosts: ls.hosts,
-      },
-    });
-    ls.resourceLane = lane;
-    return lane;
-  }
-
-  beginResourceOp(ls: Lockspace): ResourceLane {
-    const lane = this.resourceLane(ls);
     ls.resourceOps++;
-    return lane;
   }
 
   endResourceOp(ls: Lockspace): void {
     ls.resourceOps = Math.max(0, ls.resourceOps - 1);
-    if (ls.resourceOps > 0 || ls.resourceLane === undefined) return;
+    if (ls.resourceOps > 0 || !this.resources.isAttached(ls.name)) return;
     if (ls.resourceIdleTimer !== undefined) clearTimeout(ls.resourceIdleTimer);
     ls.resourceIdleTimer = setTimeout(() => {
       ls.resourceIdleTimer = undefined;
-      if (ls.resourceOps === 0) this.stopResourceLane(ls, 'idle');
+      if (ls.resourceOps === 0) this.detachResource(ls, 'idle');
     }, RESOURCE_LANE_IDLE_MS);
     ls.resourceIdleTimer.unref();
   }
 
-  private stopResourceLane(ls: Lockspace, reason: string): void {
+  /** No more resource I/O for the lockspace on its lane (its slot is fenced). */
+  private detachResource(ls: Lockspace, reason: string): void {
     if (ls.resourceIdleTimer !== undefined) clearTimeout(ls.resourceIdleTimer);
     ls.resourceIdleTimer = undefined;
-    const lane = ls.resourceLane;
-    if (lane === undefined) return;
-    ls.resourceLane = undefined;
-    lane.send({ type: 'detach', reason });
-    lane.terminate();
+    if (this.resources.isAttached(ls.name)) this.resources.leave(ls.name, reason);
+    ls.markResourceMoved();
   }
 
-  private onResourceNote(name: string, note: ResourceNote): void {
+  private onResourceNote(lane: ResourceLane, note: ResourceNote): void {
     if (note.type !== 'ping_host') return;
-    const ls = this.lockspaces.get(name);
-    if (ls?.state === 'joined') this.renewal.laneOf(name)?.send({ type: 'ping_host', lockspace: name, hostId: note.hostId });
+    const ls = this.lockspaces.get(note.lockspace);
+    if (ls?.state === 'joined' && this.resources.laneOf(ls.name) === lane) {
+      this.renewal.laneOf(ls.name)?.send({ type: 'ping_host', lockspace: ls.name, hostId: note.hostId });
+    }
   }
 
   // ---------------------------------------------------------------------------- events, etc.
@@ -608,7 +648,7 @@ export class LockspaceManager {
   }
 
   laneCounts(): { renewal: number; resource: number } {
-    return { ...this.renewal.counts(), resource: this.list().filter((ls) => ls.resourceLane !== undefined).length };
+    return { ...this.renewal.counts(), resource: this.resources.count() };
   }
 
   /** Leaves every joined lockspace that holds no leases (clean shutdown). */
@@ -618,7 +658,7 @@ export class LockspaceManager {
       if (ls.state === 'joined' && this.users.countIn(ls.name) === 0) {
         ls.state = 'stopping';
         ls.clearExpiry();
-        this.stopResourceLane(ls, 'shutdown');
+        this.detachResource(ls, 'shutdown');
         await this.renewal.laneOf(ls.name)?.call({ type: 'leave', lockspace: ls.name }).catch(() => undefined);
         this.deps.watchdog.lockspaceRemoved(ls.name);
         // Keep the row: it is started again at the next daemon start.
@@ -631,6 +671,7 @@ export class LockspaceManager {
     await Promise.all(stops);
     for (const ls of this.list()) ls.clearExpiry();
     this.renewal.terminateAll();
+    this.resources.terminateAll();
   }
 
   /** True when some lockspace holds leases (a clean shutdown would leave them unprotected). */

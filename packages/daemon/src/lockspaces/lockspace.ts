@@ -8,7 +8,6 @@ import { hostState, idRenewalFailSeconds, type DeltaEvent, type DeltaLeaseConfig
 import type { WireError } from '../protocol/codes.js';
 import { EVENT_BACKLOG_LENGTH, RENEWAL_HISTORY_LENGTH } from '../protocol/limits.js';
 import type { EventInfo, HostInfo, LockspaceInfo, LockspaceState, ProgressInfo, RenewalRecord } from '../protocol/messages.js';
-import type { ResourceLane } from '../lanes/lane-pool.js';
 import { RingBuffer } from '../util/ring-buffer.js';
 import { monotonicSeconds } from '../util/monotonic.js';
 
@@ -33,7 +32,6 @@ export class Lockspace {
   error: WireError | undefined;
   /** Bumped when the lockspace is moved to another renewal lane (its old lane stalled). */
   laneEpoch = 0;
-  resourceLane: ResourceLane | undefined;
   /** Resource operations in progress (the resource lane is not stopped while any are). */
   resourceOps = 0;
   resourceIdleTimer: NodeJS.Timeout | undefined;
@@ -84,6 +82,22 @@ export class Lockspace {
   }
 
   private movedWaiters: Array<(error: Error) => void> = [];
+
+  /** Bumped when the lockspace is detached from its resource lane (idle, lost, or the lane stalled). */
+  resourceEpoch = 0;
+  private resourceMovedWaiters: Array<(error: Error) => void> = [];
+
+  markResourceMoved(): void {
+    this.resourceEpoch++;
+    const waiters = this.resourceMovedWaiters;
+    this.resourceMovedWaiters = [];
+    for (const reject of waiters) reject(new MovedError(this.name));
+  }
+
+  whenResourceMoved(epoch: number): Promise<never> {
+    if (this.resourceEpoch !== epoch) return Promise.reject(new MovedError(this.name));
+    return new Promise<never>((_resolve, reject) => this.resourceMovedWaiters.push(reject));
+  }
 
   /** The renewal lane changed under whatever was waiting on the old one. */
   markMoved(): void {
