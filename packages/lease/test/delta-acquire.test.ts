@@ -199,3 +199,119 @@ describe('acquireDeltaLease (§4)', () => {
     expect(ls.disk.writes()).toHaveLength(writesBefore);
   });
 });
+
+/**
+ * first-renewal.ts: observers count the acquire's write as our first renewal and call us DEAD after
+ * 8N + W (our N) of silence, so the acquire must be done, first renewal included, within that.
+ * Here N = 1 and W = 10: the first renewal's write must be issued before t0 + 8 + 10 - 1 = t0 + 17
+ * and the acquire done by t0 + 18 (t0 = when the acquire's write was issued).
+ */
+describe('acquireDeltaLease: held up after its write', () => {
+  const N = 1;
+  const W = 10;
+  const settings = { ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: W };
+  const SECTOR_1 = 0;
+
+  /** Holds the next single-sector read of host 1's sector (the step 6 re-read) until released. */
+  function holdReRead(ls: ReturnType<typeof makeLockspace>): { release: () => void; heldAt: () => number | undefined } {
+    let release: () => void = () => undefined;
+    let heldAt: number | undefined;
+    let writes = 0;
+    ls.disk.beforeWrite = () => {
+      writes++;
+    };
+    ls.disk.beforeRead = (io) => {
+      if (writes !== 1 || io.offsetBytes !== SECTOR_1 || io.lengthBytes !== 512 || heldAt !== undefined) return undefined;
+      heldAt = -1;
+      return new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    };
+    return { release: () => release(), heldAt: () => heldAt };
+  }
+
+  it('a re-read delayed past 8N but within the deadline: renews at once and succeeds (not the 8N rule)', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: N });
+    const clock = new FakeClock(START);
+    const hold = holdReRead(ls);
+    const acquiring = acquireDeltaLease(ls.disk, clock, config(1, 'me', settings));
+    await clock.advanceTo(START + 12); // the 2N' = 2 s wait ended at START + 2; the re-read hangs
+    hold.release();
+    const lease = await clock.run(acquiring);
+    expect(lease.lastRenewalSeconds).toBe(START + 12);
+    expect(lease.expiresAtSeconds).toBe(START + 12 + 8 * N);
+    expect(ls.disk.writes()).toHaveLength(2); // the acquire's write and the first renewal
+    expect(ls.sector(1).leader.timestamp).toBe(BigInt(START + 12));
+  });
+
+  it('a re-read that completes after the first renewal\'s write deadline: LEASE_LOST, nothing more written', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: N });
+    const clock = new FakeClock(START);
+    const hold = holdReRead(ls);
+    const acquiring = acquireDeltaLease(ls.disk, clock, config(1, 'me', settings));
+    const outcome = acquiring.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await clock.advanceTo(START + 17.5); // past t0 + 17, before t0 + 18
+    hold.release();
+    const error = (await clock.run(outcome)) as DeltaError;
+    expect(error).toBeInstanceOf(DeltaError);
+    expect(error.code).toBe('LEASE_LOST');
+    expect(error.message).toMatch(/held up for 17\.5 s after its write/);
+    expect(error.details).toMatchObject({ hostId: 1, ownerGeneration: 1n });
+    expect(clock.nowSeconds()).toBe(START + 17.5);
+    expect(ls.disk.writes()).toHaveLength(1);
+  });
+
+  it('a re-read that hangs for ever: LEASE_LOST at exactly 8N + W after the write; nothing written when it wakes up', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: N });
+    const clock = new FakeClock(START);
+    const hold = holdReRead(ls);
+    const error = await expectDeltaError(clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'me', settings))), 'LEASE_LOST');
+    expect(clock.nowSeconds()).toBe(START + 8 * N + W);
+    expect(error.message).toContain('not complete within 8 x io_timeout + W');
+    hold.release();
+    await clock.advance(30);
+    expect(ls.disk.writes()).toHaveLength(1);
+    expect(ls.disk.log.filter((io) => io.lengthBytes > 512)).toHaveLength(1); // only the geometry read: no renewal read either
+  });
+
+  it('a paused acquire (no I/O trouble, the host just did not run) fails the same way when it resumes late', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 3 }); // N' = 3: the 2N' wait is 6 s
+    const clock = new FakeClock(START);
+    // A paused process finds all its timers due when it resumes, in any order: here the 2N' wait's
+    // continuation runs first, on a clock that has jumped 25 s (the deadline timer has not fired yet).
+    let pausedSeconds = 0;
+    const paused = {
+      nowSeconds: () => clock.nowSeconds() + pausedSeconds,
+      sleep: (seconds: number) =>
+        clock.sleep(seconds).then(() => {
+          if (seconds === 2 * 3) pausedSeconds = 25;
+        }),
+    };
+    const error = await expectDeltaError(clock.run(acquireDeltaLease(ls.disk, paused, config(1, 'me', settings))), 'LEASE_LOST');
+    expect(error.message).toMatch(/held up for 31\.0 s after its write: its first renewal could not be written/);
+    expect(ls.disk.writes()).toHaveLength(1);
+  });
+
+  it('the first renewal hanging past 8N + W: LEASE_LOST at the deadline', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 4 }); // N' = 4: 2N' = 8 s >= 2N, so the acquire renews
+    const clock = new FakeClock(START);
+    let writes = 0;
+    ls.disk.beforeWrite = () => (++writes === 2 ? new Promise<void>(() => undefined) : undefined);
+    await expectDeltaError(clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'me', settings))), 'LEASE_LOST');
+    expect(clock.nowSeconds()).toBe(START + 8 * N + W);
+  });
+
+  it('an io_timeout on disk so large that 2N\' cannot fit in 8N + W: INVALID_ARGUMENT before writing', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 10 }); // 2N' = 20 s > 8 + 10 - 1
+    const clock = new FakeClock(START);
+    const error = await expectDeltaError(clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'me', settings))), 'INVALID_ARGUMENT');
+    expect(error.message).toContain('at least 3');
+    expect(ls.disk.writes()).toEqual([]);
+    // With the default W = 60 the same disk is fine (sanlock's "init -o 10, add -o 1": 20 s, then renew).
+    const lease = await clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'me', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 60 })));
+    expect(lease.generation).toBe(1n);
+  });
+});

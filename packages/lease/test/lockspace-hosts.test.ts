@@ -51,6 +51,56 @@ describe('reading the host table without joining', () => {
     await host.release().catch(() => undefined);
   });
 
+  it('LockspaceObserver judges from its samples: without a new sample nothing changes, however long', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: N });
+    const clock = new FakeClock(1000);
+    const host = await clock.run(acquireDeltaLease(ls.disk, clock, config(2, 'two', { ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: W })));
+    const stop = new AbortController();
+    const loop = runRenewalLoop(host, clock, {}, stop.signal);
+    const observer = await LockspaceObserver.open(ls.disk, clock, { ...where, watchdogFireTimeoutSeconds: W });
+    await observer.sample();
+    await clock.advance(2 * N);
+    await observer.sample();
+    expect(observer.hosts()[0]).toMatchObject({ state: 'LIVE', lastCheckStartSeconds: clock.nowSeconds() });
+    // We stop looking for a long time (the host keeps renewing): still LIVE, from an old sample.
+    await clock.advance(1000);
+    expect(observer.hosts()[0]).toMatchObject({ state: 'LIVE', lastCheckStartSeconds: clock.nowSeconds() - 1000 });
+    expect(await observer.sample()).toEqual([2]);
+    expect(observer.hosts()[0]?.state).toBe('LIVE');
+    stop.abort();
+    await loop;
+    await host.release();
+  });
+
+  it('LockspaceObserver: a sample whose read returned old data late proves silence only up to when it was issued', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: N });
+    const clock = new FakeClock(1000);
+    const host = await clock.run(acquireDeltaLease(ls.disk, clock, config(2, 'two', { ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: W })));
+    // A disk whose area reads can be made to take their data at once and deliver it much later.
+    let delaySeconds = 0;
+    const slowDisk = Object.create(ls.disk) as typeof ls.disk;
+    slowDisk.read = async (offsetBytes: number, lengthBytes: number) => {
+      const data = await ls.disk.read(offsetBytes, lengthBytes);
+      if (delaySeconds > 0) await clock.sleep(delaySeconds);
+      return data;
+    };
+    const observer = await LockspaceObserver.open(slowDisk, clock, { ...where, watchdogFireTimeoutSeconds: W });
+    await observer.sample();
+    await clock.advance(1);
+    await host.renew();
+    await observer.sample(); // LIVE: a renewal seen
+    const lastLive = observer.hosts()[0]!.lastLiveSeconds!;
+    // The host stops renewing. Our next read takes its data 1 s later but delivers it 100 s later.
+    await clock.advance(1);
+    delaySeconds = 100;
+    await clock.run(observer.sample());
+    expect(observer.hosts()[0]).toMatchObject({ state: 'LIVE', lastCheckStartSeconds: lastLive + 1, lastCheckSeconds: lastLive + 101 });
+    // A fresh sample proves the silence.
+    delaySeconds = 0;
+    await observer.sample();
+    expect(observer.hosts()[0]?.state).toBe('DEAD');
+  });
+
   it('LockspaceObserver reports a released host FREE', async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: N });
     const clock = new FakeClock(1000);

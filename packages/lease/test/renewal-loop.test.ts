@@ -59,6 +59,51 @@ describe('runRenewalLoop (§4 renew step 4)', () => {
     expect(changes[0]!.change.status).toMatchObject({ hostId: 2, generation: 1n, hostName: 'host-2', ioTimeoutSeconds: 3 });
   });
 
+  it('an observer whose own renewal read stalls (its longer 8N still running) never calls a live host DEAD', async () => {
+    // Observer: N = 3, renews every 6 s, its lease lasts 24 s. Other host: N = 1, DEAD after
+    // 8 + W = 18 s of silence. The observer's renewal read (due 6 s after its last sample) hangs for
+    // 15 s while the other host renews all along: nothing is known about it meanwhile, so the
+    // observer keeps the verdict of its last sample (§3); judging now - last_live would say DEAD
+    // from 18 s after that sample on.
+    const ls = makeLockspace({ ioTimeoutSeconds: 1 });
+    const clock = new FakeClock(1000);
+    const observer = await join(ls, clock, 1, 3);
+    const otherClock = clock.view(4242);
+    const other = await join(ls, clock, 2, 1, otherClock);
+    const stop = new AbortController();
+    const otherLoop = runRenewalLoop(other, otherClock, {}, stop.signal);
+    const changes: string[] = [];
+    const observing = runRenewalLoop(observer, clock, { onHostChange: (change) => changes.push(change.status.state) }, stop.signal);
+    await clock.advance(13); // two observer renewals: host 2 seen LIVE
+    expect(observer.host(2)?.state).toBe('LIVE');
+    // Hold the observer's next area read (only its reads: the other host's disk is the same object,
+    // so tell them apart by the clock time at which each renewal is due).
+    let releaseRead: () => void = () => undefined;
+    let held = false;
+    ls.disk.beforeRead = (io) => {
+      if (held || io.lengthBytes <= 512 || observer.lastRenewalSeconds + 6 > clock.nowSeconds()) return undefined;
+      held = true;
+      return new Promise<void>((resolve) => (releaseRead = resolve));
+    };
+    const lastSampleSeconds = observer.lastRenewalSeconds;
+    const statesDuringStall: string[] = [];
+    while (clock.nowSeconds() < lastSampleSeconds + 6 + 15) {
+      await clock.advance(0.5);
+      statesDuringStall.push(observer.host(2)?.state ?? '-');
+    }
+    expect(held).toBe(true);
+    expect(observer.lost).toBe(false);
+    expect(observer.host(2)?.lastCheckStartSeconds).toBe(lastSampleSeconds);
+    expect(clock.nowSeconds() - observer.host(2)!.lastLiveSeconds!).toBeGreaterThan(18);
+    expect(statesDuringStall.every((state) => state === 'LIVE')).toBe(true);
+    releaseRead();
+    await clock.advance(6);
+    expect(observer.host(2)?.state).toBe('LIVE');
+    expect(changes).toEqual(['UNKNOWN', 'LIVE']);
+    stop.abort();
+    await Promise.all([otherLoop, observing]);
+  });
+
   it('retries every 0.5 s after a failure, warns at 6N and declares the lease lost at 8N, then writes nothing', async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 1 });
     const clock = new FakeClock(1000);
