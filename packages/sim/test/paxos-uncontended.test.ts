@@ -11,13 +11,13 @@ import { paxosScenario, runPaxosScenario, type PaxosScenario } from './paxos-sup
 
 const TEST_PATH = 'packages/sim/test/paxos-uncontended.test.ts';
 const NAME = 'paxos: an uncontended acquire always succeeds';
-const RUNS = 300;
+const RUNS = 250;
 const MS_PER_RUN = 60;
 
 /** One active host; the others only join (no operations). */
 const uncontended: fc.Arbitrary<{ scenario: PaxosScenario; slow: boolean }> = fc
   .record({
-    base: paxosScenario({ minHosts: 1, maxHosts: 4, maxOps: 6, maxFaults: 0, durationSeconds: 80, faults: false }),
+    base: paxosScenario({ minHosts: 1, maxHosts: 3, maxOps: 5, maxFaults: 0, durationSeconds: 55, faults: false }),
     slow: fc.boolean(),
   })
   .map(({ base, slow }) => ({
