@@ -46,7 +46,7 @@ describe.skipIf(!supported)('a host whose daemon freezes', () => {
     const lastRenewal = cluster.lastRenewal('host1');
     const deadline = lastRenewal + HOST_DEAD_SECONDS;
     const fire = await waitFor('the device of host1 to fire', () => cluster.fires('host1')[0], 1000);
-    const reset = cluster.deviceEvents('host1').find((event) => event.type === 'reset')!;
+    const reset = await waitFor('the reset to finish', () => cluster.deviceEvents('host1').find((event) => event.type === 'reset'), 10_000);
     const uncleanClose = cluster.deviceEvents('host1').find((event) => event.type === 'unclean-close');
     printTimeline(`host1 daemon frozen (io_timeout 1, W ${FIRE_TIMEOUT_SECONDS}); times from host1's last renewal L`, lastRenewal, [
       ['L: host1 last renewal', lastRenewal],

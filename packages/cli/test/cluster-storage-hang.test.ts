@@ -114,7 +114,7 @@ describe.skipIf(!supported)("a host whose storage hangs while a client holds a l
     const lastRenewal = c.lastRenewal('host1');
     const deadline = lastRenewal + HOST_DEAD_SECONDS;
     const fire = await waitFor('the device of host1 to fire', () => c.fires('host1')[0], 1000);
-    const reset = c.deviceEvents('host1').find((event) => event.type === 'reset')!;
+    const reset = await waitFor('the reset to finish', () => c.deviceEvents('host1').find((event) => event.type === 'reset'), 10_000);
     printTimeline(`host1 storage hangs, its client is stuck in the kernel (io_timeout 1, W ${FIRE_TIMEOUT_SECONDS}); from host1's last renewal L`, lastRenewal, [
       ['L: host1 last renewal', lastRenewal],
       ['host1 storage hangs', hungAt],
