@@ -315,3 +315,119 @@ describe('acquireDeltaLease: held up after its write', () => {
     expect(lease.generation).toBe(1n);
   });
 });
+
+/**
+ * acquire.ts rule 1: the write must be on disk within 2N' of the read it is based on (it is not
+ * even issued after N'), or a racer that acquired meanwhile may be overwritten after it confirmed.
+ */
+describe('acquireDeltaLease: acts only on a fresh read', () => {
+  const settings = { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 };
+  type Lockspace = ReturnType<typeof makeLockspace>;
+
+  /** A disk whose single-sector reads can take their data at once and deliver it `delaySeconds` later. */
+  function lateDelivering(ls: Lockspace, clock: FakeClock): { disk: Lockspace['disk']; delayNextSectorRead: (seconds: number) => void } {
+    let pendingDelaySeconds = 0;
+    const disk = Object.create(ls.disk) as Lockspace['disk'];
+    disk.read = async (offsetBytes: number, lengthBytes: number) => {
+      const data = await ls.disk.read(offsetBytes, lengthBytes);
+      if (lengthBytes === 512 && pendingDelaySeconds > 0) {
+        const seconds = pendingDelaySeconds;
+        pendingDelaySeconds = 0;
+        await clock.sleep(seconds);
+      }
+      return data;
+    };
+    return { disk, delayNextSectorRead: (seconds) => (pendingDelaySeconds = seconds) };
+  }
+
+  it('two racers read the slot free; the one whose read comes back late does not write and fails HOSTID_BUSY', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 1 });
+    const clock = new FakeClock(START);
+    const late = lateDelivering(ls, clock);
+    late.delayNextSectorRead(9); // b's step 1 read sees "free" now and comes back 9 s later
+    const b = acquireDeltaLease(late.disk, clock.view(50), config(1, 'host-b', settings));
+    const a = acquireDeltaLease(ls.disk, clock, config(1, 'host-a', { ioTimeoutSeconds: 3, watchdogFireTimeoutSeconds: 10 }));
+    const [ra, rb] = await clock.run(Promise.allSettled([a, b]));
+    expect(ra.status).toBe('fulfilled');
+    expect(rb.status).toBe('rejected');
+    const error = (rb as PromiseRejectedResult).reason as DeltaError;
+    expect(error.code).toBe('HOSTID_BUSY');
+    expect(error.message).toMatch(/held up 9\.0 s between reading it and writing it.*Nothing was written/);
+    expect(ls.disk.writes()).toHaveLength(1); // a's only
+    const lease = (ra as PromiseFulfilledResult<Awaited<typeof a>>).value;
+    await lease.renew(); // still ours
+    expect(ls.sector(1).leader.resourceName).toBe('host-a');
+  });
+
+  it('a write that completes more than 2N\' after its basis read fails the acquire (it may have overwritten a fresh owner)', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 1 });
+    const clock = new FakeClock(START);
+    let releaseWrite: () => void = () => undefined;
+    ls.disk.beforeWrite = () => new Promise<void>((resolve) => (releaseWrite = resolve));
+    const outcome = acquireDeltaLease(ls.disk, clock, config(1, 'me', settings)).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await clock.advance(2.5);
+    releaseWrite();
+    const error = (await clock.run(outcome)) as DeltaError;
+    expect(error).toBeInstanceOf(DeltaError);
+    expect(error.code).toBe('HOSTID_BUSY');
+    expect(error.message).toMatch(/write completed 2\.5 s after the read it was based on/);
+    expect(ls.disk.writes()).toHaveLength(1);
+    expect(clock.nowSeconds()).toBe(START + 2.5); // no 2N' wait, no re-read
+  });
+
+  it('a write completing within 2N\' of its basis read is fine', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 1 });
+    const clock = new FakeClock(START);
+    let releaseWrite: () => void = () => undefined;
+    ls.disk.beforeWrite = () => {
+      ls.disk.beforeWrite = undefined; // only the acquire's write
+      return new Promise<void>((resolve) => (releaseWrite = resolve));
+    };
+    const acquiring = acquireDeltaLease(ls.disk, clock, config(1, 'me', settings));
+    await clock.advance(1.5);
+    releaseWrite();
+    const lease = await clock.run(acquiring);
+    expect(lease.generation).toBe(1n);
+  });
+
+  it('the long wait starts when the first read completed, so its re-read samples the disk at least host_dead_seconds later', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 1 });
+    const clock = new FakeClock(START);
+    await clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'old-owner', settings))); // then it dies
+    const late = lateDelivering(ls, clock);
+    const readsIssuedAt: number[] = [];
+    ls.disk.beforeRead = (io) => {
+      if (io.lengthBytes === 512) readsIssuedAt.push(clock.nowSeconds());
+    };
+    const t0 = clock.nowSeconds();
+    late.delayNextSectorRead(30); // the step 1 read samples the disk at t0 and comes back at t0 + 30
+    const lease = await clock.run(acquireDeltaLease(late.disk, clock, config(1, 'new-owner', settings)));
+    expect(lease.generation).toBe(2n);
+    // 8N' + W = 18 s after the first read's data was delivered, not after it was issued.
+    expect(readsIssuedAt.slice(0, 2)).toEqual([t0, t0 + 30 + 18]);
+  });
+
+  it('a long-wait re-read delivered late: the owner is still proven dead, but the write on it is refused', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 1 });
+    const clock = new FakeClock(START);
+    await clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'old-owner', settings)));
+    const writesBefore = ls.disk.writes().length;
+    const late = lateDelivering(ls, clock);
+    const taking = acquireDeltaLease(late.disk, clock, config(1, 'new-owner', settings)).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await clock.advance(17.5);
+    late.delayNextSectorRead(5); // the re-read after the 18 s wait comes back 5 s late
+    const error = (await clock.run(taking)) as DeltaError;
+    expect(error.code).toBe('HOSTID_BUSY');
+    expect(error.message).toContain('Nothing was written');
+    expect(ls.disk.writes()).toHaveLength(writesBefore);
+    // Trying again reads afresh and takes it over.
+    const lease = await clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'new-owner', settings)));
+    expect(lease.generation).toBe(2n);
+  });
+});

@@ -57,6 +57,31 @@ describe('delta lease: known issues found by the simulator', () => {
   });
 });
 
+describe('delta lease: an acquire acts only on fresh data', () => {
+  // c1 (N = 3) and c2 (N = 1, another name) both read host_id 1 free (on-disk io_timeout 1, so
+  // 2N' = 2 s). c2 is held up between its read and its write: c1 writes, re-reads its own record
+  // 2 s later and owns the host_id. c2 used to wake up, write on its 9 s old "free" read, re-read its
+  // own record 2 s later and own it too, until c1's next renewal found RENEW_OWNER (about 1 s of
+  // two owners). Now c2 does not write on a read older than N' and fails HOSTID_BUSY.
+  for (const [label, fault] of [
+    ['paused', { kind: 'pause', machine: 'c2', atSeconds: 10.006, durationSeconds: 9 }],
+    ['with its I/O hung', { kind: 'io', machine: 'c2', atSeconds: 10.006, durationSeconds: 9, mode: 'hang', slowMaxLatencySeconds: 1, failProbability: 1 }],
+  ] as const) {
+    it(`a contender ${label} between its read and its write does not overwrite the host that acquired meanwhile`, async () => {
+      const result = await runDeltaScenario(
+        quietScenario({
+          durationSeconds: 40,
+          members: [memberOf('c1', 1, { ioTimeoutSeconds: 3, startAtSeconds: 10 }), memberOf('c2', 1, { startAtSeconds: 10 })],
+          faults: [fault],
+        }),
+      );
+      expect(result.violations.map(describeViolation), result.report()).toEqual([]);
+      expect(result.observations.ownership.intervals.map((interval) => [interval.owner, interval.endReason])).toEqual([['c1#1', 'end of run']]);
+      expect((result.observations.writesBySlot.get(1) ?? []).filter((write) => write.writer === 'c2#1')).toEqual([]);
+    });
+  }
+});
+
 describe('delta lease: what unique host names protect against', () => {
   it('two live machines with one host name can both own its host_id (names must be unique per incarnation)', async () => {
     // b uses a's name, so its acquire takes the fast path (§4 step 3: "our own stale lease") while

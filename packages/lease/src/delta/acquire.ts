@@ -1,6 +1,36 @@
 /**
  * §4 delta lease acquire (Chockler/Malkhi light-weight leases, with sanlock's stretched delays so
  * that ownership of a host_id never changes in less than host_dead_seconds).
+ *
+ * Two timing rules on top of sanlock's steps, both about being held up (paused, slow or hung I/O)
+ * at the wrong moment; sanlock has neither and relies on not being held up:
+ *
+ * 1. Fresh basis. The step 5 write is based on a read (the "basis": step 1's read, or step 4's
+ *    re-read), and it must be on the disk within 2N' of that read. Why: two acquirers A and B that
+ *    both read the slot before either wrote it are told apart by step 6 only if the later write
+ *    lands before the earlier writer's re-read, which comes 2N' after its write. If B's write lands
+ *    more than 2N' after B's read, A may already have re-read, found its own record and started
+ *    using the host_id; B then overwrites it, re-reads its own record 2N' later and uses it too,
+ *    until A's next renewal finds RENEW_OWNER (the simulator found this with B paused between its
+ *    read and its write). With B's write on disk by (B's read) + 2N', and B's read before A's write
+ *    (otherwise B would have seen A's record), B's write lands before A's re-read and one of them
+ *    fails HOSTID_BUSY. We measure from when the basis read was ISSUED (its data may be that old)
+ *    to when the write COMPLETED (it landed by then): a write is not even issued once N' of that
+ *    has passed (nothing written: HOSTID_BUSY, try again), and a write that completes later than 2N'
+ *    fails the acquire (HOSTID_BUSY: it may have overwritten a host that had just acquired the
+ *    host_id; that host loses it at its next renewal, and nobody uses it meanwhile).
+ *    (N' is the basis record's io_timeout, which both racers wait when they read the same record.)
+ *
+ *    The long wait's verdict itself (step 4: "identical after host_dead_seconds, so the owner is
+ *    dead") is safe however late its re-read is delivered: the wait starts when the first read
+ *    COMPLETED, so the re-read is issued, and samples the disk, at least host_dead_seconds after the
+ *    first read sampled it; an identical record means the owner wrote nothing in between, so its
+ *    last renewal started before the first sample, and it was reset by then. Only acting on that
+ *    re-read later than 2N' after it was issued is unsafe, which rule 1 covers.
+ *
+ * 2. First renewal in time (first-renewal.ts): from our write on, observers count our silence with
+ *    our N, so the acquire (step 6 and the first renewal) must be done within 8N + W of the write;
+ *    otherwise it fails with LEASE_LOST.
  */
 import type { Disk } from '@leasehold/disk';
 import { checkHostId, leadersIdentical, namesEqual, type LeaderRecord } from '@leasehold/ondisk';
@@ -41,9 +71,14 @@ export async function acquireDeltaLease(
   }
 
   // §4 step 1: read and verify our sector; N' is the io_timeout found there (ours if 0).
+  const foundReadAtSeconds = clock.nowSeconds();
   const found = (await readDeltaSector(disk, geometry, config, hostId)).leader;
   const previousIoTimeoutSeconds = effectiveIoTimeoutSeconds(found.ioTimeoutSeconds, config.ioTimeoutSeconds);
+  const shortDelaySeconds = deltaShortDelaySeconds(previousIoTimeoutSeconds);
+  checkShortDelayFits(config, previousIoTimeoutSeconds);
+  // Rule 1 (fresh basis): the record our write is based on, and when its read was issued.
   let basis = found;
+  let basisReadAtSeconds = foundReadAtSeconds;
 
   if (found.timestamp === 0n) {
     // §4 step 2: free.
@@ -65,29 +100,29 @@ export async function acquireDeltaLease(
     if (!(await sleepUnlessAborted(clock, waitSeconds, options.signal))) {
       throw new DeltaError('ABORTED', `acquire of host_id ${hostId} in lockspace ${spaceName} aborted while waiting`, { spaceName, hostId });
     }
+    // Issued (and so sampling the disk) at least waitSeconds after the first read sampled it, even
+    // if it is delivered late: see the module comment.
+    const againReadAtSeconds = clock.nowSeconds();
     const again = (await readDeltaSector(disk, geometry, config, hostId)).leader;
     if (!leadersIdentical(again, found) && again.timestamp !== 0n) {
       throw busyError(config, again, `it was renewed during the ${waitSeconds} s wait, so its owner is alive`);
     }
     basis = again;
+    basisReadAtSeconds = againReadAtSeconds;
   }
 
   // §4 step 5: our record, based on the one read: generation + 1, our name, our io_timeout, a new
   // non-zero timestamp; flags, sizes, names and write_* kept; the bitmap cleared.
   const acquiredAtSeconds = clock.nowSeconds();
-  const shortDelaySeconds = deltaShortDelaySeconds(previousIoTimeoutSeconds);
   const deadlines = firstRenewalDeadlines(acquiredAtSeconds, config);
-  // first-renewal.ts: the 2N' wait must leave room for the first renewal before observers may call
-  // our new record dead (8N + W with OUR N). If it cannot, writing would only make a dead host.
-  if (acquiredAtSeconds + shortDelaySeconds >= deadlines.writeBySeconds) {
-    throw new DeltaError(
-      'INVALID_ARGUMENT',
-      `cannot acquire host_id ${hostId} in lockspace ${spaceName} with io_timeout ${config.ioTimeoutSeconds}: ` +
-        `its record on disk has io_timeout ${previousIoTimeoutSeconds}, so the acquire must wait ${shortDelaySeconds} s after ` +
-        `its write, but other hosts count us as dead ${deadlines.doneBySeconds - acquiredAtSeconds} s after it ` +
-        `(8 x io_timeout + W). Use an io_timeout of at least ${Math.ceil(previousIoTimeoutSeconds / 4)}, ` +
-        'or initialize the lockspace with the io_timeout its hosts use',
-      { spaceName, hostId },
+  // Rule 1: not even issued on a basis older than N' (half the 2N' it must land within).
+  const basisAgeSeconds = acquiredAtSeconds - basisReadAtSeconds;
+  if (basisAgeSeconds >= previousIoTimeoutSeconds) {
+    throw staleBasisError(
+      config,
+      basis,
+      `we were held up ${basisAgeSeconds.toFixed(1)} s between reading it and writing it (limit: io_timeout ${previousIoTimeoutSeconds} s), ` +
+        'so what we read may be out of date: another host may have acquired it meanwhile. Nothing was written',
     );
   }
   const ours = prepareDeltaSector(
@@ -103,6 +138,16 @@ export async function acquireDeltaLease(
     geometry,
   );
   await writeDeltaSector(disk, geometry, config, hostId, ours);
+  // Rule 1: on the disk within 2N' of the basis read, or we may have overwritten a fresh owner.
+  const basisToWrittenSeconds = clock.nowSeconds() - basisReadAtSeconds;
+  if (basisToWrittenSeconds > shortDelaySeconds) {
+    throw staleBasisError(
+      config,
+      basis,
+      `our write completed ${basisToWrittenSeconds.toFixed(1)} s after the read it was based on (limit: 2 x io_timeout ${shortDelaySeconds} s), ` +
+        'so it may have overwritten a host that acquired it meanwhile (that host loses it at its next renewal)',
+    );
+  }
 
   // From here on our record is on disk and observers count its silence: steps 6-7 and the first
   // renewal must be done by acquire write + 8N + W (first-renewal.ts), however long we are held up
@@ -172,10 +217,44 @@ async function withinDeadline<T>(clock: Clock, deadlineSeconds: number, work: Pr
   }
 }
 
+/**
+ * first-renewal.ts: the 2N' wait after our write must leave room for the first renewal before
+ * observers may call our new record dead (8N + W with OUR N); if it cannot, writing would only
+ * make a host that others already count as dead. Checked before any wait or write.
+ */
+function checkShortDelayFits(config: DeltaLeaseConfig, previousIoTimeoutSeconds: number): void {
+  const shortDelaySeconds = deltaShortDelaySeconds(previousIoTimeoutSeconds);
+  const { writeBySeconds, doneBySeconds } = firstRenewalDeadlines(0, config);
+  if (shortDelaySeconds < writeBySeconds) return;
+  throw new DeltaError(
+    'INVALID_ARGUMENT',
+    `cannot acquire host_id ${config.hostId} in lockspace ${config.spaceName} with io_timeout ${config.ioTimeoutSeconds} and W ` +
+      `${config.watchdogFireTimeoutSeconds}: its record on disk has io_timeout ${previousIoTimeoutSeconds}, so the acquire must wait ` +
+      `${shortDelaySeconds} s after its write, but other hosts count us as dead ${doneBySeconds} s after it (8 x io_timeout + W). ` +
+      `Use an io_timeout of at least ${Math.ceil(previousIoTimeoutSeconds / 4)}, or initialize the lockspace with the io_timeout its hosts use`,
+    { spaceName: config.spaceName, hostId: config.hostId },
+  );
+}
+
 /** §7.4: non-zero, and different from the record it replaces (so observers see a change). */
 function newTimestamp(clock: Clock, previous: LeaderRecord): bigint {
   const timestamp = diskTimestamp(clock);
   return timestamp === previous.timestamp ? timestamp + 1n : timestamp;
+}
+
+/** Rule 1 (fresh basis) broken: we cannot tell whether we raced another acquirer. Retrying is safe. */
+function staleBasisError(config: DeltaLeaseConfig, basis: LeaderRecord, why: string): DeltaError {
+  return new DeltaError(
+    'HOSTID_BUSY',
+    `cannot acquire host_id ${config.hostId} of lockspace ${config.spaceName}: ${why}. Try again.`,
+    {
+      spaceName: config.spaceName,
+      hostId: config.hostId,
+      ownerId: basis.ownerId,
+      ownerGeneration: basis.ownerGeneration,
+      ownerName: basis.resourceName,
+    },
+  );
 }
 
 function busyError(config: DeltaLeaseConfig, found: LeaderRecord, why: string): DeltaError {
