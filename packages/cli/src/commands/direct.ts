@@ -5,6 +5,8 @@ import { directHostsCommand } from './direct-hosts.js';
 import { directInitCommand } from './direct-init.js';
 import { directJoinCommand } from './direct-join.js';
 import { directReadLeaderCommand } from './direct-read-leader.js';
+import { directRequestCommand } from './direct-request.js';
+import { directRunCommand } from './direct-run.js';
 
 /** The `direct` subcommands; each lives in its own module. */
 export const directSubcommands: CommandModule<object, never>[] = [
@@ -13,6 +15,8 @@ export const directSubcommands: CommandModule<object, never>[] = [
   directReadLeaderCommand as unknown as CommandModule<object, never>,
   directJoinCommand as unknown as CommandModule<object, never>,
   directHostsCommand as unknown as CommandModule<object, never>,
+  directRunCommand as unknown as CommandModule<object, never>,
+  directRequestCommand as unknown as CommandModule<object, never>,
 ];
 
 export const directCommand: CommandModule = {
