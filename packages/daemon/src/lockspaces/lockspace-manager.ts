@@ -34,6 +34,8 @@ import type { LockspaceUsers } from './lockspace-users.js';
 
 /** A resource lane with nothing to do is stopped after this long. */
 export const RESOURCE_LANE_IDLE_MS = 60_000;
+/** A release of our delta lease that has not completed after this many io_timeouts is abandoned. */
+const LEAVE_TIMEOUT_IO_TIMEOUTS = 2;
 /** How many times one resource operation may be moved off stalled lanes before it fails. */
 const MAX_RESOURCE_MOVES = 3;
 
@@ -403,18 +405,34 @@ export class LockspaceManager {
   private async teardown(ls: Lockspace): Promise<void> {
     ls.clearExpiry();
     this.detachResource(ls, 'lockstop');
-    try {
-      const lane = this.renewal.laneOf(ls.name);
-      if (lane !== undefined) await Promise.race([lane.call({ type: 'leave', lockspace: ls.name }), ls.whenMoved(ls.laneEpoch)]);
-    } catch (error) {
-      this.deps.logger.warn({ lockspace: ls.name, err: wireErrorOf(error) }, 'releasing the delta lease failed (it expires by itself)');
-    }
+    // No lease is in use: the watchdog need not protect it any more, even if the release below hangs.
     this.deps.watchdog.lockspaceRemoved(ls.name);
+    await this.leaveDeltaLease(ls);
     this.renewal.leave(ls.name);
     this.deps.db.deleteLockspace(ls.name);
     this.deps.db.addHistory('lockstop', { lockspace: ls.name });
     this.deps.logger.info({ lockspace: ls.name }, 'lockspace stopped');
     this.forget(ls);
+  }
+
+  /**
+   * Releases our delta lease (one write). Bounded: on a device that hangs the write may never
+   * return, and then the lease simply expires (the lane is fenced off it right after).
+   */
+  private async leaveDeltaLease(ls: Lockspace): Promise<void> {
+    const lane = this.renewal.laneOf(ls.name);
+    if (lane === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new DaemonError('TIMEOUT', 'the release of the delta lease did not complete')), LEAVE_TIMEOUT_IO_TIMEOUTS * ls.ioTimeoutSeconds * 1000);
+    });
+    try {
+      await Promise.race([lane.call({ type: 'leave', lockspace: ls.name }), ls.whenMoved(ls.laneEpoch), timeout]);
+    } catch (error) {
+      this.deps.logger.warn({ lockspace: ls.name, err: wireErrorOf(error) }, 'releasing the delta lease failed (it expires by itself)');
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private forget(ls: Lockspace): void {
@@ -659,8 +677,8 @@ export class LockspaceManager {
         ls.state = 'stopping';
         ls.clearExpiry();
         this.detachResource(ls, 'shutdown');
-        await this.renewal.laneOf(ls.name)?.call({ type: 'leave', lockspace: ls.name }).catch(() => undefined);
         this.deps.watchdog.lockspaceRemoved(ls.name);
+        await this.leaveDeltaLease(ls);
         // Keep the row: it is started again at the next daemon start.
         this.deps.db.upsertLockspace({ name: ls.name, path: ls.path, offsetBytes: ls.offsetBytes, hostIdRequest: ls.hostIdRequest, hostId: ls.hostId, generation: ls.generation, startAtBoot: true, state: 'stopped' });
       } else if (ls.state === 'starting') {

@@ -33,6 +33,10 @@ export const RECONNECT_INTERVAL_MS = 500;
 /** A request the companion does not answer within this long counts as failed. */
 export const REQUEST_TIMEOUT_MS = 3000;
 const CONNECT_RETRY_MS = 200;
+/** Refusals that another attempt would only repeat. */
+const DEFINITIVE_REFUSALS = new Set(['FIRE_TIMEOUT_MISMATCH', 'VERSION_MISMATCH', 'ACCESS_DENIED']);
+
+class RefusedError extends Error {}
 
 type RequestBody = CompanionRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
@@ -146,7 +150,7 @@ export class CompanionLink implements WatchdogLink {
         await this.connectOnce();
         return;
       } catch (error) {
-        if (Date.now() + CONNECT_RETRY_MS > deadline || this.closed) throw error;
+        if (error instanceof RefusedError || Date.now() + CONNECT_RETRY_MS > deadline || this.closed) throw error;
         await new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_MS));
       }
     }
@@ -187,7 +191,8 @@ export class CompanionLink implements WatchdogLink {
     });
     if (!hello.ok) {
       socket.destroy();
-      throw new Error(`${hello.error.code}: ${hello.error.message}`);
+      const message = `${hello.error.code}: ${hello.error.message}`;
+      throw DEFINITIVE_REFUSALS.has(hello.error.code) ? new RefusedError(message) : new Error(message);
     }
     const result = hello.result as HelloResult;
     this.socket = socket;
