@@ -382,6 +382,9 @@ export class LockspaceManager {
         this.deps.db.addHistory('lockstop', { lockspace: name, details: { from: ls.state } });
         return { lockspace: name, state: 'stopped' };
       case 'starting': {
+        // A start may be waiting for the persistent users of an older generation: the admin's stop
+        // says they are gone.
+        this.deps.kill.dropPersistent(name);
         ls.state = 'stopping';
         this.renewal.laneOf(name)?.send({ type: 'cancel_join', lockspace: name });
         this.deps.db.deleteLockspace(name);
