@@ -2,9 +2,10 @@
  * The DeltaLease the paxos code sees inside a resource lane. The real delta lease lives in the
  * renewal lane; this view carries what resource operations need from it:
  * - identity (config, geometry, generation) and whether it is still held;
- * - the host table, as the renewal lane last sampled it (pushed after every renewal), with each
- *   host's state recomputed at the time of the question (states only age in the safe direction
- *   between samples: LIVE -> FAIL -> DEAD needs a new sample to go back);
+ * - the host table, as the renewal lane last sampled it (pushed after every renewal), each host's
+ *   state judged by the lease layer's own rule (hostState: from the silence the latest sample
+ *   proves, never from the time of the question), so a resource lane judges exactly as the renewal
+ *   lane would;
  * - the owner's delta sector, read directly from the lockspace's device (1 sector);
  * - pings, forwarded to the renewal lane, which writes them in its next renewals.
  * Once the deadline (8 x io_timeout after the last renewal the renewal lane reported) has passed,

@@ -214,7 +214,7 @@ export class Lockspace {
     const params = { selfHostId: this.hostId ?? 0, ourIoTimeoutSeconds: this.ioTimeoutSeconds, watchdogFireTimeoutSeconds: this.watchdogFireTimeoutSeconds };
     return this.hosts.map((status) => ({
       hostId: status.hostId,
-      // The renewal lane computed the state at its last sample; age it to now.
+      // Judged by the lease layer's rule from the latest sample (as the renewal lane does).
       state: hostState(status, now, params, status.hostId === this.hostId && this.state === 'joined'),
       generation: status.generation.toString(),
       timestamp: status.timestamp.toString(),
