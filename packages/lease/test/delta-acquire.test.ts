@@ -308,7 +308,7 @@ describe('acquireDeltaLease: held up after its write', () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 10 }); // 2N' = 20 s > 8 + 10 - 1
     const clock = new FakeClock(START);
     const error = await expectDeltaError(clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'me', settings))), 'INVALID_ARGUMENT');
-    expect(error.message).toContain('at least 3');
+    expect(error.message).toContain('at least 2'); // 2N' = 20 < 8·2 + 10 - 2
     expect(ls.disk.writes()).toEqual([]);
     // With the default W = 60 the same disk is fine (sanlock's "init -o 10, add -o 1": 20 s, then renew).
     const lease = await clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'me', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 60 })));

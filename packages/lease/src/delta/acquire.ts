@@ -36,7 +36,7 @@ import type { Disk } from '@leasehold/disk';
 import { checkHostId, leadersIdentical, namesEqual, type LeaderRecord } from '@leasehold/ondisk';
 import { diskTimestamp, type Clock } from '../clock.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { deltaShortDelaySeconds, hostDeadSeconds, idRenewalFailSeconds, idRenewalSeconds } from '../timeouts.js';
+import { deltaShortDelaySeconds, hostDeadSeconds, idRenewalFailSeconds, idRenewalSeconds, MAX_IO_TIMEOUT_SECONDS } from '../timeouts.js';
 import { sleepUnlessAborted } from './abortable-sleep.js';
 import type { DeltaLeaseConfig } from './api.js';
 import { effectiveIoTimeoutSeconds, validateDeltaConfig } from './config.js';
@@ -224,14 +224,17 @@ async function withinDeadline<T>(clock: Clock, deadlineSeconds: number, work: Pr
  */
 function checkShortDelayFits(config: DeltaLeaseConfig, previousIoTimeoutSeconds: number): void {
   const shortDelaySeconds = deltaShortDelaySeconds(previousIoTimeoutSeconds);
-  const { writeBySeconds, doneBySeconds } = firstRenewalDeadlines(0, config);
-  if (shortDelaySeconds < writeBySeconds) return;
+  const fits = (ioTimeoutSeconds: number): boolean => shortDelaySeconds < firstRenewalDeadlines(0, { ...config, ioTimeoutSeconds }).writeBySeconds;
+  if (fits(config.ioTimeoutSeconds)) return;
+  const { doneBySeconds } = firstRenewalDeadlines(0, config);
+  let smallestFitting = config.ioTimeoutSeconds;
+  while (smallestFitting < MAX_IO_TIMEOUT_SECONDS && !fits(smallestFitting)) smallestFitting++;
   throw new DeltaError(
     'INVALID_ARGUMENT',
     `cannot acquire host_id ${config.hostId} in lockspace ${config.spaceName} with io_timeout ${config.ioTimeoutSeconds} and W ` +
       `${config.watchdogFireTimeoutSeconds}: its record on disk has io_timeout ${previousIoTimeoutSeconds}, so the acquire must wait ` +
       `${shortDelaySeconds} s after its write, but other hosts count us as dead ${doneBySeconds} s after it (8 x io_timeout + W). ` +
-      `Use an io_timeout of at least ${Math.ceil(previousIoTimeoutSeconds / 4)}, or initialize the lockspace with the io_timeout its hosts use`,
+      `Use an io_timeout of at least ${smallestFitting}, or initialize the lockspace with the io_timeout its hosts use`,
     { spaceName: config.spaceName, hostId: config.hostId },
   );
 }
