@@ -81,4 +81,34 @@ describe.skipIf(!supported)('a host whose daemon freezes', () => {
     expect(holder.stderr).toContain('killed by SIGKILL');
     expect(cluster.hostUp('host1')).toBe(false);
   }, 120_000);
+
+  it('a whole host that freezes (every process stopped) is reset W after its last keepalive; the other host takes over at the deadline', async () => {
+    // After the first test host2 holds R1 (its acquire loop holds it); host1 comes back.
+    cluster.cluster(['restart', 'host1']);
+    cluster.lockstart('host1');
+    cluster.cluster(['freeze', 'host2']);
+    const frozenAt = monotonicSeconds();
+    const taker = cluster.acquireLoop('host1');
+    const granted = await taker.next('granted', 60_000);
+    const grantedAt = granted['grantedSeconds'] as number;
+    const lastRenewal = cluster.lastRenewal('host2');
+    const deadline = lastRenewal + HOST_DEAD_SECONDS;
+    const fire = await waitFor('the device of host2 to fire', () => cluster.fires('host2')[0], 1000);
+    const lastKeepalive = fire['lastKeepaliveSeconds'] as number;
+    printTimeline(`host2 frozen entirely (io_timeout 1, W ${FIRE_TIMEOUT_SECONDS}); from host2's last renewal L`, lastRenewal, [
+      ['L: host2 last renewal', lastRenewal],
+      ['host2 last keepalive', lastKeepalive],
+      ['host2 frozen (every process SIGSTOPped)', frozenAt],
+      ['host2 watchdog fires', fire.atSeconds],
+      ['deadline L + 8N + W', deadline],
+      ['host1 granted R1', grantedAt],
+    ]);
+    expect(lastKeepalive).toBeLessThanOrEqual(frozenAt);
+    expect(fire.atSeconds - lastKeepalive).toBeGreaterThanOrEqual(FIRE_TIMEOUT_SECONDS);
+    expect(fire.atSeconds - lastKeepalive).toBeLessThan(FIRE_TIMEOUT_SECONDS + 0.5);
+    expect(fire.atSeconds).toBeLessThan(deadline);
+    expect(grantedAt).toBeGreaterThanOrEqual(deadline);
+    expect(grantedAt).toBeLessThanOrEqual(deadline + RENEWAL_INTERVAL_SECONDS + LOAD_SLACK_SECONDS);
+    await waitFor('host2 to be down', () => (cluster.hostUp('host2') ? undefined : true), 10_000);
+  }, 120_000);
 });
