@@ -8,6 +8,7 @@ import type { CommandModule } from 'yargs';
 import { parseBytes, parseHostId, splitColons } from '../args.js';
 import { CliError, EXIT_USAGE } from '../cli-error.js';
 import { printJson, printLine } from '../output.js';
+import type { ProgressInfo } from '@leasehold/client';
 import { connectDaemon, progressLine, withSocketOption, type SocketArgs } from './daemon-connect.js';
 
 interface LockstartArgs extends SocketArgs {
@@ -42,12 +43,22 @@ export const lockstartCommand: CommandModule<object, LockstartArgs> = {
     const target = parseLockstartArg(argv.s);
     const client = await connectDaemon(argv);
     const line = progressLine();
+    // The daemon reports phase changes; the line keeps counting the seconds in between.
+    let last: { progress: ProgressInfo; receivedAtMs: number } | undefined;
+    const render = (): void => {
+      if (last === undefined) return;
+      const { progress, receivedAtMs } = last;
+      const expected = progress.expectedSeconds === undefined ? '' : ` (up to ${progress.expectedSeconds} s)`;
+      const elapsed = progress.elapsedSeconds + (Date.now() - receivedAtMs) / 1000;
+      line.show(`${progress.lockspace}: ${progress.message}${expected} ... ${Math.round(elapsed)} s`);
+    };
+    const ticker = setInterval(render, 1000);
     try {
       const { lockspace } = await client.lockstart(target.lockspace, target.hostId, resolve(target.path), target.offsetBytes, {
         wait: argv.wait,
         onProgress: (progress) => {
-          const expected = progress.expectedSeconds === undefined ? '' : ` (up to ${progress.expectedSeconds} s)`;
-          line.show(`${progress.lockspace}: ${progress.message}${expected} ... ${Math.round(progress.elapsedSeconds)} s`);
+          last = { progress, receivedAtMs: Date.now() };
+          render();
         },
       });
       line.done();
@@ -55,6 +66,7 @@ export const lockstartCommand: CommandModule<object, LockstartArgs> = {
       else if (lockspace.state === 'joined') printLine(`lockspace ${lockspace.lockspace} joined: host_id ${lockspace.hostId} generation ${lockspace.generation}`);
       else printLine(`lockspace ${lockspace.lockspace} ${lockspace.state}${lockspace.hostId === null ? '' : ` (host_id ${lockspace.hostId})`}`);
     } finally {
+      clearInterval(ticker);
       line.done();
       client.close();
     }
