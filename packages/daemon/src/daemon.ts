@@ -172,10 +172,20 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
     manager
       .shutdown()
       .catch((error: unknown) => logger.error({ err: error }, 'shutdown error'))
-      .finally(() => void watchdog.close().finally(() => finish(0)));
+      .finally(() => void watchdog.close().catch(() => undefined).finally(() => finish(0)));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // A daemon does not die with the terminal it was started from.
+  process.on('SIGHUP', () => logger.info('SIGHUP ignored'));
+  // A bug must not leave a half-working lock manager behind; the next start resumes and adopts.
+  // process.exit() could hang behind a lane stuck in a syscall, so the exit is SIGKILL to ourselves.
+  const die = (error: unknown): void => {
+    logger.fatal({ err: error }, 'internal error: the daemon stops (the next start resumes its lockspaces and adopts its leases)');
+    process.kill(process.pid, 'SIGKILL');
+  };
+  process.on('uncaughtException', die);
+  process.on('unhandledRejection', die);
 
   return { config, stopped };
 }
