@@ -17,6 +17,7 @@ interface DaemonArgs {
   watchdog?: string;
   'watchdog-socket'?: string;
   'log-level'?: string;
+  lanes?: string;
   'test-fault-dir'?: string;
   'test-socket-mode'?: string;
 }
@@ -38,6 +39,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       .option('watchdog', { type: 'string', describe: '"none" to run without a watchdog companion (no fencing)' })
       .option('watchdog-socket', { type: 'string', describe: 'the watchdog companion socket (default /run/leasehold/watchdog.sock)' })
       .option('log-level', { type: 'string', describe: 'trace|debug|info|warn|error' })
+      .option('lanes', { type: 'string', describe: 'shared (default: lockspaces share I/O threads, quarantined on a stall) | per-device' })
       .option('test-fault-dir', { type: 'string', hidden: true })
       .option('test-socket-mode', { type: 'string', hidden: true }),
   handler: async (argv) => {
@@ -55,6 +57,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       watchdog: argv.watchdog,
       watchdogSocket: argv['watchdog-socket'],
       logLevel: argv['log-level'],
+      lanes: argv.lanes,
       testFaultDir: argv['test-fault-dir'],
       testSocketMode: argv['test-socket-mode'] === undefined ? undefined : parseInt(argv['test-socket-mode'], 8),
     });

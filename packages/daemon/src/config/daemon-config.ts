@@ -10,6 +10,7 @@
  *   host_id_file = /etc/leasehold/host-id.conf
  *   kill_command = /usr/local/sbin/stop-users          run instead of SIGTERM on lease loss (args: LOCKSPACE PID)
  *   kill_command.vg0 = /usr/local/sbin/stop-vg0-users  the same for one lockspace
+ *   lanes = shared                  shared (default) | per-device: worker threads for lease I/O (docs/daemon.md)
  *   log_level = info
  *   watchdog_socket = /run/leasehold/watchdog.sock   the watchdog companion's socket
  */
@@ -67,6 +68,8 @@ export interface DaemonConfig {
   logLevel: LogLevel;
   /** Test only: a directory of fault switches (see lanes/test-faults.ts). */
   testFaultDir: string | undefined;
+  /** 'shared': lockspaces share lanes, quarantined on a stall; 'per-device': one renewal lane per device, one resource lane per lockspace. */
+  lanes: LaneMode;
 }
 
 /** Command-line flags; undefined = not given. */
@@ -84,6 +87,7 @@ export interface DaemonFlags {
   watchdogSocket?: string;
   logLevel?: string;
   testFaultDir?: string;
+  lanes?: string;
   testSocketMode?: number;
 }
 
@@ -96,6 +100,7 @@ interface FileSettings {
   hostIdFile?: string;
   logLevel?: LogLevel;
   watchdogSocket?: string;
+  lanes?: LaneMode;
   killCommandFallback?: string[];
   killCommandByLockspace: Map<string, string[]>;
 }
@@ -160,6 +165,9 @@ export function parseConfigText(text: string, sourceName: string): FileSettings 
       case 'log_level':
         settings.logLevel = parseLogLevel(value, where);
         break;
+      case 'lanes':
+        settings.lanes = parseLaneMode(value, where);
+        break;
       case 'watchdog_socket':
         if (!value.startsWith('/')) throw badConfig(`${where} must be an absolute path, got "${value}"`);
         settings.watchdogSocket = value;
@@ -217,7 +225,15 @@ export function resolveDaemonConfig(flags: DaemonFlags): DaemonConfig {
     watchdogSocketPath: flags.watchdogSocket ?? file.watchdogSocket ?? DEFAULT_COMPANION_SOCKET_PATH,
     logLevel: flags.logLevel !== undefined ? parseLogLevel(flags.logLevel, '--log-level') : (file.logLevel ?? 'info'),
     testFaultDir: flags.testFaultDir,
+    lanes: flags.lanes !== undefined ? parseLaneMode(flags.lanes, '--lanes') : (file.lanes ?? 'shared'),
   };
+}
+
+export type LaneMode = 'shared' | 'per-device';
+
+function parseLaneMode(text: string, what: string): LaneMode {
+  if (text !== 'shared' && text !== 'per-device') throw badConfig(`${what} must be "shared" or "per-device", got "${text}"`);
+  return text;
 }
 
 export function killCommandFor(config: DaemonConfig, lockspace: string): string[] | undefined {

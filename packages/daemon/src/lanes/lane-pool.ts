@@ -49,6 +49,8 @@ export class ResourceLanes {
     private readonly testFaultDir: string | undefined,
     private readonly logLevel: string,
     private readonly events: ResourceLaneEvents,
+    /** true: one lane per lockspace (no sharing). */
+    private readonly perLockspace = false,
   ) {
     this.timer = setInterval(() => this.checkStalls(), STALL_CHECK_MS);
     this.timer.unref();
@@ -59,8 +61,14 @@ export class ResourceLanes {
     const existing = this.byLockspace.get(lockspace);
     if (existing !== undefined && existing.lane.isAlive) return { lane: existing.lane, slot: existing.users.get(lockspace)!, fresh: false };
     if (existing !== undefined) this.leave(lockspace);
-    if (this.shared === undefined || !this.shared.lane.isAlive || this.shared.freeSlots.length === 0) this.shared = this.create();
-    const entry = this.shared;
+    let entry: Entry;
+    if (this.perLockspace) {
+      entry = this.create();
+      entry.dedicatedTo = lockspace;
+    } else {
+      if (this.shared === undefined || !this.shared.lane.isAlive || this.shared.freeSlots.length === 0) this.shared = this.create();
+      entry = this.shared;
+    }
     const slot = entry.freeSlots.pop()!;
     entry.control.reset(slot);
     entry.users.set(lockspace, slot);

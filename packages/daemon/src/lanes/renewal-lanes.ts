@@ -64,6 +64,8 @@ export class RenewalLanes {
     private readonly testFaultDir: string | undefined,
     private readonly logLevel: string,
     private readonly events: RenewalLaneEvents,
+    /** true: every device gets its own lane from the start (no sharing, no quarantine needed). */
+    private readonly perDevice = false,
   ) {
     this.timer = setInterval(() => this.checkStalls(), STALL_CHECK_MS);
     this.timer.unref();
@@ -75,6 +77,10 @@ export class RenewalLanes {
     if (existing !== undefined) return { lane: existing.lane, slot: existing.users.get(lockspace)!.slot };
     const device = deviceKeyOf(path);
     let entry = this.dedicated.get(device);
+    if (this.perDevice && (entry === undefined || !entry.lane.isAlive)) {
+      entry = this.create(device);
+      this.dedicated.set(device, entry);
+    }
     if (entry === undefined || !entry.lane.isAlive) {
       if (this.shared === undefined || !this.shared.lane.isAlive || this.shared.freeSlots.length === 0) this.shared = this.create(undefined);
       entry = this.shared;

@@ -74,13 +74,13 @@ export class LockspaceManager {
           }
         }
       },
-    });
+    }, deps.config.lanes === 'per-device');
     this.resources = new ResourceLanes(deps.logger, deps.config.testFaultDir, deps.config.logLevel, {
       onNote: (lane, note) => this.onResourceNote(lane, note),
       onMoved: (names) => {
         for (const name of names) this.lockspaces.get(name)?.markResourceMoved();
       },
-    });
+    }, deps.config.lanes === 'per-device');
   }
 
   setUsers(users: LockspaceUsers): void {
