@@ -46,7 +46,8 @@ export interface DeltaScenario {
   watchdogFireTimeoutSeconds: number;
   /** Hosts have watchdog devices that reset them 8N + W after their last renewal. */
   watchdogs: boolean;
-  /** Healthy I/O latency is uniform in [0, max], rounded to the quantum (ties go to the chooser). */
+  /** Healthy I/O latency is uniform in [min, max] (min 0 when absent), rounded to the quantum (ties go to the chooser). */
+  minLatencySeconds?: number;
   maxLatencySeconds: number;
   latencyQuantumSeconds: number;
   durationSeconds: number;
@@ -115,7 +116,11 @@ export async function runDeltaScenario(scenario: DeltaScenario, options: DeltaRu
       world.addHost({
         machine: spec.machine,
         clockOffsetSeconds: spec.clockOffsetSeconds,
-        ioFaults: { minLatencySeconds: 0, maxLatencySeconds: scenario.maxLatencySeconds, latencyQuantumSeconds: scenario.latencyQuantumSeconds },
+        ioFaults: {
+          minLatencySeconds: scenario.minLatencySeconds ?? 0,
+          maxLatencySeconds: scenario.maxLatencySeconds,
+          latencyQuantumSeconds: scenario.latencyQuantumSeconds,
+        },
       }),
     );
     world.at(spec.startAtSeconds, `start ${spec.machine}`, () => startMember(spec));
