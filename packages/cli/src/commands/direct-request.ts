@@ -48,14 +48,12 @@ export const directRequestCommand: CommandModule<object, RequestArgs> = {
   command: 'request',
   describe: 'ask the holder of a resource lease to give it up (write the request record; with -s, also ping the holder)',
   builder: (y) => {
-    const withJoin = withJoinOptions(y as unknown as Argv<object>) as unknown as Argv<RequestArgs>;
+    const withJoin = withJoinOptions(y as unknown as Argv<object>, {
+      required: false,
+      describe:
+        'join this lockspace as LS:HOSTID:PATH:OFFSET to ping the holder; the holder only looks at requests when a host pings it (without -s the record is written, unannounced)',
+    }) as unknown as Argv<RequestArgs>;
     return withJoin
-      .option('s', {
-        type: 'string',
-        demandOption: false,
-        describe:
-          'join this lockspace as LS:HOSTID:PATH:OFFSET to ping the holder; the holder only looks at requests when a host pings it (without -s the record is written, unannounced)',
-      })
       .option('r', { type: 'string', demandOption: true, describe: 'resource lease LS:RES:PATH:OFFSET[:LVER]' })
       .option('lver', { type: 'string', describe: 'the lease version asked for: the holder acts if it is greater than the lver it holds' })
       .option('force-mode', { type: 'string', choices: Object.keys(FORCE_MODES), demandOption: true, describe: 'what the holder is asked to do' })

@@ -90,9 +90,12 @@ const KILL_GRACE_SHORT_SECONDS = 15;
 const KILL_GRACE_LONG_MIN_W = 60;
 const KILL_GRACE_SHORT_MIN_W = 30;
 
-export function withJoinOptions<T>(y: Argv<T>): Argv<T & JoinOptionArgs> {
+export function withJoinOptions<T>(
+  y: Argv<T>,
+  lockspace: { required: boolean; describe: string } = { required: true, describe: 'lockspace to join: LS:HOSTID:PATH:OFFSET' },
+): Argv<T & JoinOptionArgs> {
   return y
-    .option('s', { type: 'string', demandOption: true, describe: 'lockspace to join: LS:HOSTID:PATH:OFFSET' })
+    .option('s', { type: 'string', demandOption: lockspace.required, describe: lockspace.describe })
     .option('o', { type: 'number', default: DEFAULT_IO_TIMEOUT_SECONDS, describe: 'io_timeout seconds (renewal every 2 x this)' })
     .option('watchdog-fire-timeout', {
       type: 'number',
