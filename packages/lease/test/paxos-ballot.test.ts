@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DiskError } from '@leasehold/disk';
-import { DBLOCK_FL_RELEASED, type Dblock } from '@leasehold/ondisk';
+import { DBLOCK_FL_RELEASED, MBLOCK_SHARED, type Dblock } from '@leasehold/ondisk';
 import { acquireLease, ballotAbove, nextBallotAfterAbort, PaxosError } from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
 import { contextFor, FakeDelta, FakeLockspace, fixedRandom, LOCATION, makeResourceArea, rejectionOf, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';
@@ -138,6 +138,28 @@ describe('ballot rules (§5.1 step 4)', () => {
     expect(await releaseLease(contextFor(area, clock, one), held)).toBe('released-leader-left');
     expect(area.leader().timestamp).not.toBe(0n);
     expect(area.hostSector(1).dblock).toMatchObject({ lver: 1n, flags: DBLOCK_FL_RELEASED });
+  });
+
+  it('our value committed by another host before any phase-1 read of ours: no grant without a look at shared holders', async () => {
+    const { area, clock, one } = setup();
+    // From an earlier attempt: our accepted value for lver 1 (RELEASED), carried by host 3 at mbal 2003.
+    const ours = { mbal: 1n, bal: 1n, inp: 1n, inp2: 4n, inp3: 500n, lver: 1n };
+    area.plantHostSector(1, dblock({ ...ours, flags: DBLOCK_FL_RELEASED }));
+    area.plantHostSector(3, dblock({ ...ours, mbal: 2003n, bal: 2003n }));
+    // Host 5 holds the lease shared (no data about it: alive).
+    area.plantHostSector(5, dblock({ mbal: 5n, bal: 5n, inp: 5n, inp2: 1n, inp3: 9n, lver: 0n, flags: DBLOCK_FL_RELEASED }), { flags: MBLOCK_SHARED, generation: 1n });
+    let planted = false;
+    area.disk.beforeRead = (io) => {
+      // Our phase 1 aborts on host 3's mbal; before we look at the leader again, host 3 commits our value.
+      if (!planted && io.lengthBytes === SS && area.disk.log.filter((entry) => entry.lengthBytes === 2048 * SS).length === 1) {
+        planted = true;
+        area.plantLeader({ ...area.leader(), lver: 1n, ownerId: 1n, ownerGeneration: 4n, timestamp: 500n, writeId: 3n, writeGeneration: 1n });
+      }
+    };
+    const error = (await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)))) as PaxosError;
+    expect(planted).toBe(true);
+    expect(error).toMatchObject({ code: 'SHARED_HELD' });
+    expect(error.details.holders?.map((holder) => holder.hostId)).toEqual([5]);
   });
 
   it('contention backs off a random 0-1 s and retries with a higher ballot', async () => {

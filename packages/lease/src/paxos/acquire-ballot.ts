@@ -106,6 +106,8 @@ async function acquireSteps(
   const { clock } = ctx;
   const startedAtSeconds = clock.nowSeconds();
   const sharedSeen = new Set<number>();
+  /** A phase-1 read of this call completed: sharedSeen knows every shared holder (§5.4). */
+  let sharedKnown = false;
 
   restart: for (;;) {
     // Step 1.
@@ -168,7 +170,10 @@ async function acquireSteps(
         requireJoined(ctx.delta, clock, area.location);
         return commit(ctx, area, leader, outcome.dblock, sharedSeen, us, options.shortHold, logger);
       }
-      for (const hostId of outcome.sharedHostIds ?? []) sharedSeen.add(hostId);
+      if (outcome.sharedHostIds !== undefined) {
+        sharedKnown = true;
+        for (const hostId of outcome.sharedHostIds) sharedSeen.add(hostId);
+      }
       logger.debug({ ...log, mbal, abort: outcome.abort.reason, by: outcome.abort.hostId }, 'ballot aborted');
 
       // A first mbal abort usually means a stale high mbal our small read 1 did not see (read-first.ts):
@@ -183,6 +188,11 @@ async function acquireSteps(
       const current = await area.readLeader(us.hostId, 'leader (after aborted ballot)');
       if (current.lver === nextLver) {
         if (current.ownerId === BigInt(us.hostId) && current.ownerGeneration === us.generation) {
+          // Committed for us by another host (sanlock: success). Unless a phase-1 read of this call
+          // told us who holds the lease shared, we do not know it (the value may be one we accepted
+          // in an earlier, failed attempt): take the lease again from the start, where "the owner is
+          // us" leads to a ballot with its full phase-1 read.
+          if (!sharedKnown) continue restart;
           requireJoined(ctx.delta, clock, area.location);
           logger.info({ ...log, writeId: current.writeId }, 'another host committed our value');
           return { leader: current, dblock: state.written ?? outcome.abort.dblock, sharedHostIds: otherThan(sharedSeen, us.hostId), ownShared: sharedSeen.has(us.hostId) };
