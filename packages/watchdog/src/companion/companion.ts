@@ -175,6 +175,8 @@ export async function runCompanion(options: CompanionOptions): Promise<RunningCo
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // A hangup (a closed terminal) must not kill it: that would be an unclean exit, and a reset.
+    process.on('SIGHUP', () => logger.warn({ signal: 'SIGHUP' }, 'ignored SIGHUP'));
   }
 
   return { options: resolved, status, stop, stopped };
