@@ -14,28 +14,18 @@
  * If anything fails after our phase-2 value may be on disk, we retract: our dblock goes RELEASED and
  * the leader is freed if it names us and we wrote it (sanlock's "retract"), then the error is thrown.
  */
-import {
-  encodePaxosLeaderSector,
-  leaderChecksum,
-  leadersIdentical,
-  LFL_SHORT_HOLD,
-  type Dblock,
-  type LeaderRecord,
-  type ModeBlock,
-} from '@leasehold/ondisk';
+import { leadersIdentical, type Dblock, type LeaderRecord, type ModeBlock } from '@leasehold/ondisk';
 import { sleepUnlessAborted } from '../delta/abortable-sleep.js';
-import { diskTimestamp } from '../clock.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { runBallot } from './ballot.js';
 import { ballotAbove, nextBallotAfterAbort } from './ballot-number.js';
+import { commitValue, ownedError } from './commit.js';
 import { PaxosError } from './errors.js';
-import { describeHolder, holderFacts } from './holder-facts.js';
-import { isReleased, readHostSector, releasedDblock, writeHostSector } from './host-sector.js';
-import { sharedHolderLiveness } from './shared-holders.js';
 import { ourIdentity, requireJoined, stillJoined, type OurIdentity } from './identity.js';
-import { LEADER_SECTOR_INDEX, type LeaseArea } from './lease-area.js';
+import type { LeaseArea } from './lease-area.js';
 import { judgeOwner } from './owner-liveness.js';
 import { readLeaderAndOwnSector } from './read-first.js';
+import { retract } from './retract.js';
 import type { PaxosContext } from './types.js';
 
 /** sanlock sleeps a random 0-1 s after an aborted ballot. */
@@ -168,7 +158,8 @@ async function acquireSteps(
         for (const hostId of outcome.sharedHostIds) sharedSeen.add(hostId);
         // No commit once our delta lease is past its deadline: nobody may rely on us any more.
         requireJoined(ctx.delta, clock, area.location);
-        return commit(ctx, area, leader, outcome.dblock, sharedSeen, us, options.shortHold, logger);
+        const committed = await commitValue(ctx, area, leader, outcome.dblock, us, options.shortHold, logger);
+        return { ...committed, sharedHostIds: otherThan(sharedSeen, us.hostId), ownShared: sharedSeen.has(us.hostId) };
       }
       if (outcome.sharedHostIds !== undefined) {
         sharedKnown = true;
@@ -212,85 +203,6 @@ async function acquireSteps(
   }
 }
 
-async function commit(
-  ctx: PaxosContext,
-  area: LeaseArea,
-  stepOneLeader: LeaderRecord,
-  value: Dblock,
-  sharedSeen: ReadonlySet<number>,
-  us: OurIdentity,
-  shortHold: boolean,
-  logger: Logger,
-): Promise<BallotAcquireResult> {
-  const ours = value.inp === BigInt(us.hostId) && value.inp2 === us.generation;
-  if (!ours) {
-    // Committing another host's value is help, not a claim, and a late help is harmful: if that host
-    // (or another helper) committed it and the lease moved on (released, taken at a later lver), our
-    // commit landing afterwards puts the leader back to an older lver. sanlock always helps; we help
-    // only when the value's owner cannot commit it itself: it is not alive (by our host table, as
-    // for shared holders), or it has let go (RELEASED dblock for this lver). An owner that is alive
-    // commits its own value: it retries its ballot, and the value is carried back to it. Liveness is
-    // unchanged: while the owner is alive, others would wait for it anyway (ACQUIRE_IDLIVE).
-    if (await ownerWillCommit(ctx, area, value, logger)) {
-      const current = await area.readLeader(us.hostId, 'leader (value of a live host)');
-      throw current.lver === value.lver && current.ownerId === value.inp && current.ownerGeneration === value.inp2
-        ? otherError(ctx, area, current, value)
-        : otherError(ctx, area, stepOneLeader, value);
-    }
-    // Then look (1 sector): if the leader reached next_lver, the value is committed; do not write.
-    // (Our own value needs neither: nobody moves past our lver while we are alive and hold it.)
-    const current = await area.readLeader(us.hostId, 'leader (before committing another host)');
-    if (current.lver >= value.lver) {
-      throw current.lver === value.lver && current.ownerId === value.inp && current.ownerGeneration === value.inp2
-        ? otherError(ctx, area, current, value)
-        : ownedError(ctx, area, current);
-    }
-  }
-  let flags = stepOneLeader.flags;
-  if (ours) flags = shortHold ? (flags | LFL_SHORT_HOLD) >>> 0 : (flags & ~LFL_SHORT_HOLD) >>> 0;
-  // §7.9: a copy of the step-1 leader, so unknown minor versions and flag bits survive.
-  const next: LeaderRecord = {
-    ...stepOneLeader,
-    flags,
-    lver: value.lver,
-    ownerId: value.inp,
-    ownerGeneration: value.inp2,
-    timestamp: value.inp3,
-    writeId: BigInt(us.hostId),
-    writeGeneration: us.generation,
-    writeTimestamp: diskTimestamp(ctx.clock),
-  };
-  // Safety invariants: one commit per ballot, lver up by exactly one, never FREE.
-  if (next.lver !== stepOneLeader.lver + 1n || next.timestamp === 0n) {
-    throw new Error(`internal: commit of lver ${next.lver} timestamp ${next.timestamp} over lver ${stepOneLeader.lver}`);
-  }
-  next.checksum = leaderChecksum(next);
-  await area.writeSector(LEADER_SECTOR_INDEX, encodePaxosLeaderSector(next, area.sectorSize), 'leader (commit)');
-  // A host paused across its deadline hears of its commit only afterwards: not a lease it may use.
-  requireJoined(ctx.delta, ctx.clock, area.location);
-  logger.info({ resource: area.name, lver: next.lver, ownerId: next.ownerId, ownerGeneration: next.ownerGeneration }, ours ? 'committed ourselves' : 'committed another host');
-  if (!ours) throw otherError(ctx, area, next, value);
-  return { leader: next, dblock: value, sharedHostIds: otherThan(sharedSeen, us.hostId), ownShared: sharedSeen.has(us.hostId) };
-}
-
-/** The value's owner is alive and has not let go of this lver: it will commit the value itself. */
-async function ownerWillCommit(ctx: PaxosContext, area: LeaseArea, value: Dblock, logger: Logger): Promise<boolean> {
-  const { delta } = ctx;
-  const ownerHostId = Number(value.inp);
-  const liveness = sharedHolderLiveness(
-    delta.host(ownerHostId),
-    value.inp2,
-    ctx.clock.nowSeconds(),
-    delta.config.ioTimeoutSeconds,
-    delta.config.watchdogFireTimeoutSeconds,
-  );
-  if (!liveness.live || ownerHostId < 1 || ownerHostId > area.geometry.maxHosts) return false;
-  const { dblock, dblockValid } = await readHostSector(area, ownerHostId, `dblock of host_id ${ownerHostId}`);
-  const released = dblockValid && isReleased(dblock) && dblock.lver === value.lver;
-  logger.info({ resource: area.name, lver: value.lver, ownerId: value.inp, reason: liveness.reason, released }, 'carried value of another host');
-  return !released;
-}
-
 function hasAcceptedValue(dblock: Dblock, lver: bigint): boolean {
   return dblock.lver === lver && dblock.bal !== 0n && dblock.inp !== 0n;
 }
@@ -299,62 +211,3 @@ function otherThan(hostIds: ReadonlySet<number>, self: number): number[] {
   return [...hostIds].filter((hostId) => hostId !== self).sort((a, b) => a - b);
 }
 
-function otherError(ctx: PaxosContext, area: LeaseArea, leader: LeaderRecord, value: Dblock): PaxosError {
-  const facts = holderFacts({
-    hostId: Number(value.inp),
-    generation: value.inp2,
-    mode: 'exclusive',
-    status: ctx.delta.host(Number(value.inp)),
-    ourIoTimeoutSeconds: ctx.delta.config.ioTimeoutSeconds,
-    watchdogFireTimeoutSeconds: ctx.delta.config.watchdogFireTimeoutSeconds,
-  });
-  return new PaxosError(
-    'ACQUIRE_OTHER',
-    `${area.name}: the ballot carried another host's value forward; ${describeHolder(facts, ctx.clock.nowSeconds())} owns lver ${value.lver}`,
-    area.details({ lver: leader.lver, holders: [facts], leaderFlags: leader.flags }),
-  );
-}
-
-function ownedError(ctx: PaxosContext, area: LeaseArea, leader: LeaderRecord): PaxosError {
-  const facts = holderFacts({
-    hostId: Number(leader.ownerId),
-    generation: leader.ownerGeneration,
-    mode: 'exclusive',
-    status: ctx.delta.host(Number(leader.ownerId)),
-    ourIoTimeoutSeconds: ctx.delta.config.ioTimeoutSeconds,
-    watchdogFireTimeoutSeconds: ctx.delta.config.watchdogFireTimeoutSeconds,
-  });
-  return new PaxosError(
-    'ACQUIRE_OWNED',
-    `${area.name}: another host won the ballot for lver ${leader.lver}: ${describeHolder(facts, ctx.clock.nowSeconds())}`,
-    area.details({ lver: leader.lver, holders: [facts], leaderFlags: leader.flags }),
-  );
-}
-
-/**
- * Best effort, errors logged: our dblock values stay (other ballots may be reading them) but go
- * RELEASED; the leader is freed if it names us and we wrote it. If another host wrote it, our
- * RELEASED dblock tells everyone we let go (§5.3).
- */
-async function retract(ctx: PaxosContext, area: LeaseArea, us: OurIdentity, written: Dblock, ownMode: ModeBlock | null, logger: Logger): Promise<void> {
-  const log = { resource: area.name, hostId: us.hostId, lver: written.lver };
-  try {
-    await writeHostSector(area, us.hostId, releasedDblock(written), ownMode, 'dblock (retract)');
-    const leader = await area.readLeader(us.hostId, 'leader (retract)');
-    const namesUs = leader.ownerId === BigInt(us.hostId) && leader.ownerGeneration === us.generation && leader.timestamp !== 0n;
-    if (namesUs && leader.writeId === BigInt(us.hostId)) {
-      const freed: LeaderRecord = {
-        ...leader,
-        timestamp: 0n,
-        flags: (leader.flags & ~LFL_SHORT_HOLD) >>> 0,
-        writeId: BigInt(us.hostId),
-        writeGeneration: us.generation,
-        writeTimestamp: diskTimestamp(ctx.clock),
-      };
-      await area.writeSector(LEADER_SECTOR_INDEX, encodePaxosLeaderSector(freed, area.sectorSize), 'leader (retract)');
-    }
-    logger.warn(log, 'acquire failed after our ballot value was written: retracted');
-  } catch (error) {
-    logger.error({ ...log, error: error instanceof Error ? error.message : String(error) }, 'retract after a failed acquire failed too');
-  }
-}
