@@ -5,7 +5,7 @@
  * need the real sanlock must fail loudly, never skip.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -59,25 +59,30 @@ export class SanlockDaemon {
   readonly runDir: string;
   readonly env: NodeJS.ProcessEnv;
   private readonly child: ChildProcess;
-  private logText = '';
+  private readonly logPath: string;
+  private finalLog: string | undefined;
 
-  private constructor(readonly hostName: string, runDir: string, child: ChildProcess) {
+  private constructor(readonly hostName: string, runDir: string, child: ChildProcess, logPath: string) {
     this.runDir = runDir;
     this.env = { SANLOCK_PRIVILEGED: '0', SANLOCK_RUN_DIR: runDir };
     this.child = child;
-    child.stdout?.on('data', (chunk: Buffer) => (this.logText += chunk.toString('utf8')));
-    child.stderr?.on('data', (chunk: Buffer) => (this.logText += chunk.toString('utf8')));
+    this.logPath = logPath;
   }
 
   static async start(options: SanlockDaemonOptions): Promise<SanlockDaemon> {
     requireSanlock();
     const runDir = mkdtempSync(join(tmpdir(), 'sanlock-run-'));
     const env = { ...process.env, SANLOCK_PRIVILEGED: '0', SANLOCK_RUN_DIR: runDir };
+    // The -D log goes to a file, never a pipe: a pipe nobody drains (say, while the test process
+    // blocks in spawnSync) fills up and blocks the daemon in the middle of a lease operation.
+    const logPath = join(runDir, 'daemon.log');
+    const logFd = openSync(logPath, 'a');
     const child = spawn(SANLOCK_BINARY, ['daemon', '-D', '-w', '0', '-l', '0', '-e', options.hostName, ...(options.extraArgs ?? [])], {
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', logFd, logFd],
     });
-    const daemon = new SanlockDaemon(options.hostName, runDir, child);
+    closeSync(logFd);
+    const daemon = new SanlockDaemon(options.hostName, runDir, child, logPath);
     const deadline = Date.now() + DAEMON_START_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`sanlock daemon exited at start: ${daemon.log}`);
@@ -88,8 +93,10 @@ export class SanlockDaemon {
     throw new Error(`sanlock daemon did not start within ${DAEMON_START_TIMEOUT_MS} ms: ${daemon.log}`);
   }
 
+  /** The daemon's -D log so far (kept after stop()). */
   get log(): string {
-    return this.logText;
+    if (this.finalLog !== undefined) return this.finalLog;
+    return existsSync(this.logPath) ? readFileSync(this.logPath, 'utf8') : '';
   }
 
   get pid(): number | undefined {
@@ -120,6 +127,7 @@ export class SanlockDaemon {
       while (this.child.exitCode === null && this.child.signalCode === null && Date.now() < deadline) await delay(50);
       if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
     }
+    this.finalLog = this.log;
     rmSync(this.runDir, { recursive: true, force: true });
   }
 
