@@ -17,7 +17,10 @@ beforeAll(() => {
 
 afterAll(() => cluster?.stop());
 
-describe.skipIf(!supported)('leasehold testing cluster', () => {
+describe('leasehold testing cluster', () => {
+  it("runs where emulated hosts can (root, unshare, nsenter): never skipped", () => {
+    expect(supported, "these tests need root with unshare --pid --mount and nsenter").toBe(true);
+  });
   it('runs each host in its own pid namespace with LEASEHOLD_SOCKET set, and passes exit statuses', () => {
     const one = cluster.exec('host1', ['sh', '-c', 'echo $$ $LEASEHOLD_SOCKET; ls /proc | grep -c "^[0-9]"']);
     expect(one.status).toBe(0);
