@@ -10,7 +10,7 @@
  *   delta lease renewing on the real clock; bytes per operation counted at the Disk.
  * Last line: RESULT ex_cycle_ratio=<x> sh_cycle_ratio=<x> handoff_ratio=<x> (leasehold / sanlock).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,13 +50,23 @@ interface Summary {
   p50_ms: number;
 }
 
-function slBench(runDir: string, args: string[]): Record<string, Summary> {
-  const result = spawnSync('/usr/bin/python3', [SL_BENCH, ...args], {
-    env: { ...process.env, SANLOCK_PRIVILEGED: '0', SANLOCK_RUN_DIR: runDir },
-    encoding: 'utf8',
+/** Runs the sanlock driver without blocking our event loop: our own hosts must keep renewing meanwhile. */
+function slBench(runDir: string, args: string[]): Promise<Record<string, Summary>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/python3', [SL_BENCH, ...args], {
+      env: { ...process.env, SANLOCK_PRIVILEGED: '0', SANLOCK_RUN_DIR: runDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (status) => {
+      if (status !== 0) reject(new Error(`sl_bench ${args.join(' ')} failed: ${stdout}${stderr}`));
+      else resolve(JSON.parse(stdout) as Record<string, Summary>);
+    });
   });
-  if (result.status !== 0) throw new Error(`sl_bench ${args.join(' ')} failed: ${result.stdout}${result.stderr}`);
-  return JSON.parse(result.stdout) as Record<string, Summary>;
 }
 
 interface LeaseholdHost {
@@ -142,12 +152,12 @@ async function main(): Promise<void> {
 
     const common = ['--ls', 'LS', '--res', 'R1', '--path', image, '--offset', String(RESOURCE_OFFSET_BYTES)];
     const ioBefore = procIo(a.pid!);
-    const slEx = slBench(a.runDir, ['cycles', ...common, '-n', String(CYCLES)]);
+    const slEx = await slBench(a.runDir, ['cycles', ...common, '-n', String(CYCLES)]);
     const ioEx = diffIo(procIo(a.pid!), ioBefore);
     const ioBeforeSh = procIo(a.pid!);
-    const slSh = slBench(a.runDir, ['cycles', ...common, '-n', String(CYCLES), '--shared']);
+    const slSh = await slBench(a.runDir, ['cycles', ...common, '-n', String(CYCLES), '--shared']);
     const ioSh = diffIo(procIo(a.pid!), ioBeforeSh);
-    const slHandoff = slBench(a.runDir, ['pingpong', ...common, '--run-a', a.runDir, '--run-b', b.runDir, '-n', String(HANDOFFS), '--mode', 'notify']);
+    const slHandoff = await slBench(a.runDir, ['pingpong', ...common, '--run-a', a.runDir, '--run-b', b.runDir, '-n', String(HANDOFFS), '--mode', 'notify']);
 
     const lhEx = await leaseholdCycles(hosts[0]!, false);
     const lhSh = await leaseholdCycles(hosts[0]!, true);
