@@ -17,8 +17,8 @@ import { deltaProperty, emptyTotals } from './support/delta-property.js';
 
 const TEST_PATH = 'packages/sim/test/delta-liveness.test.ts';
 /** CI sizes: about 100 ms per run here (more hosts, longer runs), about a minute for both. */
-const EARLY_DEAD_RUNS = 300;
-const DETECTION_RUNS = 300;
+const EARLY_DEAD_RUNS = 1000;
+const DETECTION_RUNS = 1000;
 const MS_PER_RUN_BUDGET = 800;
 const DURATION_SECONDS = 160;
 

@@ -15,8 +15,8 @@ import { deltaProperty, deltaSchedulerProperty, emptyTotals } from './support/de
 
 const TEST_PATH = 'packages/sim/test/delta-ownership.test.ts';
 /** CI sizes: about 45 ms per run here, so these two take about half a minute together. */
-const RANDOM_SCHEDULE_RUNS = 600;
-const SCHEDULER_RUNS = 150;
+const RANDOM_SCHEDULE_RUNS = 1500;
+const SCHEDULER_RUNS = 1000;
 /** Per-run budget for the test timeout (generous: CI machines are slower, shrinking re-runs). */
 const MS_PER_RUN_BUDGET = 400;
 const DURATION_SECONDS = 150;
