@@ -9,6 +9,9 @@
  *   - every leader write that lands: lver never decreases, and all commits of one lver name the same
  *     owner (Paxos agreement);
  *   - no unexpected error codes, no program crashes.
+ * Hosts may publish different io_timeouts (§3: each is judged by its own), and a scenario can stall
+ * one host's owner-liveness read (§5.1 step 3) at a chosen moment: its I/O path hangs, or the host
+ * is paused, while that read is in flight ('stall-owner-read').
  */
 import fc from 'fast-check';
 import { it } from 'vitest';
@@ -20,6 +23,7 @@ import {
   MIB,
   PAXOS_LEADER_MAGIC,
   type Geometry,
+  type LeaderRecord,
 } from '@leasehold/ondisk';
 import {
   acquireDeltaLease,
@@ -31,6 +35,7 @@ import {
   releaseLease,
   runRenewalLoop,
   type DeltaErrorCode,
+  type DeltaLease,
   type HeldDeltaLease,
   type HeldLease,
   type LeaseMode,
@@ -83,12 +88,22 @@ export interface PaxosHostPlan {
   ops: PaxosOp[];
   /** Leave the lockspace after the last operation (otherwise keep renewing). */
   leaveAtEnd: boolean;
+  /** This host's io_timeout (§3: published in its delta lease, others judge it by it); default the scenario's. */
+  ioTimeoutSeconds?: number;
 }
 
 export type PaxosFault =
   | { kind: 'crash'; machine: string; atSeconds: number; restartAfterSeconds?: number }
   | { kind: 'pause'; machine: string; atSeconds: number; durationSeconds: number }
-  | { kind: 'io'; machine?: string; atSeconds: number; durationSeconds: number; mode: 'slow' | 'fail' | 'hang'; slowMaxLatencySeconds?: number };
+  | { kind: 'io'; machine?: string; atSeconds: number; durationSeconds: number; mode: 'slow' | 'fail' | 'hang'; slowMaxLatencySeconds?: number }
+  /**
+   * When `machine` issues its `readNumber`-th owner-liveness read (a 1-sector read of another
+   * host's delta lease, §5.1 step 3; counted over all its incarnations), its I/O path hangs, or the
+   * host is paused, for `durationSeconds`: the read samples the disk on time and is handed back late.
+   */
+  | { kind: 'stall-owner-read'; machine: string; readNumber: number; durationSeconds: number; how: 'hang' | 'pause' };
+
+type OwnerReadStall = Extract<PaxosFault, { kind: 'stall-owner-read' }>;
 
 /** Slow I/O takes up to this long unless the fault says otherwise (beyond io_timeout: leases get lost). */
 const DEFAULT_SLOW_MAX_LATENCY_SECONDS = 3;
@@ -137,6 +152,8 @@ export interface PaxosStats {
    * overtaken by the lease moving on (see the module comment). Counted, not a violation.
    */
   leaderRegressions: number;
+  /** 'stall-owner-read' faults that fired. */
+  ownerReadStalls: number;
 }
 
 export interface PaxosRunResult {
@@ -156,6 +173,10 @@ interface Env {
   problems: string[];
   stats: PaxosStats;
   grants: { label: string; lver: bigint; grantedAtSeconds: number }[];
+  hosts: Map<string, SimHost>;
+  /** Owner-liveness reads issued so far, by machine, and the stalls planned for them. */
+  ownerReads: Map<string, number>;
+  ownerReadStalls: OwnerReadStall[];
 }
 
 export interface PaxosRunOptions {
@@ -187,11 +208,14 @@ export async function runPaxosScenario(scenario: PaxosScenario, options: PaxosRu
     tracker: new OwnershipTracker(),
     problems: [],
     grants: [],
-    stats: { acquired: 0, acquiredShared: 0, converted: 0, errors: {}, maxLver: 0n, maxGrantedLver: 0n, leaderRegressions: 0 },
+    stats: { acquired: 0, acquiredShared: 0, converted: 0, errors: {}, maxLver: 0n, maxGrantedLver: 0n, leaderRegressions: 0, ownerReadStalls: 0 },
+    hosts: new Map<string, SimHost>(),
+    ownerReads: new Map<string, number>(),
+    ownerReadStalls: [],
   };
   watchLeader(env);
 
-  const hosts = new Map<string, SimHost>();
+  const hosts = env.hosts;
   const plans = new Map<string, PaxosHostPlan>();
   for (const plan of scenario.hosts) {
     plans.set(plan.machine, plan);
@@ -300,7 +324,8 @@ function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
   return async (context: HostContext): Promise<void> => {
     const { clock, label } = context;
     const { scenario, tracker, world } = env;
-    const failSeconds = idRenewalFailSeconds(scenario.ioTimeoutSeconds);
+    const ioTimeoutSeconds = plan.ioTimeoutSeconds ?? scenario.ioTimeoutSeconds;
+    const failSeconds = idRenewalFailSeconds(ioTimeoutSeconds);
     const now = (): number => world.nowSeconds;
     const problem = (text: string): void => {
       env.problems.push(`${formatSeconds(now())} ${label}: ${text}`);
@@ -314,7 +339,7 @@ function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
           hostId: plan.hostId,
           areaOffsetBytes: 0,
           hostName: `${plan.machine}.${context.incarnation}`,
-          ioTimeoutSeconds: scenario.ioTimeoutSeconds,
+          ioTimeoutSeconds,
           watchdogFireTimeoutSeconds: scenario.watchdogFireTimeoutSeconds,
         });
       } catch (error) {
@@ -341,7 +366,13 @@ function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
       },
       stop.signal,
     );
-    const ctx: PaxosContext = { disk: context.disk(env.leaseDisk), clock, random: context.random, delta: lease, logger: traceLogger(context) };
+    const ctx: PaxosContext = {
+      disk: context.disk(env.leaseDisk),
+      clock,
+      random: context.random,
+      delta: withOwnerReadStalls(env, plan.machine, lease),
+      logger: traceLogger(context),
+    };
 
     const judge = (what: string, error: unknown, expected: ReadonlySet<PaxosErrorCode>): void => {
       if (isPaxosError(error) && expected.has(error.code)) {
@@ -399,6 +430,45 @@ function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
       await renewing;
     }
   };
+}
+
+/**
+ * The delta lease as the paxos code sees it, with the machine's 'stall-owner-read' faults applied
+ * to readHostSector (used only by the owner-liveness wait); everything else goes to the lease.
+ */
+function withOwnerReadStalls(env: Env, machine: string, lease: HeldDeltaLease): DeltaLease {
+  if (!env.ownerReadStalls.some((stall) => stall.machine === machine)) return lease;
+  const readHostSector = (hostId: number): Promise<LeaderRecord> => {
+    const readNumber = (env.ownerReads.get(machine) ?? 0) + 1;
+    env.ownerReads.set(machine, readNumber);
+    for (const stall of env.ownerReadStalls) {
+      if (stall.machine === machine && stall.readNumber === readNumber) startStall(env, stall, hostId);
+    }
+    return lease.readHostSector(hostId);
+  };
+  return new Proxy(lease, {
+    get(target, property) {
+      if (property === 'readHostSector') return readHostSector;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** Hangs the machine's I/O path, or pauses it, from now (the read is issued next) for the stall's duration. */
+function startStall(env: Env, stall: OwnerReadStall, hostId: number): void {
+  const { world } = env;
+  const host = env.hosts.get(stall.machine);
+  if (host === undefined) throw new Error(`stall names unknown machine ${stall.machine}`);
+  env.stats.ownerReadStalls++;
+  world.note(`${host.label}: owner-liveness read ${stall.readNumber} (host_id ${hostId}) stalls ${stall.durationSeconds.toFixed(3)} s (${stall.how})`);
+  if (stall.how === 'hang') {
+    host.ioFaults.hang(world.nowSeconds);
+    world.after(stall.durationSeconds, `unhang ${stall.machine}`, () => host.ioFaults.releaseHang());
+  } else {
+    host.pause();
+    world.after(stall.durationSeconds, `resume ${stall.machine}`, () => host.resume());
+  }
 }
 
 async function convert(
@@ -490,6 +560,10 @@ function scheduleFault(env: Env, fault: PaxosFault, hosts: Map<string, SimHost>,
       world.at(end, `end ${fault.mode} I/O`, () => path.change(previous));
       return;
     }
+    case 'stall-owner-read':
+      hostOf(fault.machine);
+      env.ownerReadStalls.push(fault);
+      return;
   }
 }
 

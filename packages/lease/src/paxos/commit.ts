@@ -83,13 +83,8 @@ export async function commitValue(
 async function ownerWillCommit(ctx: PaxosContext, area: LeaseArea, value: Dblock, logger: Logger): Promise<boolean> {
   const { delta } = ctx;
   const ownerHostId = Number(value.inp);
-  const liveness = sharedHolderLiveness(
-    delta.host(ownerHostId),
-    value.inp2,
-    ctx.clock.nowSeconds(),
-    delta.config.ioTimeoutSeconds,
-    delta.config.watchdogFireTimeoutSeconds,
-  );
+  // Not alive only on proven silence (§3, as for shared holders): a stalled observer must not help.
+  const liveness = sharedHolderLiveness(delta.host(ownerHostId), value.inp2, delta.config.ioTimeoutSeconds, delta.config.watchdogFireTimeoutSeconds);
   if (!liveness.live || ownerHostId < 1 || ownerHostId > area.geometry.maxHosts) return false;
   const { dblock, dblockValid } = await readHostSector(area, ownerHostId, `dblock of host_id ${ownerHostId}`);
   const released = dblockValid && isReleased(dblock) && dblock.lver === value.lver;

@@ -16,7 +16,10 @@ export interface HolderFactsInput {
   status: HostStatus | undefined;
   /** A name read from its delta sector, preferred over the table's. */
   hostName?: string;
-  /** Overrides the table's idea of the deadline (the owner-liveness wait has its own start). */
+  /**
+   * Overrides the table's idea of the deadline (the owner-liveness wait has its own start). Either
+   * way a deadline only: silence is proven by a look issued after it (§3), not by the clock passing it.
+   */
   deadAtSeconds?: number;
   ourIoTimeoutSeconds: number;
   watchdogFireTimeoutSeconds: number;
@@ -56,7 +59,11 @@ export function describeHolder(holder: LeaseHolder, nowSeconds: number): string 
   }
   if (holder.deadAtSeconds !== undefined) {
     const remaining = holder.deadAtSeconds - nowSeconds;
-    parts.push(remaining > 0 ? `counts as dead in ${remaining.toFixed(DECIMALS)} s unless it renews` : 'counts as dead');
+    // deadAtSeconds is a deadline, not a verdict (§3): only a look issued after it that still shows
+    // no renewal proves death. Past it, a holder can still be live when our own sampling is behind.
+    parts.push(
+      remaining > 0 ? `counts as dead in ${remaining.toFixed(DECIMALS)} s unless it renews` : 'past its deadline: dead once a look issued since shows no renewal',
+    );
   }
   return parts.join(', ');
 }

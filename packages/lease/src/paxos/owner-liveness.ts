@@ -6,7 +6,13 @@
  *   - it changed since we last looked (or our table's latest sample saw a change) → alive: fail at
  *     once with ACQUIRE_IDLIVE (-243), naming the holder;
  *   - no change for more than host_dead_seconds of the OWNER's io_timeout (8N_owner + W) since we
- *     last saw one → its watchdog has fired → ballot;
+ *     last saw one → its watchdog has fired → ballot. That silence must be PROVEN (§3, as the delta
+ *     layer's provenSilenceSeconds): a read shows the disk as it was at some moment between its
+ *     issue and its completion, so an unchanged sector proves silence only up to the moment its
+ *     read was ISSUED. sanlock judges `now - wait_start` after the read, which also counts the
+ *     read's own latency (unbounded when our I/O hangs, or when we are paused while it is in
+ *     flight) as silence: a live owner whose renewal landed just after our read sampled the disk
+ *     would be taken over;
  *   - otherwise wait, re-reading the owner's delta sector and the leader every second, as long as
  *     the caller's waitSeconds budget allows (OWNER_NOWAIT, -247, when it does not). A changed
  *     leader restarts the acquire from step 1.
@@ -62,17 +68,26 @@ export async function judgeOwner(ctx: PaxosContext, area: LeaseArea, leader: Lea
   }
 
   const known = sameIncarnation(delta.host(ownerHostId), leader);
-  let waitStartSeconds = known?.lastLiveSeconds ?? clock.nowSeconds();
+  // wait_start and last_ts: the owner's sector showed last_ts at some moment no later than
+  // wait_start (our clock). A later read that still shows last_ts sampled the disk no earlier than
+  // its issue time, so the owner wrote nothing between wait_start and that issue time: that, and
+  // nothing more, is the silence it proves. From our table: last_live, the completion of the sample
+  // that saw the change (late: the safe side). Without table data both come from our first read.
+  let waitStartSeconds: number | undefined = known?.lastLiveSeconds;
   let lastTimestamp: bigint | undefined = known?.timestamp;
 
   for (;;) {
     if (!stillJoined(delta, clock)) throw new PaxosError('NOT_JOINED', `${area.name}: our delta lease ended while waiting for the owner`, details);
+    // Taken just BEFORE the read is issued: the read samples the disk no earlier than this, so an
+    // unchanged sector proves the owner silent up to here, and no later (§3).
+    const issuedAtSeconds = clock.nowSeconds();
     let sector: LeaderRecord;
     try {
       sector = await delta.readHostSector(ownerHostId);
     } catch (error) {
       throw toPaxosError(error, `${area.name}: reading the delta lease of owner host_id ${ownerHostId}`, details);
     }
+    const completedAtSeconds = clock.nowSeconds();
     if (sector.timestamp === 0n || sector.ownerId !== ownerId || sector.ownerGeneration > ownerGeneration) {
       options.logger.info({ ...log, deltaOwner: sector.ownerId, deltaGeneration: sector.ownerGeneration, deltaTimestamp: sector.timestamp }, 'owner host_id is free or taken over: ballot');
       return 'ballot';
@@ -86,18 +101,26 @@ export async function judgeOwner(ctx: PaxosContext, area: LeaseArea, leader: Lea
         mode: 'exclusive',
         status: delta.host(ownerHostId),
         hostName: sector.resourceName,
-        deadAtSeconds: waitStartSeconds + deadSeconds,
+        ...(waitStartSeconds === undefined ? {} : { deadAtSeconds: waitStartSeconds + deadSeconds }),
         ourIoTimeoutSeconds: delta.config.ioTimeoutSeconds,
         watchdogFireTimeoutSeconds: delta.config.watchdogFireTimeoutSeconds,
       });
 
-    if (lastTimestamp === undefined) {
+    if (lastTimestamp === undefined || waitStartSeconds === undefined) {
       lastTimestamp = sector.timestamp;
+      // No table data: the silence counts from when this first read COMPLETED, not from when it was
+      // issued. The read may have sampled the disk as late as its completion, so the owner may have
+      // written this very timestamp just before that: a renewal at (almost) the completion time is
+      // consistent with what we saw. Starting at the issue time would credit the owner with silence
+      // during the read's latency, which nothing proves (and a read that hung for host_dead_seconds
+      // would let the next unchanged read call a live owner dead). The later time is the safe one.
+      waitStartSeconds = completedAtSeconds;
     } else {
       const status = sameIncarnation(delta.host(ownerHostId), leader);
       const changedInLatestSample = status !== undefined && status.lastLiveSeconds !== undefined && status.lastCheckSeconds === status.lastLiveSeconds;
       if (sector.timestamp !== lastTimestamp || changedInLatestSample) {
-        if (sector.timestamp !== lastTimestamp) waitStartSeconds = clock.nowSeconds();
+        // A change counts from when we saw it: the read's completion (late, the safe side).
+        if (sector.timestamp !== lastTimestamp) waitStartSeconds = completedAtSeconds;
         const facts = holder();
         throw new PaxosError('ACQUIRE_IDLIVE', `${area.name} is held by ${describeHolder(facts, clock.nowSeconds())}`, {
           ...details,
@@ -105,8 +128,10 @@ export async function judgeOwner(ctx: PaxosContext, area: LeaseArea, leader: Lea
           leaderFlags: leader.flags,
         });
       }
-      if (clock.nowSeconds() - waitStartSeconds > deadSeconds) {
-        options.logger.info({ ...log, waitStartSeconds, deadSeconds }, 'owner has not renewed for host_dead_seconds: ballot');
+      // Proven silence: from wait_start to this read's issue time (see above), never to now.
+      const provenSilenceSeconds = issuedAtSeconds - waitStartSeconds;
+      if (provenSilenceSeconds > deadSeconds) {
+        options.logger.info({ ...log, waitStartSeconds, issuedAtSeconds, deadSeconds }, 'owner has not renewed for host_dead_seconds: ballot');
         return 'ballot';
       }
     }

@@ -10,9 +10,16 @@
  * newer than the mode block's; or no change for more than host_dead_seconds since first_check /
  * last_live. One stricter rule: a mode block NEWER than the generation our table knows means our
  * table is behind, so the holder counts as alive.
+ * "No change for more than host_dead_seconds" is the PROVEN silence (§3, host-table.ts
+ * provenSilenceSeconds): from last_live (or first_check) to the moment our latest sample's read was
+ * issued, never to now. sanlock's `now - last_live` also counts the time since our last sample, in
+ * which nothing was looked at: if our own renewals (which do the sampling) stalled on hung I/O, or
+ * we were paused, a holder that kept renewing all along would be zeroed while alive, and an
+ * exclusive grant would then coexist with a live shared one.
  */
 import type { HostStatus } from '../delta/api.js';
 import { effectiveIoTimeoutSeconds } from '../delta/config.js';
+import { provenSilenceSeconds } from '../delta/host-table.js';
 import type { Logger } from '../logger.js';
 import { hostDeadSeconds } from '../timeouts.js';
 import type { LeaseHolder } from './errors.js';
@@ -27,10 +34,13 @@ export interface SharedLiveness {
   reason: string;
 }
 
+/**
+ * §5.4 alive / not alive, from our host table only (no I/O, no clock: the table's latest sample is
+ * the evidence, and its age does not count as silence).
+ */
 export function sharedHolderLiveness(
   status: HostStatus | undefined,
   modeGeneration: bigint,
-  nowSeconds: number,
   ourIoTimeoutSeconds: number,
   watchdogFireTimeoutSeconds: number,
 ): SharedLiveness {
@@ -39,15 +49,15 @@ export function sharedHolderLiveness(
   if (status.timestamp === 0n) return { live: false, reason: 'its delta lease is free' };
   if (status.generation > modeGeneration) return { live: false, reason: `its delta lease has a newer generation ${status.generation}` };
   if (status.generation < modeGeneration) return { live: true, reason: `our host table still shows generation ${status.generation}` };
+  // host_dead_seconds of the HOLDER's io_timeout (§3: a host is judged by its own N, ours if it published 0).
   const deadSeconds = hostDeadSeconds(effectiveIoTimeoutSeconds(status.ioTimeoutSeconds, ourIoTimeoutSeconds), watchdogFireTimeoutSeconds);
-  if (status.lastLiveSeconds === undefined) {
-    if (status.firstCheckSeconds !== undefined && nowSeconds - status.firstCheckSeconds > deadSeconds) {
-      return { live: false, reason: `no renewal seen in ${deadSeconds} s since the first check` };
-    }
-  } else if (nowSeconds - status.lastLiveSeconds > deadSeconds) {
-    return { live: false, reason: `no renewal seen for more than ${deadSeconds} s` };
+  // §3: silence is proven only up to the issue time of our latest sample of its slot (see above).
+  const silenceSeconds = provenSilenceSeconds(status);
+  if (silenceSeconds > deadSeconds) {
+    const since = status.lastLiveSeconds === undefined ? 'since the first check' : 'since its last renewal seen';
+    return { live: false, reason: `no renewal in the ${silenceSeconds.toFixed(1)} s ${since} up to our latest sample (host_dead_seconds ${deadSeconds})` };
   }
-  return { live: true, reason: 'renewed recently' };
+  return { live: true, reason: `our latest sample proves only ${silenceSeconds.toFixed(1)} s without a renewal (host_dead_seconds ${deadSeconds})` };
 }
 
 /** Returns the shared holders that are alive; dead ones are cleared from the disk. */
@@ -71,7 +81,7 @@ export async function clearDeadSharedHolders(
       continue;
     }
     const status = delta.host(hostId);
-    const verdict = sharedHolderLiveness(status, mode.generation, clock.nowSeconds(), delta.config.ioTimeoutSeconds, delta.config.watchdogFireTimeoutSeconds);
+    const verdict = sharedHolderLiveness(status, mode.generation, delta.config.ioTimeoutSeconds, delta.config.watchdogFireTimeoutSeconds);
     if (verdict.live) {
       logger.info({ ...log, reason: verdict.reason }, 'shared holder is alive');
       live.push(
