@@ -40,8 +40,11 @@ const SPACE = 'LS';
 const IMAGE_BYTES = 2 * 1024 * 1024;
 const SECTOR_BYTES = 512;
 const POLL_SECONDS = 0.25;
-/** Slack for sanlock's 1 s polling and process scheduling. */
-const SLACK_SECONDS = 4;
+/**
+ * Slack for sanlock's 1 s polling and process scheduling on a loaded 2-core machine. It only bounds
+ * how LATE a verdict may come; the safety bounds (never FAIL/DEAD early) are asserted exactly.
+ */
+const SLACK_SECONDS = 10;
 
 type Cleanup = () => Promise<void> | void;
 
