@@ -1,7 +1,8 @@
 /**
- * Creating the listening socket file safely: refuse if another daemon answers on it, remove a stale
+ * Creating a listening Unix socket file safely: refuse if another server answers on it, remove a stale
  * one, create it with a restrictive umask (no window in which others could connect), then set the
- * mode and the group.
+ * mode and the group. Shared by the daemon and the watchdog companion
+ * (`@leasehold/daemon/socket-file`).
  */
 import { chmodSync, chownSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -10,7 +11,8 @@ import { DaemonError } from '../protocol/codes.js';
 
 const PROBE_TIMEOUT_MS = 1000;
 
-function answers(path: string): Promise<boolean> {
+/** True when something accepts connections on `path` (or holds it without refusing). */
+export function socketAnswers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = createConnection(path);
     const timer = setTimeout(() => {
@@ -29,10 +31,16 @@ function answers(path: string): Promise<boolean> {
   });
 }
 
-export async function listenOnSocketFile(path: string, mode: number, gid: number | undefined, onConnection: (socket: Socket) => void): Promise<Server> {
+export async function listenOnSocketFile(
+  path: string,
+  mode: number,
+  gid: number | undefined,
+  onConnection: (socket: Socket) => void,
+  alreadyServed: (path: string) => Error = (p) => new DaemonError('DAEMON_RUNNING', `another daemon is serving ${p}`),
+): Promise<Server> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   if (existsSync(path)) {
-    if (await answers(path)) throw new DaemonError('DAEMON_RUNNING', `another daemon is serving ${path}`);
+    if (await socketAnswers(path)) throw alreadyServed(path);
     unlinkSync(path);
   }
   const server = createServer({ allowHalfOpen: false, pauseOnConnect: false }, onConnection);

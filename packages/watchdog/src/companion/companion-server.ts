@@ -4,9 +4,8 @@
  * Registrations outlive the connection that made them: a daemon that dies leaves its deadlines in
  * place, as wdmd keeps a dead sanlock's.
  */
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import type { Server, Socket } from 'node:net';
+import { listenOnSocketFile, socketAnswers } from '@leasehold/daemon/socket-file';
 import type { Logger } from '@leasehold/lease';
 import { peerCredentials } from '@leasehold/native';
 import {
@@ -22,7 +21,6 @@ import {
 } from '@leasehold/daemon/watchdog-protocol';
 import { WatchdogError } from '../errors.js';
 
-const PROBE_TIMEOUT_MS = 1000;
 const SOCKET_MODE = 0o600;
 
 export interface CompanionHandlers {
@@ -41,46 +39,16 @@ function socketFd(socket: Socket): number | undefined {
 }
 
 /** True when something accepts connections on `path`. */
-export function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createConnection(path);
-    const timer = setTimeout(() => {
-      probe.destroy();
-      resolve(true);
-    }, PROBE_TIMEOUT_MS);
-    probe.once('connect', () => {
-      clearTimeout(timer);
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
-}
+export { socketAnswers };
 
-export async function listenCompanionSocket(path: string, handlers: CompanionHandlers, logger: Logger): Promise<Server> {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  if (existsSync(path)) {
-    if (await socketAnswers(path)) throw new WatchdogError('ALREADY_RUNNING', `another companion serves ${path}`);
-    unlinkSync(path);
-  }
-  const server = createServer((socket) => serveConnection(socket, handlers, logger));
-  const previousUmask = process.umask(0o177);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } finally {
-    process.umask(previousUmask);
-  }
-  chmodSync(path, SOCKET_MODE);
-  return server;
+export function listenCompanionSocket(path: string, handlers: CompanionHandlers, logger: Logger): Promise<Server> {
+  return listenOnSocketFile(
+    path,
+    SOCKET_MODE,
+    undefined,
+    (socket) => serveConnection(socket, handlers, logger),
+    (p) => new WatchdogError('ALREADY_RUNNING', `another companion serves ${p}`),
+  );
 }
 
 function serveConnection(socket: Socket, handlers: CompanionHandlers, logger: Logger): void {
