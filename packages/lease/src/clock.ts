@@ -5,8 +5,12 @@
 export interface Clock {
   /** Monotonic seconds (may be fractional). Never goes backwards. */
   nowSeconds(): number;
-  /** Resolves after `seconds` of this clock's time. */
-  sleep(seconds: number): Promise<void>;
+  /**
+   * Resolves after `seconds` of this clock's time. With `signal`, a clock may cancel its timer when
+   * the signal aborts and reject (so deadlines raced against finished work do not linger); a clock
+   * that ignores the signal is still correct, its timer just runs out.
+   */
+  sleep(seconds: number, signal?: AbortSignal): Promise<void>;
 }
 
 export interface Random {

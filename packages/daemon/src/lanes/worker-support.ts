@@ -1,4 +1,5 @@
 /** Small pieces every lane worker uses: the real clock, a logger that forwards to the main thread. */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { MessagePort } from 'node:worker_threads';
 import type { Clock, Logger } from '@leasehold/lease';
 import type { LogNote, WireFailure } from './lane-messages.js';
@@ -6,7 +7,8 @@ import type { LogNote, WireFailure } from './lane-messages.js';
 /** CLOCK_MONOTONIC seconds, the same clock in every thread of the process (and what sanlock writes). */
 export const monotonicClock: Clock = {
   nowSeconds: () => Number(process.hrtime.bigint()) / 1e9,
-  sleep: (seconds: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, seconds * 1000))),
+  // Abort-aware, so deadlines raced against finished work do not leave timers behind.
+  sleep: (seconds: number, signal?: AbortSignal) => delay(Math.max(0, seconds * 1000), undefined, signal ? { signal } : undefined),
 };
 
 const LEVEL_RANK: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: 100 };
