@@ -9,5 +9,6 @@ export * from './delta/acquire.js';
 export * from './delta/held-lease.js';
 export * from './delta/renewal-loop.js';
 export * from './delta/lockspace-hosts.js';
+export * from './delta/membership.js';
 export * from './paxos/index.js';
 export { sleepUnlessAborted } from './delta/abortable-sleep.js';

@@ -7,17 +7,18 @@ import { contextFor, FakeDelta, FakeLockspace, fixedRandom, LOCATION, makeResour
 const START = 1000;
 const SS = 512;
 /** Ballot reads: roundup_pow2(2000 + 2) sectors = 1 MiB. */
-const BALLOT_READ_BYTES = 2048 * SS;
+/** Leader, request and the dblocks of host_ids 1-3 (3 is the highest in use). */
+const BALLOT_READ_BYTES = 5 * SS;
 
 function setup(options: { numHosts?: number } = {}) {
-  const area = makeResourceArea(options);
-  const clock = new FakeClock(START);
   const lockspace = new FakeLockspace();
+  const area = makeResourceArea({ ...options, lockspace });
+  const clock = new FakeClock(START);
   return { area, clock, lockspace };
 }
 
 describe('exclusive acquire of a free lease (§5.1)', () => {
-  it('commits us with lver 1, our ballot ≡ host_id, and does 3 reads (1 small) + 3 one-sector writes', async () => {
+  it('commits us with lver 1, our ballot ≡ host_id, and does 3 small reads + 3 one-sector writes', async () => {
     const { area, clock, lockspace } = setup();
     const delta = new FakeDelta(lockspace, clock, 3, { generation: 5n });
     const held = await clock.run(acquireLease(contextFor(area, clock, delta), LOCATION));
@@ -36,11 +37,13 @@ describe('exclusive acquire of a free lease (§5.1)', () => {
     expect(area.disk.log).toEqual([
       { kind: 'read', offsetBytes: RESOURCE_OFFSET_BYTES, lengthBytes: 5 * SS }, // leader .. our sector
       { kind: 'write', offsetBytes: own, lengthBytes: SS }, // phase 1
-      { kind: 'read', offsetBytes: RESOURCE_OFFSET_BYTES, lengthBytes: BALLOT_READ_BYTES },
+      { kind: 'read', offsetBytes: RESOURCE_OFFSET_BYTES, lengthBytes: BALLOT_READ_BYTES }, // host_ids 1..3
       { kind: 'write', offsetBytes: own, lengthBytes: SS }, // phase 2
       { kind: 'read', offsetBytes: RESOURCE_OFFSET_BYTES, lengthBytes: BALLOT_READ_BYTES },
       { kind: 'write', offsetBytes: RESOURCE_OFFSET_BYTES, lengthBytes: SS }, // commit
     ]);
+    // The ballot's bound: one whole-area read of the lockspace (ballot-range.ts).
+    expect(delta.membershipReads).toBe(1);
     expect(clock.nowSeconds()).toBe(START);
   });
 

@@ -33,6 +33,7 @@ import {
   type DeltaLease,
   type DeltaLeaseConfig,
   type HostStatus,
+  type MembershipBound,
   type PaxosContext,
   type Random,
   type ResourceLocation,
@@ -57,7 +58,11 @@ export interface TestArea {
   plantLeader(leader: LeaderRecord): void;
 }
 
-export function makeResourceArea(options: { numHosts?: number; clear?: boolean } = {}): TestArea {
+/**
+ * A resource lease on a memory disk. Sectors planted for a host stand for a host that has joined the
+ * lockspace: with `lockspace` given, planting marks its host_id used there, as its delta acquire would.
+ */
+export function makeResourceArea(options: { numHosts?: number; clear?: boolean; lockspace?: FakeLockspace } = {}): TestArea {
   const memory = new MemoryDisk({ sectorSize: 512, sizeBytes: 2 * MIB });
   const area = buildResourceArea({
     spaceName: SPACE,
@@ -74,8 +79,10 @@ export function makeResourceArea(options: { numHosts?: number; clear?: boolean }
     leader: () => decodeLeader(memory.snapshot(RESOURCE_OFFSET_BYTES, 512)),
     hostSector: (hostId) => decodeHostSector(memory.snapshot(hostSectorOffset(RESOURCE_OFFSET_BYTES, hostId, GEOMETRY), 512)),
     request: () => decodeRequest(memory.snapshot(RESOURCE_OFFSET_BYTES + 512, 512)),
-    plantHostSector: (hostId, dblock, mode = null) =>
-      memory.overwrite(hostSectorOffset(RESOURCE_OFFSET_BYTES, hostId, GEOMETRY), encodeHostSector(dblock, mode, 512)),
+    plantHostSector: (hostId, dblock, mode = null) => {
+      options.lockspace?.markUsed(hostId);
+      memory.overwrite(hostSectorOffset(RESOURCE_OFFSET_BYTES, hostId, GEOMETRY), encodeHostSector(dblock, mode, 512));
+    },
     plantLeader: (leader) => {
       const sector = new Uint8Array(512);
       encodeLeader(leader, sector, 0);
@@ -110,6 +117,12 @@ export interface FakeHostRecord {
 /** The delta sectors every fake delta lease reads ("the lockspace on disk"). */
 export class FakeLockspace {
   readonly sectors = new Map<number, LeaderRecord>();
+  /** Host ids acquired at some time whose sector the test does not model (membership only). */
+  readonly used = new Set<number>();
+
+  markUsed(hostId: number): void {
+    this.used.add(hostId);
+  }
 
   set(hostId: number, record: FakeHostRecord): void {
     this.sectors.set(hostId, deltaRecord(hostId, record));
@@ -257,6 +270,24 @@ export class FakeDelta implements DeltaLease {
 
   takePings(): number[] {
     return this.incomingPings.splice(0);
+  }
+
+  /** Membership reads made (ballots over large ranges read the lockspace to bound their reads). */
+  membershipReads = 0;
+  private latestMembership: MembershipBound | undefined;
+
+  membership(): MembershipBound | undefined {
+    return this.latestMembership;
+  }
+
+  async readMembership(): Promise<MembershipBound> {
+    this.membershipReads++;
+    let highestUsedHostId = Math.max(0, ...this.lockspace.used);
+    for (const [hostId, record] of this.lockspace.sectors) {
+      if (record.ownerId !== 0n || record.ownerGeneration !== 0n || record.timestamp !== 0n) highestUsedHostId = Math.max(highestUsedHostId, hostId);
+    }
+    this.latestMembership = { highestUsedHostId, readIssuedAtSeconds: this.clock.nowSeconds() };
+    return this.latestMembership;
   }
 
   async readHostSector(hostId: number): Promise<LeaderRecord> {

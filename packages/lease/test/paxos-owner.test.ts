@@ -9,9 +9,9 @@ const W = 60;
 
 /** Host 2 holds the lease; host 1 (our side) has a table that sampled host 2 once at START. */
 async function ownedByTwo(options: { ownerIoTimeoutSeconds?: number } = {}) {
-  const area = makeResourceArea();
-  const clock = new FakeClock(START);
   const lockspace = new FakeLockspace();
+  const area = makeResourceArea({ lockspace });
+  const clock = new FakeClock(START);
   const two = new FakeDelta(lockspace, clock, 2, { generation: 7n, hostName: 'uuid-2.node-b', ioTimeoutSeconds: options.ownerIoTimeoutSeconds ?? 1, watchdogFireTimeoutSeconds: W });
   const one = new FakeDelta(lockspace, clock, 1, { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: W });
   const held: HeldLease = await clock.run(acquireLease(contextFor(area, clock, two), LOCATION));

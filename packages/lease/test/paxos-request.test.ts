@@ -8,9 +8,9 @@ const START = 1000;
 const SS = 512;
 
 function setup() {
-  const area = makeResourceArea();
-  const clock = new FakeClock(START);
   const lockspace = new FakeLockspace();
+  const area = makeResourceArea({ lockspace });
+  const clock = new FakeClock(START);
   const owner = new FakeDelta(lockspace, clock, 2);
   const requester = new FakeDelta(lockspace, clock, 1);
   return { area, clock, lockspace, owner, requester };

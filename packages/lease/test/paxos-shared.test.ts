@@ -9,9 +9,9 @@ const SS = 512;
 const W = 60;
 
 function cluster(hostIds: number[]) {
-  const area = makeResourceArea();
-  const clock = new FakeClock(START);
   const lockspace = new FakeLockspace();
+  const area = makeResourceArea({ lockspace });
+  const clock = new FakeClock(START);
   const hosts = new Map(hostIds.map((id) => [id, new FakeDelta(lockspace, clock, id, { generation: BigInt(10 + id), ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: W })]));
   const ctx = (id: number) => contextFor(area, clock, hosts.get(id)!);
   const sampleAll = () => {
@@ -22,7 +22,7 @@ function cluster(hostIds: number[]) {
 
 describe('shared mode (§5.4)', () => {
   it('acquire SH: a ballot with SHORT_HOLD, then {RELEASED dblock, SHARED + generation}, then the leader freed: 4 reads, 5 writes', async () => {
-    const { area, clock, ctx } = cluster([2]);
+    const { area, clock, ctx, hosts } = cluster([2]);
     const held = await clock.run(acquireLease(ctx(2), LOCATION, { mode: 'shared' }));
     expect(held).toMatchObject({ mode: 'shared', lver: 1n, generation: 12n });
     const { dblock, mode } = area.hostSector(2);
@@ -32,7 +32,9 @@ describe('shared mode (§5.4)', () => {
     expect(area.leader()).toMatchObject({ lver: 1n, ownerId: 2n, timestamp: 0n });
     expect(area.leader().flags & LFL_SHORT_HOLD).toBe(0);
     const kinds = area.disk.log.map((io) => `${io.kind}@${(io.offsetBytes - RESOURCE_OFFSET_BYTES) / SS}+${io.lengthBytes / SS}`);
-    expect(kinds).toEqual(['read@0+4', 'write@3+1', 'read@0+2048', 'write@3+1', 'read@0+2048', 'write@0+1', 'write@3+1', 'read@0+1', 'write@0+1']);
+    // The ballots read the host_ids in use (only 2: leader, request, hosts 1-2), after one membership read.
+    expect(kinds).toEqual(['read@0+4', 'write@3+1', 'read@0+4', 'write@3+1', 'read@0+4', 'write@0+1', 'write@3+1', 'read@0+1', 'write@0+1']);
+    expect(hosts.get(2)!.membershipReads).toBe(1);
   });
 
   it('the commit of a shared acquire carries SHORT_HOLD while it lasts', async () => {

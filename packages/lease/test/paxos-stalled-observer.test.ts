@@ -28,9 +28,9 @@ function dblock(values: Partial<Dblock>): Dblock {
 }
 
 function world() {
-  const area = makeResourceArea();
-  const clock = new FakeClock(START);
   const lockspace = new FakeLockspace();
+  const area = makeResourceArea({ lockspace });
+  const clock = new FakeClock(START);
   const other = (hostId: number, generation: bigint): FakeDelta =>
     new FakeDelta(lockspace, clock, hostId, { generation, hostName: `host-${hostId}`, ioTimeoutSeconds: OTHER_IO_TIMEOUT_SECONDS, watchdogFireTimeoutSeconds: W });
   const us = (hostId: number): StallingDelta =>

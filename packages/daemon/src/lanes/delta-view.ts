@@ -7,6 +7,8 @@
  *   proves, never from the time of the question), so a resource lane judges exactly as the renewal
  *   lane would;
  * - the owner's delta sector, read directly from the lockspace's device (1 sector);
+ * - the membership bound of the ballots (paxos/ballot-range.ts), from its own whole-area reads on
+ *   this lane: the renewal lane's samples are up to 2 x io_timeout old, too old to bound a ballot;
  * - pings, forwarded to the renewal lane, which writes them in its next renewals.
  * Once the deadline (8 x io_timeout after the last renewal the renewal lane reported) has passed,
  * the view reports itself lost, and guardDisk() refuses every write: nothing uses a lease past it.
@@ -18,12 +20,14 @@ import {
   DeltaError,
   hostState,
   idRenewalFailSeconds,
+  membershipOfArea,
   type Clock,
   type DeltaErrorShape,
   type DeltaEvent,
   type DeltaLease,
   type DeltaLeaseConfig,
   type HostStatus,
+  type MembershipBound,
 } from '@leasehold/lease';
 
 export class DeltaView implements DeltaLease {
@@ -34,6 +38,7 @@ export class DeltaView implements DeltaLease {
   private table = new Map<number, HostStatus>();
   private lostReason: DeltaErrorShape | undefined;
   private detached = false;
+  private latestMembership: MembershipBound | undefined;
 
   constructor(
     init: { config: DeltaLeaseConfig; geometry: Geometry; generation: bigint; lastRenewalSeconds: number; hosts: HostStatus[] },
@@ -125,6 +130,18 @@ export class DeltaView implements DeltaLease {
 
   takePings(): number[] {
     return [];
+  }
+
+  membership(): MembershipBound | undefined {
+    return this.latestMembership;
+  }
+
+  async readMembership(): Promise<MembershipBound> {
+    const issuedAtSeconds = this.clock.nowSeconds();
+    const area = await this.lockspaceDisk.read(this.config.areaOffsetBytes, this.geometry.alignBytes);
+    const bound = membershipOfArea(area, this.geometry, issuedAtSeconds);
+    if (this.latestMembership === undefined || issuedAtSeconds >= this.latestMembership.readIssuedAtSeconds) this.latestMembership = bound;
+    return bound;
   }
 
   async readHostSector(hostId: number): Promise<LeaderRecord> {

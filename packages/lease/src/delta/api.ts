@@ -4,6 +4,7 @@
  * and later the daemon. Everything takes a Disk and a Clock only: no Date.now, timers or fs.
  */
 import type { Geometry, OnDiskError } from '@leasehold/ondisk';
+import type { MembershipBound } from './membership.js';
 
 export type HostState = 'FREE' | 'LIVE' | 'UNKNOWN' | 'FAIL' | 'DEAD';
 
@@ -118,6 +119,14 @@ export interface DeltaLease {
   pingHost(hostId: number): void;
   /** Host ids whose renewals carried our bit since the last call (they want our attention). */
   takePings(): number[];
+  /**
+   * Which host_ids have ever been acquired, as the latest whole-area read (a renewal or
+   * readMembership) showed it; undefined before the first. The paxos ballots bound their reads
+   * with it (paxos/ballot-range.ts).
+   */
+  membership(): MembershipBound | undefined;
+  /** One whole-area read now, nothing written: a fresh membership bound. */
+  readMembership(): Promise<MembershipBound>;
   /** Read one host's delta sector now (1 sector I/O), for paxos owner-liveness checks. */
   readHostSector(hostId: number): Promise<import('@leasehold/ondisk').LeaderRecord>;
 }

@@ -21,6 +21,7 @@ import {
   writeDeltaSector,
   type PreparedSector,
 } from './lockspace-io.js';
+import { membershipOfArea, type MembershipBound } from './membership.js';
 import { PingBitmap } from './ping-bitmap.js';
 import { sampleLockspaceArea } from './sample-area.js';
 
@@ -58,6 +59,7 @@ export class HeldDeltaLease implements DeltaLease {
   /** A record whose write failed: it may or may not have reached the disk. */
   private uncertainWrite: LeaderRecord | undefined;
   private lastRenewalStartSeconds: number;
+  private latestMembership: MembershipBound | undefined;
   private readonly acquiredAtSeconds: number;
   private releasedFlag = false;
   private lostReason: DeltaErrorShape | undefined;
@@ -184,6 +186,23 @@ export class HeldDeltaLease implements DeltaLease {
     return senders;
   }
 
+  membership(): MembershipBound | undefined {
+    return this.latestMembership;
+  }
+
+  async readMembership(): Promise<MembershipBound> {
+    this.assertHeld('read the lockspace membership');
+    const issuedAtSeconds = this.clock.nowSeconds();
+    const area = await readLockspaceArea(this.disk, this.geometry, this.config);
+    return this.noteMembership(membershipOfArea(area, this.geometry, issuedAtSeconds));
+  }
+
+  /** Keeps the bound whose read was issued last (reads may complete out of order). */
+  private noteMembership(bound: MembershipBound): MembershipBound {
+    if (this.latestMembership === undefined || bound.readIssuedAtSeconds >= this.latestMembership.readIssuedAtSeconds) this.latestMembership = bound;
+    return bound;
+  }
+
   async readHostSector(hostId: number): Promise<LeaderRecord> {
     this.checkHostIdRange(hostId);
     return (await readDeltaSector(this.disk, this.geometry, this.config, hostId)).leader;
@@ -214,6 +233,7 @@ export class HeldDeltaLease implements DeltaLease {
       { hostId: this.config.hostId, inbox: this.inbox, pingsFrom: this.pingsFrom },
       startSeconds,
     );
+    this.noteMembership(membershipOfArea(area, this.geometry, startSeconds));
     this.verifyOwnSector(area);
     const writeSeconds = this.clock.nowSeconds();
     // Also catches a markLost() from the renewal loop while the read was hanging: never write late.

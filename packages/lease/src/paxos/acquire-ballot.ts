@@ -18,6 +18,7 @@ import { leadersIdentical, type Dblock, type LeaderRecord, type ModeBlock } from
 import { sleepUnlessAborted } from '../delta/abortable-sleep.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { runBallot } from './ballot.js';
+import { planBallotReads } from './ballot-range.js';
 import { ballotAbove, nextBallotAfterAbort } from './ballot-number.js';
 import { commitValue, ownedError } from './commit.js';
 import { PaxosError } from './errors.js';
@@ -133,7 +134,9 @@ async function acquireSteps(
     let accepted = first.own.dblockValid && hasAcceptedValue(first.own.dblock, nextLver) ? first.own.dblock : undefined;
     let firstAbort = true;
     for (;;) {
+      const reads = await planBallotReads(ctx.delta, clock, area.geometry, numHosts, us.hostId, ctx.ballotRange);
       const outcome = await runBallot({
+        reads,
         area,
         hostId: us.hostId,
         generation: us.generation,

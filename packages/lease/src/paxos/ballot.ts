@@ -7,15 +7,18 @@
  *            with the same abort rules.
  * Each write is our whole sector, so our mode block goes with it: zero normally, SHARED while we
  * convert a shared hold to exclusive (§5.4, §7.7).
+ * The reads cover the dblocks of the host_ids that can matter (ballot-range.ts says which, and why
+ * that is safe); a phase whose partial read came too late reads the whole range instead.
  */
-import { ballotReadSectors, encodeDblock, DBLOCK_BYTES, type Dblock, type ModeBlock } from '@leasehold/ondisk';
+import { encodeDblock, DBLOCK_BYTES, type Dblock, type ModeBlock } from '@leasehold/ondisk';
 import { diskTimestamp, type Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { assertOurBallot } from './ballot-number.js';
+import { partialReadValid, type BallotReadPlan } from './ballot-range.js';
 import { scanBallotRead, type BallotAbort, type BallotScan } from './ballot-scan.js';
 import { PaxosError } from './errors.js';
 import { EMPTY_DBLOCK, writeHostSector } from './host-sector.js';
-import { LEADER_SECTOR_INDEX, type LeaseArea } from './lease-area.js';
+import { hostSectorIndex, LEADER_SECTOR_INDEX, type LeaseArea } from './lease-area.js';
 
 /** sanlock's DBLOCK_CHECKSUM (-214): a damaged dblock fails the acquire. */
 const DBLOCK_CHECKSUM_ERRNO = -214;
@@ -29,6 +32,8 @@ export interface BallotInput {
   maxHosts: bigint;
   nextLver: bigint;
   mbal: bigint;
+  /** Which sectors the phase reads cover (ballot-range.ts). */
+  reads: BallotReadPlan;
   /** Our mode block for both writes: null (zeroed) normally, SHARED during SH→EX conversion. */
   ownMode: ModeBlock | null;
   /**
@@ -63,7 +68,6 @@ function sealed(dblock: Dblock): Dblock {
 export async function runBallot(input: BallotInput): Promise<BallotOutcome> {
   const { area, hostId, numHosts, nextLver, mbal } = input;
   assertOurBallot(mbal, hostId, input.maxHosts);
-  const readSectors = ballotReadSectors(numHosts, area.geometry);
   const log = { resource: area.name, lver: nextLver, mbal };
 
   const kept = input.keepAccepted?.lver === nextLver ? input.keepAccepted : undefined;
@@ -75,8 +79,7 @@ export async function runBallot(input: BallotInput): Promise<BallotOutcome> {
   });
   input.onWriting(phase1, 1);
   await writeHostSector(area, hostId, phase1, input.ownMode, 'phase-1 dblock');
-  const read1 = await area.read(LEADER_SECTOR_INDEX, readSectors, 'phase-1 ballot range');
-  const scan1 = scan(input, read1, mbal, 1);
+  const scan1 = scan(input, await readPhase(input, 1), mbal, 1);
   checkOwnSector(input, scan1, phase1);
   // sanlock's read-1 rule, carried by the phase-1 read (read-first.ts): a damaged dblock for any
   // q < num_hosts fails the acquire (-214). The ballot scans themselves skip it, as sanlock's do.
@@ -108,8 +111,7 @@ export async function runBallot(input: BallotInput): Promise<BallotOutcome> {
   }
   input.onWriting(phase2, 2);
   await writeHostSector(area, hostId, phase2, input.ownMode, 'phase-2 dblock');
-  const read2 = await area.read(LEADER_SECTOR_INDEX, readSectors, 'phase-2 ballot range');
-  const scan2 = scan(input, read2, mbal, 2);
+  const scan2 = scan(input, await readPhase(input, 2), mbal, 2);
   checkOwnSector(input, scan2, phase2);
   if (scan2.abort !== undefined) {
     input.logger.debug({ ...log, abort: scan2.abort.reason, by: scan2.abort.hostId }, 'ballot phase 2 aborted');
@@ -118,11 +120,25 @@ export async function runBallot(input: BallotInput): Promise<BallotOutcome> {
   return { kind: 'accepted', dblock: phase2, sharedHostIds: scan1.sharedHostIds };
 }
 
+/** One phase's read, issued after our write: the partial range while the plan allows it, else the whole. */
+async function readPhase(input: BallotInput, phase: 1 | 2): Promise<Uint8Array> {
+  const { area, reads } = input;
+  if (reads.partialSectors !== undefined) {
+    const partial = await area.read(LEADER_SECTOR_INDEX, reads.partialSectors, `phase-${phase} ballot range (host_ids in use)`);
+    if (partialReadValid(reads, input.clock)) return partial;
+    input.logger.debug({ resource: area.name, phase }, 'partial ballot read completed too late; reading the whole range');
+  }
+  return area.read(LEADER_SECTOR_INDEX, reads.fullSectors, `phase-${phase} ballot range`);
+}
+
 function scan(input: BallotInput, bytes: Uint8Array, ourMbal: bigint, phase: 1 | 2): BallotScan {
+  const sectorSize = input.area.sectorSize;
+  // The dblocks this read holds: q < num_hosts, and only as far as the read reaches.
+  const coveredHosts = Math.min(input.numHosts, bytes.byteLength / sectorSize - hostSectorIndex(1));
   return scanBallotRead({
     bytes,
-    sectorSize: input.area.sectorSize,
-    numHosts: input.numHosts,
+    sectorSize,
+    numHosts: coveredHosts,
     nextLver: input.nextLver,
     ourMbal,
     ourHostId: input.hostId,

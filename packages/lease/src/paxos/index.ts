@@ -11,3 +11,10 @@ export { describeHolder, holderFacts } from './holder-facts.js';
 export { sharedHolderLiveness } from './shared-holders.js';
 export { ballotAbove, nextBallotAfterAbort } from './ballot-number.js';
 export { OWNER_POLL_INTERVAL_SECONDS } from './owner-liveness.js';
+export {
+  JOIN_WAIT_MIN_SECONDS,
+  MEMBERSHIP_REUSE_SECONDS,
+  MEMBERSHIP_VALID_SECONDS,
+  MIN_IO_TIMEOUT_SECONDS,
+  type BallotRangeOptions,
+} from './ballot-range.js';

@@ -4,6 +4,7 @@ import type { Dblock, Geometry, LeaderRecord } from '@leasehold/ondisk';
 import type { Clock, Random } from '../clock.js';
 import type { DeltaLease } from '../delta/api.js';
 import type { Logger } from '../logger.js';
+import type { BallotRangeOptions } from './ballot-range.js';
 
 export type LeaseMode = 'exclusive' | 'shared';
 
@@ -26,6 +27,8 @@ export interface PaxosContext {
   random: Random;
   delta: DeltaLease;
   logger?: Logger;
+  /** How ballots bound their reads (ballot-range.ts); the default is the safe one. For tests. */
+  ballotRange?: BallotRangeOptions;
 }
 
 /** A resource lease this host holds. Immutable: operations return a new value. */
