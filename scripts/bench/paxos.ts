@@ -30,7 +30,7 @@ import {
 import { SANLOCK_WATCHDOG_FIRE_TIMEOUT_SECONDS, SanlockDaemon, sanlockDirect } from '@leasehold/testkit';
 import { diffIo, median, procIo, ratio, nowSeconds } from './lib/measure.js';
 
-const CYCLES = Number(process.env.CYCLES ?? 200);
+const CYCLES = Number(process.env.CYCLES ?? 1000);
 const HANDOFFS = Number(process.env.HANDOFFS ?? 100);
 const IO_TIMEOUT_SECONDS = 1;
 const RESOURCE_OFFSET_BYTES = 1024 * 1024;
@@ -69,6 +69,25 @@ function slBench(runDir: string, args: string[]): Promise<Record<string, Summary
   });
 }
 
+/** Whole-area membership reads the ballots made (ballot-range.ts), over all hosts. */
+let membershipReads = 0;
+
+/** The delta lease as the ballots see it, counting their membership reads. */
+function countingMembershipReads(delta: DeltaLease): DeltaLease {
+  return new Proxy(delta, {
+    get(target, property) {
+      if (property === 'readMembership') {
+        return () => {
+          membershipReads++;
+          return target.readMembership();
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 interface LeaseholdHost {
   disk: CountingDisk;
   delta: DeltaLease;
@@ -90,18 +109,23 @@ async function joinHost(image: string, hostId: number): Promise<LeaseholdHost> {
   });
   const stop = new AbortController();
   const loop = runRenewalLoop(delta, clock, {}, stop.signal);
-  return { disk, delta, context: { disk, clock, random, delta }, stop, loop };
+  return { disk, delta, context: { disk, clock, random, delta: countingMembershipReads(delta) }, stop, loop };
 }
 
 const location: ResourceLocation = { spaceName: 'LS', resourceName: 'R1', offsetBytes: RESOURCE_OFFSET_BYTES };
 
-async function leaseholdCycles(host: LeaseholdHost, shared: boolean): Promise<{ cycleMs: number[]; readPerCycle: number; writePerCycle: number; readOpsPerCycle: number; writeOpsPerCycle: number }> {
+async function leaseholdCycles(
+  host: LeaseholdHost,
+  shared: boolean,
+): Promise<{ cycleMs: number[]; readPerCycle: number; writePerCycle: number; readOpsPerCycle: number; writeOpsPerCycle: number; membershipReads: number; seconds: number }> {
   const cycleMs: number[] = [];
   const mode = shared ? 'shared' : 'exclusive';
   for (let i = 0; i < 10; i++) {
     await releaseLease(host.context, await acquireLease(host.context, location, { mode }));
   }
   const before = { ...host.disk.stats() };
+  const membershipBefore = membershipReads;
+  const startSeconds = nowSeconds();
   for (let i = 0; i < CYCLES; i++) {
     const t0 = nowSeconds();
     const held = await acquireLease(host.context, location, { mode });
@@ -116,6 +140,8 @@ async function leaseholdCycles(host: LeaseholdHost, shared: boolean): Promise<{ 
     writePerCycle: (after.bytesWritten - before.bytesWritten) / CYCLES,
     readOpsPerCycle: (after.readOps - before.readOps) / CYCLES,
     writeOpsPerCycle: (after.writeOps - before.writeOps) / CYCLES,
+    membershipReads: membershipReads - membershipBefore,
+    seconds: nowSeconds() - startSeconds,
   };
 }
 
@@ -173,6 +199,11 @@ async function main(): Promise<void> {
     out(`bytes per ex cycle    sanlock read ${(ioEx.readBytes / n).toFixed(0)} write ${(ioEx.writeBytes / n).toFixed(0)}   leasehold read ${lhEx.readPerCycle.toFixed(0)} write ${lhEx.writePerCycle.toFixed(0)} (${lhEx.readOpsPerCycle.toFixed(1)} reads, ${lhEx.writeOpsPerCycle.toFixed(1)} writes)`);
     out(`bytes per sh cycle    sanlock read ${(ioSh.readBytes / n).toFixed(0)} write ${(ioSh.writeBytes / n).toFixed(0)}   leasehold read ${lhSh.readPerCycle.toFixed(0)} write ${lhSh.writePerCycle.toFixed(0)} (${lhSh.readOpsPerCycle.toFixed(1)} reads, ${lhSh.writeOpsPerCycle.toFixed(1)} writes)`);
     out('(both sides include their background renewals: 1 MiB read + 1 sector write per 2 s per host)');
+    const mean = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
+    out(
+      `leasehold membership  ${lhEx.membershipReads} + ${lhSh.membershipReads} whole-lockspace reads in ${lhEx.seconds.toFixed(2)} + ${lhSh.seconds.toFixed(2)} s of cycles ` +
+        `(ballots read host_ids 1..4 only; mean ex cycle ${mean(lhEx.cycleMs).toFixed(3)} ms, sh ${mean(lhSh.cycleMs).toFixed(3)} ms, those reads included)`,
+    );
     out(`RESULT ex_cycle_ratio=${ratio(median(lhEx.cycleMs), slExMs)} sh_cycle_ratio=${ratio(median(lhSh.cycleMs), slShMs)} handoff_ratio=${ratio(median(lhHandoff), slHandoffMs)}`);
   } finally {
     for (const host of hosts) {
