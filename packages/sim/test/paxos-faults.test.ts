@@ -10,7 +10,7 @@ describe('paxos resource leases in the simulator', () => {
   paxosProperty({
     name: 'paxos: contention with crashes, pauses and slow, failing and hanging I/O',
     testPath: 'packages/sim/test/paxos-faults.test.ts',
-    shape: { minHosts: 2, maxHosts: 6, maxOps: 4, maxFaults: 4, durationSeconds: 70, faults: true },
+    shape: { minHosts: 2, maxHosts: 6, maxOps: 4, maxFaults: 4, durationSeconds: 70, faults: true, maxLateJoiners: 2 },
     runs: 600,
   });
 });

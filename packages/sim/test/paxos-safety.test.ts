@@ -18,13 +18,13 @@ describe('paxos resource leases in the simulator', () => {
   paxosProperty({
     name: 'paxos: contention without faults, 2-8 hosts',
     testPath: TEST_PATH,
-    shape: { minHosts: 2, maxHosts: 8, maxOps: 5, maxFaults: 0, durationSeconds: 40, faults: false },
+    shape: { minHosts: 2, maxHosts: 8, maxOps: 5, maxFaults: 0, durationSeconds: 40, faults: false, maxLateJoiners: 2 },
     runs: 600,
   });
   paxosProperty({
     name: 'paxos: 8 hosts with faults',
     testPath: TEST_PATH,
-    shape: { minHosts: 8, maxHosts: 8, maxOps: 3, maxFaults: 3, durationSeconds: 60, faults: true },
+    shape: { minHosts: 8, maxHosts: 8, maxOps: 3, maxFaults: 3, durationSeconds: 60, faults: true, maxLateJoiners: 2 },
     runs: 150,
   });
 });

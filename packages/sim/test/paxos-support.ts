@@ -121,6 +121,11 @@ export interface PaxosScenario {
   durationSeconds: number;
   hosts: PaxosHostPlan[];
   faults: PaxosFault[];
+  /**
+   * Trust a lockspace membership read this long (the ballots' read bound, ballot-range.ts); unset:
+   * the safe default. Only the test that shows why the limit matters sets it.
+   */
+  membershipValidSeconds?: number;
 }
 
 /** Failures a contended, faulty world may produce; anything else is reported. */
@@ -372,6 +377,7 @@ function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
       random: context.random,
       delta: withOwnerReadStalls(env, plan.machine, lease),
       logger: traceLogger(context),
+      ...(scenario.membershipValidSeconds === undefined ? {} : { ballotRange: { membershipValidSeconds: scenario.membershipValidSeconds } }),
     };
 
     const judge = (what: string, error: unknown, expected: ReadonlySet<PaxosErrorCode>): void => {
@@ -578,29 +584,53 @@ export interface PaxosScenarioShape {
   durationSeconds: number;
   /** Allow crashes, pauses and I/O faults. */
   faults: boolean;
+  /**
+   * Up to this many hosts (those with the highest host_ids) join late, while the others run
+   * ballots: their host_ids are above every bound the others' membership reads showed.
+   */
+  maxLateJoiners?: number;
+  /** num_hosts values to draw from (default 8, 8, 16, 2000). */
+  leaseNumHosts?: number[];
+  /** Operation shape (default: holds up to 4 s, gaps up to 3 s). */
+  maxHoldSeconds?: number;
+  maxGapSeconds?: number;
 }
 
-const opArbitrary = fc.record({
-  mode: fc.constantFrom<LeaseMode>('exclusive', 'exclusive', 'shared'),
-  holdSeconds: fc.double({ min: 0, max: 4, noNaN: true }),
-  gapSeconds: fc.double({ min: 0, max: 3, noNaN: true }),
-  waitSeconds: fc.constantFrom(0, 0, 5, Infinity),
-  convert: fc.boolean(),
-});
+const DEFAULT_MAX_HOLD_SECONDS = 4;
+const DEFAULT_MAX_GAP_SECONDS = 3;
+const DEFAULT_LEASE_NUM_HOSTS = [8, 8, 16, 2000];
+/** Late joiners start in [LATE_JOIN_EARLIEST_SECONDS, 60% of the run]. */
+const LATE_JOIN_EARLIEST_SECONDS = 4;
+const LATE_JOIN_LATEST_FRACTION = 0.6;
+
+function opArbitrary(shape: PaxosScenarioShape): fc.Arbitrary<PaxosOp> {
+  return fc.record({
+    mode: fc.constantFrom<LeaseMode>('exclusive', 'exclusive', 'shared'),
+    holdSeconds: fc.double({ min: 0, max: shape.maxHoldSeconds ?? DEFAULT_MAX_HOLD_SECONDS, noNaN: true }),
+    gapSeconds: fc.double({ min: 0, max: shape.maxGapSeconds ?? DEFAULT_MAX_GAP_SECONDS, noNaN: true }),
+    waitSeconds: fc.constantFrom(0, 0, 5, Infinity),
+    convert: fc.boolean(),
+  });
+}
 
 export function paxosScenario(shape: PaxosScenarioShape): fc.Arbitrary<PaxosScenario> {
   return fc
     .record({
       seed: fc.integer(),
       hostCount: fc.integer({ min: shape.minHosts, max: shape.maxHosts }),
-      leaseNumHosts: fc.constantFrom(8, 8, 16, 2000),
+      leaseNumHosts: fc.constantFrom(...(shape.leaseNumHosts ?? DEFAULT_LEASE_NUM_HOSTS)),
+      lateJoiners: fc.integer({ min: 0, max: shape.maxLateJoiners ?? 0 }),
+      lateStarts: fc.array(
+        fc.double({ min: LATE_JOIN_EARLIEST_SECONDS, max: Math.max(LATE_JOIN_EARLIEST_SECONDS, shape.durationSeconds * LATE_JOIN_LATEST_FRACTION), noNaN: true }),
+        { minLength: shape.maxHosts, maxLength: shape.maxHosts },
+      ),
       maxLatencySeconds: fc.constantFrom(0.002, 0.02, 0.2),
       latencyQuantumSeconds: fc.constantFrom(0, 0.01),
       plans: fc.array(
         fc.record({
           startAtSeconds: fc.double({ min: 0, max: 3, noNaN: true }),
           clockOffsetSeconds: fc.double({ min: 100, max: 100_000, noNaN: true }),
-          ops: fc.array(opArbitrary, { minLength: 1, maxLength: shape.maxOps }),
+          ops: fc.array(opArbitrary(shape), { minLength: 1, maxLength: shape.maxOps }),
           leaveAtEnd: fc.boolean(),
           hostIdJump: fc.integer({ min: 0, max: 3 }),
         }),
@@ -610,13 +640,15 @@ export function paxosScenario(shape: PaxosScenarioShape): fc.Arbitrary<PaxosScen
     })
     .map((drawn) => {
       let hostId = 0;
+      // The last hosts (the highest host_ids) join late, at least one host joins early.
+      const firstLate = Math.max(1, drawn.hostCount - drawn.lateJoiners);
       const hosts = drawn.plans.slice(0, drawn.hostCount).map((plan, index) => {
         // Spread host ids (within num_hosts) so they are not always 1..n.
         hostId = Math.min(hostId + 1 + plan.hostIdJump, drawn.leaseNumHosts - (drawn.hostCount - index) + 1);
         return {
           machine: `h${index + 1}`,
           hostId,
-          startAtSeconds: plan.startAtSeconds,
+          startAtSeconds: index >= firstLate ? (drawn.lateStarts[index] ?? plan.startAtSeconds) : plan.startAtSeconds,
           clockOffsetSeconds: plan.clockOffsetSeconds,
           ops: plan.ops,
           leaveAtEnd: plan.leaveAtEnd,
@@ -675,6 +707,8 @@ export interface PaxosPropertyOptions {
   shape: PaxosScenarioShape;
   /** Runs in CI when SIM_RUNS is not set. */
   runs: number;
+  /** Turns each drawn scenario into the one run (for adversarial worlds built on the shape). */
+  adjust?: (scenario: PaxosScenario) => PaxosScenario;
 }
 
 /** Registers a test: random scenarios of `shape`, no violation may be found. */
@@ -684,7 +718,7 @@ export function paxosProperty(options: PaxosPropertyOptions): void {
     async () => {
       let regressions = 0;
       await checkSimProperty(
-        fc.asyncProperty(paxosScenario(options.shape), async (scenario) => {
+        fc.asyncProperty(paxosScenario(options.shape).map(options.adjust ?? ((scenario) => scenario)), async (scenario) => {
           const result = await runPaxosScenario(scenario);
           regressions += result.stats.leaderRegressions;
           if (result.violations.length > 0) throw new Error(result.report());

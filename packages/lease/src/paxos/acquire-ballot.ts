@@ -18,10 +18,10 @@ import { leadersIdentical, type Dblock, type LeaderRecord, type ModeBlock } from
 import { sleepUnlessAborted } from '../delta/abortable-sleep.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { runBallot } from './ballot.js';
-import { planBallotReads } from './ballot-range.js';
+import { planBallotReads, type BallotReadPlan } from './ballot-range.js';
 import { ballotAbove, nextBallotAfterAbort } from './ballot-number.js';
 import { commitValue, ownedError } from './commit.js';
-import { PaxosError } from './errors.js';
+import { PaxosError, toPaxosError } from './errors.js';
 import { ourIdentity, requireJoined, stillJoined, type OurIdentity } from './identity.js';
 import type { LeaseArea } from './lease-area.js';
 import { judgeOwner } from './owner-liveness.js';
@@ -134,7 +134,12 @@ async function acquireSteps(
     let accepted = first.own.dblockValid && hasAcceptedValue(first.own.dblock, nextLver) ? first.own.dblock : undefined;
     let firstAbort = true;
     for (;;) {
-      const reads = await planBallotReads(ctx.delta, clock, area.geometry, numHosts, us.hostId, ctx.ballotRange);
+      let reads: BallotReadPlan;
+      try {
+        reads = await planBallotReads(ctx.delta, clock, area.geometry, numHosts, us.hostId, ctx.ballotRange);
+      } catch (error) {
+        throw toPaxosError(error, `${area.name}: reading the membership of lockspace ${area.location.spaceName}`, area.details({ lver: leader.lver }));
+      }
       const outcome = await runBallot({
         reads,
         area,
