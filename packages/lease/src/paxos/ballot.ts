@@ -123,7 +123,8 @@ export async function runBallot(input: BallotInput): Promise<BallotOutcome> {
 /** One phase's read, issued after our write: the partial range while the plan allows it, else the whole. */
 async function readPhase(input: BallotInput, phase: 1 | 2): Promise<Uint8Array> {
   const { area, reads } = input;
-  if (reads.partialSectors !== undefined) {
+  // A bound already too old when the read is issued cannot make it valid: go straight to the whole range.
+  if (reads.partialSectors !== undefined && partialReadValid(reads, input.clock)) {
     const partial = await area.read(LEADER_SECTOR_INDEX, reads.partialSectors, `phase-${phase} ballot range (host_ids in use)`);
     if (partialReadValid(reads, input.clock)) return partial;
     input.logger.debug({ resource: area.name, phase }, 'partial ballot read completed too late; reading the whole range');
