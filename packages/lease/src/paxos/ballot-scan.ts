@@ -1,6 +1,7 @@
 /**
- * Evaluation of one ballot read (§5.1 step 4, §7.2): the dblocks of EVERY q < leader.num_hosts, not
- * only of hosts we know, with sanlock's rules in sanlock's order for each q:
+ * Evaluation of one ballot read (§5.1 step 4, §7.2): every dblock the read holds below num_hosts (all
+ * of them, or those of the host_ids in use: ballot-range.ts), not only those of hosts we know, with
+ * sanlock's rules in sanlock's order for each q:
  *   - skip it if its checksum is bad (all-zero counts as valid and empty);
  *   - phase 1 only: if its mode block is SHARED, remember host q+1;
  *   - ignore it if its lver < next_lver;
@@ -36,7 +37,7 @@ export interface BallotScan {
 }
 
 export interface BallotScanInput {
-  /** The ballot read: sectors 0 .. ballotReadSectors(num_hosts)-1 of the area. */
+  /** The ballot read: sectors 0 .. n-1 of the area (numHosts below is limited to the dblocks it holds). */
   bytes: Uint8Array;
   sectorSize: number;
   numHosts: number;

@@ -4,7 +4,7 @@
  * sanlock reads the whole align area (1-8 MiB) here, for three things: the leader, a checksum check
  * of every dblock q < num_hosts (-214), and max_mbal, the largest mbal on disk, from which it picks
  * its first ballot number. We read only the leader and our own sector, and get the other two from
- * the phase-1 ballot read, which covers the same dblocks (roundup_pow2(num_hosts + 2) sectors) anyway:
+ * the phase-1 ballot read, which covers the dblocks that can matter (ballot-range.ts) anyway:
  *   - the -214 check runs on the phase-1 read (ballot.ts). At that point only our phase-1 dblock is
  *     on disk: an mbal without a value, which cannot make anyone commit anything;
  *   - our first ballot number comes from our own last mbal (sanlock itself did this before 3.x
@@ -13,8 +13,8 @@
  *     the same lver makes phase 1 abort, and the retry starts above every mbal the phase-1 read saw
  *     (ballot-number.ts), without the random back-off the first time (acquire-ballot.ts): that is
  *     what sanlock's max_mbal buys, paid only when such a dblock exists.
- * The ballots themselves still read every dblock q < num_hosts, as §7.2 requires; nothing is skipped
- * there, so hosts that join mid-ballot, and sanlock hosts, are seen exactly as sanlock sees them.
+ * Which dblocks the ballots read, and why skipping those of host_ids never acquired is safe with
+ * sanlock hosts and with hosts joining mid-ballot, is ballot-range.ts's subject.
  */
 import { type LeaderRecord } from '@leasehold/ondisk';
 import { decodeHostSectorAt, type HostSectorContents } from './host-sector.js';
