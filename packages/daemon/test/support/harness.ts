@@ -4,7 +4,7 @@
  * Every process started here is stopped by pid in cleanup().
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,8 @@ import { LeaseholdClient } from '@leasehold/client';
 
 export const CLI_PATH = fileURLToPath(new URL('../../../cli/bin/leasehold.js', import.meta.url));
 export const HOLDER_SCRIPT = fileURLToPath(new URL('./holder.mjs', import.meta.url));
+/** The dependency-free client that runs as another uid (startOutsider). */
+export const SOCKET_PROBE_SCRIPT = fileURLToPath(new URL('./socket-probe.mjs', import.meta.url));
 export const CLIENT_DIST = fileURLToPath(new URL('../../../client/dist/index.js', import.meta.url));
 export const MIB = 1024 * 1024;
 /** Short timeouts so that timing tests stay short: io_timeout 1, W 10 (host_dead 18 s). */
@@ -206,11 +208,25 @@ export interface HolderProcess {
  * A client process (test/support/holder.mjs) that connects, acquires the leases given and holds them
  * until killed. Options: fork: spawn a child that inherits the daemon socket and outlives us.
  */
-export function startHolder(dir: TestDir, args: Record<string, unknown>, spawnOptions: { uidGid?: [string, string] } = {}): HolderProcess {
-  const argv = [HOLDER_SCRIPT, CLIENT_DIST, JSON.stringify(args)];
-  const child = spawnOptions.uidGid
-    ? spawn('setpriv', [`--reuid=${spawnOptions.uidGid[0]}`, `--regid=${spawnOptions.uidGid[1]}`, '--clear-groups', process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startHolder(dir: TestDir, args: Record<string, unknown>): HolderProcess {
+  return watchClient(dir, spawn(process.execPath, [HOLDER_SCRIPT, CLIENT_DIST, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/**
+ * A client of another uid/gid (socket-probe.mjs: connect and register, nothing else). The script is
+ * copied into the test directory first: that uid may not be able to read the checkout at all.
+ */
+export function startOutsider(dir: TestDir, socketPath: string, uidGid: [string, string]): HolderProcess {
+  const script = dir.file('socket-probe.mjs');
+  if (!existsSync(script)) {
+    copyFileSync(SOCKET_PROBE_SCRIPT, script);
+    chmodSync(script, 0o644);
+  }
+  const setpriv = [`--reuid=${uidGid[0]}`, `--regid=${uidGid[1]}`, '--clear-groups', process.execPath, script, JSON.stringify({ socket: socketPath })];
+  return watchClient(dir, spawn('setpriv', setpriv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir.path }));
+}
+
+function watchClient(dir: TestDir, child: ChildProcess): HolderProcess {
   dir.track(child);
   const messages: Array<Record<string, unknown>> = [];
   let buffered = '';
@@ -233,10 +249,16 @@ export function startHolder(dir: TestDir, args: Record<string, unknown>, spawnOp
     child,
     messages,
     next: (type, timeoutMs = 30_000) =>
-      waitFor(`holder message ${type} (stderr: ${stderr})`, () => messages.find((message) => message.type === type || message.type === 'error'), timeoutMs).then((message) => {
-        if (message.type === 'error' && type !== 'error') throw new Error(`holder failed: ${JSON.stringify(message)}`);
-        return message;
-      }),
+      waitFor(`holder message ${type}`, () => messages.find((message) => message.type === type || message.type === 'error'), timeoutMs).then(
+        (message) => {
+          if (message.type === 'error' && type !== 'error') throw new Error(`holder failed: ${JSON.stringify(message)}`);
+          return message;
+        },
+        // What the process said on stderr by the time we gave up (not when we started waiting).
+        (error: Error) => {
+          throw new Error(`${error.message} (stderr: ${stderr}; exit: ${child.exitCode ?? child.signalCode ?? 'running'})`);
+        },
+      ),
   };
 }
 
