@@ -11,7 +11,7 @@
  * recorded in state are adopted (when our delta lease can be resumed with the same generation) or
  * confirmed dead (killed if need be) first.
  */
-import type { Logger } from '@leasehold/lease';
+import { idRenewalFailSeconds, type Logger } from '@leasehold/lease';
 import type { HostIdMap } from '../config/host-id-conf.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { killCommandFor } from '../config/daemon-config.js';
@@ -215,9 +215,11 @@ export class LockspaceManager {
           logger.info({ lockspace: ls.name }, 'renewal lane stalled during the start: starting again on another lane');
         }
       }
+      if (ls.state === 'starting') await this.registerWithWatchdog(ls, joined);
       if (ls.state !== 'starting') {
         // lockstop came while we were joining: give the lease straight back.
         await this.renewal.laneOf(ls.name)?.call({ type: 'leave', lockspace: ls.name }).catch(() => undefined);
+        this.deps.watchdog.lockspaceRemoved(ls.name);
         this.renewal.leave(ls.name);
         ls.markStartFailed(new DaemonError('LOCKSPACE_STOPPING', `lockspace ${ls.name} was stopped while starting`));
         return;
@@ -343,6 +345,22 @@ export class LockspaceManager {
     );
   }
 
+  /**
+   * No lease without fencing: the companion must hold the lockspace's deadline before anything may
+   * use the lockspace (its state turns 'joined' only after this). When the companion does not
+   * confirm, the delta lease is given back (nothing has used it) and the start fails.
+   */
+  private async registerWithWatchdog(ls: Lockspace, joined: JoinedReply): Promise<void> {
+    const lastRenewalSeconds = Math.max(ls.lastRenewalSeconds ?? 0, joined.lastRenewalSeconds);
+    try {
+      await this.deps.watchdog.lockspaceAdded(ls.name, lastRenewalSeconds + idRenewalFailSeconds(ls.ioTimeoutSeconds));
+    } catch (error) {
+      await this.renewal.laneOf(ls.name)?.call({ type: 'leave', lockspace: ls.name }).catch(() => undefined);
+      this.deps.watchdog.lockspaceRemoved(ls.name);
+      throw error;
+    }
+  }
+
   private onJoined(ls: Lockspace, joined: JoinedReply): void {
     ls.state = 'joined';
     ls.error = undefined;
@@ -352,7 +370,8 @@ export class LockspaceManager {
     if (ls.hosts.length === 0) ls.hosts = joined.hosts;
     ls.lastRenewalSeconds = Math.max(ls.lastRenewalSeconds ?? 0, joined.lastRenewalSeconds);
     ls.armExpiry(() => this.onExpired(ls));
-    this.deps.watchdog.lockspaceAdded(ls.name, ls.expiresAtSeconds!);
+    // Registered with the companion already (registerWithWatchdog); renewals since move it on.
+    this.deps.watchdog.lockspaceRenewed(ls.name, ls.expiresAtSeconds!);
     if (ls.hostIdRequest === 'auto' && ls.hostIdSource !== 'config') {
       this.deps.db.rememberHostId(ls.name, ls.path, ls.offsetBytes, joined.hostId);
     }

@@ -97,9 +97,18 @@ export class CompanionLink implements WatchdogLink {
     }
   }
 
-  lockspaceAdded(lockspace: string, expiresAtSeconds: number): void {
+  async lockspaceAdded(lockspace: string, expiresAtSeconds: number): Promise<void> {
     this.registrations.set(lockspace, { expiresAtSeconds, lost: false });
-    this.notify({ op: 'set', lockspace, expiresAtSeconds });
+    const socket = this.socket;
+    const reply: CompanionReply =
+      socket === undefined
+        ? { id: null, ok: false, error: { code: 'DISCONNECTED', message: 'the connection to the companion is down' } }
+        : await this.request(socket, { op: 'set', lockspace, expiresAtSeconds });
+    if (reply.ok) return;
+    throw new DaemonError(
+      'WATCHDOG_UNAVAILABLE',
+      `cannot use lockspace ${lockspace} without fencing: the watchdog companion did not take its registration (${reply.error.code}: ${reply.error.message})`,
+    );
   }
 
   lockspaceRenewed(lockspace: string, expiresAtSeconds: number): void {

@@ -5,7 +5,8 @@
  * lockspace is within its deadline, so a host whose daemon hangs, or that keeps using leases it lost,
  * is reset before other hosts may take those leases (8 x io_timeout + W after the last renewal).
  *
- * The calls are notifications: they must not block (they run on the daemon's main thread).
+ * The calls are notifications that never block the daemon's main thread; only lockspaceAdded() is
+ * awaited, by the lockspace start, before the lockspace may be used.
  */
 import type { Logger } from '@leasehold/lease';
 import { DaemonError } from '../protocol/codes.js';
@@ -21,8 +22,12 @@ export interface WatchdogLink {
    * that no lease is ever taken without a watchdog behind it.
    */
   prepareLockspace(lockspace: string): Promise<void>;
-  /** A lockspace joined: protect it until `expiresAtSeconds` (monotonic). */
-  lockspaceAdded(lockspace: string, expiresAtSeconds: number): void;
+  /**
+   * A lockspace joined: protect it until `expiresAtSeconds` (monotonic). Resolves once the
+   * companion holds the registration; rejects (WATCHDOG_UNAVAILABLE) when it refuses, does not
+   * answer or cannot be reached, and then the lockspace must not be used.
+   */
+  lockspaceAdded(lockspace: string, expiresAtSeconds: number): Promise<void>;
   /** A renewal succeeded: move its deadline. */
   lockspaceRenewed(lockspace: string, expiresAtSeconds: number): void;
   /**
@@ -53,7 +58,7 @@ export class NoWatchdogLink implements WatchdogLink {
     this.logger.warn({ lockspace, watchdog: 'none' }, `starting lockspace ${lockspace} WITHOUT a watchdog: this host cannot be fenced`);
   }
 
-  lockspaceAdded(): void {}
+  async lockspaceAdded(): Promise<void> {}
   lockspaceRenewed(): void {}
   lockspaceLost(lockspace: string): void {
     this.logger.error({ lockspace, watchdog: 'none' }, 'lease lost with no watchdog to fence this host if its users do not stop');

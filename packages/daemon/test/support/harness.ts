@@ -94,6 +94,8 @@ export interface DaemonOptions {
   logLevel?: string;
   /** Contents of a leasehold.conf for this daemon (default: none). */
   configText?: string;
+  /** Fence through the companion at this socket instead of running with `--watchdog none`. */
+  watchdogSocket?: string;
 }
 
 export class TestDaemon {
@@ -138,8 +140,7 @@ export class TestDaemon {
       String(this.options.ioTimeout ?? TEST_IO_TIMEOUT),
       '--watchdog-fire-timeout',
       String(this.options.watchdogFireTimeout ?? TEST_W),
-      '--watchdog',
-      'none',
+      ...(this.options.watchdogSocket === undefined ? ['--watchdog', 'none'] : ['--watchdog-socket', this.options.watchdogSocket]),
       '--log-level',
       this.options.logLevel ?? 'debug',
       ...(this.options.faultDir === undefined ? [] : ['--test-fault-dir', this.options.faultDir]),
