@@ -7,16 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { encodeHostSector, hostSectorOffset, geometryFor, MIB, type Dblock } from '@leasehold/ondisk';
 import { acquireLease, MEMBERSHIP_REUSE_SECONDS, MEMBERSHIP_VALID_SECONDS, releaseLease, type Clock } from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
-import { contextFor, FakeDelta, FakeLockspace, LOCATION, makeResourceArea, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';
+import { contextFor, dblock, FakeDelta, FakeLockspace, LOCATION, makeResourceArea, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';
 
 const START = 1000;
 const SS = 512;
 /** roundup_pow2(2000 + 2) sectors: the whole range at num_hosts 2000. */
 const FULL_SECTORS = 2048;
-
-function dblock(values: Partial<Dblock>): Dblock {
-  return { mbal: 0n, bal: 0n, inp: 0n, inp2: 0n, inp3: 0n, lver: 0n, checksum: 0, flags: 0, ...values };
-}
 
 /** Our clock, which a test can jump forward by `extraSeconds` (a stall between two of our own steps). */
 function setup(ourHostId = 3) {

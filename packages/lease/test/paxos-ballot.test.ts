@@ -3,14 +3,10 @@ import { DiskError } from '@leasehold/disk';
 import { DBLOCK_FL_RELEASED, MBLOCK_SHARED, type Dblock } from '@leasehold/ondisk';
 import { acquireLease, ballotAbove, nextBallotAfterAbort, PaxosError } from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
-import { contextFor, FakeDelta, FakeLockspace, fixedRandom, LOCATION, makeResourceArea, rejectionOf, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';
+import { contextFor, dblock, FakeDelta, FakeLockspace, fixedRandom, LOCATION, makeResourceArea, rejectionOf, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';
 
 const START = 1000;
 const SS = 512;
-
-function dblock(values: Partial<Dblock>): Dblock {
-  return { mbal: 0n, bal: 0n, inp: 0n, inp2: 0n, inp3: 0n, lver: 0n, checksum: 0, flags: 0, ...values };
-}
 
 function setup() {
   const lockspace = new FakeLockspace();

@@ -106,6 +106,11 @@ export function fixedRandom(values: number[] = [0.5]): Random & { draws: number 
   return random;
 }
 
+/** A dblock with the given fields, zero elsewhere (the checksum is computed when it is planted). */
+export function dblock(values: Partial<Dblock>): Dblock {
+  return { mbal: 0n, bal: 0n, inp: 0n, inp2: 0n, inp3: 0n, lver: 0n, checksum: 0, flags: 0, ...values };
+}
+
 export interface FakeHostRecord {
   generation: bigint;
   /** 0 = free. */

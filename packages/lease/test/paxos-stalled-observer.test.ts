@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { MBLOCK_SHARED, type Dblock } from '@leasehold/ondisk';
 import { acquireLease, PaxosError } from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
-import { contextFor, FakeDelta, FakeLockspace, LOCATION, makeResourceArea, rejectionOf } from './paxos-fakes.js';
+import { contextFor, dblock, FakeDelta, FakeLockspace, LOCATION, makeResourceArea, rejectionOf } from './paxos-fakes.js';
 import { keepRenewing, StallingDelta } from './paxos-stalling-delta.js';
 
 const START = 1000;
@@ -22,10 +22,6 @@ const OUR_IO_TIMEOUT_SECONDS = 10;
 /** Longer than the other host's host_dead_seconds, shorter than our own 8N. */
 const STALL_SECONDS = 70;
 const RENEWAL_INTERVAL_SECONDS = 2;
-
-function dblock(values: Partial<Dblock>): Dblock {
-  return { mbal: 0n, bal: 0n, inp: 0n, inp2: 0n, inp3: 0n, lver: 0n, checksum: 0, flags: 0, ...values };
-}
 
 function world() {
   const lockspace = new FakeLockspace();

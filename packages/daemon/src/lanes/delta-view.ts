@@ -20,6 +20,7 @@ import {
   DeltaError,
   hostState,
   idRenewalFailSeconds,
+  laterMembership,
   membershipOfArea,
   type Clock,
   type DeltaErrorShape,
@@ -140,7 +141,7 @@ export class DeltaView implements DeltaLease {
     const issuedAtSeconds = this.clock.nowSeconds();
     const area = await this.lockspaceDisk.read(this.config.areaOffsetBytes, this.geometry.alignBytes);
     const bound = membershipOfArea(area, this.geometry, issuedAtSeconds);
-    if (this.latestMembership === undefined || issuedAtSeconds >= this.latestMembership.readIssuedAtSeconds) this.latestMembership = bound;
+    this.latestMembership = laterMembership(this.latestMembership, bound);
     return bound;
   }
 

@@ -21,7 +21,7 @@ import {
   writeDeltaSector,
   type PreparedSector,
 } from './lockspace-io.js';
-import { membershipOfArea, type MembershipBound } from './membership.js';
+import { laterMembership, membershipOfArea, type MembershipBound } from './membership.js';
 import { PingBitmap } from './ping-bitmap.js';
 import { sampleLockspaceArea } from './sample-area.js';
 
@@ -197,9 +197,8 @@ export class HeldDeltaLease implements DeltaLease {
     return this.noteMembership(membershipOfArea(area, this.geometry, issuedAtSeconds));
   }
 
-  /** Keeps the bound whose read was issued last (reads may complete out of order). */
   private noteMembership(bound: MembershipBound): MembershipBound {
-    if (this.latestMembership === undefined || bound.readIssuedAtSeconds >= this.latestMembership.readIssuedAtSeconds) this.latestMembership = bound;
+    this.latestMembership = laterMembership(this.latestMembership, bound);
     return bound;
   }
 

@@ -40,3 +40,8 @@ export function membershipOfArea(area: Uint8Array, geometry: Geometry, readIssue
   }
   return { highestUsedHostId: 0, readIssuedAtSeconds };
 }
+
+/** Of two bounds, the one whose read was issued last (reads may complete out of order). */
+export function laterMembership(current: MembershipBound | undefined, candidate: MembershipBound): MembershipBound {
+  return current === undefined || candidate.readIssuedAtSeconds >= current.readIssuedAtSeconds ? candidate : current;
+}
