@@ -15,6 +15,7 @@ import { statusCommand } from './commands/status.js';
 import { testingCommand } from './commands/testing-cluster.js';
 import { watchdogCommand } from './commands/watchdog.js';
 import { printError } from './output.js';
+import { versionLine } from './version.js';
 
 export async function main(argv: string[]): Promise<void> {
   await yargs(argv)
@@ -33,7 +34,7 @@ export async function main(argv: string[]): Promise<void> {
     .strict()
     .help()
     .alias('h', 'help')
-    .version()
+    .version('version', 'print the version', versionLine())
     .fail((message: string | null, error: Error | undefined) => {
       if (error) throw error;
       printError(`leasehold: BAD_ARGUMENT: ${message ?? 'invalid arguments'} (see --help)`);
