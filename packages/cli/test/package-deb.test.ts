@@ -154,12 +154,13 @@ describe('scripts/install --root', () => {
     }
   });
 
-  it('keeps an existing leasehold.conf when run again', () => {
+  it('keeps an existing leasehold.conf when run again (DESTDIR= this time)', () => {
     const conf = join(installRoot, 'etc/leasehold/leasehold.conf');
     writeFileSync(conf, 'io_timeout = 5\n');
-    const output = runOk(join(CHECKOUT, 'scripts/install'), ['--no-build', '--root', installRoot]);
+    const output = runOk('env', [`DESTDIR=${installRoot}`, join(CHECKOUT, 'scripts/install'), '--no-build']);
     expect(output).toContain('keeping the existing');
     expect(readFileSync(conf, 'utf8')).toBe('io_timeout = 5\n');
+    expect(output).toContain(`installed leasehold ${VERSION} into ${installRoot}`);
   });
 
   it('has units that systemd-analyze verify accepts', () => {
