@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Disk, DiskError, FaultyDisk, MemoryDisk } from '../src/index.js';
-import { DirectDisk, openDirectDiskSync } from '../src/direct.js';
+import { type DirectDisk, openDirectDiskSync } from '../src/direct.js';
 import { attachLoopDevice, makeImageFile, patternSectors } from './loop-device.js';
 
 const DISK_SECTORS = 32;

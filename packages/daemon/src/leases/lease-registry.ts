@@ -283,7 +283,7 @@ export class LeaseRegistry implements LockspaceUsers {
     record.state = 'releasing';
     const ls = this.manager.get(record.lockspace);
     try {
-      if (ls !== undefined && ls.usable && record.held !== undefined) {
+      if (ls?.usable && record.held !== undefined) {
         this.manager.beginResourceOp(ls);
         try {
           await this.manager.resourceCall(ls, { type: 'release', lease: this.placed(record) });

@@ -681,7 +681,7 @@ export class LockspaceManager {
   // ---------------------------------------------------------------------------- events, etc.
 
   async setEvent(name: string, hostId: number, event: bigint, data: bigint, generation: bigint, replace: boolean): Promise<void> {
-    const ls = this.requireUsable(name);
+    this.requireUsable(name);
     const lane = this.renewal.laneOf(name);
     if (lane === undefined) throw new DaemonError('LOCKSPACE_LOST', `lockspace ${name} has no renewal lane`);
     await lane.call({ type: 'set_event', lockspace: name, hostId, event, data, generation, replace });
