@@ -28,7 +28,10 @@ export const PURE_SOURCE_DIRS: readonly string[] = ['packages/ondisk/src', 'pack
 /** Packages whose src may write to the console (the CLI's output). */
 export const CONSOLE_PACKAGES: readonly string[] = ['cli'];
 
-/** What a module's static runtime imports (not type-only, not `import()`) must never reach. */
+/**
+ * What a module's static runtime imports (not type-only, not `import()`) must never reach. A rule
+ * for a package that does not exist yet is skipped.
+ */
 export interface ClosureRule {
   /** A workspace import specifier, e.g. '@leasehold/client'. */
   entry: string;
@@ -46,4 +49,9 @@ export const CLOSURE_RULES: readonly ClosureRule[] = [
   { entry: '@leasehold/watchdog', mustNotReach: ['@leasehold/daemon', 'better-sqlite3'], why: 'the companion must not load the daemon or SQLite' },
   { entry: '@leasehold/lease', mustNotReach: ['@leasehold/native', '@leasehold/disk/direct'], why: 'the lease layer must load without the native addon' },
   { entry: '@leasehold/sim', mustNotReach: ['@leasehold/native', '@leasehold/disk/direct'], why: 'the simulator must load without the native addon' },
+  {
+    entry: '@leasehold/host-core',
+    mustNotReach: ['@leasehold/native', '@leasehold/disk/direct', 'better-sqlite3', '@leasehold/daemon'],
+    why: 'the host core runs in the simulator: no addon, no SQLite, no daemon',
+  },
 ];

@@ -105,6 +105,7 @@ describe('tidy: pure layers', () => {
         'packages/lease/src/time.ts': clocky,
         'packages/host-core/package.json': packageJson('host-core', ['lease']),
         'packages/host-core/src/core.ts': clocky,
+        'packages/host-core/src/index.ts': "export * from './core.js';\n",
         'packages/ondisk/src/io.ts': "export { openSync } from 'node:fs';\n",
         'packages/daemon/src/timer.ts': 'export const t = Date.now();\nsetTimeout(() => {}, 1);\n',
       }),
@@ -200,6 +201,12 @@ describe('tidy: what packages load', () => {
         'packages/protocol/src/index.ts': "export const name = 'protocol';\nexport const later = () => import('@leasehold/native');\n",
       }),
     ).toEqual([]);
+  });
+
+  it('reports a rule whose package exists but whose entry point has no src file', () => {
+    expect(
+      findingsOf({ 'packages/client/package.json': packageJson('client', ['protocol'], { exports: { '.': { default: './dist/main.js' } } }) }),
+    ).toEqual(['scripts/tidy/layers.ts: [closure] cannot resolve @leasehold/client to a src file']);
   });
 });
 
