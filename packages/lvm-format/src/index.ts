@@ -1,0 +1,10 @@
+export * from './model.js';
+export * from './errors.js';
+export * from './constants.js';
+export { LVM_INITIAL_CRC, lvmCrc } from './crc.js';
+export * from './uuid.js';
+export * from './names.js';
+export * from './label.js';
+export * from './mda-header.js';
+export * from './circular.js';
+export * from './layout.js';
