@@ -8,3 +8,7 @@ export * from './label.js';
 export * from './mda-header.js';
 export * from './circular.js';
 export * from './layout.js';
+export * from './config.js';
+export * from './vg-import.js';
+export * from './vg-validate.js';
+export * from './vg-export.js';
