@@ -14,6 +14,7 @@ import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { testingCommand } from './commands/testing-cluster.js';
 import { watchdogCommand } from './commands/watchdog.js';
+import { lvmCommandModules } from './commands/lvm/index.js';
 import { printError } from './output.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -29,6 +30,8 @@ export async function main(argv: string[]): Promise<void> {
     .command(runCommand)
     .command(watchdogCommand)
     .command(testingCommand)
+    // lvm-named volume commands (pvs, vgcreate, lvextend ...): one registration for all of them
+    .command([...lvmCommandModules])
     .demandCommand(1, 'give a command; see --help')
     .strict()
     .help()
