@@ -14,10 +14,13 @@ import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { testingCommand } from './commands/testing-cluster.js';
 import { watchdogCommand } from './commands/watchdog.js';
-import { lvmCommandModules } from './commands/lvm/index.js';
+import { lvmCommandModules, runLvmByName } from './commands/lvm/index.js';
 import { printError } from './output.js';
 
 export async function main(argv: string[]): Promise<void> {
+  // lvm-named commands take their words raw (lvm's getopt rules: `-l -3`, `-an`), so they bypass yargs
+  const first = argv[0];
+  if (first !== undefined && (await runLvmByName(first, argv.slice(1)))) return;
   await yargs(argv)
     .scriptName('leasehold')
     .usage('$0 <command> [options]\n\nA disk-based lease lock manager, compatible with sanlock on disk.')

@@ -40,7 +40,10 @@ export const LVM_COMMANDS: readonly LvmCommandEntry[] = [
   { name: 'lvresize', describe: 'grow or shrink a logical volume', load: async () => (await import('./lv-resize.js')).runLvresize },
 ];
 
-/** A yargs module that hands its raw words to the lvm command (lvm's option rules, not yargs'). */
+/**
+ * A yargs module for `--help` listings and registries; main.ts runs lvm commands before yargs parses
+ * anything (yargs would take `-l -3` apart), so the handler is the fallback only.
+ */
 function toModule(entry: LvmCommandEntry): CommandModule {
   return {
     command: entry.name,
