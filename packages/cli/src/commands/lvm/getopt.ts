@@ -48,7 +48,7 @@ export function parseLvmArgs(command: string, words: readonly string[], specs: r
       values.set(spec.long, list);
     }
   };
-  const bad = (line: string): LvmUsageError => new LvmUsageError([line, 'Error during parsing of command line.']);
+  const bad = (line: string): LvmUsageError => new LvmUsageError([line, 'Error during parsing of command line.'], true);
   for (let i = 0; i < words.length; i++) {
     const word = words[i] as string;
     if (word === '--') {

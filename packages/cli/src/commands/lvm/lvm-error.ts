@@ -24,7 +24,11 @@ export class LvmCommandError extends Error {
 
 export class LvmUsageError extends LvmCommandError {
   override readonly name = 'LvmUsageError';
-  constructor(lines: string[]) {
+  constructor(
+    lines: string[],
+    /** getopt prints its own line ("lvs: unrecognized option ...") without lvm's indent. */
+    readonly firstLineUnindented = false,
+  ) {
     super('BAD_ARGUMENT', lines, LVM_EXIT_USAGE);
   }
 }

@@ -6,7 +6,7 @@
  */
 import { LvmFormatError } from '@leasehold/lvm-format';
 import { VolumeError } from '@leasehold/volume';
-import { LVM_EXIT_FAILED, LVM_EXIT_USAGE, LvmCommandError } from './lvm-error.js';
+import { LVM_EXIT_FAILED, LVM_EXIT_USAGE, LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printLvmLines } from './output.js';
 
 export const ERROR_CODES_ENV = 'LEASEHOLD_ERROR_CODES';
@@ -29,6 +29,9 @@ export async function runLvmCommand(work: () => Promise<void>): Promise<void> {
     const failure = toLvmError(error);
     const lines = [...failure.lines];
     if (process.env[ERROR_CODES_ENV] === '1' && lines.length > 0) lines[lines.length - 1] += ` [${failure.code}]`;
+    if (failure instanceof LvmUsageError && failure.firstLineUnindented && lines.length > 0) {
+      process.stderr.write(`${lines.shift() as string}\n`);
+    }
     printLvmLines(lines);
     process.exitCode = failure.exitStatus;
   }
