@@ -3,7 +3,7 @@
  * name), so reports stay linear in the size of the VGs.
  */
 import { statSync } from 'node:fs';
-import { isLabelInUse, isLvVisible, lvExtentCount, MDA_ALIGN_BYTES, MDA_HEADER_SIZE_BYTES, maxTextSizeBytes, SECTOR_SIZE_BYTES } from '@leasehold/lvm-format';
+import { isLabelInUse, isLvVisible, lvExtentCount, maxTextSizeBytes, SECTOR_SIZE_BYTES } from '@leasehold/lvm-format';
 import type { MdaState, PvDevice, VgRead, VgScanResult } from '@leasehold/volume';
 import { UNKNOWN_DEVICE_NAME, type LvView, type MdaView, type PvView, type VgView } from './views.js';
 
@@ -18,17 +18,13 @@ function roundDown(n: number, to: number): number {
 }
 
 /**
- * lvm's mda_free: for an mda holding text, half of the buffer minus twice the current copy (rounded
- * up to 512), in whole sectors; for an empty one the largest copy it may hold, in whole sectors.
+ * lvm's mda_free: the largest copy the mda may hold minus the current copy, in whole sectors
+ * ((size - 512) / 2 - 512 - text size, rounded down; checked against vgs/pvs over many text sizes).
  */
 export function mdaFreeBytes(mda: MdaState): number {
-  const size = mda.area.sizeBytes;
-  const header = mda.header;
-  if (header === undefined) return 0;
-  const buffer = size - MDA_HEADER_SIZE_BYTES;
-  if (header.committed.offsetBytes === 0) return roundDown(Math.max(0, maxTextSizeBytes(size)), SECTOR_SIZE_BYTES);
-  const usage = Math.ceil(header.committed.sizeBytes / MDA_ALIGN_BYTES) * MDA_ALIGN_BYTES;
-  return roundDown(Math.max(0, Math.floor((buffer - 2 * usage) / 2)), SECTOR_SIZE_BYTES);
+  if (mda.header === undefined) return 0;
+  const current = mda.header.committed.offsetBytes === 0 ? 0 : mda.header.committed.sizeBytes;
+  return roundDown(Math.max(0, maxTextSizeBytes(mda.area.sizeBytes) - current), SECTOR_SIZE_BYTES);
 }
 
 function mdaViews(device: PvDevice): MdaView[] {
