@@ -135,6 +135,11 @@ function statusWords<T extends string>(words: string[], vocab: readonly T[]): T[
   return out;
 }
 
+/** Sorts status words into lvm's table order (the order lvm prints them in). */
+function canonicalOrder<T extends string>(words: T[], vocab: readonly T[]): void {
+  words.sort((a, b) => vocab.indexOf(a) - vocab.indexOf(b));
+}
+
 /** Known flags words; WRITE_LOCKED reported separately; unknown ones dropped as lvm does. */
 function flagWords(words: string[], vocab: readonly string[]): { flags: string[]; writeLocked: boolean } {
   const flags: string[] = [];
@@ -160,6 +165,7 @@ function importVg(name: string, s: ConfigSection): VolumeGroup {
   const status = statusWords<VgStatusFlag>(statusList, VG_STATUS_FLAGS);
   const { flags, writeLocked } = flagWords(flagsList, VG_KNOWN_FLAGS);
   if ((writeLocked || statusList.includes(WRITE_LOCKED_FLAG)) && !status.includes('WRITE')) status.push('WRITE');
+  canonicalOrder(status, VG_STATUS_FLAGS);
   const format = optString(s, 'format', where);
   if (format !== undefined && format !== 'lvm2') bad(`Unrecognised format ${format} for volume group ${name}.`);
   const vg: VolumeGroup = {
@@ -244,6 +250,7 @@ function importLv(name: string, s: ConfigSection): LogicalVolume {
   const { flags, writeLocked } = flagWords(stringList(s, 'flags', where, false), LV_KNOWN_FLAGS);
   const status = statusWords<LvStatusFlag>(statusList, LV_STATUS_FLAGS);
   if ((writeLocked || statusList.includes(WRITE_LOCKED_FLAG)) && !status.includes('WRITE')) status.push('WRITE');
+  canonicalOrder(status, LV_STATUS_FLAGS);
   const lv: LogicalVolume = { name, id: uuidField(s, where), status, flags, tags: stringList(s, 'tags', where, false), segments: [] };
   const time = optInt(s, 'creation_time', where);
   const host = optString(s, 'creation_host', where);

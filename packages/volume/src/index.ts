@@ -9,3 +9,4 @@ export { commitVg, type CommitOptions, type CommitResult, footerFor, orphanPv, t
 export { pvcreate, type PvcreateOptions, type PvcreateResult, pvremove } from './pv-ops.js';
 export { allocateExtents, type AllocationRequest, freeRanges, pvLabelOf, reduceExtents, vgFreeExtents } from './alloc.js';
 export { DEFAULT_LOCK_WAIT_SECONDS, DEFAULT_LOCKING_DIR, type FileLock, GLOBAL_LOCK_NAME, type LockOptions, takeFileLock, vgLockName } from './lock.js';
+export { addPv, newLogicalVolume, type NewLvOptions, newVolumeGroup, type NewVgOptions, nextPvKey, pvEntryFor, removePv } from './vg-build.js';
