@@ -5,7 +5,8 @@
  * warnings printed as lvm prints them.
  */
 import { hostname, machine, release, type as osType, version as osVersion } from 'node:os';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { LABEL_SCAN_SECTORS, scanLabel, SECTOR_SIZE_BYTES } from '@leasehold/lvm-format';
 import {
   devicesToScan, findVg, loadVolumeConfig, readAllVgs, scanDevices, takeFileLock, VolumeError, vgLockName,
   type FileLock, type VgRead, type VgScanResult, type VolumeConfig, type WriterIdentity,
@@ -63,7 +64,27 @@ export async function scanSession(session: Session, extra: readonly string[] = [
   const scan = await scanDevices(paths.filter((d) => existsSync(d)));
   const result = readAllVgs(scan);
   printLvmLines(result.warnings);
+  for (const path of scan.nonPvs) printLvmLines(damagedLabelWarnings(path));
   return result;
+}
+
+/**
+ * Why a device that looks like it once was a PV is not one now (a label with a wrong checksum,
+ * sector number or type): lvm says nothing at normal verbosity, leasehold names the device, the
+ * sector and the problem. Reads the 2 KiB of label sectors again; only for devices that are no PV.
+ */
+export function damagedLabelWarnings(path: string): string[] {
+  const head = Buffer.alloc(LABEL_SCAN_SECTORS * SECTOR_SIZE_BYTES);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    if (readSync(fd, head, 0, head.length, 0) < head.length) return [];
+  } catch {
+    return [];
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  return scanLabel(head).warnings.map((w) => `WARNING: ${path}: ${w} (label sectors at offset 0-${head.length - 1}); the device is not used as a PV.`);
 }
 
 /** The VG for a command that changes it: found, complete, without duplicate PVs, and local. */
