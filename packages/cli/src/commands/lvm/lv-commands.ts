@@ -12,6 +12,7 @@ import { LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printLvmLines, printLvmOut } from './output.js';
 import { openSession, scanSession, vgForChange, withVgLock, writerIdentity, type Session } from './session.js';
 import { parseExtentsArgument, parseSizeArgument, type ExtentsArgument } from './units.js';
+import { lvmCommand } from './run.js';
 
 /** lvm names LVs created without -n lvol0, lvol1 ... */
 const AUTO_NAME_PREFIX = 'lvol';
@@ -335,3 +336,8 @@ export async function runLvrename(words: string[]): Promise<void> {
     printLvmOut([`Renamed "${oldName}" to "${newName}" in volume group "${vgName}"`]);
   });
 }
+
+
+export const lvcreateCommand = lvmCommand(runLvcreate);
+export const lvremoveCommand = lvmCommand(runLvremove);
+export const lvrenameCommand = lvmCommand(runLvrename);

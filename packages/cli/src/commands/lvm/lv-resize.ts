@@ -8,6 +8,7 @@ import { LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printLvmOut } from './output.js';
 import { openSession, scanSession, vgForChange, withVgLock, writerIdentity } from './session.js';
 import { parseExtentsArgument, parseSizeArgument, type SizeSign } from './units.js';
+import { lvmCommand } from './run.js';
 
 type ResizeKind = 'lvextend' | 'lvreduce' | 'lvresize';
 
@@ -93,3 +94,8 @@ async function runResize(kind: ResizeKind, words: string[]): Promise<void> {
 export const runLvextend = (words: string[]): Promise<void> => runResize('lvextend', words);
 export const runLvreduce = (words: string[]): Promise<void> => runResize('lvreduce', words);
 export const runLvresize = (words: string[]): Promise<void> => runResize('lvresize', words);
+
+
+export const lvextendCommand = lvmCommand(runLvextend);
+export const lvreduceCommand = lvmCommand(runLvreduce);
+export const lvresizeCommand = lvmCommand(runLvresize);

@@ -14,6 +14,7 @@ import { printLvmLines, printLvmOut } from './output.js';
 import { openSession, scanSession, type Session } from './session.js';
 import { probeForeignSignatures, wipeSignatures } from './signatures.js';
 import { parseSizeArgument } from './units.js';
+import { lvmCommand } from './run.js';
 
 /** Options of pvcreate that vgcreate and vgextend accept for the PVs they create. */
 export const PV_LAYOUT_OPTIONS: readonly OptionSpec[] = [
@@ -246,3 +247,7 @@ export async function runPvremove(words: string[]): Promise<void> {
     if (failed !== undefined) throw new LvmCommandError(failed.code, [], failed.exitStatus);
   });
 }
+
+
+export const pvcreateCommand = lvmCommand(runPvcreate);
+export const pvremoveCommand = lvmCommand(runPvremove);

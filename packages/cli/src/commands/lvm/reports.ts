@@ -11,6 +11,7 @@ import { renderReport, selectFields, selectSort, sortRows, type ReportKind } fro
 import type { ReportRow } from './report/views.js';
 import { openSession, scanSession } from './session.js';
 import { DEFAULT_UNITS, parseUnitsOption, type UnitSettings } from './units.js';
+import { lvmCommand } from './run.js';
 
 const REPORT_OPTIONS: readonly OptionSpec[] = [
   ...COMMON_OPTIONS,
@@ -139,3 +140,8 @@ export async function runReport(kind: ReportKind, words: readonly string[]): Pro
 export function reportProblems(lines: readonly string[]): void {
   printLvmLines(lines);
 }
+
+
+export const pvsCommand = lvmCommand((words) => runReport('pvs', words));
+export const vgsCommand = lvmCommand((words) => runReport('vgs', words));
+export const lvsCommand = lvmCommand((words) => runReport('lvs', words));

@@ -8,6 +8,7 @@ import { LvmFormatError } from '@leasehold/lvm-format';
 import { VolumeError } from '@leasehold/volume';
 import { LVM_EXIT_FAILED, LVM_EXIT_USAGE, LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printLvmLines } from './output.js';
+import type { SelfParsingCommand } from '../../command-registry.js';
 
 export const ERROR_CODES_ENV = 'LEASEHOLD_ERROR_CODES';
 
@@ -35,4 +36,9 @@ export async function runLvmCommand(work: () => Promise<void>): Promise<void> {
     printLvmLines(lines);
     process.exitCode = failure.exitStatus;
   }
+}
+
+/** An lvm-named command for the CLI registry: it parses its own words with lvm's rules (getopt.ts). */
+export function lvmCommand(run: (words: string[]) => Promise<void>): SelfParsingCommand {
+  return { parsesOwnArgs: true, run: (args) => runLvmCommand(() => run([...args])) };
 }

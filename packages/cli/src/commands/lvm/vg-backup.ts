@@ -11,6 +11,7 @@ import { COMMON_OPTIONS, hasOption, lastValue, parseLvmArgs, type OptionSpec } f
 import { LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printLvmLines, printLvmOut } from './output.js';
 import { findVgOrFail, openSession, scanSession, withVgLock, writerIdentity } from './session.js';
+import { lvmCommand } from './run.js';
 
 /** lvm's default backup/backup_dir. */
 export const DEFAULT_BACKUP_DIR = '/etc/lvm/backup';
@@ -138,3 +139,8 @@ export async function runVgcfgrestore(words: string[]): Promise<void> {
     printLvmOut([`Restored volume group ${name}.`]);
   });
 }
+
+
+export const vgckCommand = lvmCommand(runVgck);
+export const vgcfgbackupCommand = lvmCommand(runVgcfgbackup);
+export const vgcfgrestoreCommand = lvmCommand(runVgcfgrestore);

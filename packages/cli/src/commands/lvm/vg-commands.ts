@@ -10,6 +10,7 @@ import { printLvmLines, printLvmOut } from './output.js';
 import { initializePv, PV_LAYOUT_OPTIONS, pvLayoutArgs } from './pv-commands.js';
 import { findVgOrFail, openSession, scanSession, vgForChange, withVgLock, writerIdentity, type Session } from './session.js';
 import { parseSizeArgument } from './units.js';
+import { lvmCommand } from './run.js';
 
 /** Extent sizes lvm accepts for new VGs: at least 1 KiB (2 sectors), at most 16 GiB... as lvm: a power of 2, or a multiple of 128 KiB. */
 const MIN_EXTENT_SIZE_SECTORS = 2;
@@ -316,3 +317,10 @@ export async function runVgrename(words: string[]): Promise<void> {
     ),
   );
 }
+
+
+export const vgcreateCommand = lvmCommand(runVgcreate);
+export const vgremoveCommand = lvmCommand(runVgremove);
+export const vgextendCommand = lvmCommand(runVgextend);
+export const vgreduceCommand = lvmCommand(runVgreduce);
+export const vgrenameCommand = lvmCommand(runVgrename);
