@@ -90,11 +90,12 @@ export function extentsFor(arg: ExtentsArgument, vg: VolumeGroup, keys: readonly
   }
 }
 
-/** -L: extents, rounded up to whole extents with lvm's message. */
-export function extentsForSize(sizeSectors: number, vg: VolumeGroup, quiet: boolean): number {
+/** -L: extents, rounded up to whole extents with lvm's message (lvcreate's, or lvresize's for a resize). */
+export function extentsForSize(sizeSectors: number, vg: VolumeGroup, quiet: boolean, resize = false): number {
   const extents = Math.ceil(sizeSectors / vg.extentSizeSectors);
   if (extents * vg.extentSizeSectors !== sizeSectors && !quiet) {
-    printLvmLines([`Rounding up size to full physical extent ${displaySizeLong(extents * vg.extentSizeSectors * SECTOR_SIZE_BYTES)}`]);
+    const shown = displaySizeLong(extents * vg.extentSizeSectors * SECTOR_SIZE_BYTES);
+    printLvmOut([resize ? `Rounding size to boundary between physical extents: ${shown}.` : `Rounding up size to full physical extent ${shown}`]);
   }
   return extents;
 }
@@ -225,7 +226,7 @@ export async function runLvcreate(words: string[]): Promise<void> {
       : extentsFor(parseExtentsArgument(extentsText as string, '--extents', false), vg, keys);
     if (extents % stripeCount !== 0) {
       const rounded = extents + stripeCount - (extents % stripeCount);
-      printLvmLines([`Rounding size ${displaySizeLong(extents * vg.extentSizeSectors * SECTOR_SIZE_BYTES)} (${extents} extents) up to stripe boundary size ${displaySizeLong(rounded * vg.extentSizeSectors * SECTOR_SIZE_BYTES)} (${rounded} extents).`]);
+      printLvmOut([`Rounding size ${displaySizeLong(extents * vg.extentSizeSectors * SECTOR_SIZE_BYTES)} (${extents} extents) up to stripe boundary size ${displaySizeLong(rounded * vg.extentSizeSectors * SECTOR_SIZE_BYTES)} (${rounded} extents).`]);
       extents = rounded;
     }
     if (extents === 0) throw new LvmCommandError('BAD_ARGUMENT', ['Unable to create new logical volume with no extents.']);

@@ -61,7 +61,7 @@ async function runResize(kind: ResizeKind, words: string[]): Promise<void> {
     if (sizeText !== undefined) {
       const size = parseSizeArgument(sizeText, '--size', true);
       sign = size.sign;
-      amount = extentsForSize(size.sizeSectors, vg, session.quiet);
+      amount = extentsForSize(size.sizeSectors, vg, session.quiet, true);
     } else {
       const extents = parseExtentsArgument(extentsText as string, '--extents', true);
       sign = extents.sign;

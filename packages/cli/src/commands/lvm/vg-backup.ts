@@ -83,7 +83,7 @@ export async function runVgcfgbackup(words: string[]): Promise<void> {
     const path = file === undefined ? `${DEFAULT_BACKUP_DIR}/${read.name}` : file.replaceAll('%s', read.name);
     const meta: VgMetadata = {
       vg: read.vg,
-      footer: { ...footerFor(identity), description: `Created *after* executing '${['vgcfgbackup', ...words].join(' ')}'` },
+      footer: { ...footerFor(identity), description: ['vgcfgbackup', ...words].join(' ') },
     };
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, printVgBackup(meta, { tzOffsetMinutes: identity.tzOffsetMinutes ?? 0 }), { mode: 0o600 });
