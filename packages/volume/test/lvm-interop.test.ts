@@ -117,6 +117,34 @@ describe('leasehold reads what lvm writes', () => {
   });
 });
 
+describe('damage, as lvm sees it', () => {
+  it('a flipped text byte: lvm and leasehold both name the device and offset, neither writes', async () => {
+    const { lvm: sb, devs, loops: set } = setup([32 * MIB]);
+    sb.ok('pvcreate', devs, devs);
+    sb.ok('vgcreate', ['lhd', ...devs], devs);
+    const dev = devs[0] as string;
+    const scan = await scanDevices(devs);
+    const slot = scan.pvs[0]?.mdas[0]?.header?.committed;
+    if (slot === undefined) throw new Error('no committed slot');
+    const at = 4096 + slot.offsetBytes + 20;
+    const { openSync, readSync, writeSync, closeSync, readFileSync } = await import('node:fs');
+    const fd = openSync(set.images[0] as string, 'r+');
+    const one = Buffer.alloc(1);
+    readSync(fd, one, 0, 1, at);
+    one[0] = (one[0] as number) ^ 1;
+    writeSync(fd, one, 0, 1, at);
+    closeSync(fd);
+    const image = readFileSync(set.images[0] as string);
+    const real = sb.run('vgs', ['lhd'], devs);
+    expect(real.status).toBe(5);
+    expect(real.stderr).toContain(`Checksum error on ${dev} at offset ${4096 + slot.offsetBytes}`);
+    const result = await lhRead(devs);
+    expect(result.vgs).toEqual([]);
+    expect(result.warnings.join('\n')).toContain(`Checksum error on ${dev} at offset ${4096 + slot.offsetBytes}`);
+    expect(Buffer.compare(readFileSync(set.images[0] as string), image)).toBe(0);
+  });
+});
+
 describe('lvm reads what leasehold writes', () => {
   it('pvcreate/vgcreate/lvcreate/lvextend through the library; vgs/lvs/pvs/vgck/pvck agree; lvm commits on top', async () => {
     const { lvm: sb, devs } = setup([96 * MIB, 96 * MIB, 96 * MIB]);
