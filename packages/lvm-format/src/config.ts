@@ -63,9 +63,17 @@ class Parser {
   /** The current String token came without quotes. */
   private bareWord = false;
 
+  /** The input up to the NUL, one char per byte (so string offsets are byte offsets). */
+  private readonly src: string;
+  /** Whether every byte is ASCII (then token text needs no UTF-8 decoding). */
+  private readonly ascii: boolean;
+
   constructor(private readonly bytes: Uint8Array) {
     const nul = bytes.indexOf(CH_NUL);
     this.end = nul === -1 ? bytes.length : nul;
+    const body = bytes.subarray(0, this.end);
+    this.ascii = isAscii(body);
+    this.src = this.ascii ? new TextDecoder().decode(body) : latin1(bytes, 0, this.end);
     this.next();
   }
 
@@ -171,14 +179,8 @@ class Parser {
 
   /** Bytes as a JS string: UTF-8 when it decodes cleanly, else one char per byte. */
   private text(start: number, end: number): string {
-    let ascii = true;
-    for (let i = start; i < end; i++) {
-      if ((this.bytes[i] as number) >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) return latin1(this.bytes, start, end);
+    const raw = this.src.slice(start, end);
+    if (this.ascii || isAscii(this.bytes.subarray(start, end))) return raw;
     try {
       return new TextDecoder('utf-8', { fatal: true }).decode(this.bytes.subarray(start, end));
     } catch {
@@ -202,15 +204,15 @@ class Parser {
   }
 
   private next(): void {
-    const b = this.bytes;
+    const src = this.src;
     // skip whitespace and comments
     for (;;) {
-      while (this.pos < this.end && isSpace(b[this.pos] as number)) {
-        if (b[this.pos] === CH_NL) this.line++;
+      while (this.pos < this.end && isSpace(src.charCodeAt(this.pos) as number)) {
+        if (src.charCodeAt(this.pos) === CH_NL) this.line++;
         this.pos++;
       }
-      if (this.pos < this.end && b[this.pos] === CH_HASH) {
-        while (this.pos < this.end && b[this.pos] !== CH_NL) this.pos++;
+      if (this.pos < this.end && src.charCodeAt(this.pos) === CH_HASH) {
+        while (this.pos < this.end && src.charCodeAt(this.pos) !== CH_NL) this.pos++;
         continue;
       }
       break;
@@ -221,7 +223,7 @@ class Parser {
       this.tok = { kind: Tok.Eof, start, end: start };
       return;
     }
-    const c = b[start] as number;
+    const c = src.charCodeAt(start) as number;
     let kind: Tok;
     let p = start + 1;
     switch (c) {
@@ -245,9 +247,9 @@ class Parser {
         break;
       case CH_DQUOTE:
       case CH_SQUOTE: {
-        while (p < this.end && b[p] !== c) {
-          if (c === CH_DQUOTE && b[p] === CH_BACKSLASH && p + 1 < this.end) p++;
-          if (b[p] === CH_NL) this.line++;
+        while (p < this.end && src.charCodeAt(p) !== c) {
+          if (c === CH_DQUOTE && src.charCodeAt(p) === CH_BACKSLASH && p + 1 < this.end) p++;
+          if (src.charCodeAt(p) === CH_NL) this.line++;
           p++;
         }
         if (p >= this.end) {
@@ -262,22 +264,22 @@ class Parser {
         if (this.valueContext && (isDigit(c) || c === 0x2b || c === 0x2d || c === 0x2e)) {
           // number: sign, digits, at most one '.'
           let dots = c === 0x2e ? 1 : 0;
-          while (p < this.end && (isDigit(b[p] as number) || b[p] === 0x2e)) {
-            if (b[p] === 0x2e) dots++;
+          while (p < this.end && (isDigit(src.charCodeAt(p) as number) || src.charCodeAt(p) === 0x2e)) {
+            if (src.charCodeAt(p) === 0x2e) dots++;
             p++;
           }
-          if (p < this.end && !endsWord(b[p] as number, true)) {
+          if (p < this.end && !endsWord(src.charCodeAt(p) as number, true)) {
             this.tok = { kind: Tok.Int, start, end: p };
             this.fail();
           }
-          const body = latin1(b, start, p).replace(/^[+-]/, '');
+          const body = src.slice(start, p).replace(/^[+-]/, '');
           if (body.length === 0 || body === '.' || dots > 1) {
             this.tok = { kind: Tok.Int, start, end: p };
             this.fail();
           }
           kind = dots === 1 ? Tok.Float : Tok.Int;
         } else {
-          while (p < this.end && !endsWord(b[p] as number, this.valueContext)) p++;
+          while (p < this.end && !endsWord(src.charCodeAt(p) as number, this.valueContext)) p++;
           kind = this.valueContext ? Tok.String : Tok.Identifier;
           if (this.valueContext) {
             // a bare word value: a string without quotes
@@ -300,9 +302,14 @@ function latin1(bytes: Uint8Array, start: number, end: number): string {
   const CHUNK = 8192;
   let out = '';
   for (let i = start; i < end; i += CHUNK) {
-    out += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, Math.min(end, i + CHUNK))));
+    out += String.fromCharCode.apply(null, bytes.subarray(i, Math.min(end, i + CHUNK)) as unknown as number[]);
   }
   return out;
+}
+
+function isAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if ((bytes[i] as number) >= 0x80) return false;
+  return true;
 }
 
 /** Parses config text (bytes up to the first NUL, or a string). Throws PARSE_ERROR with lvm's wording. */

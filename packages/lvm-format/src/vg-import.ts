@@ -79,8 +79,17 @@ function footerComments(raw: Uint8Array): Partial<MetadataFooter> {
 
 // ---- field helpers ----
 
+/** Key lookups per section: an index built once per section (first occurrence wins, as in lvm). */
+const sectionIndex = new WeakMap<ConfigSection, Map<string, ConfigNode>>();
+
 function node(section: ConfigSection, key: string): ConfigNode | undefined {
-  return findNode(section, key);
+  let index = sectionIndex.get(section);
+  if (index === undefined) {
+    index = new Map();
+    for (const n of section) if (!index.has(n.key)) index.set(n.key, n);
+    sectionIndex.set(section, index);
+  }
+  return index.get(key);
 }
 
 function reqInt(section: ConfigSection, key: string, where: string): number {

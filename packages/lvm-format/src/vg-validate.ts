@@ -1,7 +1,9 @@
 /** The VG checks lvm makes on read and before every write (spec 3.5, section 5), in lvm's wording. */
 import { LvmFormatError } from './errors.js';
 import { isVgShared, type LogicalVolume, type Segment, STRIPED_SEGMENT_TYPE, type VolumeGroup } from './model.js';
-import { lvNameProblem, vgNameProblem } from './names.js';
+import { vgNameProblem } from './names.js';
+
+const LV_NAME_CHARS = /^[A-Za-z0-9+_.-]{1,127}$/;
 import { formatUuid, isValidRawUuid } from './uuid.js';
 
 function bad(message: string): never {
@@ -30,7 +32,8 @@ export function validateVg(vg: VolumeGroup): void {
   for (const lv of vg.lvs) {
     if (lvNames.has(lv.name)) bad(`Duplicate LV name ${lv.name} found in VG ${vg.name}.`);
     if (lvIds.has(lv.id)) bad(`Duplicate LV id ${formatUuid(lv.id)} found in VG ${vg.name}.`);
-    if (lvNameProblem(lv.name) !== undefined && !/^[A-Za-z0-9+_.-]{1,127}$/.test(lv.name)) bad(`Invalid logical volume name ${lv.name} in VG ${vg.name}.`);
+    // Only the basic rules: lvm's own internal LVs (lvmlock, *_rimage_0 ...) carry reserved names.
+    if (!LV_NAME_CHARS.test(lv.name) || lv.name.startsWith('-') || lv.name === '.' || lv.name === '..') bad(`Invalid logical volume name ${lv.name} in VG ${vg.name}.`);
     lvNames.add(lv.name);
     lvIds.add(lv.id);
   }
