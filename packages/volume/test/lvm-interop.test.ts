@@ -117,6 +117,37 @@ describe('leasehold reads what lvm writes', () => {
   });
 });
 
+describe('pvcreate', () => {
+  it('writes the same bytes as lvm pvcreate for the same UUID (1 and 2 mdas, custom sizes), and pvremove wipes the label as lvm does', async () => {
+    const { lvm: sb, devs, loops: set } = setup([96 * MIB, 96 * MIB]);
+    const [d0, d1] = devs as [string, string];
+    const { readFileSync } = await import('node:fs');
+    const cases: Array<{ args: string[]; opts: Parameters<typeof pvcreate>[1] }> = [
+      { args: [], opts: { randomBytes } },
+      { args: ['--pvmetadatacopies', '2'], opts: { randomBytes, metadataCopies: 2 } },
+      { args: ['--metadatasize', '100k', '--dataalignment', '64k'], opts: { randomBytes, metadataSizeBytes: 100 * 1024, dataAlignmentBytes: 64 * 1024 } },
+    ];
+    for (const c of cases) {
+      const uuid = 'Ko35iR-wV7y-VNtn-nhNN-CYDq-Rdk0-pz7eRU';
+      // lvm sees only d0: d1 carries the same PV UUID (leasehold's copy)
+      sb.run('pvremove', ['-ff', '-y', d0], [d0]);
+      sb.ok('pvcreate', ['-ff', '-y', '--norestorefile', '--uuid', uuid, ...c.args, d0], [d0]);
+      await pvcreate(d1, { ...c.opts, uuid });
+      const a = readFileSync(set.images[0] as string);
+      const b = readFileSync(set.images[1] as string);
+      expect(Buffer.compare(a.subarray(0, 8192), b.subarray(0, 8192)), c.args.join(' ')).toBe(0);
+      expect(Buffer.compare(a.subarray(a.length - 2 * MIB), b.subarray(b.length - 2 * MIB)), c.args.join(' ')).toBe(0);
+    }
+    const { pvremove } = await import('@leasehold/volume');
+    sb.ok('pvremove', ['-y', d0], [d0]);
+    await pvremove(d1);
+    const a = readFileSync(set.images[0] as string);
+    const b = readFileSync(set.images[1] as string);
+    expect(Buffer.compare(a.subarray(0, 8192), b.subarray(0, 8192))).toBe(0);
+    expect((await lhRead(devs)).orphans).toEqual([]);
+  });
+});
+
 describe('damage, as lvm sees it', () => {
   it('a flipped text byte: lvm and leasehold both name the device and offset, neither writes', async () => {
     const { lvm: sb, devs, loops: set } = setup([32 * MIB]);
