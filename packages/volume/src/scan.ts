@@ -55,8 +55,10 @@ export interface DeviceScan {
   pvs: PvDevice[];
   /** Scanned paths without a PV label. */
   nonPvs: string[];
-  /** Label-level and open problems, in lvm's wording. */
+  /** Label-level problems and devices named explicitly that could not be read, in lvm's wording. */
   warnings: string[];
+  /** Devices of a pattern scan that could not be opened (unattached loops, no medium ...): skipped quietly, as lvm does. */
+  skipped: Array<{ path: string; reason: string }>;
 }
 
 export interface ScanOptions {
@@ -68,7 +70,7 @@ export interface ScanOptions {
 /** Scans `paths` in order. */
 export async function scanDevices(paths: readonly string[], options: ScanOptions = {}): Promise<DeviceScan> {
   const opener = options.opener ?? directDeviceOpener;
-  const scan: DeviceScan = { pvs: [], nonPvs: [], warnings: [] };
+  const scan: DeviceScan = { pvs: [], nonPvs: [], warnings: [], skipped: [] };
   const parsed = new Map<string, VgMetadata | LvmFormatError>();
   for (const path of paths) {
     let disk: Disk;
@@ -76,7 +78,7 @@ export async function scanDevices(paths: readonly string[], options: ScanOptions
       disk = await opener.open(path, { write: false });
     } catch (error) {
       if (options.strict === true) throw error;
-      scan.warnings.push(`Cannot open ${path}: ${(error as Error).message}`);
+      scan.skipped.push({ path, reason: (error as Error).message });
       continue;
     }
     try {
