@@ -25,12 +25,6 @@ const enum Tok {
   Eof,
 }
 
-interface Token {
-  kind: Tok;
-  start: number;
-  end: number;
-}
-
 const CH_NUL = 0;
 const CH_NL = 0x0a;
 const CH_HASH = 0x23;
@@ -55,7 +49,10 @@ function endsWord(c: number, inValue: boolean): boolean {
 class Parser {
   private pos = 0;
   private line = 1;
-  private tok: Token = { kind: Tok.Eof, start: 0, end: 0 };
+  /** The current token (fields, not an object per token: a big VG has tens of thousands). */
+  private tokKind: Tok = Tok.Eof;
+  private tokStart = 0;
+  private tokEnd = 0;
   private tokLine = 1;
   private readonly end: number;
   /** After '=', '[' or ',': an unquoted word is a bare string value. */
@@ -84,10 +81,10 @@ class Parser {
   }
 
   private parseItems(depth: number): ConfigSection {
-    if (depth > MAX_CONFIG_DEPTH) throw new LvmFormatError('PARSE_ERROR', `Config nesting deeper than ${MAX_CONFIG_DEPTH} at byte ${this.tok.start + 1} (line ${this.tokLine})`);
+    if (depth > MAX_CONFIG_DEPTH) throw new LvmFormatError('PARSE_ERROR', `Config nesting deeper than ${MAX_CONFIG_DEPTH} at byte ${this.tokStart + 1} (line ${this.tokLine})`);
     const items: ConfigNode[] = [];
     while (this.kind() === Tok.Identifier || this.kind() === Tok.String) {
-      const key = this.kind() === Tok.String ? this.stringValue() : this.text(this.tok.start, this.tok.end);
+      const key = this.kind() === Tok.String ? this.stringValue() : this.text(this.tokStart, this.tokEnd);
       this.next();
       if (this.kind() === Tok.SectionOpen) {
         this.next();
@@ -112,7 +109,7 @@ class Parser {
       this.next();
       const values: ConfigScalar[] = [];
       while (this.kind() !== Tok.ArrayClose) {
-        if (values.length >= MAX_ARRAY_ELEMENTS) throw new LvmFormatError('PARSE_ERROR', `Array longer than ${MAX_ARRAY_ELEMENTS} elements at byte ${this.tok.start + 1} (line ${this.tokLine})`);
+        if (values.length >= MAX_ARRAY_ELEMENTS) throw new LvmFormatError('PARSE_ERROR', `Array longer than ${MAX_ARRAY_ELEMENTS} elements at byte ${this.tokStart + 1} (line ${this.tokLine})`);
         values.push(this.parseScalar(true));
         if (this.kind() === Tok.Comma) {
           this.valueContext = true;
@@ -127,9 +124,8 @@ class Parser {
   }
 
   private parseScalar(inArray: boolean): ConfigScalar {
-    const t = this.tok;
     let value: ConfigScalar;
-    switch (t.kind) {
+    switch (this.tokKind) {
       case Tok.String:
         value = this.stringValue();
         break;
@@ -137,7 +133,7 @@ class Parser {
         value = this.intValue();
         break;
       case Tok.Float:
-        value = Number(this.text(t.start, t.end));
+        value = Number(this.text(this.tokStart, this.tokEnd));
         break;
       default:
         return this.fail();
@@ -148,7 +144,7 @@ class Parser {
   }
 
   private intValue(): number {
-    const raw = this.text(this.tok.start, this.tok.end);
+    const raw = this.text(this.tokStart, this.tokEnd);
     let sign = 1;
     let digits = raw;
     if (digits[0] === '+' || digits[0] === '-') {
@@ -163,12 +159,13 @@ class Parser {
     } else {
       value = parseInt(digits, 10);
     }
-    if (!Number.isSafeInteger(value)) throw new LvmFormatError('PARSE_ERROR', `Integer ${raw} out of range at byte ${this.tok.start + 1} (line ${this.tokLine})`);
+    if (!Number.isSafeInteger(value)) throw new LvmFormatError('PARSE_ERROR', `Integer ${raw} out of range at byte ${this.tokStart + 1} (line ${this.tokLine})`);
     return sign * value;
   }
 
   private stringValue(): string {
-    const { start, end } = this.tok;
+    const start = this.tokStart;
+    const end = this.tokEnd;
     if (this.bareWord) return this.text(start, end);
     const quote = this.bytes[start];
     const inner = this.text(start + 1, end - 1);
@@ -188,9 +185,15 @@ class Parser {
     }
   }
 
+  private setTok(kind: Tok, start: number, end: number): void {
+    this.tokKind = kind;
+    this.tokStart = start;
+    this.tokEnd = end;
+  }
+
   /** The current token's kind (a method, so TypeScript does not narrow it across next()). */
   private kind(): Tok {
-    return this.tok.kind;
+    return this.tokKind;
   }
 
   private expect(kind: Tok): void {
@@ -200,7 +203,7 @@ class Parser {
   }
 
   private fail(): never {
-    throw new LvmFormatError('PARSE_ERROR', `Parse error at byte ${this.tok.start + 1} (line ${this.tokLine}): unexpected token`);
+    throw new LvmFormatError('PARSE_ERROR', `Parse error at byte ${this.tokStart + 1} (line ${this.tokLine}): unexpected token`);
   }
 
   private next(): void {
@@ -220,7 +223,7 @@ class Parser {
     const start = this.pos;
     this.tokLine = this.line;
     if (start >= this.end) {
-      this.tok = { kind: Tok.Eof, start, end: start };
+      this.setTok(Tok.Eof, start, start);
       return;
     }
     const c = src.charCodeAt(start) as number;
@@ -253,7 +256,7 @@ class Parser {
           p++;
         }
         if (p >= this.end) {
-          this.tok = { kind: Tok.Eof, start, end: p };
+          this.setTok(Tok.Eof, start, p);
           this.fail();
         }
         p++;
@@ -269,12 +272,12 @@ class Parser {
             p++;
           }
           if (p < this.end && !endsWord(src.charCodeAt(p) as number, true)) {
-            this.tok = { kind: Tok.Int, start, end: p };
+            this.setTok(Tok.Int, start, p);
             this.fail();
           }
           const body = src.slice(start, p).replace(/^[+-]/, '');
           if (body.length === 0 || body === '.' || dots > 1) {
-            this.tok = { kind: Tok.Int, start, end: p };
+            this.setTok(Tok.Int, start, p);
             this.fail();
           }
           kind = dots === 1 ? Tok.Float : Tok.Int;
@@ -283,7 +286,7 @@ class Parser {
           kind = this.valueContext ? Tok.String : Tok.Identifier;
           if (this.valueContext) {
             // a bare word value: a string without quotes
-            this.tok = { kind: Tok.String, start, end: p };
+            this.setTok(Tok.String, start, p);
             this.pos = p;
             this.bareWord = true;
             return;
@@ -292,7 +295,7 @@ class Parser {
       }
     }
     this.bareWord = false;
-    this.tok = { kind, start, end: p };
+    this.setTok(kind, start, p);
     this.pos = p;
   }
 
