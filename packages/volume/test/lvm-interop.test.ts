@@ -20,9 +20,9 @@ afterEach(() => {
   lvm = undefined;
 });
 
-function setup(sizes: number[]): { lvm: LvmSandbox; loops: LoopSet; devs: string[] } {
+function setup(sizes: number[], sectorSize: 512 | 4096 = 512): { lvm: LvmSandbox; loops: LoopSet; devs: string[] } {
   lvm = makeLvmSandbox();
-  loops = makeLoopSet(sizes);
+  loops = makeLoopSet(sizes, sectorSize);
   return { lvm, loops, devs: loops.devices };
 }
 
@@ -204,6 +204,24 @@ describe('lvm reads what leasehold writes', () => {
     const again = await lhVg(devs, 'lhx');
     expect(again.seqno).toBe(read.seqno + 1);
     await expectSameAsLvm(sb, devs, 'lhx');
+  });
+
+  it('on 4096-byte-sector devices too (512-byte structures written by read-modify-write)', async () => {
+    const { lvm: sb, devs } = setup([64 * MIB, 64 * MIB], 4096);
+    const [d0, d1] = devs as [string, string];
+    await pvcreate(d0, { randomBytes, metadataCopies: 2 });
+    sb.ok('pvcreate', [d1], devs);
+    const scan = await scanDevices(devs);
+    expect(scan.pvs.map((p) => p.sectorSize)).toEqual([4096, 4096]);
+    const vg = newVolumeGroup({ name: 'lh4k', devices: [], randomBytes });
+    for (const dev of scan.pvs) addPv(vg, dev);
+    await commitVg(vg, new Map(scan.pvs.map((d) => [d.label.pvId, d])), identity('vgcreate lh4k'), { seqno: 1 });
+    await lhLvcreate(devs, 'lh4k', 'big', 20);
+    noWarnings(sb.ok('vgck', ['lh4k'], devs).stderr);
+    for (const d of devs) expect(sb.ok('pvck', [d], devs).stderr).not.toMatch(/CHECK/);
+    await expectSameAsLvm(sb, devs, 'lh4k');
+    sb.ok('lvextend', ['-l', '+3', 'lh4k/big'], devs);
+    await expectSameAsLvm(sb, devs, 'lh4k');
   });
 
   it('a PV leaving the VG (orphaned) and vgremove-style orphaning are seen by lvm as orphans', async () => {
