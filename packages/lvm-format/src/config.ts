@@ -25,12 +25,6 @@ const enum Tok {
   Eof,
 }
 
-interface Token {
-  kind: Tok;
-  start: number;
-  end: number;
-}
-
 const CH_NUL = 0;
 const CH_NL = 0x0a;
 const CH_HASH = 0x23;
@@ -55,7 +49,10 @@ function endsWord(c: number, inValue: boolean): boolean {
 class Parser {
   private pos = 0;
   private line = 1;
-  private tok: Token = { kind: Tok.Eof, start: 0, end: 0 };
+  /** The current token (fields, not an object per token: a big VG has tens of thousands). */
+  private tokKind: Tok = Tok.Eof;
+  private tokStart = 0;
+  private tokEnd = 0;
   private tokLine = 1;
   private readonly end: number;
   /** After '=', '[' or ',': an unquoted word is a bare string value. */
@@ -63,9 +60,17 @@ class Parser {
   /** The current String token came without quotes. */
   private bareWord = false;
 
+  /** The input up to the NUL, one char per byte (so string offsets are byte offsets). */
+  private readonly src: string;
+  /** Whether every byte is ASCII (then token text needs no UTF-8 decoding). */
+  private readonly ascii: boolean;
+
   constructor(private readonly bytes: Uint8Array) {
     const nul = bytes.indexOf(CH_NUL);
     this.end = nul === -1 ? bytes.length : nul;
+    const body = bytes.subarray(0, this.end);
+    this.ascii = isAscii(body);
+    this.src = this.ascii ? new TextDecoder().decode(body) : latin1(bytes, 0, this.end);
     this.next();
   }
 
@@ -76,10 +81,10 @@ class Parser {
   }
 
   private parseItems(depth: number): ConfigSection {
-    if (depth > MAX_CONFIG_DEPTH) throw new LvmFormatError('PARSE_ERROR', `Config nesting deeper than ${MAX_CONFIG_DEPTH} at byte ${this.tok.start + 1} (line ${this.tokLine})`);
+    if (depth > MAX_CONFIG_DEPTH) throw new LvmFormatError('PARSE_ERROR', `Config nesting deeper than ${MAX_CONFIG_DEPTH} at byte ${this.tokStart + 1} (line ${this.tokLine})`);
     const items: ConfigNode[] = [];
     while (this.kind() === Tok.Identifier || this.kind() === Tok.String) {
-      const key = this.kind() === Tok.String ? this.stringValue() : this.text(this.tok.start, this.tok.end);
+      const key = this.kind() === Tok.String ? this.stringValue() : this.text(this.tokStart, this.tokEnd);
       this.next();
       if (this.kind() === Tok.SectionOpen) {
         this.next();
@@ -104,7 +109,7 @@ class Parser {
       this.next();
       const values: ConfigScalar[] = [];
       while (this.kind() !== Tok.ArrayClose) {
-        if (values.length >= MAX_ARRAY_ELEMENTS) throw new LvmFormatError('PARSE_ERROR', `Array longer than ${MAX_ARRAY_ELEMENTS} elements at byte ${this.tok.start + 1} (line ${this.tokLine})`);
+        if (values.length >= MAX_ARRAY_ELEMENTS) throw new LvmFormatError('PARSE_ERROR', `Array longer than ${MAX_ARRAY_ELEMENTS} elements at byte ${this.tokStart + 1} (line ${this.tokLine})`);
         values.push(this.parseScalar(true));
         if (this.kind() === Tok.Comma) {
           this.valueContext = true;
@@ -119,9 +124,8 @@ class Parser {
   }
 
   private parseScalar(inArray: boolean): ConfigScalar {
-    const t = this.tok;
     let value: ConfigScalar;
-    switch (t.kind) {
+    switch (this.tokKind) {
       case Tok.String:
         value = this.stringValue();
         break;
@@ -129,7 +133,7 @@ class Parser {
         value = this.intValue();
         break;
       case Tok.Float:
-        value = Number(this.text(t.start, t.end));
+        value = Number(this.text(this.tokStart, this.tokEnd));
         break;
       default:
         return this.fail();
@@ -140,7 +144,7 @@ class Parser {
   }
 
   private intValue(): number {
-    const raw = this.text(this.tok.start, this.tok.end);
+    const raw = this.text(this.tokStart, this.tokEnd);
     let sign = 1;
     let digits = raw;
     if (digits[0] === '+' || digits[0] === '-') {
@@ -155,12 +159,13 @@ class Parser {
     } else {
       value = parseInt(digits, 10);
     }
-    if (!Number.isSafeInteger(value)) throw new LvmFormatError('PARSE_ERROR', `Integer ${raw} out of range at byte ${this.tok.start + 1} (line ${this.tokLine})`);
+    if (!Number.isSafeInteger(value)) throw new LvmFormatError('PARSE_ERROR', `Integer ${raw} out of range at byte ${this.tokStart + 1} (line ${this.tokLine})`);
     return sign * value;
   }
 
   private stringValue(): string {
-    const { start, end } = this.tok;
+    const start = this.tokStart;
+    const end = this.tokEnd;
     if (this.bareWord) return this.text(start, end);
     const quote = this.bytes[start];
     const inner = this.text(start + 1, end - 1);
@@ -171,14 +176,8 @@ class Parser {
 
   /** Bytes as a JS string: UTF-8 when it decodes cleanly, else one char per byte. */
   private text(start: number, end: number): string {
-    let ascii = true;
-    for (let i = start; i < end; i++) {
-      if ((this.bytes[i] as number) >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) return latin1(this.bytes, start, end);
+    const raw = this.src.slice(start, end);
+    if (this.ascii || isAscii(this.bytes.subarray(start, end))) return raw;
     try {
       return new TextDecoder('utf-8', { fatal: true }).decode(this.bytes.subarray(start, end));
     } catch {
@@ -186,9 +185,15 @@ class Parser {
     }
   }
 
+  private setTok(kind: Tok, start: number, end: number): void {
+    this.tokKind = kind;
+    this.tokStart = start;
+    this.tokEnd = end;
+  }
+
   /** The current token's kind (a method, so TypeScript does not narrow it across next()). */
   private kind(): Tok {
-    return this.tok.kind;
+    return this.tokKind;
   }
 
   private expect(kind: Tok): void {
@@ -198,19 +203,19 @@ class Parser {
   }
 
   private fail(): never {
-    throw new LvmFormatError('PARSE_ERROR', `Parse error at byte ${this.tok.start + 1} (line ${this.tokLine}): unexpected token`);
+    throw new LvmFormatError('PARSE_ERROR', `Parse error at byte ${this.tokStart + 1} (line ${this.tokLine}): unexpected token`);
   }
 
   private next(): void {
-    const b = this.bytes;
+    const src = this.src;
     // skip whitespace and comments
     for (;;) {
-      while (this.pos < this.end && isSpace(b[this.pos] as number)) {
-        if (b[this.pos] === CH_NL) this.line++;
+      while (this.pos < this.end && isSpace(src.charCodeAt(this.pos) as number)) {
+        if (src.charCodeAt(this.pos) === CH_NL) this.line++;
         this.pos++;
       }
-      if (this.pos < this.end && b[this.pos] === CH_HASH) {
-        while (this.pos < this.end && b[this.pos] !== CH_NL) this.pos++;
+      if (this.pos < this.end && src.charCodeAt(this.pos) === CH_HASH) {
+        while (this.pos < this.end && src.charCodeAt(this.pos) !== CH_NL) this.pos++;
         continue;
       }
       break;
@@ -218,10 +223,10 @@ class Parser {
     const start = this.pos;
     this.tokLine = this.line;
     if (start >= this.end) {
-      this.tok = { kind: Tok.Eof, start, end: start };
+      this.setTok(Tok.Eof, start, start);
       return;
     }
-    const c = b[start] as number;
+    const c = src.charCodeAt(start) as number;
     let kind: Tok;
     let p = start + 1;
     switch (c) {
@@ -245,13 +250,13 @@ class Parser {
         break;
       case CH_DQUOTE:
       case CH_SQUOTE: {
-        while (p < this.end && b[p] !== c) {
-          if (c === CH_DQUOTE && b[p] === CH_BACKSLASH && p + 1 < this.end) p++;
-          if (b[p] === CH_NL) this.line++;
+        while (p < this.end && src.charCodeAt(p) !== c) {
+          if (c === CH_DQUOTE && src.charCodeAt(p) === CH_BACKSLASH && p + 1 < this.end) p++;
+          if (src.charCodeAt(p) === CH_NL) this.line++;
           p++;
         }
         if (p >= this.end) {
-          this.tok = { kind: Tok.Eof, start, end: p };
+          this.setTok(Tok.Eof, start, p);
           this.fail();
         }
         p++;
@@ -262,26 +267,26 @@ class Parser {
         if (this.valueContext && (isDigit(c) || c === 0x2b || c === 0x2d || c === 0x2e)) {
           // number: sign, digits, at most one '.'
           let dots = c === 0x2e ? 1 : 0;
-          while (p < this.end && (isDigit(b[p] as number) || b[p] === 0x2e)) {
-            if (b[p] === 0x2e) dots++;
+          while (p < this.end && (isDigit(src.charCodeAt(p) as number) || src.charCodeAt(p) === 0x2e)) {
+            if (src.charCodeAt(p) === 0x2e) dots++;
             p++;
           }
-          if (p < this.end && !endsWord(b[p] as number, true)) {
-            this.tok = { kind: Tok.Int, start, end: p };
+          if (p < this.end && !endsWord(src.charCodeAt(p) as number, true)) {
+            this.setTok(Tok.Int, start, p);
             this.fail();
           }
-          const body = latin1(b, start, p).replace(/^[+-]/, '');
+          const body = src.slice(start, p).replace(/^[+-]/, '');
           if (body.length === 0 || body === '.' || dots > 1) {
-            this.tok = { kind: Tok.Int, start, end: p };
+            this.setTok(Tok.Int, start, p);
             this.fail();
           }
           kind = dots === 1 ? Tok.Float : Tok.Int;
         } else {
-          while (p < this.end && !endsWord(b[p] as number, this.valueContext)) p++;
+          while (p < this.end && !endsWord(src.charCodeAt(p) as number, this.valueContext)) p++;
           kind = this.valueContext ? Tok.String : Tok.Identifier;
           if (this.valueContext) {
             // a bare word value: a string without quotes
-            this.tok = { kind: Tok.String, start, end: p };
+            this.setTok(Tok.String, start, p);
             this.pos = p;
             this.bareWord = true;
             return;
@@ -290,7 +295,7 @@ class Parser {
       }
     }
     this.bareWord = false;
-    this.tok = { kind, start, end: p };
+    this.setTok(kind, start, p);
     this.pos = p;
   }
 
@@ -300,9 +305,14 @@ function latin1(bytes: Uint8Array, start: number, end: number): string {
   const CHUNK = 8192;
   let out = '';
   for (let i = start; i < end; i += CHUNK) {
-    out += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, Math.min(end, i + CHUNK))));
+    out += String.fromCharCode.apply(null, bytes.subarray(i, Math.min(end, i + CHUNK)) as unknown as number[]);
   }
   return out;
+}
+
+function isAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if ((bytes[i] as number) >= 0x80) return false;
+  return true;
 }
 
 /** Parses config text (bytes up to the first NUL, or a string). Throws PARSE_ERROR with lvm's wording. */

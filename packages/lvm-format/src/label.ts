@@ -96,7 +96,7 @@ export function decodeLabelSector(sector: Uint8Array, sectorIndex: number): Labe
     if (sectorXl !== BigInt(sectorIndex)) return { kind: 'bad', reason: `Label for sector ${sectorXl} found at sector ${sectorIndex} - ignoring.` };
     const stored = dv.getUint32(16, true);
     const computed = lvmCrc(sector.subarray(CRC_START, SECTOR_SIZE_BYTES));
-    if (stored !== computed) return { kind: 'bad', reason: `Label checksum incorrect at sector ${sectorIndex} (stored 0x${hex(stored)}, computed 0x${hex(computed)})` };
+    if (stored !== computed) return { kind: 'bad', reason: `Label checksum incorrect at sector ${sectorIndex} (offset ${sectorIndex * SECTOR_SIZE_BYTES}): stored 0x${hex(stored)}, computed 0x${hex(computed)}` };
   }
   if (ascii(sector, 24, 8) !== LABEL_TYPE) {
     return hasId ? { kind: 'bad', reason: `Label at sector ${sectorIndex} has unknown type "${ascii(sector, 24, 8)}"` } : { kind: 'none' };

@@ -29,18 +29,30 @@ export function formatUuid(raw: string): string {
   return parts.join('-');
 }
 
+/** charCode -> whether it is in the alphabet. */
+const IN_ALPHABET: Uint8Array = (() => {
+  const table = new Uint8Array(128);
+  for (let i = 0; i < UUID_ALPHABET.length; i++) table[UUID_ALPHABET.charCodeAt(i)] = 1;
+  return table;
+})();
+
+function badChar(raw: string): string | undefined {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c >= 128 || IN_ALPHABET[c] !== 1) return raw[i];
+  }
+  return undefined;
+}
+
 /** Parses a UUID in any dash placement (lvm removes every '-'); throws BAD_UUID with lvm's wording. */
 export function parseUuid(text: string): string {
-  const raw = text.replaceAll('-', '');
+  const raw = text.includes('-') ? text.replaceAll('-', '') : text;
   if (raw.length !== ID_LEN) throw new LvmFormatError('BAD_UUID', `Invalid uuid "${text}": ${raw.length} characters, expected ${ID_LEN}.`);
-  for (const ch of raw) {
-    if (!UUID_ALPHABET.includes(ch)) throw new LvmFormatError('BAD_UUID', `UUID contains invalid character '${ch}'. Invalid uuid "${text}".`);
-  }
+  const ch = badChar(raw);
+  if (ch !== undefined) throw new LvmFormatError('BAD_UUID', `UUID contains invalid character '${ch}'. Invalid uuid "${text}".`);
   return raw;
 }
 
 export function isValidRawUuid(raw: string): boolean {
-  if (raw.length !== ID_LEN) return false;
-  for (const ch of raw) if (!UUID_ALPHABET.includes(ch)) return false;
-  return true;
+  return raw.length === ID_LEN && badChar(raw) === undefined;
 }

@@ -1,7 +1,9 @@
 /** The VG checks lvm makes on read and before every write (spec 3.5, section 5), in lvm's wording. */
 import { LvmFormatError } from './errors.js';
 import { isVgShared, type LogicalVolume, type Segment, STRIPED_SEGMENT_TYPE, type VolumeGroup } from './model.js';
-import { lvNameProblem, vgNameProblem } from './names.js';
+import { vgNameProblem } from './names.js';
+
+const LV_NAME_CHARS = /^[A-Za-z0-9+_.-]{1,127}$/;
 import { formatUuid, isValidRawUuid } from './uuid.js';
 
 function bad(message: string): never {
@@ -30,15 +32,16 @@ export function validateVg(vg: VolumeGroup): void {
   for (const lv of vg.lvs) {
     if (lvNames.has(lv.name)) bad(`Duplicate LV name ${lv.name} found in VG ${vg.name}.`);
     if (lvIds.has(lv.id)) bad(`Duplicate LV id ${formatUuid(lv.id)} found in VG ${vg.name}.`);
-    if (lvNameProblem(lv.name) !== undefined && !/^[A-Za-z0-9+_.-]{1,127}$/.test(lv.name)) bad(`Invalid logical volume name ${lv.name} in VG ${vg.name}.`);
+    // Only the basic rules: lvm's own internal LVs (lvmlock, *_rimage_0 ...) carry reserved names.
+    if (!LV_NAME_CHARS.test(lv.name) || lv.name.startsWith('-') || lv.name === '.' || lv.name === '..') bad(`Invalid logical volume name ${lv.name} in VG ${vg.name}.`);
     lvNames.add(lv.name);
     lvIds.add(lv.id);
   }
   if (!isVgShared(vg)) {
     for (const lv of vg.lvs) if (lv.lockArgs !== undefined) bad(`LV ${vg.name}/${lv.name} has lock_args ${lv.lockArgs} in a local VG.`);
   }
-  // per-PV map of used extents: PE -> LV name
-  const used = new Map<string, Map<number, string>>();
+  // used PE ranges per PV, checked for overlaps after sorting
+  const used = new Map<string, UsedRange[]>();
   for (const lv of vg.lvs) {
     let le = 0;
     lv.segments.forEach((seg, i) => {
@@ -46,19 +49,35 @@ export function validateVg(vg: VolumeGroup): void {
       if (!Number.isInteger(seg.extentCount) || seg.extentCount <= 0) bad(`LV ${lv.name} invalid: segment ${i + 1} has no extents.`);
       le += seg.extentCount;
       if (seg.type !== STRIPED_SEGMENT_TYPE) return;
-      checkAreas(vg, lv, seg, i, pvByKey, lvNames, used);
+      checkAreas(lv, seg, i, pvByKey, lvNames, used);
     });
+  }
+  for (const [key, ranges] of used) {
+    ranges.sort((a, b) => a.start - b.start);
+    for (let i = 1; i < ranges.length; i++) {
+      const prev = ranges[i - 1] as UsedRange;
+      const cur = ranges[i] as UsedRange;
+      if (cur.start < prev.start + prev.count) {
+        const pv = pvByKey.get(key);
+        bad(`Internal error: PV segments corrupted in VG ${vg.name}: extent ${cur.start} of PV ${pv === undefined ? key : formatUuid(pv.id)} is used by LV ${prev.lv} and LV ${cur.lv}.`);
+      }
+    }
   }
 }
 
+interface UsedRange {
+  start: number;
+  count: number;
+  lv: string;
+}
+
 function checkAreas(
-  vg: VolumeGroup,
   lv: LogicalVolume,
   seg: Segment,
   index: number,
   pvByKey: Map<string, VolumeGroup['pvs'][number]>,
   lvNames: Set<string>,
-  used: Map<string, Map<number, string>>,
+  used: Map<string, UsedRange[]>,
 ): void {
   if (seg.stripes.length === 0) bad(`Zero areas not allowed for segment ${index + 1} of LV ${lv.name}.`);
   const perArea = seg.extentCount / seg.stripes.length;
@@ -72,16 +91,12 @@ function checkAreas(
     if (area.startPe + perArea > pv.peCount) {
       bad(`Segment with extent ${Math.max(area.startPe, pv.peCount)} in PV ${formatUuid(pv.id)} not found (LV ${lv.name}, PV has ${pv.peCount} extents).`);
     }
-    let map = used.get(pv.key);
-    if (map === undefined) {
-      map = new Map();
-      used.set(pv.key, map);
+    let list = used.get(pv.key);
+    if (list === undefined) {
+      list = [];
+      used.set(pv.key, list);
     }
-    for (let pe = area.startPe; pe < area.startPe + perArea; pe++) {
-      const other = map.get(pe);
-      if (other !== undefined) bad(`Internal error: PV segments corrupted in VG ${vg.name}: extent ${pe} of PV ${formatUuid(pv.id)} is used by LV ${other} and LV ${lv.name}.`);
-      map.set(pe, lv.name);
-    }
+    list.push({ start: area.startPe, count: perArea, lv: lv.name });
   }
 }
 

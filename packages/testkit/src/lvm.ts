@@ -82,7 +82,7 @@ export function makeLvmSandbox(): LvmSandbox {
   };
 }
 
-/** Image files attached to loop devices (512-byte sectors), detached and deleted by cleanup(). */
+/** Image files attached to loop devices (512- or 4096-byte sectors), detached and deleted by cleanup(). */
 export interface LoopSet {
   readonly dir: string;
   readonly images: string[];
@@ -90,7 +90,7 @@ export interface LoopSet {
   cleanup(): void;
 }
 
-export function makeLoopSet(sizesBytes: readonly number[]): LoopSet {
+export function makeLoopSet(sizesBytes: readonly number[], sectorSize: 512 | 4096 = 512): LoopSet {
   requireLvm();
   const dir = mkdtempSync(join(tmpdir(), 'leasehold-loops-'));
   const images: string[] = [];
@@ -102,7 +102,7 @@ export function makeLoopSet(sizesBytes: readonly number[]): LoopSet {
       ftruncateSync(fd, size);
       closeSync(fd);
       images.push(path);
-      devices.push(attachLoop(path, 512));
+      devices.push(attachLoop(path, sectorSize));
     });
   } catch (error) {
     for (const d of devices) detachLoop(d);

@@ -15,6 +15,8 @@ import { VolumeError } from './errors.js';
 /** lvm's default global/locking_dir. */
 export const DEFAULT_LOCKING_DIR = '/run/lock/lvm';
 export const GLOBAL_LOCK_NAME = 'P_global';
+/** lvm's write-priority queue file beside each lock file. */
+const AUX_SUFFIX = ':aux';
 const RETRY_INTERVAL_MS = 50;
 /** How long a command waits for another one's lock by default (lvm waits without limit). */
 export const DEFAULT_LOCK_WAIT_SECONDS = 300;
@@ -38,8 +40,24 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Takes lvm's flock on `<lockingDir>/<name>` (V_<vg> or P_global). */
+/**
+ * Takes lvm's flock on `<lockingDir>/<name>` (V_<vg> or P_global) the way lvm does with its default
+ * prioritise_write_locks: through `<name>:aux` first, so a waiting writer is not starved by readers
+ * (a writer holds aux until it has the lock; a reader passes through aux before taking its lock).
+ */
 export async function takeFileLock(name: string, options: LockOptions = {}): Promise<FileLock> {
+  const exclusive = options.exclusive ?? true;
+  const aux = await takePlainLock(`${name}${AUX_SUFFIX}`, { ...options, exclusive: true });
+  if (!exclusive) aux.release();
+  try {
+    return await takePlainLock(name, options);
+  } finally {
+    if (exclusive) aux.release();
+  }
+}
+
+/** One flock file, without the aux queue. */
+async function takePlainLock(name: string, options: LockOptions): Promise<FileLock> {
   const dir = options.lockingDir ?? DEFAULT_LOCKING_DIR;
   const exclusive = options.exclusive ?? true;
   const waitMs = (options.waitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS) * 1000;

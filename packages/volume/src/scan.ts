@@ -55,8 +55,10 @@ export interface DeviceScan {
   pvs: PvDevice[];
   /** Scanned paths without a PV label. */
   nonPvs: string[];
-  /** Label-level and open problems, in lvm's wording. */
+  /** Label-level problems and devices named explicitly that could not be read, in lvm's wording. */
   warnings: string[];
+  /** Devices of a pattern scan that could not be opened (unattached loops, no medium ...): skipped quietly, as lvm does. */
+  skipped: Array<{ path: string; reason: string }>;
 }
 
 export interface ScanOptions {
@@ -68,7 +70,7 @@ export interface ScanOptions {
 /** Scans `paths` in order. */
 export async function scanDevices(paths: readonly string[], options: ScanOptions = {}): Promise<DeviceScan> {
   const opener = options.opener ?? directDeviceOpener;
-  const scan: DeviceScan = { pvs: [], nonPvs: [], warnings: [] };
+  const scan: DeviceScan = { pvs: [], nonPvs: [], warnings: [], skipped: [] };
   const parsed = new Map<string, VgMetadata | LvmFormatError>();
   for (const path of paths) {
     let disk: Disk;
@@ -76,14 +78,14 @@ export async function scanDevices(paths: readonly string[], options: ScanOptions
       disk = await opener.open(path, { write: false });
     } catch (error) {
       if (options.strict === true) throw error;
-      scan.warnings.push(`Cannot open ${path}: ${(error as Error).message}`);
+      scan.skipped.push({ path, reason: (error as Error).message });
       continue;
     }
     try {
       const pv = await scanDisk(disk, path, parsed);
-      if (pv === undefined) scan.nonPvs.push(path);
+      if (pv.device === undefined) scan.nonPvs.push(path);
       else scan.pvs.push(pv.device);
-      if (pv !== undefined) scan.warnings.push(...pv.warnings);
+      scan.warnings.push(...pv.warnings);
     } catch (error) {
       if (options.strict === true) throw error;
       scan.warnings.push(`Error reading ${path}: ${(error as Error).message}`);
@@ -94,17 +96,17 @@ export async function scanDevices(paths: readonly string[], options: ScanOptions
   return scan;
 }
 
-/** Reads one device: label, mda headers, committed texts. Undefined when it carries no PV label. */
+/** Reads one device: label, mda headers, committed texts. No `device` when it carries no PV label. */
 export async function scanDisk(
   disk: Disk,
   path: string,
   cache: Map<string, VgMetadata | LvmFormatError> = new Map(),
-): Promise<{ device: PvDevice; warnings: string[] } | undefined> {
-  if (disk.sizeBytes < MIN_PV_SIZE_BYTES) return undefined;
+): Promise<{ device?: PvDevice; warnings: string[] }> {
+  if (disk.sizeBytes < MIN_PV_SIZE_BYTES) return { warnings: [] };
   const head = await readBytes(disk, 0, LABEL_SCAN_SECTORS * SECTOR_SIZE_BYTES);
   const found = scanLabel(head);
   const warnings = found.warnings.map((w) => `${path}: ${w}`);
-  if (found.label === undefined) return undefined;
+  if (found.label === undefined) return { warnings };
   const device: PvDevice = { path, sizeBytes: disk.sizeBytes, sectorSize: disk.sectorSize, label: found.label, mdas: [] };
   for (let index = 0; index < found.label.metadataAreas.length; index++) {
     const area = found.label.metadataAreas[index] as DiskLocn;

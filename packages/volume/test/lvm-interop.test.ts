@@ -20,9 +20,9 @@ afterEach(() => {
   lvm = undefined;
 });
 
-function setup(sizes: number[]): { lvm: LvmSandbox; loops: LoopSet; devs: string[] } {
+function setup(sizes: number[], sectorSize: 512 | 4096 = 512): { lvm: LvmSandbox; loops: LoopSet; devs: string[] } {
   lvm = makeLvmSandbox();
-  loops = makeLoopSet(sizes);
+  loops = makeLoopSet(sizes, sectorSize);
   return { lvm, loops, devs: loops.devices };
 }
 
@@ -117,6 +117,65 @@ describe('leasehold reads what lvm writes', () => {
   });
 });
 
+describe('pvcreate', () => {
+  it('writes the same bytes as lvm pvcreate for the same UUID (1 and 2 mdas, custom sizes), and pvremove wipes the label as lvm does', async () => {
+    const { lvm: sb, devs, loops: set } = setup([96 * MIB, 96 * MIB]);
+    const [d0, d1] = devs as [string, string];
+    const { readFileSync } = await import('node:fs');
+    const cases: Array<{ args: string[]; opts: Parameters<typeof pvcreate>[1] }> = [
+      { args: [], opts: { randomBytes } },
+      { args: ['--pvmetadatacopies', '2'], opts: { randomBytes, metadataCopies: 2 } },
+      { args: ['--metadatasize', '100k', '--dataalignment', '64k'], opts: { randomBytes, metadataSizeBytes: 100 * 1024, dataAlignmentBytes: 64 * 1024 } },
+    ];
+    for (const c of cases) {
+      const uuid = 'Ko35iR-wV7y-VNtn-nhNN-CYDq-Rdk0-pz7eRU';
+      // lvm sees only d0: d1 carries the same PV UUID (leasehold's copy)
+      sb.run('pvremove', ['-ff', '-y', d0], [d0]);
+      sb.ok('pvcreate', ['-ff', '-y', '--norestorefile', '--uuid', uuid, ...c.args, d0], [d0]);
+      await pvcreate(d1, { ...c.opts, uuid });
+      const a = readFileSync(set.images[0] as string);
+      const b = readFileSync(set.images[1] as string);
+      expect(Buffer.compare(a.subarray(0, 8192), b.subarray(0, 8192)), c.args.join(' ')).toBe(0);
+      expect(Buffer.compare(a.subarray(a.length - 2 * MIB), b.subarray(b.length - 2 * MIB)), c.args.join(' ')).toBe(0);
+    }
+    const { pvremove } = await import('@leasehold/volume');
+    sb.ok('pvremove', ['-y', d0], [d0]);
+    await pvremove(d1);
+    const a = readFileSync(set.images[0] as string);
+    const b = readFileSync(set.images[1] as string);
+    expect(Buffer.compare(a.subarray(0, 8192), b.subarray(0, 8192))).toBe(0);
+    expect((await lhRead(devs)).orphans).toEqual([]);
+  });
+});
+
+describe('damage, as lvm sees it', () => {
+  it('a flipped text byte: lvm and leasehold both name the device and offset, neither writes', async () => {
+    const { lvm: sb, devs, loops: set } = setup([32 * MIB]);
+    sb.ok('pvcreate', devs, devs);
+    sb.ok('vgcreate', ['lhd', ...devs], devs);
+    const dev = devs[0] as string;
+    const scan = await scanDevices(devs);
+    const slot = scan.pvs[0]?.mdas[0]?.header?.committed;
+    if (slot === undefined) throw new Error('no committed slot');
+    const at = 4096 + slot.offsetBytes + 20;
+    const { openSync, readSync, writeSync, closeSync, readFileSync } = await import('node:fs');
+    const fd = openSync(set.images[0] as string, 'r+');
+    const one = Buffer.alloc(1);
+    readSync(fd, one, 0, 1, at);
+    one[0] = (one[0] as number) ^ 1;
+    writeSync(fd, one, 0, 1, at);
+    closeSync(fd);
+    const image = readFileSync(set.images[0] as string);
+    const real = sb.run('vgs', ['lhd'], devs);
+    expect(real.status).toBe(5);
+    expect(real.stderr).toContain(`Checksum error on ${dev} at offset ${4096 + slot.offsetBytes}`);
+    const result = await lhRead(devs);
+    expect(result.vgs).toEqual([]);
+    expect(result.warnings.join('\n')).toContain(`Checksum error on ${dev} at offset ${4096 + slot.offsetBytes}`);
+    expect(Buffer.compare(readFileSync(set.images[0] as string), image)).toBe(0);
+  });
+});
+
 describe('lvm reads what leasehold writes', () => {
   it('pvcreate/vgcreate/lvcreate/lvextend through the library; vgs/lvs/pvs/vgck/pvck agree; lvm commits on top', async () => {
     const { lvm: sb, devs } = setup([96 * MIB, 96 * MIB, 96 * MIB]);
@@ -145,6 +204,24 @@ describe('lvm reads what leasehold writes', () => {
     const again = await lhVg(devs, 'lhx');
     expect(again.seqno).toBe(read.seqno + 1);
     await expectSameAsLvm(sb, devs, 'lhx');
+  });
+
+  it('on 4096-byte-sector devices too (512-byte structures written by read-modify-write)', async () => {
+    const { lvm: sb, devs } = setup([64 * MIB, 64 * MIB], 4096);
+    const [d0, d1] = devs as [string, string];
+    await pvcreate(d0, { randomBytes, metadataCopies: 2 });
+    sb.ok('pvcreate', [d1], devs);
+    const scan = await scanDevices(devs);
+    expect(scan.pvs.map((p) => p.sectorSize)).toEqual([4096, 4096]);
+    const vg = newVolumeGroup({ name: 'lh4k', devices: [], randomBytes });
+    for (const dev of scan.pvs) addPv(vg, dev);
+    await commitVg(vg, new Map(scan.pvs.map((d) => [d.label.pvId, d])), identity('vgcreate lh4k'), { seqno: 1 });
+    await lhLvcreate(devs, 'lh4k', 'big', 20);
+    noWarnings(sb.ok('vgck', ['lh4k'], devs).stderr);
+    for (const d of devs) expect(sb.ok('pvck', [d], devs).stderr).not.toMatch(/CHECK/);
+    await expectSameAsLvm(sb, devs, 'lh4k');
+    sb.ok('lvextend', ['-l', '+3', 'lh4k/big'], devs);
+    await expectSameAsLvm(sb, devs, 'lh4k');
   });
 
   it('a PV leaving the VG (orphaned) and vgremove-style orphaning are seen by lvm as orphans', async () => {
