@@ -42,8 +42,8 @@ export function splitLvPath(text: string): { vgName: string; lvName: string | un
 export function pvKeysFor(read: VgRead, paths: readonly string[]): string[] | undefined {
   if (paths.length === 0) return undefined;
   const keys: string[] = [];
-  for (const arg of paths) {
-    const path = arg.replace(/:.*$/, '');
+  for (const path of paths) {
+    if (/:\d/.test(path)) throw new LvmUsageError([`PE ranges on the command line (${path}) are not supported by leasehold; name whole PVs.`]);
     const pv = read.vg.pvs.find((p) => read.devices.get(p.id)?.path === path);
     if (pv === undefined) throw new LvmCommandError('PV_NOT_FOUND', [`Physical Volume "${path}" not found in Volume Group "${read.vg.name}".`]);
     keys.push(pv.key);
