@@ -12,7 +12,7 @@ import {
   type FileLock, type VgRead, type VgScanResult, type VolumeConfig, type WriterIdentity,
 } from '@leasehold/volume';
 import { lastValue, type ParsedArgs } from './getopt.js';
-import { LvmCommandError } from './lvm-error.js';
+import { LVM_EXIT_USAGE, LvmCommandError } from './lvm-error.js';
 import { printLvmLines } from './output.js';
 
 /** Names a leasehold.conf for the volume commands (tests use it; `--config FILE` wins). */
@@ -40,7 +40,14 @@ function configPath(args: ParsedArgs): string | undefined {
   return env === undefined || env === '' ? undefined : env;
 }
 
+/** Commands that never write: lvm's --test (-t) changes nothing for them. */
+const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set(['pvs', 'vgs', 'lvs', 'vgcfgbackup']);
+
 export function openSession(command: string, words: readonly string[], args: ParsedArgs): Session {
+  // lvm's --test runs a change without writing it; leasehold has no dry run, so it refuses rather than write
+  if ((args.counts.get('test') ?? 0) > 0 && !READ_ONLY_COMMANDS.has(command)) {
+    throw new LvmCommandError('UNSUPPORTED', ['--test (-t) is not supported by leasehold; nothing was done.'], LVM_EXIT_USAGE);
+  }
   let config: VolumeConfig;
   const path = configPath(args);
   try {
