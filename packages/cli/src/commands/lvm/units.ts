@@ -35,22 +35,29 @@ export function parseUnitsOption(text: string): string {
 
 /** printf("%.Nf", value) for N = 0 or 2: round half to even on the double's exact value. */
 export function fixedC(value: number, decimals: 0 | 2): string {
-  const scale = decimals === 2 ? 100 : 1;
-  const scaled = value * scale;
-  // An exact tie needs value*scale = k + 1/2 exactly; for N=2 that happens only when value*8 is an odd
-  // integer (value = j/8), for N=0 when value*2 is odd. Both products are exact in binary.
+  // toFixed rounds the exact value too, but takes the larger neighbour on an exact tie. A tie needs
+  // value*10^N = k + 1/2 exactly: for N=2 only when value*8 is an odd integer (value = j/8), for N=0
+  // when value*2 is odd. Both products are exact in binary.
+  const text = value.toFixed(decimals);
   const tieProbe = decimals === 2 ? value * 8 : value * 2;
-  let units: number;
-  if (Number.isInteger(tieProbe) && tieProbe % 2 === 1) {
-    const lower = Math.floor(scaled);
-    units = lower % 2 === 0 ? lower : lower + 1;
-  } else {
-    units = Number(value.toFixed(decimals).replace('.', ''));
+  if (!Number.isInteger(tieProbe) || tieProbe % 2 !== 1) return text;
+  const lastDigit = Number(text[text.length - 1]);
+  return lastDigit % 2 === 0 ? text : decrementLastDigit(text);
+}
+
+/** "1.13" -> "1.12", "10.00" -> "9.99": one unit less in the last decimal place (positive values). */
+function decrementLastDigit(text: string): string {
+  const chars = text.split('');
+  for (let i = chars.length - 1; i >= 0; i--) {
+    if (chars[i] === '.') continue;
+    if (chars[i] !== '0') {
+      chars[i] = String(Number(chars[i]) - 1);
+      break;
+    }
+    chars[i] = '9';
   }
-  if (decimals === 0) return String(units);
-  const whole = Math.floor(units / 100);
-  const cents = units % 100;
-  return `${whole}.${cents < 10 ? '0' : ''}${cents}`;
+  const out = chars.join('');
+  return out.length > 1 && out[0] === '0' && out[1] !== '.' ? out.slice(1) : out;
 }
 
 /** A size in bytes, printed as lvm prints SIZ fields. */
