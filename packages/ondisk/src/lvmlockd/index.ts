@@ -1,0 +1,3 @@
+export * from './layout.js';
+export * from './lock-args.js';
+export * from './value-block.js';
