@@ -1,2 +1,3 @@
 export * from './sanlock.js';
 export * from './files.js';
+export * from './lvmlockd.js';
