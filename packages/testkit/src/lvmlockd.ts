@@ -269,15 +269,24 @@ export class LvmlockdCluster {
   readonly vgs: SharedVg[] = [];
   private readonly loops: string[] = [];
   private destroyed = false;
+  /** Last resort if the test process exits without destroy(): kill what we started, free the loops. */
+  private readonly onExit = (): void => this.destroyNow();
 
   private constructor(
     readonly dir: string,
     readonly ioTimeoutSeconds: number,
-  ) {}
+  ) {
+    process.once('exit', this.onExit);
+  }
 
   static create(options: LvmlockdClusterOptions = {}): LvmlockdCluster {
     requireLvmlockd();
     return new LvmlockdCluster(mkdtempSync(join(tmpdir(), 'lvmlockd-peer-')), options.ioTimeoutSeconds ?? 1);
+  }
+
+  /** Loop devices this cluster attached and has not detached. */
+  get attachedLoops(): readonly string[] {
+    return this.loops;
   }
 
   /** A sparse image and a loop device over it (the PV). */
@@ -347,6 +356,7 @@ export class LvmlockdCluster {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
+    process.removeListener('exit', this.onExit);
     const errors: string[] = [];
     for (const host of [...this.hosts].reverse()) {
       await host.stop().catch((error: unknown) => errors.push(String(error)));
@@ -354,9 +364,28 @@ export class LvmlockdCluster {
     for (const loop of [...this.loops].reverse()) {
       const result = runSync('/usr/sbin/losetup', ['-d', loop]);
       if (result.status !== 0) errors.push(`losetup -d ${loop}: ${result.stderr.trim()}`);
+      else this.loops.splice(this.loops.indexOf(loop), 1);
     }
     rmSync(this.dir, { recursive: true, force: true });
     if (errors.length > 0) throw new Error(`lvmlockd cluster teardown: ${errors.join('; ')}`);
+  }
+
+  /** Synchronous, no clean lock release: SIGKILL everything started, detach the loops. */
+  private destroyNow(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const host of this.hosts) {
+      for (const pid of [host.pids.lvmlockd, host.pids.sanlock, host.pids.holder]) {
+        if (pid === undefined) continue;
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    for (const loop of [...this.loops].reverse()) spawnSync('/usr/sbin/losetup', ['-d', loop], { env: BASE_ENV });
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   private attach(args: string[]): string {
