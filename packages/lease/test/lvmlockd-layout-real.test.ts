@@ -26,6 +26,8 @@ import {
   lvbSectorOffset,
   lvmLockspaceName,
   lvmlockGeometry,
+  lvmlockInitialSlots,
+  lvmlockResourceArea,
   parseLvLockArgs,
   parseVgLockArgs,
   slotOffsetBytes,
@@ -153,6 +155,28 @@ describe('the real lvmlockd layout, read by leasehold through a LinearDisk over 
       expect(used.has(slot)).toBe(false);
       expect((await paxosLeader(slot, UNUSED_RESOURCE_NAME)).ownerId).toBe(0n);
     }
+  });
+
+  it("leasehold's initial image of lvmlock is byte for byte what lvmlockd wrote where nobody has written since", async () => {
+    const images = [...lvmlockInitialSlots({ vgName: VG, geometry, lockLvBytes: lockLv.sizeBytes, globalLock: 'enabled', ioTimeoutSeconds: 1 })];
+    expect(images.map((image) => image.slot).slice(0, 4)).toEqual([0, GL_SLOT, VG_SLOT, FIRST_LV_SLOT]);
+    expect(images).toHaveLength(3 + lvSlotCount(lockLv.sizeBytes, geometry));
+    // The lockspace: hosts 1 and 2 have joined since; every other sector is as initialized.
+    const lockspace = images[0]?.bytes ?? new Uint8Array(0);
+    const skip = 2 * geometry.sectorSize;
+    expect(Buffer.compare((await lockLv.read(0, geometry.alignBytes)).subarray(skip), lockspace.subarray(skip))).toBe(0);
+    // Free LV slots: the whole area.
+    const used = new Set(report.lvs.map((lv) => parseLvLockArgs(lv.lockArgs).offsetBytes));
+    const free = images.filter((image) => image.resourceName === UNUSED_RESOURCE_NAME && !used.has(image.offsetBytes));
+    for (const image of [free[0], free[free.length - 1]]) {
+      if (image === undefined) throw new Error('no free slot');
+      expect(Buffer.compare(await lockLv.read(image.offsetBytes, geometry.alignBytes), image.bytes)).toBe(0);
+    }
+    // A created-but-never-held LV's slot (lv2): its init image under its UUID, untouched since.
+    const lv2 = report.lvs.find((lv) => lv.name === 'lv2');
+    if (lv2 === undefined) throw new Error('no lv2');
+    const lv2Offset = parseLvLockArgs(lv2.lockArgs).offsetBytes;
+    expect(Buffer.compare(await lockLv.read(lv2Offset, geometry.alignBytes), lvmlockResourceArea(VG, lv2.uuid, geometry))).toBe(0);
   });
 
   it('sanlock direct dump of /dev/mapper/<vg>-lvmlock in a host shows the same names at the same offsets', async () => {

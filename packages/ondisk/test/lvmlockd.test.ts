@@ -18,6 +18,8 @@ import {
   lvSlotOfOffset,
   lvmLockspaceName,
   lvmlockGeometry,
+  lvmlockInitialSlots,
+  decodeLeader,
   parseLvLockArgs,
   parseVgLockArgs,
   sanlockLockspaceNameOfVg,
@@ -163,5 +165,26 @@ describe('lvmlockd value block', () => {
     checkLvmValueBlockVersion({ version: 0, flags: 0, rVersion: 0 });
     checkLvmValueBlockVersion({ version: 0x0102, flags: 0, rVersion: 1 });
     expectOnDiskError(() => checkLvmValueBlockVersion({ version: 0x0201, flags: 0, rVersion: 1 }), 'VALUE_BLOCK_VERSION');
+  });
+});
+
+describe('the initial lvmlock image', () => {
+  test.each([
+    ['enabled', 'GLLK'],
+    ['disabled', '_GLLK_disabled'],
+  ] as const)('global lock %s: lockspace, %s, VGLK, then #unused to the end', (globalLock, glName) => {
+    const geometry = lvmlockGeometry(512);
+    const slots = [...lvmlockInitialSlots({ vgName: 'vg1', geometry, lockLvBytes: 256 * MIB, globalLock, ioTimeoutSeconds: 1 })];
+    expect(slots).toHaveLength(3 + 189);
+    expect(slots.map((slot) => slot.resourceName).slice(0, 4)).toEqual([null, glName, 'VGLK', '#unused']);
+    expect(slots.at(-1)).toMatchObject({ slot: 255, offsetBytes: 255 * MIB, resourceName: '#unused' });
+    for (const slot of slots) {
+      expect(slot.bytes).toHaveLength(MIB);
+      expect(slot.offsetBytes).toBe(slot.slot * MIB);
+      const leader = decodeLeader(slot.bytes, 0);
+      expect(leader.spaceName).toBe('lvm_vg1');
+      expect(leader.resourceName).toBe(slot.resourceName ?? '');
+      if (slot.slot === 0) expect(leader.ioTimeoutSeconds).toBe(1);
+    }
   });
 });
