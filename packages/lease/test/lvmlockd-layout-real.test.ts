@@ -37,6 +37,8 @@ import {
 import { LvmlockdCluster, type LvmlockdHost } from '@leasehold/testkit';
 
 const VG = 'lhlayoutA';
+/** A second shared VG: it gets the disabled global lock, and the first VG's GLLK value block moves. */
+const VG2 = 'lhlayoutB';
 const GIB = 1024 * 1024 * 1024;
 const geometry = lvmlockGeometry(512);
 
@@ -45,6 +47,8 @@ let h1: LvmlockdHost;
 let h2: LvmlockdHost;
 let pv: Disk;
 let lockLv: LinearDisk;
+let pv2: Disk;
+let lockLv2: LinearDisk;
 let report: { seqno: number; vgLockArgs: string; lockType: string; lvs: Array<{ name: string; uuid: string; lockArgs: string }>; lockLvExtents: { first: number; count: number }; extentBytes: number };
 
 interface JsonReport {
@@ -73,6 +77,10 @@ beforeAll(async () => {
     await h1.lvmOk(['lvcreate', '-n', 'lv1', '-L', '8m', VG]); // active: host 1 holds its lease EX
     await h1.lvmOk(['lvcreate', '-an', '-n', 'lv2', '-L', '8m', VG]); // slot written, not held
     await h2.lvmOk(['lvcreate', '-an', '-n', 'lv3', '-L', '8m', VG]); // from the other host: VGLK passes its seqno on
+    const disk2 = cluster.addDisk('pv2', GIB / 2);
+    const vg2 = await cluster.vgcreateShared(h1, VG2, disk2); // under GLLK ex: the global version moves
+    pv2 = await openDirectDisk(disk2.device);
+    lockLv2 = new LinearDisk(`${VG2}/lvmlock`, [{ disk: pv2, offsetBytes: vg2.peStartBytes, lengthBytes: lockLvInitialBytes(geometry) }]);
 
     const vgs = rows(await h1.lvmOk(['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,vg_seqno,vg_lock_type,vg_lock_args,vg_extent_size', VG]), 'vg');
     const lvs = rows(await h1.lvmOk(['lvs', '-a', '--reportformat', 'json', '-o', 'lv_name,lv_uuid,lv_lockargs,seg_pe_ranges', VG]), 'lv');
@@ -101,6 +109,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  await pv2?.close();
   await pv?.close();
   await cluster?.destroy();
 }, 120_000);
@@ -177,6 +186,17 @@ describe('the real lvmlockd layout, read by leasehold through a LinearDisk over 
     if (lv2 === undefined) throw new Error('no lv2');
     const lv2Offset = parseLvLockArgs(lv2.lockArgs).offsetBytes;
     expect(Buffer.compare(await lockLv.read(lv2Offset, geometry.alignBytes), lvmlockResourceArea(VG, lv2.uuid, geometry))).toBe(0);
+  });
+
+  it("a second shared VG gets _GLLK_disabled, untouched since vgcreate; the first VG's GLLK value block carries global version 1", async () => {
+    const second = [...lvmlockInitialSlots({ vgName: VG2, geometry, lockLvBytes: lockLv2.sizeBytes, globalLock: 'disabled', ioTimeoutSeconds: 1 })];
+    const gl = second.find((image) => image.slot === GL_SLOT);
+    expect(gl?.resourceName).toBe('_GLLK_disabled');
+    expect(Buffer.compare(await lockLv2.read(slotOffsetBytes(GL_SLOT, geometry), geometry.alignBytes), gl?.bytes ?? new Uint8Array(0))).toBe(0);
+    const vglk2 = await lockLv2.read(slotOffsetBytes(VG_SLOT, geometry), geometry.sectorSize);
+    expect(verifyLeader(vglk2, 0, { kind: 'paxos', spaceName: lvmLockspaceName(VG2), resourceName: VG_RESOURCE_NAME }).resourceName).toBe(VG_RESOURCE_NAME);
+    const glLvb = decodeLvmValueBlock(await lockLv.read(lvbSectorOffset(slotOffsetBytes(GL_SLOT, geometry), geometry), geometry.sectorSize));
+    expect(glLvb).toEqual({ version: LVM_VALUE_BLOCK_VERSION, flags: 0, rVersion: 1 });
   });
 
   it('sanlock direct dump of /dev/mapper/<vg>-lvmlock in a host shows the same names at the same offsets', async () => {
