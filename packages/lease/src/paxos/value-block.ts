@@ -10,8 +10,7 @@
  * sanlock reads and writes sector 2002 even where it lies beyond the lease's own area (4K sectors
  * with 1-4 MiB align), landing in whatever follows; leasehold refuses the value block there.
  */
-import { lvbInsideArea, type Geometry } from '@leasehold/ondisk';
-import { LVB_SECTOR_INDEX } from '@leasehold/ondisk';
+import { LVB_SECTOR_INDEX, formatAlignSize, lvbInsideArea, type Geometry } from '@leasehold/ondisk';
 import type { Logger } from '../logger.js';
 import { PaxosError } from './errors.js';
 import type { LeaseArea } from './lease-area.js';
@@ -29,7 +28,7 @@ export function checkValueBlockGeometry(geometry: Geometry, what: string): void 
   if (!lvbInsideArea(geometry)) {
     throw new PaxosError(
       'INVALID_ARGUMENT',
-      `${what}: a value block needs 512-byte sectors or 4K sectors with 8M align; with ${geometry.sectorSize}/${geometry.alignBytes / (1024 * 1024)}M its sector ${LVB_SECTOR_INDEX} would lie past the lease`,
+      `${what}: a value block needs 512-byte sectors or 4K sectors with 8M align; with ${geometry.sectorSize}/${formatAlignSize(geometry.alignBytes)} its sector ${LVB_SECTOR_INDEX} would lie past the lease`,
     );
   }
 }
