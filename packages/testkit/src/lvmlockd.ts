@@ -10,8 +10,8 @@
  * still taken), a filter that sees only this cluster's PV loop devices, lvmlocal.conf host_id = N.
  *
  * lvmlockd hands sanlock `/dev/mapper/<vg>-lvmlock`; without device-mapper that path is, in every
- * host, a symlink to a loop device over the PV image at the lock LV's byte range (pe_start, 256 MiB:
- * in a fresh VG lvmlock is the first LV, extents 0-63).
+ * host, a symlink to a loop device over the PV image at the lock LV's byte range (pe_start, 256 MiB
+ * or 1 GiB for 4K sectors: in a fresh VG lvmlock is the first LV).
  *
  * Everything started is recorded, and `destroy()` undoes it in order even after failures: LV locks
  * dropped and lockspaces stopped (bounded waits), daemons killed, namespaces ended, loops detached,
@@ -24,8 +24,8 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { CommandResult } from './sanlock.js';
 
-/** lvmlock's size on 512-byte-sector PVs; the loop standing in for it has this fixed size. */
-export const LVMLOCK_LOOP_BYTES = 256 * 1024 * 1024;
+/** lvmlock's size at vgcreate (lvmlockd 2.03.16): 256 MiB on 512-byte sectors, 1 GiB on 4K (align 8 MiB). The stand-in loop has this fixed size. */
+export const LVMLOCK_LOOP_BYTES: Readonly<Record<512 | 4096, number>> = { 512: 256 * 1024 * 1024, 4096: 1024 * 1024 * 1024 };
 /** Hosts one cluster may run (each is two daemons and a namespace). */
 export const MAX_LVMLOCKD_HOSTS = 4;
 /** PV images one cluster may make. */
@@ -103,6 +103,8 @@ async function killAndWait(pid: number, signal: NodeJS.Signals, timeoutMs: numbe
 export interface LvmDisk {
   name: string;
   imagePath: string;
+  /** The loop device's logical sector size. */
+  sectorSize: 512 | 4096;
   /** The PV: a loop device over the image. */
   device: string;
 }
@@ -289,15 +291,15 @@ export class LvmlockdCluster {
     return this.loops;
   }
 
-  /** A sparse image and a loop device over it (the PV). */
-  addDisk(name: string, sizeBytes: number): LvmDisk {
+  /** A sparse image and a loop device over it (the PV), with 512-byte (default) or 4K sectors. */
+  addDisk(name: string, sizeBytes: number, sectorSize: 512 | 4096 = 512): LvmDisk {
     if (this.disks.length >= MAX_LVMLOCKD_DISKS) throw new Error(`at most ${MAX_LVMLOCKD_DISKS} disks per cluster`);
     const imagePath = join(this.dir, `${name}.img`);
     const fd = openSync(imagePath, 'w');
     ftruncateSync(fd, sizeBytes);
     closeSync(fd);
-    const device = this.attach(['-f', '--show', imagePath]);
-    const disk = { name, imagePath, device };
+    const device = this.attach(['-f', '--show', '--sector-size', String(sectorSize), imagePath]);
+    const disk = { name, imagePath, sectorSize, device };
     this.disks.push(disk);
     for (const host of this.hosts) host.writeConfig(this.disks);
     return disk;
@@ -344,7 +346,18 @@ export class LvmlockdCluster {
     const peStart = (await host.lvmOk(['pvs', '--noheadings', '--nosuffix', '--units', 'b', '-o', 'pe_start', disk.device])).trim();
     const peStartBytes = Number(peStart);
     if (!Number.isSafeInteger(peStartBytes) || peStartBytes <= 0) throw new Error(`pvs printed no pe_start for ${disk.device}: ${JSON.stringify(peStart)}`);
-    const lockLvDevice = this.attach(['-f', '--show', '--offset', String(peStartBytes), '--sizelimit', String(LVMLOCK_LOOP_BYTES), disk.imagePath]);
+    // lvmlockd takes the sector size from this device (sysfs), so it must match the PV's.
+    const lockLvDevice = this.attach([
+      '-f',
+      '--show',
+      '--sector-size',
+      String(disk.sectorSize),
+      '--offset',
+      String(peStartBytes),
+      '--sizelimit',
+      String(LVMLOCK_LOOP_BYTES[disk.sectorSize]),
+      disk.imagePath,
+    ]);
     const vg: SharedVg = { name: vgName, disk, peStartBytes, lockLvDevice };
     this.vgs.push(vg);
     for (const each of this.hosts) await each.linkVg(vg);
