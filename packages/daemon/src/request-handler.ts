@@ -60,10 +60,15 @@ export function createRequestHandler(deps: HandlerDeps): (request: Request, cont
         return { pid: client.pid, uid: client.uid, hostName: deps.hostName, protocolVersion: PROTOCOL_VERSION, daemonPid: process.pid };
       case 'acquire':
         refuseWhenClosing();
-        return { lease: await leases.acquire(request, { client, signal: context.signal }) };
+        return leases.acquireWithValue(request, { client, signal: context.signal });
       case 'release':
         await leases.release(request, client);
         return {};
+      case 'set_lvb':
+        leases.setLvb(request, client);
+        return {};
+      case 'get_lvb':
+        return { lvb: leases.getLvb(request, client) };
       case 'convert':
         return { lease: await leases.convert(request, { client, signal: context.signal }) };
       case 'inquire': {
