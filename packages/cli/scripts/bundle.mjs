@@ -23,7 +23,7 @@ const require = createRequire(import.meta.url);
 
 const { COMMANDS, isGroup } = await import(pathToFileURL(join(DIST, 'command-registry.js')).href);
 const { TOP_ROUTE_KEY } = await import(pathToFileURL(join(DIST, 'dispatch.js')).href);
-const { DEFAULT_CODE_CACHE_DIR, MANIFEST_FILE, MANIFEST_FORMAT } = await import(pathToFileURL(join(DIST, 'bundle-runner.js')).href);
+const { BUNDLE_HASH_MARK, DEFAULT_CODE_CACHE_DIR, MANIFEST_FILE, MANIFEST_FORMAT } = await import(pathToFileURL(join(DIST, 'bundle-runner.js')).href);
 
 const EXTERNAL_PACKAGES = ['better-sqlite3', 'pino', 'pino-pretty'];
 
@@ -178,7 +178,11 @@ try {
   const bundles = {};
   for (const [route, routeInputs] of await Promise.all(wanted.map(async (route) => [route, await bundleRoute(route, outDir)]))) {
     for (const input of routeInputs) inputs.add(input);
-    bundles[route.key] = createHash('sha256').update(readFileSync(join(outDir, `${route.key}.cjs`))).digest('hex');
+    const file = join(outDir, `${route.key}.cjs`);
+    const code = readFileSync(file, 'utf8');
+    const hash = createHash('sha256').update(code).digest('hex');
+    writeFileSync(file, `${code}${BUNDLE_HASH_MARK}${hash}\n`);
+    bundles[route.key] = hash;
   }
   const manifest = { format: MANIFEST_FORMAT, bundler: bundlerStamp(), bundles, watched: watchedBuildInfo(inputs) };
   writeFileSync(join(outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
