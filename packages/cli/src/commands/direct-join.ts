@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CommandModule } from 'yargs';
-import { NAME_LENGTH_BYTES } from '@leasehold/ondisk';
+import { truncateName } from '@leasehold/ondisk';
 import {
   acquireDeltaLease,
   DEFAULT_IO_TIMEOUT_SECONDS,
@@ -173,7 +173,7 @@ export function eventLine(event: DeltaEvent): string {
 
 /** §4: `<random lowercase uuid>.<nodename>`, truncated to 48 bytes; new at every start. */
 export function defaultHostName(): string {
-  return Buffer.from(`${randomUUID()}.${hostname()}`, 'latin1').subarray(0, NAME_LENGTH_BYTES).toString('latin1');
+  return truncateName(`${randomUUID()}.${hostname()}`);
 }
 
 function parseEventArg(text: string): EventToSend {
