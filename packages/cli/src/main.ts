@@ -1,10 +1,11 @@
 /**
- * The `leasehold` command line. Every failure prints `leasehold: <CODE>: <message>` on stderr and
- * exits non-zero (2 for usage errors).
+ * The `leasehold` command line. Every failure prints one line, `leasehold: CODE: message (what to
+ * do)`, on stderr and exits with the status the error catalogue (@leasehold/errors) gives its code.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { describeError, EXIT_USAGE } from './cli-error.js';
+import { errorLine, EXIT_STATUS, RUN_EXIT_OFFSET } from '@leasehold/errors';
+import { CliError, describeError } from './cli-error.js';
 import { directCommand } from './commands/direct.js';
 import { daemonCommand } from './commands/daemon.js';
 import { hostsCommand } from './commands/hosts.js';
@@ -36,14 +37,21 @@ export async function main(argv: string[]): Promise<void> {
     .version()
     .fail((message: string | null, error: Error | undefined) => {
       if (error) throw error;
-      printError(`leasehold: BAD_ARGUMENT: ${message ?? 'invalid arguments'} (see --help)`);
-      process.exit(EXIT_USAGE);
+      printError(errorLine('BAD_ARGUMENT', message ?? 'invalid arguments'));
+      process.exit(wrapsCommand(argv) ? RUN_EXIT_OFFSET + EXIT_STATUS.usage : EXIT_STATUS.usage);
     })
     .parseAsync();
 }
 
+/** `run` and `direct run` keep 1-4 for the wrapped command; their own statuses are 121-124. */
+function wrapsCommand(argv: string[]): boolean {
+  const words = argv.filter((word) => !word.startsWith('-'));
+  return words[0] === 'run' || (words[0] === 'direct' && words[1] === 'run');
+}
+
 main(hideBin(process.argv)).catch((error: unknown) => {
-  const { code, message, exitStatus } = describeError(error);
-  printError(`leasehold: ${code}: ${message}`);
-  process.exitCode = exitStatus;
+  const { line, exitStatus } = describeError(error);
+  printError(line);
+  const usage = error instanceof CliError && error.exitStatus === EXIT_STATUS.usage;
+  process.exitCode = usage && wrapsCommand(hideBin(process.argv)) ? RUN_EXIT_OFFSET + EXIT_STATUS.usage : exitStatus;
 });

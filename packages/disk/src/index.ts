@@ -23,3 +23,4 @@ export { CountingDisk, emptyIoStats, type IoStats } from './io-stats.js';
 export { DEFAULT_HISTORY_DEPTH, SectorHistory } from './sector-history.js';
 export type { ByteRange, EioFault, Fault, FaultId, FaultRule, HangFault, IoKind, LatencyFault, StaleReadFault, TornWriteFault } from './faults.js';
 export { FaultyDisk, type FaultyDiskOptions, type HungIo, type ReleaseOutcome } from './faulty-disk.js';
+export { describeSignatures, type FoundSignature, MAX_LEASE_SCAN_BYTES, MAX_SIGNATURES, probeSignatures, SignatureProbeError, type SignatureProbeOptions } from './signatures.js';
