@@ -29,6 +29,13 @@ function fieldsOf(value: unknown): Partial<Fields> | undefined {
   return typeof value === 'object' && value !== null ? (value as Partial<Fields>) : undefined;
 }
 
+/** Connecting to the daemon's socket: nothing there, or not allowed; anything else is an I/O failure. */
+function systemErrorCode(syscall: string, code: string): string {
+  if (syscall === 'connect' && (code === 'ENOENT' || code === 'ECONNREFUSED')) return 'NO_DAEMON';
+  if (syscall === 'connect' && (code === 'EACCES' || code === 'EPERM')) return 'ACCESS_DENIED';
+  return 'IO_ERROR';
+}
+
 /** The code a single error object carries, refined by `catalogueCode` where a layer set one. */
 function ownCode(value: unknown): string | undefined {
   const fields = fieldsOf(value);
@@ -36,7 +43,7 @@ function ownCode(value: unknown): string | undefined {
   if (typeof fields.catalogueCode === 'string') return fields.catalogueCode;
   if (typeof fields.code !== 'string') return undefined;
   // An operating-system error (ENOENT from open, EIO from read): the system call says what failed.
-  if (typeof fields.syscall === 'string' && typeof fields.errno === 'number' && !isKnownCode(fields.code)) return 'IO_ERROR';
+  if (typeof fields.syscall === 'string' && typeof fields.errno === 'number' && !isKnownCode(fields.code)) return systemErrorCode(fields.syscall, fields.code);
   return fields.code;
 }
 
