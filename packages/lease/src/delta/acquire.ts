@@ -120,7 +120,7 @@ export async function acquireDeltaLease(
       { ...logFields, ownerName: found.resourceName, generation: found.ownerGeneration, waitSeconds },
       'delta acquire: host_id held by another name; waiting for it to be dead',
     );
-    await waitWatchingOwner(disk, clock, geometry, config, found, foundReadAtSeconds, waitSeconds, previousIoTimeoutSeconds, options);
+    await waitWatchingOwner(disk, clock, geometry, config, found, waitSeconds, previousIoTimeoutSeconds, options);
     // Issued (and so sampling the disk) at least waitSeconds after the first read sampled it, even
     // if it is delivered late: see the module comment.
     const againReadAtSeconds = clock.nowSeconds();
@@ -308,7 +308,6 @@ async function waitWatchingOwner(
   geometry: Geometry,
   config: DeltaLeaseConfig,
   found: LeaderRecord,
-  foundReadAtSeconds: number,
   waitSeconds: number,
   ownerIoTimeoutSeconds: number,
   options: AcquireDeltaLeaseOptions,
@@ -317,12 +316,14 @@ async function waitWatchingOwner(
   const aborted = (): DeltaError => new DeltaError('ABORTED', `acquire of host_id ${hostId} in lockspace ${spaceName} aborted while waiting`, { spaceName, hostId });
   const watching = options.onOwnerWait !== undefined || options.giveUpWhenRenewed === true;
   const stepSeconds = watching ? ownerIoTimeoutSeconds * OWNER_WAIT_READ_EVERY_IO_TIMEOUTS : waitSeconds;
+  // From when the first read COMPLETED (see the module comment), however late it was delivered.
+  const startedAtSeconds = clock.nowSeconds();
   for (;;) {
-    const waitedSeconds = clock.nowSeconds() - foundReadAtSeconds;
+    const waitedSeconds = clock.nowSeconds() - startedAtSeconds;
     const leftSeconds = waitSeconds - waitedSeconds;
     if (leftSeconds <= 0) return;
     if (!(await sleepUnlessAborted(clock, Math.min(stepSeconds, leftSeconds), options.signal))) throw aborted();
-    if (!watching || clock.nowSeconds() - foundReadAtSeconds >= waitSeconds) continue;
+    if (!watching || clock.nowSeconds() - startedAtSeconds >= waitSeconds) continue;
     const now = (await readDeltaSector(disk, geometry, config, hostId)).leader;
     const renewing = !leadersIdentical(now, found) && now.timestamp !== 0n;
     options.onOwnerWait?.({
@@ -331,7 +332,7 @@ async function waitWatchingOwner(
       ownerName: now.timestamp === 0n ? found.resourceName : now.resourceName,
       ownerGeneration: now.ownerGeneration,
       renewing,
-      waitedSeconds: clock.nowSeconds() - foundReadAtSeconds,
+      waitedSeconds: clock.nowSeconds() - startedAtSeconds,
       waitSeconds,
     });
     if (renewing && options.giveUpWhenRenewed === true) {
