@@ -5,7 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { errorLine, EXIT_STATUS, RUN_EXIT_OFFSET } from '@leasehold/errors';
-import { CliError, describeError } from './cli-error.js';
+import { describeError, describeRunError } from './cli-error.js';
 import { directCommand } from './commands/direct.js';
 import { daemonCommand } from './commands/daemon.js';
 import { hostsCommand } from './commands/hosts.js';
@@ -50,8 +50,8 @@ function wrapsCommand(argv: string[]): boolean {
 }
 
 main(hideBin(process.argv)).catch((error: unknown) => {
-  const { line, exitStatus } = describeError(error);
+  // An error that reaches here from `run` / `direct run` came before their command started.
+  const { line, exitStatus } = wrapsCommand(hideBin(process.argv)) ? describeRunError(error) : describeError(error);
   printError(line);
-  const usage = error instanceof CliError && error.exitStatus === EXIT_STATUS.usage;
-  process.exitCode = usage && wrapsCommand(hideBin(process.argv)) ? RUN_EXIT_OFFSET + EXIT_STATUS.usage : exitStatus;
+  process.exitCode = exitStatus;
 });

@@ -54,7 +54,7 @@ describe('leasehold daemon commands', () => {
 
   it('run holds the lease for the command, passes its exit status, and releases it after', async () => {
     const resource = `CL:R1:${image}:${MIB}`;
-    const child = spawn(process.execPath, [daemon.args()[0]!, 'run', '-r', resource, '--', 'sh', '-c', 'sleep 1.5; exit 7'], {
+    const child = spawn(process.execPath, [daemon.args()[0]!, 'run', '-r', resource, '--', 'sh', '-c', 'sleep 4; exit 7'], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -67,10 +67,16 @@ describe('leasehold daemon commands', () => {
     });
     // The lease belongs to the command's process (a child of `leasehold run`), not to the CLI.
     expect(holderPid).not.toBe(child.pid);
-    // While it runs, another run cannot get the lease.
+    // While it runs, another run cannot get the lease: 123 (held by someone else, the command never
+    // ran), distinct from a failure (121) and from the command's own statuses.
     const busy = runCli(['run', '-r', resource, '--', 'true'], env);
-    expect(busy.status).toBe(1);
-    expect(busy.stderr).toMatch(/^leasehold: LEASE_HELD_LOCALLY: /);
+    expect(busy.status).toBe(123);
+    expect(busy.stderr).toMatch(/^leasehold: LEASE_HELD_LOCALLY: .*pid \d+.*\(wait for it/);
+    expect(busy.stderr.trim().split('\n')).toHaveLength(1);
+    // --wait says once (not a terminal) whom it waits for, then gives up with the same status.
+    const waited = runCli(['run', '-r', resource, '--wait', '1', '--', 'true'], env);
+    expect(waited.status).toBe(123);
+    expect(waited.stderr).toMatch(/^leasehold: waiting for CL:R1 \(EX\), held by pid \d+ on this host; waiting up to 1 s\n/);
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(stderr).toBe('');
     expect(code).toBe(7);

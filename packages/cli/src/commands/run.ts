@@ -92,12 +92,13 @@ async function acquireTelling(
   const mode = shared ? 'SH' : 'EX';
   const line = waitingLine();
   try {
-    for (;;) {
+    // The first attempt does not wait, so a busy lease's holder is known (and shown) at once.
+    for (let attempt = 0; ; attempt++) {
       const leftSeconds = Math.max(0, waitSeconds - (Date.now() - startedAtMs) / 1000);
       try {
         await client.acquire(
           { lockspace: resource.spaceName, resource: resource.resourceName, path: resolve(resource.path), offsetBytes: resource.offsetBytes },
-          { mode, waitSeconds: Math.min(leftSeconds, POLL_SECONDS), holderPid, ...(resource.lver === undefined ? {} : { lver: resource.lver }) },
+          { mode, waitSeconds: attempt === 0 ? 0 : Math.min(leftSeconds, POLL_SECONDS), holderPid, ...(resource.lver === undefined ? {} : { lver: resource.lver }) },
         );
         return;
       } catch (error) {
