@@ -39,7 +39,7 @@ export function errorField(error: Error): Record<string, unknown> {
 /** Where log lines go: stderr, as JSON or through pino-pretty. */
 export function logDestination(format: LogFormat): DestinationStream {
   if (format === 'json') return pino.destination({ dest: 2, sync: true });
-  return pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'hostname' });
+  return pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, singleLine: true, errorLikeObjectKeys: [], customPrettifiers: { err: (value: unknown) => JSON.stringify(value) }, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'hostname,levelName' });
 }
 
 /** Options both loggers share: one `pid` (the process itself) in the base, levels by name in JSON. */
@@ -48,6 +48,8 @@ export function baseLoggerOptions(name: string, level: string): LoggerOptions {
     level,
     base: { pid: process.pid, name },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // The number for tools that compare levels, the name for people reading JSON.
+    formatters: { level: (label: string, number: number) => ({ level: number, levelName: label }) },
     serializers: { err: (value: unknown) => (value instanceof Error ? errorField(value) : value) },
   };
 }

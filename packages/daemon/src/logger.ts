@@ -22,10 +22,11 @@ function plain(value: unknown): unknown {
 }
 
 export function createDaemonLogger(level: LogLevel, format: LogFormat = defaultLogFormat()): DaemonLogger {
+  const base = baseLoggerOptions('leasehold-daemon', level);
   return pino(
     {
-      ...baseLoggerOptions('leasehold-daemon', level),
-      formatters: { log: (object) => plain(object) as Record<string, unknown> },
+      ...base,
+      formatters: { ...base.formatters, log: (object) => plain(object) as Record<string, unknown> },
     },
     logDestination(format),
   );
