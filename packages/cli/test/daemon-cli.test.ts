@@ -83,6 +83,19 @@ describe('leasehold daemon commands', () => {
     await waitFor('release after the command exited', async () => ((await daemon.with((client) => client.status())).leases.length === 0 ? true : undefined), 3000);
     const again = runCli(['run', '-r', resource, '--shared', '--', 'true'], env);
     expect(again.status).toBe(0);
+
+    // The daemon's log (JSON: stderr is a file) names every grant and refusal with the resource,
+    // mode, requester (clientPid) and the process the lease is for; the daemon's own pid once a line.
+    const lines = daemon.log().split('\n').filter((line) => line.startsWith('{'));
+    for (const line of lines) expect(line.match(/"pid":/g)?.length ?? 0).toBeLessThanOrEqual(1);
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const daemonPid = entries[0]?.['pid'];
+    expect(entries.every((entry) => entry['pid'] === daemonPid && typeof entry['levelName'] === 'string')).toBe(true);
+    expect(entries).toContainEqual(expect.objectContaining({ msg: 'lease granted', lockspace: 'CL', resource: 'R1', mode: 'EX', holderPid: holderPid }));
+    expect(entries).toContainEqual(
+      expect.objectContaining({ msg: 'acquire refused', lockspace: 'CL', resource: 'R1', mode: 'EX', code: 'LEASE_HELD_LOCALLY', holders: `pid ${holderPid}` }),
+    );
+    expect(entries.filter((entry) => entry['msg'] === 'lease granted').every((entry) => typeof entry['clientPid'] === 'number')).toBe(true);
   });
 
   it('errors are `leasehold: CODE: message` with a non-zero status', () => {

@@ -33,7 +33,7 @@ function run(tool: string, args: string[], input?: string): void {
 
 /** A PV of VG `vgName` on a loop device over the image, with a private lvm config (no devices file, no udev). */
 function makeLvmImage(vgName: string): string {
-  const path = sparseImage('lvm.img', 64 * MIB);
+  const path = sparseImage(`${vgName}.img`, 64 * MIB);
   const lvmDir = join(dir, 'lvm');
   execFileSync('mkdir', ['-p', lvmDir]);
   writeFileSync(join(lvmDir, 'lvm.conf'), 'devices { use_devicesfile = 0 obtain_device_list_from_udev = 0 }\nactivation { udev_sync = 0 udev_rules = 0 }\n');
