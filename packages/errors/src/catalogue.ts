@@ -30,7 +30,7 @@ export const ERROR_CATALOGUE = {
   // The device.
   DEVICE_OPEN: entry('device', 'failed', 'the device or image cannot be opened', 'check the path and your permissions: direct I/O needs read, and write for init'),
   DEVICE_TOO_SMALL: entry('device', 'failed', 'the area does not fit on the device', 'use a smaller offset or a larger device'),
-  IO_ERROR: entry('device', 'failed', 'a read or write of the device failed', "check the device and its path; dmesg shows the kernel's view"),
+  IO_ERROR: entry('device', 'failed', 'a read or write of the device, or of a file or directory, failed', "check the path in the message; dmesg shows the kernel's view of a device"),
   AREA_NOT_EMPTY: entry('device', 'failed', 'the area to initialise already holds a lease area or other data', 'check that this is the right device and offset; add --force to overwrite it'),
   FOREIGN_SIGNATURE: entry('device', 'failed', 'the device carries a file system, partition table, LVM label or a lease area of another lockspace', 'check that this is the right device; add --force to overwrite it: wipefs shows what is there'),
   PROBE_FAILED: entry('device', 'failed', 'the device could not be checked for signatures (blkid and wipefs of util-linux)', 'install util-linux; or, knowing what the device holds, add --force'),
