@@ -73,7 +73,7 @@ export const directInitCommand: CommandModule<object, InitArgs> = {
         if (!argv.force) {
           throw new CliError(
             'AREA_NOT_EMPTY',
-            `${target.path} at offset ${target.offsetBytes} holds ${found}; not overwriting it (use --force to overwrite)`,
+            `${target.path} at offset ${target.offsetBytes} holds ${found}; not overwriting it`,
           );
         }
         printError(`leasehold: overwriting ${found} at ${target.path}:${target.offsetBytes} (--force)`);
