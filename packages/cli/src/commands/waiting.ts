@@ -15,6 +15,13 @@ export interface HolderFacts {
 }
 
 const MODE_TEXT: Record<string, string> = { exclusive: 'EX', shared: 'SH', EX: 'EX', SH: 'SH' };
+/** What each host state says about renewals (lease layer's host table). */
+const LIVENESS_TEXT: Record<string, string> = {
+  LIVE: ' (renewing)',
+  UNKNOWN: ' (not watched long enough to tell)',
+  FAIL: ' (not renewing)',
+  DEAD: ' (dead: its lease can be taken)',
+};
 
 /** 'host 2 "node-b" EX, LIVE (renewing)' */
 export function holderText(holder: HolderFacts): string {
@@ -22,7 +29,7 @@ export function holderText(holder: HolderFacts): string {
   const parts = [holder.hostId === undefined ? 'a host' : `host ${holder.hostId}`];
   if (holder.hostName !== undefined && holder.hostName !== '') parts.push(JSON.stringify(holder.hostName));
   if (holder.mode !== undefined) parts.push(MODE_TEXT[holder.mode] ?? holder.mode);
-  const liveness = holder.state === undefined ? '' : `, ${holder.state}${holder.state === 'LIVE' ? ' (renewing)' : holder.state === 'FAIL' ? ' (not renewing)' : ''}`;
+  const liveness = holder.state === undefined ? '' : `, ${holder.state}${LIVENESS_TEXT[holder.state] ?? ''}`;
   return parts.join(' ') + liveness;
 }
 
