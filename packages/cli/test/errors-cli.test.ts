@@ -23,7 +23,7 @@ function layOut(path: string): void {
   Buffer.from(buildLockspaceArea({ spaceName: 'LS', geometry: GEOMETRY, ioTimeoutSeconds: 10 })).copy(bytes, 0);
   Buffer.from(buildResourceArea({ spaceName: 'LS', resourceName: 'R1', geometry: GEOMETRY })).copy(bytes, MIB);
   Buffer.from(buildResourceArea({ spaceName: 'LS', resourceName: 'R2', geometry: GEOMETRY })).copy(bytes, 2 * MIB);
-  bytes[2 * MIB + LEADER_FIELD_OFFSETS.lver] ^= 0x01; // covered by the checksum, not a name: damaged
+  bytes.writeUInt8(bytes.readUInt8(2 * MIB + LEADER_FIELD_OFFSETS.lver) ^ 0x01, 2 * MIB + LEADER_FIELD_OFFSETS.lver); // covered by the checksum, not a name: damaged
   writeFileSync(path, bytes);
 }
 
