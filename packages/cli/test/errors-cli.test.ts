@@ -4,13 +4,14 @@
  * byte for byte as it was. Also: a reader that goes away (`| head -1`) ends the command quietly.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CATALOGUE, exitStatusOf, runExitStatusOf, type ErrorCode } from '@leasehold/errors';
 import { buildLockspaceArea, buildResourceArea, decodeLeader, defaultGeometry, encodeLeader, LEADER_FIELD_OFFSETS, MIB } from '@leasehold/ondisk';
 import { makeTempImage, type TempImage } from '@leasehold/testkit';
-import { CLI_PATH, runCli } from './run-cli.js';
+import { CLI_PATH, runCli, spawnCli } from './run-cli.js';
 
 const IMAGE_BYTES = 8 * MIB;
 const GEOMETRY = defaultGeometry(512);
@@ -62,6 +63,7 @@ const CASES: ErrorCase[] = [
   { name: 'read-leader with another resource name', args: (p) => ['direct', 'read-leader', '-r', `LS:R7:${p}:1M`], code: 'WRONG_NAME', says: /found "R1"/ },
   { name: 'read-leader with another lockspace name', args: (p) => ['direct', 'read-leader', '-r', `XX:R1:${p}:1M`], code: 'WRONG_NAME', says: /found "LS"/ },
   { name: 'read-leader of a damaged leader', args: (p) => ['direct', 'read-leader', '-r', `LS:R2:${p}:2M`], code: 'DAMAGED', says: /checksum/ },
+  { name: 'direct join off the align size (found by the lease layer)', args: (p) => ['direct', 'join', '-s', `LS:1:${p}:4096`, '-o', '1'], code: 'BAD_OFFSET' },
   { name: 'direct hosts where nothing was initialised', args: (p) => ['direct', 'hosts', '-s', `LS:${p}:3M`], code: 'NOT_INITIALIZED' },
   { name: 'direct dump past the end', args: (p) => ['direct', 'dump', `${p}:9M`], code: 'BAD_OFFSET' },
   { name: 'a daemon whose state directory cannot be made', args: (p) => ['daemon', '--watchdog', 'none', '--socket', NO_SOCKET, '--state-dir', join(p, 'state')], code: 'IO_ERROR', says: /ENOTDIR/ },
@@ -121,5 +123,31 @@ describe('a reader that goes away ends the command quietly', () => {
     expect(result.stdout.split('\n').filter((line) => line !== '')).toHaveLength(1);
     // The status a tool killed by SIGPIPE has (141), or 0 when it finished writing before head left.
     expect([0, 141]).toContain(result.status);
+  });
+});
+
+describe('daemon logs', () => {
+  it('--log-format pretty: one readable line per entry, an expected OS error without a stack', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'leasehold-pretty-'));
+    try {
+      const daemon = spawnCli(['daemon', '--log-format', 'pretty', '--socket', join(stateDir, 'd.sock'), '--state-dir', join(stateDir, 'state'), '--watchdog-socket', join(stateDir, 'missing.sock')]);
+      let stderr = '';
+      await new Promise<void>((resolve, reject) => {
+        daemon.stderr?.on('data', (data: Buffer) => {
+          stderr += data.toString();
+          if (stderr.includes('daemon serving')) resolve();
+        });
+        daemon.on('exit', () => reject(new Error(`the daemon exited: ${stderr}`)));
+      });
+      daemon.kill('SIGTERM');
+      await new Promise((resolve) => daemon.on('exit', resolve));
+      const lines = stderr.split('\n').filter((line) => line !== '');
+      expect(lines[0]).toMatch(/^\[\d{4}-\d\d-\d\d [\d:.]+\] ERROR \(leasehold-daemon\/\d+\): the watchdog companion is not reachable/);
+      expect(lines[1]).toMatch(/^\s+err: \{"type":"Error","message":"connect ENOENT [^"]*","code":"ENOENT"\}$/);
+      expect(lines.some((line) => /INFO \(leasehold-daemon\/\d+\): daemon serving/.test(line))).toBe(true);
+      expect(stderr).not.toMatch(/\n\s+at |^\{/m);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 });
