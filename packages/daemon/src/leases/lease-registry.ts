@@ -330,6 +330,10 @@ export class LeaseRegistry implements LockspaceUsers {
         else processes.set(holderKey(record.holder), { pid: record.holder.pid, startTime: record.holder.startTime });
       }
       // No disk I/O for these any more; the state rows stay until the users are gone (onClean).
+      this.logger.error(
+        { lockspace, resource: record.resource, mode: record.mode, holderPid: record.holder.kind === 'process' ? record.holder.pid : 'persistent', state: record.state },
+        'lease lost with its lockspace',
+      );
       this.remove(record);
       this.db.addHistory('lease_lost', { lockspace, resource: record.resource, ...(record.holder.kind === 'process' ? { pid: record.holder.pid } : {}) });
     }
