@@ -3,7 +3,6 @@
  * it waits for. On a terminal one status line is kept up to date (holder, mode, liveness, seconds
  * waited); otherwise one line is printed when the wait starts, so logs are not flooded.
  */
-import { printError } from '../output.js';
 
 export interface HolderFacts {
   hostId?: number | undefined;
@@ -55,7 +54,13 @@ export interface WaitingLine {
   done(): void;
 }
 
-export function waitingLine(stream: NodeJS.WriteStream = process.stderr): WaitingLine {
+/** Where the line goes: stderr, or anything with write() and isTTY (tests). */
+export interface LineStream {
+  isTTY?: boolean;
+  write(text: string): unknown;
+}
+
+export function waitingLine(stream: LineStream = process.stderr): WaitingLine {
   const tty = stream.isTTY === true;
   let shown = false;
   return {
@@ -64,7 +69,7 @@ export function waitingLine(stream: NodeJS.WriteStream = process.stderr): Waitin
         stream.write(`\r\x1b[Kleasehold: ${text} ... ${Math.round(waitedSeconds)}/${Math.round(waitSeconds)} s`);
         shown = true;
       } else if (!shown) {
-        printError(`leasehold: ${text}; waiting up to ${Math.round(waitSeconds)} s`);
+        stream.write(`leasehold: ${text}; waiting up to ${Math.round(waitSeconds)} s\n`);
         shown = true;
       }
     },
