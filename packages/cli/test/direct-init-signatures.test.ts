@@ -74,7 +74,7 @@ describe('direct init refuses a device that carries something else, naming it', 
   it.each(CASES)('$name', ({ make, names, kind }) => {
     const path = make();
     const before = sha256(path);
-    for (const args of [['-s', `LS:0:${path}:1M`], ['-s', `LS:0:${path}:32M`], ['-r', `LS:R:${path}:2M`]]) {
+    for (const args of [['-s', `LS:0:${path}:0`], ['-s', `LS:0:${path}:1M`], ['-s', `LS:0:${path}:32M`], ['-r', `LS:R:${path}:2M`]]) {
       const refused = runCli(['direct', 'init', ...args]);
       expect(refused.status).toBe(1);
       expect(refused.stderr).toMatch(/^leasehold: FOREIGN_SIGNATURE: /);
