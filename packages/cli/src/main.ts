@@ -30,7 +30,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(runCommand)
     .command(watchdogCommand)
     .command(testingCommand)
-    .demandCommand(1, 'give a command; see --help')
+    .demandCommand(1, 'give a command')
     .strict()
     .help()
     .alias('h', 'help')
