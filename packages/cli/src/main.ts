@@ -16,6 +16,7 @@ import { statusCommand } from './commands/status.js';
 import { testingCommand } from './commands/testing-cluster.js';
 import { watchdogCommand } from './commands/watchdog.js';
 import { printError } from './output.js';
+import { versionLine } from './version.js';
 
 export async function main(argv: string[]): Promise<void> {
   await yargs(argv)
@@ -34,7 +35,7 @@ export async function main(argv: string[]): Promise<void> {
     .strict()
     .help()
     .alias('h', 'help')
-    .version()
+    .version('version', 'print the version', versionLine())
     .fail((message: string | null, error: Error | undefined) => {
       if (error) throw error;
       printError(errorLine('BAD_ARGUMENT', message ?? 'invalid arguments'));

@@ -27,7 +27,7 @@ import {
   type ResourceLocation,
   type ResultOf,
   type StatusResult,
-} from '@leasehold/daemon/protocol';
+} from '@leasehold/protocol';
 import { DaemonConnection } from './connection.js';
 
 /** The environment variable every client honours for the socket path. */

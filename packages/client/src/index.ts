@@ -18,4 +18,4 @@ export type {
   GetEventsResult,
   RenewalHistoryResult,
   RegisterResult,
-} from '@leasehold/daemon/protocol';
+} from '@leasehold/protocol';

@@ -1,6 +1,6 @@
 /** The companion's structured logs: pino on stderr (the journal under systemd), JSON or pretty. */
 import { pino, type Logger as PinoLogger } from 'pino';
-import { baseLoggerOptions, defaultLogFormat, logDestination, type LogFormat } from '@leasehold/daemon/log-format';
+import { baseLoggerOptions, defaultLogFormat, logDestination, type LogFormat } from '@leasehold/protocol/log-format';
 
 export type CompanionLogger = PinoLogger;
 

@@ -4,7 +4,7 @@
  * protocol codes a script can match.
  */
 import { canonicalCode, classifyError } from '@leasehold/errors';
-import { DaemonError } from '../protocol/codes.js';
+import { DaemonError } from '@leasehold/protocol';
 import { LaneFailure } from '../lanes/lane.js';
 import { jsonSafe } from '../util/wire.js';
 

@@ -19,9 +19,9 @@ import type { PlacedLease } from '../lanes/lane-messages.js';
 import type { Lockspace } from '../lockspaces/lockspace.js';
 import type { LockspaceManager } from '../lockspaces/lockspace-manager.js';
 import type { LockspaceUsers } from '../lockspaces/lockspace-users.js';
-import { DaemonError } from '../protocol/codes.js';
-import { MAX_LEASES_PER_PROCESS } from '../protocol/limits.js';
-import type { AcquireRequest, ConvertRequest, LeaseInfo, LeaseMode, ReleaseRequest, RequestRequest } from '../protocol/messages.js';
+import { DaemonError } from '@leasehold/protocol';
+import { MAX_LEASES_PER_PROCESS } from '@leasehold/protocol';
+import type { AcquireRequest, ConvertRequest, LeaseInfo, LeaseMode, ReleaseRequest, RequestRequest } from '@leasehold/protocol';
 import type { StateDb, StoredLease } from '../state/state-db.js';
 import { monotonicSeconds, sleepMs } from '../util/monotonic.js';
 import { decodeToken, encodeToken } from '../util/wire.js';
@@ -283,7 +283,7 @@ export class LeaseRegistry implements LockspaceUsers {
     record.state = 'releasing';
     const ls = this.manager.get(record.lockspace);
     try {
-      if (ls !== undefined && ls.usable && record.held !== undefined) {
+      if (ls?.usable && record.held !== undefined) {
         this.manager.beginResourceOp(ls);
         try {
           await this.manager.resourceCall(ls, { type: 'release', lease: this.placed(record) });

@@ -44,8 +44,7 @@ class Conn {
     this.socket.on('error', () => {});
     this.socket.on('data', (data) => {
       this.buffer += data.toString();
-      let newline;
-      while ((newline = this.buffer.indexOf('\n')) !== -1) {
+      for (let newline = this.buffer.indexOf('\n'); newline !== -1; newline = this.buffer.indexOf('\n')) {
         const line = this.buffer.slice(0, newline);
         this.buffer = this.buffer.slice(newline + 1);
         let reply;

@@ -1,5 +1,6 @@
 /**
- * How the daemon and the companion write their logs: `pretty` (pino-pretty: levels by name, local
+ * The log format operators read and tools parse, shared by the daemon and the companion (a subpath,
+ * so clients of the protocol never load pino). How they write their logs: `pretty` (pino-pretty: levels by name, local
  * time, colours) for a person at a terminal, `json` (one object per line) for the journal and for
  * tools. The default follows stderr: a terminal gets pretty, anything else JSON.
  */

@@ -144,13 +144,13 @@ export function validateRequest(parsed: unknown): { id: number; request: Request
   if (id === null) throw new DaemonError('BAD_REQUEST', 'field "id" must be a non-negative integer');
   const op = parsed['op'];
   if (typeof op !== 'string') throw new DaemonError('BAD_REQUEST', 'field "op" must be a string');
-  if (!Object.prototype.hasOwnProperty.call(SCHEMAS, op)) {
+  if (!Object.hasOwn(SCHEMAS, op)) {
     throw new DaemonError('UNKNOWN_OP', `unknown operation "${op.slice(0, 64)}"; known: ${OPS.join(', ')}`);
   }
   const schema = SCHEMAS[op as Op];
   for (const key of Object.keys(parsed)) {
     if (key === 'id' || key === 'op') continue;
-    if (!Object.prototype.hasOwnProperty.call(schema, key)) throw new DaemonError('BAD_REQUEST', `unknown field "${key.slice(0, 64)}" for ${op}`);
+    if (!Object.hasOwn(schema, key)) throw new DaemonError('BAD_REQUEST', `unknown field "${key.slice(0, 64)}" for ${op}`);
   }
   for (const [field, spec] of Object.entries(schema)) {
     const value = parsed[field];
