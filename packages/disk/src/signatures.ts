@@ -9,7 +9,7 @@
  * name the VG from the metadata text.
  */
 import { execFile } from 'node:child_process';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import {
   CLEAR_LEADER_MAGIC,
   DELTA_LEADER_MAGIC,
@@ -19,7 +19,8 @@ import {
   geometryFromLeader,
   type LeaderRecord,
 } from '@leasehold/ondisk';
-import { geometryOfFd } from './geometry.js';
+import { SYSFS_SIZE_UNIT_BYTES } from './constants.js';
+import { splitDeviceNumber } from './device-number.js';
 
 export interface FoundSignature {
   /** 'ext4' | 'xfs' | 'swap' | 'gpt' | 'dos' | 'LVM2_member' | 'sanlock-lockspace' | 'sanlock-resource' | 'linux_raid_member' | ... */
@@ -269,7 +270,7 @@ export async function probeSignatures(devicePath: string, options: SignatureProb
     throw new SignatureProbeError(`cannot read ${devicePath} to check it for signatures: ${(error as Error).message}`, { cause: error });
   }
   try {
-    const deviceBytes = geometryOfFd(file.fd, devicePath).sizeBytes;
+    const deviceBytes = await sizeOf(file, devicePath);
     const endBytes = options.sizeBytes === undefined ? deviceBytes : Math.min(deviceBytes, startBytes + options.sizeBytes);
     const inRange = (s: FoundSignature): boolean => s.offsetBytes >= startBytes && s.offsetBytes < endBytes;
     const [atStart, everywhere, lvm, leases] = await Promise.all([
@@ -281,6 +282,18 @@ export async function probeSignatures(devicePath: string, options: SignatureProb
     return mergeSignatures([...lvm, ...atStart, ...everywhere.filter(inRange), ...leases]);
   } finally {
     await file.close();
+  }
+}
+
+/** A file's size, or a block device's from sysfs (no native code here: the lease layer loads this module). */
+async function sizeOf(file: FileHandle, devicePath: string): Promise<number> {
+  const stat = await file.stat({ bigint: true });
+  if (!stat.isBlockDevice()) return Number(stat.size);
+  const { major, minor } = splitDeviceNumber(stat.rdev);
+  try {
+    return Number((await readFile(`/sys/dev/block/${major}:${minor}/size`, 'utf8')).trim()) * SYSFS_SIZE_UNIT_BYTES;
+  } catch (error) {
+    throw new SignatureProbeError(`cannot tell the size of ${devicePath} from sysfs`, { cause: error });
   }
 }
 

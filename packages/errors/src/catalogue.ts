@@ -154,7 +154,7 @@ export const ERROR_ALIASES: Readonly<Record<string, ErrorCode>> = {
 };
 
 export function isCatalogueCode(code: string): code is ErrorCode {
-  return Object.prototype.hasOwnProperty.call(ERROR_CATALOGUE, code);
+  return Object.hasOwn(ERROR_CATALOGUE, code);
 }
 
 /** The catalogue code a code is reported as; unknown codes are bugs (INTERNAL). */
@@ -165,7 +165,7 @@ export function canonicalCode(code: string): ErrorCode {
 
 /** True when the code (or its alias) is in the catalogue. */
 export function isKnownCode(code: string): boolean {
-  return isCatalogueCode(code) || Object.prototype.hasOwnProperty.call(ERROR_ALIASES, code);
+  return isCatalogueCode(code) || Object.hasOwn(ERROR_ALIASES, code);
 }
 
 export function catalogueEntry(code: string): CatalogueEntry {
