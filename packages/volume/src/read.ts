@@ -3,7 +3,7 @@
  * everything that disagrees is reported in lvm's words: older copies, same seqno with different
  * text, damaged mdas, missing PVs, duplicate PVs, missing used flags, outdated PVs.
  */
-import { formatUuid, isLabelInUse, type PhysicalVolume, PV_EXT_USED, PV_HEADER_EXTENSION_VERSION, type VgMetadata, type VolumeGroup } from '@leasehold/lvm-format';
+import { cloneVolumeGroup, formatUuid, isLabelInUse, type PhysicalVolume, PV_EXT_USED, PV_HEADER_EXTENSION_VERSION, type VgMetadata, type VolumeGroup } from '@leasehold/lvm-format';
 import { VolumeError } from './errors.js';
 import type { DeviceScan, MdaState, PvDevice } from './scan.js';
 
@@ -123,7 +123,7 @@ function resolveVg(copies: Copy[], byPvId: Map<string, PvDevice[]>): VgRead {
     warnings.push(`WARNING: Inconsistent metadata found for VG ${name}.`, `See vgck --updatemetadata to correct inconsistency.`);
     needsRepair = true;
   }
-  const metadata = structuredClone(best.metadata);
+  const metadata: VgMetadata = { vg: cloneVolumeGroup(best.metadata.vg), footer: { ...best.metadata.footer } };
   const vg = metadata.vg;
   const devices = new Map<string, PvDevice>();
   const missingPvIds: string[] = [];
