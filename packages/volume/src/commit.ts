@@ -9,7 +9,7 @@
 import type { Disk } from '@leasehold/disk';
 import {
   decodeMdaHeader, EMPTY_RAW_LOCN, encodeLabel, encodeMdaHeader, encodeVgText, freshMdaHeader, isMdaIgnored, LvmFormatError,
-  type MdaHeader, type MetadataFooter, parseVgText, placeCopy, PV_EXT_USED, PV_HEADER_EXTENSION_VERSION, type PvLabel, SECTOR_SIZE_BYTES,
+  type MdaHeader, mergeSegments, type MetadataFooter, parseVgText, placeCopy, PV_EXT_USED, PV_HEADER_EXTENSION_VERSION, type PvLabel, SECTOR_SIZE_BYTES,
   validateVg, type VgMetadata, type VolumeGroup,
 } from '@leasehold/lvm-format';
 import { formatUuid } from '@leasehold/lvm-format';
@@ -100,6 +100,8 @@ export async function commitVg(vg: VolumeGroup, devices: ReadonlyMap<string, PvD
     if (pv.devSizeSectors === undefined) pv.devSizeSectors = Math.floor(device.sizeBytes / SECTOR_SIZE_BYTES);
   }
   vg.seqno = seqno;
+  // Segments that continue each other are written merged, as lvm's in-memory model writes them.
+  for (const lv of vg.lvs) lv.segments = mergeSegments(lv.segments);
   try {
     validateVg(vg);
   } catch (error) {
