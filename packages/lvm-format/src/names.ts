@@ -7,11 +7,9 @@ const NAME_CHARS = /^[A-Za-z0-9+_.-]+$/;
 export const RESERVED_LV_PREFIXES = ['pvmove', 'snapshot'] as const;
 /** Component suffixes lvm reserves inside LV names. */
 export const RESERVED_LV_SUBSTRINGS = [
-  '_cdata', '_cmeta', '_corig', '_cpool', '_cvol', '_wcorig', '_mimage', '_mlog', '_rimage', '_rmeta',
-  '_tdata', '_tmeta', '_vorigin', '_vdata', '_pmspare', '_tpool',
+  '_cdata', '_cmeta', '_corig', '_cpool', '_cvol', '_imeta', '_iorig', '_mimage', '_mlog', '_pmspare', '_rimage', '_rmeta',
+  '_tdata', '_tmeta', '_vdata', '_vorigin', '_wcorig',
 ] as const;
-/** VG names that would clash with /dev entries. */
-export const RESERVED_VG_NAMES = ['.', '..', 'mapper', 'lvm'] as const;
 
 /** Why `name` is not a valid VG/LV name in general (characters, length, '-' start, '.' and '..'), or undefined. */
 function basicNameProblem(name: string): string | undefined {
@@ -23,11 +21,12 @@ function basicNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Why `name` is not a valid VG name, or undefined. lvm also refuses a VG name that already exists in
+ * /dev ("/dev/mapper: already exists in filesystem"); that is a check of the host, left to the commands.
+ */
 export function vgNameProblem(name: string): string | undefined {
-  const basic = basicNameProblem(name);
-  if (basic !== undefined) return basic;
-  if ((RESERVED_VG_NAMES as readonly string[]).includes(name)) return `Name "${name}" is reserved.`;
-  return undefined;
+  return basicNameProblem(name);
 }
 
 export function lvNameProblem(name: string): string | undefined {

@@ -129,7 +129,10 @@ describe('UUIDs and names', () => {
     for (const good of ['vg0', 'a.b-c+d_e', 'x'.repeat(127)]) expect(isValidVgName(good)).toBe(true);
     for (const bad of ['', '-vg', '.', '..', 'a b', 'a/b', 'x'.repeat(128), 'é']) expect(isValidVgName(bad)).toBe(false);
     expect(isValidLvName('lvol0')).toBe(true);
-    for (const bad of ['pvmove0', 'snapshot1', 'a_rimage_0', 'x_tmeta', 'foo_cdata']) expect(isValidLvName(bad)).toBe(false);
+    for (const bad of ['pvmove0', 'snapshot1', 'a_rimage_0', 'x_tmeta', 'foo_cdata', 'a_imeta', 'a_iorig']) expect(isValidLvName(bad)).toBe(false);
+    // checked against lvm 2.03.16: these are allowed
+    for (const good of ['lvmlock', 'a_tpool']) expect(isValidLvName(good)).toBe(true);
+    for (const good of ['lvm', 'dev', 'a_rimage']) expect(isValidVgName(good)).toBe(true);
   });
 });
 
