@@ -187,3 +187,15 @@ describe('pvcreate layout (spec 4.2)', () => {
     expect(peCountFor(300 << 20, 1 << 20, 0, 16384)).toBe(37);
   });
 });
+
+describe('name errors in lvm 2.03.16 wording', () => {
+  it('says what lvm says', async () => {
+    const { assertLvName, assertVgName } = await import('../src/index.js');
+    expect(() => assertVgName('a b')).toThrow('Name contains invalid character, valid set includes: [a-zA-Z0-9.-_+]. New volume group name "a b" is invalid.');
+    expect(() => assertVgName('..')).toThrow('Name starts with . or .. and has no following character(s). New volume group name ".." is invalid.');
+    expect(() => assertVgName('x'.repeat(128))).toThrow(/^Name length exceeds maximum limit of 127\./);
+    expect(() => assertLvName('a b')).toThrow('Logical volume name "a b" is invalid.');
+    expect(() => assertLvName('snapshotx')).toThrow('Names starting "snapshot" are reserved. Please choose a different LV name.');
+    expect(() => assertLvName('a_rimage')).toThrow('Names including "_rimage" are reserved. Please choose a different LV name.');
+  });
+});
