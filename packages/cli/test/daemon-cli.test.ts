@@ -46,7 +46,7 @@ describe('leasehold daemon commands', () => {
     expect(json.lockspaces).toEqual([expect.objectContaining({ lockspace: 'CL', state: 'joined' })]);
     const hosts = runCli(['hosts', 'CL'], env);
     expect(hosts.status).toBe(0);
-    expect(hosts.stdout).toMatch(new RegExp(`^HOST_ID\\s+STATE`));
+    expect(hosts.stdout).toMatch(/^HOST_ID\s+STATE/);
     expect(hosts.stdout).toMatch(new RegExp(`${json.lockspaces[0]!.hostId}\\*\\s+LIVE`));
     const hostsJson = JSON.parse(runCli(['hosts', 'CL', '--json'], env).stdout) as { hosts: Array<{ self: boolean; state: string }> };
     expect(hostsJson.hosts.find((host) => host.self)?.state).toBe('LIVE');

@@ -1,7 +1,7 @@
 /** Failures the client reports: the daemon's coded errors, and a few of its own. */
-import type { WireError } from '@leasehold/daemon/protocol';
+import type { WireError } from '@leasehold/protocol';
 
-/** Codes raised by the client itself (the daemon's codes are listed in @leasehold/daemon/protocol). */
+/** Codes raised by the client itself (the daemon's codes are listed in @leasehold/protocol). */
 export type ClientErrorCode = 'NO_DAEMON' | 'CONNECTION_CLOSED' | 'PROTOCOL_ERROR' | 'TIMEOUT';
 
 export class LeaseholdError extends Error {

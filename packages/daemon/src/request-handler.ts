@@ -4,9 +4,9 @@ import type { ClientRegistry } from './clients/client-registry.js';
 import type { DaemonConfig } from './config/daemon-config.js';
 import type { LeaseRegistry } from './leases/lease-registry.js';
 import type { LockspaceManager } from './lockspaces/lockspace-manager.js';
-import { DaemonError } from './protocol/codes.js';
-import { PROTOCOL_VERSION } from './protocol/limits.js';
-import type { Request, StatusResult } from './protocol/messages.js';
+import { DaemonError } from '@leasehold/protocol';
+import { PROTOCOL_VERSION } from '@leasehold/protocol';
+import type { Request, StatusResult } from '@leasehold/protocol';
 import type { RequestContext } from './server/connection.js';
 import { monotonicSeconds } from './util/monotonic.js';
 import type { WatchdogLink } from './watchdog/watchdog-link.js';
@@ -60,10 +60,15 @@ export function createRequestHandler(deps: HandlerDeps): (request: Request, cont
         return { pid: client.pid, uid: client.uid, hostName: deps.hostName, protocolVersion: PROTOCOL_VERSION, daemonPid: process.pid };
       case 'acquire':
         refuseWhenClosing();
-        return { lease: await leases.acquire(request, { client, signal: context.signal }) };
+        return leases.acquireWithValue(request, { client, signal: context.signal });
       case 'release':
         await leases.release(request, client);
         return {};
+      case 'set_lvb':
+        leases.setLvb(request, client);
+        return {};
+      case 'get_lvb':
+        return { lvb: leases.getLvb(request, client) };
       case 'convert':
         return { lease: await leases.convert(request, { client, signal: context.signal }) };
       case 'inquire': {

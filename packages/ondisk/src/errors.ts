@@ -21,6 +21,9 @@ export type OnDiskErrorCode =
   | 'NAME_TOO_LONG'
   | 'NAME_INVALID'
   | 'LAYOUT_INVALID' // unsupported sector/align combination, misaligned offset, host id out of range
+  | 'LOCK_ARGS_INVALID' // lvmlockd lock_args text that does not parse
+  | 'LOCK_ARGS_VERSION' // lvmlockd lock_args with a major version this code does not know
+  | 'VALUE_BLOCK_VERSION' // an lvmlockd value block with a major version this code does not know
   | 'BUFFER_SIZE'; // a buffer shorter than the record it should hold
 
 export const SANLOCK_ERRNO: Partial<Record<OnDiskErrorCode, number>> = {

@@ -2,7 +2,8 @@
  * Device scan: the label of every device, the header and committed text of every mda (spec 2.5
  * steps 1-3). A scan opens devices read-only and never writes.
  */
-import { type Disk, DiskError, openDirectDisk } from '@leasehold/disk';
+import { type Disk, DiskError } from '@leasehold/disk';
+import { openDirectDisk } from '@leasehold/disk/direct';
 import {
   decodeMdaHeader, type DiskLocn, hasCommittedText, isMdaIgnored, LABEL_SCAN_SECTORS, leadingVgName, LvmFormatError, lvmCrc, type MdaHeader,
   MIN_PV_SIZE_BYTES, parseVgText, type PvLabel, rawLocnProblem, readPlan, scanLabel, SECTOR_SIZE_BYTES, type VgMetadata,

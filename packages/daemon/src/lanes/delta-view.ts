@@ -153,7 +153,6 @@ export class DeltaView implements DeltaLease {
 
   /** `disk` with every write refused once this view is lost or detached. */
   guardDisk(disk: Disk): Disk {
-    const view = this;
     return {
       get path() {
         return disk.path;
@@ -166,9 +165,9 @@ export class DeltaView implements DeltaLease {
       },
       read: (offsetBytes, lengthBytes) => disk.read(offsetBytes, lengthBytes),
       write: (offsetBytes, data) => {
-        if (view.released) {
+        if (this.released) {
           return Promise.reject(
-            new DiskError('ECLOSED', `write refused: the delta lease of ${view.config.spaceName} is no longer held`, disk.path, offsetBytes, data.byteLength),
+            new DiskError('ECLOSED', `write refused: the delta lease of ${this.config.spaceName} is no longer held`, disk.path, offsetBytes, data.byteLength),
           );
         }
         return disk.write(offsetBytes, data);

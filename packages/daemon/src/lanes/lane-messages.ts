@@ -143,6 +143,8 @@ export type ResourceCommand =
       lver?: bigint;
       /** How long the lease layer may wait for an owner that may be dead. */
       waitSeconds: number;
+      /** Read the value block after acquiring. */
+      valueBlock?: boolean;
     }
   | { type: 'release'; reqId: number; lockspace: string; lease: PlacedLease }
   | { type: 'convert'; reqId: number; lockspace: string; lease: PlacedLease; mode: 'exclusive' | 'shared'; waitSeconds: number }

@@ -3,7 +3,7 @@
  * (`leaseCode`, with sanlock's errno), so nothing is lost; the top-level code is one of the stable
  * protocol codes a script can match.
  */
-import { DaemonError } from '../protocol/codes.js';
+import { DaemonError } from '@leasehold/protocol';
 import { LaneFailure } from '../lanes/lane.js';
 import { jsonSafe } from '../util/wire.js';
 

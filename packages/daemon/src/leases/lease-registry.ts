@@ -9,7 +9,7 @@
  * Every lease is written to the state database before its acquire starts (an intent) and updated
  * when it is held, so that after a daemon crash nothing held on disk is unknown to the next daemon.
  */
-import type { HeldLease, Logger } from '@leasehold/lease';
+import { getValueBlock, isPaxosError, setValueBlock, type HeldLease, type Logger } from '@leasehold/lease';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { killCommandFor } from '../config/daemon-config.js';
 import type { ClientProcess } from '../clients/client-registry.js';
@@ -19,9 +19,9 @@ import type { PlacedLease } from '../lanes/lane-messages.js';
 import type { Lockspace } from '../lockspaces/lockspace.js';
 import type { LockspaceManager } from '../lockspaces/lockspace-manager.js';
 import type { LockspaceUsers } from '../lockspaces/lockspace-users.js';
-import { DaemonError } from '../protocol/codes.js';
-import { MAX_LEASES_PER_PROCESS } from '../protocol/limits.js';
-import type { AcquireRequest, ConvertRequest, LeaseInfo, LeaseMode, ReleaseRequest, RequestRequest } from '../protocol/messages.js';
+import { DaemonError } from '@leasehold/protocol';
+import { MAX_LEASES_PER_PROCESS } from '@leasehold/protocol';
+import type { AcquireRequest, AcquireResult, ConvertRequest, GetLvbRequest, LeaseInfo, LeaseMode, ReleaseRequest, RequestRequest, SetLvbRequest } from '@leasehold/protocol';
 import type { StateDb, StoredLease } from '../state/state-db.js';
 import { monotonicSeconds, sleepMs } from '../util/monotonic.js';
 import { decodeToken, encodeToken } from '../util/wire.js';
@@ -54,6 +54,11 @@ export interface Requester {
 
 function leaseKey(lockspace: string, resource: string): string {
   return `${lockspace}\0${resource}`;
+}
+
+/** The lease layer's value-block refusals (not acquired with it, too big) as INVALID_ARGUMENT. */
+function valueBlockError(error: unknown): DaemonError {
+  return isPaxosError(error) ? new DaemonError('INVALID_ARGUMENT', error.message) : toProtocolError(error);
 }
 
 const modeOf = (mode: LeaseMode): 'exclusive' | 'shared' => (mode === 'EX' ? 'exclusive' : 'shared');
@@ -145,6 +150,13 @@ export class LeaseRegistry implements LockspaceUsers {
     }
   }
 
+  /** acquire, with the value block read at acquire when asked for (hex, one sector). */
+  async acquireWithValue(request: AcquireRequest, requester: Requester): Promise<AcquireResult> {
+    const lease = await this.acquire(request, requester);
+    if (request.lvb !== true) return { lease };
+    return { lease, lvb: this.getLvb(request, requester.client) };
+  }
+
   private timeout(request: AcquireRequest, last: DaemonError): DaemonError {
     return new DaemonError('TIMEOUT', `${request.lockspace}:${request.resource} was still busy after ${request.waitSeconds} s: ${last.message}`, {
       ...(last.details ?? {}),
@@ -187,6 +199,7 @@ export class LeaseRegistry implements LockspaceUsers {
           mode: modeOf(request.mode),
           waitSeconds: ownerWaitSeconds,
           ...(request.lver === undefined ? {} : { lver: BigInt(request.lver) }),
+          ...(request.lvb === true ? { valueBlock: true } : {}),
         },
         signal,
       );
@@ -229,7 +242,37 @@ export class LeaseRegistry implements LockspaceUsers {
 
   async release(request: ReleaseRequest, client: ClientProcess): Promise<void> {
     const record = this.ownedRecord(request, client);
+    if (request.lvb !== undefined) this.setLvb({ ...request, data: request.lvb }, client);
     await this.releaseRecord(record, 'release');
+  }
+
+  /** sanlock's set_lvb: kept with the held lease (and in state), written when it is released EX. */
+  setLvb(request: Omit<SetLvbRequest, 'op'>, client: ClientProcess): void {
+    const record = this.ownedRecord(request, client);
+    const held = this.heldOf(record);
+    let updated: HeldLease;
+    try {
+      updated = setValueBlock(held, Buffer.from(request.data, 'hex'));
+    } catch (error) {
+      throw valueBlockError(error);
+    }
+    record.held = updated;
+    this.persist(record, encodeToken(updated));
+  }
+
+  /** sanlock's get_lvb: hex of the first `size` bytes (default the whole sector). */
+  getLvb(request: Omit<GetLvbRequest, 'op'>, client: ClientProcess): string {
+    const held = this.heldOf(this.ownedRecord(request, client));
+    try {
+      return Buffer.from(getValueBlock(held, request.size ?? 0)).toString('hex');
+    } catch (error) {
+      throw valueBlockError(error);
+    }
+  }
+
+  private heldOf(record: LeaseRecord): HeldLease {
+    if (record.held === undefined) throw new DaemonError('NOT_HELD', `${record.lockspace}:${record.resource} is not held on this host`);
+    return record.held;
   }
 
   async convert(request: ConvertRequest, requester: Requester): Promise<LeaseInfo> {
@@ -283,7 +326,7 @@ export class LeaseRegistry implements LockspaceUsers {
     record.state = 'releasing';
     const ls = this.manager.get(record.lockspace);
     try {
-      if (ls !== undefined && ls.usable && record.held !== undefined) {
+      if (ls?.usable && record.held !== undefined) {
         this.manager.beginResourceOp(ls);
         try {
           await this.manager.resourceCall(ls, { type: 'release', lease: this.placed(record) });

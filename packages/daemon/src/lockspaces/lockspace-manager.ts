@@ -22,8 +22,8 @@ import { LaneFailure, type WithoutReqId } from '../lanes/lane.js';
 import type { RenewalCommand } from '../lanes/lane-messages.js';
 import { ResourceLanes, type ResourceLane } from '../lanes/lane-pool.js';
 import { RenewalLanes, type RenewalLane } from '../lanes/renewal-lanes.js';
-import { DaemonError, type WireError } from '../protocol/codes.js';
-import type { LockspaceInfo, LockstartRequest, LockstopResult, ProgressInfo } from '../protocol/messages.js';
+import { DaemonError, type WireError } from '@leasehold/protocol';
+import type { LockspaceInfo, LockstartRequest, LockstopResult, ProgressInfo } from '@leasehold/protocol';
 import type { StateDb, StoredLease } from '../state/state-db.js';
 import { monotonicSeconds } from '../util/monotonic.js';
 import { jsonSafe } from '../util/wire.js';
@@ -681,7 +681,7 @@ export class LockspaceManager {
   // ---------------------------------------------------------------------------- events, etc.
 
   async setEvent(name: string, hostId: number, event: bigint, data: bigint, generation: bigint, replace: boolean): Promise<void> {
-    const ls = this.requireUsable(name);
+    this.requireUsable(name);
     const lane = this.renewal.laneOf(name);
     if (lane === undefined) throw new DaemonError('LOCKSPACE_LOST', `lockspace ${name} has no renewal lane`);
     await lane.call({ type: 'set_event', lockspace: name, hostId, event, data, generation, replace });

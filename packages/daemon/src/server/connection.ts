@@ -8,11 +8,11 @@ import type { Socket } from 'node:net';
 import type { Logger } from '@leasehold/lease';
 import { peerCredentials, type PeerCredentials } from '@leasehold/native';
 import type { ClientConnection, ClientProcess, ClientRegistry } from '../clients/client-registry.js';
-import { DaemonError, type WireError } from '../protocol/codes.js';
-import { encodeLine, LineFramer } from '../protocol/framing.js';
-import { MAX_INFLIGHT_PER_CONNECTION, MAX_MESSAGE_BYTES } from '../protocol/limits.js';
-import type { ProgressInfo, Reply, Request } from '../protocol/messages.js';
-import { requestIdOf, validateRequest } from '../protocol/validate.js';
+import { DaemonError, type WireError } from '@leasehold/protocol';
+import { encodeLine, LineFramer } from '@leasehold/protocol';
+import { MAX_INFLIGHT_PER_CONNECTION, MAX_MESSAGE_BYTES } from '@leasehold/protocol';
+import type { ProgressInfo, Reply, Request } from '@leasehold/protocol';
+import { requestIdOf, validateRequest } from '@leasehold/protocol';
 import type { AccessPolicy } from './access.js';
 
 /** A client that does not read its replies is cut off once this much is queued for it. */

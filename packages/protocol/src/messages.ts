@@ -41,12 +41,36 @@ export interface AcquireRequest extends ResourceLocation {
   persistent?: boolean;
   /** Acquire for this child process of the caller instead of the caller (used by `leasehold run`). */
   holderPid?: number;
+  /** Read the lease's value block (sanlock's SANLK_ACQUIRE_LVB); the result carries it. */
+  lvb?: boolean;
 }
 
 export interface ReleaseRequest {
   op: 'release';
   lockspace: string;
   resource: string;
+  persistent?: boolean;
+  holderPid?: number;
+  /** Set the value block (hex) just before releasing: written if the lease is held EX. */
+  lvb?: string;
+}
+
+/** sanlock's set_lvb: the value (hex, at most one sector) is written when the lease is released EX. */
+export interface SetLvbRequest {
+  op: 'set_lvb';
+  lockspace: string;
+  resource: string;
+  data: string;
+  persistent?: boolean;
+  holderPid?: number;
+}
+
+/** sanlock's get_lvb: the value block as read at acquire (or as last set), `size` bytes (default one sector). */
+export interface GetLvbRequest {
+  op: 'get_lvb';
+  lockspace: string;
+  resource: string;
+  size?: number;
   persistent?: boolean;
   holderPid?: number;
 }
@@ -126,6 +150,8 @@ export type Request =
   | RegisterRequest
   | AcquireRequest
   | ReleaseRequest
+  | SetLvbRequest
+  | GetLvbRequest
   | ConvertRequest
   | InquireRequest
   | RequestRequest
@@ -164,6 +190,13 @@ export interface LeaseInfo extends ResourceLocation {
 
 export interface AcquireResult {
   lease: LeaseInfo;
+  /** The value block as read (hex, one sector), when acquired with `lvb`. */
+  lvb?: string;
+}
+
+export interface GetLvbResult {
+  /** Hex. */
+  lvb: string;
 }
 
 export interface InquireResult {
@@ -284,6 +317,8 @@ export interface ResultOf {
   register: RegisterResult;
   acquire: AcquireResult;
   release: Record<string, never>;
+  set_lvb: Record<string, never>;
+  get_lvb: GetLvbResult;
   convert: AcquireResult;
   inquire: InquireResult;
   request: Record<string, never>;

@@ -1,7 +1,7 @@
 /** Unit tests of the protocol layer: framing limits and strict validation. */
 import { describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
-import { DaemonError, encodeLine, LineFramer, MAX_MESSAGE_BYTES, validateRequest } from '../src/protocol/index.js';
+import { DaemonError, encodeLine, LineFramer, MAX_MESSAGE_BYTES, validateRequest } from '../src/index.js';
 
 function codeOf(work: () => unknown): string | undefined {
   try {

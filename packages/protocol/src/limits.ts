@@ -13,6 +13,8 @@ export const MAX_INFLIGHT_PER_CONNECTION = 64;
 export const MAX_LEASES_PER_PROCESS = 256;
 /** The longest an acquire may wait for a busy lease. */
 export const MAX_ACQUIRE_WAIT_SECONDS = 24 * 60 * 60;
+/** A value block is one sector at most (sanlock: the lease's sector size, 512 or 4096). */
+export const MAX_LVB_BYTES = 4096;
 /** Client names are for humans reading status output. */
 export const MAX_CLIENT_NAME_BYTES = 64;
 /** Paths are passed to open(2); PATH_MAX is 4096. */

@@ -5,7 +5,7 @@
  */
 import { MAX_HOST_ID, NAME_LENGTH_BYTES as MAX_NAME_BYTES } from '@leasehold/ondisk';
 import { DaemonError } from './codes.js';
-import { MAX_ACQUIRE_WAIT_SECONDS, MAX_CLIENT_NAME_BYTES, MAX_PATH_BYTES, MAX_REQUEST_ID, RENEWAL_HISTORY_LENGTH } from './limits.js';
+import { MAX_ACQUIRE_WAIT_SECONDS, MAX_CLIENT_NAME_BYTES, MAX_LVB_BYTES, MAX_PATH_BYTES, MAX_REQUEST_ID, RENEWAL_HISTORY_LENGTH } from './limits.js';
 import type { Op, Request } from './messages.js';
 
 const MAX_U64 = (1n << 64n) - 1n;
@@ -85,6 +85,12 @@ const lverOrNext: FieldCheck = (value, field) => {
   u64(value, field);
 };
 
+const lvbHex: FieldCheck = (value, field) => {
+  if (typeof value !== 'string' || value.length > 2 * MAX_LVB_BYTES || !/^(?:[0-9a-fA-F]{2})*$/.test(value)) {
+    throw bad(field, `must be hex of at most ${MAX_LVB_BYTES} bytes`);
+  }
+};
+
 const forceMode: FieldCheck = (value, field) => {
   if (value !== 'none' && value !== 'force' && value !== 'graceful') throw bad(field, 'must be "none", "force" or "graceful"');
 };
@@ -103,8 +109,11 @@ const SCHEMAS: Record<Op, Record<string, FieldSpec>> = {
     lver: optional(u64),
     persistent: optional(bool),
     holderPid: optional(pid),
+    lvb: optional(bool),
   },
-  release: { lockspace: required(name), resource: required(name), persistent: optional(bool), holderPid: optional(pid) },
+  release: { lockspace: required(name), resource: required(name), persistent: optional(bool), holderPid: optional(pid), lvb: optional(lvbHex) },
+  set_lvb: { lockspace: required(name), resource: required(name), data: required(lvbHex), persistent: optional(bool), holderPid: optional(pid) },
+  get_lvb: { lockspace: required(name), resource: required(name), size: optional(intRange(0, MAX_LVB_BYTES)), persistent: optional(bool), holderPid: optional(pid) },
   convert: { lockspace: required(name), resource: required(name), mode: required(mode), persistent: optional(bool), holderPid: optional(pid) },
   inquire: { persistent: optional(bool) },
   request: { ...location, lver: required(lverOrNext), forceMode: required(forceMode) },
@@ -144,13 +153,13 @@ export function validateRequest(parsed: unknown): { id: number; request: Request
   if (id === null) throw new DaemonError('BAD_REQUEST', 'field "id" must be a non-negative integer');
   const op = parsed['op'];
   if (typeof op !== 'string') throw new DaemonError('BAD_REQUEST', 'field "op" must be a string');
-  if (!Object.prototype.hasOwnProperty.call(SCHEMAS, op)) {
+  if (!Object.hasOwn(SCHEMAS, op)) {
     throw new DaemonError('UNKNOWN_OP', `unknown operation "${op.slice(0, 64)}"; known: ${OPS.join(', ')}`);
   }
   const schema = SCHEMAS[op as Op];
   for (const key of Object.keys(parsed)) {
     if (key === 'id' || key === 'op') continue;
-    if (!Object.prototype.hasOwnProperty.call(schema, key)) throw new DaemonError('BAD_REQUEST', `unknown field "${key.slice(0, 64)}" for ${op}`);
+    if (!Object.hasOwn(schema, key)) throw new DaemonError('BAD_REQUEST', `unknown field "${key.slice(0, 64)}" for ${op}`);
   }
   for (const [field, spec] of Object.entries(schema)) {
     const value = parsed[field];

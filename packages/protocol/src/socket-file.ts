@@ -2,12 +2,12 @@
  * Creating a listening Unix socket file safely: refuse if another server answers on it, remove a stale
  * one, create it with a restrictive umask (no window in which others could connect), then set the
  * mode and the group. Shared by the daemon and the watchdog companion
- * (`@leasehold/daemon/socket-file`).
+ * (`@leasehold/protocol/socket-file`).
  */
 import { chmodSync, chownSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { DaemonError } from '../protocol/codes.js';
+import { DaemonError } from './codes.js';
 
 const PROBE_TIMEOUT_MS = 1000;
 

@@ -1,8 +1,8 @@
 /**
  * The wire protocol between the daemon and the watchdog companion (`leasehold watchdog`): JSON
  * lines over a Unix socket, one request per line, each answered by one reply with the same id.
- * It lives here, in the lower layer, so that the daemon's link and the companion (which imports it
- * as '@leasehold/daemon/watchdog-protocol') share one definition.
+ * It lives in @leasehold/protocol (as '@leasehold/protocol/companion'), below both, so that the
+ * daemon's link and the companion share one definition and the companion never loads the daemon.
  *
  * Like sanlock with wdmd, the daemon
  *   - says `hello` (with its watchdog fire timeout W) before it starts a lockspace: the companion
@@ -15,7 +15,7 @@
  * that resumes a lockspace takes over its registration; a daemon that dies leaves them in place, so
  * the host is reset on schedule unless a new daemon renews them.
  */
-export { LineFramer, encodeLine } from '../protocol/framing.js';
+export { LineFramer, encodeLine } from './framing.js';
 
 /** Where the companion listens unless told otherwise. */
 export const DEFAULT_COMPANION_SOCKET_PATH = '/run/leasehold/watchdog.sock';
