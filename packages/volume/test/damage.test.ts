@@ -66,7 +66,9 @@ async function readBack(env: ReturnType<typeof memoryDevices>): Promise<ReturnTy
   const before = snapshots(env);
   const result = readAllVgs(await scanDevices(env.paths, { opener: env.opener }));
   const after = snapshots(env);
-  after.forEach((bytes, i) => expect(Buffer.compare(Buffer.from(bytes), Buffer.from(before[i] as Uint8Array))).toBe(0));
+  after.forEach((bytes, i) => {
+    expect(Buffer.compare(Buffer.from(bytes), Buffer.from(before[i] as Uint8Array))).toBe(0);
+  });
   return result;
 }
 

@@ -72,7 +72,12 @@ function buildVg(s: VgSpec): VolumeGroup {
     let le = 0;
     for (const p of l.pieces) {
       if (p.striped) {
-        segments.push({ startExtent: le, extentCount: p.extents * 2, type: 'striped', tags: [], stripeSizeSectors: 128, stripes: [0, 1].map((i) => ({ pvKey: `pv${i}`, startPe: (next[i] = (next[i] as number) + p.extents) - p.extents })) });
+        const stripes = [0, 1].map((i) => {
+          const startPe = next[i] as number;
+          next[i] = startPe + p.extents;
+          return { pvKey: `pv${i}`, startPe };
+        });
+        segments.push({ startExtent: le, extentCount: p.extents * 2, type: 'striped', tags: [], stripeSizeSectors: 128, stripes });
         le += p.extents * 2;
       } else {
         const start = next[p.pv] as number;
