@@ -8,7 +8,7 @@ import type { ExitClass } from './exit-status.js';
 
 export interface CatalogueEntry {
   /** Which part of the system reports it (for the docs' grouping). */
-  group: 'command line' | 'device' | 'on disk' | 'leases' | 'lockspaces' | 'daemon' | 'client' | 'watchdog' | 'bug';
+  group: 'command line' | 'device' | 'on disk' | 'leases' | 'lockspaces' | 'daemon' | 'client' | 'watchdog' | 'volumes' | 'bug';
   meaning: string;
   exit: ExitClass;
   /** What to do, shown after the message. */
@@ -41,6 +41,9 @@ export const ERROR_CATALOGUE = {
   DAMAGED: entry('on disk', 'failed', 'a record fails its checksum or carries impossible values', 'look at it with leasehold direct dump; re-initialise it only when no host uses it'),
   LEASE_CLEARED: entry('on disk', 'failed', 'the resource lease was deliberately invalidated (direct init -z 1)', 'initialise it again without -z when it should be used'),
   UNSUPPORTED_FORMAT: entry('on disk', 'failed', 'a leader of a version, sector size or align leasehold does not support', 'check the geometry options: -Z, -A against what direct dump shows'),
+  LOCK_ARGS_INVALID: entry('on disk', 'failed', "a VG or LV lock_args value is not lvmlockd's form", 'check the VG metadata (vgcfgbackup); lock_args look like 1.0.0:lvmlock and 1.0.0:<offset>'),
+  LOCK_ARGS_VERSION: entry('on disk', 'failed', 'the lock_args major version is not one leasehold knows (it knows 1)', 'use the lvmlockd/leasehold version that made this VG'),
+  VALUE_BLOCK_VERSION: entry('on disk', 'failed', "a lock's value block has a version leasehold does not know", 'use the lvmlockd/leasehold version that wrote it'),
   HOST_ID_OUT_OF_RANGE: entry('on disk', 'failed', 'the host_id is larger than the resource admits (its num_hosts)', 'use a smaller host_id, or initialise the resource with a larger -n'),
   // Leases.
   LEASE_HELD: entry('leases', 'held', 'another host holds the lease', 'wait for it: --wait SECONDS, or find the holder with leasehold status / direct dump'),
@@ -93,6 +96,42 @@ export const ERROR_CATALOGUE = {
   CLUSTER_ERROR: entry('watchdog', 'failed', 'the test cluster could not do what was asked', 'see the message; the test cluster is for tests and demos only'),
   NO_SUCH_HOST: entry('watchdog', 'failed', 'the test cluster has no such host', 'list its hosts with leasehold testing-cluster status'),
   HOST_DOWN: entry('watchdog', 'failed', 'the emulated host is not running', 'start it again in the test cluster'),
+  // Volumes: the lvm-named commands (pvcreate ... lvs) and LVM2 metadata. These commands exit with lvm's statuses (3, 5).
+  NOT_CONFIRMED: entry('volumes', 'failed', 'the command needs a confirmation that was not given', 'check the device, then answer y, or add -y / -ff as lvm would ask'),
+  DEVICE_NOT_FOUND: entry('volumes', 'failed', 'no device or image at that path', 'check the path; lvm-named commands see only the devices given or in the devices filter'),
+  NOT_A_PV: entry('volumes', 'failed', 'the device carries no LVM2 label', 'pvcreate it first, or check the path'),
+  PV_NOT_FOUND: entry('volumes', 'failed', 'the physical volume is not in the VG (or not in the backup file)', 'list the PVs with pvs'),
+  PV_IN_USE: entry('volumes', 'failed', 'the physical volume belongs to a volume group', 'vgreduce it out of its VG first, or add -ff to overwrite it'),
+  SIGNATURE_FOUND: entry('volumes', 'failed', 'the device carries a file system, partition table, LVM label or lease area', 'check that this is the right device; wipefs shows what is there; add -ff (pvcreate) or --force to overwrite it'),
+  DUPLICATE_PV: entry('volumes', 'failed', 'one PV UUID is seen on two devices', 'filter one of the devices out with the devices setting, or give only one on the command line'),
+  MISSING_PV: entry('volumes', 'failed', 'a PV of the VG is missing', 'attach the missing device again; the VG is read-only until then'),
+  TOO_MANY_PVS: entry('volumes', 'failed', "the VG's max_pv is reached", 'raise max_pv, or use another VG'),
+  LAST_PV: entry('volumes', 'failed', 'the last PV of a VG cannot be removed from it', 'vgremove the VG instead'),
+  VG_EXISTS: entry('volumes', 'failed', 'a volume group of that name exists already', 'choose another name (vgs lists them)'),
+  VG_NOT_FOUND: entry('volumes', 'failed', 'no volume group of that name is found on the devices', 'check the name and the devices (vgs lists what is seen)'),
+  VG_CHECK_FAILED: entry('volumes', 'failed', 'vgck found problems in the VG metadata', 'read the lines above; vgck --updatemetadata repairs damaged or outdated copies'),
+  SHARED_VG: entry('volumes', 'failed', 'the VG is shared (it has a lock type) and needs its lockspace for this', 'start its lockspace: leasehold lockstart VG'),
+  LV_EXISTS: entry('volumes', 'failed', 'a logical volume of that name exists already in the VG', 'choose another name (lvs lists them)'),
+  LV_NOT_FOUND: entry('volumes', 'failed', 'no logical volume of that name in the VG', 'check the name (lvs -a lists them)'),
+  LV_INTERNAL: entry('volumes', 'failed', 'the logical volume is internal (hidden) and cannot be changed this way', 'leave it alone: its VG manages it'),
+  TOO_MANY_LVS: entry('volumes', 'failed', "the VG's max_lv is reached", 'raise max_lv, or remove LVs no longer needed'),
+  INSUFFICIENT_FREE_EXTENTS: entry('volumes', 'failed', 'the VG (or the PVs named) has too few free extents', 'use a smaller size, add a PV with vgextend, or name other PVs'),
+  SIZE_UNCHANGED: entry('volumes', 'failed', 'the new size equals the current size', 'give another size'),
+  BAD_SIZE: entry('volumes', 'usage', 'the size is not valid for this command (not larger for extend, not smaller for reduce)', 'check the size and its + / - sign'),
+  BAD_FIELD: entry('volumes', 'usage', 'a report field is unknown or too many fields were asked for', 'see lvs -o help style field names in docs/volumes.md'),
+  BAD_FILE: entry('volumes', 'failed', 'the metadata backup file cannot be read or is of another VG', 'check the file (vgcfgbackup writes one)'),
+  NOT_FOUND: entry('volumes', 'failed', 'a VG, LV or PV named on the command line was not found', 'check the names (vgs, lvs, pvs list what is seen)'),
+  UNSUPPORTED: entry('volumes', 'usage', 'an lvm option leasehold does not implement', 'see docs/volumes.md for what is compatible with lvm'),
+  MDA_FULL: entry('volumes', 'failed', "the VG metadata no longer fits its metadata areas", 'remove LVs or tags, or move the VG to PVs with larger metadata areas (pvcreate --metadatasize)'),
+  NO_METADATA_AREAS: entry('volumes', 'failed', 'no PV of the VG has a usable metadata area to write to', 'repair a damaged metadata area (vgck --updatemetadata) or add a PV with one'),
+  METADATA_DAMAGED: entry('volumes', 'failed', 'the VG metadata cannot be read: a bad checksum, header or text', 'vgck names the device and offset; vgcfgrestore from a backup if no good copy is left'),
+  PARSE_ERROR: entry('volumes', 'failed', 'the LVM2 metadata text does not parse', 'the message gives the byte and line; use another copy or a backup'),
+  BAD_METADATA: entry('volumes', 'failed', 'the LVM2 metadata breaks one of lvm\'s rules (segments, extents, flags, names)', 'the message says which; use another copy or a backup'),
+  BAD_UUID: entry('volumes', 'failed', 'an LVM UUID is malformed', 'check the UUID: 32 characters of [0-9a-zA-Z!#], dashes optional'),
+  BAD_LABEL: entry('volumes', 'failed', 'an LVM2 label is malformed', 'pvck --dump headers shows the label; pvcreate it again if nothing is on it'),
+  BAD_LAYOUT: entry('volumes', 'usage', 'the PV layout asked for (metadata copies, sizes, alignment) is not possible', 'check --pvmetadatacopies, --metadatasize and --dataalignment'),
+  BAD_NAME: entry('volumes', 'usage', "a VG or LV name breaks lvm's rules (characters, length, reserved names)", 'use 1-127 characters of [A-Za-z0-9+_.-], not starting with -'),
+  LOCK_TIMEOUT: entry('volumes', 'failed', "another command on this host holds the VG's file lock", 'wait for it to finish, then retry'),
   // Bugs.
   INTERNAL: entry('bug', 'internal', 'a bug in leasehold', `this is a bug: please report it to ${REPORT_BUGS_TO} with the command you ran and this line`),
 } as const satisfies Record<string, CatalogueEntry>;
