@@ -48,6 +48,13 @@ describe('the changing commands print what lvm prints', () => {
     both('lvreduce', ['-f', '-l', '-3', 'msgvg/one']);
     both('lvresize', ['-L', '64m', 'msgvg/one']);
     both('lvextend', ['-L', '64m', 'msgvg/one']);
+    both('lvcreate', ['-an', '-Zn', '-n', 'str', '-i', '2', '-I', '64k', '-L', '30m', 'msgvg']);
+    both('lvextend', ['-l', '+6', 'msgvg/str']);
+    // the same requests placed the same extents (the real lvm reads both sets)
+    const layout = (set: string[]): string =>
+      set.reduce((t, d, i) => t.replaceAll(d, `D${i}`), lab.lvm('lvs', ['--driverloaded', 'n', '-o', 'lv_name,lv_size,seg_pe_ranges,devices,stripes,stripe_size', 'msgvg'], { devices: set }).stdout);
+    expect(layout(ourSet)).toBe(layout(lvmSet));
+    both('lvremove', ['-f', 'msgvg/str']);
     both('lvrename', ['msgvg', 'two', 'three']);
     both('lvrename', ['msgvg/three', 'msgvg/one']);
     both('vgextend', ['msgvg', 'D2']);
