@@ -175,7 +175,7 @@ export async function runPvcreate(words: string[]): Promise<void> {
       throw new LvmUsageError([(error as Error).message]);
     }
     if (restoreFile !== undefined) peStartSectors = peStartFromFile(restoreFile, uuid);
-    else if (!hasOption(args, 'norestorefile')) throw new LvmUsageError(['--uuid is required with --restorefile or --norestorefile.']);
+    else if (!hasOption(args, 'norestorefile')) throw new LvmUsageError(['--restorefile is required with --uuid']);
   }
   const session = openSession('pvcreate', words, args);
   await withGlobalLock(session, async () => {
