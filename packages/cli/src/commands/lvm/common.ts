@@ -5,7 +5,7 @@ import {
 } from '@leasehold/lvm-format';
 import type { PvDevice, VgScanResult } from '@leasehold/volume';
 import { fixedC } from './units.js';
-import { LvmCommandError } from './lvm-error.js';
+import { LvmCommandError, LvmUsageError } from './lvm-error.js';
 
 const LONG_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'] as const;
 
@@ -91,4 +91,17 @@ export function pvUuidText(pv: { id: string }): string {
 export function confirmed(yes: boolean, question: string, refusal: string[]): void {
   if (yes) return;
   throw new LvmCommandError('NOT_CONFIRMED', [`${question} [y/n]: [n]`, ...refusal]);
+}
+
+/** lvm's tag rules: 1-1024 characters from [A-Za-z0-9_+.-/=!:&#], not starting with '-'. */
+const TAG_PATTERN = /^[A-Za-z0-9_+.\/=!:&#][A-Za-z0-9_+.\-/=!:&#]*$/;
+export const MAX_TAG_LENGTH = 1024;
+
+/** The --addtag values, checked as lvm checks them (exit 3 for a bad one). */
+export function checkedTags(values: readonly string[] | undefined): string[] {
+  const tags = values ?? [];
+  for (const tag of tags) {
+    if (tag.length > MAX_TAG_LENGTH || !TAG_PATTERN.test(tag)) throw new LvmUsageError([`Invalid argument for --addtag: ${tag}`, 'Error during parsing of command line.']);
+  }
+  return [...new Set(tags)];
 }
