@@ -3,9 +3,13 @@
 // dist/, for src/bundle-runner.ts to run through vm.Script with a V8 code cache. Run after `tsc -b`
 // (npm run build does both); it does nothing when the bundles are already fresh.
 //   --force  rebuild even if fresh
+//   --prime  then write every command's V8 code cache (to $LEASEHOLD_CODE_CACHE_DIR if set) by
+//            running `leasehold <command> --help` once each: for an install whose cache directory
+//            users cannot write (otherwise the first run of each command writes its own)
 // Kept out of the bundles: the native addon (.node, loaded by path from its package),
 // better-sqlite3 (native) and pino (it starts worker threads from its own files).
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -19,18 +23,27 @@ const require = createRequire(import.meta.url);
 
 const { COMMANDS, isGroup } = await import(pathToFileURL(join(DIST, 'command-registry.js')).href);
 const { TOP_ROUTE_KEY } = await import(pathToFileURL(join(DIST, 'dispatch.js')).href);
-const { DEFAULT_CODE_CACHE_DIR, MANIFEST_FILE, MANIFEST_FORMAT } = await import(pathToFileURL(join(DIST, 'bundle-runner.js')).href);
+const { BUNDLE_HASH_MARK, DEFAULT_CODE_CACHE_DIR, MANIFEST_FILE, MANIFEST_FORMAT } = await import(pathToFileURL(join(DIST, 'bundle-runner.js')).href);
 
 const EXTERNAL_PACKAGES = ['better-sqlite3', 'pino', 'pino-pretty'];
 
-/** Every route with a bundle: key -> module under dist/commands/ (undefined for the top route). */
+/** Every route with a bundle: key, the words that select it, and its module under dist/commands/. */
 function routes() {
-  const list = [{ key: TOP_ROUTE_KEY, module: undefined }];
+  const list = [{ key: TOP_ROUTE_KEY, words: [], module: undefined }];
   for (const spec of COMMANDS) {
-    if (isGroup(spec)) for (const sub of spec.subcommands) list.push({ key: `${spec.name}-${sub.name}`, module: sub.module });
-    else list.push({ key: spec.name, module: spec.module });
+    if (isGroup(spec)) for (const sub of spec.subcommands) list.push({ key: `${spec.name}-${sub.name}`, words: [spec.name, sub.name], module: sub.module });
+    else list.push({ key: spec.name, words: [spec.name], module: spec.module });
   }
   return list;
+}
+
+/** Runs each command's bundle once so that it writes its code cache. */
+function primeCodeCaches(wanted) {
+  const cli = join(CLI_ROOT, 'bin', 'leasehold.js');
+  for (const route of wanted) {
+    const run = spawnSync(process.execPath, [cli, ...route.words, '--help'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`leasehold ${route.words.join(' ')} --help failed: ${run.stderr}`);
+  }
 }
 
 function entrySource({ module }) {
@@ -150,7 +163,11 @@ function bundlerStamp() {
 }
 
 const wanted = routes();
-if (!process.argv.includes('--force') && isFresh(wanted)) process.exit(0);
+const prime = process.argv.includes('--prime');
+if (!process.argv.includes('--force') && isFresh(wanted)) {
+  if (prime) primeCodeCaches(wanted);
+  process.exit(0);
+}
 
 const started = Date.now();
 const outDir = `${BUNDLE_DIR}.tmp-${process.pid}`;
@@ -161,7 +178,11 @@ try {
   const bundles = {};
   for (const [route, routeInputs] of await Promise.all(wanted.map(async (route) => [route, await bundleRoute(route, outDir)]))) {
     for (const input of routeInputs) inputs.add(input);
-    bundles[route.key] = createHash('sha256').update(readFileSync(join(outDir, `${route.key}.cjs`))).digest('hex');
+    const file = join(outDir, `${route.key}.cjs`);
+    const code = readFileSync(file, 'utf8');
+    const hash = createHash('sha256').update(code).digest('hex');
+    writeFileSync(file, `${code}${BUNDLE_HASH_MARK}${hash}\n`);
+    bundles[route.key] = hash;
   }
   const manifest = { format: MANIFEST_FORMAT, bundler: bundlerStamp(), bundles, watched: watchedBuildInfo(inputs) };
   writeFileSync(join(outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -174,3 +195,4 @@ try {
   throw error;
 }
 console.log(`bundled ${wanted.length} commands into ${relative(process.cwd(), BUNDLE_DIR) || '.'} in ${Date.now() - started} ms`);
+if (prime) primeCodeCaches(wanted);

@@ -18,11 +18,18 @@ export const DEFAULT_CODE_CACHE_DIR = join(CLI_ROOT, 'bundle-cache');
 export const MANIFEST_FILE = 'manifest.json';
 /** Bumped when the manifest's shape changes; an older manifest means "no bundles". */
 export const MANIFEST_FORMAT = 1;
+/**
+ * The bundler ends each bundle with this mark and the sha256 of what precedes it. The code cache
+ * is named by the hash read from the very text being run, so a bundle rebuilt while a run reads
+ * the old manifest can never meet a cache made from other code.
+ */
+export const BUNDLE_HASH_MARK = '\n//# leasehold-bundle-sha256=';
+const SHA256_HEX_CHARS = 64;
 
 /** Written by the bundler beside the bundles. */
 export interface BundleManifest {
   format: number;
-  /** Route key (dispatch.routeKey) -> sha256 of bundle/<key>.cjs, which names its code cache. */
+  /** Route key (dispatch.routeKey) -> sha256 of bundle/<key>.cjs (as its BUNDLE_HASH_MARK line says). */
   bundles: Record<string, string>;
   /**
    * tsc -b's build info of every workspace package in the bundles, relative to packages/cli/, with
@@ -94,10 +101,16 @@ function wrap(source: string): string {
  * Runs the bundle for route key `key` with `args` and resolves true, or resolves false at once
  * (nothing run, nothing printed) when there is no fresh bundle for it.
  */
+function bundleHash(source: string): string | undefined {
+  const at = source.lastIndexOf(BUNDLE_HASH_MARK);
+  if (at < 0) return undefined;
+  const hash = source.slice(at + BUNDLE_HASH_MARK.length, at + BUNDLE_HASH_MARK.length + SHA256_HEX_CHARS);
+  return /^[0-9a-f]{64}$/.test(hash) ? hash : undefined;
+}
+
 export async function runBundle(key: string, args: string[]): Promise<boolean> {
   const manifest = readManifest();
-  const sha256 = manifest?.bundles[key];
-  if (manifest === undefined || sha256 === undefined || isStale(manifest)) return false;
+  if (manifest === undefined || manifest.bundles[key] === undefined || isStale(manifest)) return false;
   const file = join(BUNDLE_DIR, `${key}.cjs`);
   let source: string;
   try {
@@ -105,6 +118,8 @@ export async function runBundle(key: string, args: string[]): Promise<boolean> {
   } catch {
     return false;
   }
+  const sha256 = bundleHash(source);
+  if (sha256 === undefined) return false;
   const cachePath = codeCachePath(key, sha256);
   const cachedData = readOptional(cachePath);
   const script = new vm.Script(wrap(source), {

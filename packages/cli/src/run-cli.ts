@@ -83,8 +83,8 @@ export async function runCli(args: string[], loader: CommandLoader): Promise<voi
   try {
     const route = pickRoute(COMMANDS, args);
     const loaded = route.leaf === undefined ? undefined : await loadCommand(route.leaf, loader);
-    if (loaded !== undefined && isSelfParsing(loaded)) {
-      await loaded.run(args.slice(route.restIndex), route.leaf?.name ?? '');
+    if (route.leaf !== undefined && loaded !== undefined && isSelfParsing(loaded)) {
+      await loaded.run(args.slice(route.restIndex), route.leaf.name);
       return;
     }
     await parseWithYargs(args, route.specs, loaded as CommandModule | undefined);
