@@ -12,7 +12,7 @@ import { findVgOrFail, openSession, refuseShared, scanSession, vgForChange, with
 import { parseSizeArgument } from './units.js';
 import { lvmCommand } from './run.js';
 
-/** Extent sizes lvm accepts for new VGs: at least 1 KiB (2 sectors), at most 16 GiB... as lvm: a power of 2, or a multiple of 128 KiB. */
+/** Extent sizes lvm accepts for new VGs: at least 1 KiB (2 sectors), and a power of 2 or a multiple of 128 KiB (256 sectors). */
 const MIN_EXTENT_SIZE_SECTORS = 2;
 const EXTENT_MULTIPLE_SECTORS = 256;
 
