@@ -207,7 +207,9 @@ for (const [name, pair] of results) {
   const cpu = `${pair.lvmCpuMs.toFixed(0).padStart(9)} ${pair.leaseholdCpuMs.toFixed(0).padStart(10)} ${ratio(pair.leaseholdCpuMs, Math.max(pair.lvmCpuMs, 10)).padStart(6)}`;
   console.log(`${name.padEnd(12)} ${wall}    ${cpu}`);
 }
-console.log(`${'node -e 0'.padEnd(12)} ${''.padStart(9)} ${nodeFloor.wallMs.toFixed(1).padStart(10)} ${''.padStart(6)}    ${''.padStart(9)} ${nodeFloor.cpuMs.toFixed(0).padStart(10)}`);
+console.log(
+  `${'node -e 0'.padEnd(12)} ${''.padStart(9)} ${nodeFloor.wallMs.toFixed(1).padStart(10)} ${''.padStart(6)}    ${''.padStart(9)} ${nodeFloor.cpuMs.toFixed(0).padStart(10)}`,
+);
 console.log('(/usr/bin/time counts CPU in 10 ms steps; cpu ratios use at least 10 ms for lvm)');
 const r = (name: string): string => {
   const pair = results.get(name);

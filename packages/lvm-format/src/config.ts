@@ -232,12 +232,11 @@ class Parser {
     // skip whitespace and comments (locals and a table: this runs cold, interpreted, per byte)
     let pos = this.pos;
     for (;;) {
-      let c = 0;
-      while (pos < end && CHAR_CLASS[(c = src.charCodeAt(pos))] === CLASS_SPACE) {
-        if (c === CH_NL) this.line++;
+      while (pos < end && CHAR_CLASS[src.charCodeAt(pos)] === CLASS_SPACE) {
+        if (src.charCodeAt(pos) === CH_NL) this.line++;
         pos++;
       }
-      if (pos < end && c === CH_HASH) {
+      if (pos < end && src.charCodeAt(pos) === CH_HASH) {
         while (pos < end && src.charCodeAt(pos) !== CH_NL) pos++;
         continue;
       }
