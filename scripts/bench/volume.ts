@@ -5,7 +5,11 @@
  * LVM_SYSTEM_DIR, `--devices` and `--driverloaded n` (leasehold has no activation, so neither asks
  * device-mapper). The VGs of 100 and 1000 LVs are written with vgcfgrestore from a generated backup
  * (1000 lvcreates would take minutes).
+ * A bare `node -e 0` is timed in the same run: no Node program can take less, so its ratio to each
+ * lvm command (the floor_* figures) bounds what leasehold's ratio can reach on this machine.
  * Last line: RESULT lvs_1_ratio=<x> lvs_1000_ratio=<x> lvcreate_ratio=<x> lvremove_ratio=<x>
+ *   lvs_1000_ms=<leasehold wall> node_floor_ms=<node -e 0 wall> node_floor_cpu_ms=<its CPU>
+ *   floor_lvs_1_ratio=<x> floor_lvs_1000_ratio=<x> floor_lvcreate_ratio=<x> floor_lvremove_ratio=<x>
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -112,6 +116,17 @@ function measure(lvmRun: () => unknown, leaseholdRun: () => unknown, prepare?: (
   };
 }
 
+/** REPS runs of a bare `node -e 0` (Node's own start-up and exit), interleaved with lvm's `lvs`. */
+function measureNodeFloor(): Sample {
+  const samples: Sample[] = [];
+  exec([process.execPath, '-e', '0'], 'node -e 0');
+  for (let i = 0; i < REPS; i++) {
+    lvm('lvs', [VG]);
+    samples.push(time(() => exec([process.execPath, '-e', '0'], 'node -e 0')));
+  }
+  return { wallMs: median(samples.map((x) => x.wallMs)), cpuMs: median(samples.map((x) => x.cpuMs)) };
+}
+
 /** A VG with `count` one-extent LVs, written by lvm's own vgcfgrestore from a generated backup. */
 function restoreVg(pvUuid: string, vgUuid: string, count: number, seqno: number): void {
   const random = (n: number): Uint8Array => new Uint8Array(execFileSync('head', ['-c', String(n), '/dev/urandom']));
@@ -149,6 +164,7 @@ const pvUuid = parseUuid(lvm('pvs', ['--noheadings', '-o', 'pv_uuid']).trim());
 const vgUuid = parseUuid(lvm('vgs', ['--noheadings', '-o', 'vg_uuid', VG]).trim());
 
 const results = new Map<string, Pair>();
+let nodeFloor: Sample = { wallMs: Number.NaN, cpuMs: Number.NaN };
 let seqno = Number(lvm('vgs', ['--noheadings', '-o', 'vg_seqno', VG]).trim());
 for (const count of LV_COUNTS) {
   restoreVg(pvUuid, vgUuid, count, seqno + 10);
@@ -157,6 +173,7 @@ for (const count of LV_COUNTS) {
   if (ours !== count) throw new Error(`leasehold lvs shows ${ours} LVs, expected ${count}`);
   results.set(`lvs_${count}`, measure(() => lvm('lvs', [VG]), () => leasehold('lvs', [VG])));
   if (count === 1) {
+    nodeFloor = measureNodeFloor();
     results.set('vgs', measure(() => lvm('vgs', []), () => leasehold('vgs', [])));
     // lvcreate and lvremove on the local VG: each run creates (or removes) one LV
     results.set(
@@ -190,10 +207,25 @@ for (const [name, pair] of results) {
   const cpu = `${pair.lvmCpuMs.toFixed(0).padStart(9)} ${pair.leaseholdCpuMs.toFixed(0).padStart(10)} ${ratio(pair.leaseholdCpuMs, Math.max(pair.lvmCpuMs, 10)).padStart(6)}`;
   console.log(`${name.padEnd(12)} ${wall}    ${cpu}`);
 }
+console.log(
+  `${'node -e 0'.padEnd(12)} ${''.padStart(9)} ${nodeFloor.wallMs.toFixed(1).padStart(10)} ${''.padStart(6)}    ${''.padStart(9)} ${nodeFloor.cpuMs.toFixed(0).padStart(10)}`,
+);
 console.log('(/usr/bin/time counts CPU in 10 ms steps; cpu ratios use at least 10 ms for lvm)');
 const r = (name: string): string => {
   const pair = results.get(name);
   return pair === undefined ? 'nan' : ratio(pair.leaseholdMs, pair.lvmMs);
 };
 console.log(`lvs of 1000 LVs: leasehold ${results.get('lvs_1000')?.leaseholdMs.toFixed(1)} ms (target < 300 ms)`);
-console.log(`RESULT lvs_1_ratio=${r('lvs_1')} lvs_1000_ratio=${r('lvs_1000')} lvcreate_ratio=${r('lvcreate')} lvremove_ratio=${r('lvremove')}`);
+/** What the ratio would be if leasehold took no longer than a bare `node -e 0`. */
+const floor = (name: string): string => {
+  const pair = results.get(name);
+  return pair === undefined ? 'nan' : ratio(nodeFloor.wallMs, pair.lvmMs);
+};
+console.log(
+  `node -e 0 alone: ${nodeFloor.wallMs.toFixed(1)} ms wall, ${nodeFloor.cpuMs.toFixed(0)} ms CPU; as a ratio to lvm: lvs_1 ${floor('lvs_1')}, lvs_1000 ${floor('lvs_1000')}, lvcreate ${floor('lvcreate')}, lvremove ${floor('lvremove')}`,
+);
+console.log(
+  `RESULT lvs_1_ratio=${r('lvs_1')} lvs_1000_ratio=${r('lvs_1000')} lvcreate_ratio=${r('lvcreate')} lvremove_ratio=${r('lvremove')}` +
+    ` lvs_1000_ms=${results.get('lvs_1000')?.leaseholdMs.toFixed(1) ?? 'nan'} node_floor_ms=${nodeFloor.wallMs.toFixed(1)} node_floor_cpu_ms=${nodeFloor.cpuMs.toFixed(0)}` +
+    ` floor_lvs_1_ratio=${floor('lvs_1')} floor_lvs_1000_ratio=${floor('lvs_1000')} floor_lvcreate_ratio=${floor('lvcreate')} floor_lvremove_ratio=${floor('lvremove')}`,
+);

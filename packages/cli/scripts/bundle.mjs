@@ -6,6 +6,8 @@
 //   --prime  then write every command's V8 code cache (to $LEASEHOLD_CODE_CACHE_DIR if set) by
 //            running `leasehold <command> --help` once each: for an install whose cache directory
 //            users cannot write (otherwise the first run of each command writes its own)
+// It also writes bundle/_launcher.cjs (src/launch.ts), which bin/leasehold.js requires to pick and
+// run the command's bundle without starting Node's ES module loader.
 // Kept out of the bundles: the native addon (.node, loaded by path from its package),
 // better-sqlite3 (native) and pino (it starts worker threads from its own files).
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -114,14 +116,25 @@ const BANNER = [
   '};',
 ].join('\n');
 
+/** The launcher bundle's file name (not a route: it has no code cache and no manifest entry). */
+const LAUNCHER_BUNDLE = '_launcher.cjs';
+
+function launcherSource() {
+  return `export { launch } from ${JSON.stringify(join(DIST, 'launch.js'))};`;
+}
+
 async function bundleRoute(route, outDir) {
+  return bundleEntry(entrySource(route), route.key, outDir);
+}
+
+async function bundleEntry(contents, name, outDir) {
   const result = await build({
-    stdin: { contents: entrySource(route), resolveDir: DIST, sourcefile: `${route.key}-entry.js`, loader: 'js' },
+    stdin: { contents, resolveDir: DIST, sourcefile: `${name}-entry.js`, loader: 'js' },
     bundle: true,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    outfile: join(outDir, `${route.key}.cjs`),
+    outfile: join(outDir, name.endsWith('.cjs') ? name : `${name}.cjs`),
     external: [...EXTERNAL_PACKAGES, '*.node'],
     plugins: [yargsAsCommonJs, importMetaUrl],
     banner: { js: BANNER },
@@ -149,6 +162,7 @@ function isFresh(wanted) {
   try {
     const manifest = JSON.parse(readFileSync(join(BUNDLE_DIR, MANIFEST_FILE), 'utf8'));
     if (manifest.format !== MANIFEST_FORMAT || manifest.bundler !== bundlerStamp()) return false;
+    if (!existsSync(join(BUNDLE_DIR, LAUNCHER_BUNDLE))) return false;
     if (Object.keys(manifest.bundles).sort().join() !== wanted.map((r) => r.key).sort().join()) return false;
     return manifest.watched.every(({ path, mtimeMs }) => statSync(resolve(CLI_ROOT, path)).mtimeMs === mtimeMs);
   } catch {
@@ -184,6 +198,7 @@ try {
     writeFileSync(file, `${code}${BUNDLE_HASH_MARK}${hash}\n`);
     bundles[route.key] = hash;
   }
+  for (const input of await bundleEntry(launcherSource(), LAUNCHER_BUNDLE, outDir)) inputs.add(input);
   const manifest = { format: MANIFEST_FORMAT, bundler: bundlerStamp(), bundles, watched: watchedBuildInfo(inputs) };
   writeFileSync(join(outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   rmSync(BUNDLE_DIR, { recursive: true, force: true });

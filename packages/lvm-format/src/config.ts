@@ -40,6 +40,26 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
+const CLASS_SPACE = 1;
+/** Ends a bare word outside values (endsWord(c, false)); space is 1, so it ends one too. */
+const ENDS_KEY_WORD = 1 | 2;
+/** Ends a bare word in a value (endsWord(c, true)). */
+const ENDS_VALUE_WORD = 1 | 2 | 4;
+/**
+ * Per char code (0-255: the parser's text is ASCII or one char per byte): CLASS_SPACE, 2 for the
+ * other chars that end any word, 4 for those that end a word in a value. The same sets as isSpace
+ * and endsWord.
+ */
+const CHAR_CLASS: Uint8Array = (() => {
+  const table = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) {
+    if (isSpace(c)) table[c] = CLASS_SPACE;
+    else if (endsWord(c, false)) table[c] = 2;
+    else if (endsWord(c, true)) table[c] = 4;
+  }
+  return table;
+})();
+
 /** Ends an identifier or bare string (libdm: whitespace, '#', '=', '{', '}', plus array punctuation for values). */
 function endsWord(c: number, inValue: boolean): boolean {
   if (isSpace(c) || c === CH_HASH || c === 0x3d || c === 0x7b || c === 0x7d || c === CH_NUL) return true;
@@ -208,19 +228,22 @@ class Parser {
 
   private next(): void {
     const src = this.src;
-    // skip whitespace and comments
+    const end = this.end;
+    // skip whitespace and comments (locals and a table: this runs cold, interpreted, per byte)
+    let pos = this.pos;
     for (;;) {
-      while (this.pos < this.end && isSpace(src.charCodeAt(this.pos) as number)) {
-        if (src.charCodeAt(this.pos) === CH_NL) this.line++;
-        this.pos++;
+      while (pos < end && CHAR_CLASS[src.charCodeAt(pos)] === CLASS_SPACE) {
+        if (src.charCodeAt(pos) === CH_NL) this.line++;
+        pos++;
       }
-      if (this.pos < this.end && src.charCodeAt(this.pos) === CH_HASH) {
-        while (this.pos < this.end && src.charCodeAt(this.pos) !== CH_NL) this.pos++;
+      if (pos < end && src.charCodeAt(pos) === CH_HASH) {
+        while (pos < end && src.charCodeAt(pos) !== CH_NL) pos++;
         continue;
       }
       break;
     }
-    const start = this.pos;
+    this.pos = pos;
+    const start = pos;
     this.tokLine = this.line;
     if (start >= this.end) {
       this.setTok(Tok.Eof, start, start);
@@ -282,7 +305,8 @@ class Parser {
           }
           kind = dots === 1 ? Tok.Float : Tok.Int;
         } else {
-          while (p < this.end && !endsWord(src.charCodeAt(p) as number, this.valueContext)) p++;
+          const stop = this.valueContext ? ENDS_VALUE_WORD : ENDS_KEY_WORD;
+          while (p < end && ((CHAR_CLASS[src.charCodeAt(p)] as number) & stop) === 0) p++;
           kind = this.valueContext ? Tok.String : Tok.Identifier;
           if (this.valueContext) {
             // a bare word value: a string without quotes
