@@ -58,7 +58,7 @@ describe('runCli', () => {
     } finally {
       process.stderr.write = write;
     }
-    expect(process.exitCode).toBe(1);
+    expect(process.exitCode).toBe(4);
     expect(stderr.join('')).toMatch(/^leasehold: INTERNAL: .*no export statusCommand/);
   });
 });

@@ -24,7 +24,13 @@ afterAll(() => lab?.cleanup());
 /** Runs one step with lvm on lvmSet and with leasehold on ourSet; devices are written as D0, D1 ... */
 function both(command: string, args: string[]): void {
   const map = (set: string[]): string[] => args.map((a) => a.replace(/^D(\d)$/, (_m, i: string) => set[Number(i)] as string));
-  const unmap = (set: string[], text: string): string => set.reduce((t, d, i) => t.replaceAll(d, `D${i}`), text);
+  // Longest paths first (/dev/loop13 before /dev/loop1); runs of spaces folded, because report
+  // columns are padded to the device names, which differ in length between the two sets.
+  const unmap = (set: string[], text: string): string =>
+    [...set.entries()]
+      .sort(([, a], [, b]) => b.length - a.length)
+      .reduce((t, [i, d]) => t.replaceAll(d, `D${i}`), text)
+      .replace(/ {2,}/g, ' ');
   const lvmArgs = command.startsWith('lv') || command === 'vgremove' || command === 'vgreduce' ? ['--driverloaded', 'n', ...map(lvmSet)] : map(lvmSet);
   const real = lab.lvm(command, lvmArgs, { devices: lvmSet });
   const ours = lab.leasehold(command, map(ourSet), { devices: ourSet });
