@@ -8,12 +8,13 @@ import { hostname, machine, release, type as osType, version as osVersion } from
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { LABEL_SCAN_SECTORS, scanLabel, SECTOR_SIZE_BYTES } from '@leasehold/lvm-format';
 import {
-  devicesToScan, findVg, loadVolumeConfig, readAllVgs, scanDevices, takeFileLock, VolumeError, vgLockName,
+  DEFAULT_VOLUME_CONFIG_PATH, devicesToScan, findVg, loadVolumeConfig, readAllVgs, scanDevices, takeFileLock, VolumeError, vgLockName,
   type FileLock, type VgRead, type VgScanResult, type VolumeConfig, type WriterIdentity,
 } from '@leasehold/volume';
 import { lastValue, type ParsedArgs } from './getopt.js';
 import { LVM_EXIT_USAGE, LvmCommandError } from './lvm-error.js';
 import { printLvmLines } from './output.js';
+import { beginSharedVgChange } from './shared-lock.js';
 
 /** Names a leasehold.conf for the volume commands (tests use it; `--config FILE` wins). */
 export const CONFIG_ENV = 'LEASEHOLD_CONFIG';
@@ -27,6 +28,8 @@ export interface Session {
   /** Devices named with --devices (an explicit list: missing ones are errors). */
   explicitDevices: boolean;
   quiet: boolean;
+  /** The leasehold.conf read (undefined: the default path, which may be absent). */
+  configPath?: string;
 }
 
 /**
@@ -58,7 +61,9 @@ export function openSession(command: string, words: readonly string[], args: Par
   }
   const listed = (args.values.get('devices') ?? []).flatMap((v) => v.split(',')).filter((s) => s !== '');
   const devices = devicesToScan(listed, config);
-  return { command, words, config, devices, explicitDevices: listed.length > 0, quiet: (args.counts.get('quiet') ?? 0) > 0 };
+  return {
+    command, words, config, devices, explicitDevices: listed.length > 0, quiet: (args.counts.get('quiet') ?? 0) > 0, configPath: path ?? DEFAULT_VOLUME_CONFIG_PATH,
+  };
 }
 
 /** Scans every device of the session, plus devices named as arguments (`extra`), once each; prints the scan's warnings. */
@@ -126,7 +131,17 @@ export async function withVgLock<T>(session: Session, vgName: string, work: () =
     throw error;
   }
   try {
-    return await work();
+    // A shared VG is also locked between hosts: VGLK exclusive, through the daemon (shared-lock.ts).
+    const shared = await beginSharedVgChange(session, vgName);
+    let result: T;
+    try {
+      result = await work();
+    } catch (error) {
+      await shared?.abort();
+      throw error;
+    }
+    await shared?.finish(session);
+    return result;
   } finally {
     lock.release();
   }

@@ -11,6 +11,8 @@ import { initializePv, PV_LAYOUT_OPTIONS, pvLayoutArgs } from './pv-commands.js'
 import { findVgOrFail, openSession, scanSession, vgForChange, withVgLock, writerIdentity, type Session } from './session.js';
 import { parseSizeArgument } from './units.js';
 import { lvmCommand } from './run.js';
+import { prepareSharedVg, withGlobalLockIfAny } from './shared-vg.js';
+import { startCreatedVg } from './shared-start.js';
 
 /** Extent sizes lvm accepts for new VGs: at least 1 KiB (2 sectors), at most 16 GiB... as lvm: a power of 2, or a multiple of 128 KiB. */
 const MIN_EXTENT_SIZE_SECTORS = 2;
@@ -78,6 +80,7 @@ const VGCREATE_OPTIONS: readonly OptionSpec[] = [
   { long: 'alloc', value: true },
   { long: 'addtag', value: true },
   { long: 'shared', value: false },
+  { long: 'locktype', value: true },
   { long: 'clustered', short: 'c', value: true },
   { long: 'autobackup', short: 'A', value: true },
   { long: 'vgmetadatacopies', value: true },
@@ -93,7 +96,9 @@ export async function runVgcreate(words: string[]): Promise<void> {
   if (name === undefined) throw usage('vgcreate', ['Please provide volume group name and physical volumes']);
   if (paths.length === 0) throw usage('vgcreate', ['Please enter physical volume name(s)']);
   checkNewVgName('vgcreate', name);
-  if (hasOption(args, 'shared')) throw new LvmCommandError('SHARED_VG', ['leasehold cannot create shared VGs yet (vgcreate --shared comes with lockstart).']);
+  const lockType = lastValue(args, 'locktype');
+  if (lockType !== undefined && lockType !== 'sanlock' && lockType !== 'none') throw new LvmCommandError('UNSUPPORTED', [`leasehold supports lock type sanlock only (--locktype ${lockType}).`]);
+  const shared = hasOption(args, 'shared') || lockType === 'sanlock';
   const clustered = lastValue(args, 'clustered');
   if (clustered !== undefined && clustered !== 'n') throw new LvmUsageError(['Clustered VGs (clvmd) are not supported; use --shared.']);
   let extentSizeSectors = DEFAULT_EXTENT_SIZE_SECTORS;
@@ -109,9 +114,13 @@ export async function runVgcreate(words: string[]): Promise<void> {
   const alloc = lastValue(args, 'alloc');
   if (alloc !== undefined && !['normal', 'contiguous', 'cling', 'anywhere'].includes(alloc)) throw new LvmUsageError([`Invalid argument for --alloc: ${alloc}`]);
   const session = openSession('vgcreate', words, args);
+  let created: VolumeGroup | undefined;
   await withGlobal(session, () =>
     withVgLock(session, name, async () => {
-      const result = await scanSession(session, paths);
+      const scanned = await scanSession(session, paths);
+      // With a shared VG around, the global lock (GLLK) EX makes the name and PV checks hold cluster-wide.
+      await withGlobalLockIfAny(scanned, shared, async (held) => {
+      const result = held ? await scanSession(session, paths) : scanned;
       if (result.vgs.some((v) => v.name === name)) throw new LvmCommandError('VG_EXISTS', [`A volume group called ${name} already exists.`]);
       const devices = await pvsToAdd(result, args, 'vgcreate', name, paths);
       const vg: VolumeGroup = {
@@ -133,10 +142,14 @@ export async function runVgcreate(words: string[]): Promise<void> {
       for (const pv of vg.pvs) {
         if (pv.peCount === 0) throw new LvmCommandError('DEVICE_TOO_SMALL', [`Physical volume ${pv.deviceHint ?? ''} has no room for an extent of ${(extentSizeSectors * SECTOR_SIZE_BYTES) / 1024} KiB.`]);
       }
+      if (shared) await prepareSharedVg(session, vg, result, flagCount(args, 'force') >= 2, randomBytes);
       await commitVg(vg, devicesFor(new Map(), devices), writerIdentity(session), { seqno: 1 });
       printLvmOut([`Volume group "${name}" successfully created`]);
+      created = vg;
+      });
     }),
   );
+  if (shared && created !== undefined) await startCreatedVg(session, name);
 }
 
 const VGREMOVE_OPTIONS: readonly OptionSpec[] = [...COMMON_OPTIONS, { long: 'force', short: 'f', value: false }, { long: 'select', short: 'S', value: true }];

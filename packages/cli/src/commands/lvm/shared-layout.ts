@@ -1,0 +1,234 @@
+/**
+ * Where a shared VG's leases are and what is in them, without device-mapper: the hidden `lvmlock` LV
+ * is reached through the PV at its extents (one linear segment on one PV, as every vgcreate makes
+ * it), so the lockspace `lvm_<vg>` is at PV offset pe_start + start PE x extent size and every
+ * resource at that + its slot offset. Also the writes lvmlockd makes there: the initial image at
+ * vgcreate, an LV's lease at lvcreate, `#unused` at lvremove.
+ */
+import { type LogicalVolume, SECTOR_SIZE_BYTES, type VolumeGroup, formatUuid, generateUuid } from '@leasehold/lvm-format';
+import {
+  DELTA_LEADER_MAGIC, FIRST_LV_SLOT, GL_DISABLED_RESOURCE_NAME, GL_RESOURCE_NAME, GL_SLOT, LOCK_LV_NAME, PAXOS_LEADER_MAGIC, UNUSED_RESOURCE_NAME,
+  VG_RESOURCE_NAME, VG_SLOT, type Geometry, OnDiskError, decodeLeader, formatLvLockArgs, lockLvInitialBytes, lvSlotOfOffset, lvmLockspaceName,
+  lvmlockGeometry, lvmlockInitialSlots, lvmlockResourceArea, parseLvLockArgs, parseVgLockArgs, slotCount, slotOffsetBytes, verifyLeader,
+} from '@leasehold/ondisk';
+import { type Disk } from '@leasehold/disk';
+import { directDeviceOpener, readBytes, writeBytes, type VgRead } from '@leasehold/volume';
+import { LvmCommandError } from './lvm-error.js';
+
+/** lvm's lock type for sanlock VGs. */
+export const SANLOCK_LOCK_TYPE = 'sanlock';
+
+/** Where one shared VG's lvmlock is, in PV bytes. */
+export interface LockLvLocation {
+  vgName: string;
+  lockspace: string;
+  /** The PV device that holds lvmlock. */
+  path: string;
+  /** PV byte offset of lvmlock's first byte: the lockspace area. */
+  offsetBytes: number;
+  sizeBytes: number;
+  geometry: Geometry;
+}
+
+function fail(code: string, lines: string[]): never {
+  throw new LvmCommandError(code, lines);
+}
+
+function ondiskLines(error: unknown): string[] {
+  return [error instanceof Error ? error.message : String(error)];
+}
+
+/** The VG's lock LV name from its lock_args (refusing majors this leasehold does not know). */
+export function lockLvNameOf(vg: VolumeGroup): string {
+  if (vg.lockType !== SANLOCK_LOCK_TYPE) fail('LOCK_TYPE', [`VG ${vg.name} has lock type ${vg.lockType ?? 'none'}; leasehold handles sanlock VGs only.`]);
+  try {
+    return parseVgLockArgs(vg.lockArgs ?? '').lockLvName;
+  } catch (error) {
+    if (error instanceof OnDiskError) fail(error.code, [`VG ${vg.name}: ${error.message}`, `Nothing was changed in VG ${vg.name}.`]);
+    throw error;
+  }
+}
+
+/** The lvmlock LV's place on its PV; refused unless it is one linear segment on one PV. */
+export function lockLvLocation(read: VgRead): LockLvLocation {
+  const vg = read.vg;
+  const name = lockLvNameOf(vg);
+  const lv = vg.lvs.find((l) => l.name === name);
+  if (lv === undefined) fail('LOCK_LV_MISSING', [`VG ${vg.name} has no lock LV "${name}" (its lock_args name it).`]);
+  const [segment, ...more] = lv.segments;
+  const stripe = segment?.stripes[0];
+  if (segment === undefined || more.length > 0 || segment.stripes.length !== 1 || stripe === undefined || segment.type !== 'striped') {
+    fail('LOCK_LV_SEGMENTS', [`VG ${vg.name}: the lock LV ${name} is not one linear segment on one PV (${lv.segments.length} segments); leasehold reaches it only through one PV.`]);
+  }
+  const pv = vg.pvs.find((p) => p.key === stripe.pvKey);
+  const device = pv === undefined ? undefined : read.devices.get(pv.id);
+  if (pv === undefined || device === undefined) fail('MISSING_PV', [`VG ${vg.name}: the PV holding the lock LV ${name} (${stripe.pvKey}) is missing.`]);
+  const extentBytes = vg.extentSizeSectors * SECTOR_SIZE_BYTES;
+  const geometry = lvmlockGeometry(device.sectorSize);
+  const offsetBytes = pv.peStartSectors * SECTOR_SIZE_BYTES + stripe.startPe * extentBytes;
+  if (offsetBytes % geometry.alignBytes !== 0) {
+    fail('LOCK_LV_ALIGN', [`VG ${vg.name}: the lock LV starts at byte ${offsetBytes} of ${device.path}, not a multiple of the lease align ${geometry.alignBytes}; leasehold cannot reach it without device-mapper.`]);
+  }
+  let lockspace: string;
+  try {
+    lockspace = lvmLockspaceName(vg.name);
+  } catch (error) {
+    fail('NAME_TOO_LONG', ondiskLines(error));
+  }
+  return { vgName: vg.name, lockspace, path: device.path, offsetBytes, sizeBytes: segment.extentCount * extentBytes, geometry };
+}
+
+/** PV byte offset of slot `slot` of lvmlock. */
+export function slotPvOffset(location: LockLvLocation, slot: number): number {
+  return location.offsetBytes + slotOffsetBytes(slot, location.geometry);
+}
+
+async function withPv<T>(path: string, write: boolean, work: (disk: Disk) => Promise<T>): Promise<T> {
+  const disk = await directDeviceOpener.open(path, { write });
+  try {
+    return await work(disk);
+  } finally {
+    await disk.close();
+  }
+}
+
+/**
+ * Checks that lvmlock holds sanlock's lockspace `lvm_<vg>` with this sector size, and the VG lease
+ * where lvmlockd puts it: a damaged or foreign lvmlock is refused before anything is written.
+ */
+export async function checkLockArea(location: LockLvLocation): Promise<void> {
+  await withPv(location.path, false, async (disk) => {
+    const where = (what: string): string => `VG ${location.vgName}: lvmlock on ${location.path} at ${location.offsetBytes}: ${what}`;
+    const sector = await readBytes(disk, location.offsetBytes, location.geometry.sectorSize);
+    try {
+      verifyLeader(sector, 0, { kind: 'delta', offsetBytes: location.offsetBytes, spaceName: location.lockspace, sectorSize: location.geometry.sectorSize });
+      const vglkAt = slotPvOffset(location, VG_SLOT);
+      const vglk = await readBytes(disk, vglkAt, location.geometry.sectorSize);
+      verifyLeader(vglk, 0, { kind: 'paxos', offsetBytes: vglkAt, spaceName: location.lockspace, resourceName: VG_RESOURCE_NAME, sectorSize: location.geometry.sectorSize });
+    } catch (error) {
+      if (error instanceof OnDiskError) fail(`LOCK_AREA_${error.code}`, [where(error.message), 'It is not the lock area lvmlockd or leasehold made for this VG; nothing was written.']);
+      throw error;
+    }
+  });
+}
+
+/** True when some sector at `offsetBytes` looks like a sanlock lease (so vgcreate would overwrite one). */
+async function holdsLease(disk: Disk, offsetBytes: number, sectorSize: number): Promise<boolean> {
+  const magic = decodeLeader(await readBytes(disk, offsetBytes, sectorSize), 0).magic;
+  return magic === DELTA_LEADER_MAGIC || magic === PAXOS_LEADER_MAGIC;
+}
+
+export interface NewLockArea {
+  vgName: string;
+  path: string;
+  offsetBytes: number;
+  sizeBytes: number;
+  geometry: Geometry;
+  globalLock: 'enabled' | 'disabled';
+  ioTimeoutSeconds: number;
+  /** Overwrite lease areas found there. */
+  force: boolean;
+}
+
+/** Writes lvmlock's initial image as lvmlockd does at vgcreate (lockspace, GL, VGLK, #unused to the end). */
+export async function initLockArea(area: NewLockArea): Promise<void> {
+  await withPv(area.path, true, async (disk) => {
+    if (!area.force && (await holdsLease(disk, area.offsetBytes, area.geometry.sectorSize))) {
+      fail('LEASE_AREA_PRESENT', [`${area.path} holds a sanlock lease area at ${area.offsetBytes} (another VG's lvmlock?); use -ff to overwrite it.`]);
+    }
+    for (const slot of lvmlockInitialSlots({ vgName: area.vgName, geometry: area.geometry, lockLvBytes: area.sizeBytes, globalLock: area.globalLock, ioTimeoutSeconds: area.ioTimeoutSeconds })) {
+      await writeBytes(disk, area.offsetBytes + slot.offsetBytes, slot.bytes);
+    }
+  });
+}
+
+/** The hidden lvmlock LV of a new shared VG: lvmlockd's size for the sector size, at PE 0 of the first PV. */
+export function newLockLv(vg: VolumeGroup, geometry: Geometry, random: (n: number) => Uint8Array, hostName: string, nowSeconds: number): LogicalVolume {
+  const extentBytes = vg.extentSizeSectors * SECTOR_SIZE_BYTES;
+  const extents = Math.ceil(lockLvInitialBytes(geometry) / extentBytes);
+  const pv = vg.pvs[0];
+  if (pv === undefined || pv.peCount < extents) {
+    fail('INSUFFICIENT_FREE_EXTENTS', [`Volume group "${vg.name}" has insufficient free space on its first PV for the lock LV: ${extents} extents required.`]);
+  }
+  return {
+    name: LOCK_LV_NAME,
+    id: generateUuid(random),
+    status: ['READ', 'WRITE'],
+    flags: [],
+    tags: [],
+    creationTime: nowSeconds,
+    creationHost: hostName,
+    segments: [{ startExtent: 0, extentCount: extents, type: 'striped', tags: [], stripes: [{ pvKey: pv.key, startPe: 0 }] }],
+  };
+}
+
+/** What one LV slot holds (its resource name; `#unused` for never-written space, as lvmlockd treats it). */
+async function slotName(disk: Disk, location: LockLvLocation, slot: number): Promise<string> {
+  const leader = decodeLeader(await readBytes(disk, slotPvOffset(location, slot), location.geometry.sectorSize), 0);
+  if (leader.magic !== PAXOS_LEADER_MAGIC) return UNUSED_RESOURCE_NAME;
+  return leader.resourceName;
+}
+
+/**
+ * lvcreate: the lowest free LV slot gets a lease named by the LV UUID; returns the lock_args
+ * (`1.0.0:<offset in lvmlock>`). Refused when the UUID already has a slot or lvmlock is full.
+ */
+export async function assignLvLease(location: LockLvLocation, lvId: string): Promise<string> {
+  const uuid = formatUuid(lvId);
+  return withPv(location.path, true, async (disk) => {
+    const slots = slotCount(location.sizeBytes, location.geometry);
+    let free: number | undefined;
+    for (let slot = FIRST_LV_SLOT; slot < slots; slot++) {
+      const name = await slotName(disk, location, slot);
+      if (name === uuid) fail('LOCK_EXISTS', [`VG ${location.vgName}: a lease for LV ${uuid} already exists in lvmlock (slot ${slot}).`]);
+      if (name === UNUSED_RESOURCE_NAME && free === undefined) free = slot;
+    }
+    if (free === undefined) {
+      fail('LOCK_LV_FULL', [`VG ${location.vgName}: no free lease slot in lvmlock (${slots - FIRST_LV_SLOT} LV slots); leasehold does not grow lvmlock yet: create this LV with lvm, which extends it.`]);
+    }
+    const offsetInLockLv = slotOffsetBytes(free, location.geometry);
+    await writeBytes(disk, location.offsetBytes + offsetInLockLv, lvmlockResourceArea(location.vgName, uuid, location.geometry));
+    return formatLvLockArgs(offsetInLockLv);
+  });
+}
+
+/** The PV offset of an LV's lease, from its lock_args. */
+export function lvLeaseOffset(location: LockLvLocation, lv: LogicalVolume): number {
+  try {
+    const { offsetBytes } = parseLvLockArgs(lv.lockArgs ?? '');
+    lvSlotOfOffset(offsetBytes, location.geometry, location.sizeBytes);
+    return location.offsetBytes + offsetBytes;
+  } catch (error) {
+    if (error instanceof OnDiskError) fail(error.code, [`LV ${location.vgName}/${lv.name}: ${error.message}`]);
+    throw error;
+  }
+}
+
+/** lvremove: the LV's slot becomes `#unused` again (only if it still holds this LV's lease). */
+export async function freeLvLease(location: LockLvLocation, lv: LogicalVolume): Promise<void> {
+  if (lv.lockArgs === undefined) return;
+  const at = lvLeaseOffset(location, lv);
+  await withPv(location.path, true, async (disk) => {
+    const leader = decodeLeader(await readBytes(disk, at, location.geometry.sectorSize), 0);
+    if (leader.magic === PAXOS_LEADER_MAGIC && leader.resourceName !== formatUuid(lv.id)) return;
+    await writeBytes(disk, at, lvmlockResourceArea(location.vgName, UNUSED_RESOURCE_NAME, location.geometry));
+  });
+}
+
+/** The name in the GL slot: enabled (`GLLK`), disabled, or something else. */
+export async function globalLockState(location: LockLvLocation): Promise<'enabled' | 'disabled' | 'other'> {
+  return withPv(location.path, false, async (disk) => {
+    const name = await slotName(disk, location, GL_SLOT);
+    return name === GL_RESOURCE_NAME ? 'enabled' : name === GL_DISABLED_RESOURCE_NAME ? 'disabled' : 'other';
+  });
+}
+
+/** lvmlockctl --gl-enable / --gl-disable: rewrites the GL slot with the other name. */
+export async function setGlobalLock(location: LockLvLocation, state: 'enabled' | 'disabled'): Promise<void> {
+  await withPv(location.path, true, async (disk) => {
+    const name = state === 'enabled' ? GL_RESOURCE_NAME : GL_DISABLED_RESOURCE_NAME;
+    await writeBytes(disk, slotPvOffset(location, GL_SLOT), lvmlockResourceArea(location.vgName, name, location.geometry));
+  });
+}
+
+export { lockLvInitialBytes, lvmlockGeometry };

@@ -1,0 +1,51 @@
+/**
+ * The LV side of shared VGs, as lvmlockd does it: lvcreate gives the LV the lowest free lease slot
+ * (named by its UUID, offset in lock_args); lvremove first takes the LV's lease exclusive for a moment
+ * (refused while another host has the LV active) and gives the slot back (`#unused`) after the commit.
+ */
+import { formatUuid, isVgShared, type LogicalVolume } from '@leasehold/lvm-format';
+import { isLeaseholdError } from '@leasehold/client';
+import type { VgRead } from '@leasehold/volume';
+import { LvmCommandError } from './lvm-error.js';
+import { assignLvLease, freeLvLease, lvLeaseOffset } from './shared-layout.js';
+import { sharedChangeOf } from './shared-lock.js';
+
+/** Codes meaning the LV's lease is held elsewhere. */
+const HELD_CODES: ReadonlySet<string> = new Set(['LEASE_HELD', 'LEASE_HELD_LOCALLY', 'SHARED_HOLDERS']);
+
+function changeFor(read: VgRead): ReturnType<typeof sharedChangeOf> {
+  if (!isVgShared(read.vg)) return undefined;
+  const change = sharedChangeOf(read.vg.name);
+  if (change === undefined) throw new LvmCommandError('INTERNAL', [`Internal error: shared VG ${read.vg.name} changed without its VG lock.`]);
+  return change;
+}
+
+/** lvcreate in a shared VG: the new LV's lease slot and lock_args (before the commit). */
+export async function assignSharedLvLease(read: VgRead, lv: LogicalVolume): Promise<void> {
+  const change = changeFor(read);
+  if (change === undefined) return;
+  lv.lockArgs = await assignLvLease(change.location, lv.id);
+}
+
+/** lvremove in a shared VG, before the commit: the LV must not be active (its lease held) anywhere. */
+export async function checkSharedLvUnused(read: VgRead, lv: LogicalVolume): Promise<void> {
+  const change = changeFor(read);
+  if (change === undefined || lv.lockArgs === undefined) return;
+  const location = change.location;
+  try {
+    const lease = await change.client.acquire({ lockspace: location.lockspace, resource: formatUuid(lv.id), path: location.path, offsetBytes: lvLeaseOffset(location, lv) }, { mode: 'EX' });
+    await lease.release();
+  } catch (error) {
+    if (isLeaseholdError(error) && HELD_CODES.has(error.code)) {
+      throw new LvmCommandError('LV_LOCKED', [`LV locked by other host: ${read.vg.name}/${lv.name}`, error.message]);
+    }
+    throw error;
+  }
+}
+
+/** lvremove in a shared VG, after the commit: the slot is `#unused` again. */
+export async function freeSharedLvLease(read: VgRead, lv: LogicalVolume): Promise<void> {
+  const change = changeFor(read);
+  if (change === undefined) return;
+  await freeLvLease(change.location, lv);
+}
