@@ -1,6 +1,6 @@
 /** vgcreate, vgremove, vgextend, vgreduce, vgrename with lvm's checks, messages and exit statuses. */
 import {
-  DEFAULT_EXTENT_SIZE_SECTORS, generateUuid, isLvVisible, SECTOR_SIZE_BYTES, vgNameProblem, type VolumeGroup,
+  DEFAULT_EXTENT_SIZE_SECTORS, generateUuid, isLvVisible, isVgShared, SECTOR_SIZE_BYTES, vgNameProblem, type VolumeGroup,
 } from '@leasehold/lvm-format';
 import { commitVg, GLOBAL_LOCK_NAME, orphanPv, takeFileLock, type PvDevice, type VgRead, type VgScanResult } from '@leasehold/volume';
 import { devicesFor, nextPvKey, pvEntry, randomBytes, renumberPvKeys, roleOf } from './common.js';
@@ -12,6 +12,8 @@ import { findVgOrFail, openSession, scanSession, vgForChange, withVgLock, writer
 import { parseSizeArgument } from './units.js';
 import { lvmCommand } from './run.js';
 import { prepareSharedVg, withGlobalLockIfAny } from './shared-vg.js';
+import { finishSharedVgRemove, planSharedVgRemove, type SharedRemovePlan } from './shared-remove.js';
+import { lockLvNameOf } from './shared-layout.js';
 import { startCreatedVg } from './shared-start.js';
 
 /** Extent sizes lvm accepts for new VGs: at least 1 KiB (2 sectors), at most 16 GiB... as lvm: a power of 2, or a multiple of 128 KiB. */
@@ -165,12 +167,17 @@ export async function runVgremove(words: string[]): Promise<void> {
   let failed: LvmCommandError | undefined;
   for (const name of args.positionals) {
     try {
+      let sharedPlan: SharedRemovePlan | undefined;
       await withGlobal(session, () =>
         withVgLock(session, name, async () => {
-          const result = await scanSession(session);
+          const scanned = await scanSession(session);
+          await withGlobalLockIfAny(scanned, isVgShared(vgForChange(scanned, name).vg), async (held) => {
+          const result = held ? await scanSession(session) : scanned;
           const read = vgForChange(result, name);
           const visible = read.vg.lvs.filter(isLvVisible).length;
-          if (read.vg.lvs.length > 0 && !hasOption(args, 'force')) {
+          // A shared VG's hidden lvmlock is not an LV to confirm.
+          const userLvs = read.vg.lvs.filter((lv) => !(isVgShared(read.vg) && lv.name === lockLvNameOf(read.vg)));
+          if (userLvs.length > 0 && !hasOption(args, 'force')) {
             if (!hasOption(args, 'yes')) {
               throw new LvmCommandError('NOT_CONFIRMED', [
                 `Do you really want to remove volume group "${name}" containing ${visible} logical volumes? [y/n]: [n]`,
@@ -178,11 +185,14 @@ export async function runVgremove(words: string[]): Promise<void> {
               ]);
             }
           }
+          sharedPlan = await planSharedVgRemove(read, result);
           for (const lv of read.vg.lvs.filter(isLvVisible)) printLvmOut([`Logical volume "${lv.name}" successfully removed.`]);
           for (const device of read.devices.values()) await orphanPv(device);
           printLvmOut([`Volume group "${name}" successfully removed`]);
+          });
         }),
       );
+      if (sharedPlan !== undefined) await finishSharedVgRemove(sharedPlan);
     } catch (error) {
       if (!(error instanceof LvmCommandError)) throw error;
       printLvmLines(error.lines);
