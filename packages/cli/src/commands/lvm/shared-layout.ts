@@ -112,10 +112,12 @@ export async function checkLockArea(location: LockLvLocation): Promise<void> {
   });
 }
 
-/** True when some sector at `offsetBytes` looks like a sanlock lease (so vgcreate would overwrite one). */
+/** True when the sector at `offsetBytes` holds a sanlock lease in use (so vgcreate would overwrite one). */
 async function holdsLease(disk: Disk, offsetBytes: number, sectorSize: number): Promise<boolean> {
-  const magic = decodeLeader(await readBytes(disk, offsetBytes, sectorSize), 0).magic;
-  return magic === DELTA_LEADER_MAGIC || magic === PAXOS_LEADER_MAGIC;
+  const leader = decodeLeader(await readBytes(disk, offsetBytes, sectorSize), 0);
+  // lvmlockd's vgremove leaves the lockspace renamed `#unused`: free space, as lvm treats it.
+  if (leader.magic === DELTA_LEADER_MAGIC) return leader.spaceName !== UNUSED_RESOURCE_NAME;
+  return leader.magic === PAXOS_LEADER_MAGIC;
 }
 
 export interface NewLockArea {

@@ -62,23 +62,28 @@ export async function withGlobalLockIfAny<T>(result: VgScanResult, required: boo
   }
 }
 
-/** vgcreate --shared, before the commit: name checks, lvmlock, its initial image, lock_type/lock_args. */
-export async function prepareSharedVg(session: Session, vg: VolumeGroup, result: VgScanResult, force: boolean, random: (n: number) => Uint8Array): Promise<'enabled' | 'disabled'> {
+/** vgcreate --shared, before any write: the name must make a lockspace name of its own. */
+export function checkNewSharedVgName(vgName: string, result: VgScanResult): void {
   try {
-    lvmLockspaceName(vg.name);
+    lvmLockspaceName(vgName);
   } catch (error) {
-    if (error instanceof OnDiskError) throw new LvmCommandError(error.code, [error.message, `Volume group "${vg.name}" not created.`]);
+    if (error instanceof OnDiskError) throw new LvmCommandError(error.code, [error.message, `Volume group "${vgName}" not created.`]);
     throw error;
   }
-  const shared = sharedVgsOf(result);
   for (const other of result.vgs) {
-    if (isVgShared(other.vg) && lockspaceNamesCollide(vg.name, other.name)) {
+    if (isVgShared(other.vg) && lockspaceNamesCollide(vgName, other.name)) {
       throw new LvmCommandError('LOCKSPACE_COLLISION', [
-        `VG name ${vg.name} collides with shared VG ${other.name}: sanlock sees only the first 44 characters, so both would be lockspace ${('lvm_' + vg.name).slice(0, 48)}.`,
-        `Volume group "${vg.name}" not created.`,
+        `VG name ${vgName} collides with shared VG ${other.name}: sanlock sees only the first 44 characters, so both would be lockspace ${('lvm_' + vgName).slice(0, 48)}.`,
+        `Volume group "${vgName}" not created.`,
       ]);
     }
   }
+}
+
+/** vgcreate --shared, before the commit: lvmlock, its initial image, lock_type/lock_args. */
+export async function prepareSharedVg(session: Session, vg: VolumeGroup, result: VgScanResult, force: boolean, random: (n: number) => Uint8Array): Promise<'enabled' | 'disabled'> {
+  checkNewSharedVgName(vg.name, result);
+  const shared = sharedVgsOf(result);
   const globalLock = shared.length === 0 ? 'enabled' : 'disabled';
   const pv = vg.pvs[0];
   if (pv === undefined) throw new LvmCommandError('INTERNAL', ['Internal error: a VG without PVs.']);

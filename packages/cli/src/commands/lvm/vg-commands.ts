@@ -11,7 +11,7 @@ import { initializePv, PV_LAYOUT_OPTIONS, pvLayoutArgs } from './pv-commands.js'
 import { findVgOrFail, openSession, scanSession, vgForChange, withVgLock, writerIdentity, type Session } from './session.js';
 import { parseSizeArgument } from './units.js';
 import { lvmCommand } from './run.js';
-import { prepareSharedVg, withGlobalLockIfAny } from './shared-vg.js';
+import { checkNewSharedVgName, prepareSharedVg, withGlobalLockIfAny } from './shared-vg.js';
 import { finishSharedVgRemove, planSharedVgRemove, type SharedRemovePlan } from './shared-remove.js';
 import { lockLvNameOf } from './shared-layout.js';
 import { startCreatedVg } from './shared-start.js';
@@ -124,6 +124,7 @@ export async function runVgcreate(words: string[]): Promise<void> {
       await withGlobalLockIfAny(scanned, shared, async (held) => {
       const result = held ? await scanSession(session, paths) : scanned;
       if (result.vgs.some((v) => v.name === name)) throw new LvmCommandError('VG_EXISTS', [`A volume group called ${name} already exists.`]);
+      if (shared) checkNewSharedVgName(name, result);
       const devices = await pvsToAdd(result, args, 'vgcreate', name, paths);
       const vg: VolumeGroup = {
         name,
