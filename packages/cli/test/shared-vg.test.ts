@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDirectDisk } from '@leasehold/disk/direct';
 import { formatUuid, lvExtentCount } from '@leasehold/lvm-format';
 import {
-  FIRST_LV_SLOT, GL_SLOT, LVM_VALUE_BLOCK_VERSION, VG_SLOT, buildLockspaceArea, decodeLeader, decodeLvmValueBlock, lockLvInitialBytes, lvbSectorOffset,
+  FIRST_LV_SLOT, GL_SLOT, LVM_VALUE_BLOCK_VERSION, VG_SLOT, buildLockspaceArea, decodeLeader, decodeLvmValueBlock, encodeLvmValueBlock, lockLvInitialBytes, lvbSectorOffset,
   lvmlockGeometry, lvmlockInitialSlots, slotCount, slotOffsetBytes,
 } from '@leasehold/ondisk';
 import { readVolumes } from '@leasehold/volume';
@@ -316,6 +316,18 @@ describe('shared VGs between two leasehold hosts', () => {
     }
     await writeAt(d1, PE_START, original);
     await ok(hostA, ['lockstart', '--wait', 'svB']);
+    // VGLK's value block names a newer seqno than the metadata this host reads: refused, nothing written.
+    const lvbAt = PE_START + lvbSectorOffset(slotOffsetBytes(VG_SLOT, geometry), geometry);
+    const seqnoBefore = (await vgOf('svB'))?.seqno ?? 0;
+    const savedLvb = await readAt(d1, lvbAt, 512);
+    const ahead = new Uint8Array(512);
+    ahead.set(encodeLvmValueBlock({ version: LVM_VALUE_BLOCK_VERSION, flags: 0, rVersion: seqnoBefore + 5 }));
+    await writeAt(d1, lvbAt, ahead);
+    const stale = await lh(hostA, ['lvcreate', '-an', '-n', 'x', '-L', '4m', 'svB']);
+    expect(stale.status).toBe(5);
+    expect(stale.stderr).toContain(`VG svB metadata seqno ${seqnoBefore} is older than seqno ${seqnoBefore + 5} in its VGLK value block`);
+    expect((await vgOf('svB'))?.seqno).toBe(seqnoBefore);
+    await writeAt(d1, lvbAt, savedLvb);
     // A lock_args major this leasehold does not know: refused before any lock or write.
     const backup = dir.file('svB.vg');
     await ok(hostA, ['vgcfgbackup', '-f', backup, 'svB']);

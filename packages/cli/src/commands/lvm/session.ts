@@ -14,7 +14,7 @@ import {
 import { lastValue, type ParsedArgs } from './getopt.js';
 import { LVM_EXIT_USAGE, LvmCommandError } from './lvm-error.js';
 import { printLvmLines } from './output.js';
-import { beginSharedVgChange } from './shared-lock.js';
+import { beginSharedVgChange, checkAgainstValueBlock } from './shared-lock.js';
 
 /** Names a leasehold.conf for the volume commands (tests use it; `--config FILE` wins). */
 export const CONFIG_ENV = 'LEASEHOLD_CONFIG';
@@ -103,6 +103,7 @@ export function damagedLabelWarnings(path: string): string[] {
 export function vgForChange(result: VgScanResult, name: string): VgRead {
   const read = findVgOrFail(result, name);
   printLvmLines(read.warnings);
+  checkAgainstValueBlock(read);
   if (read.duplicatePvIds.length > 0) {
     throw new LvmCommandError('DUPLICATE_PV', [`Cannot change VG ${name} while PVs appear on duplicate devices.`]);
   }

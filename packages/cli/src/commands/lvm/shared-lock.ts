@@ -124,10 +124,32 @@ export interface SharedVgChange {
   abort(): Promise<void>;
 }
 
+/**
+ * A shared VG read under its VGLK must be at least as new as the seqno the last writer left in the
+ * value block (lvmlockd hosts trust that number): an older copy means this host does not see the
+ * last commit (a stale path or cache), and changing it would lose that commit.
+ */
+export function checkAgainstValueBlock(read: VgRead): void {
+  const change = inProgress.get(read.name);
+  if (change === undefined || change.valueBlock.version === 0 || change.valueBlock.flags !== 0) return;
+  if (read.seqno < change.valueBlock.rVersion) {
+    throw new LvmCommandError('METADATA_STALE', [
+      `VG ${read.name} metadata seqno ${read.seqno} is older than seqno ${change.valueBlock.rVersion} in its VGLK value block: the last commit of another host is not visible on this host's devices.`,
+      'Nothing was changed. Check that this host sees the same PVs (leasehold.conf devices).',
+    ]);
+  }
+}
+
 /** Changes in progress in this process, by VG name (one per VG: the file lock serialises them). */
 const inProgress = new Map<string, SharedVgChange>();
 
-async function quietRead(session: Session, vgName: string): Promise<VgRead | undefined> {
+async function quietRead(session: Session, vgName: string, first: readonly string[] = []): Promise<VgRead | undefined> {
+  // The PV holding lvmlock first: a VG on one PV is then read from it alone.
+  if (first.length > 0) {
+    const own = readAllVgs(await scanDevices([...first]));
+    const read = own.vgs.find((v) => v.name === vgName);
+    if (read !== undefined && read.missingPvIds.length === 0) return findVg(own, vgName);
+  }
   const result = readAllVgs(await scanDevices(session.devices.filter((d) => existsSync(d))));
   return result.vgs.some((v) => v.name === vgName) ? findVg(result, vgName) : undefined;
 }
@@ -162,7 +184,7 @@ export async function beginSharedVgChange(session: Session, vgName: string): Pro
     valueBlock: held.valueBlock,
     async finish(s: Session) {
       // The committed seqno, read back: what lvmlockd hosts compare with their cached copy.
-      const after = await quietRead(s, vgName);
+      const after = await quietRead(s, vgName, [location.path]);
       const seqno = after?.seqno ?? held.valueBlock.rVersion;
       const flags = after === undefined ? 1 : 0; // VBF_REMOVED when the VG is gone
       await done(encodeLvmValueBlock({ version: LVM_VALUE_BLOCK_VERSION, flags, rVersion: seqno }));

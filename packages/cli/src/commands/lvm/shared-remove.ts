@@ -4,6 +4,7 @@
  * this host has started, or the removal is refused saying what to do. After the metadata is gone the
  * lockspace is left and its area wiped, so the PV carries no stale lease area.
  */
+import type { HostInfo, LeaseholdClient } from '@leasehold/client';
 import { isVgShared } from '@leasehold/lvm-format';
 import { directDeviceOpener, writeBytes, type VgRead, type VgScanResult } from '@leasehold/volume';
 import { LvmCommandError } from './lvm-error.js';
@@ -14,6 +15,15 @@ import { sharedVgsOf, startedLockspaces } from './shared-vg.js';
 
 /** Host states that mean "still in the lockspace" (lvmlockd refuses on LIVE and unknown states). */
 const PRESENT_STATES: ReadonlySet<string> = new Set(['LIVE', 'UNKNOWN', 'FAIL']);
+
+/** Renewal interval in io_timeouts (sanlock renews every 2 x io_timeout). */
+const RENEWALS_TO_WAIT = 2;
+const HOST_POLL_MS = 250;
+
+async function presentHosts(client: LeaseholdClient, lockspace: string): Promise<HostInfo[]> {
+  const table = await client.hostStatus(lockspace);
+  return table.hosts.filter((h) => !h.self && PRESENT_STATES.has(h.state));
+}
 
 export interface SharedRemovePlan {
   location: LockLvLocation;
@@ -31,8 +41,15 @@ export async function planSharedVgRemove(read: VgRead, result: VgScanResult): Pr
     if (started.get(location.lockspace) !== 'joined') {
       throw new LvmCommandError('LOCKSPACE_NOT_STARTED', [`VG ${read.name} lockspace is not started on this host: leasehold lockstart ${read.name}`, `Volume group "${read.name}" not removed`]);
     }
-    const table = await client.hostStatus(location.lockspace);
-    const others = table.hosts.filter((h) => !h.self && PRESENT_STATES.has(h.state));
+    // A host that just left shows as gone only after our next renewal reads its lease: look again
+    // for one renewal interval before refusing.
+    const ioTimeoutSeconds = (await client.status()).lockspaces.find((ls) => ls.lockspace === location.lockspace)?.ioTimeoutSeconds ?? 10;
+    const deadline = Date.now() + (RENEWALS_TO_WAIT * ioTimeoutSeconds + 1) * 1000;
+    let others = await presentHosts(client, location.lockspace);
+    while (others.length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, HOST_POLL_MS));
+      others = await presentHosts(client, location.lockspace);
+    }
     if (others.length > 0) {
       const named = others.map((h) => `host_id ${h.hostId} (${h.hostName}, ${h.state})`).join(', ');
       throw new LvmCommandError('LOCKSPACE_IN_USE', [`Lockspace for "${read.name}" not stopped on other hosts: ${named}.`, `Run leasehold lockstop ${read.name} (or vgchange --lock-stop ${read.name}) there first.`, `Volume group "${read.name}" not removed`]);
