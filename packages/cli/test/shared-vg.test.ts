@@ -168,7 +168,8 @@ describe('shared VGs between two leasehold hosts', () => {
   }, 120_000);
 
   it('the other host starts the VG with lockstart VG and sees changes at once', async () => {
-    const started = await ok(hostB, ['lockstart', '--wait', 'svA']);
+    // No VG named: every shared VG found (the systemd unit's form).
+    const started = await ok(hostB, ['lockstart', '--wait']);
     expect(started).toContain('VG svA starting sanlock lockspace');
     const status = await hostB.daemon.with((client) => client.status());
     expect(status.lockspaces).toEqual([expect.objectContaining({ lockspace: 'lvm_svA', state: 'joined', hostId: 2 })]);
@@ -300,7 +301,7 @@ describe('shared VGs between two leasehold hosts', () => {
     expect(await vgOf('v'.repeat(45))).toBeUndefined();
     // svB: stop it on both hosts, then damage its lockspace leader in three ways.
     await ok(hostA, ['lockstop', '--wait', 'svB']);
-    await ok(hostB, ['lockstop', '--wait', 'svB']);
+    await ok(hostB, ['vgchange', '--lock-stop', 'svB']);
     const original = await readAt(d1, PE_START, 512);
     const cases: Array<[string, Uint8Array, RegExp]> = [
       ['not sanlock', new Uint8Array(512).fill(0x5a), /bad leader magic/],
@@ -338,5 +339,8 @@ describe('shared VGs between two leasehold hosts', () => {
     expect(refused.status).toBe(5);
     expect(refused.stderr).toMatch(/major version 2; this leasehold knows only 1\.x/);
     expect((await vgOf('svB'))?.seqno).toBe(seqno);
+    // lockstop with no VG (the systemd unit's stop) leaves every shared VG's lockspace.
+    expect(await ok(hostA, ['lockstop', '--wait'])).toContain('VG svB stopped sanlock lockspace');
+    expect((await hostA.daemon.with((client) => client.status())).lockspaces.filter((ls) => ls.lockspace.startsWith('lvm_'))).toEqual([]);
   }, 180_000);
 });

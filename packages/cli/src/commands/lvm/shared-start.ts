@@ -7,7 +7,7 @@ import type { LeaseholdClient, ProgressInfo } from '@leasehold/client';
 import { isLeaseholdError } from '@leasehold/client';
 import { LvmCommandError } from './lvm-error.js';
 import { printLvmLines, printLvmOut } from './output.js';
-import { lvmLockspaceName } from '@leasehold/ondisk';
+import { LVM_LOCKSPACE_PREFIX, lvmLockspaceName } from '@leasehold/ondisk';
 import { checkLockArea, lockLvLocation, type LockLvLocation } from './shared-layout.js';
 import { connectForVg } from './shared-lock.js';
 import { sharedVgsOf, startedLockspaces, startVgLockspace } from './shared-vg.js';
@@ -76,14 +76,14 @@ export async function lockstartVgs(session: Session, names: readonly string[], o
 }
 
 /** Leaves the lockspace of each VG (every shared VG started here when none named). */
-export async function lockstopVgs(session: Session, names: readonly string[], wait: boolean): Promise<number> {
+export async function lockstopVgs(_session: Session, names: readonly string[], wait: boolean): Promise<number> {
   const client = await connectForVg(names[0] ?? 'shared', 'lock stop');
   try {
     const started = await startedLockspaces(client);
     let lockspaces: Array<{ vgName: string; lockspace: string }>;
     if (names.length === 0) {
-      const result = await scanSession(session);
-      lockspaces = sharedVgsOf(result).map((s) => s.location).filter((l) => started.has(l.lockspace));
+      // Every shared VG's lockspace this daemon has: lvm_<vg> (found even if the VG can no longer be read).
+      lockspaces = [...started.keys()].filter((ls) => ls.startsWith(LVM_LOCKSPACE_PREFIX)).map((ls) => ({ vgName: ls.slice(LVM_LOCKSPACE_PREFIX.length), lockspace: ls }));
     } else {
       lockspaces = names.map((vgName) => ({ vgName, lockspace: lvmLockspaceName(vgName) }));
     }

@@ -333,6 +333,9 @@ export async function runVgrename(words: string[]): Promise<void> {
         const byUuid = result.vgs.find((v) => v.vg.id === oldName.replaceAll('-', ''));
         const read = byUuid ?? vgForChange(result, oldName);
         if (result.vgs.some((v) => v.name === newName)) throw new LvmCommandError('VG_EXISTS', [`New volume group "${newName}" already exists`]);
+        if (isVgShared(read.vg)) {
+          throw new LvmCommandError('UNSUPPORTED', [`Cannot rename shared VG ${read.name}: leasehold does not rename its lockspace (lvm_${read.name}) yet; use lvm's vgrename with lvmlockd.`]);
+        }
         const shownOld = read.name;
         read.vg.name = newName;
         await commitVg(read.vg, read.devices, writerIdentity(session), { seqno: read.seqno + 1 });
