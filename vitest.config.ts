@@ -2,13 +2,14 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Tests import sibling packages from source, so they never depend on a stale build.
-const PACKAGES = ['native', 'testkit', 'ondisk', 'lvm-format', 'disk', 'lease', 'sim', 'protocol', 'daemon', 'client', 'watchdog', 'volume', 'cli'];
+const PACKAGES = ['native', 'testkit', 'errors', 'ondisk', 'lvm-format', 'disk', 'lease', 'sim', 'protocol', 'daemon', 'client', 'watchdog', 'volume', 'cli'];
 /** Subpath exports (`@leasehold/<package>/<subpath>`) and the source file each maps to. */
 const SUBPATHS: Record<string, string> = {
   'disk/direct': 'disk/src/direct.ts',
   'protocol/companion': 'protocol/src/companion.ts',
   'protocol/socket-file': 'protocol/src/socket-file.ts',
   'daemon/config-file': 'daemon/src/config/kv-file.ts',
+  'protocol/log-format': 'protocol/src/log-format.ts',
 };
 
 const source = (path: string): string => fileURLToPath(new URL(`./packages/${path}`, import.meta.url));

@@ -8,7 +8,7 @@
  * Last line: RESULT lvs_1_ratio=<x> lvs_1000_ratio=<x> lvcreate_ratio=<x> lvremove_ratio=<x>
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateUuid, parseUuid, printVgBackup, type LogicalVolume, type VgMetadata } from '@leasehold/lvm-format';
@@ -42,35 +42,57 @@ function cleanup(): void {
 }
 process.on('exit', cleanup);
 
+/** CPU seconds (user + system) of the last timed command, from /usr/bin/time. */
+const TIME_FILE = join(work, 'time.txt');
+let timing = false;
+
+/** Runs argv, through /usr/bin/time while measuring (the machine may be busy: CPU time tells more than wall time). */
+function exec(argv: string[], what: string): string {
+  const full = timing ? ['/usr/bin/time', '-f', '%U %S', '-o', TIME_FILE, ...argv] : argv;
+  const result = spawnSync(full[0] as string, full.slice(1), { env, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${what} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
 function lvm(command: string, args: string[]): string {
   const extra = command.startsWith('lv') || command === 'vgcfgrestore' ? ['--driverloaded', 'n'] : [];
-  const result = spawnSync('lvm', [command, '--devices', loop, ...extra, ...args], { env, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`lvm ${command} ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
+  return exec(['lvm', command, '--devices', loop, ...extra, ...args], `lvm ${command} ${args.join(' ')}`);
 }
 
 function leasehold(command: string, args: string[]): string {
-  const result = spawnSync(process.execPath, [CLI_PATH, command, '--devices', loop, ...args], { env, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`leasehold ${command} ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
+  return exec([process.execPath, CLI_PATH, command, '--devices', loop, ...args], `leasehold ${command} ${args.join(' ')}`);
 }
 
-/** Milliseconds of one run. */
-function time(run: () => unknown): number {
+interface Sample {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/** Wall and CPU milliseconds of one run. */
+function time(run: () => unknown): Sample {
+  timing = true;
   const t0 = nowSeconds();
-  run();
-  return (nowSeconds() - t0) * 1000;
+  try {
+    run();
+  } finally {
+    timing = false;
+  }
+  const wallMs = (nowSeconds() - t0) * 1000;
+  const [user, system] = readFileSync(TIME_FILE, 'utf8').trim().split('\n').pop()?.split(' ').map(Number) ?? [0, 0];
+  return { wallMs, cpuMs: ((user ?? 0) + (system ?? 0)) * 1000 };
 }
 
 interface Pair {
   lvmMs: number;
   leaseholdMs: number;
+  lvmCpuMs: number;
+  leaseholdCpuMs: number;
 }
 
 /** REPS alternating runs of each; medians. `prepare` runs untimed before each run (per tool). */
 function measure(lvmRun: () => unknown, leaseholdRun: () => unknown, prepare?: (tool: 'lvm' | 'leasehold') => void): Pair {
-  const a: number[] = [];
-  const b: number[] = [];
+  const a: Sample[] = [];
+  const b: Sample[] = [];
   // one untimed run of each first (page cache, lvm's first scan)
   prepare?.('lvm');
   lvmRun();
@@ -82,7 +104,12 @@ function measure(lvmRun: () => unknown, leaseholdRun: () => unknown, prepare?: (
     prepare?.('leasehold');
     b.push(time(leaseholdRun));
   }
-  return { lvmMs: median(a), leaseholdMs: median(b) };
+  return {
+    lvmMs: median(a.map((x) => x.wallMs)),
+    leaseholdMs: median(b.map((x) => x.wallMs)),
+    lvmCpuMs: median(a.map((x) => x.cpuMs)),
+    leaseholdCpuMs: median(b.map((x) => x.cpuMs)),
+  };
 }
 
 /** A VG with `count` one-extent LVs, written by lvm's own vgcfgrestore from a generated backup. */
@@ -156,11 +183,14 @@ for (const count of LV_COUNTS) {
   seqno = Number(lvm('vgs', ['--noheadings', '-o', 'vg_seqno', VG]).trim());
 }
 
-console.log(`volume commands, medians of ${REPS} runs (ms), same loop device ${loop}`);
-console.log('command        lvm      leasehold  ratio');
+console.log(`volume commands, medians of ${REPS} runs (ms), same loop device ${loop}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+console.log('command       wall: lvm  leasehold  ratio    cpu: lvm  leasehold  ratio');
 for (const [name, pair] of results) {
-  console.log(`${name.padEnd(12)} ${pair.lvmMs.toFixed(1).padStart(7)} ${pair.leaseholdMs.toFixed(1).padStart(12)} ${ratio(pair.leaseholdMs, pair.lvmMs).padStart(7)}`);
+  const wall = `${pair.lvmMs.toFixed(1).padStart(9)} ${pair.leaseholdMs.toFixed(1).padStart(10)} ${ratio(pair.leaseholdMs, pair.lvmMs).padStart(6)}`;
+  const cpu = `${pair.lvmCpuMs.toFixed(0).padStart(9)} ${pair.leaseholdCpuMs.toFixed(0).padStart(10)} ${ratio(pair.leaseholdCpuMs, Math.max(pair.lvmCpuMs, 10)).padStart(6)}`;
+  console.log(`${name.padEnd(12)} ${wall}    ${cpu}`);
 }
+console.log('(/usr/bin/time counts CPU in 10 ms steps; cpu ratios use at least 10 ms for lvm)');
 const r = (name: string): string => {
   const pair = results.get(name);
   return pair === undefined ? 'nan' : ratio(pair.leaseholdMs, pair.lvmMs);

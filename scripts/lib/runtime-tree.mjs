@@ -15,6 +15,8 @@ const ENTRY_PACKAGE = 'packages/cli';
 const MAX_PACKAGES = 1000;
 /** Only needed to build a workspace package, never at run time. */
 const WORKSPACE_SOURCE_ENTRIES = new Set(['src', 'test', 'csrc', 'binding.gyp', 'node_modules']);
+/** Made on the machine that runs the command (V8 code caches); an install keeps its own under /var/cache. */
+const WORKSPACE_MACHINE_ENTRIES = new Set(['bundle-cache']);
 const WORKSPACE_SOURCE_SUFFIXES = ['.tsbuildinfo', '.d.ts', '.d.ts.map', '.js.map'];
 /** Native build inputs of packages that compile an addon (they have a binding.gyp). */
 const NATIVE_SOURCE_SUFFIXES = ['.c', '.cc', '.cpp', '.h', '.hpp', '.gyp', '.gypi', '.patch'];
@@ -63,7 +65,7 @@ function copyFilter(packageDir, isWorkspace, isNative) {
     if (isNative && isBuildIntermediate(rel)) return false;
     const name = basename(rel);
     if (isWorkspace) {
-      if (WORKSPACE_SOURCE_ENTRIES.has(top) || /^tsconfig.*\.json$/.test(name)) return false;
+      if (WORKSPACE_SOURCE_ENTRIES.has(top) || WORKSPACE_MACHINE_ENTRIES.has(top) || /^tsconfig.*\.json$/.test(name)) return false;
       if (WORKSPACE_SOURCE_SUFFIXES.some((suffix) => name.endsWith(suffix))) return false;
     }
     if (isNative && NATIVE_SOURCE_SUFFIXES.some((suffix) => name.endsWith(suffix))) return false;

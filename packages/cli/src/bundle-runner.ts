@@ -4,7 +4,7 @@
  * Anything missing, stale or unreadable means "not run" and the caller falls back to dist/; a code
  * cache that is missing, rejected (another Node/V8) or unwritable only costs the compile.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +13,14 @@ import vm from 'node:vm';
 /** packages/cli/: bundle/ and dist/ sit side by side in it. */
 const CLI_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BUNDLE_DIR = join(CLI_ROOT, 'bundle');
-/** Where code caches go unless LEASEHOLD_CODE_CACHE_DIR says otherwise (an install may point it at /var/cache). */
-export const DEFAULT_CODE_CACHE_DIR = join(CLI_ROOT, 'bundle-cache');
+/** Where an installed tree (one without src/: scripts/install, the .deb) keeps its code caches. */
+export const INSTALLED_CODE_CACHE_DIR = '/var/cache/leasehold/code-cache';
+/**
+ * Where code caches go unless LEASEHOLD_CODE_CACHE_DIR says otherwise: beside the bundles in a
+ * checkout; under /var/cache for an install, whose files belong to the package manager and must
+ * not change when a command runs.
+ */
+export const DEFAULT_CODE_CACHE_DIR = existsSync(join(CLI_ROOT, 'src')) ? join(CLI_ROOT, 'bundle-cache') : INSTALLED_CODE_CACHE_DIR;
 export const MANIFEST_FILE = 'manifest.json';
 /** Bumped when the manifest's shape changes; an older manifest means "no bundles". */
 export const MANIFEST_FORMAT = 1;

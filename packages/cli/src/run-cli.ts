@@ -1,11 +1,13 @@
 /**
  * The `leasehold` command line. Only the command named on the command line is loaded; yargs sees it
  * and a cheap stub for every other command (enough for `--help` to list them all). A command that
- * parses its own argv runs without loading yargs at all. Every failure prints
- * `leasehold: <CODE>: <message>` on stderr and exits non-zero (2 for usage errors).
+ * parses its own argv runs without loading yargs at all. Every failure prints one line,
+ * `leasehold: CODE: message (what to do)`, on stderr and exits with the status the error catalogue
+ * (@leasehold/errors) gives its code.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { describeError, EXIT_USAGE } from './cli-error.js';
+import { errorLine, EXIT_STATUS, RUN_EXIT_OFFSET } from '@leasehold/errors';
+import { describeError, describeRunError } from './cli-error.js';
 import { COMMANDS, isGroup, isSelfParsing, type CommandSpec, type LeafSpec, type LoadedCommand } from './command-registry.js';
 import { pickRoute } from './dispatch.js';
 import { printError } from './output.js';
@@ -64,7 +66,7 @@ async function parseWithYargs(args: string[], route: readonly CommandSpec[], loa
     .usage('$0 <command> [options]\n\nA disk-based lease lock manager, compatible with sanlock on disk.');
   for (const command of level(COMMANDS, route, 0, loaded)) parser = parser.command(command);
   await parser
-    .demandCommand(1, 'give a command; see --help')
+    .demandCommand(1, 'give a command')
     .strict()
     .help()
     .alias('h', 'help')
@@ -72,8 +74,8 @@ async function parseWithYargs(args: string[], route: readonly CommandSpec[], loa
     .version(versionLine())
     .fail((message: string | null, error: Error | undefined) => {
       if (error) throw error;
-      printError(`leasehold: BAD_ARGUMENT: ${message ?? 'invalid arguments'} (see --help)`);
-      process.exit(EXIT_USAGE);
+      printError(errorLine('BAD_ARGUMENT', message ?? 'invalid arguments'));
+      process.exit(wrapsCommand(args) ? RUN_EXIT_OFFSET + EXIT_STATUS.usage : EXIT_STATUS.usage);
     })
     .parseAsync();
 }
@@ -89,8 +91,15 @@ export async function runCli(args: string[], loader: CommandLoader): Promise<voi
     }
     await parseWithYargs(args, route.specs, loaded as CommandModule | undefined);
   } catch (error: unknown) {
-    const { code, message, exitStatus } = describeError(error);
-    printError(`leasehold: ${code}: ${message}`);
+    // An error that reaches here from `run` / `direct run` came before their command started.
+    const { line, exitStatus } = wrapsCommand(args) ? describeRunError(error) : describeError(error);
+    printError(line);
     process.exitCode = exitStatus;
   }
+}
+
+/** `run` and `direct run` keep 1-4 for the wrapped command; their own statuses are 121-124. */
+function wrapsCommand(args: string[]): boolean {
+  const words = args.filter((word) => !word.startsWith('-'));
+  return words[0] === 'run' || (words[0] === 'direct' && words[1] === 'run');
 }

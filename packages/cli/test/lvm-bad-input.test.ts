@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLvmLab, type LvmLab } from './support/lvm-oracle.js';
 
@@ -277,5 +278,34 @@ describe('names, space, metadata area, missing and duplicate PVs', () => {
     expect(result.stderr).toMatch(new RegExp(`Found duplicate PV [\\w-]{38}: using ${a} not ${copy}\\.`));
     expect(result.stderr).toContain('Cannot change VG dupvg while PVs appear on duplicate devices.');
     expect([digest(a), digest(copy)]).toEqual(before);
+  });
+
+  it('tags follow lvm\'s rules (exit 3, nothing written)', () => {
+    const device = lab.addLoop(DEVICE_BYTES);
+    expect(lab.leasehold('vgcreate', ['tagvg', device], { devices: [device] }).status).toBe(0);
+    const before = digest(device);
+    for (const tag of ['-lead', 'sp ace', 'x'.repeat(1025), 'semi;colon']) {
+      const result = lab.leasehold('lvcreate', ['-n', 'lv', '-l', '1', '--addtag', tag, 'tagvg'], { devices: [device] });
+      expect(result.status, tag).toBe(3);
+      expect(result.stderr).toContain('Invalid argument for --addtag');
+    }
+    expect(digest(device)).toBe(before);
+  });
+
+  it('a shared (sanlock) VG is reported but not changed without its VG lease, as lvm without lvmlockd', () => {
+    const device = lab.addLoop(DEVICE_BYTES);
+    expect(lab.lvm('vgcreate', ['shvg', device], { devices: [device] }).status).toBe(0);
+    const file = join(lab.dir, 'shvg.vg');
+    expect(lab.lvm('vgcfgbackup', ['-f', file, 'shvg'], { devices: [device] }).status).toBe(0);
+    const text = readFileSync(file, 'utf8').replace('\textent_size = ', '\tlock_type = "sanlock"\n\tlock_args = "1.0.0:lvmlock"\n\textent_size = ');
+    writeFileSync(file, text);
+    expect(lab.lvm('vgcfgrestore', ['--driverloaded', 'n', '-f', file, 'shvg'], { devices: [device] }).status).toBe(0);
+    const before = digest(device);
+    const vgs = lab.leasehold('vgs', ['--noheadings', '-o', 'vg_name,vg_attr,vg_lock_type,vg_lock_args'], { devices: [device] });
+    expect(vgs.stdout.trim().split(/\s+/)).toEqual(['shvg', 'wz--ns', 'sanlock', '1.0.0:lvmlock']);
+    const result = lab.leasehold('lvcreate', ['-n', 'lv', '-l', '1', 'shvg'], { devices: [device] });
+    expect(result.status).toBe(5);
+    expect(result.stderr).toContain('Cannot access VG shvg with lock type sanlock that requires lvmlockd.');
+    expect(digest(device)).toBe(before);
   });
 });

@@ -48,6 +48,13 @@ describe('the changing commands print what lvm prints', () => {
     both('lvreduce', ['-f', '-l', '-3', 'msgvg/one']);
     both('lvresize', ['-L', '64m', 'msgvg/one']);
     both('lvextend', ['-L', '64m', 'msgvg/one']);
+    both('lvcreate', ['-an', '-Zn', '-n', 'str', '-i', '2', '-I', '64k', '-L', '30m', 'msgvg']);
+    both('lvextend', ['-l', '+6', 'msgvg/str']);
+    // the same requests placed the same extents (the real lvm reads both sets)
+    const layout = (set: string[]): string =>
+      set.reduce((t, d, i) => t.replaceAll(d, `D${i}`), lab.lvm('lvs', ['--driverloaded', 'n', '-o', 'lv_name,lv_size,seg_pe_ranges,devices,stripes,stripe_size', 'msgvg'], { devices: set }).stdout);
+    expect(layout(ourSet)).toBe(layout(lvmSet));
+    both('lvremove', ['-f', 'msgvg/str']);
     both('lvrename', ['msgvg', 'two', 'three']);
     both('lvrename', ['msgvg/three', 'msgvg/one']);
     both('vgextend', ['msgvg', 'D2']);
@@ -116,5 +123,27 @@ describe('vgcfgbackup, vgcfgrestore and vgck --updatemetadata', () => {
     expect(after.status).toBe(0);
     expect(lvmNoise(after.stderr)).toBe('');
     expect(lab.leasehold('vgck', ['ckvg'], { devices: [device] }).stderr).toBe('');
+  });
+
+  it('a VG restored onto blank devices: pvcreate --uuid --restorefile, then vgcfgrestore (lvm reads it)', () => {
+    const source = lab.addLoop(100 * MIB);
+    expect(lab.lvm('pvcreate', ['--metadatasize', '2m', source], { devices: [source] }).status).toBe(0);
+    expect(lab.lvm('vgcreate', ['rstvg', source], { devices: [source] }).status).toBe(0);
+    expect(lab.lvm('lvcreate', ['--driverloaded', 'n', '-an', '-Zn', '-n', 'data', '-l', '5', 'rstvg'], { devices: [source] }).status).toBe(0);
+    const file = join(lab.dir, 'rst.vg');
+    expect(lab.lvm('vgcfgbackup', ['-f', file, 'rstvg'], { devices: [source] }).status).toBe(0);
+    const uuid = lab.lvm('pvs', ['--noheadings', '-o', 'pv_uuid', source], { devices: [source] }).stdout.trim();
+    const blank = lab.addLoop(100 * MIB);
+    const pv = lab.leasehold('pvcreate', ['-u', uuid, '--restorefile', file, blank], { devices: [blank] });
+    expect(pv.status, pv.stderr).toBe(0);
+    const restore = lab.leasehold('vgcfgrestore', ['-f', file, 'rstvg'], { devices: [blank] });
+    expect(restore.status, restore.stderr).toBe(0);
+    const real = lab.lvm('lvs', ['--driverloaded', 'n', '--noheadings', '-o', 'vg_name,lv_name,seg_pe_ranges'], { devices: [blank] });
+    expect(real.status, real.stderr).toBe(0);
+    expect(lvmNoise(real.stderr)).toBe('');
+    expect(real.stdout.trim().split(/\s+/)).toEqual(['rstvg', 'data', `${blank}:0-4`]);
+    // pe_start came from the file (a 2 MiB mda puts it at 3 MiB), not from pvcreate's default
+    const pvs = lab.lvm('pvs', ['--noheadings', '-o', 'pe_start', '--units', 'm', blank], { devices: [blank] });
+    expect(pvs.stdout.trim()).toBe('3.00m');
   });
 });

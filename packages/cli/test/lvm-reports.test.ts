@@ -4,6 +4,8 @@
  * report below must print byte for byte what lvm prints (lv_attr's state columns aside: lvm without
  * device-mapper prints XX where leasehold knows the LV is inactive).
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLvmLab, lvmNoise, maskActivation, type LvmLab } from './support/lvm-oracle.js';
 
@@ -30,6 +32,17 @@ beforeAll(() => {
   ok(lab.lvm('lvextend', ['--driverloaded', 'n', '-l', '+100', 'rep/small']), 'lvextend');
   ok(lab.lvm('lvremove', ['--driverloaded', 'n', '-y', 'rep/z-last']), 'lvremove');
   create(['-n', 'after', '-l', '5']);
+  // a VG with a hidden LV, as a shared VG's lvmlock (lvm creates hidden LVs only internally: restore one)
+  const d = lab.addLoop(100 * MIB);
+  ok(lab.lvm('vgcreate', ['hid', d]), 'vgcreate hid');
+  for (const name of ['zzz', 'lvmlock', 'aaa']) ok(lab.lvm('lvcreate', ['--driverloaded', 'n', '-an', '-Zn', '-n', name, '-l', '2', 'hid']), `lvcreate ${name}`);
+  const file = join(lab.dir, 'hid.vg');
+  ok(lab.lvm('vgcfgbackup', ['-f', file, 'hid']), 'vgcfgbackup');
+  const text = readFileSync(file, 'utf8');
+  const at = text.indexOf('lvmlock {');
+  const status = text.indexOf('status = ["READ", "WRITE", "VISIBLE"]', at);
+  writeFileSync(file, text.slice(0, status) + 'status = ["READ", "WRITE"]' + text.slice(status + 'status = ["READ", "WRITE", "VISIBLE"]'.length));
+  ok(lab.lvm('vgcfgrestore', ['--driverloaded', 'n', '-f', file, 'hid']), 'vgcfgrestore');
 }, 120_000);
 
 afterAll(() => lab?.cleanup());
@@ -53,6 +66,10 @@ const REPORTS: Array<[string, string[]]> = [
   ['vgs', ['--reportformat', 'json', '-o', 'vg_all']],
   ['lvs', ['-o', 'lv_name,lv_size,seg_size,seg_start', '--units', 'h', 'rep/small', 'rep/big']],
   ['pvs', ['-o', 'pv_name,pv_size,pv_free,pv_used', '--units', 't']],
+  ['lvs', ['-a', 'hid']],
+  ['lvs', ['hid']],
+  ['lvs', ['-a', '-O', '-lv_name', '-o', 'lv_name,lv_attr,lv_role,lv_path,lv_dm_path,seg_pe_ranges', '--reportformat', 'json', 'hid']],
+  ['vgs', ['-o', '+lv_count,vg_seqno', 'hid']],
 ];
 
 describe('reports agree with the real lvm', () => {

@@ -64,6 +64,9 @@ function describeTree(dir: string, skip: string[] = []): string[] {
   return lines;
 }
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own ${field} syntax
+const DPKG_STATUS_FORMAT = '${Status} ${Version}';
+
 const work = mkdtempSync(join(tmpdir(), 'leasehold-package-test-'));
 const dpkgRoot = join(work, 'dpkg-root');
 const installRoot = join(work, 'install-root');
@@ -106,7 +109,7 @@ describe('scripts/package-deb', () => {
     const dpkg = (args: string[]): string => runOk('dpkg', [`--root=${dpkgRoot}`, '--force-script-chrootless', ...args]);
 
     dpkg(['-i', deb]);
-    expect(runOk('dpkg-query', [`--root=${dpkgRoot}`, '-W', '-f', '${Status} ${Version}', 'leasehold'])).toBe(`install ok installed ${VERSION}`);
+    expect(runOk('dpkg-query', [`--root=${dpkgRoot}`, '-W', '-f', DPKG_STATUS_FORMAT, 'leasehold'])).toBe(`install ok installed ${VERSION}`);
     expect(runOk(join(dpkgRoot, 'usr/sbin/leasehold'), ['--version'])).toBe(`leasehold ${VERSION}\n`);
     expect(runOk(join(dpkgRoot, 'usr/bin/leasehold'), ['--version'])).toBe(`leasehold ${VERSION}\n`);
     // The package and scripts/install put down the same tree, byte for byte.
@@ -131,7 +134,7 @@ describe('scripts/install --root', () => {
   it('ships the production packages with their native addons, and no dev dependencies', () => {
     const modules = join(lib, 'node_modules');
     for (const name of DEV_ONLY_PACKAGES) expect(() => lstatSync(join(modules, name)), name).toThrow();
-    expect(readdirSync(join(lib, 'packages')).sort()).toEqual(['cli', 'client', 'daemon', 'disk', 'lease', 'native', 'ondisk', 'watchdog']);
+    expect(readdirSync(join(lib, 'packages')).sort()).toEqual(['cli', 'client', 'daemon', 'disk', 'lease', 'lvm-format', 'native', 'ondisk', 'protocol', 'volume', 'watchdog']);
     expect(() => lstatSync(join(lib, 'packages/cli/src'))).toThrow();
     // The daemon's state database loads better-sqlite3's addon from the installed tree.
     const requireFromDaemon = createRequire(join(lib, 'packages/daemon/package.json'));

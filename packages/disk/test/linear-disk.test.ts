@@ -143,7 +143,7 @@ describe('LinearDisk', () => {
         at += segment.lengthBytes;
       });
       await lv.write(offset, data);
-      devices.forEach((device, index) => expect(sameBytes(device.snapshot(), expected[index])).toBe(true));
+      for (const [index, device] of devices.entries()) expect(sameBytes(device.snapshot(), expected[index])).toBe(true);
       expect(sameBytes(await lv.read(0, size), model())).toBe(true);
     }
   });

@@ -11,7 +11,7 @@ export const MAX_CONFIG_DEPTH = 64;
 /** Array elements per value (stripes of a segment use 2 per area). */
 export const MAX_ARRAY_ELEMENTS = 1_000_000;
 
-const enum Tok {
+enum Tok {
   SectionOpen, // {
   SectionClose, // }
   ArrayOpen, // [

@@ -7,27 +7,27 @@ const NAME_CHARS = /^[A-Za-z0-9+_.-]+$/;
 export const RESERVED_LV_PREFIXES = ['pvmove', 'snapshot'] as const;
 /** Component suffixes lvm reserves inside LV names. */
 export const RESERVED_LV_SUBSTRINGS = [
-  '_cdata', '_cmeta', '_corig', '_cpool', '_cvol', '_wcorig', '_mimage', '_mlog', '_rimage', '_rmeta',
-  '_tdata', '_tmeta', '_vorigin', '_vdata', '_pmspare', '_tpool',
+  '_cdata', '_cmeta', '_corig', '_cpool', '_cvol', '_imeta', '_iorig', '_mimage', '_mlog', '_pmspare', '_rimage', '_rmeta',
+  '_tdata', '_tmeta', '_vdata', '_vorigin', '_wcorig',
 ] as const;
-/** VG names that would clash with /dev entries. */
-export const RESERVED_VG_NAMES = ['.', '..', 'mapper', 'lvm'] as const;
 
 /** Why `name` is not a valid VG/LV name in general (characters, length, '-' start, '.' and '..'), or undefined. */
 function basicNameProblem(name: string): string | undefined {
+  // lvm 2.03.16's wording (lib/misc/lvm-string.c)
   if (name.length === 0) return 'Name is zero length.';
-  if (name.length > MAX_NAME_LENGTH) return `Name length (${name.length}) must be less than ${MAX_NAME_LENGTH + 1} characters.`;
-  if (name[0] === '-') return 'Name cannot start with "-".';
-  if (name === '.' || name === '..') return `Name "${name}" is reserved.`;
+  if (name.length > MAX_NAME_LENGTH) return `Name length exceeds maximum limit of ${MAX_NAME_LENGTH}.`;
+  if (name[0] === '-') return 'Name cannot start with hyphen.';
+  if (name === '.' || name === '..') return 'Name starts with . or .. and has no following character(s).';
   if (!NAME_CHARS.test(name)) return 'Name contains invalid character, valid set includes: [a-zA-Z0-9.-_+].';
   return undefined;
 }
 
+/**
+ * Why `name` is not a valid VG name, or undefined. lvm also refuses a VG name that already exists in
+ * /dev ("/dev/mapper: already exists in filesystem"); that is a check of the host, left to the commands.
+ */
 export function vgNameProblem(name: string): string | undefined {
-  const basic = basicNameProblem(name);
-  if (basic !== undefined) return basic;
-  if ((RESERVED_VG_NAMES as readonly string[]).includes(name)) return `Name "${name}" is reserved.`;
-  return undefined;
+  return basicNameProblem(name);
 }
 
 export function lvNameProblem(name: string): string | undefined {
@@ -50,13 +50,15 @@ export function isValidLvName(name: string): boolean {
   return lvNameProblem(name) === undefined;
 }
 
-/** Throws BAD_NAME with lvm's wording: 'Invalid volume group name X.' plus the reason. */
+/** Throws BAD_NAME with lvm's words: the reason, then 'New volume group name "X" is invalid.' */
 export function assertVgName(name: string): void {
   const problem = vgNameProblem(name);
-  if (problem !== undefined) throw new LvmFormatError('BAD_NAME', `Invalid volume group name ${name}: ${problem}`);
+  if (problem !== undefined) throw new LvmFormatError('BAD_NAME', `${problem} New volume group name "${name}" is invalid.`);
 }
 
+/** Throws BAD_NAME: lvm's reserved-name sentence, or 'Logical volume name "X" is invalid.' */
 export function assertLvName(name: string): void {
   const problem = lvNameProblem(name);
-  if (problem !== undefined) throw new LvmFormatError('BAD_NAME', `Invalid logical volume name ${name}: ${problem}`);
+  if (problem === undefined) return;
+  throw new LvmFormatError('BAD_NAME', problem.startsWith('Names ') ? problem : `Logical volume name "${name}" is invalid.`);
 }

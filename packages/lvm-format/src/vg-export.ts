@@ -213,7 +213,9 @@ function printLv(w: Writer, vg: VolumeGroup, lv: LogicalVolume, pvIndex: Map<str
   if (lv.minor !== undefined && lv.minor >= 0) out(w, `minor = ${lv.minor}`);
   out(w, `segment_count = ${lv.segments.length}`);
   nl(w);
-  lv.segments.forEach((seg, i) => printSegment(w, vg, seg, i + 1, pvIndex));
+  lv.segments.forEach((seg, i) => {
+    printSegment(w, vg, seg, i + 1, pvIndex);
+  });
   w.indent--;
   out(w, '}');
 }

@@ -115,6 +115,9 @@ export function segmentsMergeable(a: Segment, b: Segment): boolean {
 
 /** Merges touching compatible segments, as lvm does in memory after reading (lib/metadata/merge.c). */
 export function mergeSegments(segments: Segment[]): Segment[] {
+  let mergeable = false;
+  for (let i = 1; i < segments.length && !mergeable; i++) mergeable = segmentsMergeable(segments[i - 1] as Segment, segments[i] as Segment);
+  if (!mergeable) return segments;
   const out: Segment[] = [];
   for (const seg of segments) {
     const last = out[out.length - 1];

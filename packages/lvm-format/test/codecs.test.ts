@@ -129,7 +129,10 @@ describe('UUIDs and names', () => {
     for (const good of ['vg0', 'a.b-c+d_e', 'x'.repeat(127)]) expect(isValidVgName(good)).toBe(true);
     for (const bad of ['', '-vg', '.', '..', 'a b', 'a/b', 'x'.repeat(128), 'é']) expect(isValidVgName(bad)).toBe(false);
     expect(isValidLvName('lvol0')).toBe(true);
-    for (const bad of ['pvmove0', 'snapshot1', 'a_rimage_0', 'x_tmeta', 'foo_cdata']) expect(isValidLvName(bad)).toBe(false);
+    for (const bad of ['pvmove0', 'snapshot1', 'a_rimage_0', 'x_tmeta', 'foo_cdata', 'a_imeta', 'a_iorig']) expect(isValidLvName(bad)).toBe(false);
+    // checked against lvm 2.03.16: these are allowed
+    for (const good of ['lvmlock', 'a_tpool']) expect(isValidLvName(good)).toBe(true);
+    for (const good of ['lvm', 'dev', 'a_rimage']) expect(isValidVgName(good)).toBe(true);
   });
 });
 
@@ -182,5 +185,17 @@ describe('pvcreate layout (spec 4.2)', () => {
     expect(peCountFor(512 << 20, two.peStartBytes, two.mda2SizeBytes, 16384)).toBe(63);
     expect(peCountFor(1 << 30, 1 << 20, 0, 8192)).toBe(255);
     expect(peCountFor(300 << 20, 1 << 20, 0, 16384)).toBe(37);
+  });
+});
+
+describe('name errors in lvm 2.03.16 wording', () => {
+  it('says what lvm says', async () => {
+    const { assertLvName, assertVgName } = await import('../src/index.js');
+    expect(() => assertVgName('a b')).toThrow('Name contains invalid character, valid set includes: [a-zA-Z0-9.-_+]. New volume group name "a b" is invalid.');
+    expect(() => assertVgName('..')).toThrow('Name starts with . or .. and has no following character(s). New volume group name ".." is invalid.');
+    expect(() => assertVgName('x'.repeat(128))).toThrow(/^Name length exceeds maximum limit of 127\./);
+    expect(() => assertLvName('a b')).toThrow('Logical volume name "a b" is invalid.');
+    expect(() => assertLvName('snapshotx')).toThrow('Names starting "snapshot" are reserved. Please choose a different LV name.');
+    expect(() => assertLvName('a_rimage')).toThrow('Names including "_rimage" are reserved. Please choose a different LV name.');
   });
 });

@@ -41,7 +41,7 @@ interface AllocatedPiece {
   len: number;
 }
 
-const enum Policy {
+enum Policy {
   Contiguous,
   Cling,
   Normal,
@@ -148,8 +148,6 @@ class Allocator {
   readonly allocated: AllocatedPiece[][];
   private allocatedExtents = 0;
   private readonly prevSeg: Segment | undefined;
-  /** PVs used anywhere by the LV before this allocation (maximise_cling). */
-  private readonly lvPvKeys: Set<string>;
 
   constructor(
     private readonly req: AllocationRequest,
@@ -169,7 +167,6 @@ class Allocator {
       this.mapOf.set(key, map);
     }
     this.prevSeg = req.existing.length > 0 ? req.existing[req.existing.length - 1] : undefined;
-    this.lvPvKeys = new Set(req.existing.flatMap((s) => s.stripes.map((a) => a.pvKey)));
   }
 
   private get needed(): number {
@@ -210,7 +207,7 @@ class Allocator {
     let flags = initialFlags;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const before = this.allocatedExtents;
-      this.findSome(policy, flags);
+      this.findSome(flags);
       if (before === this.allocatedExtents) {
         if (MAXIMISE_CLING && policy === Policy.Cling && (flags & F_CLING_TO_LVSEG) !== 0 && (flags & F_POSITIONAL_FILL) !== 0) flags &= ~F_POSITIONAL_FILL;
         else if (policy === Policy.Normal && (flags & F_CLING_TO_ALLOCED) !== 0) flags &= ~F_CLING_TO_ALLOCED;
@@ -250,7 +247,7 @@ class Allocator {
     return -1;
   }
 
-  private findSome(policy: Policy, flags: number): void {
+  private findSome(flags: number): void {
     const positional = (flags & F_POSITIONAL_FILL) !== 0;
     const maxToAllocate = this.needed - this.allocatedExtents;
     const devicesNeeded = this.areaCount;
@@ -273,7 +270,7 @@ class Allocator {
       if (map.areas.length === 0) continue;
       let foundOne = false;
       let i = 0;
-      pvLoop: while (i < map.areas.length) {
+      while (i < map.areas.length) {
         const area = map.areas[i] as Area;
         if (area.unreserved === 0) {
           i = map.areas.indexOf(area) + 1;
@@ -312,12 +309,12 @@ class Allocator {
           i = map.areas.indexOf(area) + 1;
           continue;
         }
-        if (verdict === 'nextPv') break pvLoop;
+        if (verdict === 'nextPv') break;
         if (verdict === 'preferred') {
           // positional: the whole area is offered at its slot
           if (slot >= 0 && slot < numPositional) slots[slot] = { area, used: area.count };
           preferred++;
-          break pvLoop;
+          break;
         }
         // use: one offer per PV, replaced by later (smaller) areas that qualify
         const required = this.reserve(map, area, Math.floor(maxToAllocate / this.areaCount));

@@ -104,3 +104,11 @@ export async function restoreVg(fileText: string, vgName: string, scan: DeviceSc
   }
   return commitVg(meta.vg, devices, identity, { seqno: meta.vg.seqno + 1, ...(options.opener !== undefined ? { opener: options.opener } : {}) });
 }
+
+/** The pv keys (pv0, ...) of devices named on the command line, in that order, for allocateExtents. */
+export function pvKeysForDevices(read: VgRead, paths: readonly string[]): string[] {
+  return paths.map((path) => {
+    for (const pv of read.vg.pvs) if (read.devices.get(pv.id)?.path === path) return pv.key;
+    throw new VolumeError('PV_NOT_FOUND', `Physical Volume "${path}" not found in Volume Group "${read.name}".`, path);
+  });
+}

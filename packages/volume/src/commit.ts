@@ -9,7 +9,7 @@
 import type { Disk } from '@leasehold/disk';
 import {
   decodeMdaHeader, EMPTY_RAW_LOCN, encodeLabel, encodeMdaHeader, encodeVgText, freshMdaHeader, isMdaIgnored, LvmFormatError,
-  type MdaHeader, type MetadataFooter, placeCopy, PV_EXT_USED, PV_HEADER_EXTENSION_VERSION, type PvLabel, SECTOR_SIZE_BYTES,
+  type MdaHeader, mergeSegments, type MetadataFooter, parseVgText, placeCopy, PV_EXT_USED, PV_HEADER_EXTENSION_VERSION, type PvLabel, SECTOR_SIZE_BYTES,
   validateVg, type VgMetadata, type VolumeGroup,
 } from '@leasehold/lvm-format';
 import { formatUuid } from '@leasehold/lvm-format';
@@ -100,6 +100,8 @@ export async function commitVg(vg: VolumeGroup, devices: ReadonlyMap<string, PvD
     if (pv.devSizeSectors === undefined) pv.devSizeSectors = Math.floor(device.sizeBytes / SECTOR_SIZE_BYTES);
   }
   vg.seqno = seqno;
+  // Segments that continue each other are written merged, as lvm's in-memory model writes them.
+  for (const lv of vg.lvs) lv.segments = mergeSegments(lv.segments);
   try {
     validateVg(vg);
   } catch (error) {
@@ -108,6 +110,12 @@ export async function commitVg(vg: VolumeGroup, devices: ReadonlyMap<string, PvD
   }
   const meta: VgMetadata = { vg, footer: footerFor(identity) };
   const text = encodeVgText(meta);
+  // As lvm does, read our own output back before writing it anywhere.
+  try {
+    parseVgText(text);
+  } catch (error) {
+    throw new VolumeError('BAD_ARGUMENT', `Internal error: the metadata generated for VG ${vg.name} does not read back: ${(error as Error).message}`, undefined, { cause: error });
+  }
   const result: CommitResult = { seqno, text, mdasWritten: [], labelsWritten: [] };
   const disks = new Map<string, Disk>();
   try {

@@ -51,6 +51,15 @@ export function loadVolumeConfig(path?: string): VolumeConfig {
   return config;
 }
 
+function deviceIdentity(path: string): string {
+  try {
+    const st = statSync(path);
+    return st.isBlockDevice() ? `b:${st.rdev}` : `f:${st.dev}:${st.ino}`;
+  } catch {
+    return `p:${path}`;
+  }
+}
+
 function globToRegExp(pattern: string): RegExp {
   let re = '^';
   for (let i = 0; i < pattern.length; i++) {
@@ -77,9 +86,13 @@ function hasGlob(s: string): boolean {
 export function expandDevicePatterns(patterns: readonly string[]): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
+  // One device reached by two names (a link in /dev/disk/by-id, a glob and an explicit path) is
+  // scanned once, or its PV would look duplicated: the identity is the device number or the inode.
   const add = (p: string): void => {
-    if (seen.has(p) || out.length >= MAX_SCANNED_DEVICES) return;
-    seen.add(p);
+    if (out.length >= MAX_SCANNED_DEVICES) return;
+    const key = deviceIdentity(p);
+    if (seen.has(key)) return;
+    seen.add(key);
     out.push(p);
   };
   for (const pattern of patterns) {

@@ -10,5 +10,5 @@ export { pvcreate, type PvcreateOptions, type PvcreateResult, pvremove } from '.
 export { allocateExtents, type AllocationRequest, freeRanges, pvLabelOf, reduceExtents, vgFreeExtents } from './alloc.js';
 export { DEFAULT_LOCK_WAIT_SECONDS, DEFAULT_LOCKING_DIR, type FileLock, GLOBAL_LOCK_NAME, type LockOptions, takeFileLock, vgLockName } from './lock.js';
 export { addPv, newLogicalVolume, type NewLvOptions, newVolumeGroup, type NewVgOptions, nextPvKey, pvEntryFor, removePv } from './vg-build.js';
-export { backupText, checkWritable, commitChanges, readVg, readVolumes, removeVg, restoreVg, type VolumeOptions, type VolumeState } from './api.js';
+export { backupText, checkWritable, commitChanges, pvKeysForDevices, readVg, readVolumes, removeVg, restoreVg, type VolumeOptions, type VolumeState } from './api.js';
 export { commandIdentity } from './identity.js';

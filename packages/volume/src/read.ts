@@ -3,7 +3,7 @@
  * everything that disagrees is reported in lvm's words: older copies, same seqno with different
  * text, damaged mdas, missing PVs, duplicate PVs, missing used flags, outdated PVs.
  */
-import { formatUuid, isLabelInUse, type PhysicalVolume, PV_EXT_USED, PV_HEADER_EXTENSION_VERSION, type VgMetadata, type VolumeGroup } from '@leasehold/lvm-format';
+import { cloneVolumeGroup, formatUuid, isLabelInUse, type PhysicalVolume, PV_EXT_USED, PV_HEADER_EXTENSION_VERSION, SECTOR_SIZE_BYTES, type VgMetadata, type VolumeGroup } from '@leasehold/lvm-format';
 import { VolumeError } from './errors.js';
 import type { DeviceScan, MdaState, PvDevice } from './scan.js';
 
@@ -123,11 +123,12 @@ function resolveVg(copies: Copy[], byPvId: Map<string, PvDevice[]>): VgRead {
     warnings.push(`WARNING: Inconsistent metadata found for VG ${name}.`, `See vgck --updatemetadata to correct inconsistency.`);
     needsRepair = true;
   }
-  const metadata = structuredClone(best.metadata);
+  const metadata: VgMetadata = { vg: cloneVolumeGroup(best.metadata.vg), footer: { ...best.metadata.footer } };
   const vg = metadata.vg;
   const devices = new Map<string, PvDevice>();
   const missingPvIds: string[] = [];
   const duplicatePvIds: string[] = [];
+  let sizeWarned = false;
   for (const pv of vg.pvs) {
     const found = byPvId.get(pv.id) ?? [];
     const first = found[0];
@@ -142,6 +143,10 @@ function resolveVg(copies: Copy[], byPvId: Map<string, PvDevice[]>): VgRead {
       warnings.push(`WARNING: Found duplicate PV ${formatUuid(pv.id)}: using ${first.path} not ${found.slice(1).map((d) => d.path).join(', ')}.`);
     }
     devices.set(pv.id, first);
+    if (pv.devSizeSectors !== undefined && pv.devSizeSectors !== Math.floor(first.sizeBytes / SECTOR_SIZE_BYTES) && !sizeWarned) {
+      warnings.push(`WARNING: One or more devices used as PVs in VG ${name} have changed sizes.`);
+      sizeWarned = true;
+    }
     for (const mda of first.mdas) {
       if (mda.problems.length > 0) {
         for (const p of mda.problems) warnings.push(`WARNING: ${p}`);

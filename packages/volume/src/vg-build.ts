@@ -1,7 +1,7 @@
 /** Building and changing the VG model for the commands: a new VG, PVs joining and leaving, new LVs. */
 import {
-  DEFAULT_EXTENT_SIZE_SECTORS, generateUuid, type LogicalVolume, lvNameProblem, peCountFor, type PhysicalVolume, type RandomBytes, SECTOR_SIZE_BYTES,
-  tailMdaBytes, vgNameProblem, type VolumeGroup,
+  assertLvName, assertVgName, DEFAULT_EXTENT_SIZE_SECTORS, generateUuid, type LogicalVolume, peCountFor, type PhysicalVolume, type RandomBytes, SECTOR_SIZE_BYTES,
+  tailMdaBytes, type VolumeGroup,
 } from '@leasehold/lvm-format';
 import { VolumeError } from './errors.js';
 import type { PvDevice } from './scan.js';
@@ -41,8 +41,11 @@ export interface NewVgOptions {
 
 /** The model vgcreate writes with seqno 1 (before lock_type is set for shared VGs). */
 export function newVolumeGroup(options: NewVgOptions): VolumeGroup {
-  const problem = vgNameProblem(options.name);
-  if (problem !== undefined) throw new VolumeError('BAD_NAME', `Invalid volume group name ${options.name}. ${problem}`);
+  try {
+    assertVgName(options.name);
+  } catch (error) {
+    throw new VolumeError('BAD_NAME', (error as Error).message, undefined, { cause: error });
+  }
   const extentSizeSectors = options.extentSizeSectors ?? DEFAULT_EXTENT_SIZE_SECTORS;
   const vg: VolumeGroup = {
     name: options.name,
@@ -92,8 +95,11 @@ export interface NewLvOptions {
 
 /** A new LV without segments (allocateExtents fills them); the VG's WRITE_LOCKED mapping happens at print time. */
 export function newLogicalVolume(vg: VolumeGroup, options: NewLvOptions): LogicalVolume {
-  const problem = lvNameProblem(options.name);
-  if (problem !== undefined) throw new VolumeError('BAD_NAME', `Invalid logical volume name ${options.name}. ${problem}`);
+  try {
+    assertLvName(options.name);
+  } catch (error) {
+    throw new VolumeError('BAD_NAME', (error as Error).message, undefined, { cause: error });
+  }
   if (vg.lvs.some((lv) => lv.name === options.name)) throw new VolumeError('LV_EXISTS', `Logical Volume "${options.name}" already exists in volume group "${vg.name}"`);
   return {
     name: options.name,

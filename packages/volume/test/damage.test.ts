@@ -4,7 +4,7 @@
  * next commit repairs what lvm's next write repairs.
  */
 import { describe, expect, it } from 'vitest';
-import { type Disk, MemoryDisk } from '@leasehold/disk';
+import { type Disk, DiskError, FaultyDisk, MemoryDisk } from '@leasehold/disk';
 import { encodeMdaHeader, lvmCrc, type MdaHeader } from '@leasehold/lvm-format';
 import {
   addPv, allocateExtents, checkWritable, commitChanges, commitVg, type DeviceOpener, findVg, newLogicalVolume, newVolumeGroup, pvcreate, readAllVgs,
@@ -66,7 +66,9 @@ async function readBack(env: ReturnType<typeof memoryDevices>): Promise<ReturnTy
   const before = snapshots(env);
   const result = readAllVgs(await scanDevices(env.paths, { opener: env.opener }));
   const after = snapshots(env);
-  after.forEach((bytes, i) => expect(Buffer.compare(Buffer.from(bytes), Buffer.from(before[i] as Uint8Array))).toBe(0));
+  after.forEach((bytes, i) => {
+    expect(Buffer.compare(Buffer.from(bytes), Buffer.from(before[i] as Uint8Array))).toBe(0);
+  });
   return result;
 }
 
@@ -196,5 +198,51 @@ describe('damage is reported with device, offset and what is wrong; reads never 
       message: expect.stringMatching(/exceeds maximum metadata size .* on \/dev\/mem0 at 4096/),
     });
     expect(Buffer.compare(Buffer.from((env.disks.get(p0) as MemoryDisk).snapshot()), Buffer.from(before))).toBe(0);
+  });
+
+  it('an I/O error at any write of a commit (or a torn write reported as an error) gives IO_ERROR naming device and offset, and leaves the old or the new VG', async () => {
+    for (let failAt = 0; ; failAt++) {
+      const env = await setup();
+      const read = findVg(readAllVgs(await scanDevices(env.paths, { opener: env.opener })), 'vgd');
+      read.vg.lvs.push({ ...newLogicalVolume(read.vg, { name: 'lv2', randomBytes, hostName: 'h', nowSeconds: 1 }), segments: [] });
+      const lv2 = read.vg.lvs[read.vg.lvs.length - 1];
+      if (lv2 === undefined) throw new Error('lv2');
+      lv2.segments = allocateExtents({ vg: read.vg, lvName: 'lv2', existing: [], extents: 8 });
+      let writes = 0;
+      const failing: DeviceOpener = {
+        async open(path, options) {
+          const inner = await env.opener.open(path, options);
+          // FaultyDisk tears multi-sector writes (first sector lands, the caller gets EIO); single-sector writes fail whole
+          const faulty = new FaultyDisk(inner, { history: false, closeInner: false });
+          return {
+            ...inner,
+            write: async (o: number, d: Uint8Array) => {
+              if (writes++ !== failAt) return inner.write(o, d);
+              if (d.length > 512) {
+                faulty.inject({ fault: { type: 'torn', landedSectors: 1, outcome: 'error' }, op: 'write', times: 1 });
+                return faulty.write(o, d);
+              }
+              throw new DiskError('EIO', 'injected I/O error', path, o, d.length);
+            },
+          };
+        },
+      };
+      let failed = false;
+      try {
+        await commitChanges(read, identity('lvcreate'), { opener: failing });
+      } catch (error) {
+        failed = true;
+        expect(error).toMatchObject({ code: 'IO_ERROR', message: expect.stringMatching(/^Write failed on \/dev\/mem\d at offset \d+: /) });
+      }
+      const after = findVg(readAllVgs(await scanDevices(env.paths, { opener: env.opener })), 'vgd');
+      expect([2, 3]).toContain(after.seqno);
+      expect(after.vg.lvs.map((l) => l.name)).toEqual(after.seqno === 2 ? ['lv1'] : ['lv1', 'lv2']);
+      if (!failed) {
+        // failAt went past the last write: the commit completed. 3 mdas: 3 texts + 3 precommits + 3 commits.
+        expect(failAt).toBeGreaterThanOrEqual(9);
+        break;
+      }
+      expect(writes).toBe(failAt + 1);
+    }
   });
 });

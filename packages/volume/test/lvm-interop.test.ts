@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatUuid, lvExtentCount } from '@leasehold/lvm-format';
 import { makeLoopSet, makeLvmSandbox, type LoopSet, type LvmSandbox } from '@leasehold/testkit';
-import { addPv, commitVg, newVolumeGroup, pvcreate, scanDevices } from '@leasehold/volume';
+import { addPv, allocateExtents, commitVg, newLogicalVolume, newVolumeGroup, pvcreate, scanDevices } from '@leasehold/volume';
 import { identity, lhCommit, lhLvcreate, lhLvextend, lhRead, lhVg, peRanges, randomBytes } from './helpers.js';
 
 const MIB = 1024 * 1024;
@@ -222,6 +222,39 @@ describe('lvm reads what leasehold writes', () => {
     await expectSameAsLvm(sb, devs, 'lh4k');
     sb.ok('lvextend', ['-l', '+3', 'lh4k/big'], devs);
     await expectSameAsLvm(sb, devs, 'lh4k');
+  });
+
+  it('a shared (sanlock) VG: WRITE_LOCKED, lock_type/lock_args and the hidden lvmlock LV, as vgs --shared and lvs --shared show them', async () => {
+    const { lvm: sb, devs } = setup([512 * MIB]);
+    await pvcreate(devs[0] as string, { randomBytes });
+    const scan = await scanDevices(devs);
+    const vg = newVolumeGroup({ name: 'lhs', devices: scan.pvs, randomBytes });
+    const devices = new Map(scan.pvs.map((d) => [d.label.pvId, d]));
+    const lock = newLogicalVolume(vg, { name: 'lvmlock', randomBytes, hostName: 'h', nowSeconds: 1_800_000_000, visible: false });
+    lock.segments = allocateExtents({ vg, lvName: 'lvmlock', existing: [], extents: 64 });
+    vg.lvs.push(lock);
+    const lv1 = newLogicalVolume(vg, { name: 'lv1', randomBytes, hostName: 'h', nowSeconds: 1_800_000_000 });
+    lv1.segments = allocateExtents({ vg, lvName: 'lv1', existing: [], extents: 2 });
+    lv1.lockArgs = '1.0.0:70254592';
+    vg.lvs.push(lv1);
+    vg.lockType = 'sanlock';
+    vg.lockArgs = '1.0.0:lvmlock';
+    await commitVg(vg, devices, identity('vgcreate --shared lhs'), { seqno: 3 });
+    const text = new TextDecoder().decode((await scanDevices(devs)).pvs[0]?.mdas[0]?.text);
+    expect(text).toContain('status = ["RESIZEABLE", "READ"]\nflags = ["WRITE_LOCKED"]');
+    expect(text).toContain('lvmlock {\nid = ');
+    expect(sb.run('vgs', ['-o', 'vg_name', '--noheadings'], devs).stdout.trim()).toBe('');
+    const [row] = sb.report('vgs', ['--shared', '-o', 'vg_name,vg_lock_type,vg_lock_args,vg_seqno'], devs);
+    expect(row).toEqual({ vg_name: 'lhs', vg_lock_type: 'sanlock', vg_lock_args: '1.0.0:lvmlock', vg_seqno: '3' });
+    const lvRows = sb.report('lvs', ['--shared', '-a', '-o', 'lv_name,lv_lock_args,seg_pe_ranges'], devs);
+    // lvm's JSON key for lv_lock_args is lv_lockargs; visible LVs come first
+    expect(lvRows.map((r) => [r.lv_name, r.lv_lockargs, r.seg_pe_ranges])).toEqual([
+      ['lv1', '1.0.0:70254592', `${devs[0]}:64-65`],
+      ['[lvmlock]', '', `${devs[0]}:0-63`],
+    ]);
+    const read = await lhVg(devs, 'lhs');
+    expect(read.vg.status).toContain('WRITE');
+    expect(read.vg.lvs.map((l) => [l.name, l.lockArgs])).toEqual([['lv1', '1.0.0:70254592'], ['lvmlock', undefined]]);
   });
 
   it('a PV leaving the VG (orphaned) and vgremove-style orphaning are seen by lvm as orphans', async () => {

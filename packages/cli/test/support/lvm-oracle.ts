@@ -79,7 +79,7 @@ export function createLvmLab(prefix = 'lvmcmd'): LvmLab {
       return loop;
     },
     cleanup() {
-      for (const loop of lab.loops) {
+      for (const loop of lab.loops.splice(0)) {
         try {
           detachLoop(loop);
         } catch {
@@ -90,6 +90,8 @@ export function createLvmLab(prefix = 'lvmcmd'): LvmLab {
     },
   };
   writeFileSync(join(dir, 'none.conf'), '# no devices filter: tests pass --devices\n');
+  // a failing beforeAll may skip afterAll: loop devices must not outlive the test process
+  process.once('exit', () => lab.cleanup());
   return lab;
 }
 

@@ -86,6 +86,8 @@ export interface DaemonFlags {
   watchdog?: string;
   watchdogSocket?: string;
   logLevel?: string;
+  /** pretty | json (default: pretty on a terminal, JSON otherwise). */
+  logFormat?: string;
   testFaultDir?: string;
   lanes?: string;
   testSocketMode?: number;

@@ -62,6 +62,8 @@ export type RenewalCommand =
       path: string;
       /** Take the host_id only if it is free or our own (auto selection must never wait for a stranger). */
       onlyIfFree: boolean;
+      /** Give up as soon as the previous owner is seen renewing (auto selection never waits on a live host). */
+      giveUpWhenRenewed?: boolean;
     }
   | {
       /** Continue our own delta lease from the disk after a daemon restart (same generation). */

@@ -357,7 +357,7 @@ export class LeaseRegistry implements LockspaceUsers {
     const holder: Holder = { kind: 'process', pid, startTime, uid: 0 };
     const records = [...(this.byHolder.get(holderKey(holder)) ?? [])].filter((record) => record.state === 'held');
     if (records.length === 0) return;
-    this.logger.info({ pid, leases: records.map((record) => `${record.lockspace}:${record.resource}`) }, 'lease holder exited: releasing its leases');
+    this.logger.info({ clientPid: pid, leases: records.map((record) => `${record.lockspace}:${record.resource}`) }, 'lease holder exited: releasing its leases');
     for (const record of records) void this.releaseRecord(record, 'holder exited');
   }
 
@@ -373,6 +373,10 @@ export class LeaseRegistry implements LockspaceUsers {
         else processes.set(holderKey(record.holder), { pid: record.holder.pid, startTime: record.holder.startTime });
       }
       // No disk I/O for these any more; the state rows stay until the users are gone (onClean).
+      this.logger.error(
+        { lockspace, resource: record.resource, mode: record.mode, holderPid: record.holder.kind === 'process' ? record.holder.pid : 'persistent', state: record.state },
+        'lease lost with its lockspace',
+      );
       this.remove(record);
       this.db.addHistory('lease_lost', { lockspace, resource: record.resource, ...(record.holder.kind === 'process' ? { pid: record.holder.pid } : {}) });
     }
@@ -409,7 +413,7 @@ export class LeaseRegistry implements LockspaceUsers {
     if (!this.watch.isAlive(pid)) return;
     const command = killCommandFor(this.config, lockspace);
     const signal: NodeJS.Signals = action === 'kill' ? 'SIGKILL' : 'SIGTERM';
-    this.logger.warn({ lockspace, resource: record.resource, pid, action }, 'another host requests our lease: asking its holder to stop');
+    this.logger.warn({ lockspace, resource: record.resource, clientPid: pid, action }, 'another host requests our lease: asking its holder to stop');
     if (action === 'graceful' && command !== undefined) {
       void import('node:child_process').then(({ spawn }) => {
         const [file, ...args] = command;

@@ -11,6 +11,7 @@
  * recorded in state are adopted (when our delta lease can be resumed with the same generation) or
  * confirmed dead (killed if need be) first.
  */
+import { classifyError } from '@leasehold/errors';
 import { idRenewalFailSeconds, type Logger } from '@leasehold/lease';
 import type { HostIdMap } from '../config/host-id-conf.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
@@ -304,10 +305,10 @@ export class LockspaceManager {
 
   private async join(ls: Lockspace): Promise<JoinedReply> {
     const { hostName, logger } = this.deps;
-    const joinWith = (hostId: number, onlyIfFree: boolean): Promise<JoinedReply> => {
+    const joinWith = (hostId: number, onlyIfFree: boolean, giveUpWhenRenewed = false): Promise<JoinedReply> => {
       ls.hostId = hostId;
       ls.progress('acquire-host-id', `acquiring host_id ${hostId}`, 2 * ls.ioTimeoutSeconds);
-      return this.callRenewal<JoinedReply>(ls, { type: 'join', config: ls.deltaConfig(hostId, hostName), path: ls.path, onlyIfFree });
+      return this.callRenewal<JoinedReply>(ls, { type: 'join', config: ls.deltaConfig(hostId, hostName), path: ls.path, onlyIfFree, giveUpWhenRenewed });
     };
     if (typeof ls.hostIdRequest === 'number') {
       ls.hostIdSource = 'given';
@@ -336,7 +337,8 @@ export class LockspaceManager {
     return pickHostIdAndJoin(
       {
         readSlots: () => this.callRenewal<SlotsReply>(ls, { type: 'read_slots', lockspace: ls.name, path: ls.path, offsetBytes: ls.offsetBytes }),
-        join: joinWith,
+        // auto: a held slot is waited on only while its owner is silent, never once it is seen renewing.
+        join: (hostId, onlyIfFree) => joinWith(hostId, onlyIfFree, true),
         progress: (message) => ls.progress('pick-host-id', message),
         cancelled: () => ls.state !== 'starting',
       },
@@ -728,5 +730,5 @@ export function wireErrorOf(error: unknown): WireError {
   if (typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string') {
     return { code: (error as { code: string }).code, message: String((error as { message?: unknown }).message ?? '') };
   }
-  return { code: 'INTERNAL', message: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+  return classifyError(error);
 }

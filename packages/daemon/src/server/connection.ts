@@ -67,7 +67,7 @@ export class Connection implements ClientConnection {
       return this.refuse({ code: 'ACCESS_DENIED', message: 'peer credentials unavailable' });
     }
     if (!deps.access.allows(credentials)) {
-      deps.logger.warn({ pid: credentials.pid, uid: credentials.uid, gid: credentials.gid }, 'connection refused: not root, the daemon user, or in the socket group');
+      deps.logger.warn({ clientPid: credentials.pid, uid: credentials.uid, gid: credentials.gid }, 'connection refused: not root, the daemon user, or in the socket group');
       return this.refuse({ code: 'ACCESS_DENIED', message: `uid ${credentials.uid} may not use this socket (root, the daemon's user and the socket group only)` });
     }
     this.client = deps.clients.attach(credentials, this);
@@ -166,7 +166,7 @@ export class Connection implements ClientConnection {
   private send(reply: Reply): void {
     if (this.closed || this.socket.destroyed || !this.socket.writable) return;
     if (this.socket.writableLength > MAX_PENDING_OUTPUT_BYTES) {
-      this.deps.logger.warn({ pid: this.client?.pid }, 'client does not read its replies: connection closed');
+      this.deps.logger.warn({ clientPid: this.client?.pid }, 'client does not read its replies: connection closed');
       this.socket.destroy();
       return;
     }

@@ -65,7 +65,7 @@ function serveConnection(socket: Socket, handlers: CompanionHandlers, logger: Lo
   }
   const ourUid = process.getuid?.() ?? 0;
   if (peer.uid !== 0 && peer.uid !== ourUid) {
-    logger.warn({ pid: peer.pid, uid: peer.uid }, 'connection refused: only root and the companion user may register');
+    logger.warn({ clientPid: peer.pid, uid: peer.uid }, 'connection refused: only root and the companion user may register');
     socket.end(encodeLine({ id: null, ok: false, error: { code: 'ACCESS_DENIED', message: `uid ${peer.uid} may not use the watchdog companion` } }));
     return;
   }

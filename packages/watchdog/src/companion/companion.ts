@@ -140,7 +140,7 @@ export async function runCompanion(options: CompanionOptions): Promise<RunningCo
     removeMarker(resolved.markerPath);
     throw error;
   }
-  logger.info({ ...resolved, pid: process.pid }, 'watchdog companion serving');
+  logger.info({ ...resolved }, 'watchdog companion serving');
   notifySystemd('READY=1', logger);
 
   let resolveStopped!: () => void;

@@ -1,11 +1,11 @@
 /** Helpers the changing lvm commands share: sizes in messages, PV entries, PV keys, confirmations. */
 import { randomFillSync } from 'node:crypto';
 import {
-  formatUuid, type PhysicalVolume, type PvLabel, SECTOR_SIZE_BYTES, tailMdaBytes, peCountFor, type VolumeGroup,
+  type PhysicalVolume, type PvLabel, SECTOR_SIZE_BYTES, tailMdaBytes, peCountFor, type VolumeGroup,
 } from '@leasehold/lvm-format';
 import type { PvDevice, VgScanResult } from '@leasehold/volume';
 import { fixedC } from './units.js';
-import { LvmCommandError } from './lvm-error.js';
+import { LvmUsageError } from './lvm-error.js';
 
 const LONG_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'] as const;
 
@@ -16,11 +16,6 @@ export function displaySizeLong(sizeBytes: number): string {
   const value = sizeBytes / 1024 ** exponent;
   const text = exponent === 0 ? fixedC(value, 0) : fixedC(value, 2);
   return `${Number(text) > value ? '<' : ''}${text} ${LONG_UNITS[exponent]}`;
-}
-
-/** lvm's "N extents" / "1 extents"? lvm always says "extents". */
-export function extentsText(count: number): string {
-  return `${count} extents`;
 }
 
 export function randomBytes(length: number): Uint8Array {
@@ -83,12 +78,16 @@ export function devicesFor(existing: ReadonlyMap<string, PvDevice>, joining: rea
   return map;
 }
 
-export function pvUuidText(pv: { id: string }): string {
-  return formatUuid(pv.id);
-}
 
-/** lvm asks before destroying things; without a terminal it answers no. -y answers yes. */
-export function confirmed(yes: boolean, question: string, refusal: string[]): void {
-  if (yes) return;
-  throw new LvmCommandError('NOT_CONFIRMED', [`${question} [y/n]: [n]`, ...refusal]);
+/** lvm's tag rules: 1-1024 characters from [A-Za-z0-9_+.-/=!:&#], not starting with '-'. */
+const TAG_PATTERN = /^[A-Za-z0-9_+.\/=!:&#][A-Za-z0-9_+.\-/=!:&#]*$/;
+export const MAX_TAG_LENGTH = 1024;
+
+/** The --addtag values, checked as lvm checks them (exit 3 for a bad one). */
+export function checkedTags(values: readonly string[] | undefined): string[] {
+  const tags = values ?? [];
+  for (const tag of tags) {
+    if (tag.length > MAX_TAG_LENGTH || !TAG_PATTERN.test(tag)) throw new LvmUsageError([`Invalid argument for --addtag: ${tag}`, 'Error during parsing of command line.']);
+  }
+  return [...new Set(tags)];
 }

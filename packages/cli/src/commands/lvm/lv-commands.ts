@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { generateUuid, isLvVisible, lvNameProblem, SECTOR_SIZE_BYTES, type LogicalVolume, type VolumeGroup } from '@leasehold/lvm-format';
 import { allocateExtents, commitVg, type VgRead, VolumeError } from '@leasehold/volume';
-import { displaySizeLong, randomBytes } from './common.js';
+import { checkedTags, displaySizeLong, randomBytes } from './common.js';
 import { COMMON_OPTIONS, hasOption, lastValue, parseLvmArgs, type OptionSpec, type ParsedArgs } from './getopt.js';
 import { LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printLvmLines, printLvmOut } from './output.js';
@@ -237,7 +237,7 @@ export async function runLvcreate(words: string[]): Promise<void> {
       id: generateUuid(randomBytes),
       status: permission === 'rw' ? ['READ', 'WRITE', 'VISIBLE'] : ['READ', 'VISIBLE'],
       flags: [],
-      tags: args.values.get('addtag') ?? [],
+      tags: checkedTags(args.values.get('addtag')),
       creationTime: Math.floor(Date.now() / 1000),
       creationHost: hostname(),
       segments: [],

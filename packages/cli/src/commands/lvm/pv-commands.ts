@@ -12,7 +12,7 @@ import { COMMON_OPTIONS, flagCount, hasOption, lastValue, parseLvmArgs, type Opt
 import { LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printLvmLines, printLvmOut } from './output.js';
 import { openSession, scanSession, type Session } from './session.js';
-import { probeForeignSignatures, wipeSignatures } from './signatures.js';
+import { isLeaseArea, probeForeignSignatures, wipeSignatures } from './signatures.js';
 import { parseSizeArgument } from './units.js';
 import { lvmCommand } from './run.js';
 
@@ -97,7 +97,7 @@ export async function initializePv(result: VgScanResult, path: string, options: 
     const found = await probeForeignSignatures(path);
     if (found.length > 0) {
       const wipe = options.yes || options.force > 0;
-      const leaseArea = found.some((f) => f.kind === 'sanlock');
+      const leaseArea = found.some(isLeaseArea);
       for (const sig of found) printLvmLines([`WARNING: ${sig.description} signature detected on ${path} at offset ${sig.offsetBytes}.${wipe ? '' : ' Wipe it? [y/n]: [n]'}`]);
       if (leaseArea && options.force < 2) {
         throw new LvmCommandError('SIGNATURE_FOUND', [
@@ -175,7 +175,7 @@ export async function runPvcreate(words: string[]): Promise<void> {
       throw new LvmUsageError([(error as Error).message]);
     }
     if (restoreFile !== undefined) peStartSectors = peStartFromFile(restoreFile, uuid);
-    else if (!hasOption(args, 'norestorefile')) throw new LvmUsageError(['--uuid is required with --restorefile or --norestorefile.']);
+    else if (!hasOption(args, 'norestorefile')) throw new LvmUsageError(['--restorefile is required with --uuid']);
   }
   const session = openSession('pvcreate', words, args);
   await withGlobalLock(session, async () => {

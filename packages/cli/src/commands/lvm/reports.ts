@@ -5,7 +5,7 @@
  */
 import { COMMON_OPTIONS, flagCount, hasOption, lastValue, parseLvmArgs, type OptionSpec } from './getopt.js';
 import { LvmCommandError, LvmUsageError } from './lvm-error.js';
-import { printLvmLines, printReportLines } from './output.js';
+import { printReportLines } from './output.js';
 import { buildViews, type ReportViews } from './report/build-views.js';
 import { renderReport, selectFields, selectSort, sortRows, type ReportKind } from './report/render.js';
 import type { ReportRow } from './report/views.js';
@@ -135,12 +135,6 @@ export async function runReport(kind: ReportKind, words: readonly string[]): Pro
   );
   if (selection.problems.length > 0) throw new LvmCommandError('NOT_FOUND', selection.problems);
 }
-
-/** The same error printer for reports (problems are printed after the report, as lvm does). */
-export function reportProblems(lines: readonly string[]): void {
-  printLvmLines(lines);
-}
-
 
 export const pvsCommand = lvmCommand((words) => runReport('pvs', words));
 export const vgsCommand = lvmCommand((words) => runReport('vgs', words));

@@ -6,7 +6,7 @@
  */
 import { hostname, machine, release, type as osType, version as osVersion } from 'node:os';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
-import { LABEL_SCAN_SECTORS, scanLabel, SECTOR_SIZE_BYTES } from '@leasehold/lvm-format';
+import { isVgShared, LABEL_SCAN_SECTORS, scanLabel, SECTOR_SIZE_BYTES } from '@leasehold/lvm-format';
 import {
   DEFAULT_VOLUME_CONFIG_PATH, devicesToScan, findVg, loadVolumeConfig, readAllVgs, scanDevices, takeFileLock, VolumeError, vgLockName,
   type FileLock, type VgRead, type VgScanResult, type VolumeConfig, type WriterIdentity,
@@ -110,7 +110,20 @@ export function vgForChange(result: VgScanResult, name: string): VgRead {
   if (read.missingPvIds.length > 0) {
     throw new LvmCommandError('MISSING_PV', [`Cannot change VG ${name} while PVs are missing.`, 'See vgreduce --removemissing and vgextend --restoremissing.']);
   }
+  refuseShared(read);
   return read;
+}
+
+/**
+ * A shared VG is changed only under its VG lease (lvmlockd's or leasehold's lockspace); leasehold's
+ * volume commands do not take it yet, so they refuse as lvm does without lvmlockd.
+ */
+export function refuseShared(read: VgRead): void {
+  if (!isVgShared(read.vg)) return;
+  throw new LvmCommandError('SHARED_VG', [
+    `Cannot access VG ${read.name} with lock type ${read.vg.lockType ?? ''} that requires lvmlockd.`,
+    'leasehold changes shared VGs only under their VG lease, which comes with shared VG support (lockstart).',
+  ]);
 }
 
 export function findVgOrFail(result: VgScanResult, name: string): VgRead {

@@ -89,10 +89,15 @@ export async function probeForeignSignatures(path: string): Promise<FoundSignatu
   return found.sort((a, b) => a.offsetBytes - b.offsetBytes);
 }
 
+/** Lease areas (sanlock's kinds here and in @leasehold/disk's probe: 'sanlock', 'sanlock-lockspace', 'sanlock-resource'). */
+export function isLeaseArea(found: Pick<FoundSignature, 'kind'>): boolean {
+  return found.kind.startsWith('sanlock');
+}
+
 /** Removes the signatures wipefs knows (lvm's "Wipe it? y"); lease areas are zeroed at their first sector. */
 export function wipeSignatures(path: string, found: readonly FoundSignature[]): Promise<void> {
-  const offsets = [...new Set(found.filter((f) => f.kind !== 'sanlock').map((f) => f.offsetBytes))];
-  const leases = found.filter((f) => f.kind === 'sanlock');
+  const offsets = [...new Set(found.filter((f) => !isLeaseArea(f)).map((f) => f.offsetBytes))];
+  const leases = found.filter(isLeaseArea);
   return new Promise((resolve, reject) => {
     const zeroLeases = (): void => {
       try {

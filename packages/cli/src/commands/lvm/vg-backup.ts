@@ -10,7 +10,7 @@ import { commitVg, footerFor, orphanPv, type PvDevice } from '@leasehold/volume'
 import { COMMON_OPTIONS, hasOption, lastValue, parseLvmArgs, type OptionSpec } from './getopt.js';
 import { LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printLvmLines, printLvmOut } from './output.js';
-import { findVgOrFail, openSession, scanSession, withVgLock, writerIdentity } from './session.js';
+import { findVgOrFail, openSession, refuseShared, scanSession, withVgLock, writerIdentity } from './session.js';
 import { lvmCommand } from './run.js';
 
 /** lvm's default backup/backup_dir. */
@@ -39,6 +39,7 @@ export async function runVgck(words: string[]): Promise<void> {
       }
       if (!update) continue;
       if (read.duplicatePvIds.length > 0) throw new LvmCommandError('DUPLICATE_PV', [`Cannot update VG ${read.name} while PVs appear on duplicate devices.`]);
+      refuseShared(read);
       await commitVg(read.vg, read.devices, writerIdentity(session), { seqno: read.seqno + 1 });
       for (const outdated of read.outdatedDevices) {
         await orphanPv(outdated);

@@ -3,12 +3,12 @@ import {
   DEFAULT_EXTENT_SIZE_SECTORS, generateUuid, isLvVisible, isVgShared, SECTOR_SIZE_BYTES, vgNameProblem, type VolumeGroup,
 } from '@leasehold/lvm-format';
 import { commitVg, GLOBAL_LOCK_NAME, orphanPv, takeFileLock, type PvDevice, type VgRead, type VgScanResult } from '@leasehold/volume';
-import { devicesFor, nextPvKey, pvEntry, randomBytes, renumberPvKeys, roleOf } from './common.js';
+import { checkedTags, devicesFor, nextPvKey, pvEntry, randomBytes, renumberPvKeys, roleOf } from './common.js';
 import { COMMON_OPTIONS, flagCount, hasOption, lastValue, parseLvmArgs, type OptionSpec, type ParsedArgs } from './getopt.js';
 import { LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printLvmLines, printLvmOut } from './output.js';
 import { initializePv, PV_LAYOUT_OPTIONS, pvLayoutArgs } from './pv-commands.js';
-import { findVgOrFail, openSession, scanSession, vgForChange, withVgLock, writerIdentity, type Session } from './session.js';
+import { findVgOrFail, openSession, refuseShared, scanSession, vgForChange, withVgLock, writerIdentity, type Session } from './session.js';
 import { parseSizeArgument } from './units.js';
 import { lvmCommand } from './run.js';
 import { checkNewSharedVgName, prepareSharedVg, withGlobalLockIfAny } from './shared-vg.js';
@@ -16,7 +16,7 @@ import { finishSharedVgRemove, planSharedVgRemove, type SharedRemovePlan } from 
 import { lockLvNameOf } from './shared-layout.js';
 import { startCreatedVg } from './shared-start.js';
 
-/** Extent sizes lvm accepts for new VGs: at least 1 KiB (2 sectors), at most 16 GiB... as lvm: a power of 2, or a multiple of 128 KiB. */
+/** Extent sizes lvm accepts for new VGs: at least 1 KiB (2 sectors), and a power of 2 or a multiple of 128 KiB (256 sectors). */
 const MIN_EXTENT_SIZE_SECTORS = 2;
 const EXTENT_MULTIPLE_SECTORS = 256;
 
@@ -133,7 +133,7 @@ export async function runVgcreate(words: string[]): Promise<void> {
         format: 'lvm2',
         status: ['RESIZEABLE', 'READ', 'WRITE'],
         flags: [],
-        tags: args.values.get('addtag') ?? [],
+        tags: checkedTags(args.values.get('addtag')),
         extentSizeSectors,
         maxLv: parseMax(args, 'maxlogicalvolumes'),
         maxPv: parseMax(args, 'maxphysicalvolumes'),
@@ -293,6 +293,7 @@ async function reduce(session: Session, read: VgRead, paths: readonly string[], 
 async function removeMissing(session: Session, result: VgScanResult, name: string): Promise<void> {
   const read = findVgOrFail(result, name);
   printLvmLines(read.warnings);
+  refuseShared(read);
   if (read.missingPvIds.length === 0) {
     printLvmOut([`Volume group "${name}" is already consistent.`]);
     return;

@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { isLabelInUse, isLvVisible, lvExtentCount, maxTextSizeBytes, SECTOR_SIZE_BYTES } from '@leasehold/lvm-format';
 import type { MdaState, PvDevice, VgRead, VgScanResult } from '@leasehold/volume';
-import { UNKNOWN_DEVICE_NAME, type LvView, type MdaView, type PvView, type VgView } from './views.js';
+import { UNKNOWN_DEVICE_NAME, type MdaView, type PvView, type VgView } from './views.js';
 
 export interface ReportViews {
   /** Every PV: members of VGs (found or missing) and orphans, in scan order (missing ones last). */
@@ -106,9 +106,4 @@ export function buildViews(result: VgScanResult): ReportViews {
   }
   for (const device of result.orphans) byPath.set(device.path, orphanView(device));
   return { pvs: [...byPath.values(), ...missing], vgs };
-}
-
-/** The LVs of a view list, for lookups by name (VG/LV on the command line). */
-export function findLvView(vg: VgView, name: string): LvView | undefined {
-  return vg.lvs.find((l) => l.lv.name === name);
 }

@@ -113,6 +113,14 @@ function vgMdas(vg: VgView): PvView['mdas'] {
   return all;
 }
 
+/** The hidden LV lvmlockd keeps sanlock's leases in; lvm recognises it by name. */
+const SANLOCK_LV_NAME = 'lvmlock';
+
+function lvRole(lv: LvView): string {
+  if (lv.visible) return 'public';
+  return lv.lv.name === SANLOCK_LV_NAME ? 'private,lockd,sanlock' : 'private';
+}
+
 function lvName(lv: LvView): string {
   return lv.visible ? lv.lv.name : `[${lv.lv.name}]`;
 }
@@ -128,7 +136,7 @@ const DEFS: Def[] = [
   ['lv_dm_path', 'DMPath', 0, 'lv', false, (r) => `/dev/mapper/${dmName(lvOf(r).vgView.vg.name, lvOf(r).lv.name)}`],
   ['lv_parent', 'Parent', 0, 'lv', false, () => ''],
   ['lv_layout', 'Layout', 10, 'lv', false, (r) => (lvOf(r).lv.segments.some((s) => s.stripes.length > 1) ? 'striped' : 'linear')],
-  ['lv_role', 'Role', 10, 'lv', false, (r) => (lvOf(r).visible ? 'public' : 'private')],
+  ['lv_role', 'Role', 10, 'lv', false, (r) => lvRole(lvOf(r))],
   ['lv_allocation_policy', 'AllocPol', 10, 'lv', false, (r) => lvOf(r).lv.allocationPolicy ?? 'inherit'],
   ['lv_fixed_minor', 'FixMin', 10, 'lv', true, (r) => bin(lvOf(r).lv.status.includes('FIXED_MINOR'), 'fixed minor')],
   ['lv_skip_activation', 'SkipAct', 15, 'lv', true, (r) => bin(lvOf(r).lv.flags.includes('ACTIVATION_SKIP'), 'skip activation')],
