@@ -40,7 +40,7 @@ function ondiskLines(error: unknown): string[] {
 
 /** The VG's lock LV name from its lock_args (refusing majors this leasehold does not know). */
 export function lockLvNameOf(vg: VolumeGroup): string {
-  if (vg.lockType !== SANLOCK_LOCK_TYPE) fail('LOCK_TYPE', [`VG ${vg.name} has lock type ${vg.lockType ?? 'none'}; leasehold handles sanlock VGs only.`]);
+  if (vg.lockType !== SANLOCK_LOCK_TYPE) fail('SHARED_VG_LOCK', [`VG ${vg.name} has lock type ${vg.lockType ?? 'none'}; leasehold handles sanlock VGs only.`]);
   try {
     return parseVgLockArgs(vg.lockArgs ?? '').lockLvName;
   } catch (error) {
@@ -54,11 +54,11 @@ export function lockLvLocation(read: VgRead): LockLvLocation {
   const vg = read.vg;
   const name = lockLvNameOf(vg);
   const lv = vg.lvs.find((l) => l.name === name);
-  if (lv === undefined) fail('LOCK_LV_MISSING', [`VG ${vg.name} has no lock LV "${name}" (its lock_args name it).`]);
+  if (lv === undefined) fail('SHARED_VG_LOCK', [`VG ${vg.name} has no lock LV "${name}" (its lock_args name it).`]);
   const [segment, ...more] = lv.segments;
   const stripe = segment?.stripes[0];
   if (segment === undefined || more.length > 0 || segment.stripes.length !== 1 || stripe === undefined || segment.type !== 'striped') {
-    fail('LOCK_LV_SEGMENTS', [`VG ${vg.name}: the lock LV ${name} is not one linear segment on one PV (${lv.segments.length} segments); leasehold reaches it only through one PV.`]);
+    fail('SHARED_VG_LOCK', [`VG ${vg.name}: the lock LV ${name} is not one linear segment on one PV (${lv.segments.length} segments); leasehold reaches it only through one PV.`]);
   }
   const pv = vg.pvs.find((p) => p.key === stripe.pvKey);
   const device = pv === undefined ? undefined : read.devices.get(pv.id);
@@ -67,7 +67,7 @@ export function lockLvLocation(read: VgRead): LockLvLocation {
   const geometry = lvmlockGeometry(device.sectorSize);
   const offsetBytes = pv.peStartSectors * SECTOR_SIZE_BYTES + stripe.startPe * extentBytes;
   if (offsetBytes % geometry.alignBytes !== 0) {
-    fail('LOCK_LV_ALIGN', [`VG ${vg.name}: the lock LV starts at byte ${offsetBytes} of ${device.path}, not a multiple of the lease align ${geometry.alignBytes}; leasehold cannot reach it without device-mapper.`]);
+    fail('SHARED_VG_LOCK', [`VG ${vg.name}: the lock LV starts at byte ${offsetBytes} of ${device.path}, not a multiple of the lease align ${geometry.alignBytes}; leasehold cannot reach it without device-mapper.`]);
   }
   let lockspace: string;
   try {
@@ -106,7 +106,7 @@ export async function checkLockArea(location: LockLvLocation): Promise<void> {
       const vglk = await readBytes(disk, vglkAt, location.geometry.sectorSize);
       verifyLeader(vglk, 0, { kind: 'paxos', offsetBytes: vglkAt, spaceName: location.lockspace, resourceName: VG_RESOURCE_NAME, sectorSize: location.geometry.sectorSize });
     } catch (error) {
-      if (error instanceof OnDiskError) fail(`LOCK_AREA_${error.code}`, [where(error.message), 'It is not the lock area lvmlockd or leasehold made for this VG; nothing was written.']);
+      if (error instanceof OnDiskError) fail(error.code, [where(error.message), 'It is not the lock area lvmlockd or leasehold made for this VG; nothing was written.']);
       throw error;
     }
   });
@@ -136,7 +136,7 @@ export interface NewLockArea {
 export async function initLockArea(area: NewLockArea): Promise<void> {
   await withPv(area.path, true, async (disk) => {
     if (!area.force && (await holdsLease(disk, area.offsetBytes, area.geometry.sectorSize))) {
-      fail('LEASE_AREA_PRESENT', [`${area.path} holds a sanlock lease area at ${area.offsetBytes} (another VG's lvmlock?); use -ff to overwrite it.`]);
+      fail('AREA_NOT_EMPTY', [`${area.path} holds a sanlock lease area at ${area.offsetBytes} (another VG's lvmlock?); use -ff to overwrite it.`]);
     }
     for (const slot of lvmlockInitialSlots({ vgName: area.vgName, geometry: area.geometry, lockLvBytes: area.sizeBytes, globalLock: area.globalLock, ioTimeoutSeconds: area.ioTimeoutSeconds })) {
       await writeBytes(disk, area.offsetBytes + slot.offsetBytes, slot.bytes);
@@ -182,11 +182,11 @@ export async function assignLvLease(location: LockLvLocation, lvId: string): Pro
     let free: number | undefined;
     for (let slot = FIRST_LV_SLOT; slot < slots; slot++) {
       const name = await slotName(disk, location, slot);
-      if (name === uuid) fail('LOCK_EXISTS', [`VG ${location.vgName}: a lease for LV ${uuid} already exists in lvmlock (slot ${slot}).`]);
+      if (name === uuid) fail('DAMAGED', [`VG ${location.vgName}: a lease for LV ${uuid} already exists in lvmlock (slot ${slot}).`]);
       if (name === UNUSED_RESOURCE_NAME && free === undefined) free = slot;
     }
     if (free === undefined) {
-      fail('LOCK_LV_FULL', [`VG ${location.vgName}: no free lease slot in lvmlock (${slots - FIRST_LV_SLOT} LV slots); leasehold does not grow lvmlock yet: create this LV with lvm, which extends it.`]);
+      fail('SHARED_VG_LOCK', [`VG ${location.vgName}: no free lease slot in lvmlock (${slots - FIRST_LV_SLOT} LV slots); leasehold does not grow lvmlock yet: create this LV with lvm, which extends it.`]);
     }
     const offsetInLockLv = slotOffsetBytes(free, location.geometry);
     await writeBytes(disk, location.offsetBytes + offsetInLockLv, lvmlockResourceArea(location.vgName, uuid, location.geometry));

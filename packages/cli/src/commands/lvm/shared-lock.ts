@@ -99,7 +99,7 @@ export async function acquireVgResource(client: LeaseholdClient, location: LockL
       return { lease, valueBlock };
     } catch (error) {
       if (isLeaseholdError(error, 'NO_LOCKSPACE') || isLeaseholdError(error, 'LOCKSPACE_STARTING')) {
-        throw new LvmCommandError('LOCKSPACE_NOT_STARTED', [`${label} lock failed: the lockspace of VG ${location.vgName} is not started on this host.`, `Start it with: leasehold lockstart ${location.vgName}`]);
+        throw new LvmCommandError('NO_LOCKSPACE', [`${label} lock failed: the lockspace of VG ${location.vgName} is not started on this host.`, `Start it with: leasehold lockstart ${location.vgName}`]);
       }
       if (isLeaseholdError(error) && BUSY_CODES.has(error.code) && Date.now() < deadline) {
         await sleep(LOCK_RETRY_MIN_MS + Math.random() * (LOCK_RETRY_MAX_MS - LOCK_RETRY_MIN_MS));
@@ -107,7 +107,7 @@ export async function acquireVgResource(client: LeaseholdClient, location: LockL
       }
       if (isLeaseholdError(error) && BUSY_CODES.has(error.code)) {
         const holder = await holderText(client, location.lockspace, error.details);
-        throw new LvmCommandError('LOCK_BUSY', [`${label} lock failed: held by ${holder} (${mode} wanted; retried ${LOCK_RETRY_SECONDS} s).`, error.message]);
+        throw new LvmCommandError('LEASE_HELD', [`${label} lock failed: held by ${holder} (${mode} wanted; retried ${LOCK_RETRY_SECONDS} s).`, error.message]);
       }
       throw error;
     }

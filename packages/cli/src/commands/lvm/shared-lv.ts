@@ -37,7 +37,7 @@ export async function checkSharedLvUnused(read: VgRead, lv: LogicalVolume): Prom
     await lease.release();
   } catch (error) {
     if (isLeaseholdError(error) && HELD_CODES.has(error.code)) {
-      throw new LvmCommandError('LV_LOCKED', [`LV locked by other host: ${read.vg.name}/${lv.name}`, error.message]);
+      throw new LvmCommandError('LEASE_HELD', [`LV locked by other host: ${read.vg.name}/${lv.name}`, error.message]);
     }
     throw error;
   }

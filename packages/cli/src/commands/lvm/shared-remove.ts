@@ -39,7 +39,7 @@ export async function planSharedVgRemove(read: VgRead, result: VgScanResult): Pr
   try {
     const started = await startedLockspaces(client);
     if (started.get(location.lockspace) !== 'joined') {
-      throw new LvmCommandError('LOCKSPACE_NOT_STARTED', [`VG ${read.name} lockspace is not started on this host: leasehold lockstart ${read.name}`, `Volume group "${read.name}" not removed`]);
+      throw new LvmCommandError('NO_LOCKSPACE', [`VG ${read.name} lockspace is not started on this host: leasehold lockstart ${read.name}`, `Volume group "${read.name}" not removed`]);
     }
     // A host that just left shows as gone only after our next renewal reads its lease: look again
     // for one renewal interval before refusing.
@@ -60,7 +60,7 @@ export async function planSharedVgRemove(read: VgRead, result: VgScanResult): Pr
     const target = candidates.find((s) => started.get(s.location.lockspace) === 'joined');
     if (target === undefined) {
       const names = candidates.map((c) => c.read.name).join(', ');
-      throw new LvmCommandError('GLOBAL_LOCK_VG', [
+      throw new LvmCommandError('GLOBAL_LOCK', [
         `VG ${read.name} holds the global lock and no other shared VG is started on this host to take it (shared VGs: ${names}).`,
         `Start one first (leasehold lockstart ${candidates[0]?.read.name ?? 'VG'}), or enable the global lock elsewhere (leasehold gl-enable VG) and disable it here (leasehold gl-disable ${read.name}).`,
         `Volume group "${read.name}" not removed`,

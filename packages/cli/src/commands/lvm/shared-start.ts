@@ -63,7 +63,7 @@ export async function lockstartVgs(session: Session, names: readonly string[], o
       printLvmOut(['Starting locking.  Waiting until locks are ready...']);
       for (const location of locations) {
         const result = await startVgLockspace(session, client, location, true, options.onProgress);
-        if (result.lockspace.state !== 'joined') throw new LvmCommandError('LOCK_START', [`VG ${location.vgName} start failed: lockspace ${location.lockspace} is ${result.lockspace.state}.`]);
+        if (result.lockspace.state !== 'joined') throw new LvmCommandError('LOCKSPACE_LOST', [`VG ${location.vgName} start failed: lockspace ${location.lockspace} is ${result.lockspace.state}.`]);
       }
     }
     return locations.length;

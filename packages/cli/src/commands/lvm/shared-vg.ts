@@ -72,7 +72,7 @@ export function checkNewSharedVgName(vgName: string, result: VgScanResult): void
   }
   for (const other of result.vgs) {
     if (isVgShared(other.vg) && lockspaceNamesCollide(vgName, other.name)) {
-      throw new LvmCommandError('LOCKSPACE_COLLISION', [
+      throw new LvmCommandError('NAME_TOO_LONG', [
         `VG name ${vgName} collides with shared VG ${other.name}: sanlock sees only the first 44 characters, so both would be lockspace ${('lvm_' + vgName).slice(0, 48)}.`,
         `Volume group "${vgName}" not created.`,
       ]);
@@ -96,7 +96,7 @@ export async function prepareSharedVg(session: Session, vg: VolumeGroup, result:
   const extentBytes = vg.extentSizeSectors * 512;
   const offsetBytes = pv.peStartSectors * 512;
   if (offsetBytes % geometry.alignBytes !== 0) {
-    throw new LvmCommandError('LOCK_LV_ALIGN', [`The first PV's data starts at ${offsetBytes}, not a multiple of the lease align ${geometry.alignBytes}; create it with --dataalignment ${geometry.alignBytes / 1024}k.`]);
+    throw new LvmCommandError('SHARED_VG_LOCK', [`The first PV's data starts at ${offsetBytes}, not a multiple of the lease align ${geometry.alignBytes}; create it with --dataalignment ${geometry.alignBytes / 1024}k.`]);
   }
   if (globalLock === 'enabled') printLvmOut(['Enabling sanlock global lock']);
   await initLockArea({

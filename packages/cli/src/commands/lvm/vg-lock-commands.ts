@@ -59,7 +59,7 @@ async function setGl(words: string[], state: 'enabled' | 'disabled'): Promise<vo
     if (state === 'enabled') {
       const others = (await globalLockVgs(result)).filter((l) => l.vgName !== name);
       if (others.length > 0 && !hasOption(args, 'yes')) {
-        throw new LvmCommandError('GLOBAL_LOCK_EXISTS', [`The global lock is already enabled in VG ${others.map((o) => o.vgName).join(', ')}; disable it there first (leasehold gl-disable VG), or give -y to have two.`]);
+        throw new LvmCommandError('GLOBAL_LOCK', [`The global lock is already enabled in VG ${others.map((o) => o.vgName).join(', ')}; disable it there first (leasehold gl-disable VG), or give -y to have two.`]);
       }
     }
     if ((await globalLockState(location)) === state) {
