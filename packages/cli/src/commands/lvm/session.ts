@@ -14,7 +14,7 @@ import {
 import { lastValue, type ParsedArgs } from './getopt.js';
 import { LVM_EXIT_USAGE, LvmCommandError } from './lvm-error.js';
 import { printLvmLines } from './output.js';
-import { beginSharedVgChange, checkAgainstValueBlock } from './shared-lock.js';
+import { beginSharedVgChange, checkAgainstValueBlock, sharedChangeOf } from './shared-lock.js';
 
 /** Names a leasehold.conf for the volume commands (tests use it; `--config FILE` wins). */
 export const CONFIG_ENV = 'LEASEHOLD_CONFIG';
@@ -115,11 +115,12 @@ export function vgForChange(result: VgScanResult, name: string): VgRead {
 }
 
 /**
- * A shared VG is changed only under its VG lease (lvmlockd's or leasehold's lockspace); leasehold's
- * volume commands do not take it yet, so they refuse as lvm does without lvmlockd.
+ * A shared VG is changed only under its VG lease (VGLK): commands that change a VG take it in
+ * withVgLock; without it they refuse as lvm does without lvmlockd.
  */
 export function refuseShared(read: VgRead): void {
-  if (!isVgShared(read.vg)) return;
+  // Under its VGLK (shared-lock.ts, taken by withVgLock) a shared VG may be changed.
+  if (!isVgShared(read.vg) || sharedChangeOf(read.name) !== undefined) return;
   throw new LvmCommandError('SHARED_VG', [
     `Cannot access VG ${read.name} with lock type ${read.vg.lockType ?? ''} that requires lvmlockd.`,
     'leasehold changes shared VGs only under their VG lease, which comes with shared VG support (lockstart).',

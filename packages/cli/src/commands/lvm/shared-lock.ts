@@ -161,7 +161,14 @@ async function quietRead(session: Session, vgName: string, first: readonly strin
 export async function beginSharedVgChange(session: Session, vgName: string): Promise<SharedVgChange | undefined> {
   const read = await quietRead(session, vgName);
   if (read === undefined || !isVgShared(read.vg)) return undefined;
-  const location = lockLvLocation(read);
+  let location: LockLvLocation;
+  try {
+    location = lockLvLocation(read);
+  } catch (error) {
+    // lvm's words first (the VG needs a lock manager), then why leasehold cannot be that here.
+    if (error instanceof LvmCommandError) throw new LvmCommandError(error.code, [`Cannot access VG ${vgName} with lock type ${read.vg.lockType ?? ''} that requires lvmlockd.`, ...error.lines]);
+    throw error;
+  }
   const client = await connectForVg(vgName, 'lock');
   let held: HeldLock;
   try {
