@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDirectDisk } from '@leasehold/disk/direct';
 import { formatUuid, lvExtentCount } from '@leasehold/lvm-format';
 import {
-  FIRST_LV_SLOT, GL_SLOT, LVM_VALUE_BLOCK_VERSION, VG_SLOT, buildLockspaceArea, decodeLeader, decodeLvmValueBlock, encodeLvmValueBlock, lockLvInitialBytes, lvbSectorOffset,
+  FIRST_LV_SLOT, GL_SLOT, LVM_VALUE_BLOCK_VERSION, VG_SLOT, buildLockspaceArea, lvmlockResourceArea, decodeLeader, decodeLvmValueBlock, encodeLvmValueBlock, lockLvInitialBytes, lvbSectorOffset,
   lvmlockGeometry, lvmlockInitialSlots, slotCount, slotOffsetBytes,
 } from '@leasehold/ondisk';
 import { readVolumes } from '@leasehold/volume';
@@ -107,7 +107,7 @@ function makeHost(name: string, hostId: number): Host {
 
 beforeAll(async () => {
   dir = new TestDir();
-  loops = makeLoopSet([600 * MIB, 300 * MIB, 300 * MIB, 300 * MIB]);
+  loops = makeLoopSet([600 * MIB, 300 * MIB, 300 * MIB, 300 * MIB, 800 * MIB]);
   hostA = makeHost('hostA', 1);
   hostB = makeHost('hostB', 2);
   await hostA.daemon.start();
@@ -291,6 +291,32 @@ describe('shared VGs between two leasehold hosts', () => {
     expect(removed).toContain('VG svA held the sanlock global lock; it is now enabled in VG svB.');
     expect(await slotName(d1, GL_SLOT)).toBe('GLLK');
     expect(await vgOf('svA')).toBeUndefined();
+  }, 180_000);
+
+  it('a full lvmlock grows by 256 MiB at lvcreate, in a second segment leasehold reaches through the PV', async () => {
+    const d4 = loops.devices[4] as string;
+    await ok(hostA, ['vgcreate', '--shared', 'svG', d4]);
+    await ok(hostA, ['lvcreate', '-an', '-n', 'blocker', '-L', '4m', 'svG']);
+    // Every other LV slot taken (by names no LV has): lvcreate must grow lvmlock.
+    const slots = slotCount(lockLvInitialBytes(geometry), geometry);
+    for (let slot = FIRST_LV_SLOT + 1; slot < slots; slot++) {
+      await writeAt(d4, PE_START + slotOffsetBytes(slot, geometry), lvmlockResourceArea('svG', `taken-${slot}`, geometry));
+    }
+    await ok(hostA, ['lvcreate', '-an', '-n', 'grown', '-L', '4m', 'svG']);
+    const read = await vgOf('svG');
+    const lockLv = read?.vg.lvs.find((l) => l.name === 'lvmlock');
+    expect(lockLv?.segments.map((seg) => [seg.startExtent, seg.extentCount, seg.stripes[0]?.startPe])).toEqual([[0, 64, 0], [64, 64, 66]]); // PE 64 blocker, 65 grown (allocated first), then lvmlock
+    const grown = read?.vg.lvs.find((l) => l.name === 'grown');
+    expect(grown?.lockArgs).toBe(`1.0.0:${slotOffsetBytes(slots, geometry)}`);
+    // lvmlock offset 256 MiB is PE 66 of the PV: the lease named by the LV UUID, then #unused slots.
+    const at = PE_START + 66 * 4 * MIB;
+    expect(decodeLeader(await readAt(d4, at, 512), 0).resourceName).toBe(formatUuid(grown?.id ?? ''));
+    expect(decodeLeader(await readAt(d4, at + MIB, 512), 0).resourceName).toBe('#unused');
+    // The lease in the second segment works through the daemon: lvremove takes it, then frees it.
+    await ok(hostA, ['lvremove', '-f', 'svG/grown']);
+    expect(decodeLeader(await readAt(d4, at, 512), 0).resourceName).toBe('#unused');
+    await ok(hostA, ['lvcreate', '-an', '-n', 'again', '-L', '4m', 'svG']);
+    expect((await vgOf('svG'))?.vg.lvs.find((l) => l.name === 'again')?.lockArgs).toBe(`1.0.0:${slotOffsetBytes(slots, geometry)}`);
   }, 180_000);
 
   it('bad input: names too long, damaged or foreign lvmlock, unknown lock_args major: clear errors, nothing written', async () => {

@@ -18,16 +18,26 @@ import { LvmCommandError } from './lvm-error.js';
 /** lvm's lock type for sanlock VGs. */
 export const SANLOCK_LOCK_TYPE = 'sanlock';
 
+/** One linear segment of lvmlock: lvmlock bytes [lvOffsetBytes, + lengthBytes) at pvOffsetBytes of path. */
+export interface LockLvPiece {
+  lvOffsetBytes: number;
+  lengthBytes: number;
+  path: string;
+  pvOffsetBytes: number;
+}
+
 /** Where one shared VG's lvmlock is, in PV bytes. */
 export interface LockLvLocation {
   vgName: string;
   lockspace: string;
-  /** The PV device that holds lvmlock. */
+  /** The PV device that holds lvmlock's first segment (lockspace, GLLK, VGLK). */
   path: string;
   /** PV byte offset of lvmlock's first byte: the lockspace area. */
   offsetBytes: number;
   sizeBytes: number;
   geometry: Geometry;
+  /** Every segment, in LV order (one for a lock LV that never grew). */
+  pieces: LockLvPiece[];
 }
 
 function fail(code: string, lines: string[]): never {
@@ -49,25 +59,42 @@ export function lockLvNameOf(vg: VolumeGroup): string {
   }
 }
 
-/** The lvmlock LV's place on its PV; refused unless it is one linear segment on one PV. */
+/**
+ * The lvmlock LV's place on its PVs: each segment must be linear (one stripe) and start at a multiple
+ * of the lease align on its PV, and the first must hold the lockspace, GLLK and VGLK.
+ */
 export function lockLvLocation(read: VgRead): LockLvLocation {
   const vg = read.vg;
   const name = lockLvNameOf(vg);
   const lv = vg.lvs.find((l) => l.name === name);
   if (lv === undefined) fail('SHARED_VG_LOCK', [`VG ${vg.name} has no lock LV "${name}" (its lock_args name it).`]);
-  const [segment, ...more] = lv.segments;
-  const stripe = segment?.stripes[0];
-  if (segment === undefined || more.length > 0 || segment.stripes.length !== 1 || stripe === undefined || segment.type !== 'striped') {
-    fail('SHARED_VG_LOCK', [`VG ${vg.name}: the lock LV ${name} is not one linear segment on one PV (${lv.segments.length} segments); leasehold reaches it only through one PV.`]);
-  }
-  const pv = vg.pvs.find((p) => p.key === stripe.pvKey);
-  const device = pv === undefined ? undefined : read.devices.get(pv.id);
-  if (pv === undefined || device === undefined) fail('MISSING_PV', [`VG ${vg.name}: the PV holding the lock LV ${name} (${stripe.pvKey}) is missing.`]);
   const extentBytes = vg.extentSizeSectors * SECTOR_SIZE_BYTES;
-  const geometry = lvmlockGeometry(device.sectorSize);
-  const offsetBytes = pv.peStartSectors * SECTOR_SIZE_BYTES + stripe.startPe * extentBytes;
-  if (offsetBytes % geometry.alignBytes !== 0) {
-    fail('SHARED_VG_LOCK', [`VG ${vg.name}: the lock LV starts at byte ${offsetBytes} of ${device.path}, not a multiple of the lease align ${geometry.alignBytes}; leasehold cannot reach it without device-mapper.`]);
+  let geometry: Geometry | undefined;
+  const pieces: LockLvPiece[] = [];
+  for (const segment of lv.segments) {
+    const stripe = segment.stripes[0];
+    if (segment.stripes.length !== 1 || stripe === undefined || segment.type !== 'striped') {
+      fail('SHARED_VG_LOCK', [`VG ${vg.name}: the lock LV ${name} has a segment that is not linear; leasehold reaches lvmlock only through linear segments.`]);
+    }
+    const pv = vg.pvs.find((p) => p.key === stripe.pvKey);
+    const device = pv === undefined ? undefined : read.devices.get(pv.id);
+    if (pv === undefined || device === undefined) fail('MISSING_PV', [`VG ${vg.name}: the PV holding the lock LV ${name} (${stripe.pvKey}) is missing.`]);
+    geometry ??= lvmlockGeometry(device.sectorSize);
+    const piece = {
+      lvOffsetBytes: segment.startExtent * extentBytes,
+      lengthBytes: segment.extentCount * extentBytes,
+      path: device.path,
+      pvOffsetBytes: pv.peStartSectors * SECTOR_SIZE_BYTES + stripe.startPe * extentBytes,
+    };
+    if (piece.pvOffsetBytes % geometry.alignBytes !== 0 || piece.lengthBytes % geometry.alignBytes !== 0) {
+      fail('SHARED_VG_LOCK', [`VG ${vg.name}: a segment of the lock LV starts at byte ${piece.pvOffsetBytes} of ${device.path} (${piece.lengthBytes} bytes), not on the lease align ${geometry.alignBytes}; leasehold cannot reach it without device-mapper.`]);
+    }
+    pieces.push(piece);
+  }
+  const first = pieces[0];
+  if (first === undefined || geometry === undefined) fail('SHARED_VG_LOCK', [`VG ${vg.name}: the lock LV ${name} has no segments.`]);
+  if (first.lengthBytes < slotOffsetBytes(FIRST_LV_SLOT, geometry)) {
+    fail('SHARED_VG_LOCK', [`VG ${vg.name}: the first segment of the lock LV is too short to hold the lockspace, GLLK and VGLK.`]);
   }
   let lockspace: string;
   try {
@@ -75,12 +102,51 @@ export function lockLvLocation(read: VgRead): LockLvLocation {
   } catch (error) {
     fail('NAME_TOO_LONG', ondiskLines(error));
   }
-  return { vgName: vg.name, lockspace, path: device.path, offsetBytes, sizeBytes: segment.extentCount * extentBytes, geometry };
+  const sizeBytes = pieces.reduce((n, p) => n + p.lengthBytes, 0);
+  return { vgName: vg.name, lockspace, path: first.path, offsetBytes: first.pvOffsetBytes, sizeBytes, geometry, pieces };
 }
 
-/** PV byte offset of slot `slot` of lvmlock. */
+/** Where lvmlock byte `lvOffsetBytes` (a slot start) is: its PV and the byte offset on it. */
+export function placeOf(location: LockLvLocation, lvOffsetBytes: number): { path: string; offsetBytes: number } {
+  for (const piece of location.pieces) {
+    if (lvOffsetBytes >= piece.lvOffsetBytes && lvOffsetBytes < piece.lvOffsetBytes + piece.lengthBytes) {
+      return { path: piece.path, offsetBytes: piece.pvOffsetBytes + lvOffsetBytes - piece.lvOffsetBytes };
+    }
+  }
+  return fail('SHARED_VG_LOCK', [`VG ${location.vgName}: offset ${lvOffsetBytes} is beyond the lock LV (${location.sizeBytes} bytes).`]);
+}
+
+/** PV byte offset of slot `slot` of lvmlock's first segment (the lockspace, GLLK, VGLK). */
 export function slotPvOffset(location: LockLvLocation, slot: number): number {
   return location.offsetBytes + slotOffsetBytes(slot, location.geometry);
+}
+
+/** The open PVs of one operation, each opened once. */
+class PvSet {
+  private readonly disks = new Map<string, Disk>();
+  constructor(private readonly write: boolean) {}
+
+  async get(path: string): Promise<Disk> {
+    const open = this.disks.get(path);
+    if (open !== undefined) return open;
+    const disk = await directDeviceOpener.open(path, { write: this.write });
+    this.disks.set(path, disk);
+    return disk;
+  }
+
+  async close(): Promise<void> {
+    for (const disk of this.disks.values()) await disk.close();
+    this.disks.clear();
+  }
+}
+
+async function withPvs<T>(write: boolean, work: (pvs: PvSet) => Promise<T>): Promise<T> {
+  const pvs = new PvSet(write);
+  try {
+    return await work(pvs);
+  } finally {
+    await pvs.close();
+  }
 }
 
 async function withPv<T>(path: string, write: boolean, work: (disk: Disk) => Promise<T>): Promise<T> {
@@ -164,42 +230,53 @@ export function newLockLv(vg: VolumeGroup, geometry: Geometry, random: (n: numbe
   };
 }
 
-/** What one LV slot holds (its resource name; `#unused` for never-written space, as lvmlockd treats it). */
-async function slotName(disk: Disk, location: LockLvLocation, slot: number): Promise<string> {
-  const leader = decodeLeader(await readBytes(disk, slotPvOffset(location, slot), location.geometry.sectorSize), 0);
+/** What one slot holds (its resource name; `#unused` for never-written space, as lvmlockd treats it). */
+async function slotName(pvs: PvSet, location: LockLvLocation, slot: number): Promise<string> {
+  const place = placeOf(location, slotOffsetBytes(slot, location.geometry));
+  const leader = decodeLeader(await readBytes(await pvs.get(place.path), place.offsetBytes, location.geometry.sectorSize), 0);
   if (leader.magic !== PAXOS_LEADER_MAGIC) return UNUSED_RESOURCE_NAME;
   return leader.resourceName;
 }
 
 /**
  * lvcreate: the lowest free LV slot gets a lease named by the LV UUID; returns the lock_args
- * (`1.0.0:<offset in lvmlock>`). Refused when the UUID already has a slot or lvmlock is full.
+ * (`1.0.0:<offset in lvmlock>`), or undefined when lvmlock is full. Refused when the UUID already has a slot.
  */
-export async function assignLvLease(location: LockLvLocation, lvId: string): Promise<string> {
+export async function assignLvLease(location: LockLvLocation, lvId: string): Promise<string | undefined> {
   const uuid = formatUuid(lvId);
-  return withPv(location.path, true, async (disk) => {
+  return withPvs(true, async (pvs) => {
     const slots = slotCount(location.sizeBytes, location.geometry);
     let free: number | undefined;
     for (let slot = FIRST_LV_SLOT; slot < slots; slot++) {
-      const name = await slotName(disk, location, slot);
+      const name = await slotName(pvs, location, slot);
       if (name === uuid) fail('DAMAGED', [`VG ${location.vgName}: a lease for LV ${uuid} already exists in lvmlock (slot ${slot}).`]);
       if (name === UNUSED_RESOURCE_NAME && free === undefined) free = slot;
     }
-    if (free === undefined) {
-      fail('SHARED_VG_LOCK', [`VG ${location.vgName}: no free lease slot in lvmlock (${slots - FIRST_LV_SLOT} LV slots); leasehold does not grow lvmlock yet: create this LV with lvm, which extends it.`]);
-    }
+    if (free === undefined) return undefined;
     const offsetInLockLv = slotOffsetBytes(free, location.geometry);
-    await writeBytes(disk, location.offsetBytes + offsetInLockLv, lvmlockResourceArea(location.vgName, uuid, location.geometry));
+    const place = placeOf(location, offsetInLockLv);
+    await writeBytes(await pvs.get(place.path), place.offsetBytes, lvmlockResourceArea(location.vgName, uuid, location.geometry));
     return formatLvLockArgs(offsetInLockLv);
   });
 }
 
-/** The PV offset of an LV's lease, from its lock_args. */
-export function lvLeaseOffset(location: LockLvLocation, lv: LogicalVolume): number {
+/** After lvmlock grew: `#unused` into every slot from `fromBytes` (its old size) to its end. */
+export async function initGrownSlots(location: LockLvLocation, fromBytes: number): Promise<void> {
+  const unused = lvmlockResourceArea(location.vgName, UNUSED_RESOURCE_NAME, location.geometry);
+  await withPvs(true, async (pvs) => {
+    for (let slot = slotCount(fromBytes, location.geometry); slot < slotCount(location.sizeBytes, location.geometry); slot++) {
+      const place = placeOf(location, slotOffsetBytes(slot, location.geometry));
+      await writeBytes(await pvs.get(place.path), place.offsetBytes, unused);
+    }
+  });
+}
+
+/** Where an LV's lease is (PV and offset), from its lock_args. */
+export function lvLeasePlace(location: LockLvLocation, lv: LogicalVolume): { path: string; offsetBytes: number } {
   try {
     const { offsetBytes } = parseLvLockArgs(lv.lockArgs ?? '');
     lvSlotOfOffset(offsetBytes, location.geometry, location.sizeBytes);
-    return location.offsetBytes + offsetBytes;
+    return placeOf(location, offsetBytes);
   } catch (error) {
     if (error instanceof OnDiskError) fail(error.code, [`LV ${location.vgName}/${lv.name}: ${error.message}`]);
     throw error;
@@ -209,18 +286,18 @@ export function lvLeaseOffset(location: LockLvLocation, lv: LogicalVolume): numb
 /** lvremove: the LV's slot becomes `#unused` again (only if it still holds this LV's lease). */
 export async function freeLvLease(location: LockLvLocation, lv: LogicalVolume): Promise<void> {
   if (lv.lockArgs === undefined) return;
-  const at = lvLeaseOffset(location, lv);
-  await withPv(location.path, true, async (disk) => {
-    const leader = decodeLeader(await readBytes(disk, at, location.geometry.sectorSize), 0);
+  const at = lvLeasePlace(location, lv);
+  await withPv(at.path, true, async (disk) => {
+    const leader = decodeLeader(await readBytes(disk, at.offsetBytes, location.geometry.sectorSize), 0);
     if (leader.magic === PAXOS_LEADER_MAGIC && leader.resourceName !== formatUuid(lv.id)) return;
-    await writeBytes(disk, at, lvmlockResourceArea(location.vgName, UNUSED_RESOURCE_NAME, location.geometry));
+    await writeBytes(disk, at.offsetBytes, lvmlockResourceArea(location.vgName, UNUSED_RESOURCE_NAME, location.geometry));
   });
 }
 
 /** The name in the GL slot: enabled (`GLLK`), disabled, or something else. */
 export async function globalLockState(location: LockLvLocation): Promise<'enabled' | 'disabled' | 'other'> {
-  return withPv(location.path, false, async (disk) => {
-    const name = await slotName(disk, location, GL_SLOT);
+  return withPvs(false, async (pvs) => {
+    const name = await slotName(pvs, location, GL_SLOT);
     return name === GL_RESOURCE_NAME ? 'enabled' : name === GL_DISABLED_RESOURCE_NAME ? 'disabled' : 'other';
   });
 }
