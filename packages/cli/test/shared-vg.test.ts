@@ -107,7 +107,7 @@ function makeHost(name: string, hostId: number): Host {
 
 beforeAll(async () => {
   dir = new TestDir();
-  loops = makeLoopSet([600 * MIB, 300 * MIB, 300 * MIB, 300 * MIB, 800 * MIB]);
+  loops = makeLoopSet([600 * MIB, 300 * MIB, 300 * MIB, 300 * MIB, 800 * MIB, 100 * MIB]);
   hostA = makeHost('hostA', 1);
   hostB = makeHost('hostB', 2);
   await hostA.daemon.start();
@@ -317,6 +317,11 @@ describe('shared VGs between two leasehold hosts', () => {
     expect(decodeLeader(await readAt(d4, at, 512), 0).resourceName).toBe('#unused');
     await ok(hostA, ['lvcreate', '-an', '-n', 'again', '-L', '4m', 'svG']);
     expect((await vgOf('svG'))?.vg.lvs.find((l) => l.name === 'again')?.lockArgs).toBe(`1.0.0:${slotOffsetBytes(slots, geometry)}`);
+    // vgextend changes the set of PVs: under GLLK (now in svB), whose global version moves on.
+    const [, d1] = loops.devices as [string, string];
+    const glBefore = (await valueBlock(d1, GL_SLOT)).rVersion;
+    await ok(hostA, ['vgextend', 'svG', loops.devices[5] as string]);
+    expect((await valueBlock(d1, GL_SLOT)).rVersion).toBe(glBefore + 1);
   }, 180_000);
 
   it('bad input: names too long, damaged or foreign lvmlock, unknown lock_args major: clear errors, nothing written', async () => {

@@ -12,7 +12,7 @@ import {
 } from '@leasehold/ondisk';
 import { parseKvText } from '@leasehold/daemon/config-file';
 import { isVgShared } from '@leasehold/lvm-format';
-import { findVg, readAllVgs, scanDevices, type VgRead } from '@leasehold/volume';
+import { findVg, readAllVgs, scanDevices, type VgRead, type VgScanResult } from '@leasehold/volume';
 import { LvmCommandError } from './lvm-error.js';
 import { lockLvLocation, slotPvOffset, type LockLvLocation } from './shared-layout.js';
 import type { Session } from './session.js';
@@ -142,6 +142,11 @@ export function checkAgainstValueBlock(read: VgRead): void {
 
 /** Changes in progress in this process, by VG name (one per VG: the file lock serialises them). */
 const inProgress = new Map<string, SharedVgChange>();
+
+/** Every VG of the session's devices, without printing the scan's warnings (the command's own scan does). */
+export async function scanQuietly(session: Session): Promise<VgScanResult> {
+  return readAllVgs(await scanDevices(session.devices.filter((d) => existsSync(d))));
+}
 
 async function quietRead(session: Session, vgName: string, first: readonly string[] = []): Promise<VgRead | undefined> {
   // The PV holding lvmlock first: a VG on one PV is then read from it alone.

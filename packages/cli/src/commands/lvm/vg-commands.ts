@@ -12,6 +12,7 @@ import { findVgOrFail, openSession, refuseShared, scanSession, vgForChange, with
 import { parseSizeArgument } from './units.js';
 import { lvmCommand } from './run.js';
 import { checkNewSharedVgName, prepareSharedVg, withGlobalLockIfAny } from './shared-vg.js';
+import { scanQuietly } from './shared-lock.js';
 import { finishSharedVgRemove, planSharedVgRemove, type SharedRemovePlan } from './shared-remove.js';
 import { lockLvNameOf } from './shared-layout.js';
 import { startCreatedVg } from './shared-start.js';
@@ -29,10 +30,16 @@ function checkNewVgName(command: string, name: string): void {
   if (problem !== undefined) throw usage(command, [problem, `New volume group name "${name}" is invalid.`]);
 }
 
-async function withGlobal<T>(session: Session, work: () => Promise<T>): Promise<T> {
+/**
+ * lvm's global file lock on this host; with `clusterWide`, also the global lock (GLLK) EX of the
+ * shared VGs when one carries it and is started here (vgextend, vgreduce, vgrename change the set of
+ * PVs or VG names). vgcreate and vgremove take GLLK themselves, after their own checks.
+ */
+async function withGlobal<T>(session: Session, work: () => Promise<T>, clusterWide = false): Promise<T> {
   const lock = await takeFileLock(GLOBAL_LOCK_NAME, { lockingDir: session.config.lockingDir });
   try {
-    return await work();
+    if (!clusterWide) return await work();
+    return await withGlobalLockIfAny(await scanQuietly(session), false, () => work());
   } finally {
     lock.release();
   }
@@ -228,6 +235,7 @@ export async function runVgextend(words: string[]): Promise<void> {
       await commitVg(vg, devicesFor(read.devices, joining), writerIdentity(session), { seqno: read.seqno + 1 });
       printLvmOut([`Volume group "${name}" successfully extended`]);
     }),
+    true
   );
 }
 
@@ -253,6 +261,7 @@ export async function runVgreduce(words: string[]): Promise<void> {
       const read = vgForChange(result, name);
       await reduce(session, read, paths, hasOption(args, 'all'));
     }),
+    true
   );
 }
 
@@ -343,6 +352,7 @@ export async function runVgrename(words: string[]): Promise<void> {
         printLvmOut([`Volume group "${shownOld}" successfully renamed to "${newName}"`]);
       }),
     ),
+    true
   );
 }
 
