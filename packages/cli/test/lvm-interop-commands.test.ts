@@ -291,9 +291,9 @@ describe('the real lvm reads what leasehold writes', () => {
     () => {
       fc.assert(
         fc.property(setup, fc.commands(steps, { maxCommands: MAX_COMMANDS }), ({ mdas, explicitPvcreate }, commands) => {
-          lab.loops.forEach((device, i) => zeroDevice(device, (DEVICE_SIZES_MIB[i] as number) * MIB));
+          for (const [i, device] of lab.loops.entries()) zeroDevice(device, (DEVICE_SIZES_MIB[i] as number) * MIB);
           const model: Model = { pvs: new Map(), lvs: new Map(), nextName: 0 };
-          lab.loops.forEach((device) => model.pvs.set(device, { device, inVg: false, peCount: 0, allocated: 0 }));
+          for (const device of lab.loops) model.pvs.set(device, { device, inVg: false, peCount: 0, allocated: 0 });
           const first = lab.loops.slice(0, mdas.length);
           // one pvcreate per mda count (vgcreate --pvmetadatacopies applies to all it initializes)
           first.forEach((device, i) => {

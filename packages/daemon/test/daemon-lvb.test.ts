@@ -67,9 +67,9 @@ describe('value blocks through the daemon', () => {
 
       const plain = await ca.acquire(where(), { waitSeconds: 10 });
       const refused = await plain.setLvb(Uint8Array.of(1)).catch((error: unknown) => error);
-      expect(isLeaseholdError(refused, 'INVALID_ARGUMENT')).toBe(true);
+      expect(isLeaseholdError(refused, 'BAD_ARGUMENT')).toBe(true);
       expect(String((refused as Error).message)).toMatch(/not acquired with its value block/);
-      expect(isLeaseholdError(await plain.getLvb().catch((error: unknown) => error), 'INVALID_ARGUMENT')).toBe(true);
+      expect(isLeaseholdError(await plain.getLvb().catch((error: unknown) => error), 'BAD_ARGUMENT')).toBe(true);
       const badHex = await ca.call('set_lvb', { lockspace: 'LS', resource: 'R1', data: 'xyz' }).catch((error: unknown) => error);
       expect(isLeaseholdError(badHex, 'BAD_REQUEST')).toBe(true);
       await plain.release();

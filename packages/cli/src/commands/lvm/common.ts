@@ -58,7 +58,7 @@ export function pvEntry(key: string, device: PvDevice, extentSizeSectors: number
 /** lvm writes PV keys pv0, pv1 ... in VG order; renumbering after a PV leaves keeps that (segments follow). */
 export function renumberPvKeys(vg: VolumeGroup): void {
   const rename = new Map<string, string>();
-  vg.pvs.forEach((pv, i) => rename.set(pv.key, `pv${i}`));
+  for (const [i, pv] of vg.pvs.entries()) rename.set(pv.key, `pv${i}`);
   for (const pv of vg.pvs) pv.key = rename.get(pv.key) ?? pv.key;
   for (const lv of vg.lvs) for (const seg of lv.segments) for (const area of seg.stripes) area.pvKey = rename.get(area.pvKey) ?? area.pvKey;
 }
@@ -80,7 +80,7 @@ export function devicesFor(existing: ReadonlyMap<string, PvDevice>, joining: rea
 
 
 /** lvm's tag rules: 1-1024 characters from [A-Za-z0-9_+.-/=!:&#], not starting with '-'. */
-const TAG_PATTERN = /^[A-Za-z0-9_+.\/=!:&#][A-Za-z0-9_+.\-/=!:&#]*$/;
+const TAG_PATTERN = /^[A-Za-z0-9_+./=!:&#][A-Za-z0-9_+.\-/=!:&#]*$/;
 export const MAX_TAG_LENGTH = 1024;
 
 /** The --addtag values, checked as lvm checks them (exit 3 for a bad one). */

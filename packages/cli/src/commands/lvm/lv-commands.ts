@@ -198,7 +198,7 @@ export async function runLvcreate(words: string[]): Promise<void> {
   const [target, ...pvPaths] = args.positionals;
   let nameArg = lastValue(args, 'name');
   let vgName = target;
-  if (nameArg !== undefined && nameArg.includes('/')) {
+  if (nameArg?.includes('/')) {
     const split = splitLvPath(nameArg);
     vgName = vgName ?? split.vgName;
     nameArg = split.lvName;

@@ -4,8 +4,9 @@
  * sanlock or leasehold lease areas (their leader magic at the start of a 1 MiB-aligned area in the
  * first MiBs, which blkid does not know). LVM labels are found by the volume scan, not here.
  *
- * This is the commands' own probe until @leasehold/disk's probeSignatures lands; then this file
- * becomes a thin adapter over it.
+ * Not @leasehold/disk's probeSignatures: lvm's messages and its wipe name each signature by the
+ * offset of its magic as wipefs reports it (ext4 at 1080), where that probe reports blkid's start of
+ * the thing (ext4 at 0) to name what would be overwritten.
  */
 import { execFile } from 'node:child_process';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
