@@ -11,7 +11,7 @@ import {
   VG_RESOURCE_NAME, VG_SLOT, type Geometry, OnDiskError, decodeLeader, formatLvLockArgs, lockLvInitialBytes, lvSlotOfOffset, lvmLockspaceName,
   lvmlockGeometry, lvmlockInitialSlots, lvmlockResourceArea, parseLvLockArgs, parseVgLockArgs, slotCount, slotOffsetBytes, verifyLeader,
 } from '@leasehold/ondisk';
-import { type Disk } from '@leasehold/disk';
+import type { Disk } from '@leasehold/disk';
 import { directDeviceOpener, readBytes, writeBytes, type VgRead } from '@leasehold/volume';
 import { LvmCommandError } from './lvm-error.js';
 

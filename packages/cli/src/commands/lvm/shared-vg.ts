@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { isVgShared, type VolumeGroup } from '@leasehold/lvm-format';
-import { type LeaseholdClient, type LockstartResult, type ProgressInfo } from '@leasehold/client';
+import type { LeaseholdClient, LockstartResult, ProgressInfo } from '@leasehold/client';
 import { formatVgLockArgs, lockspaceNamesCollide, lvmLockspaceName, lvmlockGeometry, OnDiskError } from '@leasehold/ondisk';
 import type { VgRead, VgScanResult } from '@leasehold/volume';
 import { LvmCommandError } from './lvm-error.js';
