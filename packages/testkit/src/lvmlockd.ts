@@ -365,6 +365,28 @@ export class LvmlockdCluster {
     return vg;
   }
 
+  /**
+   * A shared VG made by someone else (leasehold's vgcreate --shared) on `disk`: the lvmlock stand-in
+   * loop at `peStartBytes` is attached and linked in every host, as vgcreateShared does for its own.
+   */
+  async adoptVg(vgName: string, disk: LvmDisk, peStartBytes: number): Promise<SharedVg> {
+    const lockLvDevice = this.attach([
+      '-f',
+      '--show',
+      '--sector-size',
+      String(disk.sectorSize),
+      '--offset',
+      String(peStartBytes),
+      '--sizelimit',
+      String(LVMLOCK_LOOP_BYTES[disk.sectorSize]),
+      disk.imagePath,
+    ]);
+    const vg: SharedVg = { name: vgName, disk, peStartBytes, lockLvDevice };
+    this.vgs.push(vg);
+    for (const each of this.hosts) await each.linkVg(vg);
+    return vg;
+  }
+
   /** Undoes everything (safe to call twice, and after any failure). Throws at the end if something resisted. */
   async destroy(): Promise<void> {
     if (this.destroyed) return;

@@ -13,6 +13,7 @@ import { printLvmLines, printLvmOut } from './output.js';
 import { openSession, scanSession, vgForChange, withVgLock, writerIdentity, type Session } from './session.js';
 import { parseExtentsArgument, parseSizeArgument, type ExtentsArgument } from './units.js';
 import { lvmCommand } from './run.js';
+import { assignSharedLvLease, checkSharedLvUnused, freeSharedLvLease } from './shared-lv.js';
 
 /** lvm names LVs created without -n lvol0, lvol1 ... */
 const AUTO_NAME_PREFIX = 'lvol';
@@ -248,6 +249,7 @@ export async function runLvcreate(words: string[]): Promise<void> {
     // lvm writes visible LVs before hidden ones
     vg.lvs.sort((a, b) => Number(isLvVisible(b)) - Number(isLvVisible(a)));
     allocate(read, lv, extents, keys, stripeCount, stripeCount > 1 ? stripeSizeSectors : undefined);
+    await assignSharedLvLease(read, lv);
     await commitVg(vg, read.devices, writerIdentity(session), { seqno: read.seqno + 1 });
     if (activate) printLvmLines([`WARNING: leasehold has no activation yet: ${vg.name}/${name} is inactive and was not zeroed.`]);
     else if (zero) printLvmLines([`WARNING: Logical volume ${vg.name}/${name} not zeroed.`]);
@@ -288,9 +290,12 @@ async function removeLvs(session: Session, vgName: string, lvName: string | unde
     const index = read.vg.lvs.findIndex((l) => l.name === name);
     if (index < 0) throw new LvmCommandError('LV_NOT_FOUND', [`Failed to find logical volume "${vgName}/${name}"`]);
     if (!isLvVisible(read.vg.lvs[index] as LogicalVolume)) throw new LvmCommandError('LV_INTERNAL', [`Can't remove internal logical volume ${vgName}/${name}.`]);
+    const removed = read.vg.lvs[index] as LogicalVolume;
+    await checkSharedLvUnused(read, removed);
     read.vg.lvs.splice(index, 1);
     seqno++;
     await commitVg(read.vg, read.devices, writerIdentity(session), { seqno });
+    await freeSharedLvLease(read, removed);
     printLvmOut([`Logical volume "${name}" successfully removed.`]);
   }
 }

@@ -8,12 +8,13 @@ import { hostname, machine, release, type as osType, version as osVersion } from
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { isVgShared, LABEL_SCAN_SECTORS, scanLabel, SECTOR_SIZE_BYTES } from '@leasehold/lvm-format';
 import {
-  devicesToScan, findVg, loadVolumeConfig, readAllVgs, scanDevices, takeFileLock, VolumeError, vgLockName,
+  DEFAULT_VOLUME_CONFIG_PATH, devicesToScan, findVg, loadVolumeConfig, readAllVgs, scanDevices, takeFileLock, VolumeError, vgLockName,
   type FileLock, type VgRead, type VgScanResult, type VolumeConfig, type WriterIdentity,
 } from '@leasehold/volume';
 import { lastValue, type ParsedArgs } from './getopt.js';
 import { LVM_EXIT_USAGE, LvmCommandError } from './lvm-error.js';
 import { printLvmLines } from './output.js';
+import { beginSharedVgChange, checkAgainstValueBlock, sharedChangeOf } from './shared-lock.js';
 
 /** Names a leasehold.conf for the volume commands (tests use it; `--config FILE` wins). */
 export const CONFIG_ENV = 'LEASEHOLD_CONFIG';
@@ -27,6 +28,8 @@ export interface Session {
   /** Devices named with --devices (an explicit list: missing ones are errors). */
   explicitDevices: boolean;
   quiet: boolean;
+  /** The leasehold.conf read (undefined: the default path, which may be absent). */
+  configPath?: string;
 }
 
 /**
@@ -58,7 +61,9 @@ export function openSession(command: string, words: readonly string[], args: Par
   }
   const listed = (args.values.get('devices') ?? []).flatMap((v) => v.split(',')).filter((s) => s !== '');
   const devices = devicesToScan(listed, config);
-  return { command, words, config, devices, explicitDevices: listed.length > 0, quiet: (args.counts.get('quiet') ?? 0) > 0 };
+  return {
+    command, words, config, devices, explicitDevices: listed.length > 0, quiet: (args.counts.get('quiet') ?? 0) > 0, configPath: path ?? DEFAULT_VOLUME_CONFIG_PATH,
+  };
 }
 
 /** Scans every device of the session, plus devices named as arguments (`extra`), once each; prints the scan's warnings. */
@@ -98,6 +103,7 @@ export function damagedLabelWarnings(path: string): string[] {
 export function vgForChange(result: VgScanResult, name: string): VgRead {
   const read = findVgOrFail(result, name);
   printLvmLines(read.warnings);
+  checkAgainstValueBlock(read);
   if (read.duplicatePvIds.length > 0) {
     throw new LvmCommandError('DUPLICATE_PV', [`Cannot change VG ${name} while PVs appear on duplicate devices.`]);
   }
@@ -109,11 +115,12 @@ export function vgForChange(result: VgScanResult, name: string): VgRead {
 }
 
 /**
- * A shared VG is changed only under its VG lease (lvmlockd's or leasehold's lockspace); leasehold's
- * volume commands do not take it yet, so they refuse as lvm does without lvmlockd.
+ * A shared VG is changed only under its VG lease (VGLK): commands that change a VG take it in
+ * withVgLock; without it they refuse as lvm does without lvmlockd.
  */
 export function refuseShared(read: VgRead): void {
-  if (!isVgShared(read.vg)) return;
+  // Under its VGLK (shared-lock.ts, taken by withVgLock) a shared VG may be changed.
+  if (!isVgShared(read.vg) || sharedChangeOf(read.name) !== undefined) return;
   throw new LvmCommandError('SHARED_VG', [
     `Cannot access VG ${read.name} with lock type ${read.vg.lockType ?? ''} that requires lvmlockd.`,
     'leasehold changes shared VGs only under their VG lease, which comes with shared VG support (lockstart).',
@@ -139,7 +146,17 @@ export async function withVgLock<T>(session: Session, vgName: string, work: () =
     throw error;
   }
   try {
-    return await work();
+    // A shared VG is also locked between hosts: VGLK exclusive, through the daemon (shared-lock.ts).
+    const shared = await beginSharedVgChange(session, vgName);
+    let result: T;
+    try {
+      result = await work();
+    } catch (error) {
+      await shared?.abort();
+      throw error;
+    }
+    await shared?.finish(session);
+    return result;
   } finally {
     lock.release();
   }

@@ -1,6 +1,6 @@
 /** vgcreate, vgremove, vgextend, vgreduce, vgrename with lvm's checks, messages and exit statuses. */
 import {
-  DEFAULT_EXTENT_SIZE_SECTORS, generateUuid, isLvVisible, SECTOR_SIZE_BYTES, vgNameProblem, type VolumeGroup,
+  DEFAULT_EXTENT_SIZE_SECTORS, generateUuid, isLvVisible, isVgShared, SECTOR_SIZE_BYTES, vgNameProblem, type VolumeGroup,
 } from '@leasehold/lvm-format';
 import { commitVg, GLOBAL_LOCK_NAME, orphanPv, takeFileLock, type PvDevice, type VgRead, type VgScanResult } from '@leasehold/volume';
 import { checkedTags, devicesFor, nextPvKey, pvEntry, randomBytes, renumberPvKeys, roleOf } from './common.js';
@@ -11,6 +11,11 @@ import { initializePv, PV_LAYOUT_OPTIONS, pvLayoutArgs } from './pv-commands.js'
 import { findVgOrFail, openSession, refuseShared, scanSession, vgForChange, withVgLock, writerIdentity, type Session } from './session.js';
 import { parseSizeArgument } from './units.js';
 import { lvmCommand } from './run.js';
+import { checkNewSharedVgName, prepareSharedVg, withGlobalLockIfAny } from './shared-vg.js';
+import { scanQuietly } from './shared-lock.js';
+import { finishSharedVgRemove, planSharedVgRemove, type SharedRemovePlan } from './shared-remove.js';
+import { lockLvNameOf } from './shared-layout.js';
+import { startCreatedVg } from './shared-start.js';
 
 /** Extent sizes lvm accepts for new VGs: at least 1 KiB (2 sectors), and a power of 2 or a multiple of 128 KiB (256 sectors). */
 const MIN_EXTENT_SIZE_SECTORS = 2;
@@ -25,10 +30,16 @@ function checkNewVgName(command: string, name: string): void {
   if (problem !== undefined) throw usage(command, [problem, `New volume group name "${name}" is invalid.`]);
 }
 
-async function withGlobal<T>(session: Session, work: () => Promise<T>): Promise<T> {
+/**
+ * lvm's global file lock on this host; with `clusterWide`, also the global lock (GLLK) EX of the
+ * shared VGs when one carries it and is started here (vgextend, vgreduce, vgrename change the set of
+ * PVs or VG names). vgcreate and vgremove take GLLK themselves, after their own checks.
+ */
+async function withGlobal<T>(session: Session, work: () => Promise<T>, clusterWide = false): Promise<T> {
   const lock = await takeFileLock(GLOBAL_LOCK_NAME, { lockingDir: session.config.lockingDir });
   try {
-    return await work();
+    if (!clusterWide) return await work();
+    return await withGlobalLockIfAny(await scanQuietly(session), false, () => work());
   } finally {
     lock.release();
   }
@@ -78,6 +89,7 @@ const VGCREATE_OPTIONS: readonly OptionSpec[] = [
   { long: 'alloc', value: true },
   { long: 'addtag', value: true },
   { long: 'shared', value: false },
+  { long: 'locktype', value: true },
   { long: 'clustered', short: 'c', value: true },
   { long: 'autobackup', short: 'A', value: true },
   { long: 'vgmetadatacopies', value: true },
@@ -93,7 +105,9 @@ export async function runVgcreate(words: string[]): Promise<void> {
   if (name === undefined) throw usage('vgcreate', ['Please provide volume group name and physical volumes']);
   if (paths.length === 0) throw usage('vgcreate', ['Please enter physical volume name(s)']);
   checkNewVgName('vgcreate', name);
-  if (hasOption(args, 'shared')) throw new LvmCommandError('SHARED_VG', ['leasehold cannot create shared VGs yet (vgcreate --shared comes with lockstart).']);
+  const lockType = lastValue(args, 'locktype');
+  if (lockType !== undefined && lockType !== 'sanlock' && lockType !== 'none') throw new LvmCommandError('UNSUPPORTED', [`leasehold supports lock type sanlock only (--locktype ${lockType}).`]);
+  const shared = hasOption(args, 'shared') || lockType === 'sanlock';
   const clustered = lastValue(args, 'clustered');
   if (clustered !== undefined && clustered !== 'n') throw new LvmUsageError(['Clustered VGs (clvmd) are not supported; use --shared.']);
   let extentSizeSectors = DEFAULT_EXTENT_SIZE_SECTORS;
@@ -109,10 +123,15 @@ export async function runVgcreate(words: string[]): Promise<void> {
   const alloc = lastValue(args, 'alloc');
   if (alloc !== undefined && !['normal', 'contiguous', 'cling', 'anywhere'].includes(alloc)) throw new LvmUsageError([`Invalid argument for --alloc: ${alloc}`]);
   const session = openSession('vgcreate', words, args);
+  let created: VolumeGroup | undefined;
   await withGlobal(session, () =>
     withVgLock(session, name, async () => {
-      const result = await scanSession(session, paths);
+      const scanned = await scanSession(session, paths);
+      // With a shared VG around, the global lock (GLLK) EX makes the name and PV checks hold cluster-wide.
+      await withGlobalLockIfAny(scanned, shared, async (held) => {
+      const result = held ? await scanSession(session, paths) : scanned;
       if (result.vgs.some((v) => v.name === name)) throw new LvmCommandError('VG_EXISTS', [`A volume group called ${name} already exists.`]);
+      if (shared) checkNewSharedVgName(name, result);
       const devices = await pvsToAdd(result, args, 'vgcreate', name, paths);
       const vg: VolumeGroup = {
         name,
@@ -133,10 +152,14 @@ export async function runVgcreate(words: string[]): Promise<void> {
       for (const pv of vg.pvs) {
         if (pv.peCount === 0) throw new LvmCommandError('DEVICE_TOO_SMALL', [`Physical volume ${pv.deviceHint ?? ''} has no room for an extent of ${(extentSizeSectors * SECTOR_SIZE_BYTES) / 1024} KiB.`]);
       }
+      if (shared) await prepareSharedVg(session, vg, result, flagCount(args, 'force') >= 2, randomBytes);
       await commitVg(vg, devicesFor(new Map(), devices), writerIdentity(session), { seqno: 1 });
       printLvmOut([`Volume group "${name}" successfully created`]);
+      created = vg;
+      });
     }),
   );
+  if (shared && created !== undefined) await startCreatedVg(session, name);
 }
 
 const VGREMOVE_OPTIONS: readonly OptionSpec[] = [...COMMON_OPTIONS, { long: 'force', short: 'f', value: false }, { long: 'select', short: 'S', value: true }];
@@ -152,12 +175,17 @@ export async function runVgremove(words: string[]): Promise<void> {
   let failed: LvmCommandError | undefined;
   for (const name of args.positionals) {
     try {
+      let sharedPlan: SharedRemovePlan | undefined;
       await withGlobal(session, () =>
         withVgLock(session, name, async () => {
-          const result = await scanSession(session);
+          const scanned = await scanSession(session);
+          await withGlobalLockIfAny(scanned, isVgShared(vgForChange(scanned, name).vg), async (held) => {
+          const result = held ? await scanSession(session) : scanned;
           const read = vgForChange(result, name);
           const visible = read.vg.lvs.filter(isLvVisible).length;
-          if (read.vg.lvs.length > 0 && !hasOption(args, 'force')) {
+          // A shared VG's hidden lvmlock is not an LV to confirm.
+          const userLvs = read.vg.lvs.filter((lv) => !(isVgShared(read.vg) && lv.name === lockLvNameOf(read.vg)));
+          if (userLvs.length > 0 && !hasOption(args, 'force')) {
             if (!hasOption(args, 'yes')) {
               throw new LvmCommandError('NOT_CONFIRMED', [
                 `Do you really want to remove volume group "${name}" containing ${visible} logical volumes? [y/n]: [n]`,
@@ -165,11 +193,14 @@ export async function runVgremove(words: string[]): Promise<void> {
               ]);
             }
           }
+          sharedPlan = await planSharedVgRemove(read, result);
           for (const lv of read.vg.lvs.filter(isLvVisible)) printLvmOut([`Logical volume "${lv.name}" successfully removed.`]);
           for (const device of read.devices.values()) await orphanPv(device);
           printLvmOut([`Volume group "${name}" successfully removed`]);
+          });
         }),
       );
+      if (sharedPlan !== undefined) await finishSharedVgRemove(sharedPlan);
     } catch (error) {
       if (!(error instanceof LvmCommandError)) throw error;
       printLvmLines(error.lines);
@@ -204,6 +235,7 @@ export async function runVgextend(words: string[]): Promise<void> {
       await commitVg(vg, devicesFor(read.devices, joining), writerIdentity(session), { seqno: read.seqno + 1 });
       printLvmOut([`Volume group "${name}" successfully extended`]);
     }),
+    true
   );
 }
 
@@ -229,6 +261,7 @@ export async function runVgreduce(words: string[]): Promise<void> {
       const read = vgForChange(result, name);
       await reduce(session, read, paths, hasOption(args, 'all'));
     }),
+    true
   );
 }
 
@@ -310,12 +343,16 @@ export async function runVgrename(words: string[]): Promise<void> {
         const byUuid = result.vgs.find((v) => v.vg.id === oldName.replaceAll('-', ''));
         const read = byUuid ?? vgForChange(result, oldName);
         if (result.vgs.some((v) => v.name === newName)) throw new LvmCommandError('VG_EXISTS', [`New volume group "${newName}" already exists`]);
+        if (isVgShared(read.vg)) {
+          throw new LvmCommandError('UNSUPPORTED', [`Cannot rename shared VG ${read.name}: leasehold does not rename its lockspace (lvm_${read.name}) yet; use lvm's vgrename with lvmlockd.`]);
+        }
         const shownOld = read.name;
         read.vg.name = newName;
         await commitVg(read.vg, read.devices, writerIdentity(session), { seqno: read.seqno + 1 });
         printLvmOut([`Volume group "${shownOld}" successfully renamed to "${newName}"`]);
       }),
     ),
+    true
   );
 }
 
