@@ -91,6 +91,9 @@ function run(tool: string, args: string[]): void {
   execFileSync(tool, args, { stdio: ['pipe', 'ignore', 'ignore'], input: tool === 'sfdisk' ? (args.includes('gpt') ? 'label: gpt\n' : ',,83\n') : '' });
 }
 
+/** mkfs.xfs refuses devices under 300 MiB. */
+const XFS_DEVICE_BYTES = 320 * 1024 * 1024;
+
 const SIGNATURES: Array<[string, (device: string) => void, RegExp]> = [
   ['ext4', (d) => run('mkfs.ext4', ['-q', '-F', d]), /ext4 \(UUID [^)]+\) signature detected on \S+ at offset 1080\./],
   ['swap', (d) => run('mkswap', [d]), /swap \(UUID [^)]+\) signature detected on \S+ at offset 4086\./],
@@ -108,6 +111,19 @@ describe('pvcreate and vgcreate refuse devices that carry something', () => {
       const result = lab.leasehold(command, args);
       expect(result.status, result.stderr).toBe(5);
       expect(result.stderr).toMatch(message);
+      expect(result.stderr).toMatch(/existing signatures? left on the device/);
+      expect(digest(device)).toBe(before);
+    }
+  });
+
+  it('xfs (which needs a 300 MiB device): refused without -y/-f, named with its offset, the device unchanged', () => {
+    const device = lab.addLoop(XFS_DEVICE_BYTES);
+    run('mkfs.xfs', ['-q', '-f', device]);
+    const before = digest(device);
+    for (const [command, args] of [['pvcreate', [device]], ['vgcreate', ['badvg', device]]] as Array<[string, string[]]>) {
+      const result = lab.leasehold(command, args);
+      expect(result.status, result.stderr).toBe(5);
+      expect(result.stderr).toMatch(/xfs \(UUID [^)]+\) signature detected on \S+ at offset 0\./);
       expect(result.stderr).toMatch(/existing signatures? left on the device/);
       expect(digest(device)).toBe(before);
     }
