@@ -1,9 +1,9 @@
 /** Helpers the changing lvm commands share: sizes in messages, PV entries, PV keys, confirmations. */
 import { randomFillSync } from 'node:crypto';
 import {
-  type PhysicalVolume, type PvLabel, SECTOR_SIZE_BYTES, tailMdaBytes, peCountFor, type VolumeGroup,
+  type PhysicalVolume, type VolumeGroup,
 } from '@leasehold/lvm-format';
-import type { PvDevice, VgScanResult } from '@leasehold/volume';
+import { type PvDevice, pvEntryFor, type VgScanResult } from '@leasehold/volume';
 import { fixedC } from './units.js';
 import { LvmUsageError } from './lvm-error.js';
 
@@ -39,20 +39,7 @@ export function roleOf(result: VgScanResult, path: string): DeviceRole {
 
 /** The VG text entry of a PV joining a VG (vgcreate, vgextend). */
 export function pvEntry(key: string, device: PvDevice, extentSizeSectors: number): PhysicalVolume {
-  const label: PvLabel = device.label;
-  const peStartBytes = label.dataAreas[0]?.offsetBytes ?? 0;
-  const mda2 = tailMdaBytes(label.metadataAreas, device.sizeBytes, peStartBytes);
-  return {
-    key,
-    id: label.pvId,
-    deviceHint: device.path,
-    status: ['ALLOCATABLE'],
-    flags: [],
-    tags: [],
-    devSizeSectors: Math.floor(device.sizeBytes / SECTOR_SIZE_BYTES),
-    peStartSectors: peStartBytes / SECTOR_SIZE_BYTES,
-    peCount: peCountFor(device.sizeBytes, peStartBytes, mda2, extentSizeSectors),
-  };
+  return pvEntryFor(device, key, extentSizeSectors);
 }
 
 /** lvm writes PV keys pv0, pv1 ... in VG order; renumbering after a PV leaves keeps that (segments follow). */
