@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Tests import sibling packages from source, so they never depend on a stale build.
-const PACKAGES = ['native', 'testkit', 'ondisk', 'disk', 'lease', 'sim', 'daemon', 'client', 'watchdog', 'cli'];
+const PACKAGES = ['native', 'testkit', 'ondisk', 'disk', 'lease', 'host-core', 'sim', 'daemon', 'client', 'watchdog', 'cli'];
 
 export default defineConfig({
   resolve: {
