@@ -494,7 +494,7 @@ export class HostCore {
       case 'starting': {
         ls.stopWaiters.push(reqId);
         if (state.cancelled) return;
-        ls.starting().cancelled = true;
+        ls.cancelStart();
         this.state({ type: 'delete_lockspace', name });
         // A start may be waiting for the persistent users of an older generation: the stop says they are gone.
         if (this.config.revertedFix !== 'lockstop-starting' && this.kills.dropPersistent(name)) this.clean(name);
@@ -712,6 +712,11 @@ export class HostCore {
   private onRelease(reqId: number, lockspace: string, resource: string, holder: Holder): void {
     if (!this.admit(reqId)) return;
     const record = this.leases.get(lockspace, resource);
+    if (record === undefined && this.lockspaces.get(lockspace)?.state.kind === 'starting') {
+      // After a restart the leases recorded in state are adopted only once the lockspace is joined:
+      // "not held" now would be a lie the holder acts on (found by the whole-host simulator).
+      return this.fail(reqId, { code: 'LOCKSPACE_STARTING', message: `lockspace ${lockspace} is still starting; retry` });
+    }
     if (record === undefined || record.state === 'acquiring') return this.fail(reqId, { code: 'NOT_HELD', message: `${lockspace}:${resource} is not held on this host` });
     if (holderKey(record.holder) !== holderKey(holder)) {
       return this.fail(reqId, { code: 'NOT_OWNER', message: `${lockspace}:${resource} is held by ${describeHolder(record.holder)}, not by you` });
@@ -756,7 +761,7 @@ export class HostCore {
       const state = ls.state;
       if (state.kind === 'joined' && this.leases.inLockspace(ls.name).length === 0) this.leave(ls, true);
       else if (state.kind === 'starting' && !state.cancelled) {
-        ls.starting().cancelled = true;
+        ls.cancelStart();
         if (state.phase === 'join' || state.phase === 'resume') this.lane({ type: 'cancel_join', name: ls.name });
       }
     }

@@ -164,8 +164,11 @@ export function hostScenario(durationSeconds: number, focus: FaultFocus = 'mixed
 
 // ------------------------------------------------------------------------------------- property
 
-/** A 40 s world of 2-3 hosts costs ~60-100 ms of CPU (mostly the 1 MiB lockspace reads). */
-const MS_PER_RUN = 150;
+/**
+ * A 40 s world of 2-3 hosts costs ~60-100 ms of CPU (mostly the 1 MiB lockspace reads); the
+ * timeout allows for a loaded machine.
+ */
+const MS_PER_RUN = 400;
 const WORLD_SECONDS = 40;
 
 export interface HostPropertyOptions {
@@ -195,6 +198,8 @@ export function hostProperty(options: HostPropertyOptions): void {
         { testName: options.name, testPath: options.testPath, defaultRuns: options.runs },
       );
       process.stderr.write(`${options.name}: ${JSON.stringify(total)}\n`);
+      // (A replay of one case need not show everything.)
+      if (simRunSettings(options.runs).path !== undefined) return;
       expect(total.grants).toBeGreaterThan(0);
       expect(total.lossesWithLeases).toBeGreaterThan(0);
       expect(total.lockstops).toBeGreaterThan(0);

@@ -28,6 +28,9 @@ type Request =
   | { type: 'acquire'; resource: string; mode: LeaseMode; holder: Holder }
   | { type: 'release'; resource: string; holder: Holder };
 
+/** Refusals a client library waits out (and sends the request again). */
+const TRANSIENT_CODES: ReadonlySet<string> = new Set(['DAEMON_GONE', 'LOCKSPACE_STARTING']);
+
 const DAEMON_GONE: Reply = { reqId: 0, ok: false, error: { code: 'DAEMON_GONE', message: 'the daemon died' } };
 
 export class SimClient {
@@ -236,7 +239,8 @@ export class Machine {
     for (;;) {
       if (!alive()) return undefined;
       const reply = await this.request(request);
-      if (reply.ok || reply.error.code !== 'DAEMON_GONE') return reply;
+      // Not answered yet: the daemon is gone, or back and still starting the lockspace again.
+      if (reply.ok || !TRANSIENT_CODES.has(reply.error.code)) return reply;
       await context.clock.sleep(RETRY_SECONDS);
     }
   }
