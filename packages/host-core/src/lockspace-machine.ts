@@ -92,6 +92,12 @@ export class LockspaceMachine {
     starting.phase = phase;
   }
 
+  /** lockstop or shutdown while starting: the start gives back whatever it gets, and ends. */
+  cancelStart(): void {
+    const starting = this.starting();
+    starting.cancelled = true;
+  }
+
   becomeJoined(facts: JoinedFacts, hostIdSource: HostIdSource): void {
     const starting = this.starting();
     assert(!starting.cancelled, `${this.name}: a cancelled start never joins`);

@@ -5,6 +5,7 @@
  * this thread only (the main thread notices the missed deadline on its own clock).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { assertNever } from '@leasehold/host-core';
 import {
   acquireDeltaLease,
   DeltaError,
@@ -250,5 +251,7 @@ port.on('message', (command: RenewalCommand) => {
         logger.warn({ lockspace: command.lockspace, hostId: command.hostId, error }, 'ping not sent');
       }
       return;
+    default:
+      return assertNever(command, 'renewal lane command');
   }
 });

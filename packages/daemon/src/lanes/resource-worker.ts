@@ -6,6 +6,7 @@
  * fences the other lockspaces off this lane and serves them from a fresh one.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { assertNever } from '@leasehold/host-core';
 import type { Disk } from '@leasehold/disk';
 import { acquireLease, convertLease, DeltaLeaseView, examineRequests, releaseLease, requestLease, type HeldLease, type PaxosContext } from '@leasehold/lease';
 import type { LaneReply, PlacedLease, ResourceCommand, ResourceNote, ResourceWhere } from './lane-messages.js';
@@ -163,5 +164,7 @@ port.on('message', (command: ResourceCommand) => {
           nextLver: command.nextLver,
         }),
       );
+    default:
+      return assertNever(command, 'resource lane command');
   }
 });
