@@ -168,7 +168,7 @@ export function hostScenario(durationSeconds: number, focus: FaultFocus = 'mixed
  * A 40 s world of 2-3 hosts costs ~60-100 ms of CPU (mostly the 1 MiB lockspace reads); the
  * timeout allows for a loaded machine.
  */
-const MS_PER_RUN = 400;
+const MS_PER_RUN = 1000;
 const WORLD_SECONDS = 40;
 
 export interface HostPropertyOptions {

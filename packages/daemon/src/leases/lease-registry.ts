@@ -9,7 +9,7 @@
  * Every lease is written to the state database before its acquire starts (an intent) and updated
  * when it is held, so that after a daemon crash nothing held on disk is unknown to the next daemon.
  */
-import { MAX_PERSISTENT_LEASES, MAX_REPORTED_REQUESTS } from '@leasehold/host-core';
+import { assert, MAX_PERSISTENT_LEASES, MAX_REPORTED_REQUESTS } from '@leasehold/host-core';
 import type { HeldLease, Logger } from '@leasehold/lease';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { killCommandFor } from '../config/daemon-config.js';
@@ -473,8 +473,11 @@ export class LeaseRegistry implements LockspaceUsers {
 
   // -------------------------------------------------------------------------------- helpers
 
+  /** A held record's lease as the lane needs it (asserted: only held records are placed). */
   private placed(record: LeaseRecord): PlacedLease {
-    return { path: record.path, held: record.held! };
+    const held = record.held;
+    assert(held !== undefined, `${record.lockspace}:${record.resource} is placed only once held (is ${record.state})`);
+    return { path: record.path, held };
   }
 
   private add(record: LeaseRecord): void {
@@ -508,15 +511,12 @@ export class LeaseRegistry implements LockspaceUsers {
 
   private waitForLocalRelease(key: string, seconds: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      let waiters = this.releaseWaiters.get(key);
-      if (waiters === undefined) {
-        waiters = new Set();
-        this.releaseWaiters.set(key, waiters);
-      }
+      const waiters = this.releaseWaiters.get(key) ?? new Set<() => void>();
+      this.releaseWaiters.set(key, waiters);
       const done = (): void => {
         clearTimeout(timer);
         signal.removeEventListener('abort', done);
-        waiters!.delete(done);
+        waiters.delete(done);
         resolve();
       };
       const timer = setTimeout(done, Math.max(0, seconds * 1000));
