@@ -7,12 +7,23 @@ import { InvariantError } from '../src/assert.js';
 import type { HostAction, HostEvent } from '../src/types.js';
 import { CLIENT, IO_TIMEOUT, joinOk, lockstart, newCore, ofType } from './support.js';
 
-type StateName = 'starting:prepare' | 'starting:join' | 'starting:register' | 'joined' | 'joined+lease' | 'stopping' | 'lost' | 'stopped(failed)';
+type StateName = 'starting:prepare' | 'starting:resume' | 'starting:old-holders' | 'starting:join' | 'starting:register' | 'joined' | 'joined+lease' | 'stopping' | 'lost' | 'stopped(failed)';
 
 /** A core with lockspace "ls" in the named state. */
 function coreIn(state: StateName): ReturnType<typeof newCore> {
   const env = newCore();
   const { step, clock } = env;
+  if (state === 'starting:resume' || state === 'starting:old-holders') {
+    const resumable = state === 'starting:resume';
+    step({
+      type: 'state_loaded',
+      lockspaces: [{ name: 'ls', path: '/dev/x', offsetBytes: 0, hostIdRequest: 3, hostId: 3, generation: 2n, state: resumable ? 'joined' : 'lost' }],
+      leases: [{ lockspace: 'ls', resource: 'r', mode: 'EX', holder: CLIENT, token: 't' }],
+      sameBoot: true,
+    });
+    step({ type: 'companion_ack', name: 'ls', step: 'prepare', ok: true });
+    return env;
+  }
   step(lockstart());
   if (state === 'starting:prepare') return env;
   step({ type: 'companion_ack', name: 'ls', step: 'prepare', ok: true });
@@ -70,6 +81,27 @@ const EXPECTED: Partial<Record<StateName, Partial<Record<keyof typeof EVENTS, Ou
     'companion_ack prepare': ({ actions }) => expect(ofType(actions, 'lane')[0]?.command).toMatchObject({ type: 'join', hostId: 3 }),
     lockstop: ({ kind }) => expect(kind).toBe('starting'),
     acquire: ({ actions }) => expect(replyOf(actions, 22)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STARTING' } }),
+  },
+  'starting:resume': {
+    state_loaded: 'illegal',
+    join_result: ({ actions, kind }) => {
+      expect(kind).toBe('starting');
+      expect(ofType(actions, 'watchdog')[0]?.message).toMatchObject({ type: 'add' });
+    },
+    lockstop: ({ actions }) => expect(ofType(actions, 'lane')[0]?.command).toEqual({ type: 'cancel_join', name: 'ls' }),
+    release: ({ actions }) => expect(replyOf(actions, 23)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STARTING' } }),
+  },
+  'starting:old-holders': {
+    state_loaded: 'illegal',
+    join_result: 'illegal',
+    // The old generation's holder is gone: only now is a new generation joined.
+    client_exit: ({ actions }) => expect(ofType(actions, 'lane')[0]?.command).toMatchObject({ type: 'join', hostId: 3 }),
+    kill_done: ({ actions }) => expect(ofType(actions, 'lane')[0]?.command).toMatchObject({ type: 'join', hostId: 3 }),
+    lockstop: ({ kind, actions }) => {
+      expect(kind).toBe('starting');
+      expect(ofType(actions, 'lane')).toEqual([]);
+    },
+    release: ({ actions }) => expect(replyOf(actions, 23)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STARTING' } }),
   },
   'starting:join': {
     state_loaded: 'illegal',
@@ -162,7 +194,7 @@ const EXPECTED: Partial<Record<StateName, Partial<Record<keyof typeof EVENTS, Ou
   },
 };
 
-const STATES: StateName[] = ['starting:prepare', 'starting:join', 'starting:register', 'joined', 'joined+lease', 'stopping', 'lost', 'stopped(failed)'];
+const STATES: StateName[] = ['starting:prepare', 'starting:resume', 'starting:old-holders', 'starting:join', 'starting:register', 'joined', 'joined+lease', 'stopping', 'lost', 'stopped(failed)'];
 
 describe('host core: every event in every state', () => {
   for (const state of STATES) {
