@@ -269,8 +269,8 @@ export class HostCore {
   }
 
   private onLockstart(event: Extract<HostEvent, { type: 'lockstart' }>): void {
-    if (this.closing) return this.out.push({ type: 'reply', reply: { reqId: event.reqId, ok: false, error: { code: 'SHUTTING_DOWN', message: 'the daemon is shutting down' } } }), undefined;
     if (!this.admit(event.reqId)) return;
+    if (this.closing) return this.fail(event.reqId, { code: 'SHUTTING_DOWN', message: 'the daemon is shutting down' });
     const existing = this.lockspaces.get(event.name);
     if (existing !== undefined) {
       const state = existing.state;

@@ -298,7 +298,7 @@ export class Machine {
       const state = daemon.core.lockspace(SPACE)?.state;
       if (this.wantStarted) {
         if (state === undefined || state.kind === 'stopped') void this.request({ type: 'lockstart' });
-        else if (state.kind === 'lost') await this.lockstop(context, daemon);
+        else if (state.kind === 'lost') await this.lockstop(daemon);
       } else if (state !== undefined && state.kind === 'joined' && this.persistentGranted) {
         // lvchange -an first: the LV's users stop, its lease is released.
         if (this.persistentInUse) {
@@ -308,13 +308,13 @@ export class Machine {
         const released = await this.request({ type: 'release', resource: PERSISTENT_RESOURCE, holder: { kind: 'persistent' } });
         if (released.ok) this.persistentGranted = false;
       } else if (state !== undefined && state.kind !== 'stopping') {
-        await this.lockstop(context, daemon);
+        await this.lockstop(daemon);
       }
     }
   }
 
   /** lockstop, as an admin does it: the persistent users are stopped first (lvchange -an). */
-  async lockstop(context: HostContext, daemon: SimDaemon): Promise<void> {
+  async lockstop(daemon: SimDaemon): Promise<void> {
     const state = daemon.core.lockspace(SPACE)?.state;
     if (state === undefined) return;
     if (this.persistentInUse && state.kind !== 'joined') {

@@ -222,10 +222,8 @@ export class SimDaemon {
         : acquireDeltaLease(this.lockspaceDisk, clock, config, { signal: lane.joinAbort.signal });
     joining.then(
       (lease) => {
+        // (Cancelled while the write was in flight, it is ours all the same: the core gives it back.)
         if (this.lanes.get(name) !== lane) return;
-        if (lane.joinAbort.signal.aborted) {
-          // Cancelled while the write was in flight: it is ours now; the core gives it back.
-        }
         lane.lease = lease;
         const view = new DeltaLeaseView(
           { config: lease.config, geometry: lease.geometry, generation: lease.generation, lastRenewalSeconds: lease.lastRenewalSeconds, hosts: lease.hosts() },
