@@ -69,7 +69,12 @@ export class HostCore {
   private readonly leases: LeaseBook;
   private readonly kills = new KillCampaigns();
   private readonly limits: HostCoreLimits;
-  private readonly reportedRequests = new Set<string>();
+  /**
+   * Lease rows found in state for lockspaces that have no row (stopped while starting, then the
+   * daemon died): their holders may still run, so the next start of that lockspace treats them as
+   * holders of an older generation (found by the whole-host simulator).
+   */
+  private readonly orphanLeases = new Map<string, LeaseRow[]>();
   private pendingRequests = 0;
   private closing = false;
   private out: HostAction[] = [];
@@ -248,6 +253,12 @@ export class HostCore {
 
   private onStateLoaded(lockspaces: LockspaceRow[], leases: LeaseRow[], sameBoot: boolean): void {
     assert(this.lockspaces.size === 0, 'state is loaded once, before any lockstart');
+    const named = new Set(lockspaces.map((row) => row.name));
+    for (const lease of sameBoot ? leases : []) {
+      if (named.has(lease.lockspace) || lease.token === '') continue;
+      if (this.orphanLeases.size >= this.limits.lockspaces && !this.orphanLeases.has(lease.lockspace)) continue;
+      this.orphanLeases.set(lease.lockspace, [...(this.orphanLeases.get(lease.lockspace) ?? []), lease]);
+    }
     for (const row of lockspaces) {
       if (this.lockspaces.size >= this.limits.lockspaces) {
         this.log('error', row.name, `not restarted: more than ${this.limits.lockspaces} lockspaces recorded`);
@@ -303,7 +314,9 @@ export class HostCore {
       configuredHostId: event.configuredHostId,
       rememberedHostId: event.rememberedHostId,
     };
-    const ls = this.begin(spec, undefined);
+    const orphans = this.orphanLeases.get(event.name);
+    this.orphanLeases.delete(event.name);
+    const ls = this.begin(spec, orphans === undefined ? undefined : { hostId: 0, generation: 0n, stored: orphans });
     ls.startWaiters.push(event.reqId);
   }
 

@@ -70,8 +70,9 @@ export class Machine {
   wantStarted = true;
   persistentGranted = false;
   persistentInUse = false;
-  /** Watchdog resets of this machine so far. */
+  /** Watchdog resets of this machine so far, and when the last one happened (global seconds). */
   resets = 0;
+  lastResetAtSeconds = -Infinity;
 
   constructor(
     readonly host: SimHost,
@@ -115,6 +116,8 @@ export class Machine {
     const context = this.context;
     const companion = this.companion;
     if (context === undefined || companion === undefined) return;
+    // One daemon per machine (its pid file): a restart that finds one running does nothing.
+    if (this.daemon !== undefined && this.daemon.isAlive) return;
     const settings: DaemonSettings = {
       spaceName: SPACE,
       hostId: this.plan.hostId,
@@ -216,7 +219,11 @@ export class Machine {
         continue;
       }
       const client = this.clients.find((candidate) => candidate.pid === holder.pid);
-      if (client === undefined || !client.alive) continue;
+      if (client === undefined || !client.alive) {
+        // Gone already (it exited while the daemon was down): the pidfd says so at once.
+        daemon.feed({ type: 'kill_done', name: action.name, holder });
+        continue;
+      }
       if (action.signal === 'kill') this.exitClient(client, 'killed', this.oracles.now());
       else if (!client.plan.stubborn) {
         void context.clock.sleep(TERM_EXIT_SECONDS).then(() => this.exitClient(client, 'terminated', this.oracles.now()));
@@ -324,12 +331,16 @@ export class Machine {
     const boundSeconds = LEAVE_TIMEOUT_IO_TIMEOUTS * this.scenario.ioTimeoutSeconds + this.scenario.killGraceSeconds + 2 * this.scenario.companionLatencySeconds + 2;
     const bounded = state.kind !== 'starting' || state.phase === 'old-holders' || state.phase === 'prepare';
     const issuedAt = this.oracles.now();
+    this.context?.note(`operator: lockstop (${state.kind}${state.kind === 'starting' ? ` ${state.phase}${state.cancelled ? ' cancelled' : ''}` : ''})`);
     let answered = false;
     const resetsBefore = this.resets;
+    // A reset this soon after the lockstop was due anyway: the stop could not have told the companion yet.
+    const promptSeconds = 2 * this.scenario.companionLatencySeconds + 1;
     if (bounded) {
-      // (A watchdog reset while it is pending counts: it should have finished well before that.)
+      // (A later watchdog reset while it is pending counts: it should have finished well before that.)
       void this.oracles.world.after(boundSeconds, `${this.plan.machine}: lockstop bound`, () => {
-        if (!answered && ((this.daemon === daemon && daemon.isAlive) || this.resets > resetsBefore)) {
+        const blamedReset = this.resets > resetsBefore && this.lastResetAtSeconds > issuedAt + promptSeconds;
+        if (!answered && ((this.daemon === daemon && daemon.isAlive) || blamedReset)) {
           this.oracles.violation(`${this.label}: lockstop of a ${state.kind} lockspace issued at ${issuedAt.toFixed(3)} did not finish within ${boundSeconds} s`);
         }
       });

@@ -51,6 +51,7 @@ export async function runHostScenario(scenario: HostScenario): Promise<HostRunRe
       machine.onReset(entry.timeSeconds);
       if (entry.detail === 'watchdog reset') {
         machine.resets++;
+        machine.lastResetAtSeconds = entry.timeSeconds;
         oracles.reset(machine, entry.timeSeconds);
         world.after(REBOOT_SECONDS, `reboot ${plan.machine}`, () => host.start(machine.program(), { ...watchdog, clockOffsetSeconds: world.random.uniform(100, 1000) }));
       }
