@@ -385,8 +385,9 @@ export class HostCore {
     const starting = ls.starting();
     if (starting.phase !== 'old-holders') return;
     if (this.config.revertedFix !== 'host-id-reuse' && this.kills.pendingCount(ls.name) > 0) return;
-    if (starting.cancelled) return this.finishCancelledStart(ls);
+    // The older generation's holders are gone: their rows go too.
     this.state({ type: 'delete_leases_of', lockspace: ls.name });
+    if (starting.cancelled) return this.finishCancelledStart(ls);
     this.join(ls);
   }
 
@@ -505,6 +506,12 @@ export class HostCore {
         return this.ok(reqId, { kind: 'lockspace', name, state: 'stopped' });
       }
       case 'starting': {
+        // Leases recorded before a restart are still in use until they are adopted (then released)
+        // or their holders are stopped: the lockspace is busy, as a joined one with leases is.
+        const recorded = state.recovery?.stored.filter((row) => row.token !== '') ?? [];
+        if (recorded.length > 0) {
+          return this.fail(reqId, { code: 'LOCKSPACE_BUSY', message: `lockspace ${name} is starting again with ${recorded.length} lease(s) recorded as held; release them once it is joined` });
+        }
         ls.stopWaiters.push(reqId);
         if (state.cancelled) return;
         ls.cancelStart();

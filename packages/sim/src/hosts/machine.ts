@@ -324,9 +324,10 @@ export class Machine {
   async lockstop(daemon: SimDaemon): Promise<void> {
     const state = daemon.core.lockspace(SPACE)?.state;
     if (state === undefined) return;
-    if (this.persistentInUse && state.kind !== 'joined') {
+    if (state.kind !== 'joined') {
+      // Stopping a lost (or restarting) lockspace is the admin saying its LVs are deactivated.
+      if (this.persistentInUse) this.oracles.endUse(this, 'persistent', PERSISTENT_RESOURCE, 'stopped by the admin', this.oracles.now(), undefined);
       this.persistentInUse = false;
-      this.oracles.endUse(this, 'persistent', PERSISTENT_RESOURCE, 'stopped by the admin', this.oracles.now(), undefined);
     }
     const boundSeconds = LEAVE_TIMEOUT_IO_TIMEOUTS * this.scenario.ioTimeoutSeconds + this.scenario.killGraceSeconds + 2 * this.scenario.companionLatencySeconds + 2;
     const bounded = state.kind !== 'starting' || state.phase === 'old-holders' || state.phase === 'prepare';
@@ -348,6 +349,9 @@ export class Machine {
     const reply = await this.request({ type: 'lockstop' });
     // A daemon that died meanwhile did not answer it.
     answered = reply.ok || reply.error.code !== 'DAEMON_GONE';
-    if (reply.ok) this.oracles.lockstopped(this, daemon);
+    if (!reply.ok) return;
+    // Stopped: the daemon's persistent leases in it are gone with it.
+    this.persistentGranted = false;
+    this.oracles.lockstopped(this, daemon);
   }
 }
