@@ -143,7 +143,10 @@ export class LockspaceManager {
       ls = this.create(request.lockspace, request.path, request.offsetBytes, request.hostId);
       this.persist(ls);
       this.deps.db.addHistory('lockstart', { lockspace: ls.name, details: { path: ls.path, offsetBytes: ls.offsetBytes, hostId: request.hostId } });
-      void this.runStart(ls, undefined);
+      // Lease rows left by an earlier generation (a lockstop during a restart's start, then a crash):
+      // their holders may still run, and are stopped before a new generation joins.
+      const leftOver = this.deps.db.leases(ls.name).filter((lease) => lease.token !== '');
+      void this.runStart(ls, leftOver.length > 0 ? { hostId: 0, generation: 0n, stored: leftOver } : undefined);
     }
     if (request.wait !== true) return this.info(ls);
     const unsubscribe = onProgress === undefined ? undefined : ls.onProgress(onProgress);
@@ -202,6 +205,7 @@ export class LockspaceManager {
 
   private async runStart(ls: Lockspace, recovery: Recovery | undefined): Promise<void> {
     const { logger } = this.deps;
+    ls.recordedLeases = recovery?.stored.filter((lease) => lease.token !== '').length ?? 0;
     try {
       // No lease without fencing: the watchdog must be able to reset this host before we join.
       await this.deps.watchdog.prepareLockspace(ls.name);
@@ -238,6 +242,7 @@ export class LockspaceManager {
       }
       this.onJoined(ls, joined);
       if (recovery !== undefined && ls.hostIdSource === 'restored') this.users.adoptStored(ls, recovery.stored);
+      ls.recordedLeases = 0;
       ls.markStarted();
     } catch (error) {
       const wire = wireErrorOf(error);
@@ -282,6 +287,8 @@ export class LockspaceManager {
 
   /** Our old delta lease is gone: holders recorded in state must not outlive it. */
   private async confirmOldHoldersDead(ls: Lockspace, stored: StoredLease[]): Promise<void> {
+    // The kill plan takes them over: a lockstop may now cancel the start (and drop persistent users).
+    ls.recordedLeases = 0;
     const processes: KillVictim[] = [];
     const persistentResources: string[] = [];
     for (const lease of stored) {
@@ -397,13 +404,18 @@ export class LockspaceManager {
         return { lockspace: name, state: 'stopping' };
       case 'failed':
       case 'lost':
-        // An explicit stop of a lost lockspace is the admin saying its persistent users are stopped.
+        // An explicit stop of a lost lockspace is the admin saying its persistent users are stopped
+        // (their rows go: a later start must not wait for them again).
         this.deps.kill.dropPersistent(name);
+        for (const lease of this.deps.db.leases(name)) if (lease.holder === 'persistent') this.deps.db.deleteLease(name, lease.resource, 'persistent');
         this.forget(ls);
         this.deps.db.deleteLockspace(name);
         this.deps.db.addHistory('lockstop', { lockspace: name, details: { from: ls.state } });
         return { lockspace: name, state: 'stopped' };
       case 'starting': {
+        if (ls.recordedLeases > 0) {
+          throw new DaemonError('LOCKSPACE_BUSY', `lockspace ${name} is starting again with ${ls.recordedLeases} lease(s) recorded as held; release them once it is joined`);
+        }
         // A start may be waiting for the persistent users of an older generation: the admin's stop
         // says they are gone.
         this.deps.kill.dropPersistent(name);

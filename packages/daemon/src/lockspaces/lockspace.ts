@@ -35,6 +35,11 @@ export class Lockspace {
   private readonly machine: LockspaceMachine;
   hostId: number | null = null;
   hostIdSource: HostIdSource | null = null;
+  /**
+   * Leases recorded as held before a restart that are neither adopted nor taken over by a kill
+   * plan yet: until then the lockspace is busy (lockstop refuses, as with leases held).
+   */
+  recordedLeases = 0;
   generation: bigint | null = null;
   geometry: Geometry | null = null;
   lastRenewalSeconds: number | null = null;
