@@ -158,9 +158,10 @@ export class HostOracles {
     const leases = core.leaseRecords().filter((record) => record.lockspace === SPACE);
     if (leases.length > 0) this.violation(`${machine.label}: lockstop finished with ${leases.length} lease record(s) left`);
     if (core.killPending(SPACE).some((holder) => holder.kind === 'persistent')) this.violation(`${machine.label}: lockstop finished but the start still waits for persistent users`);
-    // The companion hears of it within its message delay.
+    // The companion hears of it within its message delay (for a lost lockspace whose users are
+    // still being stopped, only once they are gone: that is the kill plan's end, not this).
     const context = machine.context;
-    if (context === undefined) return;
+    if (context === undefined || core.killPending(SPACE).length > 0) return;
     void context.clock.sleep(2 * this.scenario.companionLatencySeconds + 0.01).then(() => {
       if (!daemon.isAlive || machine.daemon !== daemon) return;
       const state = core.lockspace(SPACE)?.state;
