@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { openDirectDisk } from '@leasehold/disk';
+import { openDirectDisk } from '@leasehold/disk/direct';
 import { decodeLeader } from '@leasehold/ondisk';
 import { SANLOCK_WATCHDOG_FIRE_TIMEOUT_SECONDS as W, SanlockDaemon, sanlockDirect } from '@leasehold/testkit';
 import { diffIo, median, procIo, ratio, spawnCliUntil, waitExit, nowSeconds } from './lib/measure.js';

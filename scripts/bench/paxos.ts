@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
-import { CountingDisk, openDirectDisk, type Disk } from '@leasehold/disk';
+import { CountingDisk, type Disk } from '@leasehold/disk';
+import { openDirectDisk } from '@leasehold/disk/direct';
 import {
   acquireDeltaLease,
   acquireLease,

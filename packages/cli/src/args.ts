@@ -5,7 +5,7 @@
  *   DUMP      = PATH[:OFFSET[:SIZE]]
  * A ':' inside a path is written '\:' (as sanlock does).
  */
-import { validateName, MAX_HOST_ID } from '@leasehold/ondisk';
+import { validateName, MAX_HOST_ID, OnDiskError } from '@leasehold/ondisk';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 
 export interface LockspaceArg {
@@ -69,7 +69,8 @@ function parseName(text: string, what: string): string {
   try {
     validateName(text, what);
   } catch (error) {
-    throw usage((error as Error).message);
+    if (error instanceof OnDiskError) throw new CliError(error.catalogueCode, error.message, EXIT_USAGE);
+    throw error;
   }
   return text;
 }

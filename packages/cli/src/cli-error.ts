@@ -1,39 +1,40 @@
 /**
- * Errors the CLI reports. Every failure a user meets prints `leasehold: <CODE>: <message>` on stderr
- * and exits non-zero; the code is stable so scripts can match on it.
+ * Errors the CLI reports. Every failure a user meets prints one line on stderr,
+ * `leasehold: CODE: message (what to do)`, and exits with the status the catalogue
+ * (@leasehold/errors) gives its code; the code is stable so scripts can match on it.
  */
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+import { describeThrown, EXIT_STATUS, exitStatusOf, runExitStatusOf, type ErrorCode } from '@leasehold/errors';
+
+export const EXIT_FAILURE = EXIT_STATUS.failed;
+export const EXIT_USAGE = EXIT_STATUS.usage;
 
 export class CliError extends Error {
   override readonly name = 'CliError';
+  readonly exitStatus: number;
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
-    readonly exitStatus: number = EXIT_FAILURE,
+    exitStatus?: number,
   ) {
     super(message);
+    this.exitStatus = exitStatus ?? exitStatusOf(code);
   }
 }
 
-interface CodedError {
-  code: string;
-  message: string;
+/** A bad command line (exit 2, or 3 for the lvm-named commands). */
+export function usageError(message: string): CliError {
+  return new CliError('BAD_ARGUMENT', message);
 }
 
-function isCodedError(value: unknown): value is CodedError {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { code?: unknown }).code === 'string' &&
-    typeof (value as { message?: unknown }).message === 'string'
-  );
+/** The line for stderr and the exit status, from any thrown value; typed errors keep their code. */
+export function describeError(error: unknown): { code: string; line: string; exitStatus: number } {
+  const described = describeThrown(error);
+  if (error instanceof CliError) return { ...described, exitStatus: error.exitStatus };
+  return described;
 }
 
-/** One line for stderr, from any thrown value; typed errors keep their code. */
-export function describeError(error: unknown): { code: string; message: string; exitStatus: number } {
-  if (error instanceof CliError) return { code: error.code, message: error.message, exitStatus: error.exitStatus };
-  if (isCodedError(error)) return { code: error.code, message: error.message, exitStatus: EXIT_FAILURE };
-  if (error instanceof Error) return { code: 'INTERNAL', message: error.stack ?? error.message, exitStatus: EXIT_FAILURE };
-  return { code: 'INTERNAL', message: String(error), exitStatus: EXIT_FAILURE };
+/** The same for `run` / `direct run` when the command never started (121-124). */
+export function describeRunError(error: unknown): { code: string; line: string; exitStatus: number } {
+  const described = describeThrown(error);
+  return { ...described, exitStatus: runExitStatusOf(described.code) };
 }

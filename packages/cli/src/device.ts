@@ -1,5 +1,6 @@
 /** Opens the device named on the command line with O_DIRECT, mapping failures to CLI errors. */
-import { openDirectDisk, type Disk } from '@leasehold/disk';
+import type { Disk } from '@leasehold/disk';
+import { openDirectDisk } from '@leasehold/disk/direct';
 import { CliError } from './cli-error.js';
 
 export async function openDevice(path: string, options: { write: boolean }): Promise<Disk> {

@@ -59,6 +59,14 @@ export interface DumpDblockRow {
 /** Bytes read per I/O while scanning. */
 const SCAN_CHUNK_BYTES = 1024 * 1024;
 
+/** The magics a leader sector starts with; anything else is skipped without decoding. */
+const LEADER_MAGICS: ReadonlySet<number> = new Set([DELTA_LEADER_MAGIC, PAXOS_LEADER_MAGIC, CLEAR_LEADER_MAGIC]);
+
+/** The leader's magic (its first u32, little-endian), read without decoding the rest. */
+function sectorMagic(sector: Uint8Array): number {
+  return ((sector[0] ?? 0) | ((sector[1] ?? 0) << 8) | ((sector[2] ?? 0) << 16) | ((sector[3] ?? 0) << 24)) >>> 0;
+}
+
 function leaderRow(kind: DumpLeaderRow['kind'], leader: LeaderRecord, offsetBytes: number): DumpLeaderRow {
   return {
     kind,
@@ -74,6 +82,7 @@ function leaderRow(kind: DumpLeaderRow['kind'], leader: LeaderRecord, offsetByte
   };
 }
 
+/** A leader's geometry, or undefined for flags no area has (decodeLeader does not check them). */
 function safeGeometry(leader: LeaderRecord): Geometry | undefined {
   try {
     return geometryFromLeader(leader.sectorSize, leader.flags);
@@ -103,13 +112,19 @@ export async function scanDevice(disk: Disk, startBytes: number, endBytes: numbe
   };
   while (offset + step <= endBytes) {
     const sector = await sectorAt(offset, step);
+    // Most sectors of a scan are empty: check the magic before decoding (and before
+    // geometryFromLeader throws on their zero flags), which made a scan several times faster.
+    if (!LEADER_MAGICS.has(sectorMagic(sector))) {
+      offset += step;
+      continue;
+    }
     const leader = decodeLeader(sector, 0);
     const geometry = safeGeometry(leader);
     if (leader.magic === DELTA_LEADER_MAGIC && geometry !== undefined) {
       const areaEnd = Math.min(offset + geometry.maxHosts * geometry.sectorSize, endBytes, disk.sizeBytes);
       for (let at = offset; at + geometry.sectorSize <= areaEnd; at += geometry.sectorSize) {
         const hostSector = await sectorAt(at, geometry.sectorSize);
-        if (decodeLeader(hostSector, 0).magic !== DELTA_LEADER_MAGIC) continue;
+        if (sectorMagic(hostSector) !== DELTA_LEADER_MAGIC) continue;
         const { leader: host, bitmap } = decodeDeltaSector(hostSector, 0);
         if (host.ownerId === 0n && host.timestamp === 0n && host.ownerGeneration === 0n) continue;
         rows.push({ ...leaderRow('delta', host, at), bitmapHostIds: hostBitmapList(bitmap) });

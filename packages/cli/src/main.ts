@@ -1,49 +1,13 @@
 /**
- * The `leasehold` command line. Every failure prints `leasehold: <CODE>: <message>` on stderr and
- * exits non-zero (2 for usage errors).
+ * The CLI run from tsc output (dist/): the fallback when no fresh bundle exists, and what
+ * `node packages/cli/dist/main.js ...` runs. Commands are loaded by dynamic import, one per run.
  */
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { describeError, EXIT_USAGE } from './cli-error.js';
-import { directCommand } from './commands/direct.js';
-import { daemonCommand } from './commands/daemon.js';
-import { hostsCommand } from './commands/hosts.js';
-import { lockstartCommand } from './commands/lockstart.js';
-import { lockstopCommand } from './commands/lockstop.js';
-import { runCommand } from './commands/run.js';
-import { statusCommand } from './commands/status.js';
-import { testingCommand } from './commands/testing-cluster.js';
-import { watchdogCommand } from './commands/watchdog.js';
-import { printError } from './output.js';
+import { COMMANDS, type LeafSpec } from './command-registry.js';
+import { cliArgs } from './dispatch.js';
+import { runCli } from './run-cli.js';
 
-export async function main(argv: string[]): Promise<void> {
-  await yargs(argv)
-    .scriptName('leasehold')
-    .usage('$0 <command> [options]\n\nA disk-based lease lock manager, compatible with sanlock on disk.')
-    .command(directCommand)
-    .command(daemonCommand)
-    .command(lockstartCommand)
-    .command(lockstopCommand)
-    .command(statusCommand)
-    .command(hostsCommand)
-    .command(runCommand)
-    .command(watchdogCommand)
-    .command(testingCommand)
-    .demandCommand(1, 'give a command; see --help')
-    .strict()
-    .help()
-    .alias('h', 'help')
-    .version()
-    .fail((message: string | null, error: Error | undefined) => {
-      if (error) throw error;
-      printError(`leasehold: BAD_ARGUMENT: ${message ?? 'invalid arguments'} (see --help)`);
-      process.exit(EXIT_USAGE);
-    })
-    .parseAsync();
+async function loadFromDist(spec: LeafSpec): Promise<Record<string, unknown>> {
+  return (await import(`./commands/${spec.module}.js`)) as Record<string, unknown>;
 }
 
-main(hideBin(process.argv)).catch((error: unknown) => {
-  const { code, message, exitStatus } = describeError(error);
-  printError(`leasehold: ${code}: ${message}`);
-  process.exitCode = exitStatus;
-});
+await runCli(cliArgs(COMMANDS, process.argv, process.argv0), loadFromDist);

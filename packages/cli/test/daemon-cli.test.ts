@@ -46,7 +46,7 @@ describe('leasehold daemon commands', () => {
     expect(json.lockspaces).toEqual([expect.objectContaining({ lockspace: 'CL', state: 'joined' })]);
     const hosts = runCli(['hosts', 'CL'], env);
     expect(hosts.status).toBe(0);
-    expect(hosts.stdout).toMatch(new RegExp(`^HOST_ID\\s+STATE`));
+    expect(hosts.stdout).toMatch(/^HOST_ID\s+STATE/);
     expect(hosts.stdout).toMatch(new RegExp(`${json.lockspaces[0]!.hostId}\\*\\s+LIVE`));
     const hostsJson = JSON.parse(runCli(['hosts', 'CL', '--json'], env).stdout) as { hosts: Array<{ self: boolean; state: string }> };
     expect(hostsJson.hosts.find((host) => host.self)?.state).toBe('LIVE');
@@ -54,7 +54,7 @@ describe('leasehold daemon commands', () => {
 
   it('run holds the lease for the command, passes its exit status, and releases it after', async () => {
     const resource = `CL:R1:${image}:${MIB}`;
-    const child = spawn(process.execPath, [daemon.args()[0]!, 'run', '-r', resource, '--', 'sh', '-c', 'sleep 1.5; exit 7'], {
+    const child = spawn(process.execPath, [daemon.args()[0]!, 'run', '-r', resource, '--', 'sh', '-c', 'sleep 4; exit 7'], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -67,16 +67,35 @@ describe('leasehold daemon commands', () => {
     });
     // The lease belongs to the command's process (a child of `leasehold run`), not to the CLI.
     expect(holderPid).not.toBe(child.pid);
-    // While it runs, another run cannot get the lease.
+    // While it runs, another run cannot get the lease: 123 (held by someone else, the command never
+    // ran), distinct from a failure (121) and from the command's own statuses.
     const busy = runCli(['run', '-r', resource, '--', 'true'], env);
-    expect(busy.status).toBe(1);
-    expect(busy.stderr).toMatch(/^leasehold: LEASE_HELD_LOCALLY: /);
+    expect(busy.status).toBe(123);
+    expect(busy.stderr).toMatch(/^leasehold: LEASE_HELD_LOCALLY: .*pid \d+.*\(wait for it/);
+    expect(busy.stderr.trim().split('\n')).toHaveLength(1);
+    // --wait says once (not a terminal) whom it waits for, then gives up with the same status.
+    const waited = runCli(['run', '-r', resource, '--wait', '1', '--', 'true'], env);
+    expect(waited.status).toBe(123);
+    expect(waited.stderr).toMatch(/^leasehold: waiting for CL:R1 \(EX\), held by pid \d+ on this host; waiting up to 1 s\n/);
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(stderr).toBe('');
     expect(code).toBe(7);
     await waitFor('release after the command exited', async () => ((await daemon.with((client) => client.status())).leases.length === 0 ? true : undefined), 3000);
     const again = runCli(['run', '-r', resource, '--shared', '--', 'true'], env);
     expect(again.status).toBe(0);
+
+    // The daemon's log (JSON: stderr is a file) names every grant and refusal with the resource,
+    // mode, requester (clientPid) and the process the lease is for; the daemon's own pid once a line.
+    const lines = daemon.log().split('\n').filter((line) => line.startsWith('{'));
+    for (const line of lines) expect(line.match(/"pid":/g)?.length ?? 0).toBeLessThanOrEqual(1);
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const daemonPid = entries[0]?.['pid'];
+    expect(entries.every((entry) => entry['pid'] === daemonPid && typeof entry['levelName'] === 'string')).toBe(true);
+    expect(entries).toContainEqual(expect.objectContaining({ msg: 'lease granted', lockspace: 'CL', resource: 'R1', mode: 'EX', holderPid: holderPid }));
+    expect(entries).toContainEqual(
+      expect.objectContaining({ msg: 'acquire refused', lockspace: 'CL', resource: 'R1', mode: 'EX', code: 'LEASE_HELD_LOCALLY', holders: `pid ${holderPid}` }),
+    );
+    expect(entries.filter((entry) => entry['msg'] === 'lease granted').every((entry) => typeof entry['clientPid'] === 'number')).toBe(true);
   });
 
   it('errors are `leasehold: CODE: message` with a non-zero status', () => {

@@ -102,6 +102,35 @@ describe.each(GEOMETRIES)('geometry $ss/$align', ({ ss, align, alignBytes }) => 
   });
 });
 
+describe('non-ASCII names are stored as UTF-8 bytes, as sanlock stores them', () => {
+  it('lockspace and resource areas with names like "lsé€" are byte-identical to sanlock\'s; leasehold reads sanlock\'s back', () => {
+    const space = 'lsé€';
+    const resource = 'résumé-ü';
+    const a = image(3 << 20);
+    const b = image(3 << 20);
+    sanlockDirect(['init', '-s', `${space}:0:${a.path}:0`]);
+    sanlockDirect(['init', '-r', `${space}:${resource}:${a.path}:1048576`]);
+    expect(runCli(['direct', 'init', '-s', `${space}:0:${b.path}:0`]).status).toBe(0);
+    expect(runCli(['direct', 'init', '-r', `${space}:${resource}:${b.path}:1048576`]).status).toBe(0);
+    expect(Buffer.compare(area(a.path, 0, 2 << 20), area(b.path, 0, 2 << 20))).toBe(0);
+    // The name field holds the UTF-8 bytes (é = c3 a9, € = e2 82 ac), NUL padded.
+    expect([...area(b.path, 56, 9)]).toEqual([0x6c, 0x73, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0, 0]);
+    const leader = runCli(['direct', 'read-leader', '-r', `${space}:${resource}:${a.path}:1048576`]);
+    expect(leader.status).toBe(0);
+    expect(leader.stdout).toContain(`resource_name ${resource}`);
+    expect(runSanlock(['direct', 'read_leader', '-r', `${space}:${resource}:${b.path}:1048576`]).stdout).toContain('read_leader done 0');
+  });
+
+  it('a name of more than 48 bytes in UTF-8 is refused, though it has fewer than 48 characters', () => {
+    const img = image(2 << 20);
+    const before = readFileSync(img.path);
+    const result = runCli(['direct', 'init', '-s', `${'é'.repeat(25)}:0:${img.path}:0`]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^leasehold: NAME_TOO_LONG: lockspace name ".*" is 50 bytes in UTF-8 \(25 characters\): expected at most 48/);
+    expect(Buffer.compare(before, readFileSync(img.path))).toBe(0);
+  });
+});
+
 describe('init refuses to overwrite', () => {
   it('a valid lockspace, a resource and foreign data, unless --force; nothing is written', () => {
     const img = image(4 << 20);
@@ -119,7 +148,7 @@ describe('init refuses to overwrite', () => {
     const overResource = runCli(['direct', 'init', '-s', `LS2:0:${img.path}:1048576`]);
     expect(overResource.status).not.toBe(0);
     expect(overResource.stderr).toMatch(/AREA_NOT_EMPTY: .*resource "LS1:R1"/);
-    const overData = runCli(['direct', 'init', '-s', `LS2:0:${img.path}:${2 << 20}`]);
+    const overData = runCli(['direct', 'init', '-r', `LS1:R3:${img.path}:${2 << 20}`]);
     expect(overData.status).not.toBe(0);
     expect(overData.stderr).toMatch(/AREA_NOT_EMPTY: .*non-zero data .*offset 2097152/);
     expect(Buffer.compare(before, readFileSync(img.path))).toBe(0);
@@ -135,7 +164,7 @@ describe('init refuses to overwrite', () => {
     const longName = 'x'.repeat(49);
     const tooLong = runCli(['direct', 'init', '-s', `${longName}:0:${img.path}:0`]);
     expect(tooLong.status).toBe(2);
-    expect(tooLong.stderr).toMatch(/BAD_ARGUMENT: .*48/);
+    expect(tooLong.stderr).toMatch(/NAME_TOO_LONG: .*48/);
     const misaligned = runCli(['direct', 'init', '-s', `LS:0:${img.path}:4096`]);
     expect(misaligned.status).toBe(2);
     expect(misaligned.stderr).toMatch(/BAD_OFFSET/);
@@ -155,6 +184,7 @@ describe('init refuses to overwrite', () => {
     writeFileSync(img.path, bytes);
     const result = runCli(['direct', 'read-leader', '-r', `LS1:R1:${img.path}:0`]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/LEADER_(LOCKSPACE|CHECKSUM)/);
+    // Byte 60 is past "LS1" and its NUL: the name still compares equal, the checksum does not.
+    expect(result.stderr).toMatch(/^leasehold: DAMAGED: bad leader checksum/);
   });
 });

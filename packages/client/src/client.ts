@@ -27,7 +27,7 @@ import {
   type ResourceLocation,
   type ResultOf,
   type StatusResult,
-} from '@leasehold/daemon/protocol';
+} from '@leasehold/protocol';
 import { DaemonConnection } from './connection.js';
 
 /** The environment variable every client honours for the socket path. */
@@ -56,6 +56,13 @@ export interface AcquireOptions {
   persistent?: boolean;
   /** Hold it for this child process instead of the caller. */
   holderPid?: number;
+  /** Read the lease's value block at acquire (sanlock's SANLK_ACQUIRE_LVB): `lease.lvb` then holds it. */
+  lvb?: boolean;
+}
+
+export interface LeaseReleaseOptions {
+  /** Set the value block just before releasing (written if held EX; at most one sector). */
+  lvb?: Uint8Array;
 }
 
 export interface LockstartOptions {
@@ -69,6 +76,8 @@ export class Lease {
     private readonly client: LeaseholdClient,
     private current: LeaseInfo,
     private readonly owner: { persistent?: boolean; holderPid?: number },
+    /** The value block as read at acquire (one sector), when acquired with `lvb: true`. */
+    readonly lvb?: Buffer,
   ) {}
 
   get info(): LeaseInfo {
@@ -87,8 +96,18 @@ export class Lease {
     return this.current.mode;
   }
 
-  async release(): Promise<void> {
-    await this.client.release(this.current.lockspace, this.current.resource, this.owner);
+  async release(options: LeaseReleaseOptions = {}): Promise<void> {
+    await this.client.release(this.current.lockspace, this.current.resource, { ...this.owner, ...options });
+  }
+
+  /** sanlock's set_lvb: written when this lease is released while held EX. */
+  async setLvb(data: Uint8Array): Promise<void> {
+    await this.client.setLvb(this.current.lockspace, this.current.resource, data, this.owner);
+  }
+
+  /** sanlock's get_lvb: `sizeBytes` (default one sector) of the value as read at acquire or last set. */
+  getLvb(sizeBytes?: number): Promise<Buffer> {
+    return this.client.getLvb(this.current.lockspace, this.current.resource, sizeBytes, this.owner);
   }
 
   async convert(mode: LeaseMode): Promise<Lease> {
@@ -128,13 +147,25 @@ export class LeaseholdClient {
       ...(options.lver === undefined ? {} : { lver: options.lver.toString() }),
       ...(options.persistent === undefined ? {} : { persistent: options.persistent }),
       ...(options.holderPid === undefined ? {} : { holderPid: options.holderPid }),
+      ...(options.lvb === true ? { lvb: true } : {}),
     };
-    const { lease } = await this.call('acquire', params);
-    return new Lease(this, lease, { ...(options.persistent ? { persistent: true } : {}), ...(options.holderPid === undefined ? {} : { holderPid: options.holderPid }) });
+    const { lease, lvb } = await this.call('acquire', params);
+    const owner = { ...(options.persistent ? { persistent: true } : {}), ...(options.holderPid === undefined ? {} : { holderPid: options.holderPid }) };
+    return new Lease(this, lease, owner, lvb === undefined ? undefined : Buffer.from(lvb, 'hex'));
   }
 
-  async release(lockspace: string, resource: string, owner: { persistent?: boolean; holderPid?: number } = {}): Promise<void> {
-    await this.call('release', { lockspace, resource, ...owner });
+  async release(lockspace: string, resource: string, options: { persistent?: boolean; holderPid?: number } & LeaseReleaseOptions = {}): Promise<void> {
+    const { lvb, ...owner } = options;
+    await this.call('release', { lockspace, resource, ...owner, ...(lvb === undefined ? {} : { lvb: Buffer.from(lvb).toString('hex') }) });
+  }
+
+  async setLvb(lockspace: string, resource: string, data: Uint8Array, owner: { persistent?: boolean; holderPid?: number } = {}): Promise<void> {
+    await this.call('set_lvb', { lockspace, resource, data: Buffer.from(data).toString('hex'), ...owner });
+  }
+
+  async getLvb(lockspace: string, resource: string, sizeBytes?: number, owner: { persistent?: boolean; holderPid?: number } = {}): Promise<Buffer> {
+    const { lvb } = await this.call('get_lvb', { lockspace, resource, ...(sizeBytes === undefined ? {} : { size: sizeBytes }), ...owner });
+    return Buffer.from(lvb, 'hex');
   }
 
   async convert(lockspace: string, resource: string, mode: LeaseMode, owner: { persistent?: boolean; holderPid?: number } = {}): Promise<LeaseInfo> {

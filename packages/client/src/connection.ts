@@ -4,8 +4,8 @@
  * ends.
  */
 import { createConnection, type Socket } from 'node:net';
-import { encodeLine, LineFramer, MAX_MESSAGE_BYTES, type Reply, type WireError } from '@leasehold/daemon/protocol';
-import type { ProgressInfo } from '@leasehold/daemon/protocol';
+import { encodeLine, LineFramer, MAX_MESSAGE_BYTES, type Reply, type WireError } from '@leasehold/protocol';
+import type { ProgressInfo } from '@leasehold/protocol';
 import { LeaseholdError } from './errors.js';
 
 interface Pending {

@@ -1,7 +1,8 @@
-/** Failures the client reports: the daemon's coded errors, and a few of its own. */
-import type { WireError } from '@leasehold/daemon/protocol';
+/** Failures the client reports: the daemon's coded errors, and a few of its own, as catalogue codes (@leasehold/errors). */
+import { canonicalCode } from '@leasehold/errors';
+import type { WireError } from '@leasehold/protocol';
 
-/** Codes raised by the client itself (the daemon's codes are listed in @leasehold/daemon/protocol). */
+/** Codes raised by the client itself (the daemon's codes are listed in @leasehold/protocol). */
 export type ClientErrorCode = 'NO_DAEMON' | 'CONNECTION_CLOSED' | 'PROTOCOL_ERROR' | 'TIMEOUT';
 
 export class LeaseholdError extends Error {
@@ -14,8 +15,10 @@ export class LeaseholdError extends Error {
     super(message);
   }
 
+  /** The daemon's code as the catalogue names it; a finer wire code (BAD_JSON, ...) stays in details.wireCode. */
   static fromWire(error: WireError): LeaseholdError {
-    return new LeaseholdError(error.code, error.message, error.details);
+    const code = canonicalCode(error.code);
+    return new LeaseholdError(code, error.message, code === error.code ? error.details : { ...(error.details ?? {}), wireCode: error.code });
   }
 }
 

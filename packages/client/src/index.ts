@@ -1,5 +1,5 @@
 /** @leasehold/client: talk to the leasehold daemon from Node. */
-export { LeaseholdClient, Lease, SOCKET_ENV, defaultSocketPath, type AcquireOptions, type ConnectOptions, type LockstartOptions } from './client.js';
+export { LeaseholdClient, Lease, SOCKET_ENV, defaultSocketPath, type AcquireOptions, type ConnectOptions, type LeaseReleaseOptions, type LockstartOptions } from './client.js';
 export { LeaseholdError, isLeaseholdError, type ClientErrorCode } from './errors.js';
 export type {
   LeaseInfo,
@@ -18,4 +18,4 @@ export type {
   GetEventsResult,
   RenewalHistoryResult,
   RegisterResult,
-} from '@leasehold/daemon/protocol';
+} from '@leasehold/protocol';

@@ -23,13 +23,14 @@ import { KillAction } from './leases/kill-action.js';
 import { LeaseRegistry } from './leases/lease-registry.js';
 import { LockspaceManager, wireErrorOf } from './lockspaces/lockspace-manager.js';
 import { createDaemonLogger, type DaemonLogger } from './logger.js';
+import { parseLogFormat } from '@leasehold/protocol/log-format';
 import { claimPidFile } from './pid-file.js';
-import { MAX_CLIENTS } from './protocol/limits.js';
-import { encodeLine } from './protocol/framing.js';
+import { MAX_CLIENTS } from '@leasehold/protocol';
+import { encodeLine } from '@leasehold/protocol';
 import { createRequestHandler } from './request-handler.js';
 import { AccessPolicy, resolveGroup } from './server/access.js';
 import { Connection } from './server/connection.js';
-import { listenOnSocketFile } from './server/socket-file.js';
+import { listenOnSocketFile } from '@leasehold/protocol/socket-file';
 import { CHECKPOINT_INTERVAL_MS, StateDb } from './state/state-db.js';
 import { monotonicSeconds } from './util/monotonic.js';
 import { createWatchdogLink } from './watchdog/watchdog-link.js';
@@ -46,7 +47,7 @@ export interface RunningDaemon {
 
 export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
   const config = resolveDaemonConfig(flags);
-  const logger = createDaemonLogger(config.logLevel);
+  const logger = createDaemonLogger(config.logLevel, parseLogFormat(flags.logFormat, '--log-format'));
   const startedAtSeconds = monotonicSeconds();
   const hostIds = loadHostIdConf(config.hostIdFile);
   const db = StateDb.open(config.stateDir);
@@ -68,7 +69,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
   const leases = new LeaseRegistry(manager, db, watch, config, logger);
   manager.setUsers(leases);
   const clients = new ClientRegistry(watch, (client) => {
-    logger.debug({ pid: client.pid }, 'client process exited');
+    logger.debug({ clientPid: client.pid }, 'client process exited');
   });
 
   let shuttingDown = false;

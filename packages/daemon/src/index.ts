@@ -1,4 +1,4 @@
-/** @leasehold/daemon: the per-host lock daemon. The client protocol is also at '@leasehold/daemon/protocol'. */
+/** @leasehold/daemon: the per-host lock daemon. Its client and companion protocols are in @leasehold/protocol. */
 export { runDaemon, type RunningDaemon } from './daemon.js';
 export {
   DEFAULT_CONFIG_PATH,
@@ -9,5 +9,4 @@ export {
   type DaemonFlags,
 } from './config/daemon-config.js';
 export { DEFAULT_HOST_ID_CONF_PATH, parseHostIdConf, HostIdMap } from './config/host-id-conf.js';
-export * from './protocol/index.js';
 export { createWatchdogLink, NoWatchdogLink, type WatchdogLink } from './watchdog/watchdog-link.js';

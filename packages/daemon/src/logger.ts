@@ -1,16 +1,17 @@
-/** The daemon's structured logs: pino, JSON lines on stderr (the journal under systemd). */
+/**
+ * The daemon's structured logs: pino on stderr (the journal under systemd), as JSON or pretty
+ * (log-format.ts). `pid` is the daemon's own; a requesting or holding process is `clientPid`.
+ */
 import { pino, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from './config/daemon-config.js';
+import { baseLoggerOptions, defaultLogFormat, errorField, logDestination, type LogFormat } from '@leasehold/protocol/log-format';
 
 export type DaemonLogger = PinoLogger;
 
-/** Log fields as plain JSON: bigints (generations, lvers) as decimal strings, errors with their message. */
+/** Log fields as plain JSON: bigints (generations, lvers) as decimal strings, errors by code and message. */
 function plain(value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Error) {
-    const code = (value as { code?: unknown }).code;
-    return { type: value.name, message: value.message, ...(code === undefined ? {} : { code }), stack: value.stack };
-  }
+  if (value instanceof Error) return errorField(value);
   if (Array.isArray(value)) return value.map(plain);
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
@@ -20,14 +21,13 @@ function plain(value: unknown): unknown {
   return value;
 }
 
-export function createDaemonLogger(level: LogLevel): DaemonLogger {
+export function createDaemonLogger(level: LogLevel, format: LogFormat = defaultLogFormat()): DaemonLogger {
+  const base = baseLoggerOptions('leasehold-daemon', level);
   return pino(
     {
-      level,
-      base: { pid: process.pid, name: 'leasehold-daemon' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { log: (object) => plain(object) as Record<string, unknown> },
+      ...base,
+      formatters: { ...base.formatters, log: (object) => plain(object) as Record<string, unknown> },
     },
-    pino.destination({ dest: 2, sync: true }),
+    logDestination(format),
   );
 }

@@ -6,7 +6,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSameProcessAlive, readProcStat } from './clients/proc.js';
-import { DaemonError } from './protocol/codes.js';
+import { DaemonError } from '@leasehold/protocol';
 
 export const PID_FILE_NAME = 'daemon.pid';
 

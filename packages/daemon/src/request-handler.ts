@@ -5,9 +5,10 @@ import type { ClientRegistry } from './clients/client-registry.js';
 import type { DaemonConfig } from './config/daemon-config.js';
 import type { LeaseRegistry } from './leases/lease-registry.js';
 import type { LockspaceManager } from './lockspaces/lockspace-manager.js';
-import { DaemonError } from './protocol/codes.js';
-import { PROTOCOL_VERSION } from './protocol/limits.js';
-import type { Request, StatusResult } from './protocol/messages.js';
+import { DaemonError } from '@leasehold/protocol';
+import { PROTOCOL_VERSION } from '@leasehold/protocol';
+import type { Request, StatusResult } from '@leasehold/protocol';
+import { wireErrorOf } from './lockspaces/lockspace-manager.js';
 import type { RequestContext } from './server/connection.js';
 import { monotonicSeconds } from './util/monotonic.js';
 import type { WatchdogLink } from './watchdog/watchdog-link.js';
@@ -50,6 +51,34 @@ export function createRequestHandler(deps: HandlerDeps): (request: Request, cont
     })),
   });
 
+  /**
+   * Every grant, refusal and release, with the resource, the mode, the requester (clientPid), the
+   * process the lease is for (holderPid) and, for a refusal, who holds it.
+   */
+  const logged = async <T>(
+    op: 'acquire' | 'release' | 'convert',
+    request: { lockspace: string; resource: string; mode?: string; holderPid?: number; persistent?: boolean },
+    clientPid: number,
+    run: () => Promise<T>,
+  ): Promise<T> => {
+    const fields = {
+      lockspace: request.lockspace,
+      resource: request.resource,
+      ...(request.mode === undefined ? {} : { mode: request.mode }),
+      clientPid,
+      holderPid: request.persistent === true ? 'persistent' : (request.holderPid ?? clientPid),
+    };
+    try {
+      const result = await run();
+      deps.logger.info(fields, op === 'release' ? 'lease released' : op === 'convert' ? 'lease converted' : 'lease granted');
+      return result;
+    } catch (error) {
+      const { code, message, details } = wireErrorOf(error);
+      deps.logger.info({ ...fields, code, reason: message, ...(details === undefined ? {} : { holders: details['holders'] ?? details['holder'] }) }, `${op} refused`);
+      throw error;
+    }
+  };
+
   return async (request, context) => {
     const { client } = context;
     const refuseWhenClosing = (): void => {
@@ -61,12 +90,17 @@ export function createRequestHandler(deps: HandlerDeps): (request: Request, cont
         return { pid: client.pid, uid: client.uid, hostName: deps.hostName, protocolVersion: PROTOCOL_VERSION, daemonPid: process.pid };
       case 'acquire':
         refuseWhenClosing();
-        return { lease: await leases.acquire(request, { client, signal: context.signal }) };
+        return logged('acquire', request, client.pid, () => leases.acquireWithValue(request, { client, signal: context.signal }));
       case 'release':
-        await leases.release(request, client);
+        await logged('release', request, client.pid, () => leases.release(request, client));
         return {};
+      case 'set_lvb':
+        leases.setLvb(request, client);
+        return {};
+      case 'get_lvb':
+        return { lvb: leases.getLvb(request, client) };
       case 'convert':
-        return { lease: await leases.convert(request, { client, signal: context.signal }) };
+        return { lease: await logged('convert', request, client.pid, () => leases.convert(request, { client, signal: context.signal })) };
       case 'inquire': {
         const own = leases.heldBy({ kind: 'process', pid: client.pid, startTime: client.startTime, uid: client.uid });
         return { leases: request.persistent === true ? [...own, ...leases.heldBy({ kind: 'persistent' })] : own };

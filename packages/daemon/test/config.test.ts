@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultKillGraceSeconds, parseConfigText, resolveDaemonConfig } from '../src/config/daemon-config.js';
 import { parseHostIdConf } from '../src/config/host-id-conf.js';
-import { DaemonError } from '../src/protocol/codes.js';
+import type { DaemonError } from '@leasehold/protocol';
 import { TestDir } from './support/harness.js';
 
 const dir = new TestDir();

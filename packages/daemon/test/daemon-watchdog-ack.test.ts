@@ -7,7 +7,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLeaseholdError } from '@leasehold/client';
-import { COMPANION_PROTOCOL_VERSION } from '@leasehold/daemon/watchdog-protocol';
+import { COMPANION_PROTOCOL_VERSION } from '@leasehold/protocol/companion';
 import { runCli, TEST_W, TestDaemon, TestDir } from './support/harness.js';
 
 let dir: TestDir;

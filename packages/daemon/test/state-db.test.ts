@@ -59,6 +59,13 @@ describe('tokens and /proc parsing', () => {
     expect(decodeToken(encodeToken(held as never))).toEqual(held);
   });
 
+  it('round-trips a value block (bytes) exactly', () => {
+    const held = { lver: 3n, valueBlock: { bytes: Uint8Array.of(1, 1, 0, 0, 5, 0, 0, 0, 255), writeOnRelease: true } };
+    const back = decodeToken(encodeToken(held as never)) as unknown as typeof held;
+    expect(back.valueBlock.bytes).toBeInstanceOf(Uint8Array);
+    expect(back).toEqual(held);
+  });
+
   it('parses /proc/PID/stat with spaces and parentheses in the command name', () => {
     const fields = Array.from({ length: 40 }, (_, i) => String(i));
     fields[0] = 'S';

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { blockDeviceGeometry } from '@leasehold/native';
 import { DiskError } from './disk.js';
+import { splitDeviceNumber } from './device-number.js';
 import { DEFAULT_FILE_SECTOR_SIZE, isSupportedSectorSize, SYSFS_SIZE_UNIT_BYTES } from './constants.js';
 
 export type DeviceKind = 'file' | 'block';
@@ -76,12 +77,7 @@ export function sysfsBlockGeometry(major: number, minor: number): Omit<DeviceGeo
   };
 }
 
-/** Linux dev_t encoding (glibc's gnu_dev_major/gnu_dev_minor). */
-export function splitDeviceNumber(rdev: bigint): { major: number; minor: number } {
-  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & 0xfffff000n);
-  const minor = (rdev & 0xffn) | ((rdev >> 12n) & 0xffffff00n);
-  return { major: Number(major), minor: Number(minor) };
-}
+export { splitDeviceNumber } from './device-number.js';
 
 /**
  * The sector size to do I/O with: the caller's choice if it is supported and the device accepts it,

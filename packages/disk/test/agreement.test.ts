@@ -4,7 +4,8 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Disk, DiskError, DirectDisk, FaultyDisk, MemoryDisk, openDirectDiskSync } from '../src/index.js';
+import { type Disk, DiskError, FaultyDisk, MemoryDisk } from '../src/index.js';
+import { type DirectDisk, openDirectDiskSync } from '../src/direct.js';
 import { attachLoopDevice, makeImageFile, patternSectors } from './loop-device.js';
 
 const DISK_SECTORS = 32;

@@ -1,6 +1,7 @@
 /** Worker-thread body for worker.test.ts: synchronous O_DIRECT I/O off the main thread. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { DiskError, openDirectDiskSync } from '../src/index.js';
+import { DiskError } from '../src/index.js';
+import { openDirectDiskSync } from '../src/direct.js';
 
 const { path, offsetBytes, fill } = workerData as { path: string; offsetBytes: number; fill: number };
 try {

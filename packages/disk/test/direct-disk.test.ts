@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { alignedBuffer, bufferAddress } from '@leasehold/native';
-import { DirectDisk, DiskError, openDirectDisk, openDirectDiskSync } from '../src/index.js';
+import { DiskError } from '../src/index.js';
+import { DirectDisk, openDirectDisk, openDirectDiskSync } from '../src/direct.js';
 import { attachLoopDevice, type LoopDevice, makeImageFile, patternSectors } from './loop-device.js';
 
 const DEVICE_SIZE_BYTES = 4 * 1024 * 1024;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiskError, geometryOfFd, probeDevice, splitDeviceNumber, sysfsBlockGeometry } from '../src/index.js';
+import { DiskError } from '../src/index.js';
+import { geometryOfFd, probeDevice, splitDeviceNumber, sysfsBlockGeometry } from '../src/direct.js';
 import { attachLoopDevice, type LoopDevice, makeImageFile } from './loop-device.js';
 
 const LOOP_SIZE_BYTES = 3 * 1024 * 1024;

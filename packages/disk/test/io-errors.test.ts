@@ -1,6 +1,7 @@
 /** Every Disk implementation refuses misaligned and out-of-range I/O with the same DiskError codes. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asyncFromSync, CountingDisk, type Disk, DiskError, FaultyDisk, MemoryDisk, openDirectDiskSync, type SyncDisk } from '../src/index.js';
+import { asyncFromSync, CountingDisk, type Disk, DiskError, FaultyDisk, MemoryDisk, type SyncDisk } from '../src/index.js';
+import { openDirectDiskSync } from '../src/direct.js';
 import { attachLoopDevice, makeImageFile } from './loop-device.js';
 
 const DISK_SECTORS = 8;

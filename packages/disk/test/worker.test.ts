@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openDirectDiskSync } from '../src/index.js';
+import { openDirectDiskSync } from '../src/direct.js';
 import { attachLoopDevice, type LoopDevice } from './loop-device.js';
 
 let loop: LoopDevice | undefined;

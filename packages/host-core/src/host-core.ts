@@ -281,7 +281,10 @@ export class HostCore {
 
   private onLockstart(event: Extract<HostEvent, { type: 'lockstart' }>): void {
     if (!this.admit(event.reqId)) return;
-    if (this.closing) return this.fail(event.reqId, { code: 'SHUTTING_DOWN', message: 'the daemon is shutting down' });
+    if (this.closing) {
+      this.fail(event.reqId, { code: 'SHUTTING_DOWN', message: 'the daemon is shutting down' });
+      return;
+    }
     const existing = this.lockspaces.get(event.name);
     if (existing !== undefined) {
       const state = existing.state;
@@ -293,18 +296,22 @@ export class HostCore {
       if (state.kind === 'stopped' || (state.kind === 'lost' && same)) {
         this.lockspaces.delete(event.name);
       } else if (!same) {
-        return this.fail(event.reqId, { code: 'LOCKSPACE_EXISTS', message: `lockspace ${event.name} is already ${state.kind} at ${existing.spec.path}:${existing.spec.offsetBytes}` });
+        this.fail(event.reqId, { code: 'LOCKSPACE_EXISTS', message: `lockspace ${event.name} is already ${state.kind} at ${existing.spec.path}:${existing.spec.offsetBytes}` });
+        return;
       } else if (state.kind === 'stopping') {
-        return this.fail(event.reqId, { code: 'LOCKSPACE_STOPPING', message: `lockspace ${event.name} is stopping; wait for it, then start it again` });
+        this.fail(event.reqId, { code: 'LOCKSPACE_STOPPING', message: `lockspace ${event.name} is stopping; wait for it, then start it again` });
+        return;
       } else if (state.kind === 'joined') {
-        return this.ok(event.reqId, { kind: 'lockspace', name: event.name, state: 'joined' });
+        this.ok(event.reqId, { kind: 'lockspace', name: event.name, state: 'joined' });
+        return;
       } else {
         existing.startWaiters.push(event.reqId);
         return;
       }
     }
     if (this.lockspaces.size >= this.limits.lockspaces) {
-      return this.fail(event.reqId, { code: 'TOO_MANY_LOCKSPACES', message: `${this.lockspaces.size} lockspaces are started (limit ${this.limits.lockspaces})` });
+      this.fail(event.reqId, { code: 'TOO_MANY_LOCKSPACES', message: `${this.lockspaces.size} lockspaces are started (limit ${this.limits.lockspaces})` });
+      return;
     }
     const spec: LockspaceSpec = {
       name: event.name,
@@ -335,9 +342,16 @@ export class HostCore {
     const starting = ls.starting();
     if (step === 'prepare') {
       if (starting.phase !== 'prepare') return;
-      if (!ok) return this.startFailed(ls, { code: 'WATCHDOG_UNAVAILABLE', message: message ?? 'the watchdog companion cannot fence this host' });
-      if (starting.cancelled) return this.finishCancelledStart(ls);
-      return this.afterPrepare(ls);
+      if (!ok) {
+        this.startFailed(ls, { code: 'WATCHDOG_UNAVAILABLE', message: message ?? 'the watchdog companion cannot fence this host' });
+        return;
+      }
+      if (starting.cancelled) {
+        this.finishCancelledStart(ls);
+        return;
+      }
+      this.afterPrepare(ls);
+      return;
     }
     if (starting.phase !== 'register') return;
     const joined = starting.joined;
@@ -346,9 +360,13 @@ export class HostCore {
       // Nothing has used the lease: give it back, and the start fails.
       this.lane({ type: 'leave', name });
       this.watchdog({ type: 'remove', name });
-      return this.startFailed(ls, { code: 'WATCHDOG_UNAVAILABLE', message: message ?? 'the watchdog companion did not confirm the registration' });
+      this.startFailed(ls, { code: 'WATCHDOG_UNAVAILABLE', message: message ?? 'the watchdog companion did not confirm the registration' });
+      return;
     }
-    if (starting.cancelled) return this.stopAfterCancelledJoin(ls);
+    if (starting.cancelled) {
+      this.stopAfterCancelledJoin(ls);
+      return;
+    }
     this.joined(ls, joined);
   }
 
@@ -387,7 +405,10 @@ export class HostCore {
     if (this.config.revertedFix !== 'host-id-reuse' && this.kills.pendingCount(ls.name) > 0) return;
     // The older generation's holders are gone: their rows go too.
     this.state({ type: 'delete_leases_of', lockspace: ls.name });
-    if (starting.cancelled) return this.finishCancelledStart(ls);
+    if (starting.cancelled) {
+      this.finishCancelledStart(ls);
+      return;
+    }
     this.join(ls);
   }
 
@@ -410,23 +431,33 @@ export class HostCore {
       if (starting.phase === 'resume') {
         this.log('warn', name, `cannot resume the delta lease (${result.error.code}); joining again`);
         starting.recovery = starting.recovery === undefined ? undefined : { ...starting.recovery, generation: 0n };
-        if (starting.cancelled) return this.finishCancelledStart(ls);
-        return this.checkOldHolders(ls);
+        if (starting.cancelled) {
+          this.finishCancelledStart(ls);
+          return;
+        }
+        this.checkOldHolders(ls);
+        return;
       }
       if (starting.hostIdSource === 'remembered' && SLOT_TAKEN_CODES.has(result.error.code) && !starting.cancelled) {
         this.log('warn', name, 'remembered host_id is taken by another host; picking a new one');
         starting.rememberedTaken = true;
         this.state({ type: 'forget_host_id', name });
-        return this.join(ls);
+        this.join(ls);
+        return;
       }
-      if (starting.cancelled) return this.finishCancelledStart(ls);
-      return this.startFailed(ls, result.error);
+      if (starting.cancelled) {
+        this.finishCancelledStart(ls);
+        return;
+      }
+      this.startFailed(ls, result.error);
+      return;
     }
     starting.joined = result.facts;
     if (starting.cancelled) {
       // lockstop came while we were joining: give the lease straight back.
       starting.phase = 'register';
-      return this.stopAfterCancelledJoin(ls);
+      this.stopAfterCancelledJoin(ls);
+      return;
     }
     ls.enterPhase('register');
     this.watchdog({ type: 'add', name, expiresAtSeconds: result.facts.lastRenewalSeconds + idRenewalFailSeconds(this.config.ioTimeoutSeconds) });
@@ -491,7 +522,10 @@ export class HostCore {
   private onLockstop(reqId: number, name: string): void {
     if (!this.admit(reqId)) return;
     const ls = this.lockspaces.get(name);
-    if (ls === undefined) return this.fail(reqId, { code: 'NO_LOCKSPACE', message: `lockspace ${name} is not started on this host` });
+    if (ls === undefined) {
+      this.fail(reqId, { code: 'NO_LOCKSPACE', message: `lockspace ${name} is not started on this host` });
+      return;
+    }
     const state = ls.state;
     switch (state.kind) {
       case 'stopping':
@@ -503,14 +537,16 @@ export class HostCore {
         if (this.kills.dropPersistent(name)) this.clean(name);
         this.lockspaces.delete(name);
         this.state({ type: 'delete_lockspace', name });
-        return this.ok(reqId, { kind: 'lockspace', name, state: 'stopped' });
+        this.ok(reqId, { kind: 'lockspace', name, state: 'stopped' });
+        return;
       }
       case 'starting': {
         // Leases recorded before a restart are still in use until they are adopted (then released)
         // or their holders are stopped: the lockspace is busy, as a joined one with leases is.
         const recorded = state.recovery?.stored.filter((row) => row.token !== '') ?? [];
         if (recorded.length > 0) {
-          return this.fail(reqId, { code: 'LOCKSPACE_BUSY', message: `lockspace ${name} is starting again with ${recorded.length} lease(s) recorded as held; release them once it is joined` });
+          this.fail(reqId, { code: 'LOCKSPACE_BUSY', message: `lockspace ${name} is starting again with ${recorded.length} lease(s) recorded as held; release them once it is joined` });
+          return;
         }
         ls.stopWaiters.push(reqId);
         if (state.cancelled) return;
@@ -525,24 +561,29 @@ export class HostCore {
           case 'register':
             return; // the companion's answer finishes it
           case 'old-holders':
-            return this.joinIfNoOldHolders(ls);
+            this.joinIfNoOldHolders(ls);
+            return;
           case 'join':
           case 'resume':
-            return this.lane({ type: 'cancel_join', name });
+            this.lane({ type: 'cancel_join', name });
+            return;
           default:
-            return assertNever(state.phase, 'start phase');
+            assertNever(state.phase, 'start phase');
+            return;
         }
       }
       case 'joined': {
         const held = this.leases.inLockspace(name);
         if (held.length > 0) {
-          return this.fail(reqId, { code: 'LOCKSPACE_BUSY', message: `lockspace ${name} has ${held.length} lease(s) held (${held.map((r) => `${r.resource} by ${describeHolder(r.holder)}`).join(', ')}); release them first` });
+          this.fail(reqId, { code: 'LOCKSPACE_BUSY', message: `lockspace ${name} has ${held.length} lease(s) held (${held.map((r) => `${r.resource} by ${describeHolder(r.holder)}`).join(', ')}); release them first` });
+          return;
         }
         ls.stopWaiters.push(reqId);
-        return this.leave(ls, false);
+        this.leave(ls, false);
+        return;
       }
       default:
-        return assertNever(state, 'lockspace state');
+        assertNever(state, 'lockspace state');
     }
   }
 
@@ -586,11 +627,17 @@ export class HostCore {
       return;
     }
     if (state.kind !== 'joined') return; // stopping, lost, stopped: renewals no longer matter
-    if (!result.ok) return this.lose(ls, result.error);
+    if (!result.ok) {
+      this.lose(ls, result.error);
+      return;
+    }
     ls.renewed(result.lastRenewalSeconds);
     const deadline = this.deadlineOf(name);
     assert(deadline !== undefined, `${name}: joined has a deadline`);
-    if (this.nowSeconds >= deadline) return this.lose(ls, { code: 'LEASE_LOST', message: 'the renewal arrived after the deadline' });
+    if (this.nowSeconds >= deadline) {
+      this.lose(ls, { code: 'LEASE_LOST', message: 'the renewal arrived after the deadline' });
+      return;
+    }
     this.watchdog({ type: 'renew', name, expiresAtSeconds: deadline });
   }
 
@@ -630,7 +677,10 @@ export class HostCore {
     this.state({ type: 'put_lockspace', row: this.row(ls, ls.state.kind === 'lost' ? ls.state.facts : undefined) });
     this.log('error', ls.name, `LEASE LOST: ${error.code} ${error.message}; stopping every user of its leases`);
     const unique = uniqueHolders(holders);
-    if (unique.length === 0) return this.clean(ls.name);
+    if (unique.length === 0) {
+      this.clean(ls.name);
+      return;
+    }
     this.startKills(ls.name, unique);
   }
 
@@ -682,16 +732,24 @@ export class HostCore {
   private onAcquire(event: Extract<HostEvent, { type: 'acquire' }>): void {
     if (!this.admit(event.reqId)) return;
     const refusal = this.refusal(event.lockspace);
-    if (refusal !== undefined) return this.fail(event.reqId, refusal);
+    if (refusal !== undefined) {
+      this.fail(event.reqId, refusal);
+      return;
+    }
     const existing = this.leases.get(event.lockspace, event.resource);
     if (existing !== undefined) {
       if (holderKey(existing.holder) === holderKey(event.holder)) {
-        return this.fail(event.reqId, { code: 'ALREADY_HELD', message: `${event.lockspace}:${event.resource} is already held by this holder (${existing.mode})` });
+        this.fail(event.reqId, { code: 'ALREADY_HELD', message: `${event.lockspace}:${event.resource} is already held by this holder (${existing.mode})` });
+        return;
       }
-      return this.fail(event.reqId, { code: 'LEASE_HELD_LOCALLY', message: `${event.lockspace}:${event.resource} is held on this host by ${describeHolder(existing.holder)}` });
+      this.fail(event.reqId, { code: 'LEASE_HELD_LOCALLY', message: `${event.lockspace}:${event.resource} is held on this host by ${describeHolder(existing.holder)}` });
+      return;
     }
     const limit = this.leases.refusal(event.holder);
-    if (limit !== undefined) return this.fail(event.reqId, limit);
+    if (limit !== undefined) {
+      this.fail(event.reqId, limit);
+      return;
+    }
     const record: LeaseRecord = { lockspace: event.lockspace, resource: event.resource, mode: event.mode, holder: event.holder, state: 'acquiring', token: '', reqId: event.reqId, wanted: true };
     this.leases.add(record);
     // The intent is on record before anything is written to the lease.
@@ -735,13 +793,21 @@ export class HostCore {
     if (record === undefined && this.lockspaces.get(lockspace)?.state.kind === 'starting') {
       // After a restart the leases recorded in state are adopted only once the lockspace is joined:
       // "not held" now would be a lie the holder acts on (found by the whole-host simulator).
-      return this.fail(reqId, { code: 'LOCKSPACE_STARTING', message: `lockspace ${lockspace} is still starting; retry` });
+      this.fail(reqId, { code: 'LOCKSPACE_STARTING', message: `lockspace ${lockspace} is still starting; retry` });
+      return;
     }
-    if (record === undefined || record.state === 'acquiring') return this.fail(reqId, { code: 'NOT_HELD', message: `${lockspace}:${resource} is not held on this host` });
+    if (record === undefined || record.state === 'acquiring') {
+      this.fail(reqId, { code: 'NOT_HELD', message: `${lockspace}:${resource} is not held on this host` });
+      return;
+    }
     if (holderKey(record.holder) !== holderKey(holder)) {
-      return this.fail(reqId, { code: 'NOT_OWNER', message: `${lockspace}:${resource} is held by ${describeHolder(record.holder)}, not by you` });
+      this.fail(reqId, { code: 'NOT_OWNER', message: `${lockspace}:${resource} is held by ${describeHolder(record.holder)}, not by you` });
+      return;
     }
-    if (record.state === 'releasing') return this.fail(reqId, { code: 'NOT_HELD', message: `${lockspace}:${resource} is being released` });
+    if (record.state === 'releasing') {
+      this.fail(reqId, { code: 'NOT_HELD', message: `${lockspace}:${resource} is being released` });
+      return;
+    }
     record.reqId = reqId;
     this.releaseRecord(record);
   }

@@ -24,5 +24,5 @@ export interface Random {
  */
 export function diskTimestamp(clock: Clock): bigint {
   const seconds = Math.floor(clock.nowSeconds());
-  return BigInt(seconds < 1 ? 1 : seconds);
+  return BigInt(Math.max(1, seconds));
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LFL_ALIGN_1M, MIB } from '@leasehold/ondisk';
-import { acquireDeltaLease, DeltaError, runRenewalLoop } from '@leasehold/lease';
+import { acquireDeltaLease, DeltaError, runRenewalLoop, type DeltaOwnerWait } from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
 import { config, makeLockspace } from './support/lockspace.js';
 
@@ -125,6 +125,47 @@ describe('acquireDeltaLease (§4)', () => {
     expect(ls.sector(2).leader.resourceName).toBe('alive-owner');
     stop.abort();
     expect(await clock.run(loop)).toBe('stopped');
+  });
+
+  it('tells during the wait who holds the host_id and whether it is renewing; giveUpWhenRenewed stops at the first renewal seen', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 1 });
+    const clock = new FakeClock(START);
+    const owner = await clock.run(acquireDeltaLease(ls.disk, clock, config(2, 'alive-owner', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 })));
+    const stop = new AbortController();
+    const loop = runRenewalLoop(owner, clock, {}, stop.signal);
+    const seen: DeltaOwnerWait[] = [];
+    const t0 = clock.nowSeconds();
+    const error = await expectDeltaError(
+      clock.run(
+        acquireDeltaLease(ls.disk, clock.view(5000), config(2, 'typo', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }), {
+          onOwnerWait: (wait) => seen.push(wait),
+          giveUpWhenRenewed: true,
+        }),
+      ),
+      'HOSTID_BUSY',
+    );
+    // The owner renews every 2 s; the slot is re-read every io_timeout (1 s): well before the 18 s verdict.
+    expect(clock.nowSeconds() - t0).toBeLessThanOrEqual(3);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.at(-1)).toMatchObject({ hostId: 2, ownerName: 'alive-owner', renewing: true, waitSeconds: 18 });
+    expect(error.message).toContain('being renewed');
+    expect(ls.sector(2).leader.resourceName).toBe('alive-owner');
+    stop.abort();
+    expect(await clock.run(loop)).toBe('stopped');
+  });
+
+  it('a silent owner is reported as not renewing, and the wait still ends in the takeover', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: 1 });
+    const clock = new FakeClock(START);
+    await clock.run(acquireDeltaLease(ls.disk, clock, config(3, 'dead-owner', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 })));
+    const seen: DeltaOwnerWait[] = [];
+    const lease = await clock.run(
+      acquireDeltaLease(ls.disk, clock, config(3, 'next', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }), { onOwnerWait: (wait) => seen.push(wait), giveUpWhenRenewed: true }),
+    );
+    expect(lease.generation).toBe(2n);
+    expect(seen.length).toBeGreaterThanOrEqual(10);
+    expect(seen.every((wait) => !wait.renewing && wait.ownerName === 'dead-owner')).toBe(true);
+    expect(seen.map((wait) => wait.waitedSeconds)).toEqual([...seen.map((wait) => wait.waitedSeconds)].sort((a, b) => a - b));
   });
 
   it.each([

@@ -4,7 +4,7 @@
  * bound is too old reads the whole range, as sanlock does.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeHostSector, hostSectorOffset, geometryFor, MIB, type Dblock } from '@leasehold/ondisk';
+import { encodeHostSector, hostSectorOffset, geometryFor, MIB } from '@leasehold/ondisk';
 import { acquireLease, MEMBERSHIP_REUSE_SECONDS, MEMBERSHIP_VALID_SECONDS, releaseLease, type Clock } from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
 import { contextFor, dblock, FakeDelta, FakeLockspace, LOCATION, makeResourceArea, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DiskError } from '@leasehold/disk';
-import { DBLOCK_FL_RELEASED, MBLOCK_SHARED, type Dblock } from '@leasehold/ondisk';
-import { acquireLease, ballotAbove, nextBallotAfterAbort, PaxosError } from '@leasehold/lease';
+import { DBLOCK_FL_RELEASED, MBLOCK_SHARED } from '@leasehold/ondisk';
+import { acquireLease, ballotAbove, nextBallotAfterAbort, type PaxosError } from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
 import { contextFor, dblock, FakeDelta, FakeLockspace, fixedRandom, LOCATION, makeResourceArea, rejectionOf, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';
 

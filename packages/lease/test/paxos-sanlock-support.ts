@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { openDirectDisk, type Disk } from '@leasehold/disk';
+import type { Disk } from '@leasehold/disk';
+import { openDirectDisk } from '@leasehold/disk/direct';
 import { decodeLeader, type LeaderRecord } from '@leasehold/ondisk';
 import { acquireDeltaLease, PaxosError, runRenewalLoop, type Clock, type HeldDeltaLease, type PaxosContext } from '@leasehold/lease';
 import { SANLOCK_WATCHDOG_FIRE_TIMEOUT_SECONDS, type SanlockDaemon } from '@leasehold/testkit';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DBLOCK_FL_RELEASED, LFL_SHORT_HOLD, MBLOCK_SHARED } from '@leasehold/ondisk';
-import { acquireLease, convertLease, PaxosError, releaseLease, SH_RETRIES } from '@leasehold/lease';
+import { acquireLease, convertLease, type PaxosError, releaseLease, SH_RETRIES } from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
 import { contextFor, FakeDelta, FakeLockspace, fixedRandom, LOCATION, makeResourceArea, rejectionOf, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';
 

@@ -6,7 +6,7 @@
  * and N differs per host (§3). Each test here fails when "now" stands in for the issue time.
  */
 import { describe, expect, it } from 'vitest';
-import { MBLOCK_SHARED, type Dblock } from '@leasehold/ondisk';
+import { MBLOCK_SHARED } from '@leasehold/ondisk';
 import { acquireLease, PaxosError } from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
 import { contextFor, dblock, FakeDelta, FakeLockspace, LOCATION, makeResourceArea, rejectionOf } from './paxos-fakes.js';

@@ -9,7 +9,8 @@
  * and every host of a lockspace must use the same W.
  */
 import { describe, expect, it } from 'vitest';
-import { openDirectDisk, type Disk } from '@leasehold/disk';
+import type { Disk } from '@leasehold/disk';
+import { openDirectDisk } from '@leasehold/disk/direct';
 import { HOST_BITMAP_OFFSET_BYTES } from '@leasehold/ondisk';
 import {
   acquireDeltaLease,

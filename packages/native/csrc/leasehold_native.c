@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -211,6 +212,29 @@ static napi_value sd_notify(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* flockNb(fd, exclusive): non-blocking flock(2); true when taken, false when another holder has it
+ * (EWOULDBLOCK). Non-blocking so the caller can wait asynchronously (lvm's per-VG file locks). */
+static napi_value flock_nb(napi_env env, napi_callback_info info) {
+  int64_t a[2];
+  if (arg_i64(env, info, 2, a)) return NULL;
+  int rc;
+  do { rc = flock((int)a[0], (a[1] ? LOCK_EX : LOCK_SH) | LOCK_NB); } while (rc < 0 && errno == EINTR);
+  if (rc < 0 && errno != EWOULDBLOCK) return throw_errno(env, "flock", errno);
+  napi_value v;
+  napi_get_boolean(env, rc == 0, &v);
+  return v;
+}
+
+/* funlock(fd): flock(fd, LOCK_UN). */
+static napi_value funlock(napi_env env, napi_callback_info info) {
+  int64_t a[1];
+  if (arg_i64(env, info, 1, a)) return NULL;
+  if (flock((int)a[0], LOCK_UN) < 0) return throw_errno(env, "flock LOCK_UN", errno);
+  napi_value v;
+  napi_get_boolean(env, 1, &v);
+  return v;
+}
+
 #define EXPORT(name, fn) do { napi_value f; napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f); napi_set_named_property(env, exports, name, f); } while (0)
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -225,6 +249,8 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("wdGetTimeLeft", wd_get_time_left);
   EXPORT("wdKeepalive", wd_keepalive);
   EXPORT("sdNotify", sd_notify);
+  EXPORT("flockNb", flock_nb);
+  EXPORT("funlock", funlock);
   return exports;
 }
 

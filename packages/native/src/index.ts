@@ -28,6 +28,8 @@ interface NativeBinding {
   wdGetTimeLeft(fd: number): number;
   wdKeepalive(fd: number): number;
   sdNotify(socketPath: string, message: string): boolean;
+  flockNb(fd: number, exclusive: number): boolean;
+  funlock(fd: number): boolean;
 }
 
 const require = createRequire(import.meta.url);
@@ -75,4 +77,14 @@ export const watchdogIoctl = {
 
 export function sdNotify(socketPath: string, message: string): boolean {
   return binding.sdNotify(socketPath, message);
+}
+
+/** Non-blocking flock(2) on `fd`: true when taken, false when another open file description holds it. */
+export function flockNonBlocking(fd: number, exclusive: boolean): boolean {
+  return binding.flockNb(fd, exclusive ? 1 : 0);
+}
+
+/** Releases a flock(2) taken on `fd`. */
+export function funlock(fd: number): void {
+  binding.funlock(fd);
 }

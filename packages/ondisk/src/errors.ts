@@ -2,6 +2,9 @@
  * Typed errors for on-disk data. Every failure says what was found, where, and what was expected,
  * and carries a stable `code` (and sanlock's numeric error where one exists, for comparison).
  */
+import { canonicalCode, type ErrorCode } from '@leasehold/errors';
+import { DELTA_LEADER_MAGIC, PAXOS_LEADER_MAGIC } from './constants.js';
+
 export type OnDiskErrorCode =
   | 'LEADER_MAGIC' // sanlock -223
   | 'LEADER_CLEARED' // sanlock -223 (magic 0x11282016: deliberately invalidated)
@@ -21,6 +24,9 @@ export type OnDiskErrorCode =
   | 'NAME_TOO_LONG'
   | 'NAME_INVALID'
   | 'LAYOUT_INVALID' // unsupported sector/align combination, misaligned offset, host id out of range
+  | 'LOCK_ARGS_INVALID' // lvmlockd lock_args text that does not parse
+  | 'LOCK_ARGS_VERSION' // lvmlockd lock_args with a major version this code does not know
+  | 'VALUE_BLOCK_VERSION' // an lvmlockd value block with a major version this code does not know
   | 'BUFFER_SIZE'; // a buffer shorter than the record it should hold
 
 export const SANLOCK_ERRNO: Partial<Record<OnDiskErrorCode, number>> = {
@@ -46,6 +52,8 @@ export interface OnDiskErrorDetails {
 export class OnDiskError extends Error {
   override readonly name = 'OnDiskError';
   readonly sanlockErrno: number | undefined;
+  /** The code users see (@leasehold/errors): "not initialised", "wrong kind", "wrong name", "damaged", ... */
+  readonly catalogueCode: ErrorCode;
   constructor(
     readonly code: OnDiskErrorCode,
     message: string,
@@ -53,7 +61,20 @@ export class OnDiskError extends Error {
   ) {
     super(message);
     this.sanlockErrno = SANLOCK_ERRNO[code];
+    this.catalogueCode = catalogueCodeOf(code, details);
   }
+}
+
+/** Leader magics by their hex text, as `details.found` carries them. */
+const LEASE_MAGIC_TEXTS: ReadonlySet<string> = new Set([DELTA_LEADER_MAGIC, PAXOS_LEADER_MAGIC].map((magic) => hex32(magic)));
+
+/**
+ * LEADER_MAGIC says only "not the magic expected": the other kind's magic means a lockspace was
+ * found where a resource was expected (or the reverse); anything else means nothing is initialised.
+ */
+function catalogueCodeOf(code: OnDiskErrorCode, details: OnDiskErrorDetails): ErrorCode {
+  if (code === 'LEADER_MAGIC' && details.found !== undefined && LEASE_MAGIC_TEXTS.has(details.found)) return 'WRONG_KIND';
+  return canonicalCode(code);
 }
 
 export function hex32(value: number): string {

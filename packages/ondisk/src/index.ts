@@ -9,3 +9,4 @@ export * from './sectors.js';
 export * from './layout.js';
 export * from './areas.js';
 export * from './rindex.js';
+export * from './lvmlockd/index.js';

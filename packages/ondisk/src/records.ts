@@ -1,6 +1,6 @@
 /**
  * Decoded forms of sanlock's on-disk records. Rule: every on-disk u64 is a `bigint`,
- * every u32/u16 a `number`. Names are strings of the bytes before the first NUL (latin1).
+ * every u32/u16 a `number`. Names are strings of the bytes before the first NUL (UTF-8, see names.ts).
  */
 
 /** leader_record (200 bytes), used by delta leases (magic 0x12212010) and paxos leases (0x06152010). */

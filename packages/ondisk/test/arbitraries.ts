@@ -4,6 +4,8 @@ import {
   DELTA_LEADER_MAGIC,
   NAME_LENGTH_BYTES,
   PAXOS_LEADER_MAGIC,
+  decodeName,
+  truncateName,
   type Dblock,
   type LeaderRecord,
   type ModeBlock,
@@ -16,11 +18,21 @@ export const u16 = (): fc.Arbitrary<number> => fc.integer({ min: 0, max: 0xffff 
 export const u32 = (): fc.Arbitrary<number> => fc.bigInt({ min: 0n, max: 0xffffffffn }).map(Number);
 export const u64 = (): fc.Arbitrary<bigint> => fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 
-const latin1Char = fc.integer({ min: 1, max: 0xff }).map((code) => String.fromCharCode(code));
+const utf8Text = fc.string({ unit: 'grapheme', maxLength: NAME_LENGTH_BYTES }).map((text) => truncateName(text.replace(/\0/g, '')));
 
-/** A name as decoded from disk: 0..48 latin1 chars, no NUL. */
+/** A name as decoded from disk: the decoding of 0..48 non-NUL bytes (UTF-8 text, or any bytes). */
 export const nameArb = (minLength = 0): fc.Arbitrary<string> =>
-  fc.string({ unit: latin1Char, minLength, maxLength: NAME_LENGTH_BYTES });
+  fc
+    .oneof(
+      utf8Text,
+      fc.uint8Array({ minLength: 0, maxLength: NAME_LENGTH_BYTES }).map((bytes) => {
+        const field = new Uint8Array(NAME_LENGTH_BYTES);
+        field.set(bytes.map((b) => (b === 0 ? 1 : b)));
+        return decodeName(field, 0);
+      }),
+    )
+    .filter((name) => name.length >= minLength);
+
 
 export const leaderArb = (magic?: number): fc.Arbitrary<LeaderRecord> =>
   fc.record({

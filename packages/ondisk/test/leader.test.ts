@@ -7,6 +7,7 @@ import {
   LEADER_CHECKSUM_COVERED_BYTES,
   LEADER_FIELD_OFFSETS,
   LEADER_RECORD_BYTES,
+  nameBytes,
   LFL_ALIGN_1M,
   PAXOS_LEADER_MAGIC,
   PAXOS_LEADER_VERSION,
@@ -103,7 +104,8 @@ describe('leader round trips', () => {
       const bytes = raw.slice();
       // Canonical name fields: NUL padded, as encodeName writes them.
       for (const [field, name] of [[LEADER_FIELD_OFFSETS.spaceName, spaceName], [LEADER_FIELD_OFFSETS.resourceName, resourceName]] as const) {
-        for (let i = 0; i < 48; i++) bytes[field + i] = i < name.length ? name.charCodeAt(i) : 0;
+        const stored = nameBytes(name);
+        for (let i = 0; i < 48; i++) bytes[field + i] = stored[i] ?? 0;
       }
       new DataView(bytes.buffer).setUint32(168, sanlockChecksum(bytes, 0, 168), true);
       const again = new Uint8Array(LEADER_RECORD_BYTES);

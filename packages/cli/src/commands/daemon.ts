@@ -17,6 +17,7 @@ interface DaemonArgs {
   watchdog?: string;
   'watchdog-socket'?: string;
   'log-level'?: string;
+  'log-format'?: string;
   lanes?: string;
   'test-fault-dir'?: string;
   'test-socket-mode'?: string;
@@ -39,6 +40,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       .option('watchdog', { type: 'string', describe: '"none" to run without a watchdog companion (no fencing)' })
       .option('watchdog-socket', { type: 'string', describe: 'the watchdog companion socket (default /run/leasehold/watchdog.sock)' })
       .option('log-level', { type: 'string', describe: 'trace|debug|info|warn|error' })
+      .option('log-format', { type: 'string', choices: ['pretty', 'json'], describe: 'pretty (default on a terminal) | json (default otherwise)' })
       .option('lanes', { type: 'string', describe: 'shared (default: lockspaces share I/O threads, quarantined on a stall) | per-device' })
       .option('test-fault-dir', { type: 'string', hidden: true })
       .option('test-socket-mode', { type: 'string', hidden: true }),
@@ -57,6 +59,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       watchdog: argv.watchdog,
       watchdogSocket: argv['watchdog-socket'],
       logLevel: argv['log-level'],
+      logFormat: argv['log-format'],
       lanes: argv.lanes,
       testFaultDir: argv['test-fault-dir'],
       testSocketMode: argv['test-socket-mode'] === undefined ? undefined : parseInt(argv['test-socket-mode'], 8),

@@ -1,15 +1,20 @@
 /**
  * `leasehold direct init -s LS:0:PATH:OFFSET | -r LS:RES:PATH:OFFSET [-Z ss] [-A align] [-o io] [-n hosts] [-z 1] [--force]`
- * Writes areas byte-identical to `sanlock direct init`. Refuses to overwrite anything that is not
- * all zeroes unless --force, and says what it found.
+ * Writes areas byte-identical to `sanlock direct init`. Refuses, unless --force, and says what it
+ * found: an area that is not all zeroes, and anything on the device that is not a lease area of the
+ * same lockspace and layout (file systems, partition tables, swap, LVM labels, other lockspaces),
+ * as blkid/wipefs and our own readers see it. Initialising the areas of one lockspace one after
+ * another (-s at 0, then -r at 1M, 2M, ...) is the normal workflow and needs no --force.
  */
 import type { CommandModule } from 'yargs';
 import { buildLockspaceArea, buildResourceArea, checkAreaOffset, MAX_HOST_ID } from '@leasehold/ondisk';
 import { MAX_IO_TIMEOUT_SECONDS } from '@leasehold/lease';
 import { parseLockspaceArg, parseResourceArg } from '../args.js';
-import { CliError, EXIT_USAGE } from '../cli-error.js';
+import { CliError, EXIT_USAGE, usageError } from '../cli-error.js';
 import { areaContentText, describeArea } from '../describe-area.js';
 import { checkFits, openDevice } from '../device.js';
+import { describeSignatures, probeSignatures, type FoundSignature } from '@leasehold/disk';
+import type { Geometry } from '@leasehold/ondisk';
 import { chooseGeometry, geometryText } from '../geometry-options.js';
 import { printError, printLine } from '../output.js';
 import { realClock } from '../real-clock.js';
@@ -40,7 +45,7 @@ export const directInitCommand: CommandModule<object, InitArgs> = {
       .option('z', { type: 'number', default: 0, describe: '1: write the cleared (invalidated) form of a resource' })
       .option('force', { type: 'boolean', default: false, describe: 'overwrite whatever the area holds' })
       .check((argv) => {
-        if ((argv.s === undefined) === (argv.r === undefined)) throw new Error('give exactly one of -s or -r');
+        if ((argv.s === undefined) === (argv.r === undefined)) throw usageError('give exactly one of -s (a lockspace) or -r (a resource)');
         return true;
       }),
   handler: async (argv) => {
@@ -61,12 +66,14 @@ export const directInitCommand: CommandModule<object, InitArgs> = {
       }
       checkFits(disk, target.offsetBytes, geometry.alignBytes, 'the area');
       const existing = describeArea(await disk.read(target.offsetBytes, geometry.alignBytes), target.offsetBytes);
+      // A lease area right here is reported as such (AREA_NOT_EMPTY); other things anywhere on the device next.
+      if (existing.kind === 'zero' || existing.kind === 'data') await refuseForeignSignatures(target, geometry, argv.force);
       if (existing.kind !== 'zero') {
         const found = areaContentText(existing);
         if (!argv.force) {
           throw new CliError(
             'AREA_NOT_EMPTY',
-            `${target.path} at offset ${target.offsetBytes} holds ${found}; not overwriting it (use --force to overwrite)`,
+            `${target.path} at offset ${target.offsetBytes} holds ${found}; not overwriting it`,
           );
         }
         printError(`leasehold: overwriting ${found} at ${target.path}:${target.offsetBytes} (--force)`);
@@ -100,3 +107,31 @@ export const directInitCommand: CommandModule<object, InitArgs> = {
     }
   },
 };
+
+/** Lease areas of the lockspace being laid out (same name, same geometry) belong here; nothing else does. */
+function isOwnLayout(signature: FoundSignature, spaceName: string, geometry: Geometry): boolean {
+  return (
+    (signature.kind === 'sanlock-lockspace' || signature.kind === 'sanlock-resource') &&
+    signature.spaceName === spaceName &&
+    signature.sectorSize === geometry.sectorSize &&
+    signature.alignBytes === geometry.alignBytes
+  );
+}
+
+async function refuseForeignSignatures(target: { path: string; spaceName: string; offsetBytes: number }, geometry: Geometry, force: boolean): Promise<void> {
+  let found: FoundSignature[];
+  try {
+    found = await probeSignatures(target.path);
+  } catch (error) {
+    if (!force) throw error;
+    printError(`leasehold: could not check ${target.path} for signatures (${(error as Error).message}); going on (--force)`);
+    return;
+  }
+  const foreign = found.filter((signature) => !isOwnLayout(signature, target.spaceName, geometry));
+  if (foreign.length === 0) return;
+  const what = describeSignatures(foreign);
+  if (!force) {
+    throw new CliError('FOREIGN_SIGNATURE', `${target.path} carries ${what}; not writing a lease area at ${target.offsetBytes}`);
+  }
+  printError(`leasehold: writing a lease area at ${target.offsetBytes} of ${target.path}, which carries ${what} (--force)`);
+}

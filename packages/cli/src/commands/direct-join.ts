@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CommandModule } from 'yargs';
-import { NAME_LENGTH_BYTES } from '@leasehold/ondisk';
+import { truncateName } from '@leasehold/ondisk';
 import {
   acquireDeltaLease,
   DEFAULT_IO_TIMEOUT_SECONDS,
@@ -108,8 +108,8 @@ export const directJoinCommand: CommandModule<object, JoinArgs> = {
       printLine(`joined lockspace ${target.spaceName} host ${target.hostId} gen ${lease.generation} name ${hostName}`);
       exitStatus = await renewUntilStopped(lease, eventsToSend, stop.signal);
     } catch (error) {
-      const { code, message, exitStatus: status } = describeError(error);
-      printError(`leasehold: ${code}: ${message}`);
+      const { line, exitStatus: status } = describeError(error);
+      printError(line);
       exitStatus = status;
     } finally {
       await disk.close().catch(() => undefined);
@@ -130,8 +130,7 @@ async function renewUntilStopped(lease: DeltaLease, eventsToSend: EventToSend[],
         printLine(`sent event ${next.event} data ${next.data} to host ${next.hostId}`);
       } catch (error) {
         if (isDeltaError(error) && error.code === 'EVENT_BUSY') return; // the previous one is still being sent
-        const { code, message } = describeError(error);
-        printError(`leasehold: ${code}: not sending event ${next.event} to host ${next.hostId}: ${message}`);
+        printError(`leasehold: not sending event ${next.event} to host ${next.hostId}: ${describeError(error).line.replace(/^leasehold: /, '')}`);
       }
       pending.shift();
     }
@@ -154,7 +153,7 @@ async function renewUntilStopped(lease: DeltaLease, eventsToSend: EventToSend[],
   );
   if (outcome === 'lost') {
     const reason = lease.lostError;
-    throw new CliError(reason?.code ?? 'LEASE_LOST', reason?.message ?? 'the delta lease was lost');
+    throw reason ?? new CliError('LEASE_LOST', 'the delta lease was lost');
   }
   await lease.release();
   printLine(`released lockspace ${lease.config.spaceName} host ${lease.config.hostId} gen ${lease.generation}`);
@@ -173,7 +172,7 @@ export function eventLine(event: DeltaEvent): string {
 
 /** §4: `<random lowercase uuid>.<nodename>`, truncated to 48 bytes; new at every start. */
 export function defaultHostName(): string {
-  return Buffer.from(`${randomUUID()}.${hostname()}`, 'latin1').subarray(0, NAME_LENGTH_BYTES).toString('latin1');
+  return truncateName(`${randomUUID()}.${hostname()}`);
 }
 
 function parseEventArg(text: string): EventToSend {

@@ -14,6 +14,7 @@ import {
   type LeaderRecord,
 } from '@leasehold/ondisk';
 import { parseLockspaceArg, parseResourceArg } from '../args.js';
+import { usageError } from '../cli-error.js';
 import { checkFits, openDevice } from '../device.js';
 import { printJson, printLine } from '../output.js';
 
@@ -56,7 +57,7 @@ export const directReadLeaderCommand: CommandModule<object, ReadLeaderArgs> = {
       .option('r', { type: 'string', describe: 'resource LS:RES:PATH:OFFSET' })
       .option('json', { type: 'boolean', default: false })
       .check((argv) => {
-        if ((argv.s === undefined) === (argv.r === undefined)) throw new Error('give exactly one of -s or -r');
+        if ((argv.s === undefined) === (argv.r === undefined)) throw usageError('give exactly one of -s (a lockspace) or -r (a resource)');
         return true;
       }),
   handler: async (argv) => {

@@ -25,7 +25,7 @@ import { acquireDeltaLease, requestLease, runRenewalLoop, setBitmapSeconds, type
 import { parseResourceArg } from '../args.js';
 import { CliError, describeError, EXIT_USAGE } from '../cli-error.js';
 import { openDevice } from '../device.js';
-import { printLine } from '../output.js';
+import { printError, printLine } from '../output.js';
 import { realClock } from '../real-clock.js';
 import { joinConfig, locationOf, openDevices, status, withJoinOptions, type JoinOptionArgs } from './direct-run.js';
 
@@ -99,8 +99,8 @@ export const directRequestCommand: CommandModule<object, RequestArgs> = {
         if (result.pinged) await keepPinging(delta, Number(result.ownerId));
       }
     } catch (error) {
-      const { code, message, exitStatus: failed } = describeError(error);
-      status(`${code}: ${message}`);
+      const { line, exitStatus: failed } = describeError(error);
+      printError(line);
       exitStatus = failed;
     } finally {
       if (delta !== undefined && !delta.lost && !delta.released) await delta.release().catch(() => undefined);

@@ -15,7 +15,7 @@
  *     request`) makes us act: force mode kill → SIGKILL, graceful → SIGTERM;
  *   - SIGINT/SIGTERM/SIGHUP to us are passed on to COMMAND.
  * If the lease is refused, the holder is named (host_id, name, generation, state, when it last
- * renewed) and we exit 125 without running COMMAND. --wait SECONDS retries (and waits for a
+ * renewed) and we exit 123 without running COMMAND (121: another failure; see docs/cli.md). --wait SECONDS retries (and waits for a
  * possibly dead owner) that long; 0 (the default) fails at once.
  *
  * Status lines go to stderr (COMMAND owns stdout):
@@ -49,12 +49,13 @@ import {
   type ResourceLocation,
 } from '@leasehold/lease';
 import { parseLockspaceArg, parseResourceArg, type LockspaceArg, type ResourceArg } from '../args.js';
-import { CliError, describeError, EXIT_USAGE } from '../cli-error.js';
+import { EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, EXIT_SIGNAL_BASE } from '@leasehold/errors';
+import { CliError, describeError, describeRunError, EXIT_USAGE } from '../cli-error.js';
 import { openDevice } from '../device.js';
 import { printError } from '../output.js';
 import { realClock } from '../real-clock.js';
 import { defaultHostName } from './direct-join.js';
-import { EXIT_NOT_STARTED } from './run.js';
+import { holderText, waitingLine } from './waiting.js';
 
 /** Options every `direct` command that joins a lockspace takes. */
 export interface JoinOptionArgs {
@@ -83,7 +84,6 @@ const RETRYABLE: ReadonlySet<PaxosErrorCode> = new Set<PaxosErrorCode>([
 /** Pause between attempts while waiting for a busy lease. */
 const RETRY_INTERVAL_SECONDS = 1;
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-const EXIT_SIGNAL_BASE = 128;
 /** sanlock's kill_grace: SIGTERM (or killpath) this long before SIGKILL, by watchdog_fire_timeout. */
 const KILL_GRACE_LONG_SECONDS = 40;
 const KILL_GRACE_SHORT_SECONDS = 15;
@@ -205,7 +205,7 @@ async function runHoldingLease(config: DeltaLeaseConfig, target: LockspaceArg, r
       lease,
       realClock,
       {
-        onPing: (fromHostId) => void watcher.onPings([fromHostId]).catch((error: unknown) => status(`examining requests failed: ${describeError(error).message}`)),
+        onPing: (fromHostId) => void watcher.onPings([fromHostId]).catch((error: unknown) => status(`examining requests failed: ${describeError(error).line}`)),
         onRenewalError: (error, sinceSeconds) => status(`warning: renewal failed (${sinceSeconds.toFixed(1)} s since the last success): ${error.code}: ${error.message}`),
         onLost: (error) => {
           status(`lease lost (${error.code}): ${error.message}`);
@@ -216,7 +216,6 @@ async function runHoldingLease(config: DeltaLeaseConfig, target: LockspaceArg, r
     );
 
     held = await acquireWithRetries(ctx, locationOf(resource), shared, waitSeconds, stopping.signal);
-    if (held === undefined) return EXIT_NOT_STARTED;
     status(`acquired ${resource.spaceName}:${resource.resourceName} ${held.mode} lver ${held.lver}`);
 
     for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignalBeforeStart);
@@ -225,12 +224,13 @@ async function runHoldingLease(config: DeltaLeaseConfig, target: LockspaceArg, r
     for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
     return await childExit(child);
   } catch (error) {
-    const { code, message, exitStatus } = describeError(error);
-    printError(`leasehold: ${code}: ${message}`);
+    // Before the command started: 121-124 (123 held elsewhere); after: its own spawn failure.
+    const { line, exitStatus } = error instanceof CliError ? describeError(error) : describeRunError(error);
+    printError(line);
     return exitStatus;
   } finally {
     if (held !== undefined && ctx !== undefined) {
-      const outcome = await releaseLease(ctx, held).catch((error: unknown) => `not released: ${describeError(error).code}: ${describeError(error).message}`);
+      const outcome = await releaseLease(ctx, held).catch((error: unknown) => `not released: ${describeError(error).line}`);
       held = undefined;
       status(`released ${resource.spaceName}:${resource.resourceName} (${outcome})`);
     }
@@ -239,7 +239,7 @@ async function runHoldingLease(config: DeltaLeaseConfig, target: LockspaceArg, r
     if (delta !== undefined && !delta.lost && !delta.released) {
       await delta.release().then(
         () => status(`left lockspace ${config.spaceName} host ${config.hostId} gen ${delta?.generation}`),
-        (error: unknown) => status(`leaving the lockspace failed: ${describeError(error).message}`),
+        (error: unknown) => status(`leaving the lockspace failed: ${describeError(error).line}`),
       );
     }
     await devices.close();
@@ -248,23 +248,33 @@ async function runHoldingLease(config: DeltaLeaseConfig, target: LockspaceArg, r
 
 /**
  * Tries to acquire until it works or --wait runs out. Each attempt may itself wait for a possibly
- * dead owner's deadline within what is left. Returns undefined (after saying who holds it) on refusal.
+ * dead owner's deadline within what is left. While it waits it says for whom (on a terminal, one
+ * line kept up to date; otherwise one line). Throws the last refusal (it names the holder).
  */
-async function acquireWithRetries(ctx: PaxosContext, location: ResourceLocation, shared: boolean, waitSeconds: number, signal: AbortSignal): Promise<HeldLease | undefined> {
+async function acquireWithRetries(ctx: PaxosContext, location: ResourceLocation, shared: boolean, waitSeconds: number, signal: AbortSignal): Promise<HeldLease> {
   const startedAtSeconds = realClock.nowSeconds();
-  for (;;) {
-    const remainingSeconds = Math.max(0, waitSeconds - (realClock.nowSeconds() - startedAtSeconds));
-    try {
-      return await acquireLease(ctx, location, { mode: shared ? 'shared' : 'exclusive', waitSeconds: remainingSeconds, signal });
-    } catch (error) {
-      if (!isPaxosError(error) || !RETRYABLE.has(error.code)) throw error;
-      const left = waitSeconds - (realClock.nowSeconds() - startedAtSeconds);
-      if (left < RETRY_INTERVAL_SECONDS || error.code === 'OWNER_NOWAIT' || signal.aborted) {
-        printError(`leasehold: ${error.code}: ${error.message}`);
-        return undefined;
+  const line = waitingLine();
+  try {
+    for (;;) {
+      const remainingSeconds = Math.max(0, waitSeconds - (realClock.nowSeconds() - startedAtSeconds));
+      try {
+        return await acquireLease(ctx, location, { mode: shared ? 'shared' : 'exclusive', waitSeconds: remainingSeconds, signal });
+      } catch (error) {
+        if (!isPaxosError(error) || !RETRYABLE.has(error.code)) throw error;
+        const waitedSeconds = realClock.nowSeconds() - startedAtSeconds;
+        const left = waitSeconds - waitedSeconds;
+        if (left < RETRY_INTERVAL_SECONDS || error.code === 'OWNER_NOWAIT' || signal.aborted) throw error;
+        const holders = (error.details.holders ?? []).map((holder) => holderText(holder));
+        line.show(
+          `waiting for ${location.spaceName}:${location.resourceName} (${shared ? 'SH' : 'EX'}), held by ${holders.length === 0 ? 'another host' : holders.join('; ')}`,
+          waitedSeconds,
+          waitSeconds,
+        );
+        await realClock.sleep(RETRY_INTERVAL_SECONDS);
       }
-      await realClock.sleep(RETRY_INTERVAL_SECONDS);
     }
+  } finally {
+    line.done();
   }
 }
 
@@ -288,7 +298,9 @@ function stopChild(child: ChildProcess, watchdogFireTimeoutSeconds: number): voi
 
 function childExit(child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
-    child.on('error', (error) => reject(new CliError('COMMAND_FAILED', `cannot run the command: ${error.message}`, EXIT_NOT_STARTED)));
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      reject(new CliError('COMMAND_FAILED', `cannot run the command: ${error.message}`, error.code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE)),
+    );
     child.on('exit', (code, signal) => {
       if (signal !== null) {
         status(`command killed by ${signal}`);

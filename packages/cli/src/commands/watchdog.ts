@@ -18,6 +18,7 @@ interface WatchdogArgs {
   'fire-timeout'?: number;
   interval?: number;
   'log-level': string;
+  'log-format'?: 'pretty' | 'json';
   probe: boolean;
   'clear-marker': boolean;
   status: boolean;
@@ -35,6 +36,7 @@ export const watchdogCommand: CommandModule<object, WatchdogArgs> = {
       .option('fire-timeout', { type: 'number', describe: 'watchdog fire timeout W in seconds, the same as the daemons use (default 60)' })
       .option('interval', { type: 'number', describe: 'test/keepalive interval in seconds (default from W, as wdmd: 10 s for W >= 60)' })
       .option('log-level', { type: 'string', default: 'info', describe: 'trace|debug|info|warn|error' })
+      .option('log-format', { type: 'string', choices: ['pretty', 'json'] as const, describe: 'pretty (default on a terminal) | json (default otherwise)' })
       .option('probe', { type: 'boolean', default: false, describe: 'check the marker and the device (open, timeout, disarm), then exit' })
       .option('clear-marker', { type: 'boolean', default: false, describe: "remove a crashed companion's marker, then exit" })
       .option('status', { type: 'boolean', default: false, describe: "show the running companion's registrations, then exit" })
@@ -82,7 +84,7 @@ export const watchdogCommand: CommandModule<object, WatchdogArgs> = {
       }
       return;
     }
-    const logger = watchdog.createLogger('leasehold-watchdog', argv['log-level']);
+    const logger = watchdog.createLogger('leasehold-watchdog', argv['log-level'], argv['log-format']);
     const running = await watchdog.runCompanion({ ...options, logger, handleSignals: true });
     await running.stopped;
   },

@@ -17,11 +17,11 @@
 import { readFileSync } from 'node:fs';
 import { NAME_LENGTH_BYTES } from '@leasehold/ondisk';
 import { DEFAULT_IO_TIMEOUT_SECONDS, DEFAULT_WATCHDOG_FIRE_TIMEOUT_SECONDS, MAX_IO_TIMEOUT_SECONDS } from '@leasehold/lease';
-import { DaemonError } from '../protocol/codes.js';
+import { DaemonError } from '@leasehold/protocol';
 import { DEFAULT_HOST_ID_CONF_PATH } from './host-id-conf.js';
 import { parseKvText } from './kv-file.js';
-import { DEFAULT_SOCKET_PATH_FOR_CLIENTS } from '../protocol/limits.js';
-import { DEFAULT_COMPANION_SOCKET_PATH } from '../watchdog/companion-protocol.js';
+import { DEFAULT_SOCKET_PATH_FOR_CLIENTS } from '@leasehold/protocol';
+import { DEFAULT_COMPANION_SOCKET_PATH } from '@leasehold/protocol/companion';
 
 export const DEFAULT_CONFIG_PATH = '/etc/leasehold/leasehold.conf';
 export const DEFAULT_SOCKET_PATH = DEFAULT_SOCKET_PATH_FOR_CLIENTS;
@@ -86,6 +86,8 @@ export interface DaemonFlags {
   watchdog?: string;
   watchdogSocket?: string;
   logLevel?: string;
+  /** pretty | json (default: pretty on a terminal, JSON otherwise). */
+  logFormat?: string;
   testFaultDir?: string;
   lanes?: string;
   testSocketMode?: number;

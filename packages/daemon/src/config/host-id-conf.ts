@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { MAX_HOST_ID } from '@leasehold/ondisk';
-import { DaemonError } from '../protocol/codes.js';
+import { DaemonError } from '@leasehold/protocol';
 import { parseKvText } from './kv-file.js';
 
 export const DEFAULT_HOST_ID_CONF_PATH = '/etc/leasehold/host-id.conf';

@@ -2,7 +2,7 @@
  * The `key = value` format of leasehold.conf and host-id.conf: one setting per line, '#' starts a
  * comment line, blank lines ignored, whitespace around key and value ignored.
  */
-import { DaemonError } from '../protocol/codes.js';
+import { DaemonError } from '@leasehold/protocol';
 
 export interface KvEntry {
   key: string;

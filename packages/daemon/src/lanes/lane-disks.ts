@@ -3,7 +3,8 @@
  * reads and writes (the lease code sees the async Disk interface, settled immediately). A hung
  * device therefore blocks this worker's thread, and only this worker's.
  */
-import { asyncFromSync, type Disk, openDirectDiskSync, type SyncDisk } from '@leasehold/disk';
+import { asyncFromSync, type Disk, type SyncDisk } from '@leasehold/disk';
+import { openDirectDiskSync } from '@leasehold/disk/direct';
 import { TestFaultSyncDisk } from './test-faults.js';
 
 export class LaneDisks {

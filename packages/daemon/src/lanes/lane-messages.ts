@@ -62,6 +62,8 @@ export type RenewalCommand =
       path: string;
       /** Take the host_id only if it is free or our own (auto selection must never wait for a stranger). */
       onlyIfFree: boolean;
+      /** Give up as soon as the previous owner is seen renewing (auto selection never waits on a live host). */
+      giveUpWhenRenewed?: boolean;
     }
   | {
       /** Continue our own delta lease from the disk after a daemon restart (same generation). */
@@ -139,6 +141,8 @@ export type ResourceCommand =
       lver?: bigint;
       /** How long the lease layer may wait for an owner that may be dead. */
       waitSeconds: number;
+      /** Read the value block after acquiring. */
+      valueBlock?: boolean;
     }
   | { type: 'release'; reqId: number; lockspace: string; lease: PlacedLease }
   | { type: 'convert'; reqId: number; lockspace: string; lease: PlacedLease; mode: 'exclusive' | 'shared'; waitSeconds: number }

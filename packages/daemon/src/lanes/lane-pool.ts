@@ -41,7 +41,7 @@ export class ResourceLanes extends SlotLanes<ResourceCommand, ResourceNote> {
   /** The lane serving `lockspace`; `fresh` when it was just placed there (attach it first). */
   place(lockspace: string): { lane: ResourceLane; slot: number; fresh: boolean } {
     const existing = this.byLockspace.get(lockspace);
-    if (existing !== undefined && existing.lane.isAlive) return { lane: existing.lane, slot: existing.slots.get(lockspace)!, fresh: false };
+    if (existing?.lane.isAlive) return { lane: existing.lane, slot: existing.slots.get(lockspace)!, fresh: false };
     if (existing !== undefined) this.leave(lockspace);
     const entry = this.perLockspace ? this.create(lockspace) : this.sharedEntry();
     return { lane: entry.lane, slot: this.assign(entry, lockspace), fresh: true };

@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '@leasehold/lease';
-import { DaemonError } from '../protocol/codes.js';
+import { DaemonError } from '@leasehold/protocol';
 import type { LaneReply, LogNote, WireFailure } from './lane-messages.js';
 
 /** V8 heap limits per lane: a lane keeps a few leases' state; this bounds a runaway. */

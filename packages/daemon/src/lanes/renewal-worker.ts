@@ -9,11 +9,12 @@ import { assertNever } from '@leasehold/host-core';
 import {
   acquireDeltaLease,
   DeltaError,
-  HeldDeltaLease,
+  type HeldDeltaLease,
   readLockspaceHosts,
   resumeDeltaLease,
   runRenewalLoop,
   type DeltaLeaseConfig,
+  type DeltaOwnerWait,
   type Logger,
   type RenewalLoopOutcome,
 } from '@leasehold/lease';
@@ -71,6 +72,14 @@ function reply(reqId: number, work: () => Promise<unknown>): void {
   );
 }
 
+/** The lockstart progress line while the host_id's previous owner is watched: who, and is it alive. */
+function ownerWaitText(wait: DeltaOwnerWait): string {
+  const who = `host_id ${wait.hostId} is held by "${wait.ownerName}" (generation ${wait.ownerGeneration})`;
+  return wait.renewing
+    ? `${who}, which is still renewing it: it is alive; use another host_id, or stop that host`
+    : `${who}, not renewed for ${Math.round(wait.waitedSeconds)} s: waiting up to ${Math.round(wait.waitSeconds)} s for it to be dead`;
+}
+
 /** Forwards the acquire's "waiting for the previous owner" log line as a progress note. */
 function progressLogger(lockspace: string): Logger {
   return {
@@ -126,7 +135,7 @@ function joinedReply(lease: HeldDeltaLease): JoinedReply {
   return { hosts: lease.hosts(), generation: lease.generation, lastRenewalSeconds: lease.lastRenewalSeconds, geometry: lease.geometry, hostId: lease.config.hostId };
 }
 
-async function join(config: DeltaLeaseConfig, path: string, slot: number, onlyIfFree: boolean): Promise<JoinedReply> {
+async function join(config: DeltaLeaseConfig, path: string, slot: number, onlyIfFree: boolean, giveUpWhenRenewed: boolean): Promise<JoinedReply> {
   const lockspace = config.spaceName;
   if (joined.has(lockspace) || joining.has(lockspace)) throw new DeltaError('INVALID_ARGUMENT', `lockspace ${lockspace} is already joined in this lane`);
   const abort = new AbortController();
@@ -136,7 +145,12 @@ async function join(config: DeltaLeaseConfig, path: string, slot: number, onlyIf
   const disk = diskFor(path, slot);
   joining.set(lockspace, abort);
   try {
-    const lease = await acquireDeltaLease(disk, clock, config, { logger: progressLogger(lockspace), signal: abort.signal });
+    const lease = await acquireDeltaLease(disk, clock, config, {
+      logger: progressLogger(lockspace),
+      signal: abort.signal,
+      giveUpWhenRenewed,
+      onOwnerWait: (wait) => note({ type: 'progress', lockspace, phase: 'wait-previous-owner', message: ownerWaitText(wait), expectedSeconds: wait.waitSeconds }),
+    });
     startLoop(lease, path);
     return joinedReply(lease);
   } catch (error) {
@@ -227,7 +241,7 @@ port.on('message', (command: RenewalCommand) => {
     case 'read_slots':
       return reply(command.reqId, () => readSlots(command.lockspace, command.path, command.offsetBytes, command.slot));
     case 'join':
-      return reply(command.reqId, () => join(command.config, command.path, command.slot, command.onlyIfFree));
+      return reply(command.reqId, () => join(command.config, command.path, command.slot, command.onlyIfFree, command.giveUpWhenRenewed ?? false));
     case 'resume':
       return reply(command.reqId, () => resume(command.config, command.path, command.slot, command.generation, command.minimumRemainingSeconds));
     case 'forget':

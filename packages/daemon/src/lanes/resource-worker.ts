@@ -143,6 +143,7 @@ port.on('message', (command: ResourceCommand) => {
           waitSeconds: command.waitSeconds,
           signal,
           ...(command.lver === undefined ? {} : { lver: command.lver }),
+          ...(command.valueBlock === true ? { valueBlock: true } : {}),
         }),
       );
     case 'release':

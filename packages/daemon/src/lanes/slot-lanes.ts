@@ -8,7 +8,7 @@
 import type { Logger } from '@leasehold/lease';
 import { Lane } from './lane.js';
 import { MAX_LOCKSPACES } from '@leasehold/host-core';
-import { DaemonError } from '../protocol/codes.js';
+import { DaemonError } from '@leasehold/protocol';
 import { LaneControl, MAX_SLOTS_PER_LANE } from './lane-control.js';
 
 /** Lanes of one kind (threads): one per device at most per lockspace, plus stalled ones not yet gone. */

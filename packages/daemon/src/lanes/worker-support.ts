@@ -1,4 +1,5 @@
 /** Small pieces every lane worker uses: the real clock, a logger that forwards to the main thread. */
+import { canonicalCode, codeOf } from '@leasehold/errors';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { MessagePort } from 'node:worker_threads';
 import type { Clock, Logger } from '@leasehold/lease';
@@ -45,6 +46,9 @@ export function failureOf(error: unknown): WireFailure {
     if (typeof code === 'string' && typeof message === 'string') {
       const failure: WireFailure = { code, message };
       if (details !== undefined && typeof details === 'object' && details !== null) failure.details = details as Record<string, unknown>;
+      // The cause (an on-disk error inside a CORRUPT) does not cross the thread: keep its finer code.
+      const refined = codeOf(error);
+      if (refined !== undefined && refined !== canonicalCode(code)) failure.details = { ...(failure.details ?? {}), catalogueCode: refined };
       if (stillHeld !== undefined && stillHeld !== null) failure.stillHeld = stillHeld as WireFailure['stillHeld'];
       return failure;
     }

@@ -140,7 +140,7 @@ export class KillAction {
       campaign.sigkillAttempts.set(pid, attempts);
       if (attempts > MAX_SIGKILL_ATTEMPTS) {
         if (attempts === MAX_SIGKILL_ATTEMPTS + 1) {
-          this.logger.error({ lockspace, pid }, 'lease holder did not die after repeated SIGKILL (stuck in the kernel?): only the watchdog can fence now');
+          this.logger.error({ lockspace, clientPid: pid }, 'lease holder did not die after repeated SIGKILL (stuck in the kernel?): only the watchdog can fence now');
         }
         continue;
       }
@@ -153,9 +153,9 @@ export class KillAction {
     if (!this.watch.isAlive(pid)) return;
     try {
       process.kill(pid, signal);
-      this.logger.warn({ lockspace, pid, signal }, 'signalled lease holder of a lost lockspace');
+      this.logger.warn({ lockspace, clientPid: pid, signal }, 'signalled lease holder of a lost lockspace');
     } catch (error) {
-      this.logger.warn({ lockspace, pid, signal, err: error }, 'signal to lease holder failed');
+      this.logger.warn({ lockspace, clientPid: pid, signal, err: error }, 'signal to lease holder failed');
     }
   }
 
@@ -181,7 +181,7 @@ export class KillAction {
   private exited(lockspace: string, pid: number): void {
     const campaign = this.campaigns.get(lockspace);
     if (campaign === undefined) return;
-    if (campaign.alive.delete(pid)) this.logger.info({ lockspace, pid }, 'lease holder of a lost lockspace has exited');
+    if (campaign.alive.delete(pid)) this.logger.info({ lockspace, clientPid: pid }, 'lease holder of a lost lockspace has exited');
     this.checkClean(lockspace);
   }
 

@@ -3,7 +3,8 @@
  * (`leaseCode`, with sanlock's errno), so nothing is lost; the top-level code is one of the stable
  * protocol codes a script can match.
  */
-import { DaemonError } from '../protocol/codes.js';
+import { canonicalCode, classifyError } from '@leasehold/errors';
+import { DaemonError } from '@leasehold/protocol';
 import { LaneFailure } from '../lanes/lane.js';
 import { jsonSafe } from '../util/wire.js';
 
@@ -17,17 +18,17 @@ export const BUSY_LEASE_CODES: ReadonlySet<string> = new Set([
   'SHARED_HELD',
 ]);
 
-const PROTOCOL_CODE_OF: Record<string, string> = {
-  ACQUIRE_IDLIVE: 'LEASE_HELD',
-  ACQUIRE_OWNED: 'LEASE_HELD',
-  ACQUIRE_OTHER: 'LEASE_HELD',
-  OWNER_NOWAIT: 'LEASE_HELD',
-  ACQUIRE_SHRETRY: 'LEASE_HELD',
-  SHARED_HELD: 'SHARED_HOLDERS',
+/** Where the daemon reads a lease-layer code its own way; every other code maps by the catalogue. */
+const DAEMON_CODE_OF: Record<string, string> = {
   NOT_JOINED: 'LOCKSPACE_LOST',
-  LEADER_CLEARED: 'CORRUPT',
   ABORTED: 'CLIENT_GONE',
 };
+
+/** The catalogue code of a lane failure (refined by the worker from the cause, where it had one). */
+function protocolCodeOf(code: string, details: Record<string, unknown> | undefined): string {
+  const refined = details?.['catalogueCode'];
+  return DAEMON_CODE_OF[code] ?? (typeof refined === 'string' ? refined : canonicalCode(code));
+}
 
 export function leaseCodeOf(error: unknown): string | undefined {
   if (error instanceof LaneFailure) return error.failure.code;
@@ -39,10 +40,11 @@ export function leaseCodeOf(error: unknown): string | undefined {
 export function toProtocolError(error: unknown): DaemonError {
   if (error instanceof LaneFailure) {
     const { code, message, details } = error.failure;
-    const protocolCode = PROTOCOL_CODE_OF[code] ?? code;
+    const protocolCode = protocolCodeOf(code, details);
     const safeDetails = (details === undefined ? {} : (jsonSafe(details) as Record<string, unknown>)) as Record<string, unknown>;
     return new DaemonError(protocolCode, message, protocolCode === code ? (details === undefined ? undefined : safeDetails) : { ...safeDetails, leaseCode: code });
   }
   if (error instanceof DaemonError) return error;
-  return new DaemonError('INTERNAL', error instanceof Error ? (error.stack ?? error.message) : String(error));
+  const { code, message } = classifyError(error);
+  return new DaemonError(code, message);
 }

@@ -10,7 +10,7 @@
  * when it is held, so that after a daemon crash nothing held on disk is unknown to the next daemon.
  */
 import { assert, MAX_PERSISTENT_LEASES, MAX_REPORTED_REQUESTS } from '@leasehold/host-core';
-import type { HeldLease, Logger } from '@leasehold/lease';
+import { getValueBlock, isPaxosError, setValueBlock, type HeldLease, type Logger } from '@leasehold/lease';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { killCommandFor } from '../config/daemon-config.js';
 import type { ClientProcess } from '../clients/client-registry.js';
@@ -20,9 +20,9 @@ import type { PlacedLease } from '../lanes/lane-messages.js';
 import type { Lockspace } from '../lockspaces/lockspace.js';
 import type { LockspaceManager } from '../lockspaces/lockspace-manager.js';
 import type { LockspaceUsers } from '../lockspaces/lockspace-users.js';
-import { DaemonError } from '../protocol/codes.js';
-import { MAX_LEASES_PER_PROCESS } from '../protocol/limits.js';
-import type { AcquireRequest, ConvertRequest, LeaseInfo, LeaseMode, ReleaseRequest, RequestRequest } from '../protocol/messages.js';
+import { DaemonError } from '@leasehold/protocol';
+import { MAX_LEASES_PER_PROCESS } from '@leasehold/protocol';
+import type { AcquireRequest, AcquireResult, ConvertRequest, GetLvbRequest, LeaseInfo, LeaseMode, ReleaseRequest, RequestRequest, SetLvbRequest } from '@leasehold/protocol';
 import type { StateDb, StoredLease } from '../state/state-db.js';
 import { monotonicSeconds, sleepMs } from '../util/monotonic.js';
 import { decodeToken, encodeToken } from '../util/wire.js';
@@ -55,6 +55,11 @@ export interface Requester {
 
 function leaseKey(lockspace: string, resource: string): string {
   return `${lockspace}\0${resource}`;
+}
+
+/** The lease layer's value-block refusals (not acquired with it, too big) as INVALID_ARGUMENT. */
+function valueBlockError(error: unknown): DaemonError {
+  return isPaxosError(error) ? new DaemonError('INVALID_ARGUMENT', error.message) : toProtocolError(error);
 }
 
 const modeOf = (mode: LeaseMode): 'exclusive' | 'shared' => (mode === 'EX' ? 'exclusive' : 'shared');
@@ -149,6 +154,13 @@ export class LeaseRegistry implements LockspaceUsers {
     }
   }
 
+  /** acquire, with the value block read at acquire when asked for (hex, one sector). */
+  async acquireWithValue(request: AcquireRequest, requester: Requester): Promise<AcquireResult> {
+    const lease = await this.acquire(request, requester);
+    if (request.lvb !== true) return { lease };
+    return { lease, lvb: this.getLvb(request, requester.client) };
+  }
+
   private timeout(request: AcquireRequest, last: DaemonError): DaemonError {
     return new DaemonError('TIMEOUT', `${request.lockspace}:${request.resource} was still busy after ${request.waitSeconds} s: ${last.message}`, {
       ...(last.details ?? {}),
@@ -191,6 +203,7 @@ export class LeaseRegistry implements LockspaceUsers {
           mode: modeOf(request.mode),
           waitSeconds: ownerWaitSeconds,
           ...(request.lver === undefined ? {} : { lver: BigInt(request.lver) }),
+          ...(request.lvb === true ? { valueBlock: true } : {}),
         },
         signal,
       );
@@ -233,7 +246,37 @@ export class LeaseRegistry implements LockspaceUsers {
 
   async release(request: ReleaseRequest, client: ClientProcess): Promise<void> {
     const record = this.ownedRecord(request, client);
+    if (request.lvb !== undefined) this.setLvb({ ...request, data: request.lvb }, client);
     await this.releaseRecord(record, 'release');
+  }
+
+  /** sanlock's set_lvb: kept with the held lease (and in state), written when it is released EX. */
+  setLvb(request: Omit<SetLvbRequest, 'op'>, client: ClientProcess): void {
+    const record = this.ownedRecord(request, client);
+    const held = this.heldOf(record);
+    let updated: HeldLease;
+    try {
+      updated = setValueBlock(held, Buffer.from(request.data, 'hex'));
+    } catch (error) {
+      throw valueBlockError(error);
+    }
+    record.held = updated;
+    this.persist(record, encodeToken(updated));
+  }
+
+  /** sanlock's get_lvb: hex of the first `size` bytes (default the whole sector). */
+  getLvb(request: Omit<GetLvbRequest, 'op'>, client: ClientProcess): string {
+    const held = this.heldOf(this.ownedRecord(request, client));
+    try {
+      return Buffer.from(getValueBlock(held, request.size ?? 0)).toString('hex');
+    } catch (error) {
+      throw valueBlockError(error);
+    }
+  }
+
+  private heldOf(record: LeaseRecord): HeldLease {
+    if (record.held === undefined) throw new DaemonError('NOT_HELD', `${record.lockspace}:${record.resource} is not held on this host`);
+    return record.held;
   }
 
   async convert(request: ConvertRequest, requester: Requester): Promise<LeaseInfo> {
@@ -291,7 +334,7 @@ export class LeaseRegistry implements LockspaceUsers {
     record.state = 'releasing';
     const ls = this.manager.get(record.lockspace);
     try {
-      if (ls !== undefined && ls.usable && record.held !== undefined) {
+      if (ls?.usable && record.held !== undefined) {
         this.manager.beginResourceOp(ls);
         try {
           await this.manager.resourceCall(ls, { type: 'release', lease: this.placed(record) });
@@ -322,7 +365,7 @@ export class LeaseRegistry implements LockspaceUsers {
     const holder: Holder = { kind: 'process', pid, startTime, uid: 0 };
     const records = [...(this.byHolder.get(holderKey(holder)) ?? [])].filter((record) => record.state === 'held');
     if (records.length === 0) return;
-    this.logger.info({ pid, leases: records.map((record) => `${record.lockspace}:${record.resource}`) }, 'lease holder exited: releasing its leases');
+    this.logger.info({ clientPid: pid, leases: records.map((record) => `${record.lockspace}:${record.resource}`) }, 'lease holder exited: releasing its leases');
     for (const record of records) void this.releaseRecord(record, 'holder exited');
   }
 
@@ -338,6 +381,10 @@ export class LeaseRegistry implements LockspaceUsers {
         else processes.set(holderKey(record.holder), { pid: record.holder.pid, startTime: record.holder.startTime });
       }
       // No disk I/O for these any more; the state rows stay until the users are gone (onClean).
+      this.logger.error(
+        { lockspace, resource: record.resource, mode: record.mode, holderPid: record.holder.kind === 'process' ? record.holder.pid : 'persistent', state: record.state },
+        'lease lost with its lockspace',
+      );
       this.remove(record);
       this.db.addHistory('lease_lost', { lockspace, resource: record.resource, ...(record.holder.kind === 'process' ? { pid: record.holder.pid } : {}) });
     }
@@ -379,7 +426,7 @@ export class LeaseRegistry implements LockspaceUsers {
     if (!this.watch.isAlive(pid)) return;
     const command = killCommandFor(this.config, lockspace);
     const signal: NodeJS.Signals = action === 'kill' ? 'SIGKILL' : 'SIGTERM';
-    this.logger.warn({ lockspace, resource: record.resource, pid, action }, 'another host requests our lease: asking its holder to stop');
+    this.logger.warn({ lockspace, resource: record.resource, clientPid: pid, action }, 'another host requests our lease: asking its holder to stop');
     if (action === 'graceful' && command !== undefined) {
       void import('node:child_process').then(({ spawn }) => {
         const [file, ...args] = command;

@@ -13,7 +13,7 @@
  */
 import { MAX_HOST_ID } from '@leasehold/ondisk';
 import type { Logger } from '@leasehold/lease';
-import { DaemonError } from '../protocol/codes.js';
+import { DaemonError } from '@leasehold/protocol';
 import type { JoinedReply, SlotsReply } from '../lanes/lane-messages.js';
 import { sleepMs } from '../util/monotonic.js';
 

@@ -12,6 +12,7 @@
  * confirmed dead (killed if need be) first.
  */
 import { assertNever, chooseHostId, MAX_LOCKSPACES, SLOT_TAKEN_CODES } from '@leasehold/host-core';
+import { classifyError } from '@leasehold/errors';
 import { idRenewalFailSeconds, type Logger } from '@leasehold/lease';
 import type { HostIdMap } from '../config/host-id-conf.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
@@ -23,8 +24,8 @@ import { LaneFailure, type WithoutReqId } from '../lanes/lane.js';
 import type { RenewalCommand } from '../lanes/lane-messages.js';
 import { ResourceLanes, type ResourceLane } from '../lanes/lane-pool.js';
 import { RenewalLanes, type RenewalLane } from '../lanes/renewal-lanes.js';
-import { DaemonError, type WireError } from '../protocol/codes.js';
-import type { LockspaceInfo, LockstartRequest, LockstopResult, ProgressInfo } from '../protocol/messages.js';
+import { DaemonError, type WireError } from '@leasehold/protocol';
+import type { LockspaceInfo, LockstartRequest, LockstopResult, ProgressInfo } from '@leasehold/protocol';
 import type { StateDb, StoredLease } from '../state/state-db.js';
 import { monotonicSeconds } from '../util/monotonic.js';
 import { jsonSafe } from '../util/wire.js';
@@ -322,10 +323,10 @@ export class LockspaceManager {
 
   private async join(ls: Lockspace): Promise<JoinedReply> {
     const { hostName, logger } = this.deps;
-    const joinWith = (hostId: number, onlyIfFree: boolean): Promise<JoinedReply> => {
+    const joinWith = (hostId: number, onlyIfFree: boolean, giveUpWhenRenewed = false): Promise<JoinedReply> => {
       ls.hostId = hostId;
       ls.progress('acquire-host-id', `acquiring host_id ${hostId}`, 2 * ls.ioTimeoutSeconds);
-      return this.callRenewal<JoinedReply>(ls, { type: 'join', config: ls.deltaConfig(hostId, hostName), path: ls.path, onlyIfFree });
+      return this.callRenewal<JoinedReply>(ls, { type: 'join', config: ls.deltaConfig(hostId, hostName), path: ls.path, onlyIfFree, giveUpWhenRenewed });
     };
     // Which host_id first is the host core's rule (chooseHostId); only the lookups are done here.
     const configured = typeof ls.hostIdRequest === 'number' ? undefined : this.deps.hostIds.lookup(ls.name);
@@ -351,7 +352,8 @@ export class LockspaceManager {
     return pickHostIdAndJoin(
       {
         readSlots: () => this.callRenewal<SlotsReply>(ls, { type: 'read_slots', lockspace: ls.name, path: ls.path, offsetBytes: ls.offsetBytes }),
-        join: joinWith,
+        // auto: a held slot is waited on only while its owner is silent, never once it is seen renewing.
+        join: (hostId, onlyIfFree) => joinWith(hostId, onlyIfFree, true),
         progress: (message) => ls.progress('pick-host-id', message),
         cancelled: () => ls.state !== 'starting',
       },
@@ -518,7 +520,7 @@ export class LockspaceManager {
         ls.progress(note.phase, note.message, note.expectedSeconds);
         return;
       default:
-        return assertNever(note, 'renewal note');
+        assertNever(note, 'renewal note');
     }
   }
 
@@ -701,7 +703,7 @@ export class LockspaceManager {
   // ---------------------------------------------------------------------------- events, etc.
 
   async setEvent(name: string, hostId: number, event: bigint, data: bigint, generation: bigint, replace: boolean): Promise<void> {
-    const ls = this.requireUsable(name);
+    this.requireUsable(name);
     const lane = this.renewal.laneOf(name);
     if (lane === undefined) throw new DaemonError('LOCKSPACE_LOST', `lockspace ${name} has no renewal lane`);
     await lane.call({ type: 'set_event', lockspace: name, hostId, event, data, generation, replace });
@@ -748,5 +750,5 @@ export function wireErrorOf(error: unknown): WireError {
   if (typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string') {
     return { code: (error as { code: string }).code, message: String((error as { message?: unknown }).message ?? '') };
   }
-  return { code: 'INTERNAL', message: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+  return classifyError(error);
 }

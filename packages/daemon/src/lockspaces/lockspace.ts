@@ -7,9 +7,9 @@
 import type { Geometry } from '@leasehold/ondisk';
 import { assert, assertNever, LockspaceMachine, type HostIdSource } from '@leasehold/host-core';
 import { deltaDeadlineSeconds, hostState, type Clock, type DeltaEvent, type DeltaLeaseConfig, type HostStatus } from '@leasehold/lease';
-import type { WireError } from '../protocol/codes.js';
-import { EVENT_BACKLOG_LENGTH, RENEWAL_HISTORY_LENGTH } from '../protocol/limits.js';
-import type { EventInfo, HostInfo, LockspaceInfo, LockspaceState, ProgressInfo, RenewalRecord } from '../protocol/messages.js';
+import type { WireError } from '@leasehold/protocol';
+import { EVENT_BACKLOG_LENGTH, RENEWAL_HISTORY_LENGTH } from '@leasehold/protocol';
+import type { EventInfo, HostInfo, LockspaceInfo, LockspaceState, ProgressInfo, RenewalRecord } from '@leasehold/protocol';
 import { RingBuffer } from '../util/ring-buffer.js';
 import { monotonicClock } from '../util/monotonic.js';
 

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { PeerCredentials } from '@leasehold/native';
 import { readProcGroups } from '../clients/proc.js';
-import { DaemonError } from '../protocol/codes.js';
+import { DaemonError } from '@leasehold/protocol';
 
 /** The gid of a group name (from /etc/group), or the number itself. */
 export function resolveGroup(group: string, groupFile = '/etc/group'): number {

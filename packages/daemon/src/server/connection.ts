@@ -8,11 +8,11 @@ import type { Socket } from 'node:net';
 import type { Logger } from '@leasehold/lease';
 import { peerCredentials, type PeerCredentials } from '@leasehold/native';
 import type { ClientConnection, ClientProcess, ClientRegistry } from '../clients/client-registry.js';
-import { DaemonError, type WireError } from '../protocol/codes.js';
-import { encodeLine, LineFramer } from '../protocol/framing.js';
-import { MAX_INFLIGHT_PER_CONNECTION, MAX_MESSAGE_BYTES } from '../protocol/limits.js';
-import type { ProgressInfo, Reply, Request } from '../protocol/messages.js';
-import { requestIdOf, validateRequest } from '../protocol/validate.js';
+import { DaemonError, type WireError } from '@leasehold/protocol';
+import { encodeLine, LineFramer } from '@leasehold/protocol';
+import { MAX_INFLIGHT_PER_CONNECTION, MAX_MESSAGE_BYTES } from '@leasehold/protocol';
+import type { ProgressInfo, Reply, Request } from '@leasehold/protocol';
+import { requestIdOf, validateRequest } from '@leasehold/protocol';
 import type { AccessPolicy } from './access.js';
 
 /** A client that does not read its replies is cut off once this much is queued for it. */
@@ -67,7 +67,7 @@ export class Connection implements ClientConnection {
       return this.refuse({ code: 'ACCESS_DENIED', message: 'peer credentials unavailable' });
     }
     if (!deps.access.allows(credentials)) {
-      deps.logger.warn({ pid: credentials.pid, uid: credentials.uid, gid: credentials.gid }, 'connection refused: not root, the daemon user, or in the socket group');
+      deps.logger.warn({ clientPid: credentials.pid, uid: credentials.uid, gid: credentials.gid }, 'connection refused: not root, the daemon user, or in the socket group');
       return this.refuse({ code: 'ACCESS_DENIED', message: `uid ${credentials.uid} may not use this socket (root, the daemon's user and the socket group only)` });
     }
     this.client = deps.clients.attach(credentials, this);
@@ -166,7 +166,7 @@ export class Connection implements ClientConnection {
   private send(reply: Reply): void {
     if (this.closed || this.socket.destroyed || !this.socket.writable) return;
     if (this.socket.writableLength > MAX_PENDING_OUTPUT_BYTES) {
-      this.deps.logger.warn({ pid: this.client?.pid }, 'client does not read its replies: connection closed');
+      this.deps.logger.warn({ clientPid: this.client?.pid }, 'client does not read its replies: connection closed');
       this.socket.destroy();
       return;
     }

@@ -13,7 +13,7 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import type { Logger } from '@leasehold/lease';
-import { DaemonError } from '../protocol/codes.js';
+import { DaemonError } from '@leasehold/protocol';
 import {
   COMPANION_PROTOCOL_VERSION,
   encodeLine,
@@ -23,7 +23,7 @@ import {
   type CompanionReply,
   type CompanionRequest,
   type HelloResult,
-} from './companion-protocol.js';
+} from '@leasehold/protocol/companion';
 import type { WatchdogLink } from './watchdog-link.js';
 
 /** How long prepareLockspace() keeps trying to reach the companion (it may be starting too). */

@@ -9,7 +9,7 @@
  * awaited, by the lockspace start, before the lockspace may be used.
  */
 import type { Logger } from '@leasehold/lease';
-import { DaemonError } from '../protocol/codes.js';
+import { DaemonError } from '@leasehold/protocol';
 import { CompanionLink } from './companion-link.js';
 
 export interface WatchdogLink {

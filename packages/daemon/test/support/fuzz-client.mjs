@@ -8,7 +8,7 @@ import fc from 'fast-check';
 const args = JSON.parse(process.argv[2]);
 const say = (message) => process.stdout.write(JSON.stringify(message) + '\n');
 const MAX_MESSAGE_BYTES = 64 * 1024;
-const OPS = ['register', 'acquire', 'release', 'convert', 'inquire', 'request', 'set_event', 'get_events', 'status', 'host_status', 'renewal_history', 'lockstart', 'lockstop'];
+const OPS = ['register', 'acquire', 'release', 'set_lvb', 'get_lvb', 'convert', 'inquire', 'request', 'set_event', 'get_events', 'status', 'host_status', 'renewal_history', 'lockstart', 'lockstop'];
 const location = { lockspace: args.lockspace, resource: 'R1', path: args.path, offsetBytes: args.offsetBytes };
 
 const jsonValue = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 }));
@@ -25,7 +25,7 @@ const validRequest = fc.oneof(
 const action = fc.oneof(
   { weight: 3, arbitrary: fc.uint8Array({ maxLength: 300 }).map((bytes) => ({ kind: 'garbage', bytes })) },
   { weight: 3, arbitrary: fc.tuple(validRequest, fc.nat()).map(([request, cut]) => ({ kind: 'truncated', request, cut })) },
-  { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...OPS), fc.dictionary(fc.constantFrom('lockspace', 'resource', 'path', 'offsetBytes', 'mode', 'waitSeconds', 'hostId', 'lver', 'wait', 'x', '__proto__', 'constructor'), jsonValue, { maxKeys: 6 }), fc.oneof(fc.nat(), jsonValue)).map(([op, fields, id]) => ({ kind: 'wrongTypes', message: { ...fields, op, id } })) },
+  { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...OPS), fc.dictionary(fc.constantFrom('lockspace', 'resource', 'path', 'offsetBytes', 'mode', 'waitSeconds', 'hostId', 'lver', 'wait', 'lvb', 'data', 'size', 'x', '__proto__', 'constructor'), jsonValue, { maxKeys: 6 }), fc.oneof(fc.nat(), jsonValue)).map(([op, fields, id]) => ({ kind: 'wrongTypes', message: { ...fields, op, id } })) },
   { weight: 2, arbitrary: fc.string({ maxLength: 40 }).filter((op) => !OPS.includes(op)).map((op) => ({ kind: 'unknownOp', op })) },
   { weight: 1, arbitrary: jsonValue.map((value) => ({ kind: 'nonObject', value })) },
   { weight: 3, arbitrary: validRequest.map((request) => ({ kind: 'valid', request })) },
@@ -44,8 +44,7 @@ class Conn {
     this.socket.on('error', () => {});
     this.socket.on('data', (data) => {
       this.buffer += data.toString();
-      let newline;
-      while ((newline = this.buffer.indexOf('\n')) !== -1) {
+      for (let newline = this.buffer.indexOf('\n'); newline !== -1; newline = this.buffer.indexOf('\n')) {
         const line = this.buffer.slice(0, newline);
         this.buffer = this.buffer.slice(newline + 1);
         let reply;

@@ -233,8 +233,7 @@ function watchClient(dir: TestDir, child: ChildProcess): HolderProcess {
   let buffered = '';
   child.stdout!.on('data', (data: Buffer) => {
     buffered += data.toString();
-    let newline: number;
-    while ((newline = buffered.indexOf('\n')) !== -1) {
+    for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
       const line = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
       try {

@@ -33,7 +33,7 @@
  *    otherwise it fails with LEASE_LOST.
  */
 import type { Disk } from '@leasehold/disk';
-import { checkHostId, leadersIdentical, namesEqual, type LeaderRecord } from '@leasehold/ondisk';
+import { checkHostId, leadersIdentical, namesEqual, type Geometry, type LeaderRecord } from '@leasehold/ondisk';
 import { diskTimestamp, type Clock } from '../clock.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { deltaShortDelaySeconds, hostDeadSeconds, idRenewalFailSeconds, idRenewalSeconds, MAX_IO_TIMEOUT_SECONDS } from '../timeouts.js';
@@ -45,11 +45,34 @@ import { firstRenewalDeadlines } from './first-renewal.js';
 import { HeldDeltaLease } from './held-lease.js';
 import { prepareDeltaSector, readDeltaSector, readLockspaceGeometry, writeDeltaSector } from './lockspace-io.js';
 
+/** What the wait for a previous owner has seen so far (after each re-read of the slot). */
+export interface DeltaOwnerWait {
+  spaceName: string;
+  hostId: number;
+  /** The owner's host name (the delta lease's name field), generation and io_timeout as last read. */
+  ownerName: string;
+  ownerGeneration: bigint;
+  /** The owner renewed since the wait began (its record changed and is not free): it is alive. */
+  renewing: boolean;
+  waitedSeconds: number;
+  waitSeconds: number;
+}
+
 export interface AcquireDeltaLeaseOptions {
   logger?: Logger;
   /** Ends the long wait for a previous owner early, with ABORTED (nothing has been written then). */
   signal?: AbortSignal;
+  /** Told during the wait for a previous owner, after each re-read (every io_timeout). */
+  onOwnerWait?: (wait: DeltaOwnerWait) => void;
+  /**
+   * Give up with HOSTID_BUSY as soon as the previous owner is seen renewing, instead of waiting out
+   * its host_dead_seconds (it is alive; the wait could only end in HOSTID_BUSY unless it released).
+   */
+  giveUpWhenRenewed?: boolean;
 }
+
+/** Re-reads of the slot during the wait, at most one per this many io_timeouts of the owner. */
+const OWNER_WAIT_READ_EVERY_IO_TIMEOUTS = 1;
 
 export async function acquireDeltaLease(
   disk: Disk,
@@ -97,9 +120,7 @@ export async function acquireDeltaLease(
       { ...logFields, ownerName: found.resourceName, generation: found.ownerGeneration, waitSeconds },
       'delta acquire: host_id held by another name; waiting for it to be dead',
     );
-    if (!(await sleepUnlessAborted(clock, waitSeconds, options.signal))) {
-      throw new DeltaError('ABORTED', `acquire of host_id ${hostId} in lockspace ${spaceName} aborted while waiting`, { spaceName, hostId });
-    }
+    await waitWatchingOwner(disk, clock, geometry, config, found, waitSeconds, previousIoTimeoutSeconds, options);
     // Issued (and so sampling the disk) at least waitSeconds after the first read sampled it, even
     // if it is delivered late: see the module comment.
     const againReadAtSeconds = clock.nowSeconds();
@@ -274,4 +295,48 @@ function busyError(config: DeltaLeaseConfig, found: LeaderRecord, why: string): 
       ownerName: found.resourceName,
     },
   );
+}
+
+/**
+ * The §4 step 4 wait, re-reading the slot every io_timeout so the caller can be told who holds it
+ * and whether it is still being renewed (and may give up once it is). The verdict stays the one
+ * read after the whole wait; these reads only inform.
+ */
+async function waitWatchingOwner(
+  disk: Disk,
+  clock: Clock,
+  geometry: Geometry,
+  config: DeltaLeaseConfig,
+  found: LeaderRecord,
+  waitSeconds: number,
+  ownerIoTimeoutSeconds: number,
+  options: AcquireDeltaLeaseOptions,
+): Promise<void> {
+  const { spaceName, hostId } = config;
+  const aborted = (): DeltaError => new DeltaError('ABORTED', `acquire of host_id ${hostId} in lockspace ${spaceName} aborted while waiting`, { spaceName, hostId });
+  const watching = options.onOwnerWait !== undefined || options.giveUpWhenRenewed === true;
+  const stepSeconds = watching ? ownerIoTimeoutSeconds * OWNER_WAIT_READ_EVERY_IO_TIMEOUTS : waitSeconds;
+  // From when the first read COMPLETED (see the module comment), however late it was delivered.
+  const startedAtSeconds = clock.nowSeconds();
+  for (;;) {
+    const waitedSeconds = clock.nowSeconds() - startedAtSeconds;
+    const leftSeconds = waitSeconds - waitedSeconds;
+    if (leftSeconds <= 0) return;
+    if (!(await sleepUnlessAborted(clock, Math.min(stepSeconds, leftSeconds), options.signal))) throw aborted();
+    if (!watching || clock.nowSeconds() - startedAtSeconds >= waitSeconds) continue;
+    const now = (await readDeltaSector(disk, geometry, config, hostId)).leader;
+    const renewing = !leadersIdentical(now, found) && now.timestamp !== 0n;
+    options.onOwnerWait?.({
+      spaceName,
+      hostId,
+      ownerName: now.timestamp === 0n ? found.resourceName : now.resourceName,
+      ownerGeneration: now.ownerGeneration,
+      renewing,
+      waitedSeconds: clock.nowSeconds() - startedAtSeconds,
+      waitSeconds,
+    });
+    if (renewing && options.giveUpWhenRenewed === true) {
+      throw busyError(config, now, 'it is being renewed, so its owner is alive');
+    }
+  }
 }

@@ -171,7 +171,6 @@ export class DeltaLeaseView implements PaxosDeltaView {
 
   /** The write fence: `disk` with every write refused once this view is lost or detached. */
   fence(disk: Disk): Disk {
-    const view = this;
     return {
       get path() {
         return disk.path;
@@ -184,9 +183,9 @@ export class DeltaLeaseView implements PaxosDeltaView {
       },
       read: (offsetBytes, lengthBytes) => disk.read(offsetBytes, lengthBytes),
       write: (offsetBytes, data) => {
-        if (view.released) {
+        if (this.released) {
           return Promise.reject(
-            new DiskError('ECLOSED', `write refused: the delta lease of ${view.config.spaceName} is no longer held`, disk.path, offsetBytes, data.byteLength),
+            new DiskError('ECLOSED', `write refused: the delta lease of ${this.config.spaceName} is no longer held`, disk.path, offsetBytes, data.byteLength),
           );
         }
         return disk.write(offsetBytes, data);

@@ -122,7 +122,7 @@ async function acquireSteps(
         logger,
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
-      if (verdict === 'restart') continue restart;
+      if (verdict === 'restart') continue;
     }
 
     // Step 4.

@@ -22,6 +22,8 @@ import { ourIdentity, requireJoined, stillJoined, type OurIdentity } from './ide
 import { LeaseArea } from './lease-area.js';
 import { releaseLeader } from './leader-release.js';
 import { clearDeadSharedHolders } from './shared-holders.js';
+import { releaseLease } from './release.js';
+import { checkValueBlockGeometry, readValueBlock } from './value-block.js';
 import type { HeldLease, LeaseMode, PaxosContext, ResourceLocation } from './types.js';
 
 /** sanlock's default sh_retries. */
@@ -43,6 +45,11 @@ export interface AcquireOptions {
   waitSeconds?: number;
   /** sanlock's OWNER_NOWAIT flag: never wait for the owner. */
   ownerNowait?: boolean;
+  /**
+   * Read the lease's value block after acquiring (sanlock's SANLK_ACQUIRE_LVB): the held lease then
+   * carries it, setValueBlock changes it, an exclusive release writes it back.
+   */
+  valueBlock?: boolean;
   /** The lease's geometry if known (saves nothing on disk; avoids a re-read on 4K/8M leases). */
   geometry?: Geometry;
   signal?: AbortSignal;
@@ -54,7 +61,18 @@ export async function acquireLease(ctx: PaxosContext, location: ResourceLocation
   const logger = ctx.logger ?? silentLogger;
   const us = ourIdentity(ctx.delta, location, ctx.clock);
   const area = new LeaseArea(ctx.disk, location, options.geometry);
-  return options.mode === 'shared' ? acquireShared(ctx, area, us, options, logger) : acquireExclusive(ctx, area, us, options, logger);
+  if (options.valueBlock === true) checkValueBlockGeometry(area.geometry, area.name);
+  const held = await (options.mode === 'shared' ? acquireShared(ctx, area, us, options, logger) : acquireExclusive(ctx, area, us, options, logger));
+  if (options.valueBlock !== true) return held;
+  try {
+    return { ...held, valueBlock: await readValueBlock(area) };
+  } catch (error) {
+    // The lease is ours but its value is not known: give it back rather than hand out a guess.
+    await releaseLease(ctx, held).catch((releaseError: unknown) =>
+      logger.error({ resource: area.name, error: releaseError instanceof Error ? releaseError.message : String(releaseError) }, 'giving back a lease whose value block could not be read failed'),
+    );
+    throw error;
+  }
 }
 
 function ballotOptions(options: AcquireOptions): { waitSeconds: number; ownerNowait: boolean; lver?: bigint; signal?: AbortSignal } {

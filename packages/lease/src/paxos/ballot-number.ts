@@ -22,6 +22,7 @@ export function ballotAbove(maxSeenMbal: bigint, hostId: number, maxHosts: bigin
 export function nextBallotAfterAbort(lastMbal: bigint, maxSeenMbal: bigint, hostId: number, maxHosts: bigint): bigint {
   const stepped = lastMbal + maxHosts;
   const above = ballotAbove(maxSeenMbal, hostId, maxHosts);
+  // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max takes numbers only)
   return stepped > above ? stepped : above;
 }
 

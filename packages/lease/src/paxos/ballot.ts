@@ -66,7 +66,7 @@ function sealed(dblock: Dblock): Dblock {
 }
 
 export async function runBallot(input: BallotInput): Promise<BallotOutcome> {
-  const { area, hostId, numHosts, nextLver, mbal } = input;
+  const { area, hostId, nextLver, mbal } = input;
   assertOurBallot(mbal, hostId, input.maxHosts);
   const log = { resource: area.name, lver: nextLver, mbal };
 

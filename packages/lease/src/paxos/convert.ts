@@ -22,6 +22,7 @@ import { LeaseArea } from './lease-area.js';
 import { releaseLeader } from './leader-release.js';
 import { clearDeadSharedHolders } from './shared-holders.js';
 import type { HeldLease, LeaseMode, PaxosContext } from './types.js';
+import { writeValueBlockIfSet } from './value-block.js';
 
 export interface ConvertOptions {
   /** SH→EX: as AcquireOptions.waitSeconds (default 0). */
@@ -45,6 +46,8 @@ export async function convertLease(ctx: PaxosContext, held: HeldLease, to: Lease
 }
 
 async function exclusiveToShared(ctx: PaxosContext, area: LeaseArea, us: OurIdentity, held: HeldLease, logger: Logger): Promise<HeldLease> {
+  // As sanlock: a value set while exclusive is written before the lease becomes shared.
+  await writeValueBlockIfSet(area, held, logger);
   await writeHostSector(area, us.hostId, releasedDblock(held.dblock), sharedModeBlock(us.generation), 'dblock + SHARED mode block (convert)');
   const released = await releaseLeader(area, ctx.clock, us, held.leader);
   logger.info({ resource: area.name, lver: held.lver, outcome: released.kind }, 'converted exclusive to shared');

@@ -6,6 +6,7 @@ import { acquireLease, type AcquireOptions } from './acquire.js';
 import { convertLease, type ConvertOptions } from './convert.js';
 import { PaxosError, isPaxosError } from './errors.js';
 import { releaseLease, type ReleaseOutcome } from './release.js';
+import { setValueBlock } from './value-block.js';
 import { RequestWatcher, type LeaseRequestNotice } from './request-watch.js';
 import { describeLocation, type HeldLease, type LeaseMode, type PaxosContext, type ResourceLocation } from './types.js';
 
@@ -55,6 +56,13 @@ export class PaxosLeaseManager {
       if (isPaxosError(error) && error.stillHeld !== undefined) this.leases.set(describeLocation(location), error.stillHeld);
       throw error;
     }
+  }
+
+  /** sanlock's set_lvb on a held lease: written when it is released exclusive (value-block.ts). */
+  setValueBlock(location: ResourceLocation, data: Uint8Array): HeldLease {
+    const updated = setValueBlock(this.required(location), data);
+    this.leases.set(describeLocation(location), updated);
+    return updated;
   }
 
   /** A watcher that checks the request record of our exclusive leases whenever a host pings us. */

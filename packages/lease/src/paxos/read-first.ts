@@ -16,7 +16,7 @@
  * Which dblocks the ballots read, and why skipping those of host_ids never acquired is safe with
  * sanlock hosts and with hosts joining mid-ballot, is ballot-range.ts's subject.
  */
-import { type LeaderRecord } from '@leasehold/ondisk';
+import type { LeaderRecord } from '@leasehold/ondisk';
 import { decodeHostSectorAt, type HostSectorContents } from './host-sector.js';
 import { hostSectorIndex, LEADER_SECTOR_INDEX, type LeaseArea } from './lease-area.js';
 

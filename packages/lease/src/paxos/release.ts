@@ -1,6 +1,6 @@
 /**
  * releaseLease (§5.2, §5.4 "Release SH").
- *   exclusive: write our sector {our last dblock values, flags RELEASED, mode block zero}, then give
+ *   exclusive: write the value block if one was set (value-block.ts), then our sector {our last dblock values, flags RELEASED, mode block zero}, then give
  *              up the leader (leader-release.ts). 3 I/Os: write, read, write. The dblock write
  *              failing is not fatal (sanlock ignores it too): freeing the leader is what matters.
  *   shared:    write our sector {dblock RELEASED, mode block zero}. 1 I/O; the leader is not touched.
@@ -14,6 +14,7 @@ import { stillJoined, type OurIdentity } from './identity.js';
 import { LeaseArea } from './lease-area.js';
 import { releaseLeader } from './leader-release.js';
 import type { HeldLease, PaxosContext } from './types.js';
+import { writeValueBlockIfSet } from './value-block.js';
 
 export type ReleaseOutcome =
   /** The leader is FREE (exclusive), or our shared mode block is gone (shared). */
@@ -44,6 +45,8 @@ export async function releaseLease(ctx: PaxosContext, held: HeldLease): Promise<
     logger.info(log, 'released shared');
     return 'released';
   }
+  // The value goes to disk while we still own the lease, so the next owner reads it (sanlock's order).
+  await writeValueBlockIfSet(area, held, logger);
   try {
     await writeHostSector(area, us.hostId, releasedDblock(held.dblock), null, 'dblock (release)');
   } catch (error) {

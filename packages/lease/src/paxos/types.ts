@@ -5,6 +5,7 @@ import type { Clock, Random } from '../clock.js';
 import type { PaxosDeltaView } from '../delta/paxos-view.js';
 import type { Logger } from '../logger.js';
 import type { BallotRangeOptions } from './ballot-range.js';
+import type { LeaseValueBlock } from './value-block.js';
 
 export type LeaseMode = 'exclusive' | 'shared';
 
@@ -56,6 +57,8 @@ export interface HeldLease {
   readonly dblock: Dblock;
   /** Our clock when the acquire (or the last conversion) returned. */
   readonly acquiredAtSeconds: number;
+  /** The value block, when acquired with it (value-block.ts). */
+  readonly valueBlock?: LeaseValueBlock;
 }
 
 /** A short text naming a lease in messages: `LS:RES@offset`. */

@@ -117,7 +117,7 @@ export class Machine {
     const companion = this.companion;
     if (context === undefined || companion === undefined) return;
     // One daemon per machine (its pid file): a restart that finds one running does nothing.
-    if (this.daemon !== undefined && this.daemon.isAlive) return;
+    if (this.daemon?.isAlive) return;
     const settings: DaemonSettings = {
       spaceName: SPACE,
       hostId: this.plan.hostId,
@@ -136,7 +136,7 @@ export class Machine {
       reply: (from, reply) => this.onReply(from, reply),
       kill: (from, action) => this.onKill(from, action),
       watchHolder: (_from, pid) => this.clients.some((client) => client.pid === pid && client.alive),
-      renewed: (from, generation, lastRenewalSeconds) => this.oracles.renewed(this, generation, context.clock.toGlobalSeconds(lastRenewalSeconds)),
+      renewed: (_from, generation, lastRenewalSeconds) => this.oracles.renewed(this, generation, context.clock.toGlobalSeconds(lastRenewalSeconds)),
       stepped: (from, event, actions) => this.oracles.stepped(this, from, event, actions),
     });
     this.daemon = daemon;

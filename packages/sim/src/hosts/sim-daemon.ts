@@ -116,11 +116,14 @@ export class SimDaemon {
   private execute(action: HostAction): void {
     switch (action.type) {
       case 'lane':
-        return this.laneCommand(action.command);
+        this.laneCommand(action.command);
+        return;
       case 'reply':
-        return this.around.reply(this, action.reply);
+        this.around.reply(this, action.reply);
+        return;
       case 'kill':
-        return this.around.kill(this, action);
+        this.around.kill(this, action);
+        return;
       case 'watch_holder':
         if (action.holder.kind === 'process' && !this.around.watchHolder(this, action.holder.pid)) {
           this.feed({ type: 'client_exit', pid: action.holder.pid, startTime: action.holder.startTime });
@@ -128,18 +131,22 @@ export class SimDaemon {
         return;
       case 'watchdog': {
         const { message } = action;
-        return this.around.companion.send(message, (ok) => {
+        this.around.companion.send(message, (ok) => {
           if (message.type === 'prepare' || message.type === 'add') this.feed({ type: 'companion_ack', name: message.name, step: message.type, ok });
         });
+        return;
       }
       case 'state':
-        return this.around.db.apply(action.change);
+        this.around.db.apply(action.change);
+        return;
       case 'wake':
-        return this.wake(action.atSeconds);
+        this.wake(action.atSeconds);
+        return;
       case 'log':
-        return this.context.note(`[daemon ${this.epoch} ${action.level}] ${action.name}: ${action.message}`);
+        this.context.note(`[daemon ${this.epoch} ${action.level}] ${action.name}: ${action.message}`);
+        return;
       default:
-        return assertNever(action, 'host action');
+        assertNever(action, 'host action');
     }
   }
 
@@ -171,18 +178,25 @@ export class SimDaemon {
       case 'join':
       case 'pick_and_join':
       case 'resume':
-        return this.join(command);
+        this.join(command);
+        return;
       case 'cancel_join':
         this.lanes.get(command.name)?.joinAbort.abort();
         return;
       case 'leave': {
         const lane = this.lanes.get(command.name);
         this.lanes.delete(command.name);
-        if (lane === undefined) return this.feed({ type: 'leave_done', name: command.name });
+        if (lane === undefined) {
+          this.feed({ type: 'leave_done', name: command.name });
+          return;
+        }
         lane.stop.abort();
         lane.view?.detach();
         const lease = lane.lease;
-        if (lease === undefined || lease.lost) return this.feed({ type: 'leave_done', name: command.name });
+        if (lease === undefined || lease.lost) {
+          this.feed({ type: 'leave_done', name: command.name });
+          return;
+        }
         void lease.release().then(
           () => this.feed({ type: 'leave_done', name: command.name }),
           () => this.feed({ type: 'leave_done', name: command.name }),
@@ -199,13 +213,16 @@ export class SimDaemon {
         return;
       }
       case 'acquire':
-        return this.acquire(command.lockspace, command.resource, command.mode);
+        this.acquire(command.lockspace, command.resource, command.mode);
+        return;
       case 'release':
-        return this.release(command.lockspace, command.resource, command.token);
+        this.release(command.lockspace, command.resource, command.token);
+        return;
       case 'clean_intent':
-        return this.cleanIntent(command.lockspace, command.resource);
+        this.cleanIntent(command.lockspace, command.resource);
+        return;
       default:
-        return assertNever(command, 'lane command');
+        assertNever(command, 'lane command');
     }
   }
 
@@ -273,7 +290,8 @@ export class SimDaemon {
   private acquire(lockspace: string, resource: string, mode: 'EX' | 'SH'): void {
     const paxos = this.paxos(lockspace);
     if (paxos === undefined) {
-      return this.feed({ type: 'acquire_result', lockspace, resource, result: { ok: false, error: { code: 'NOT_JOINED', message: 'no lane' } } });
+      this.feed({ type: 'acquire_result', lockspace, resource, result: { ok: false, error: { code: 'NOT_JOINED', message: 'no lane' } } });
+      return;
     }
     acquireLease(paxos.ctx, this.location(resource), { mode: mode === 'EX' ? 'exclusive' : 'shared', waitSeconds: 0 }).then(
       (held) => this.feed({ type: 'acquire_result', lockspace, resource, result: { ok: true, token: this.around.db.putToken(held) } }),
@@ -284,7 +302,10 @@ export class SimDaemon {
   private release(lockspace: string, resource: string, token: string): void {
     const paxos = this.paxos(lockspace);
     const held: HeldLease | undefined = this.around.db.token(token);
-    if (paxos === undefined || held === undefined) return this.feed({ type: 'release_result', lockspace, resource });
+    if (paxos === undefined || held === undefined) {
+      this.feed({ type: 'release_result', lockspace, resource });
+      return;
+    }
     releaseLease(paxos.ctx, held).then(
       () => this.feed({ type: 'release_result', lockspace, resource }),
       () => this.feed({ type: 'release_result', lockspace, resource }),

@@ -1,4 +1,4 @@
-import { OwnershipTracker, type HostContext, type HostProgram } from '@leasehold/sim';
+import type { OwnershipTracker, HostContext, HostProgram } from '@leasehold/sim';
 
 const SECTOR_BYTES = 512;
 const HOLD_SECONDS = 1;

@@ -1,11 +1,11 @@
 /**
- * The companion's socket: JSON lines from the daemon (see @leasehold/daemon/watchdog-protocol). Only
+ * The companion's socket: JSON lines from the daemon (see @leasehold/protocol/companion). Only
  * root and the companion's own user may connect (a registration decides whether the host is reset).
  * Registrations outlive the connection that made them: a daemon that dies leaves its deadlines in
  * place, as wdmd keeps a dead sanlock's.
  */
 import type { Server, Socket } from 'node:net';
-import { listenOnSocketFile, socketAnswers } from '@leasehold/daemon/socket-file';
+import { listenOnSocketFile, socketAnswers } from '@leasehold/protocol/socket-file';
 import type { Logger } from '@leasehold/lease';
 import { peerCredentials } from '@leasehold/native';
 import {
@@ -18,7 +18,7 @@ import {
   type CompanionRequest,
   type HelloResult,
   type StatusResult,
-} from '@leasehold/daemon/watchdog-protocol';
+} from '@leasehold/protocol/companion';
 import { WatchdogError } from '../errors.js';
 
 const SOCKET_MODE = 0o600;
@@ -65,7 +65,7 @@ function serveConnection(socket: Socket, handlers: CompanionHandlers, logger: Lo
   }
   const ourUid = process.getuid?.() ?? 0;
   if (peer.uid !== 0 && peer.uid !== ourUid) {
-    logger.warn({ pid: peer.pid, uid: peer.uid }, 'connection refused: only root and the companion user may register');
+    logger.warn({ clientPid: peer.pid, uid: peer.uid }, 'connection refused: only root and the companion user may register');
     socket.end(encodeLine({ id: null, ok: false, error: { code: 'ACCESS_DENIED', message: `uid ${peer.uid} may not use the watchdog companion` } }));
     return;
   }

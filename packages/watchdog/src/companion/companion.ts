@@ -14,7 +14,7 @@ import type { Server } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from '@leasehold/lease';
 import { sdNotify } from '@leasehold/native';
-import { COMPANION_PROTOCOL_VERSION, DEFAULT_COMPANION_SOCKET_PATH, type StatusResult } from '@leasehold/daemon/watchdog-protocol';
+import { COMPANION_PROTOCOL_VERSION, DEFAULT_COMPANION_SOCKET_PATH, type StatusResult } from '@leasehold/protocol/companion';
 import { WatchdogError } from '../errors.js';
 import { deviceAt, DEFAULT_DEVICE_PATH } from '../device/open-device.js';
 import type { WatchdogDevice } from '../device/watchdog-device.js';
@@ -140,7 +140,7 @@ export async function runCompanion(options: CompanionOptions): Promise<RunningCo
     removeMarker(resolved.markerPath);
     throw error;
   }
-  logger.info({ ...resolved, pid: process.pid }, 'watchdog companion serving');
+  logger.info({ ...resolved }, 'watchdog companion serving');
   notifySystemd('READY=1', logger);
 
   let resolveStopped!: () => void;

@@ -18,7 +18,7 @@
  * Device calls are serialized: a reconcile requested while one runs is run once more afterwards.
  */
 import type { Logger } from '@leasehold/lease';
-import type { DeviceState } from '@leasehold/daemon/watchdog-protocol';
+import type { DeviceState } from '@leasehold/protocol/companion';
 import { WatchdogError } from '../errors.js';
 import { monotonicSeconds } from '../timing.js';
 import type { WatchdogDevice } from '../device/watchdog-device.js';

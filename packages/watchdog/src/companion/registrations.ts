@@ -3,7 +3,7 @@
  * which the daemon vouches for it (8 x io_timeout after its last renewal). Pure: the verdict is a
  * function of the table and the time, so it is tested without processes or timers.
  */
-import { MAX_REGISTRATIONS, type RegistrationInfo } from '@leasehold/daemon/watchdog-protocol';
+import { MAX_REGISTRATIONS, type RegistrationInfo } from '@leasehold/protocol/companion';
 
 export interface Registration {
   lockspace: string;

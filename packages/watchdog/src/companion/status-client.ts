@@ -1,6 +1,6 @@
 /** Asks a running companion for its status (`leasehold watchdog --status`, the test cluster). */
 import { createConnection } from 'node:net';
-import { encodeLine, LineFramer, MAX_COMPANION_MESSAGE_BYTES, parseCompanionReply, type StatusResult } from '@leasehold/daemon/watchdog-protocol';
+import { encodeLine, LineFramer, MAX_COMPANION_MESSAGE_BYTES, parseCompanionReply, type StatusResult } from '@leasehold/protocol/companion';
 import { WatchdogError } from '../errors.js';
 
 const STATUS_TIMEOUT_MS = 3000;

@@ -71,8 +71,7 @@ export async function runTestDevice(options: TestDeviceOptions): Promise<Running
     socket.on('data', (data: Buffer) => {
       buffered += data.toString('utf8');
       if (buffered.length > MAX_CONTROL_LINE_BYTES) return void socket.destroy();
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) !== -1) {
+      for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
         const line = buffered.slice(0, newline).trim();
         buffered = buffered.slice(newline + 1);
         if (line === 'status') socket.write(JSON.stringify({ ok: true, status: watchdog.status() }) + '\n');

@@ -1,0 +1,5 @@
+export * from './catalogue.js';
+export * from './classify.js';
+export * from './exit-status.js';
+export * from './format.js';
+export * from './render-docs.js';

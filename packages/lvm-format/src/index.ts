@@ -1,0 +1,14 @@
+export * from './model.js';
+export * from './errors.js';
+export * from './constants.js';
+export { LVM_INITIAL_CRC, lvmCrc } from './crc.js';
+export * from './uuid.js';
+export * from './names.js';
+export * from './label.js';
+export * from './mda-header.js';
+export * from './circular.js';
+export * from './layout.js';
+export * from './config.js';
+export * from './vg-import.js';
+export * from './vg-validate.js';
+export * from './vg-export.js';

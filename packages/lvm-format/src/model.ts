@@ -1,0 +1,206 @@
+/**
+ * The typed VG model: what one copy of LVM2 metadata text says about a volume group.
+ *
+ * UUIDs are kept in their raw 32-character form (no dashes); the text form is produced by
+ * formatUuid(). Sizes carry their unit in the name, as the text does (sectors or extents).
+ * Status words are typed: an unknown one makes the text unusable (as in lvm). Flags words are kept
+ * as strings because lvm ignores unknown ones; WRITE_LOCKED never appears in the model: on read it
+ * becomes the WRITE status word, and the printer writes it back when the VG has a lock_type or
+ * system_id (spec section 6).
+ */
+
+export const VG_STATUS_FLAGS = ['EXPORTED', 'RESIZEABLE', 'PVMOVE', 'READ', 'WRITE', 'CLUSTERED', 'SHARED'] as const;
+export type VgStatusFlag = (typeof VG_STATUS_FLAGS)[number];
+export const PV_STATUS_FLAGS = ['ALLOCATABLE', 'EXPORTED', 'MISSING'] as const;
+export type PvStatusFlag = (typeof PV_STATUS_FLAGS)[number];
+export const LV_STATUS_FLAGS = ['READ', 'WRITE', 'FIXED_MINOR', 'VISIBLE', 'PVMOVE', 'LOCKED', 'NOTSYNCED', 'REBUILD', 'WRITEMOSTLY'] as const;
+export type LvStatusFlag = (typeof LV_STATUS_FLAGS)[number];
+
+/** The flags words lvm 2.03 knows (others are read and dropped, as lvm does). */
+export const VG_KNOWN_FLAGS = ['WRITE_LOCKED', 'NOAUTOACTIVATE'] as const;
+export const PV_KNOWN_FLAGS = ['MISSING'] as const;
+export const LV_KNOWN_FLAGS = ['WRITE_LOCKED', 'ACTIVATION_SKIP', 'NOAUTOACTIVATE', 'ERROR_WHEN_FULL', 'CACHE_VOL'] as const;
+/** The flags word that stands for the WRITE status in VGs with a lock_type or system_id. */
+export const WRITE_LOCKED_FLAG = 'WRITE_LOCKED';
+
+/** The segment type of linear and striped LVs, the only one leasehold allocates. */
+export const STRIPED_SEGMENT_TYPE = 'striped';
+
+/** One area of a segment: `extentCount / stripes.length` PEs on a PV starting at `startPe`. */
+export interface StripeArea {
+  /** The key of the PV in physical_volumes (pv0, pv1, ...), or an LV name for stacked LVs. */
+  pvKey: string;
+  startPe: number;
+}
+
+export interface Segment {
+  /** First logical extent (LE) of this segment. */
+  startExtent: number;
+  /** Logical extents in the segment, all stripes together. */
+  extentCount: number;
+  /** "striped" for linear and striped LVs; other types are read and written back but not allocated. */
+  type: string;
+  tags: string[];
+  /** Stripe size in sectors; present when there is more than one stripe. */
+  stripeSizeSectors?: number;
+  stripes: StripeArea[];
+  /** Keys of a non-striped segment that the model does not interpret, kept so a rewrite preserves them. */
+  extra?: ConfigSection;
+}
+
+export interface LogicalVolume {
+  name: string;
+  /** Raw 32-character LV UUID. */
+  id: string;
+  status: LvStatusFlag[];
+  /** Known flags words except WRITE_LOCKED (mapped to the WRITE status). */
+  flags: string[];
+  tags: string[];
+  /** Unix seconds; present together with creationHost or not at all. */
+  creationTime?: number;
+  creationHost?: string;
+  /** lvmlockd lock arguments ("1.0.0:<offset>" for sanlock VGs). */
+  lockArgs?: string;
+  /** Written only when not "inherit". */
+  allocationPolicy?: string;
+  profile?: string;
+  /** Read-ahead in sectors; -1 means none; absent means auto. */
+  readAheadSectors?: number;
+  major?: number;
+  minor?: number;
+  segments: Segment[];
+}
+
+export interface PhysicalVolume {
+  /** The key in physical_volumes (pv0, pv1, ...); segments refer to PVs by it. */
+  key: string;
+  /** Raw 32-character PV UUID (equal to the label's). */
+  id: string;
+  /** Last known device path: a hint only. */
+  deviceHint?: string;
+  deviceIdType?: string;
+  deviceId?: string;
+  status: PvStatusFlag[];
+  flags: string[];
+  tags: string[];
+  /** Device size in sectors (the label stores bytes). */
+  devSizeSectors?: number;
+  peStartSectors: number;
+  peCount: number;
+  baStartSectors?: number;
+  baSizeSectors?: number;
+}
+
+export interface VolumeGroup {
+  name: string;
+  /** Raw 32-character VG UUID. */
+  id: string;
+  seqno: number;
+  /** "lvm2" when present. */
+  format?: string;
+  status: VgStatusFlag[];
+  /** Known flags words except WRITE_LOCKED (mapped to the WRITE status). */
+  flags: string[];
+  tags: string[];
+  systemId?: string;
+  /** "sanlock", "dlm", "idm"; absent (or "none") for a local VG. */
+  lockType?: string;
+  lockArgs?: string;
+  extentSizeSectors: number;
+  maxLv: number;
+  maxPv: number;
+  /** Written only when not "normal". */
+  allocationPolicy?: string;
+  profile?: string;
+  /** vgmetadatacopies; 0 = unmanaged. */
+  metadataCopies?: number;
+  /** In the order of the text (pv0, pv1, ...). */
+  pvs: PhysicalVolume[];
+  /** In the order of the text (visible LVs first, then hidden ones, as lvm writes them). */
+  lvs: LogicalVolume[];
+  /** historical_logical_volumes, kept verbatim if present. */
+  historicalLvs?: ConfigSection;
+}
+
+/** The top-level fields after the VG section. */
+export interface MetadataFooter {
+  /** The "Generated by ..." comment text after '# ' (raw form) without the trailing newline. */
+  generatedBy?: string;
+  description?: string;
+  creationHost?: string;
+  /** The comment after creation_host (lvm: the uname fields). */
+  creationHostComment?: string;
+  creationTime?: number;
+  /** The comment after creation_time (lvm: ctime). */
+  creationTimeComment?: string;
+  creationHostSystemId?: string;
+}
+
+/** One parsed metadata text: the VG and the footer. */
+export interface VgMetadata {
+  vg: VolumeGroup;
+  footer: MetadataFooter;
+}
+
+// ---- the generic config tree (the grammar of section 3.1) ----
+
+export type ConfigScalar = string | number;
+export type ConfigValue = ConfigScalar | ConfigScalar[];
+
+export interface ConfigNode {
+  key: string;
+  /** A section when `children` is present, else a key = value. */
+  value?: ConfigValue;
+  children?: ConfigNode[];
+  /** A comment on the same line (printer only; the parser drops comments). */
+  comment?: string;
+}
+
+/** A section's children, in file order. */
+export type ConfigSection = ConfigNode[];
+
+export function isVgShared(vg: Pick<VolumeGroup, 'lockType'>): boolean {
+  return vg.lockType !== undefined && vg.lockType !== 'none';
+}
+
+/** The last logical extent + 1 of an LV: its size in extents. */
+export function lvExtentCount(lv: Pick<LogicalVolume, 'segments'>): number {
+  let total = 0;
+  for (const seg of lv.segments) total += seg.extentCount;
+  return total;
+}
+
+export function isLvVisible(lv: Pick<LogicalVolume, 'status'>): boolean {
+  return lv.status.includes('VISIBLE');
+}
+
+function cloneSection(section: ConfigSection): ConfigSection {
+  return section.map((n) => {
+    const copy: ConfigNode = { key: n.key };
+    if (n.value !== undefined) copy.value = Array.isArray(n.value) ? [...n.value] : n.value;
+    if (n.children !== undefined) copy.children = cloneSection(n.children);
+    if (n.comment !== undefined) copy.comment = n.comment;
+    return copy;
+  });
+}
+
+/** A deep copy of a segment (plain data). */
+export function cloneSegment(seg: Segment): Segment {
+  const copy: Segment = { ...seg, tags: [...seg.tags], stripes: seg.stripes.map((a) => ({ pvKey: a.pvKey, startPe: a.startPe })) };
+  if (seg.extra !== undefined) copy.extra = cloneSection(seg.extra);
+  return copy;
+}
+
+/** A deep copy of a VG model (faster than structuredClone for big VGs). */
+export function cloneVolumeGroup(vg: VolumeGroup): VolumeGroup {
+  const copy: VolumeGroup = {
+    ...vg,
+    status: [...vg.status],
+    flags: [...vg.flags],
+    tags: [...vg.tags],
+    pvs: vg.pvs.map((pv) => ({ ...pv, status: [...pv.status], flags: [...pv.flags], tags: [...pv.tags] })),
+    lvs: vg.lvs.map((lv) => ({ ...lv, status: [...lv.status], flags: [...lv.flags], tags: [...lv.tags], segments: lv.segments.map(cloneSegment) })),
+  };
+  if (vg.historicalLvs !== undefined) copy.historicalLvs = cloneSection(vg.historicalLvs);
+  return copy;
+}

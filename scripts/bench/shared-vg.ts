@@ -1,0 +1,97 @@
+/**
+ * Shared VGs: leasehold against lvmlockd + sanlock on one machine, in one run, both at io_timeout 1.
+ * One VG made by the real `vgcreate --shared` on an lvmlockd host (host_id 1, its own mount
+ * namespace, testkit); a leasehold daemon joins it as host_id 2 through the PV. Measured, wall clock
+ * of the command, the tools alternating, medians:
+ *   lockstart: `leasehold lockstart --wait VG` against `vgchange --lock-start VG` (each after a clean stop)
+ *   lvcreate -an -L 4m / lvremove -f on the shared VG: leasehold's against lvm's through lvmlockd
+ * Last line: RESULT lockstart_ratio=<x> shared_lvcreate_ratio=<x> shared_lvremove_ratio=<x>
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LvmlockdCluster } from '@leasehold/testkit';
+import { CLI_PATH, median, nowSeconds, ratio } from './lib/measure.js';
+
+const REPS = Number(process.env.REPS ?? 5);
+const LOCKSTART_REPS = Math.min(REPS, 3);
+const VG = 'benchsv';
+const MIB = 1024 * 1024;
+
+const work = mkdtempSync(join(tmpdir(), 'leasehold-bench-shared-'));
+const cluster = LvmlockdCluster.create({ ioTimeoutSeconds: 1 });
+let daemon: ReturnType<typeof spawn> | undefined;
+
+async function cleanup(): Promise<void> {
+  if (daemon !== undefined) {
+    spawnSync(process.execPath, [CLI_PATH, 'lockstop', '--wait'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    daemon.kill('SIGTERM');
+  }
+  await cluster.destroy().catch((error: unknown) => console.error(String(error)));
+  rmSync(work, { recursive: true, force: true });
+}
+
+let env: NodeJS.ProcessEnv = {};
+
+function leasehold(args: string[]): number {
+  const started = nowSeconds();
+  const result = spawnSync(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`leasehold ${args.join(' ')} failed: ${result.stdout}${result.stderr}`);
+  return nowSeconds() - started;
+}
+
+async function main(): Promise<void> {
+  const disk = cluster.addDisk('pv', 2048 * MIB);
+  const host = await cluster.startHost(1);
+  await cluster.vgcreateShared(host, VG, disk);
+  const lvm = async (args: string[]): Promise<number> => {
+    const started = nowSeconds();
+    await host.lvmOk(args);
+    return nowSeconds() - started;
+  };
+  mkdirSync(join(work, 'lock'));
+  writeFileSync(join(work, 'host-id.conf'), '* = 2\n');
+  writeFileSync(join(work, 'leasehold.conf'), `io_timeout = 1\ndevices = ${disk.device}\nlocking_dir = ${join(work, 'lock')}\nhost_id_file = ${join(work, 'host-id.conf')}\n`);
+  const socket = join(work, 'lh.sock');
+  env = { LEASEHOLD_SOCKET: socket, LEASEHOLD_CONFIG: join(work, 'leasehold.conf') };
+  daemon = spawn(process.execPath, [CLI_PATH, 'daemon', '--socket', socket, '--state-dir', join(work, 'state'), '--config', '/dev/null', '--host-id-file', join(work, 'host-id.conf'),
+    '--io-timeout', '1', '--watchdog-fire-timeout', '10', '--watchdog', 'none', '--log-level', 'warn'], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && spawnSync('test', ['-S', socket]).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+  leasehold(['lockstart', '--wait', VG]);
+
+  const starts = { leasehold: [] as number[], lvm: [] as number[] };
+  for (let i = 0; i < LOCKSTART_REPS; i++) {
+    leasehold(['lockstop', '--wait', VG]);
+    starts.leasehold.push(leasehold(['lockstart', '--wait', VG]));
+    await host.lvmOk(['vgchange', '--lock-stop', VG]);
+    starts.lvm.push(await lvm(['vgchange', '--lock-start', VG]));
+  }
+  const creates = { leasehold: [] as number[], lvm: [] as number[] };
+  const removes = { leasehold: [] as number[], lvm: [] as number[] };
+  for (let i = 0; i < REPS; i++) {
+    creates.leasehold.push(leasehold(['lvcreate', '-an', '-n', `lh${i}`, '-L', '4m', VG]));
+    creates.lvm.push(await lvm(['lvcreate', '-an', '-n', `lvm${i}`, '-L', '4m', VG]));
+  }
+  for (let i = 0; i < REPS; i++) {
+    removes.leasehold.push(leasehold(['lvremove', '-f', `${VG}/lh${i}`]));
+    removes.lvm.push(await lvm(['lvremove', '-f', `${VG}/lvm${i}`]));
+  }
+  const row = (what: string, m: { leasehold: number[]; lvm: number[] }): void => {
+    console.log(`${what.padEnd(10)} leasehold ${median(m.leasehold).toFixed(3)} s  lvm+lvmlockd ${median(m.lvm).toFixed(3)} s  (medians of ${m.lvm.length})`);
+  };
+  row('lockstart', starts);
+  row('lvcreate', creates);
+  row('lvremove', removes);
+  console.log(
+    `RESULT lockstart_ratio=${ratio(median(starts.leasehold), median(starts.lvm))} shared_lvcreate_ratio=${ratio(median(creates.leasehold), median(creates.lvm))} shared_lvremove_ratio=${ratio(median(removes.leasehold), median(removes.lvm))}`,
+  );
+}
+
+main()
+  .then(cleanup)
+  .catch(async (error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    await cleanup();
+    process.exitCode = 1;
+  });
