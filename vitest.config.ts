@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Tests import sibling packages from source, so they never depend on a stale build.
-const PACKAGES = ['native', 'testkit', 'errors', 'ondisk', 'lvm-format', 'disk', 'lease', 'sim', 'protocol', 'daemon', 'client', 'watchdog', 'volume', 'cli'];
+const PACKAGES = ['native', 'testkit', 'errors', 'ondisk', 'lvm-format', 'disk', 'lease', 'host-core', 'sim', 'protocol', 'daemon', 'client', 'watchdog', 'volume', 'cli'];
 /** Subpath exports (`@leasehold/<package>/<subpath>`) and the source file each maps to. */
 const SUBPATHS: Record<string, string> = {
   'disk/direct': 'disk/src/direct.ts',

@@ -1,4 +1,5 @@
 /** Dispatch of validated requests to the parts of the daemon that serve them. */
+import { assertNever } from '@leasehold/host-core';
 import type { Logger } from '@leasehold/lease';
 import type { ClientRegistry } from './clients/client-registry.js';
 import type { DaemonConfig } from './config/daemon-config.js';
@@ -131,6 +132,8 @@ export function createRequestHandler(deps: HandlerDeps): (request: Request, cont
         return { lockspace: await lockspaces.lockstart(request, context.progress) };
       case 'lockstop':
         return lockspaces.lockstop(request.lockspace, request.wait ?? false);
+      default:
+        return assertNever(request, 'request');
     }
   };
 }

@@ -69,6 +69,7 @@ export const ERROR_CATALOGUE = {
   LOCKSPACE_STOPPING: entry('lockspaces', 'failed', 'the lockspace is being stopped', 'wait until it has stopped, then start it again'),
   LOCKSPACE_LOST: entry('lockspaces', 'failed', "the lockspace's delta lease was lost", 'lockstop it, check the storage, then lockstart it again'),
   LOCKSPACE_BUSY: entry('lockspaces', 'failed', 'leases are held in the lockspace', 'release them: or stop their processes, then lockstop'),
+  TOO_MANY_LOCKSPACES: entry('lockspaces', 'failed', 'the daemon runs as many lockspaces as it allows', 'lockstop a lockspace no longer needed first'),
   // The daemon and its protocol.
   NO_DAEMON: entry('daemon', 'failed', 'no daemon answers on the socket', 'start it: systemctl start leasehold, or leasehold daemon, or give --socket'),
   DAEMON_RUNNING: entry('daemon', 'failed', 'another daemon already runs with this socket or state', 'stop it first, or give another --socket / --state-dir'),
@@ -77,6 +78,7 @@ export const ERROR_CATALOGUE = {
   ACCESS_DENIED: entry('daemon', 'failed', 'you are not root, the daemon user, or in the socket group', 'run as root, or ask for membership of the socket group'),
   TOO_MANY_CLIENTS: entry('daemon', 'failed', 'the daemon serves as many clients as it allows', 'retry later, or close idle clients'),
   TOO_MANY_REQUESTS: entry('daemon', 'failed', 'too many requests are in progress on this connection', 'wait for replies before sending more'),
+  TOO_MANY_LANES: entry('daemon', 'failed', 'the daemon has as many I/O lanes as it allows: a device may be hanging', 'check the storage (dmesg), then lockstop the lockspaces on a hung device'),
   CLIENT_GONE: entry('daemon', 'failed', 'the process that asked has exited', 'nothing to do: its leases are released'),
   NOT_PERMITTED: entry('daemon', 'failed', 'you may not act for that process (it is not your child)', 'acquire leases for your own process or your children'),
   NOT_SUPPORTED: entry('daemon', 'failed', 'this operation is not available', 'upgrade leasehold, or use the direct commands'),

@@ -10,5 +10,7 @@ export * from './delta/held-lease.js';
 export * from './delta/renewal-loop.js';
 export * from './delta/lockspace-hosts.js';
 export * from './delta/membership.js';
+export * from './delta/paxos-view.js';
+export * from './delta/resume.js';
 export * from './paxos/index.js';
 export { sleepUnlessAborted } from './delta/abortable-sleep.js';

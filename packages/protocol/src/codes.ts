@@ -24,6 +24,8 @@ export const PROTOCOL_ERROR_CODES = [
   'LOCKSPACE_LOST', // its delta lease was lost; lockstop it, then lockstart again
   'LOCKSPACE_BUSY', // leases are held in it
   'HOSTID_UNAVAILABLE', // auto host_id: no free slot could be taken
+  'TOO_MANY_LOCKSPACES', // MAX_LOCKSPACES are started already
+  'TOO_MANY_LANES', // MAX_LANES I/O lanes exist (stalled ones included)
   // Leases.
   'LEASE_HELD', // another host holds it (the details name the host)
   'LEASE_HELD_LOCALLY', // another process on this host holds it

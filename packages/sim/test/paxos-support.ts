@@ -28,6 +28,7 @@ import {
 import {
   acquireDeltaLease,
   acquireLease,
+  DeltaLeaseView,
   convertLease,
   idRenewalFailSeconds,
   isDeltaError,
@@ -35,7 +36,7 @@ import {
   releaseLease,
   runRenewalLoop,
   type DeltaErrorCode,
-  type DeltaLease,
+  type PaxosDeltaView,
   type HeldDeltaLease,
   type HeldLease,
   type LeaseMode,
@@ -357,25 +358,37 @@ function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
     const deadline = (): number => clock.toGlobalSeconds(lease.lastRenewalSeconds + failSeconds);
     context.watchdog.setExpiry(lease.lastRenewalSeconds + failSeconds);
     let held: HeldLease | undefined;
+    // Paxos sees the delta lease as the daemon's resource lanes do: through the lease layer's view,
+    // told of every renewal, with its own deadline and write fence.
+    const view = new DeltaLeaseView(
+      { config: lease.config, geometry: lease.geometry, generation: lease.generation, lastRenewalSeconds: lease.lastRenewalSeconds, hosts: lease.hosts() },
+      context.disk(env.lockspaceDisk),
+      clock,
+      (hostId) => lease.pingHost(hostId),
+    );
     const stop = new AbortController();
     const renewing = runRenewalLoop(
       lease,
       clock,
       {
         onRenewed: () => {
+          view.renewed(lease.lastRenewalSeconds, lease.hosts());
           context.watchdog.setExpiry(lease.lastRenewalSeconds + failSeconds);
           if (held !== undefined) tracker.renew(RESOURCE, label, now(), deadline());
         },
         // The daemon kills the lease users at once: ownership ends here.
-        onLost: () => tracker.end(RESOURCE, label, now(), 'lost'),
+        onLost: (error) => {
+          view.markLost(error);
+          tracker.end(RESOURCE, label, now(), 'lost');
+        },
       },
       stop.signal,
     );
     const ctx: PaxosContext = {
-      disk: context.disk(env.leaseDisk),
+      disk: view.fence(context.disk(env.leaseDisk)),
       clock,
       random: context.random,
-      delta: withOwnerReadStalls(env, plan.machine, lease),
+      delta: withOwnerReadStalls(env, plan.machine, view),
       logger: traceLogger(context),
       ...(scenario.membershipValidSeconds === undefined ? {} : { ballotRange: { membershipValidSeconds: scenario.membershipValidSeconds } }),
     };
@@ -426,6 +439,7 @@ function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
     if (plan.leaveAtEnd && !lease.lost) {
       stop.abort();
       await renewing;
+      view.detach();
       try {
         await lease.release();
         context.watchdog.disarm();
@@ -442,7 +456,7 @@ function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
  * The delta lease as the paxos code sees it, with the machine's 'stall-owner-read' faults applied
  * to readHostSector (used only by the owner-liveness wait); everything else goes to the lease.
  */
-function withOwnerReadStalls(env: Env, machine: string, lease: HeldDeltaLease): DeltaLease {
+function withOwnerReadStalls(env: Env, machine: string, lease: PaxosDeltaView): PaxosDeltaView {
   if (!env.ownerReadStalls.some((stall) => stall.machine === machine)) return lease;
   const readHostSector = (hostId: number): Promise<LeaderRecord> => {
     const readNumber = (env.ownerReads.get(machine) ?? 0) + 1;

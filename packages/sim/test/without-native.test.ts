@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 /** The workspace packages the lease layer and the simulator need, and native (copied without its build). */
-const COPIED_PACKAGES = ['errors', 'native', 'ondisk', 'disk', 'lease', 'sim'];
+const COPIED_PACKAGES = ['errors', 'native', 'ondisk', 'disk', 'lease', 'host-core', 'sim'];
 /** Third-party packages the simulator imports, linked from the repo's node_modules. */
 const LINKED_DEPENDENCIES = ['fast-check', 'pure-rand'];
 const CHILD_TIMEOUT_MS = 30_000;

@@ -4,7 +4,7 @@
  * `reply`. Everything else a worker says is a notification.
  */
 import type { Geometry } from '@leasehold/ondisk';
-import type { DeltaEvent, DeltaLeaseConfig, HeldLease, HostStatus } from '@leasehold/lease';
+import type { DeltaEvent, DeltaLeaseConfig, DeltaLeaseViewInit, HeldLease, HostStatus } from '@leasehold/lease';
 
 export interface WireFailure {
   code: string;
@@ -105,14 +105,10 @@ export type RenewalNote =
 
 // ------------------------------------------------------------------------------ resource lane
 
-export interface DeltaViewInit {
-  config: DeltaLeaseConfig;
+/** What a resource lane needs to follow our delta lease (the lease layer's DeltaLeaseView), and where the lockspace is. */
+export interface DeltaViewInit extends DeltaLeaseViewInit {
   /** The lockspace's device (owner delta sectors are read there). */
   path: string;
-  geometry: Geometry;
-  generation: bigint;
-  lastRenewalSeconds: number;
-  hosts: HostStatus[];
 }
 
 export interface ResourceWhere {

@@ -5,13 +5,13 @@
  * this thread only (the main thread notices the missed deadline on its own clock).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { namesEqual } from '@leasehold/ondisk';
+import { assertNever } from '@leasehold/host-core';
 import {
   acquireDeltaLease,
   DeltaError,
-  HeldDeltaLease,
-  idRenewalFailSeconds,
+  type HeldDeltaLease,
   readLockspaceHosts,
+  resumeDeltaLease,
   runRenewalLoop,
   type DeltaLeaseConfig,
   type DeltaOwnerWait,
@@ -166,31 +166,8 @@ async function resume(config: DeltaLeaseConfig, path: string, slot: number, gene
   if (joined.has(lockspace) || joining.has(lockspace)) throw new DeltaError('INVALID_ARGUMENT', `lockspace ${lockspace} is already joined in this lane`);
   const disk = diskFor(path, slot);
   try {
-    const snapshot = await readLockspaceHosts(disk, { spaceName: lockspace, areaOffsetBytes: config.areaOffsetBytes });
-    const slot = snapshot.slots.find((candidate) => candidate.hostId === config.hostId);
-    const leader = slot?.leader;
-    if (
-      slot === undefined ||
-      leader === undefined ||
-      !slot.valid ||
-      leader.timestamp === 0n ||
-      leader.ownerId !== BigInt(config.hostId) ||
-      leader.ownerGeneration !== generation ||
-      !namesEqual(leader.resourceName, config.hostName)
-    ) {
-      throw new DeltaError('RENEW_OWNER', `host_id ${config.hostId} of ${lockspace} no longer holds our generation ${generation}; cannot resume`);
-    }
-    // Our timestamps are whole monotonic seconds at the write; one second earlier is surely no later
-    // than the start of that renewal, so the deadline computed from it is never late.
-    const nowSeconds = clock.nowSeconds();
-    const acquiredAtSeconds = Math.min(Number(leader.timestamp) - 1, nowSeconds);
-    const remainingSeconds = acquiredAtSeconds + idRenewalFailSeconds(config.ioTimeoutSeconds) - nowSeconds;
-    if (remainingSeconds < minimumRemainingSeconds) {
-      throw new DeltaError('LEASE_LOST', `our last renewal of ${lockspace} is too old to resume (${remainingSeconds.toFixed(1)} s left of 8 x io_timeout)`);
-    }
-    const lease = new HeldDeltaLease({ disk, clock, config, geometry: snapshot.geometry, logger, written: leader, acquiredAtSeconds });
+    const lease = await resumeDeltaLease(disk, clock, config, generation, minimumRemainingSeconds, logger);
     startLoop(lease, path);
-    logger.info({ lockspace, hostId: config.hostId, generation, remainingSeconds }, 'delta lease resumed after a daemon restart');
     return joinedReply(lease);
   } catch (error) {
     disks.release(path);
@@ -288,5 +265,7 @@ port.on('message', (command: RenewalCommand) => {
         logger.warn({ lockspace: command.lockspace, hostId: command.hostId, error }, 'ping not sent');
       }
       return;
+    default:
+      return assertNever(command, 'renewal lane command');
   }
 });

@@ -6,9 +6,9 @@
  * fences the other lockspaces off this lane and serves them from a fresh one.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { assertNever } from '@leasehold/host-core';
 import type { Disk } from '@leasehold/disk';
-import { acquireLease, convertLease, examineRequests, releaseLease, requestLease, type HeldLease, type PaxosContext } from '@leasehold/lease';
-import { DeltaView } from './delta-view.js';
+import { acquireLease, convertLease, DeltaLeaseView, examineRequests, releaseLease, requestLease, type HeldLease, type PaxosContext } from '@leasehold/lease';
 import type { LaneReply, PlacedLease, ResourceCommand, ResourceNote, ResourceWhere } from './lane-messages.js';
 import { LaneControl } from './lane-control.js';
 import { LaneDisks } from './lane-disks.js';
@@ -23,7 +23,7 @@ interface LaneWorkerData {
 }
 
 interface Attached {
-  view: DeltaView;
+  view: DeltaLeaseView;
   slot: number;
 }
 
@@ -71,7 +71,7 @@ function attachment(lockspace: string): Attached {
 /** Paxos context for one operation: guarded writes (deadline), bracketed I/O (slot). */
 function context(lockspace: string, path: string): PaxosContext {
   const { view, slot } = attachment(lockspace);
-  return { disk: view.guardDisk(slotDisk(deviceOf(path, slot), control, slot)), clock, random, delta: view, logger };
+  return { disk: view.fence(slotDisk(deviceOf(path, slot), control, slot)), clock, random, delta: view, logger };
 }
 
 function locationOf(lockspace: string, where: ResourceWhere): { spaceName: string; resourceName: string; offsetBytes: number } {
@@ -119,7 +119,7 @@ port.on('message', (command: ResourceCommand) => {
       const init = command.view;
       try {
         const lockspaceDisk = slotDisk(deviceOf(init.path, command.slot), control, command.slot);
-        const view = new DeltaView(init, lockspaceDisk, clock, (hostId) => note({ type: 'ping_host', lockspace: command.lockspace, hostId }));
+        const view = new DeltaLeaseView(init, lockspaceDisk, clock, (hostId) => note({ type: 'ping_host', lockspace: command.lockspace, hostId }));
         attached.set(command.lockspace, { view, slot: command.slot });
       } catch (error) {
         // Its operations will fail NOT_JOINED; the lane goes on serving the others.
@@ -165,5 +165,7 @@ port.on('message', (command: ResourceCommand) => {
           nextLver: command.nextLver,
         }),
       );
+    default:
+      return assertNever(command, 'resource lane command');
   }
 });

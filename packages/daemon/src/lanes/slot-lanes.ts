@@ -7,7 +7,12 @@
  */
 import type { Logger } from '@leasehold/lease';
 import { Lane } from './lane.js';
+import { MAX_LOCKSPACES } from '@leasehold/host-core';
+import { DaemonError } from '@leasehold/protocol';
 import { LaneControl, MAX_SLOTS_PER_LANE } from './lane-control.js';
+
+/** Lanes of one kind (threads): one per device at most per lockspace, plus stalled ones not yet gone. */
+export const MAX_LANES = 2 * MAX_LOCKSPACES;
 
 /** How long one I/O may take before its lane counts as stalled on it. */
 export const STALL_THRESHOLD_MS = 500;
@@ -86,6 +91,8 @@ export abstract class SlotLanes<Command extends { type: string }, Note extends {
   }
 
   protected create(dedicatedTo: string | undefined): LaneEntry<Command, Note> {
+    // Lanes stalled on a hung device stay until their thread returns: they count too.
+    if (this.entries.size >= MAX_LANES) throw new DaemonError('TOO_MANY_LANES', `${this.entries.size} ${this.spec.kind} lanes exist (limit ${MAX_LANES}); a device may be hanging`);
     const id = this.nextId++;
     const control = new LaneControl();
     const entry: LaneEntry<Command, Note> = {

@@ -13,7 +13,8 @@
  * the lockspace is reported clean: the watchdog link may then stop protecting it.
  */
 import { spawn } from 'node:child_process';
-import type { Logger } from '@leasehold/lease';
+import type { Clock, Logger } from '@leasehold/lease';
+import { monotonicClock } from '../util/monotonic.js';
 import { isSameProcessAlive } from '../clients/proc.js';
 import type { ProcessWatch } from '../clients/process-watch.js';
 
@@ -40,7 +41,7 @@ interface Campaign {
   plan: KillPlan;
   alive: Set<number>;
   persistentPending: boolean;
-  startedAtMs: number;
+  startedAtSeconds: number;
   timer: NodeJS.Timeout | undefined;
   sigkillAttempts: Map<number, number>;
   waiters: Array<() => void>;
@@ -53,6 +54,8 @@ export class KillAction {
     private readonly watch: ProcessWatch,
     private readonly logger: Logger,
     private readonly onClean: (lockspace: string) => void,
+    /** Monotonic: the grace period must not move with the wall clock. */
+    private readonly clock: Clock = monotonicClock,
   ) {}
 
   /** Starts (or extends) the campaign against a lockspace's users. */
@@ -61,7 +64,7 @@ export class KillAction {
       plan,
       alive: new Set(),
       persistentPending: false,
-      startedAtMs: Date.now(),
+      startedAtSeconds: this.clock.nowSeconds(),
       timer: undefined,
       sigkillAttempts: new Map(),
       waiters: [],
@@ -126,7 +129,7 @@ export class KillAction {
     const campaign = this.campaigns.get(lockspace);
     if (campaign === undefined) return;
     this.watch.check();
-    const pastGrace = Date.now() - campaign.startedAtMs >= campaign.plan.graceSeconds * 1000;
+    const pastGrace = this.clock.nowSeconds() - campaign.startedAtSeconds >= campaign.plan.graceSeconds;
     for (const pid of [...campaign.alive]) {
       if (!pastGrace) {
         // Before the grace period ends only SIGTERM is repeated; a kill command runs once.
@@ -157,10 +160,14 @@ export class KillAction {
   }
 
   private runCommand(plan: KillPlan, extraArgs: string[], env: Record<string, string>, done?: (ok: boolean) => void): void {
-    const [file, ...args] = plan.command!;
+    const [file, ...args] = plan.command ?? [];
+    if (file === undefined) {
+      done?.(false);
+      return;
+    }
     const argv = [...args, plan.lockspace, ...extraArgs];
     this.logger.warn({ lockspace: plan.lockspace, command: [file, ...argv] }, 'running kill command');
-    const child = spawn(file!, argv, { stdio: 'ignore', env: { ...process.env, LEASEHOLD_LOCKSPACE: plan.lockspace, ...env } });
+    const child = spawn(file, argv, { stdio: 'ignore', env: { ...process.env, LEASEHOLD_LOCKSPACE: plan.lockspace, ...env } });
     child.on('error', (error) => {
       this.logger.error({ lockspace: plan.lockspace, err: error }, 'kill command could not run');
       done?.(false);

@@ -9,6 +9,7 @@
  * Every lease is written to the state database before its acquire starts (an intent) and updated
  * when it is held, so that after a daemon crash nothing held on disk is unknown to the next daemon.
  */
+import { assert, MAX_PERSISTENT_LEASES, MAX_REPORTED_REQUESTS } from '@leasehold/host-core';
 import { getValueBlock, isPaxosError, setValueBlock, type HeldLease, type Logger } from '@leasehold/lease';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { killCommandFor } from '../config/daemon-config.js';
@@ -126,6 +127,9 @@ export class LeaseRegistry implements LockspaceUsers {
     const timeLeft = (): number => deadline - monotonicSeconds();
     if (holder.kind === 'process' && this.countHeldBy(holder) >= MAX_LEASES_PER_PROCESS) {
       throw new DaemonError('TOO_MANY_LEASES', `pid ${holder.pid} already holds ${MAX_LEASES_PER_PROCESS} leases`);
+    }
+    if (holder.kind === 'persistent' && this.countHeldBy(holder) >= MAX_PERSISTENT_LEASES) {
+      throw new DaemonError('TOO_MANY_LEASES', `the daemon already holds ${MAX_PERSISTENT_LEASES} persistent leases`);
     }
     for (;;) {
       if (requester.signal.aborted) throw new DaemonError('CLIENT_GONE', 'the client went away');
@@ -309,6 +313,10 @@ export class LeaseRegistry implements LockspaceUsers {
   /** The held record a request names, if the requester may act on it. */
   private ownedRecord(request: { lockspace: string; resource: string; persistent?: boolean; holderPid?: number }, client: ClientProcess): LeaseRecord {
     const record = this.records.get(leaseKey(request.lockspace, request.resource));
+    if (record === undefined && this.manager.get(request.lockspace)?.state === 'starting') {
+      // After a restart the leases recorded in state are adopted only once the lockspace is joined.
+      throw new DaemonError('LOCKSPACE_STARTING', `lockspace ${request.lockspace} is still starting; retry`);
+    }
     if (record === undefined || record.state === 'acquiring') {
       throw new DaemonError('NOT_HELD', `${request.lockspace}:${request.resource} is not held on this host`);
     }
@@ -403,6 +411,11 @@ export class LeaseRegistry implements LockspaceUsers {
     if (record === undefined || record.state !== 'held') return;
     const reportKey = `${record.key}#${lease.held.lver}>${requestLver}/${action}`;
     if (this.reportedRequests.has(reportKey)) return;
+    // Bounded: the oldest report is forgotten first (at worst a request is acted on twice).
+    if (this.reportedRequests.size >= MAX_REPORTED_REQUESTS) {
+      const oldest = this.reportedRequests.values().next();
+      if (oldest.done !== true) this.reportedRequests.delete(oldest.value);
+    }
     this.reportedRequests.add(reportKey);
     this.db.addHistory('request_received', { lockspace, resource: record.resource, details: { requestLver, action } });
     if (record.holder.kind === 'persistent') {
@@ -507,8 +520,11 @@ export class LeaseRegistry implements LockspaceUsers {
 
   // -------------------------------------------------------------------------------- helpers
 
+  /** A held record's lease as the lane needs it (asserted: only held records are placed). */
   private placed(record: LeaseRecord): PlacedLease {
-    return { path: record.path, held: record.held! };
+    const held = record.held;
+    assert(held !== undefined, `${record.lockspace}:${record.resource} is placed only once held (is ${record.state})`);
+    return { path: record.path, held };
   }
 
   private add(record: LeaseRecord): void {
@@ -542,15 +558,12 @@ export class LeaseRegistry implements LockspaceUsers {
 
   private waitForLocalRelease(key: string, seconds: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      let waiters = this.releaseWaiters.get(key);
-      if (waiters === undefined) {
-        waiters = new Set();
-        this.releaseWaiters.set(key, waiters);
-      }
+      const waiters = this.releaseWaiters.get(key) ?? new Set<() => void>();
+      this.releaseWaiters.set(key, waiters);
       const done = (): void => {
         clearTimeout(timer);
         signal.removeEventListener('abort', done);
-        waiters!.delete(done);
+        waiters.delete(done);
         resolve();
       };
       const timer = setTimeout(done, Math.max(0, seconds * 1000));

@@ -11,6 +11,7 @@
  * recorded in state are adopted (when our delta lease can be resumed with the same generation) or
  * confirmed dead (killed if need be) first.
  */
+import { assertNever, chooseHostId, MAX_LOCKSPACES, SLOT_TAKEN_CODES } from '@leasehold/host-core';
 import { classifyError } from '@leasehold/errors';
 import { idRenewalFailSeconds, type Logger } from '@leasehold/lease';
 import type { HostIdMap } from '../config/host-id-conf.js';
@@ -112,8 +113,11 @@ export class LockspaceManager {
         throw new DaemonError('LOCKSPACE_STOPPING', `lockspace ${name} is stopping`);
       case 'failed':
         throw new DaemonError('NO_LOCKSPACE', `lockspace ${name} failed to start: ${ls.error?.message ?? 'unknown error'}`);
-      default:
+      case 'joined':
+      case 'lost':
         throw new DaemonError('LOCKSPACE_LOST', `lockspace ${name} lost its lease: ${ls.error?.message ?? 'renewal deadline passed'}; lockstop it, then lockstart again`);
+      default:
+        return assertNever(ls.state, 'lockspace state');
     }
   }
 
@@ -134,10 +138,16 @@ export class LockspaceManager {
       }
     }
     if (ls === undefined) {
+      if (this.lockspaces.size >= MAX_LOCKSPACES) {
+        throw new DaemonError('TOO_MANY_LOCKSPACES', `${this.lockspaces.size} lockspaces are started (limit ${MAX_LOCKSPACES}); lockstop one first`);
+      }
       ls = this.create(request.lockspace, request.path, request.offsetBytes, request.hostId);
       this.persist(ls);
       this.deps.db.addHistory('lockstart', { lockspace: ls.name, details: { path: ls.path, offsetBytes: ls.offsetBytes, hostId: request.hostId } });
-      void this.runStart(ls, undefined);
+      // Lease rows left by an earlier generation (a lockstop during a restart's start, then a crash):
+      // their holders may still run, and are stopped before a new generation joins.
+      const leftOver = this.deps.db.leases(ls.name).filter((lease) => lease.token !== '');
+      void this.runStart(ls, leftOver.length > 0 ? { hostId: 0, generation: 0n, stored: leftOver } : undefined);
     }
     if (request.wait !== true) return this.info(ls);
     const unsubscribe = onProgress === undefined ? undefined : ls.onProgress(onProgress);
@@ -184,13 +194,19 @@ export class LockspaceManager {
         continue;
       }
       const resumable = stored.state === 'joined' && stored.hostId !== null && stored.generation !== null;
-      void this.runStart(ls, resumable ? { hostId: stored.hostId!, generation: stored.generation!, stored: leases } : { hostId: 0, generation: 0n, stored: leases });
+      void this.runStart(
+        ls,
+        stored.state === 'joined' && stored.hostId !== null && stored.generation !== null
+          ? { hostId: stored.hostId, generation: stored.generation, stored: leases }
+          : { hostId: 0, generation: 0n, stored: leases },
+      );
       this.deps.logger.info({ lockspace: stored.name, resumable, leases: leases.length }, 'restarting lockspace recorded in state');
     }
   }
 
   private async runStart(ls: Lockspace, recovery: Recovery | undefined): Promise<void> {
     const { logger } = this.deps;
+    ls.recordedLeases = recovery?.stored.filter((lease) => lease.token !== '').length ?? 0;
     try {
       // No lease without fencing: the watchdog must be able to reset this host before we join.
       await this.deps.watchdog.prepareLockspace(ls.name);
@@ -227,14 +243,14 @@ export class LockspaceManager {
       }
       this.onJoined(ls, joined);
       if (recovery !== undefined && ls.hostIdSource === 'restored') this.users.adoptStored(ls, recovery.stored);
+      ls.recordedLeases = 0;
       ls.markStarted();
     } catch (error) {
       const wire = wireErrorOf(error);
       logger.error({ lockspace: ls.name, code: wire.code }, `lockspace start failed: ${wire.message}`);
       this.renewal.leave(ls.name);
       if (ls.state === 'starting') {
-        ls.state = 'failed';
-        ls.error = wire;
+        ls.becomeFailed(wire);
         this.persist(ls);
         this.deps.db.addHistory('lockstart_failed', { lockspace: ls.name, details: { ...wire } });
       }
@@ -272,6 +288,8 @@ export class LockspaceManager {
 
   /** Our old delta lease is gone: holders recorded in state must not outlive it. */
   private async confirmOldHoldersDead(ls: Lockspace, stored: StoredLease[]): Promise<void> {
+    // The kill plan takes them over: a lockstop may now cancel the start (and drop persistent users).
+    ls.recordedLeases = 0;
     const processes: KillVictim[] = [];
     const persistentResources: string[] = [];
     for (const lease of stored) {
@@ -310,26 +328,23 @@ export class LockspaceManager {
       ls.progress('acquire-host-id', `acquiring host_id ${hostId}`, 2 * ls.ioTimeoutSeconds);
       return this.callRenewal<JoinedReply>(ls, { type: 'join', config: ls.deltaConfig(hostId, hostName), path: ls.path, onlyIfFree, giveUpWhenRenewed });
     };
-    if (typeof ls.hostIdRequest === 'number') {
-      ls.hostIdSource = 'given';
-      return joinWith(ls.hostIdRequest, false);
-    }
-    const configured = this.deps.hostIds.lookup(ls.name);
-    if (configured !== undefined) {
-      ls.hostIdSource = 'config';
-      return joinWith(configured, false);
-    }
-    const remembered = this.deps.db.rememberedHostId(ls.name, ls.path, ls.offsetBytes);
-    if (remembered !== undefined) {
-      ls.hostIdSource = 'remembered';
+    // Which host_id first is the host core's rule (chooseHostId); only the lookups are done here.
+    const configured = typeof ls.hostIdRequest === 'number' ? undefined : this.deps.hostIds.lookup(ls.name);
+    const remembered = typeof ls.hostIdRequest === 'number' || configured !== undefined ? undefined : this.deps.db.rememberedHostId(ls.name, ls.path, ls.offsetBytes);
+    let rememberedTaken = false;
+    for (;;) {
+      const choice = chooseHostId(ls.hostIdRequest, configured, remembered, rememberedTaken);
+      ls.hostIdSource = choice.source;
+      if (choice.kind === 'pick') break;
+      if (choice.source !== 'remembered') return joinWith(choice.hostId, choice.onlyIfFree);
       try {
-        return await joinWith(remembered, true);
+        return await joinWith(choice.hostId, choice.onlyIfFree);
       } catch (error) {
         if (error instanceof MovedError) throw error;
-        const code = wireErrorOf(error).code;
-        if (code !== 'HOSTID_BUSY' && code !== 'ABORTED') throw error;
-        logger.warn({ lockspace: ls.name, hostId: remembered }, 'remembered host_id is taken by another host; picking a new one');
+        if (!SLOT_TAKEN_CODES.has(wireErrorOf(error).code)) throw error;
+        logger.warn({ lockspace: ls.name, hostId: choice.hostId }, 'remembered host_id is taken by another host; picking a new one');
         this.deps.db.forgetHostId(ls.name, ls.path, ls.offsetBytes);
+        rememberedTaken = true;
       }
     }
     ls.hostIdSource = 'picked';
@@ -364,16 +379,11 @@ export class LockspaceManager {
   }
 
   private onJoined(ls: Lockspace, joined: JoinedReply): void {
-    ls.state = 'joined';
-    ls.error = undefined;
-    ls.hostId = joined.hostId;
-    ls.generation = joined.generation;
-    ls.geometry = joined.geometry;
+    ls.becomeJoined(joined);
     if (ls.hosts.length === 0) ls.hosts = joined.hosts;
-    ls.lastRenewalSeconds = Math.max(ls.lastRenewalSeconds ?? 0, joined.lastRenewalSeconds);
     ls.armExpiry(() => this.onExpired(ls));
     // Registered with the companion already (registerWithWatchdog); renewals since move it on.
-    this.deps.watchdog.lockspaceRenewed(ls.name, ls.expiresAtSeconds!);
+    this.deps.watchdog.lockspaceRenewed(ls.name, ls.joinedDeadlineSeconds());
     if (ls.hostIdRequest === 'auto' && ls.hostIdSource !== 'config') {
       this.deps.db.rememberHostId(ls.name, ls.path, ls.offsetBytes, joined.hostId);
     }
@@ -396,17 +406,22 @@ export class LockspaceManager {
         return { lockspace: name, state: 'stopping' };
       case 'failed':
       case 'lost':
-        // An explicit stop of a lost lockspace is the admin saying its persistent users are stopped.
+        // An explicit stop of a lost lockspace is the admin saying its persistent users are stopped
+        // (their rows go: a later start must not wait for them again).
         this.deps.kill.dropPersistent(name);
+        for (const lease of this.deps.db.leases(name)) if (lease.holder === 'persistent') this.deps.db.deleteLease(name, lease.resource, 'persistent');
         this.forget(ls);
         this.deps.db.deleteLockspace(name);
         this.deps.db.addHistory('lockstop', { lockspace: name, details: { from: ls.state } });
         return { lockspace: name, state: 'stopped' };
       case 'starting': {
+        if (ls.recordedLeases > 0) {
+          throw new DaemonError('LOCKSPACE_BUSY', `lockspace ${name} is starting again with ${ls.recordedLeases} lease(s) recorded as held; release them once it is joined`);
+        }
         // A start may be waiting for the persistent users of an older generation: the admin's stop
         // says they are gone.
         this.deps.kill.dropPersistent(name);
-        ls.state = 'stopping';
+        ls.cancelStart();
         this.renewal.laneOf(name)?.send({ type: 'cancel_join', lockspace: name });
         this.deps.db.deleteLockspace(name);
         const done = ls.started.catch(() => undefined).then(() => this.forget(ls));
@@ -418,11 +433,13 @@ export class LockspaceManager {
         if (held > 0) {
           throw new DaemonError('LOCKSPACE_BUSY', `lockspace ${name} has ${held} lease(s) held; release them first`, { holders: this.users.holdersIn(name) });
         }
-        ls.state = 'stopping';
+        ls.becomeStopping();
         const done = this.teardown(ls);
         if (wait) await done;
         return { lockspace: name, state: wait ? 'stopped' : 'stopping' };
       }
+      default:
+        return assertNever(ls.state, 'lockspace state');
     }
   }
 
@@ -480,7 +497,7 @@ export class LockspaceManager {
         ls.recordRenewal({ startedSeconds: note.lastRenewalSeconds, durationMs: note.durationMs, ok: true });
         if (ls.state === 'joined') {
           ls.armExpiry(() => this.onExpired(ls));
-          this.deps.watchdog.lockspaceRenewed(ls.name, ls.expiresAtSeconds!);
+          this.deps.watchdog.lockspaceRenewed(ls.name, ls.joinedDeadlineSeconds());
           this.resources.laneOf(ls.name)?.send({ type: 'renewed', lockspace: ls.name, lastRenewalSeconds: note.lastRenewalSeconds, hosts: note.hosts });
         }
         return;
@@ -502,6 +519,8 @@ export class LockspaceManager {
       case 'progress':
         ls.progress(note.phase, note.message, note.expectedSeconds);
         return;
+      default:
+        assertNever(note, 'renewal note');
     }
   }
 
@@ -522,8 +541,7 @@ export class LockspaceManager {
   private onLost(ls: Lockspace, code: string, message: string): void {
     if (ls.state !== 'joined') return;
     const { logger, db } = this.deps;
-    ls.state = 'lost';
-    ls.error = { code, message };
+    ls.becomeLost({ code, message });
     ls.clearExpiry();
     this.renewal.laneOf(ls.name)?.send({ type: 'abandon', lockspace: ls.name, reason: message });
     this.detachResource(ls, 'lease lost');
@@ -556,11 +574,12 @@ export class LockspaceManager {
       if (ls === undefined) continue;
       ls.markMoved();
       if (ls.state !== 'joined') continue;
+      const facts = ls.joinedFacts();
       void this.callRenewal<JoinedReply>(ls, {
         type: 'resume',
-        config: ls.deltaConfig(ls.hostId!, this.deps.hostName),
+        config: ls.deltaConfig(facts.hostId, this.deps.hostName),
         path: ls.path,
-        generation: ls.generation!,
+        generation: facts.generation,
         minimumRemainingSeconds: ls.ioTimeoutSeconds,
       }).then(
         (joined) => {
@@ -627,16 +646,17 @@ export class LockspaceManager {
   private attachResource(ls: Lockspace): ResourceLane {
     const { lane, slot, fresh } = this.resources.place(ls.name);
     if (fresh) {
+      const facts = ls.joinedFacts();
       lane.send({
         type: 'attach',
         lockspace: ls.name,
         slot,
         view: {
-          config: ls.deltaConfig(ls.hostId!, this.deps.hostName),
+          config: ls.deltaConfig(facts.hostId, this.deps.hostName),
           path: ls.path,
-          geometry: ls.geometry!,
-          generation: ls.generation!,
-          lastRenewalSeconds: ls.lastRenewalSeconds!,
+          geometry: facts.geometry,
+          generation: facts.generation,
+          lastRenewalSeconds: facts.lastRenewalSeconds,
           hosts: ls.hosts,
         },
       });
@@ -698,7 +718,7 @@ export class LockspaceManager {
     this.closing = true;
     const stops = this.list().map(async (ls) => {
       if (ls.state === 'joined' && this.users.countIn(ls.name) === 0) {
-        ls.state = 'stopping';
+        ls.becomeStopping();
         ls.clearExpiry();
         this.detachResource(ls, 'shutdown');
         this.deps.watchdog.lockspaceRemoved(ls.name);
@@ -706,7 +726,7 @@ export class LockspaceManager {
         // Keep the row: it is started again at the next daemon start.
         this.deps.db.upsertLockspace({ name: ls.name, path: ls.path, offsetBytes: ls.offsetBytes, hostIdRequest: ls.hostIdRequest, hostId: ls.hostId, generation: ls.generation, startAtBoot: true, state: 'stopped' });
       } else if (ls.state === 'starting') {
-        ls.state = 'stopping';
+        ls.cancelStart();
         this.renewal.laneOf(ls.name)?.send({ type: 'cancel_join', lockspace: ls.name });
       }
     });

@@ -1,17 +1,27 @@
 /**
  * One lockspace as the daemon runs it: where it is, which host_id and generation we hold, its state,
  * the deadline of its delta lease on the main thread's own clock, and what it has seen lately (host
- * table, renewal history, events). Transitions are driven by the LockspaceManager.
+ * table, renewal history, events). Transitions are driven by the LockspaceManager, through the host
+ * core's LockspaceMachine: each `become*` asserts the state it leaves.
  */
 import type { Geometry } from '@leasehold/ondisk';
-import { hostState, idRenewalFailSeconds, type DeltaEvent, type DeltaLeaseConfig, type HostStatus } from '@leasehold/lease';
+import { assert, assertNever, LockspaceMachine, type HostIdSource } from '@leasehold/host-core';
+import { deltaDeadlineSeconds, hostState, type Clock, type DeltaEvent, type DeltaLeaseConfig, type HostStatus } from '@leasehold/lease';
 import type { WireError } from '@leasehold/protocol';
 import { EVENT_BACKLOG_LENGTH, RENEWAL_HISTORY_LENGTH } from '@leasehold/protocol';
 import type { EventInfo, HostInfo, LockspaceInfo, LockspaceState, ProgressInfo, RenewalRecord } from '@leasehold/protocol';
 import { RingBuffer } from '../util/ring-buffer.js';
-import { monotonicSeconds } from '../util/monotonic.js';
+import { monotonicClock } from '../util/monotonic.js';
 
-export type HostIdSource = 'given' | 'config' | 'remembered' | 'picked' | 'restored';
+export type { HostIdSource };
+
+/** What a joined lockspace holds: never null while joined. */
+export interface JoinedLockspace {
+  hostId: number;
+  generation: bigint;
+  geometry: Geometry;
+  lastRenewalSeconds: number;
+}
 
 interface RenewalEntry {
   startedSeconds: number;
@@ -22,9 +32,14 @@ interface RenewalEntry {
 }
 
 export class Lockspace {
-  state: LockspaceState = 'starting';
+  private readonly machine: LockspaceMachine;
   hostId: number | null = null;
   hostIdSource: HostIdSource | null = null;
+  /**
+   * Leases recorded as held before a restart that are neither adopted nor taken over by a kill
+   * plan yet: until then the lockspace is busy (lockstop refuses, as with leases held).
+   */
+  recordedLeases = 0;
   generation: bigint | null = null;
   geometry: Geometry | null = null;
   lastRenewalSeconds: number | null = null;
@@ -37,7 +52,7 @@ export class Lockspace {
   resourceIdleTimer: NodeJS.Timeout | undefined;
   /** Resolves when the start finishes (joined, or failed/stopped: then it rejects). */
   readonly started: Promise<void>;
-  readonly startedAtSeconds = monotonicSeconds();
+  readonly startedAtSeconds: number;
   private readonly renewals = new RingBuffer<RenewalEntry>(RENEWAL_HISTORY_LENGTH);
   private readonly events = new RingBuffer<EventInfo>(EVENT_BACKLOG_LENGTH);
   private eventSeq = 0;
@@ -52,7 +67,10 @@ export class Lockspace {
     readonly hostIdRequest: number | 'auto',
     readonly ioTimeoutSeconds: number,
     readonly watchdogFireTimeoutSeconds: number,
+    private readonly clock: Clock = monotonicClock,
   ) {
+    this.machine = new LockspaceMachine({ name, path, offsetBytes, hostIdRequest, configuredHostId: undefined, rememberedHostId: undefined }, undefined);
+    this.startedAtSeconds = clock.nowSeconds();
     this.started = new Promise<void>((resolve, reject) => {
       this.settleStart = { resolve, reject };
     });
@@ -71,14 +89,73 @@ export class Lockspace {
     };
   }
 
+  /** The state users see: a start being cancelled shows as stopping, a failed start as failed. */
+  get state(): LockspaceState {
+    const state = this.machine.state;
+    switch (state.kind) {
+      case 'starting':
+        return state.cancelled ? 'stopping' : 'starting';
+      case 'joined':
+      case 'stopping':
+      case 'lost':
+        return state.kind;
+      case 'stopped':
+        return 'failed';
+      default:
+        return assertNever(state, 'lockspace state');
+    }
+  }
+
+  /** The companion acknowledged the registration of our delta lease: the lockspace may be used. */
+  becomeJoined(joined: { hostId: number; generation: bigint; geometry: Geometry; lastRenewalSeconds: number }): void {
+    this.machine.enterPhase('register');
+    this.machine.becomeJoined({ hostId: joined.hostId, generation: joined.generation, lastRenewalSeconds: joined.lastRenewalSeconds }, this.hostIdSource ?? 'given');
+    this.error = undefined;
+    this.hostId = joined.hostId;
+    this.generation = joined.generation;
+    this.geometry = joined.geometry;
+    this.lastRenewalSeconds = Math.max(this.lastRenewalSeconds ?? 0, joined.lastRenewalSeconds);
+  }
+
+  /** lockstop or shutdown while starting: the start gives back whatever it gets. */
+  cancelStart(): void {
+    this.machine.cancelStart();
+  }
+
+  becomeFailed(error: WireError): void {
+    this.machine.becomeStopped({ code: error.code, message: error.message });
+    this.error = error;
+  }
+
+  becomeStopping(): void {
+    this.machine.becomeStopping(undefined, false);
+  }
+
+  becomeLost(error: WireError): void {
+    this.machine.becomeLost({ code: error.code, message: error.message });
+    this.error = error;
+  }
+
+  /** What a joined lockspace holds (asserted joined: never read through a null). */
+  joinedFacts(): JoinedLockspace {
+    const { hostId, generation, geometry, lastRenewalSeconds } = this;
+    assert(this.state === 'joined' && hostId !== null && generation !== null && geometry !== null && lastRenewalSeconds !== null, `${this.name}: joined facts read while ${this.state}`);
+    return { hostId, generation, geometry, lastRenewalSeconds };
+  }
+
   get expiresAtSeconds(): number | null {
-    return this.lastRenewalSeconds === null ? null : this.lastRenewalSeconds + idRenewalFailSeconds(this.ioTimeoutSeconds);
+    return this.lastRenewalSeconds === null ? null : deltaDeadlineSeconds(this.lastRenewalSeconds, this.ioTimeoutSeconds);
+  }
+
+  /** The deadline of a joined lockspace (asserted joined). */
+  joinedDeadlineSeconds(): number {
+    return deltaDeadlineSeconds(this.joinedFacts().lastRenewalSeconds, this.ioTimeoutSeconds);
   }
 
   /** True while our delta lease is joined and within its deadline: resource leases may be used. */
   get usable(): boolean {
     const expires = this.expiresAtSeconds;
-    return this.state === 'joined' && expires !== null && monotonicSeconds() < expires;
+    return this.state === 'joined' && expires !== null && this.clock.nowSeconds() < expires;
   }
 
   private movedWaiters: Array<(error: Error) => void> = [];
@@ -126,10 +203,10 @@ export class Lockspace {
     this.clearExpiry();
     const expires = this.expiresAtSeconds;
     if (expires === null) return;
-    const delayMs = Math.max(0, (expires - monotonicSeconds()) * 1000);
+    const delayMs = Math.max(0, (expires - this.clock.nowSeconds()) * 1000);
     this.expiryTimer = setTimeout(() => {
       // Timers may fire early by a millisecond; never declare loss before the deadline itself.
-      const remaining = (this.expiresAtSeconds ?? 0) - monotonicSeconds();
+      const remaining = (this.expiresAtSeconds ?? 0) - this.clock.nowSeconds();
       if (remaining > 0) this.armExpiry(onExpired);
       else onExpired();
     }, delayMs);
@@ -145,7 +222,7 @@ export class Lockspace {
   }
 
   renewalHistory(limit: number): RenewalRecord[] {
-    const now = monotonicSeconds();
+    const now = this.clock.nowSeconds();
     return this.renewals
       .toArray()
       .slice(-limit)
@@ -184,14 +261,14 @@ export class Lockspace {
       lockspace: this.name,
       phase,
       message,
-      elapsedSeconds: round(monotonicSeconds() - this.startedAtSeconds),
+      elapsedSeconds: round(this.clock.nowSeconds() - this.startedAtSeconds),
       ...(expectedSeconds === undefined ? {} : { expectedSeconds }),
     };
     for (const listener of this.progressListeners) listener(info);
   }
 
   info(leaseCount: number): LockspaceInfo {
-    const now = monotonicSeconds();
+    const now = this.clock.nowSeconds();
     const expires = this.expiresAtSeconds;
     return {
       lockspace: this.name,
@@ -210,7 +287,7 @@ export class Lockspace {
   }
 
   hostInfos(): HostInfo[] {
-    const now = monotonicSeconds();
+    const now = this.clock.nowSeconds();
     const params = { selfHostId: this.hostId ?? 0, ourIoTimeoutSeconds: this.ioTimeoutSeconds, watchdogFireTimeoutSeconds: this.watchdogFireTimeoutSeconds };
     return this.hosts.map((status) => ({
       hostId: status.hostId,

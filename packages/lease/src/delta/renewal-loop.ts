@@ -6,8 +6,9 @@
  */
 import type { Clock } from '../clock.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { idRenewalFailSeconds, idRenewalSeconds, idRenewalWarnSeconds } from '../timeouts.js';
+import { idRenewalSeconds, idRenewalWarnSeconds } from '../timeouts.js';
 import { sleepUnlessAborted } from './abortable-sleep.js';
+import { deltaDeadlineSeconds } from './paxos-view.js';
 import type { DeltaErrorShape, DeltaEvent, DeltaLease, HostState, HostStatus } from './api.js';
 import { leaseExpiredError, toDeltaError, type DeltaError } from './errors.js';
 
@@ -99,7 +100,7 @@ export async function runRenewalLoop(
     if (signal?.aborted) return 'stopped';
 
     const nowSeconds = clock.nowSeconds();
-    const lostAtSeconds = lease.lastRenewalSeconds + idRenewalFailSeconds(ioTimeoutSeconds);
+    const lostAtSeconds = deltaDeadlineSeconds(lease.lastRenewalSeconds, ioTimeoutSeconds);
     if (nowSeconds >= lostAtSeconds) return lose(expired(lease, nowSeconds));
 
     const dueAtSeconds =

@@ -48,7 +48,7 @@
  */
 import { ballotReadSectors, type Geometry } from '@leasehold/ondisk';
 import type { Clock } from '../clock.js';
-import type { DeltaLease } from '../delta/api.js';
+import type { PaxosDeltaView } from '../delta/paxos-view.js';
 import type { MembershipBound } from '../delta/membership.js';
 import { hostSectorIndex } from './lease-area.js';
 
@@ -81,14 +81,14 @@ export interface BallotRangeOptions {
 }
 
 /** The bound to start a ballot with: the latest one if recent enough, otherwise a new whole-area read. */
-export async function freshMembership(delta: DeltaLease, clock: Clock, reuseSeconds: number): Promise<MembershipBound> {
+export async function freshMembership(delta: PaxosDeltaView, clock: Clock, reuseSeconds: number): Promise<MembershipBound> {
   const latest = delta.membership();
   if (latest !== undefined && clock.nowSeconds() - latest.readIssuedAtSeconds < reuseSeconds) return latest;
   return delta.readMembership();
 }
 
 export async function planBallotReads(
-  delta: DeltaLease,
+  delta: PaxosDeltaView,
   clock: Clock,
   geometry: Geometry,
   numHosts: number,

@@ -1,8 +1,7 @@
 /** Who we are for a resource lease: the host_id and generation of our held delta lease. */
 import { namesEqual } from '@leasehold/ondisk';
 import type { Clock } from '../clock.js';
-import type { DeltaLease } from '../delta/api.js';
-import { idRenewalFailSeconds } from '../timeouts.js';
+import { deltaDeadlineSeconds, type PaxosDeltaView } from '../delta/paxos-view.js';
 import { PaxosError } from './errors.js';
 import type { ResourceLocation } from './types.js';
 
@@ -16,7 +15,7 @@ export interface OurIdentity {
  * that lockspace's delta lease (sanlock -241 otherwise). A lost or released delta lease means the
  * watchdog deadline is running out: no new lease may be taken with it.
  */
-export function ourIdentity(delta: DeltaLease, location: ResourceLocation, clock: Clock): OurIdentity {
+export function ourIdentity(delta: PaxosDeltaView, location: ResourceLocation, clock: Clock): OurIdentity {
   if (!namesEqual(delta.config.spaceName, location.spaceName)) {
     throw new PaxosError(
       'NOT_JOINED',
@@ -34,12 +33,12 @@ export function ourIdentity(delta: DeltaLease, location: ResourceLocation, clock
  * up runs whatever it was doing before its loop's deadline timer): §7.5, no new writes, no new
  * leases. Without a clock only the flags are looked at.
  */
-export function stillJoined(delta: DeltaLease, clock?: Clock): boolean {
+export function stillJoined(delta: PaxosDeltaView, clock?: Clock): boolean {
   if (delta.released || delta.lost) return false;
-  return clock === undefined || clock.nowSeconds() < delta.lastRenewalSeconds + idRenewalFailSeconds(delta.config.ioTimeoutSeconds);
+  return clock === undefined || clock.nowSeconds() < deltaDeadlineSeconds(delta.lastRenewalSeconds, delta.config.ioTimeoutSeconds);
 }
 
-export function requireJoined(delta: DeltaLease, clock: Clock, location: ResourceLocation): void {
+export function requireJoined(delta: PaxosDeltaView, clock: Clock, location: ResourceLocation): void {
   if (stillJoined(delta, clock)) return;
   const why = delta.lost ? 'lost' : delta.released ? 'released' : 'past its renewal deadline';
   throw new PaxosError(

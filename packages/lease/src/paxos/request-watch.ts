@@ -12,7 +12,7 @@ import type { Disk } from '@leasehold/disk';
 import { silentLogger, type Logger } from '../logger.js';
 import { LeaseArea, REQUEST_SECTOR_INDEX } from './lease-area.js';
 import { describeLocation, type HeldLease } from './types.js';
-import type { DeltaLease } from '../delta/api.js';
+import type { PaxosDeltaView } from '../delta/paxos-view.js';
 
 export type RequestAction = 'kill' | 'graceful';
 
@@ -28,7 +28,7 @@ export interface LeaseRequestNotice {
 
 export interface RequestWatchIo {
   disk: Disk;
-  delta: DeltaLease;
+  delta: PaxosDeltaView;
   logger?: Logger;
 }
 

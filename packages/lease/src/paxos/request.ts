@@ -21,7 +21,7 @@ import {
   verifyRequest,
   type Geometry,
 } from '@leasehold/ondisk';
-import type { DeltaLease } from '../delta/api.js';
+import type { PaxosDeltaView } from '../delta/paxos-view.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { PaxosError, toPaxosError } from './errors.js';
 import { stillJoined } from './identity.js';
@@ -43,7 +43,7 @@ export interface RequestOptions {
 export interface RequestIo {
   disk: Disk;
   /** Our delta lease in the lease's lockspace: needed to ping the owner (without it, nothing tells the owner to look). */
-  delta?: DeltaLease;
+  delta?: PaxosDeltaView;
   logger?: Logger;
   geometry?: Geometry;
 }

@@ -2,7 +2,7 @@
 import type { Disk } from '@leasehold/disk';
 import type { Dblock, Geometry, LeaderRecord } from '@leasehold/ondisk';
 import type { Clock, Random } from '../clock.js';
-import type { DeltaLease } from '../delta/api.js';
+import type { PaxosDeltaView } from '../delta/paxos-view.js';
 import type { Logger } from '../logger.js';
 import type { BallotRangeOptions } from './ballot-range.js';
 import type { LeaseValueBlock } from './value-block.js';
@@ -26,7 +26,7 @@ export interface PaxosContext {
   disk: Disk;
   clock: Clock;
   random: Random;
-  delta: DeltaLease;
+  delta: PaxosDeltaView;
   logger?: Logger;
   /** How ballots bound their reads (ballot-range.ts); the default is the safe one. For tests. */
   ballotRange?: BallotRangeOptions;

@@ -108,6 +108,10 @@ function serveConnection(socket: Socket, handlers: CompanionHandlers, logger: Lo
       case 'remove':
         handlers.remove(request.lockspace, daemonPid);
         return { id: request.id, ok: true };
+      default: {
+        const unexpected: never = request;
+        throw new Error(`unexpected companion request ${JSON.stringify(unexpected)}`);
+      }
     }
   };
   socket.on('data', (data: Buffer) => {

@@ -113,6 +113,10 @@ export class DeviceKeeper {
           await this.fail(now, verdict.failing, verdict.earliestExpirySeconds);
           this.schedule(now + Math.min(intervalSeconds, FAILING_RECHECK_SECONDS));
           return;
+        default: {
+          const unexpected: never = verdict;
+          throw new Error(`unexpected verdict ${JSON.stringify(unexpected)}`);
+        }
       }
     } catch (error) {
       logger.error({ device: device.path, err: error, state: this.state }, 'watchdog device operation failed');
@@ -173,6 +177,10 @@ export class DeviceKeeper {
       case 'held-silent':
         if (key !== this.lastFailing) logger.warn({ device: device.path, failing }, 'still failing: the watchdog is counting down');
         break;
+      default: {
+        const unexpected: never = this.state;
+        throw new Error(`unexpected keeper state ${String(unexpected)}`);
+      }
     }
     this.lastFailing = key;
   }

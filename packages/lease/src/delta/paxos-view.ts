@@ -1,37 +1,59 @@
 /**
- * The DeltaLease the paxos code sees inside a resource lane. The real delta lease lives in the
- * renewal lane; this view carries what resource operations need from it:
- * - identity (config, geometry, generation) and whether it is still held;
- * - the host table, as the renewal lane last sampled it (pushed after every renewal), each host's
- *   state judged by the lease layer's own rule (hostState: from the silence the latest sample
- *   proves, never from the time of the question), so a resource lane judges exactly as the renewal
- *   lane would;
- * - the owner's delta sector, read directly from the lockspace's device (1 sector);
- * - the membership bound of the ballots (paxos/ballot-range.ts), from its own whole-area reads on
- *   this lane: the renewal lane's samples are up to 2 x io_timeout old, too old to bound a ballot;
- * - pings, forwarded to the renewal lane, which writes them in its next renewals.
- * Once the deadline (8 x io_timeout after the last renewal the renewal lane reported) has passed,
- * the view reports itself lost, and guardDisk() refuses every write: nothing uses a lease past it.
+ * The delta lease as resource (Paxos) leases need it, and nothing more: our identity, whether we
+ * still hold it (our deadline), the host table, the membership bound of the ballots, an owner's
+ * delta sector, and pings. `HeldDeltaLease` is one (in-process users); `DeltaLeaseView` is the
+ * other: the same lease followed from elsewhere, where the renewals run in another thread or task
+ * (the daemon's renewal lane; the simulator's host) and report each renewal to it. Both judge
+ * hosts by the lease layer's hostState rule and expire at the same deadline (deltaDeadlineSeconds).
  */
 import type { Disk } from '@leasehold/disk';
 import { DiskError } from '@leasehold/disk';
 import { deltaSectorOffset, verifyLeader, type Geometry, type LeaderRecord } from '@leasehold/ondisk';
-import {
-  DeltaError,
-  hostState,
-  idRenewalFailSeconds,
-  laterMembership,
-  membershipOfArea,
-  type Clock,
-  type DeltaErrorShape,
-  type DeltaEvent,
-  type DeltaLease,
-  type DeltaLeaseConfig,
-  type HostStatus,
-  type MembershipBound,
-} from '@leasehold/lease';
+import type { Clock } from '../clock.js';
+import { idRenewalFailSeconds } from '../timeouts.js';
+import type { DeltaErrorShape, DeltaLeaseConfig, HostStatus } from './api.js';
+import { DeltaError } from './errors.js';
+import { hostState } from './host-table.js';
+import { laterMembership, membershipOfArea, type MembershipBound } from './membership.js';
 
-export class DeltaView implements DeltaLease {
+/** What the Paxos code reads of our delta lease. */
+export interface PaxosDeltaView {
+  readonly config: DeltaLeaseConfig;
+  readonly geometry: Geometry;
+  readonly generation: bigint;
+  /** Local clock seconds at which the last successful renewal (or the acquire) started. */
+  readonly lastRenewalSeconds: number;
+  readonly released: boolean;
+  readonly lost: boolean;
+  /** A host's status, as the latest sample proves it (ourselves LIVE while held). */
+  host(hostId: number): HostStatus | undefined;
+  hosts(): HostStatus[];
+  membership(): MembershipBound | undefined;
+  readMembership(): Promise<MembershipBound>;
+  readHostSector(hostId: number): Promise<LeaderRecord>;
+  pingHost(hostId: number): void;
+  takePings(): number[];
+}
+
+/** The moment our delta lease is lost without a renewal: 8 x io_timeout after the last one started. */
+export function deltaDeadlineSeconds(lastRenewalSeconds: number, ioTimeoutSeconds: number): number {
+  return lastRenewalSeconds + idRenewalFailSeconds(ioTimeoutSeconds);
+}
+
+export interface DeltaLeaseViewInit {
+  config: DeltaLeaseConfig;
+  geometry: Geometry;
+  generation: bigint;
+  lastRenewalSeconds: number;
+  hosts: HostStatus[];
+}
+
+/**
+ * A delta lease renewed elsewhere, as Paxos sees it. `renewed()` moves its deadline and host table;
+ * once the deadline passes it reports itself lost, and `fence(disk)` refuses every write from then
+ * on (and after `detach()`): nothing writes for a lease past its deadline.
+ */
+export class DeltaLeaseView implements PaxosDeltaView {
   readonly config: DeltaLeaseConfig;
   readonly geometry: Geometry;
   readonly generation: bigint;
@@ -42,9 +64,11 @@ export class DeltaView implements DeltaLease {
   private latestMembership: MembershipBound | undefined;
 
   constructor(
-    init: { config: DeltaLeaseConfig; geometry: Geometry; generation: bigint; lastRenewalSeconds: number; hosts: HostStatus[] },
+    init: DeltaLeaseViewInit,
+    /** The lockspace's device: membership and owner-sector reads. */
     private readonly lockspaceDisk: Disk,
     private readonly clock: Clock,
+    /** Pings go to whoever renews the lease (it writes them in its next renewals). */
     private readonly sendPing: (hostId: number) => void,
   ) {
     this.config = init.config;
@@ -54,18 +78,19 @@ export class DeltaView implements DeltaLease {
     this.setHosts(init.hosts);
   }
 
-  /** The renewal lane renewed: new deadline, new host sample. */
+  /** The lease was renewed: new deadline, new host sample. */
   renewed(lastRenewalSeconds: number, hosts: HostStatus[]): void {
     this.renewedAtSeconds = Math.max(this.renewedAtSeconds, lastRenewalSeconds);
     this.setHosts(hosts);
   }
 
+  /** No more operations for this lease here (it was released, moved, or the user is gone). */
   detach(): void {
     this.detached = true;
   }
 
   get expiresAtSeconds(): number {
-    return this.renewedAtSeconds + idRenewalFailSeconds(this.config.ioTimeoutSeconds);
+    return deltaDeadlineSeconds(this.renewedAtSeconds, this.config.ioTimeoutSeconds);
   }
 
   get lastRenewalSeconds(): number {
@@ -87,20 +112,18 @@ export class DeltaView implements DeltaLease {
     return this.lost ? this.lostReason : undefined;
   }
 
+  /** Whoever renews it says it is lost (our sector changed under us, say) before the deadline. */
   markLost(error: DeltaErrorShape): void {
     this.lostReason ??= error;
   }
 
-  renew(): Promise<void> {
-    return Promise.reject(new DeltaError('INVALID_ARGUMENT', 'the renewal lane renews this lease'));
-  }
-
-  release(): Promise<void> {
-    return Promise.reject(new DeltaError('INVALID_ARGUMENT', 'the renewal lane releases this lease'));
-  }
-
   hosts(): HostStatus[] {
-    return [...this.table.keys()].map((hostId) => this.host(hostId)!);
+    const out: HostStatus[] = [];
+    for (const hostId of this.table.keys()) {
+      const status = this.host(hostId);
+      if (status !== undefined) out.push(status);
+    }
+    return out;
   }
 
   host(hostId: number): HostStatus | undefined {
@@ -115,20 +138,11 @@ export class DeltaView implements DeltaLease {
     return { ...status, state };
   }
 
-  setEvent(): void {
-    throw new DeltaError('INVALID_ARGUMENT', 'events are sent by the renewal lane');
-  }
-
-  clearEvent(): void {}
-
-  takeEvents(): DeltaEvent[] {
-    return [];
-  }
-
   pingHost(hostId: number): void {
     this.sendPing(hostId);
   }
 
+  /** Pings received are reported by whoever renews the lease, not here. */
   takePings(): number[] {
     return [];
   }
@@ -137,6 +151,10 @@ export class DeltaView implements DeltaLease {
     return this.latestMembership;
   }
 
+  /**
+   * One whole-area read now. Its own reads, not the renewer's samples: those are up to
+   * 2 x io_timeout old, too old to bound a ballot (paxos/ballot-range.ts).
+   */
   async readMembership(): Promise<MembershipBound> {
     const issuedAtSeconds = this.clock.nowSeconds();
     const area = await this.lockspaceDisk.read(this.config.areaOffsetBytes, this.geometry.alignBytes);
@@ -151,8 +169,8 @@ export class DeltaView implements DeltaLease {
     return verifyLeader(bytes, 0, { kind: 'delta', spaceName: this.config.spaceName, offsetBytes });
   }
 
-  /** `disk` with every write refused once this view is lost or detached. */
-  guardDisk(disk: Disk): Disk {
+  /** The write fence: `disk` with every write refused once this view is lost or detached. */
+  fence(disk: Disk): Disk {
     return {
       get path() {
         return disk.path;
