@@ -1,8 +1,6 @@
 /** Helpers the changing lvm commands share: sizes in messages, PV entries, PV keys, confirmations. */
 import { randomFillSync } from 'node:crypto';
-import {
-  type PhysicalVolume, type VolumeGroup,
-} from '@leasehold/lvm-format';
+import type { PhysicalVolume, VolumeGroup } from '@leasehold/lvm-format';
 import { type PvDevice, pvEntryFor, type VgScanResult } from '@leasehold/volume';
 import { fixedC } from './units.js';
 import { LvmUsageError } from './lvm-error.js';
