@@ -134,7 +134,7 @@ describe('scripts/install --root', () => {
   it('ships the production packages with their native addons, and no dev dependencies', () => {
     const modules = join(lib, 'node_modules');
     for (const name of DEV_ONLY_PACKAGES) expect(() => lstatSync(join(modules, name)), name).toThrow();
-    expect(readdirSync(join(lib, 'packages')).sort()).toEqual(['cli', 'client', 'daemon', 'disk', 'errors', 'lease', 'lvm-format', 'native', 'ondisk', 'protocol', 'volume', 'watchdog']);
+    expect(readdirSync(join(lib, 'packages')).sort()).toEqual(['cli', 'client', 'daemon', 'disk', 'errors', 'host-core', 'lease', 'lvm-format', 'native', 'ondisk', 'protocol', 'volume', 'watchdog']);
     expect(() => lstatSync(join(lib, 'packages/cli/src'))).toThrow();
     // The daemon's state database loads better-sqlite3's addon from the installed tree.
     const requireFromDaemon = createRequire(join(lib, 'packages/daemon/package.json'));
