@@ -230,7 +230,7 @@ class Allocator {
 
   /** Slot of the previous segment (or of the LV) on the same PV as `area`, or -1. */
   private clingSlot(area: Area): number {
-    // maximise_cling: any segment of the LV; slots follow the areas' positions in their segments.
+    // maximise_cling: every segment of the LV counts; slots follow the areas' positions in their segments.
     for (const seg of this.req.existing) {
       for (let s = 0; s < seg.stripes.length; s++) if ((seg.stripes[s] as { pvKey: string }).pvKey === area.pvKey) return s;
     }
