@@ -2,7 +2,23 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Tests import sibling packages from source, so they never depend on a stale build.
-const PACKAGES = ['native', 'testkit', 'errors', 'ondisk', 'lvm-format', 'disk', 'lease', 'host-core', 'sim', 'protocol', 'daemon', 'client', 'watchdog', 'volume', 'cli'];
+const PACKAGES = [
+  'native',
+  'testkit',
+  'errors',
+  'ondisk',
+  'lvm-format',
+  'disk',
+  'lease',
+  'host-core',
+  'sim',
+  'protocol',
+  'daemon',
+  'client',
+  'watchdog',
+  'volume',
+  'cli',
+];
 /** Subpath exports (`@leasehold/<package>/<subpath>`) and the source file each maps to. */
 const SUBPATHS: Record<string, string> = {
   'disk/direct': 'disk/src/direct.ts',
@@ -17,8 +33,14 @@ const source = (path: string): string => fileURLToPath(new URL(`./packages/${pat
 export default defineConfig({
   resolve: {
     alias: [
-      ...PACKAGES.map((name) => ({ find: new RegExp(`^@leasehold/${name}$`), replacement: source(`${name}/src/index.ts`) })),
-      ...Object.entries(SUBPATHS).map(([subpath, file]) => ({ find: new RegExp(`^@leasehold/${subpath}$`), replacement: source(file) })),
+      ...PACKAGES.map((name) => ({
+        find: new RegExp(`^@leasehold/${name}$`),
+        replacement: source(`${name}/src/index.ts`),
+      })),
+      ...Object.entries(SUBPATHS).map(([subpath, file]) => ({
+        find: new RegExp(`^@leasehold/${subpath}$`),
+        replacement: source(file),
+      })),
     ],
   },
   test: {

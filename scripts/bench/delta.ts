@@ -38,14 +38,31 @@ async function main(): Promise<void> {
   sanlockDirect(['init', '-s', `LS:0:${image}:0`, '-o', String(IO_TIMEOUT_SECONDS)]);
   const sanlock = await SanlockDaemon.start({ hostName: 'bench-sanlock' });
   const lockspace = (hostId: number): string => `LS:${hostId}:${image}:0`;
-  const joinArgs = ['direct', 'join', '-s', lockspace(LEASEHOLD_HOST_ID), '-o', String(IO_TIMEOUT_SECONDS), '--watchdog-fire-timeout', String(W), '--name', 'bench-leasehold'];
+  const joinArgs = [
+    'direct',
+    'join',
+    '-s',
+    lockspace(LEASEHOLD_HOST_ID),
+    '-o',
+    String(IO_TIMEOUT_SECONDS),
+    '--watchdog-fire-timeout',
+    String(W),
+    '--name',
+    'bench-leasehold',
+  ];
   try {
     out(`# image ${image} (512/1M), io_timeout ${IO_TIMEOUT_SECONDS}, ${REPS} joins each`);
     const sanlockJoins: number[] = [];
     const leaseholdJoins: number[] = [];
     for (let rep = 0; rep < REPS; rep++) {
       const t0 = nowSeconds();
-      const added = await sanlock.clientAsync(['add_lockspace', '-o', String(IO_TIMEOUT_SECONDS), '-s', lockspace(SANLOCK_HOST_ID)]);
+      const added = await sanlock.clientAsync([
+        'add_lockspace',
+        '-o',
+        String(IO_TIMEOUT_SECONDS),
+        '-s',
+        lockspace(SANLOCK_HOST_ID),
+      ]);
       if (added.status !== 0) throw new Error(`sanlock add_lockspace failed: ${added.stdout}${added.stderr}`);
       sanlockJoins.push(nowSeconds() - t0);
       const { child, seconds } = await spawnCliUntil(joinArgs, /joined lockspace/);
@@ -78,19 +95,38 @@ async function main(): Promise<void> {
         }
         await delay(100);
       }
-      const io = { sanlock: diffIo(procIo(sanlockPid), before.sanlock), leasehold: diffIo(procIo(leaseholdPid), before.leasehold) };
+      const io = {
+        sanlock: diffIo(procIo(sanlockPid), before.sanlock),
+        leasehold: diffIo(procIo(leaseholdPid), before.leasehold),
+      };
       await disk.close();
       child.kill('SIGINT');
       await waitExit(child);
       const perRenewal = (bytes: number, hostId: number): number => bytes / Math.max(1, renewals.get(hostId)!);
-      const sl = { read: perRenewal(io.sanlock.readBytes, SANLOCK_HOST_ID), write: perRenewal(io.sanlock.writeBytes, SANLOCK_HOST_ID) };
-      const lh = { read: perRenewal(io.leasehold.readBytes, LEASEHOLD_HOST_ID), write: perRenewal(io.leasehold.writeBytes, LEASEHOLD_HOST_ID) };
-      out(`join seconds      sanlock ${sanlockJoins.map((s) => s.toFixed(3)).join(' ')} (median ${median(sanlockJoins).toFixed(3)})`);
-      out(`join seconds      leasehold ${leaseholdJoins.map((s) => s.toFixed(3)).join(' ')} (median ${median(leaseholdJoins).toFixed(3)})`);
-      out(`renewals in ${WINDOW_SECONDS}s   sanlock ${renewals.get(SANLOCK_HOST_ID)}  leasehold ${renewals.get(LEASEHOLD_HOST_ID)}`);
+      const sl = {
+        read: perRenewal(io.sanlock.readBytes, SANLOCK_HOST_ID),
+        write: perRenewal(io.sanlock.writeBytes, SANLOCK_HOST_ID),
+      };
+      const lh = {
+        read: perRenewal(io.leasehold.readBytes, LEASEHOLD_HOST_ID),
+        write: perRenewal(io.leasehold.writeBytes, LEASEHOLD_HOST_ID),
+      };
+      out(
+        `join seconds      sanlock ${sanlockJoins.map((s) => s.toFixed(3)).join(' ')} (median ${median(sanlockJoins).toFixed(3)})`,
+      );
+      out(
+        `join seconds      leasehold ${leaseholdJoins.map((s) => s.toFixed(3)).join(' ')} (median ${median(leaseholdJoins).toFixed(3)})`,
+      );
+      out(
+        `renewals in ${WINDOW_SECONDS}s   sanlock ${renewals.get(SANLOCK_HOST_ID)}  leasehold ${renewals.get(LEASEHOLD_HOST_ID)}`,
+      );
       out(`per renewal       sanlock read ${sl.read.toFixed(0)} B write ${sl.write.toFixed(0)} B`);
-      out(`per renewal       leasehold read ${lh.read.toFixed(0)} B write ${lh.write.toFixed(0)} B (read syscalls ${(io.leasehold.syscr / Math.max(1, renewals.get(LEASEHOLD_HOST_ID)!)).toFixed(1)}, write syscalls ${(io.leasehold.syscw / Math.max(1, renewals.get(LEASEHOLD_HOST_ID)!)).toFixed(1)})`);
-      out(`RESULT join_time_ratio=${ratio(median(leaseholdJoins), median(sanlockJoins))} renewal_read_bytes_ratio=${ratio(lh.read, sl.read)}`);
+      out(
+        `per renewal       leasehold read ${lh.read.toFixed(0)} B write ${lh.write.toFixed(0)} B (read syscalls ${(io.leasehold.syscr / Math.max(1, renewals.get(LEASEHOLD_HOST_ID)!)).toFixed(1)}, write syscalls ${(io.leasehold.syscw / Math.max(1, renewals.get(LEASEHOLD_HOST_ID)!)).toFixed(1)})`,
+      );
+      out(
+        `RESULT join_time_ratio=${ratio(median(leaseholdJoins), median(sanlockJoins))} renewal_read_bytes_ratio=${ratio(lh.read, sl.read)}`,
+      );
     }
   } finally {
     await sanlock.stop();

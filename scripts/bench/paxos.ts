@@ -35,7 +35,8 @@ const CYCLES = Number(process.env.CYCLES ?? 1000);
 const HANDOFFS = Number(process.env.HANDOFFS ?? 100);
 const IO_TIMEOUT_SECONDS = 1;
 const RESOURCE_OFFSET_BYTES = 1024 * 1024;
-const SL_BENCH = process.env.SL_BENCH ?? fileURLToPath(new URL('../../../shared/sanlock-bench/sl_bench.py', import.meta.url));
+const SL_BENCH =
+  process.env.SL_BENCH ?? fileURLToPath(new URL('../../../shared/sanlock-bench/sl_bench.py', import.meta.url));
 
 const clock: Clock = {
   nowSeconds,
@@ -118,7 +119,15 @@ const location: ResourceLocation = { spaceName: 'LS', resourceName: 'R1', offset
 async function leaseholdCycles(
   host: LeaseholdHost,
   shared: boolean,
-): Promise<{ cycleMs: number[]; readPerCycle: number; writePerCycle: number; readOpsPerCycle: number; writeOpsPerCycle: number; membershipReads: number; seconds: number }> {
+): Promise<{
+  cycleMs: number[];
+  readPerCycle: number;
+  writePerCycle: number;
+  readOpsPerCycle: number;
+  writeOpsPerCycle: number;
+  membershipReads: number;
+  seconds: number;
+}> {
   const cycleMs: number[] = [];
   const mode = shared ? 'shared' : 'exclusive';
   for (let i = 0; i < 10; i++) {
@@ -175,7 +184,9 @@ async function main(): Promise<void> {
     ]);
     for (const j of joins) if (j.status !== 0) throw new Error(`add_lockspace failed: ${j.stdout}${j.stderr}`);
     hosts.push(...(await Promise.all([joinHost(image, 3), joinHost(image, 4)])));
-    out(`# image ${image} (512/1M), io_timeout ${IO_TIMEOUT_SECONDS}; 4 live hosts (sanlock 1,2; leasehold 3,4); ${CYCLES} cycles, ${HANDOFFS} handoffs`);
+    out(
+      `# image ${image} (512/1M), io_timeout ${IO_TIMEOUT_SECONDS}; 4 live hosts (sanlock 1,2; leasehold 3,4); ${CYCLES} cycles, ${HANDOFFS} handoffs`,
+    );
 
     const common = ['--ls', 'LS', '--res', 'R1', '--path', image, '--offset', String(RESOURCE_OFFSET_BYTES)];
     const ioBefore = procIo(a.pid!);
@@ -184,7 +195,18 @@ async function main(): Promise<void> {
     const ioBeforeSh = procIo(a.pid!);
     const slSh = await slBench(a.runDir, ['cycles', ...common, '-n', String(CYCLES), '--shared']);
     const ioSh = diffIo(procIo(a.pid!), ioBeforeSh);
-    const slHandoff = await slBench(a.runDir, ['pingpong', ...common, '--run-a', a.runDir, '--run-b', b.runDir, '-n', String(HANDOFFS), '--mode', 'notify']);
+    const slHandoff = await slBench(a.runDir, [
+      'pingpong',
+      ...common,
+      '--run-a',
+      a.runDir,
+      '--run-b',
+      b.runDir,
+      '-n',
+      String(HANDOFFS),
+      '--mode',
+      'notify',
+    ]);
 
     const lhEx = await leaseholdCycles(hosts[0]!, false);
     const lhSh = await leaseholdCycles(hosts[0]!, true);
@@ -197,15 +219,21 @@ async function main(): Promise<void> {
     out(`exclusive cycle p50   sanlock ${slExMs.toFixed(3)} ms   leasehold ${median(lhEx.cycleMs).toFixed(3)} ms`);
     out(`shared cycle p50      sanlock ${slShMs.toFixed(3)} ms   leasehold ${median(lhSh.cycleMs).toFixed(3)} ms`);
     out(`handoff p50           sanlock ${slHandoffMs.toFixed(3)} ms   leasehold ${median(lhHandoff).toFixed(3)} ms`);
-    out(`bytes per ex cycle    sanlock read ${(ioEx.readBytes / n).toFixed(0)} write ${(ioEx.writeBytes / n).toFixed(0)}   leasehold read ${lhEx.readPerCycle.toFixed(0)} write ${lhEx.writePerCycle.toFixed(0)} (${lhEx.readOpsPerCycle.toFixed(1)} reads, ${lhEx.writeOpsPerCycle.toFixed(1)} writes)`);
-    out(`bytes per sh cycle    sanlock read ${(ioSh.readBytes / n).toFixed(0)} write ${(ioSh.writeBytes / n).toFixed(0)}   leasehold read ${lhSh.readPerCycle.toFixed(0)} write ${lhSh.writePerCycle.toFixed(0)} (${lhSh.readOpsPerCycle.toFixed(1)} reads, ${lhSh.writeOpsPerCycle.toFixed(1)} writes)`);
+    out(
+      `bytes per ex cycle    sanlock read ${(ioEx.readBytes / n).toFixed(0)} write ${(ioEx.writeBytes / n).toFixed(0)}   leasehold read ${lhEx.readPerCycle.toFixed(0)} write ${lhEx.writePerCycle.toFixed(0)} (${lhEx.readOpsPerCycle.toFixed(1)} reads, ${lhEx.writeOpsPerCycle.toFixed(1)} writes)`,
+    );
+    out(
+      `bytes per sh cycle    sanlock read ${(ioSh.readBytes / n).toFixed(0)} write ${(ioSh.writeBytes / n).toFixed(0)}   leasehold read ${lhSh.readPerCycle.toFixed(0)} write ${lhSh.writePerCycle.toFixed(0)} (${lhSh.readOpsPerCycle.toFixed(1)} reads, ${lhSh.writeOpsPerCycle.toFixed(1)} writes)`,
+    );
     out('(both sides include their background renewals: 1 MiB read + 1 sector write per 2 s per host)');
     const mean = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
     out(
       `leasehold membership  ${lhEx.membershipReads} + ${lhSh.membershipReads} whole-lockspace reads in ${lhEx.seconds.toFixed(2)} + ${lhSh.seconds.toFixed(2)} s of cycles ` +
         `(ballots read host_ids 1..4 only; mean ex cycle ${mean(lhEx.cycleMs).toFixed(3)} ms, sh ${mean(lhSh.cycleMs).toFixed(3)} ms, those reads included)`,
     );
-    out(`RESULT ex_cycle_ratio=${ratio(median(lhEx.cycleMs), slExMs)} sh_cycle_ratio=${ratio(median(lhSh.cycleMs), slShMs)} handoff_ratio=${ratio(median(lhHandoff), slHandoffMs)}`);
+    out(
+      `RESULT ex_cycle_ratio=${ratio(median(lhEx.cycleMs), slExMs)} sh_cycle_ratio=${ratio(median(lhSh.cycleMs), slShMs)} handoff_ratio=${ratio(median(lhHandoff), slHandoffMs)}`,
+    );
   } finally {
     for (const host of hosts) {
       host.stop.abort();

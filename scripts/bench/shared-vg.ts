@@ -25,7 +25,10 @@ let daemon: ReturnType<typeof spawn> | undefined;
 
 async function cleanup(): Promise<void> {
   if (daemon !== undefined) {
-    spawnSync(process.execPath, [CLI_PATH, 'lockstop', '--wait'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    spawnSync(process.execPath, [CLI_PATH, 'lockstop', '--wait'], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
     daemon.kill('SIGTERM');
   }
   await cluster.destroy().catch((error: unknown) => console.error(String(error)));
@@ -36,7 +39,10 @@ let env: NodeJS.ProcessEnv = {};
 
 function leasehold(args: string[]): number {
   const started = nowSeconds();
-  const result = spawnSync(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [CLI_PATH, ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
   if (result.status !== 0) throw new Error(`leasehold ${args.join(' ')} failed: ${result.stdout}${result.stderr}`);
   return nowSeconds() - started;
 }
@@ -52,12 +58,38 @@ async function main(): Promise<void> {
   };
   mkdirSync(join(work, 'lock'));
   writeFileSync(join(work, 'host-id.conf'), '* = 2\n');
-  writeFileSync(join(work, 'leasehold.conf'), `io_timeout = 1\ndevices = ${disk.device}\nlocking_dir = ${join(work, 'lock')}\nhost_id_file = ${join(work, 'host-id.conf')}\n`);
+  writeFileSync(
+    join(work, 'leasehold.conf'),
+    `io_timeout = 1\ndevices = ${disk.device}\nlocking_dir = ${join(work, 'lock')}\nhost_id_file = ${join(work, 'host-id.conf')}\n`,
+  );
   const socket = join(work, 'lh.sock');
   env = { LEASEHOLD_SOCKET: socket, LEASEHOLD_CONFIG: join(work, 'leasehold.conf') };
-  daemon = spawn(process.execPath, [CLI_PATH, 'daemon', '--socket', socket, '--state-dir', join(work, 'state'), '--config', '/dev/null', '--host-id-file', join(work, 'host-id.conf'),
-    '--io-timeout', '1', '--watchdog-fire-timeout', '10', '--watchdog', 'none', '--log-level', 'warn'], { stdio: 'ignore' });
-  for (let i = 0; i < 100 && spawnSync('test', ['-S', socket]).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+  daemon = spawn(
+    process.execPath,
+    [
+      CLI_PATH,
+      'daemon',
+      '--socket',
+      socket,
+      '--state-dir',
+      join(work, 'state'),
+      '--config',
+      '/dev/null',
+      '--host-id-file',
+      join(work, 'host-id.conf'),
+      '--io-timeout',
+      '1',
+      '--watchdog-fire-timeout',
+      '10',
+      '--watchdog',
+      'none',
+      '--log-level',
+      'warn',
+    ],
+    { stdio: 'ignore' },
+  );
+  for (let i = 0; i < 100 && spawnSync('test', ['-S', socket]).status !== 0; i++)
+    await new Promise((r) => setTimeout(r, 100));
   leasehold(['lockstart', '--wait', VG]);
 
   const starts = { leasehold: [] as number[], lvm: [] as number[] };
@@ -78,7 +110,9 @@ async function main(): Promise<void> {
     removes.lvm.push(await lvm(['lvremove', '-f', `${VG}/lvm${i}`]));
   }
   const row = (what: string, m: { leasehold: number[]; lvm: number[] }): void => {
-    console.log(`${what.padEnd(10)} leasehold ${median(m.leasehold).toFixed(3)} s  lvm+lvmlockd ${median(m.lvm).toFixed(3)} s  (medians of ${m.lvm.length})`);
+    console.log(
+      `${what.padEnd(10)} leasehold ${median(m.leasehold).toFixed(3)} s  lvm+lvmlockd ${median(m.lvm).toFixed(3)} s  (medians of ${m.lvm.length})`,
+    );
   };
   row('lockstart', starts);
   row('lvcreate', creates);

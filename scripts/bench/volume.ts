@@ -31,7 +31,12 @@ writeFileSync(
   'devices { use_devicesfile = 0 obtain_device_list_from_udev = 0 }\nbackup { backup = 0 archive = 0 }\nactivation { udev_sync = 0 udev_rules = 0 monitoring = 0 }\nglobal { use_lvmlockd = 0 }\n',
 );
 writeFileSync(join(work, 'none.conf'), '# devices come from --devices\n');
-const env = { ...process.env, LVM_SYSTEM_DIR: etc, LVM_SUPPRESS_FD_WARNINGS: '1', LEASEHOLD_CONFIG: join(work, 'none.conf') };
+const env = {
+  ...process.env,
+  LVM_SYSTEM_DIR: etc,
+  LVM_SUPPRESS_FD_WARNINGS: '1',
+  LEASEHOLD_CONFIG: join(work, 'none.conf'),
+};
 const image = join(work, 'pv.img');
 execFileSync('truncate', ['-s', String(DEVICE_BYTES), image]);
 const loop = execFileSync('losetup', ['-f', '--show', '--direct-io=on', image], { encoding: 'utf8' }).trim();
@@ -64,7 +69,10 @@ function lvm(command: string, args: string[]): string {
 }
 
 function leasehold(command: string, args: string[]): string {
-  return exec([process.execPath, CLI_PATH, command, '--devices', loop, ...args], `leasehold ${command} ${args.join(' ')}`);
+  return exec(
+    [process.execPath, CLI_PATH, command, '--devices', loop, ...args],
+    `leasehold ${command} ${args.join(' ')}`,
+  );
 }
 
 interface Sample {
@@ -94,7 +102,11 @@ interface Pair {
 }
 
 /** REPS alternating runs of each; medians. `prepare` runs untimed before each run (per tool). */
-function measure(lvmRun: () => unknown, leaseholdRun: () => unknown, prepare?: (tool: 'lvm' | 'leasehold') => void): Pair {
+function measure(
+  lvmRun: () => unknown,
+  leaseholdRun: () => unknown,
+  prepare?: (tool: 'lvm' | 'leasehold') => void,
+): Pair {
   const a: Sample[] = [];
   const b: Sample[] = [];
   // one untimed run of each first (page cache, lvm's first scan)
@@ -141,14 +153,37 @@ function restoreVg(pvUuid: string, vgUuid: string, count: number, seqno: number)
       tags: [],
       creationTime: now,
       creationHost: hostname(),
-      segments: [{ startExtent: 0, extentCount: 1, type: 'striped', tags: [], stripes: [{ pvKey: 'pv0', startPe: i }] }],
+      segments: [
+        { startExtent: 0, extentCount: 1, type: 'striped', tags: [], stripes: [{ pvKey: 'pv0', startPe: i }] },
+      ],
     });
   }
   const meta: VgMetadata = {
     vg: {
-      name: VG, id: vgUuid, seqno, format: 'lvm2', status: ['RESIZEABLE', 'READ', 'WRITE'], flags: [], tags: [],
-      extentSizeSectors: 8192, maxLv: 0, maxPv: 0, metadataCopies: 0,
-      pvs: [{ key: 'pv0', id: pvUuid, deviceHint: loop, status: ['ALLOCATABLE'], flags: [], tags: [], devSizeSectors: DEVICE_BYTES / 512, peStartSectors: 2048, peCount: Math.floor((DEVICE_BYTES - 1024 * 1024) / (4 * 1024 * 1024)) }],
+      name: VG,
+      id: vgUuid,
+      seqno,
+      format: 'lvm2',
+      status: ['RESIZEABLE', 'READ', 'WRITE'],
+      flags: [],
+      tags: [],
+      extentSizeSectors: 8192,
+      maxLv: 0,
+      maxPv: 0,
+      metadataCopies: 0,
+      pvs: [
+        {
+          key: 'pv0',
+          id: pvUuid,
+          deviceHint: loop,
+          status: ['ALLOCATABLE'],
+          flags: [],
+          tags: [],
+          devSizeSectors: DEVICE_BYTES / 512,
+          peStartSectors: 2048,
+          peCount: Math.floor((DEVICE_BYTES - 1024 * 1024) / (4 * 1024 * 1024)),
+        },
+      ],
       lvs,
     },
     footer: { description: `bench volume ${count} LVs`, creationHost: hostname(), creationTime: now },
@@ -171,10 +206,22 @@ for (const count of LV_COUNTS) {
   seqno = Number(lvm('vgs', ['--noheadings', '-o', 'vg_seqno', VG]).trim());
   const ours = leasehold('lvs', ['--noheadings', '-o', 'lv_name', VG]).trim().split('\n').length;
   if (ours !== count) throw new Error(`leasehold lvs shows ${ours} LVs, expected ${count}`);
-  results.set(`lvs_${count}`, measure(() => lvm('lvs', [VG]), () => leasehold('lvs', [VG])));
+  results.set(
+    `lvs_${count}`,
+    measure(
+      () => lvm('lvs', [VG]),
+      () => leasehold('lvs', [VG]),
+    ),
+  );
   if (count === 1) {
     nodeFloor = measureNodeFloor();
-    results.set('vgs', measure(() => lvm('vgs', []), () => leasehold('vgs', [])));
+    results.set(
+      'vgs',
+      measure(
+        () => lvm('vgs', []),
+        () => leasehold('vgs', []),
+      ),
+    );
     // lvcreate and lvremove on the local VG: each run creates (or removes) one LV
     results.set(
       'lvcreate',
@@ -182,7 +229,8 @@ for (const count of LV_COUNTS) {
         () => lvm('lvcreate', ['-an', '-Zn', '-n', 'bench', '-l', '1', VG]),
         () => leasehold('lvcreate', ['-an', '-Zn', '-n', 'bench', '-l', '1', VG]),
         () => {
-          if (leasehold('lvs', ['--noheadings', '-o', 'lv_name', VG]).includes('bench')) lvm('lvremove', ['-y', `${VG}/bench`]);
+          if (leasehold('lvs', ['--noheadings', '-o', 'lv_name', VG]).includes('bench'))
+            lvm('lvremove', ['-y', `${VG}/bench`]);
         },
       ),
     );
@@ -192,7 +240,8 @@ for (const count of LV_COUNTS) {
         () => lvm('lvremove', ['-y', `${VG}/bench`]),
         () => leasehold('lvremove', ['-y', `${VG}/bench`]),
         () => {
-          if (!leasehold('lvs', ['--noheadings', '-o', 'lv_name', VG]).includes('bench')) lvm('lvcreate', ['-an', '-Zn', '-n', 'bench', '-l', '1', VG]);
+          if (!leasehold('lvs', ['--noheadings', '-o', 'lv_name', VG]).includes('bench'))
+            lvm('lvcreate', ['-an', '-Zn', '-n', 'bench', '-l', '1', VG]);
         },
       ),
     );
@@ -200,7 +249,9 @@ for (const count of LV_COUNTS) {
   seqno = Number(lvm('vgs', ['--noheadings', '-o', 'vg_seqno', VG]).trim());
 }
 
-console.log(`volume commands, medians of ${REPS} runs (ms), same loop device ${loop}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+console.log(
+  `volume commands, medians of ${REPS} runs (ms), same loop device ${loop}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+);
 console.log('command       wall: lvm  leasehold  ratio    cpu: lvm  leasehold  ratio');
 for (const [name, pair] of results) {
   const wall = `${pair.lvmMs.toFixed(1).padStart(9)} ${pair.leaseholdMs.toFixed(1).padStart(10)} ${ratio(pair.leaseholdMs, pair.lvmMs).padStart(6)}`;

@@ -7,7 +7,17 @@
 // plus node_modules, with the same relative workspace links), so relative imports keep working.
 //
 // usage: node scripts/lib/runtime-tree.mjs CHECKOUT DEST
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmdirSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmdirSync,
+  symlinkSync,
+} from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 
 const ENTRY_PACKAGE = 'packages/cli';
@@ -53,7 +63,10 @@ function runtimeDependencies(manifest) {
 function isBuildIntermediate(relativePath) {
   const parts = relativePath.split(sep);
   if (parts[0] !== 'build') return false;
-  return !(parts.length === 1 || (parts[1] === 'Release' && (parts.length === 2 || (parts.length === 3 && parts[2].endsWith('.node')))));
+  return !(
+    parts.length === 1 ||
+    (parts[1] === 'Release' && (parts.length === 2 || (parts.length === 3 && parts[2].endsWith('.node'))))
+  );
 }
 
 function copyFilter(packageDir, isWorkspace, isNative) {
@@ -65,7 +78,8 @@ function copyFilter(packageDir, isWorkspace, isNative) {
     if (isNative && isBuildIntermediate(rel)) return false;
     const name = basename(rel);
     if (isWorkspace) {
-      if (WORKSPACE_SOURCE_ENTRIES.has(top) || WORKSPACE_MACHINE_ENTRIES.has(top) || /^tsconfig.*\.json$/.test(name)) return false;
+      if (WORKSPACE_SOURCE_ENTRIES.has(top) || WORKSPACE_MACHINE_ENTRIES.has(top) || /^tsconfig.*\.json$/.test(name))
+        return false;
       if (WORKSPACE_SOURCE_SUFFIXES.some((suffix) => name.endsWith(suffix))) return false;
     }
     if (isNative && NATIVE_SOURCE_SUFFIXES.some((suffix) => name.endsWith(suffix))) return false;
@@ -118,7 +132,11 @@ function main() {
     const rel = relative(checkout, real);
     const isWorkspace = !rel.split(sep).includes('node_modules');
     const isNative = existsSync(join(real, 'binding.gyp'));
-    cpSync(real, join(dest, rel), { recursive: true, filter: copyFilter(real, isWorkspace, isNative), verbatimSymlinks: true });
+    cpSync(real, join(dest, rel), {
+      recursive: true,
+      filter: copyFilter(real, isWorkspace, isNative),
+      verbatimSymlinks: true,
+    });
     removeEmptyDirectories(join(dest, rel));
   }
   for (const [linkPath, target] of [...links].sort()) {

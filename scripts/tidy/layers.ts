@@ -23,7 +23,11 @@ export const TEST_ONLY_PACKAGES: readonly string[] = ['testkit'];
 export const SCOPE = '@leasehold/';
 
 /** Layers that run in the simulator: time only through a Clock, I/O only through a Disk. */
-export const PURE_SOURCE_DIRS: readonly string[] = ['packages/ondisk/src', 'packages/lease/src', 'packages/host-core/src'];
+export const PURE_SOURCE_DIRS: readonly string[] = [
+  'packages/ondisk/src',
+  'packages/lease/src',
+  'packages/host-core/src',
+];
 
 /** Packages whose src may write to the console (the CLI's output). */
 export const CONSOLE_PACKAGES: readonly string[] = ['cli'];
@@ -46,9 +50,21 @@ export const CLOSURE_RULES: readonly ClosureRule[] = [
     mustNotReach: ['@leasehold/daemon', 'better-sqlite3', '@leasehold/native'],
     why: 'a client program must not load the daemon, SQLite or the native addon',
   },
-  { entry: '@leasehold/watchdog', mustNotReach: ['@leasehold/daemon', 'better-sqlite3'], why: 'the companion must not load the daemon or SQLite' },
-  { entry: '@leasehold/lease', mustNotReach: ['@leasehold/native', '@leasehold/disk/direct'], why: 'the lease layer must load without the native addon' },
-  { entry: '@leasehold/sim', mustNotReach: ['@leasehold/native', '@leasehold/disk/direct'], why: 'the simulator must load without the native addon' },
+  {
+    entry: '@leasehold/watchdog',
+    mustNotReach: ['@leasehold/daemon', 'better-sqlite3'],
+    why: 'the companion must not load the daemon or SQLite',
+  },
+  {
+    entry: '@leasehold/lease',
+    mustNotReach: ['@leasehold/native', '@leasehold/disk/direct'],
+    why: 'the lease layer must load without the native addon',
+  },
+  {
+    entry: '@leasehold/sim',
+    mustNotReach: ['@leasehold/native', '@leasehold/disk/direct'],
+    why: 'the simulator must load without the native addon',
+  },
   {
     entry: '@leasehold/host-core',
     mustNotReach: ['@leasehold/native', '@leasehold/disk/direct', 'better-sqlite3', '@leasehold/daemon'],

@@ -35,7 +35,20 @@ export interface FileFacts {
 }
 
 /** Property names worth recording (everything else is left out to keep the facts small). */
-const WATCHED_MEMBERS = new Set(['now', 'log', 'hrtime', 'bigint', 'only', 'skip', 'skipIf', 'runIf', 'todo', 'setTimeout', 'setInterval', 'setImmediate']);
+const WATCHED_MEMBERS = new Set([
+  'now',
+  'log',
+  'hrtime',
+  'bigint',
+  'only',
+  'skip',
+  'skipIf',
+  'runIf',
+  'todo',
+  'setTimeout',
+  'setInterval',
+  'setImmediate',
+]);
 const WATCHED_GLOBALS = new Set(['setTimeout', 'setInterval', 'setImmediate']);
 const WATCHED_CONSTRUCTORS = new Set(['Date']);
 
@@ -58,13 +71,23 @@ function isTypeOnlyImport(node: ts.ImportDeclaration): boolean {
   if (clause.isTypeOnly) return true;
   if (clause.name !== undefined) return false;
   const bindings = clause.namedBindings;
-  return bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.length > 0 && bindings.elements.every((element) => element.isTypeOnly);
+  return (
+    bindings !== undefined &&
+    ts.isNamedImports(bindings) &&
+    bindings.elements.length > 0 &&
+    bindings.elements.every((element) => element.isTypeOnly)
+  );
 }
 
 function isTypeOnlyExport(node: ts.ExportDeclaration): boolean {
   if (node.isTypeOnly) return true;
   const clause = node.exportClause;
-  return clause !== undefined && ts.isNamedExports(clause) && clause.elements.length > 0 && clause.elements.every((element) => element.isTypeOnly);
+  return (
+    clause !== undefined &&
+    ts.isNamedExports(clause) &&
+    clause.elements.length > 0 &&
+    clause.elements.every((element) => element.isTypeOnly)
+  );
 }
 
 /** An identifier that names something here (a declaration, a property key) rather than reading a value. */
@@ -73,10 +96,16 @@ function isNameOnly(node: ts.Identifier): boolean {
   if (ts.isPropertyAccessExpression(parent) && parent.name === node) return true;
   if (ts.isQualifiedName(parent) && parent.right === node) return true;
   if (ts.isPropertyAssignment(parent) && parent.name === node) return true;
-  if (ts.isMethodDeclaration(parent) || ts.isPropertyDeclaration(parent) || ts.isPropertySignature(parent) || ts.isMethodSignature(parent)) {
+  if (
+    ts.isMethodDeclaration(parent) ||
+    ts.isPropertyDeclaration(parent) ||
+    ts.isPropertySignature(parent) ||
+    ts.isMethodSignature(parent)
+  ) {
     return parent.name === node;
   }
-  if (ts.isVariableDeclaration(parent) || ts.isFunctionDeclaration(parent) || ts.isParameter(parent)) return parent.name === node;
+  if (ts.isVariableDeclaration(parent) || ts.isFunctionDeclaration(parent) || ts.isParameter(parent))
+    return parent.name === node;
   if (ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent) || ts.isImportClause(parent)) return true;
   return false;
 }
@@ -88,10 +117,28 @@ export function parseFacts(path: string, text: string): FileFacts {
 
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
-      facts.imports.push({ specifier: node.moduleSpecifier.text, line: lineOf(node), typeOnly: isTypeOnlyImport(node), dynamic: false });
-    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier !== undefined && ts.isStringLiteral(node.moduleSpecifier)) {
-      facts.imports.push({ specifier: node.moduleSpecifier.text, line: lineOf(node), typeOnly: isTypeOnlyExport(node), dynamic: false });
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+      facts.imports.push({
+        specifier: node.moduleSpecifier.text,
+        line: lineOf(node),
+        typeOnly: isTypeOnlyImport(node),
+        dynamic: false,
+      });
+    } else if (
+      ts.isExportDeclaration(node) &&
+      node.moduleSpecifier !== undefined &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
+      facts.imports.push({
+        specifier: node.moduleSpecifier.text,
+        line: lineOf(node),
+        typeOnly: isTypeOnlyExport(node),
+        dynamic: false,
+      });
+    } else if (
+      ts.isImportTypeNode(node) &&
+      ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    ) {
       facts.imports.push({ specifier: node.argument.literal.text, line: lineOf(node), typeOnly: true, dynamic: false });
     } else if (ts.isCallExpression(node) && node.arguments.length >= 1) {
       const [first] = node.arguments;
@@ -106,7 +153,11 @@ export function parseFacts(path: string, text: string): FileFacts {
       facts.usages.push({ kind: 'member', text: dottedText(node), line: lineOf(node) });
     } else if (ts.isIdentifier(node) && WATCHED_GLOBALS.has(node.text) && !isNameOnly(node)) {
       facts.usages.push({ kind: 'global', text: node.text, line: lineOf(node) });
-    } else if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && WATCHED_CONSTRUCTORS.has(node.expression.text)) {
+    } else if (
+      ts.isNewExpression(node) &&
+      ts.isIdentifier(node.expression) &&
+      WATCHED_CONSTRUCTORS.has(node.expression.text)
+    ) {
       facts.usages.push({ kind: 'new', text: node.expression.text, line: lineOf(node) });
     } else if (node.kind === ts.SyntaxKind.AnyKeyword) {
       facts.usages.push({ kind: 'any', text: 'any', line: lineOf(node) });

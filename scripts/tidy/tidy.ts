@@ -21,7 +21,8 @@ export interface TidyResult {
 export function runTidy(root: string, allowlist: readonly AllowEntry[] = ALLOWLIST): TidyResult {
   const tree = readTree(root);
   const facts = new Map<string, FileFacts>();
-  for (const path of [...tree.sourceFiles, ...tree.testFiles]) facts.set(path, parseFacts(path, readFileSync(join(root, path), 'utf8')));
+  for (const path of [...tree.sourceFiles, ...tree.testFiles])
+    facts.set(path, parseFacts(path, readFileSync(join(root, path), 'utf8')));
   const all = [
     ...checkLayering(tree, facts),
     ...checkPurity(tree.sourceFiles, facts),
@@ -33,7 +34,12 @@ export function runTidy(root: string, allowlist: readonly AllowEntry[] = ALLOWLI
   const findings = all.filter((finding) => !allowlist.some((entry) => allows(entry, finding)));
   for (const entry of allowlist) {
     if (!all.some((finding) => allows(entry, finding))) {
-      findings.push({ check: 'allowlist', path: 'scripts/tidy/allowlist.ts', line: 0, message: `entry for [${entry.check}] ${entry.path} matches nothing: remove it` });
+      findings.push({
+        check: 'allowlist',
+        path: 'scripts/tidy/allowlist.ts',
+        line: 0,
+        message: `entry for [${entry.check}] ${entry.path} matches nothing: remove it`,
+      });
     }
   }
   return { tree, facts, findings };

@@ -65,7 +65,11 @@ function readPackage(root: string, dir: string): WorkspacePackage | undefined {
   return {
     dir,
     name,
-    dependencies: [...keysOf(json.dependencies), ...keysOf(json.peerDependencies), ...keysOf(json.optionalDependencies)],
+    dependencies: [
+      ...keysOf(json.dependencies),
+      ...keysOf(json.peerDependencies),
+      ...keysOf(json.optionalDependencies),
+    ],
     devDependencies: keysOf(json.devDependencies),
     exports: json.exports,
     main: typeof json.main === 'string' ? json.main : undefined,
@@ -75,9 +79,13 @@ function readPackage(root: string, dir: string): WorkspacePackage | undefined {
 export function readTree(root: string): Tree {
   const packagesDir = join(root, 'packages');
   const dirs = existsSync(packagesDir)
-    ? readdirSync(packagesDir).filter((dir) => statSync(join(packagesDir, dir)).isDirectory()).sort()
+    ? readdirSync(packagesDir)
+        .filter((dir) => statSync(join(packagesDir, dir)).isDirectory())
+        .sort()
     : [];
-  const packages = dirs.map((dir) => readPackage(root, dir)).filter((pkg): pkg is WorkspacePackage => pkg !== undefined);
+  const packages = dirs
+    .map((dir) => readPackage(root, dir))
+    .filter((pkg): pkg is WorkspacePackage => pkg !== undefined);
   const rel = (path: string): string => toPosix(relative(root, path));
   const sourceFiles = packages.flatMap((pkg) => [
     ...listFiles(join(packagesDir, pkg.dir, 'src')),

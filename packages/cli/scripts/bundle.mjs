@@ -25,7 +25,9 @@ const require = createRequire(import.meta.url);
 
 const { COMMANDS, isGroup } = await import(pathToFileURL(join(DIST, 'command-registry.js')).href);
 const { TOP_ROUTE_KEY } = await import(pathToFileURL(join(DIST, 'dispatch.js')).href);
-const { BUNDLE_HASH_MARK, DEFAULT_CODE_CACHE_DIR, MANIFEST_FILE, MANIFEST_FORMAT } = await import(pathToFileURL(join(DIST, 'bundle-runner.js')).href);
+const { BUNDLE_HASH_MARK, DEFAULT_CODE_CACHE_DIR, MANIFEST_FILE, MANIFEST_FORMAT } = await import(
+  pathToFileURL(join(DIST, 'bundle-runner.js')).href
+);
 
 const EXTERNAL_PACKAGES = ['better-sqlite3', 'pino', 'pino-pretty'];
 
@@ -33,7 +35,9 @@ const EXTERNAL_PACKAGES = ['better-sqlite3', 'pino', 'pino-pretty'];
 function routes() {
   const list = [{ key: TOP_ROUTE_KEY, words: [], module: undefined }];
   for (const spec of COMMANDS) {
-    if (isGroup(spec)) for (const sub of spec.subcommands) list.push({ key: `${spec.name}-${sub.name}`, words: [spec.name, sub.name], module: sub.module });
+    if (isGroup(spec))
+      for (const sub of spec.subcommands)
+        list.push({ key: `${spec.name}-${sub.name}`, words: [spec.name, sub.name], module: sub.module });
     else list.push({ key: spec.name, words: [spec.name], module: spec.module });
   }
   return list;
@@ -43,7 +47,10 @@ function routes() {
 function primeCodeCaches(wanted) {
   const cli = join(CLI_ROOT, 'bin', 'leasehold.js');
   for (const route of wanted) {
-    const run = spawnSync(process.execPath, [cli, ...route.words, '--help'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [cli, ...route.words, '--help'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+    });
     if (run.status !== 0) throw new Error(`leasehold ${route.words.join(' ')} --help failed: ${run.stderr}`);
   }
 }
@@ -101,7 +108,11 @@ const importMetaUrl = {
       const call =
         dir === CLI_ROOT
           ? `__leaseholdFileUrl(null, ${JSON.stringify(relative(CLI_ROOT, args.path).split(sep).join('/'))})`
-          : `__leaseholdFileUrl(${JSON.stringify(json.name)}, ${JSON.stringify(relative(dirname(join(dir, json.main)), args.path).split(sep).join('/'))})`;
+          : `__leaseholdFileUrl(${JSON.stringify(json.name)}, ${JSON.stringify(
+              relative(dirname(join(dir, json.main)), args.path)
+                .split(sep)
+                .join('/'),
+            )})`;
       return { contents: contents.replaceAll('import.meta.url', call), loader: 'js', resolveDir: dirname(args.path) };
     });
   },
@@ -163,7 +174,14 @@ function isFresh(wanted) {
     const manifest = JSON.parse(readFileSync(join(BUNDLE_DIR, MANIFEST_FILE), 'utf8'));
     if (manifest.format !== MANIFEST_FORMAT || manifest.bundler !== bundlerStamp()) return false;
     if (!existsSync(join(BUNDLE_DIR, LAUNCHER_BUNDLE))) return false;
-    if (Object.keys(manifest.bundles).sort().join() !== wanted.map((r) => r.key).sort().join()) return false;
+    if (
+      Object.keys(manifest.bundles).sort().join() !==
+      wanted
+        .map((r) => r.key)
+        .sort()
+        .join()
+    )
+      return false;
     return manifest.watched.every(({ path, mtimeMs }) => statSync(resolve(CLI_ROOT, path)).mtimeMs === mtimeMs);
   } catch {
     return false;
@@ -190,7 +208,9 @@ mkdirSync(outDir, { recursive: true });
 try {
   const inputs = new Set();
   const bundles = {};
-  for (const [route, routeInputs] of await Promise.all(wanted.map(async (route) => [route, await bundleRoute(route, outDir)]))) {
+  for (const [route, routeInputs] of await Promise.all(
+    wanted.map(async (route) => [route, await bundleRoute(route, outDir)]),
+  )) {
     for (const input of routeInputs) inputs.add(input);
     const file = join(outDir, `${route.key}.cjs`);
     const code = readFileSync(file, 'utf8');
@@ -209,5 +229,7 @@ try {
   rmSync(outDir, { recursive: true, force: true });
   throw error;
 }
-console.log(`bundled ${wanted.length} commands into ${relative(process.cwd(), BUNDLE_DIR) || '.'} in ${Date.now() - started} ms`);
+console.log(
+  `bundled ${wanted.length} commands into ${relative(process.cwd(), BUNDLE_DIR) || '.'} in ${Date.now() - started} ms`,
+);
 if (prime) primeCodeCaches(wanted);

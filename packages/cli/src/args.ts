@@ -59,7 +59,7 @@ export function parseBytes(text: string, what: string): number {
   const match = /^(\d+)([KMG]i?B?)?$/i.exec(text.trim());
   if (!match || match[1] === undefined) throw usage(`${what} must be a byte count (like 1048576 or 1M), got "${text}"`);
   const units: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
-  const unit = match[2] ? units[match[2][0]!.toUpperCase()] ?? 1 : 1;
+  const unit = match[2] ? (units[match[2][0]!.toUpperCase()] ?? 1) : 1;
   const value = Number(match[1]) * unit;
   if (!Number.isSafeInteger(value)) throw usage(`${what} is too large: "${text}"`);
   return value;

@@ -20,7 +20,9 @@ export const INSTALLED_CODE_CACHE_DIR = '/var/cache/leasehold/code-cache';
  * checkout; under /var/cache for an install, whose files belong to the package manager and must
  * not change when a command runs.
  */
-export const DEFAULT_CODE_CACHE_DIR = existsSync(join(CLI_ROOT, 'src')) ? join(CLI_ROOT, 'bundle-cache') : INSTALLED_CODE_CACHE_DIR;
+export const DEFAULT_CODE_CACHE_DIR = existsSync(join(CLI_ROOT, 'src'))
+  ? join(CLI_ROOT, 'bundle-cache')
+  : INSTALLED_CODE_CACHE_DIR;
 export const MANIFEST_FILE = 'manifest.json';
 /** Bumped when the manifest's shape changes; an older manifest means "no bundles". */
 export const MANIFEST_FORMAT = 1;
@@ -96,7 +98,13 @@ function saveCodeCache(script: vm.Script, path: string): void {
 }
 
 type BundleMain = (args: string[]) => Promise<void>;
-type ModuleWrapper = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
+type ModuleWrapper = (
+  exports: object,
+  require: NodeJS.Require,
+  module: { exports: object },
+  filename: string,
+  dirname: string,
+) => void;
 
 /** The bundle as a CommonJS module body, as Node wraps one. */
 function wrap(source: string): string {
@@ -134,7 +142,8 @@ export async function runBundle(key: string, args: string[]): Promise<boolean> {
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   // Made at exit, so it holds the functions this run compiled, not only the top level.
-  if (cachedData === undefined || script.cachedDataRejected === true) process.once('exit', () => saveCodeCache(script, cachePath));
+  if (cachedData === undefined || script.cachedDataRejected === true)
+    process.once('exit', () => saveCodeCache(script, cachePath));
   const module = { exports: {} as { main?: BundleMain } };
   const wrapper = script.runInThisContext() as ModuleWrapper;
   wrapper(module.exports, createRequire(file), module, file, BUNDLE_DIR);

@@ -51,13 +51,51 @@ export function isSelfParsing(command: LoadedCommand): command is SelfParsingCom
 }
 
 const DIRECT_SUBCOMMANDS: readonly LeafSpec[] = [
-  { name: 'init', summary: 'initialize a lockspace (-s) or a resource lease (-r) area', module: 'direct-init', exportName: 'directInitCommand' },
-  { name: 'dump', summary: 'list the lease areas found at PATH[:OFFSET[:SIZE]]', module: 'direct-dump', exportName: 'directDumpCommand' },
-  { name: 'read-leader', aliases: ['read_leader'], summary: "print and verify a host's delta lease (-s) or a resource leader (-r)", module: 'direct-read-leader', exportName: 'directReadLeaderCommand' },
-  { name: 'join', summary: 'join a lockspace in the foreground (acquire and renew a host_id delta lease) and print host changes and events', module: 'direct-join', exportName: 'directJoinCommand' },
-  { name: 'hosts', summary: "show a lockspace's host table without joining (one read; --watch to judge liveness over time)", module: 'direct-hosts', exportName: 'directHostsCommand' },
-  { name: 'run', summary: 'join a lockspace, hold a resource lease while COMMAND runs (after --), release, leave; no daemon', module: 'direct-run', exportName: 'directRunCommand' },
-  { name: 'request', summary: 'ask the holder of a resource lease to give it up (write the request record; with -s, also ping the holder)', module: 'direct-request', exportName: 'directRequestCommand' },
+  {
+    name: 'init',
+    summary: 'initialize a lockspace (-s) or a resource lease (-r) area',
+    module: 'direct-init',
+    exportName: 'directInitCommand',
+  },
+  {
+    name: 'dump',
+    summary: 'list the lease areas found at PATH[:OFFSET[:SIZE]]',
+    module: 'direct-dump',
+    exportName: 'directDumpCommand',
+  },
+  {
+    name: 'read-leader',
+    aliases: ['read_leader'],
+    summary: "print and verify a host's delta lease (-s) or a resource leader (-r)",
+    module: 'direct-read-leader',
+    exportName: 'directReadLeaderCommand',
+  },
+  {
+    name: 'join',
+    summary:
+      'join a lockspace in the foreground (acquire and renew a host_id delta lease) and print host changes and events',
+    module: 'direct-join',
+    exportName: 'directJoinCommand',
+  },
+  {
+    name: 'hosts',
+    summary: "show a lockspace's host table without joining (one read; --watch to judge liveness over time)",
+    module: 'direct-hosts',
+    exportName: 'directHostsCommand',
+  },
+  {
+    name: 'run',
+    summary: 'join a lockspace, hold a resource lease while COMMAND runs (after --), release, leave; no daemon',
+    module: 'direct-run',
+    exportName: 'directRunCommand',
+  },
+  {
+    name: 'request',
+    summary:
+      'ask the holder of a resource lease to give it up (write the request record; with -s, also ping the holder)',
+    module: 'direct-request',
+    exportName: 'directRequestCommand',
+  },
 ];
 
 /**
@@ -68,37 +106,137 @@ const LVM_COMMANDS: readonly LeafSpec[] = [
   { name: 'pvs', summary: 'report physical volumes (as lvm pvs)', module: 'lvm/reports', exportName: 'pvsCommand' },
   { name: 'vgs', summary: 'report volume groups (as lvm vgs)', module: 'lvm/reports', exportName: 'vgsCommand' },
   { name: 'lvs', summary: 'report logical volumes (as lvm lvs)', module: 'lvm/reports', exportName: 'lvsCommand' },
-  { name: 'pvcreate', summary: 'initialize devices as LVM physical volumes', module: 'lvm/pv-commands', exportName: 'pvcreateCommand' },
-  { name: 'pvremove', summary: 'remove the LVM label from physical volumes', module: 'lvm/pv-commands', exportName: 'pvremoveCommand' },
+  {
+    name: 'pvcreate',
+    summary: 'initialize devices as LVM physical volumes',
+    module: 'lvm/pv-commands',
+    exportName: 'pvcreateCommand',
+  },
+  {
+    name: 'pvremove',
+    summary: 'remove the LVM label from physical volumes',
+    module: 'lvm/pv-commands',
+    exportName: 'pvremoveCommand',
+  },
   { name: 'vgcreate', summary: 'create a volume group', module: 'lvm/vg-commands', exportName: 'vgcreateCommand' },
   { name: 'vgremove', summary: 'remove volume groups', module: 'lvm/vg-commands', exportName: 'vgremoveCommand' },
-  { name: 'vgextend', summary: 'add physical volumes to a volume group', module: 'lvm/vg-commands', exportName: 'vgextendCommand' },
-  { name: 'vgreduce', summary: 'remove unused physical volumes from a volume group', module: 'lvm/vg-commands', exportName: 'vgreduceCommand' },
+  {
+    name: 'vgextend',
+    summary: 'add physical volumes to a volume group',
+    module: 'lvm/vg-commands',
+    exportName: 'vgextendCommand',
+  },
+  {
+    name: 'vgreduce',
+    summary: 'remove unused physical volumes from a volume group',
+    module: 'lvm/vg-commands',
+    exportName: 'vgreduceCommand',
+  },
   { name: 'vgrename', summary: 'rename a volume group', module: 'lvm/vg-commands', exportName: 'vgrenameCommand' },
-  { name: 'vgchange', summary: 'start or stop the lockspaces of shared VGs (--lock-start, --lock-stop)', module: 'lvm/vg-lock-commands', exportName: 'vgchangeCommand' },
-  { name: 'gl-enable', summary: 'enable the global lock in a shared VG (as lvmlockctl --gl-enable)', module: 'lvm/vg-lock-commands', exportName: 'glEnableCommand' },
-  { name: 'gl-disable', summary: 'disable the global lock in a shared VG (as lvmlockctl --gl-disable)', module: 'lvm/vg-lock-commands', exportName: 'glDisableCommand' },
-  { name: 'vgck', summary: 'check the metadata of volume groups (--updatemetadata repairs it)', module: 'lvm/vg-backup', exportName: 'vgckCommand' },
-  { name: 'vgcfgbackup', summary: 'write the metadata of volume groups to files', module: 'lvm/vg-backup', exportName: 'vgcfgbackupCommand' },
-  { name: 'vgcfgrestore', summary: 'restore the metadata of a volume group from a file', module: 'lvm/vg-backup', exportName: 'vgcfgrestoreCommand' },
-  { name: 'lvcreate', summary: 'create a linear or striped logical volume', module: 'lvm/lv-commands', exportName: 'lvcreateCommand' },
+  {
+    name: 'vgchange',
+    summary: 'start or stop the lockspaces of shared VGs (--lock-start, --lock-stop)',
+    module: 'lvm/vg-lock-commands',
+    exportName: 'vgchangeCommand',
+  },
+  {
+    name: 'gl-enable',
+    summary: 'enable the global lock in a shared VG (as lvmlockctl --gl-enable)',
+    module: 'lvm/vg-lock-commands',
+    exportName: 'glEnableCommand',
+  },
+  {
+    name: 'gl-disable',
+    summary: 'disable the global lock in a shared VG (as lvmlockctl --gl-disable)',
+    module: 'lvm/vg-lock-commands',
+    exportName: 'glDisableCommand',
+  },
+  {
+    name: 'vgck',
+    summary: 'check the metadata of volume groups (--updatemetadata repairs it)',
+    module: 'lvm/vg-backup',
+    exportName: 'vgckCommand',
+  },
+  {
+    name: 'vgcfgbackup',
+    summary: 'write the metadata of volume groups to files',
+    module: 'lvm/vg-backup',
+    exportName: 'vgcfgbackupCommand',
+  },
+  {
+    name: 'vgcfgrestore',
+    summary: 'restore the metadata of a volume group from a file',
+    module: 'lvm/vg-backup',
+    exportName: 'vgcfgrestoreCommand',
+  },
+  {
+    name: 'lvcreate',
+    summary: 'create a linear or striped logical volume',
+    module: 'lvm/lv-commands',
+    exportName: 'lvcreateCommand',
+  },
   { name: 'lvremove', summary: 'remove logical volumes', module: 'lvm/lv-commands', exportName: 'lvremoveCommand' },
   { name: 'lvrename', summary: 'rename a logical volume', module: 'lvm/lv-commands', exportName: 'lvrenameCommand' },
   { name: 'lvextend', summary: 'grow a logical volume', module: 'lvm/lv-resize', exportName: 'lvextendCommand' },
   { name: 'lvreduce', summary: 'shrink a logical volume', module: 'lvm/lv-resize', exportName: 'lvreduceCommand' },
-  { name: 'lvresize', summary: 'grow or shrink a logical volume', module: 'lvm/lv-resize', exportName: 'lvresizeCommand' },
+  {
+    name: 'lvresize',
+    summary: 'grow or shrink a logical volume',
+    module: 'lvm/lv-resize',
+    exportName: 'lvresizeCommand',
+  },
 ];
 
 /** The top-level commands, in `--help` order. */
 export const COMMANDS: readonly CommandSpec[] = [
-  { name: 'direct', summary: 'read and write lease areas directly (no daemon), like `sanlock direct`', subcommands: DIRECT_SUBCOMMANDS },
+  {
+    name: 'direct',
+    summary: 'read and write lease areas directly (no daemon), like `sanlock direct`',
+    subcommands: DIRECT_SUBCOMMANDS,
+  },
   { name: 'daemon', summary: 'run the lock daemon in the foreground', module: 'daemon', exportName: 'daemonCommand' },
-  { name: 'lockstart', summary: 'join a lockspace (the daemon renews its delta lease from then on)', module: 'lockstart', exportName: 'lockstartCommand' },
-  { name: 'lockstop', summary: 'leave a lockspace (release our host_id lease)', module: 'lockstop', exportName: 'lockstopCommand' },
-  { name: 'status', summary: "show the daemon's lockspaces, leases and clients", module: 'status', exportName: 'statusCommand' },
-  { name: 'hosts', summary: 'show the hosts of a lockspace and their liveness', module: 'hosts', exportName: 'hostsCommand' },
-  { name: 'run', summary: 'run a command while holding leases (released when it exits)', module: 'run', exportName: 'runCommand' },
-  { name: 'watchdog', summary: 'run the watchdog companion in the foreground (pets the watchdog while every lockspace is within its deadline)', module: 'watchdog', exportName: 'watchdogCommand' },
-  { name: 'testing', summary: 'test tools (emulated cluster with test watchdog devices)', module: 'testing-cluster', exportName: 'testingCommand' },
+  {
+    name: 'lockstart',
+    summary: 'join a lockspace (the daemon renews its delta lease from then on)',
+    module: 'lockstart',
+    exportName: 'lockstartCommand',
+  },
+  {
+    name: 'lockstop',
+    summary: 'leave a lockspace (release our host_id lease)',
+    module: 'lockstop',
+    exportName: 'lockstopCommand',
+  },
+  {
+    name: 'status',
+    summary: "show the daemon's lockspaces, leases and clients",
+    module: 'status',
+    exportName: 'statusCommand',
+  },
+  {
+    name: 'hosts',
+    summary: 'show the hosts of a lockspace and their liveness',
+    module: 'hosts',
+    exportName: 'hostsCommand',
+  },
+  {
+    name: 'run',
+    summary: 'run a command while holding leases (released when it exits)',
+    module: 'run',
+    exportName: 'runCommand',
+  },
+  {
+    name: 'watchdog',
+    summary:
+      'run the watchdog companion in the foreground (pets the watchdog while every lockspace is within its deadline)',
+    module: 'watchdog',
+    exportName: 'watchdogCommand',
+  },
+  {
+    name: 'testing',
+    summary: 'test tools (emulated cluster with test watchdog devices)',
+    module: 'testing-cluster',
+    exportName: 'testingCommand',
+  },
   ...LVM_COMMANDS,
 ];

@@ -60,7 +60,11 @@ function baseName(path: string): string {
  * name in process.argv[1]) and then at node's own argv[0] (a wrapper's `exec -a lvs node ...`).
  * Undefined when neither names a top-level command.
  */
-export function linkedCommandName(commands: readonly CommandSpec[], scriptPath: string | undefined, argv0: string | undefined): string | undefined {
+export function linkedCommandName(
+  commands: readonly CommandSpec[],
+  scriptPath: string | undefined,
+  argv0: string | undefined,
+): string | undefined {
   for (const path of [scriptPath, argv0]) {
     if (path === undefined || path === '') continue;
     const name = baseName(path);
@@ -72,7 +76,11 @@ export function linkedCommandName(commands: readonly CommandSpec[], scriptPath: 
 }
 
 /** The argv (after node and the script) that the CLI parses: the linked name first if there is one. */
-export function cliArgs(commands: readonly CommandSpec[], processArgv: readonly string[], argv0: string | undefined): string[] {
+export function cliArgs(
+  commands: readonly CommandSpec[],
+  processArgv: readonly string[],
+  argv0: string | undefined,
+): string[] {
   const args = processArgv.slice(2);
   const linked = linkedCommandName(commands, processArgv[1], argv0);
   return linked === undefined ? args : [linked, ...args];

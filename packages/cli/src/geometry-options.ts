@@ -13,8 +13,15 @@ export function chooseGeometry(flags: GeometryFlags, deviceSectorSize: number): 
     if (flags.sectorSize === undefined && flags.align === undefined) {
       geometry = defaultGeometry(deviceSectorSize);
     } else {
-      const sectorSize = flags.sectorSize ?? (deviceSectorSize === 4096 ? 4096 : flags.align !== undefined && parseAlignSize(flags.align) !== MIB ? 4096 : 512);
-      const alignBytes = flags.align !== undefined ? parseAlignSize(flags.align) : defaultGeometry(sectorSize).alignBytes;
+      const sectorSize =
+        flags.sectorSize ??
+        (deviceSectorSize === 4096
+          ? 4096
+          : flags.align !== undefined && parseAlignSize(flags.align) !== MIB
+            ? 4096
+            : 512);
+      const alignBytes =
+        flags.align !== undefined ? parseAlignSize(flags.align) : defaultGeometry(sectorSize).alignBytes;
       geometry = geometryFor(sectorSize, alignBytes);
     }
   } catch (error) {

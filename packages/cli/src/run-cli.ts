@@ -8,7 +8,14 @@
 import type { Argv, CommandModule } from 'yargs';
 import { errorLine, EXIT_STATUS, RUN_EXIT_OFFSET } from '@leasehold/errors';
 import { describeError, describeRunError } from './cli-error.js';
-import { COMMANDS, isGroup, isSelfParsing, type CommandSpec, type LeafSpec, type LoadedCommand } from './command-registry.js';
+import {
+  COMMANDS,
+  isGroup,
+  isSelfParsing,
+  type CommandSpec,
+  type LeafSpec,
+  type LoadedCommand,
+} from './command-registry.js';
 import { pickRoute } from './dispatch.js';
 import { printError } from './output.js';
 import { versionLine } from './version.js';
@@ -40,7 +47,12 @@ function stub(spec: CommandSpec): CommandModule {
 }
 
 /** yargs commands for one level: the loaded module where the route goes, stubs elsewhere. */
-function level(specs: readonly CommandSpec[], route: readonly CommandSpec[], depth: number, loaded: CommandModule | undefined): CommandModule[] {
+function level(
+  specs: readonly CommandSpec[],
+  route: readonly CommandSpec[],
+  depth: number,
+  loaded: CommandModule | undefined,
+): CommandModule[] {
   return specs.map((spec) => {
     if (spec !== route[depth]) return stub(spec);
     if (!isGroup(spec)) return loaded ?? stub(spec);
@@ -58,7 +70,11 @@ function level(specs: readonly CommandSpec[], route: readonly CommandSpec[], dep
   });
 }
 
-async function parseWithYargs(args: string[], route: readonly CommandSpec[], loaded: CommandModule | undefined): Promise<void> {
+async function parseWithYargs(
+  args: string[],
+  route: readonly CommandSpec[],
+  loaded: CommandModule | undefined,
+): Promise<void> {
   // Loaded here, not at the top: self-parsing commands never pay for it.
   const { default: yargs } = await import('yargs');
   let parser = yargs(args)

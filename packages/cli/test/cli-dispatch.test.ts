@@ -35,7 +35,8 @@ describe('runCli', () => {
       [spec.exportName]: {
         command: 'status',
         describe: spec.summary,
-        builder: (y: { option(name: string, o: object): unknown }) => y.option('json', { type: 'boolean', default: false }),
+        builder: (y: { option(name: string, o: object): unknown }) =>
+          y.option('json', { type: 'boolean', default: false }),
         handler: (argv: Record<string, unknown>) => {
           seen.push(argv);
         },

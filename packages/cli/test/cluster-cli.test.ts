@@ -18,8 +18,8 @@ beforeAll(() => {
 afterAll(() => cluster?.stop());
 
 describe('leasehold testing cluster', () => {
-  it("runs where emulated hosts can (root, unshare, nsenter): never skipped", () => {
-    expect(supported, "these tests need root with unshare --pid --mount and nsenter").toBe(true);
+  it('runs where emulated hosts can (root, unshare, nsenter): never skipped', () => {
+    expect(supported, 'these tests need root with unshare --pid --mount and nsenter').toBe(true);
   });
   it('runs each host in its own pid namespace with LEASEHOLD_SOCKET set, and passes exit statuses', () => {
     const one = cluster.exec('host1', ['sh', '-c', 'echo $$ $LEASEHOLD_SOCKET; ls /proc | grep -c "^[0-9]"']);
@@ -30,12 +30,17 @@ describe('leasehold testing cluster', () => {
     expect(cluster.exec('host2', ['sh', '-c', 'exit 7']).status).toBe(7);
     const status = cluster.exec('host2', ['leasehold', 'status', '--json']);
     expect(status.status).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ daemon: { hostName: 'host2', watchdog: 'companion', watchdogFireTimeoutSeconds: 10, ioTimeoutSeconds: 1 } });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      daemon: { hostName: 'host2', watchdog: 'companion', watchdogFireTimeoutSeconds: 10, ioTimeoutSeconds: 1 },
+    });
   });
 
   it('reports its hosts, and freezes, thaws, crashes and restarts the right process', () => {
     const before = cluster.status();
-    expect(before.hosts.map((host) => [host.name, host.up])).toEqual([['host1', true], ['host2', true]]);
+    expect(before.hosts.map((host) => [host.name, host.up])).toEqual([
+      ['host1', true],
+      ['host2', true],
+    ]);
     const daemonPid = before.hosts[0]!.daemonPid!;
     expect(cluster.cluster(['freeze', 'host1', '--process', 'daemon'])).toContain(`pid ${daemonPid}`);
     expect(cluster.cli(['testing', 'cluster', 'status', '--dir', cluster.dir]).stdout).toMatch(/host1\s+yes/);

@@ -37,8 +37,8 @@ afterEach(() => {
 });
 
 describe('a crashed lock daemon', () => {
-  it("runs where emulated hosts can (root, unshare, nsenter): never skipped", () => {
-    expect(supported, "these tests need root with unshare --pid --mount and nsenter").toBe(true);
+  it('runs where emulated hosts can (root, unshare, nsenter): never skipped', () => {
+    expect(supported, 'these tests need root with unshare --pid --mount and nsenter').toBe(true);
   });
   it('gets its host reset 8N - interval + W after its last renewal when it does not come back', async () => {
     const { c } = await startHolding();
@@ -46,13 +46,19 @@ describe('a crashed lock daemon', () => {
     c.cluster(['crash', 'host1', '--process', 'daemon']);
     const fire = await waitFor('the device to fire', () => c.fires('host1')[0], 30_000);
     const lastRenewal = c.lastRenewal('host1');
-    printTimeline(`daemon of host1 SIGKILLed, not restarted (io_timeout 1, W ${FIRE_TIMEOUT_SECONDS}); from its last renewal L`, lastRenewal, [
-      ['L: last renewal', lastRenewal],
-      ['daemon SIGKILLed', crashedAt],
-      ['watchdog fires', fire.atSeconds],
-      ['deadline L + 8N + W', lastRenewal + RENEWAL_FAIL_SECONDS + FIRE_TIMEOUT_SECONDS],
-    ]);
-    expect(fire.atSeconds).toBeGreaterThanOrEqual(lastRenewal + RENEWAL_FAIL_SECONDS - COMPANION_INTERVAL_SECONDS + FIRE_TIMEOUT_SECONDS);
+    printTimeline(
+      `daemon of host1 SIGKILLed, not restarted (io_timeout 1, W ${FIRE_TIMEOUT_SECONDS}); from its last renewal L`,
+      lastRenewal,
+      [
+        ['L: last renewal', lastRenewal],
+        ['daemon SIGKILLed', crashedAt],
+        ['watchdog fires', fire.atSeconds],
+        ['deadline L + 8N + W', lastRenewal + RENEWAL_FAIL_SECONDS + FIRE_TIMEOUT_SECONDS],
+      ],
+    );
+    expect(fire.atSeconds).toBeGreaterThanOrEqual(
+      lastRenewal + RENEWAL_FAIL_SECONDS - COMPANION_INTERVAL_SECONDS + FIRE_TIMEOUT_SECONDS,
+    );
     expect(fire.atSeconds).toBeLessThan(lastRenewal + RENEWAL_FAIL_SECONDS + FIRE_TIMEOUT_SECONDS);
     await waitFor('the reset', () => (c.hostUp('host1') ? undefined : true), 10_000);
   }, 90_000);
@@ -63,20 +69,46 @@ describe('a crashed lock daemon', () => {
     c.cluster(['crash', 'host1', '--process', 'daemon']);
     c.cluster(['restart', 'host1', '--process', 'daemon']);
     const restartedAt = monotonicSeconds();
-    const lastBeforeCrash = Math.max(...c.companionExpiries('host1', 'LS').filter((expiry) => expiry - RENEWAL_FAIL_SECONDS <= crashedAt)) - RENEWAL_FAIL_SECONDS;
+    const lastBeforeCrash =
+      Math.max(...c.companionExpiries('host1', 'LS').filter((expiry) => expiry - RENEWAL_FAIL_SECONDS <= crashedAt)) -
+      RENEWAL_FAIL_SECONDS;
     // Past the moment the old registration would have made the device fire.
-    await sleep(Math.max(0, (lastBeforeCrash + RENEWAL_FAIL_SECONDS - COMPANION_INTERVAL_SECONDS + FIRE_TIMEOUT_SECONDS + LOAD_SLACK_SECONDS - monotonicSeconds()) * 1000));
-    printTimeline(`daemon of host1 SIGKILLed and restarted (io_timeout 1, W ${FIRE_TIMEOUT_SECONDS}); from its last renewal L`, lastBeforeCrash, [
-      ['L: last renewal before the crash', lastBeforeCrash],
-      ['daemon SIGKILLed', crashedAt],
-      ['daemon restarted', restartedAt],
-      ['first renewal registered by the new daemon', c.companionExpiries('host1', 'LS').find((expiry) => expiry - RENEWAL_FAIL_SECONDS > crashedAt)! - RENEWAL_FAIL_SECONDS],
-      ['the old registration would have fired', lastBeforeCrash + RENEWAL_FAIL_SECONDS - COMPANION_INTERVAL_SECONDS + FIRE_TIMEOUT_SECONDS],
-    ]);
+    await sleep(
+      Math.max(
+        0,
+        (lastBeforeCrash +
+          RENEWAL_FAIL_SECONDS -
+          COMPANION_INTERVAL_SECONDS +
+          FIRE_TIMEOUT_SECONDS +
+          LOAD_SLACK_SECONDS -
+          monotonicSeconds()) *
+          1000,
+      ),
+    );
+    printTimeline(
+      `daemon of host1 SIGKILLed and restarted (io_timeout 1, W ${FIRE_TIMEOUT_SECONDS}); from its last renewal L`,
+      lastBeforeCrash,
+      [
+        ['L: last renewal before the crash', lastBeforeCrash],
+        ['daemon SIGKILLed', crashedAt],
+        ['daemon restarted', restartedAt],
+        [
+          'first renewal registered by the new daemon',
+          c.companionExpiries('host1', 'LS').find((expiry) => expiry - RENEWAL_FAIL_SECONDS > crashedAt)! -
+            RENEWAL_FAIL_SECONDS,
+        ],
+        [
+          'the old registration would have fired',
+          lastBeforeCrash + RENEWAL_FAIL_SECONDS - COMPANION_INTERVAL_SECONDS + FIRE_TIMEOUT_SECONDS,
+        ],
+      ],
+    );
     expect(c.fires('host1')).toEqual([]);
     expect(c.hostUp('host1')).toBe(true);
     expect(c.lastRenewal('host1')).toBeGreaterThan(restartedAt);
-    const status = JSON.parse(c.exec('host1', ['leasehold', 'status', '--json']).stdout) as { leases: Array<{ resource: string }> };
+    const status = JSON.parse(c.exec('host1', ['leasehold', 'status', '--json']).stdout) as {
+      leases: Array<{ resource: string }>;
+    };
     expect(status.leases).toEqual([expect.objectContaining({ resource: 'R1' })]);
     expect(holder.child.exitCode).toBeNull();
   }, 90_000);

@@ -33,8 +33,8 @@ beforeAll(() => {
 afterAll(() => cluster?.stop());
 
 describe('a host whose daemon freezes', () => {
-  it("runs where emulated hosts can (root, unshare, nsenter): never skipped", () => {
-    expect(supported, "these tests need root with unshare --pid --mount and nsenter").toBe(true);
+  it('runs where emulated hosts can (root, unshare, nsenter): never skipped', () => {
+    expect(supported, 'these tests need root with unshare --pid --mount and nsenter').toBe(true);
   });
   it('is reset by its watchdog before the other host may take its lease, which it does on time', async () => {
     const holder = cluster.holdR1('host1', 'echo held; exec sleep 1000');
@@ -49,25 +49,35 @@ describe('a host whose daemon freezes', () => {
     const lastRenewal = cluster.lastRenewal('host1');
     const deadline = lastRenewal + HOST_DEAD_SECONDS;
     const fire = await waitFor('the device of host1 to fire', () => cluster.fires('host1')[0], 1000);
-    const reset = await waitFor('the reset to finish', () => cluster.deviceEvents('host1').find((event) => event.type === 'reset'), 10_000);
+    const reset = await waitFor(
+      'the reset to finish',
+      () => cluster.deviceEvents('host1').find((event) => event.type === 'reset'),
+      10_000,
+    );
     const uncleanClose = cluster.deviceEvents('host1').find((event) => event.type === 'unclean-close');
-    printTimeline(`host1 daemon frozen (io_timeout 1, W ${FIRE_TIMEOUT_SECONDS}); times from host1's last renewal L`, lastRenewal, [
-      ['L: host1 last renewal', lastRenewal],
-      ['host1 daemon frozen (SIGSTOP)', frozenAt],
-      ['host1 companion closes the device unclean (last keepalive)', uncleanClose?.atSeconds],
-      ['host1 watchdog fires', fire.atSeconds],
-      ['host1 reset done (every process killed)', reset.atSeconds],
-      ['deadline L + 8N + W', deadline],
-      ['host2 attempt that succeeded started', granted['attemptStartSeconds'] as number],
-      ['host2 granted R1', grantedAt],
-    ]);
+    printTimeline(
+      `host1 daemon frozen (io_timeout 1, W ${FIRE_TIMEOUT_SECONDS}); times from host1's last renewal L`,
+      lastRenewal,
+      [
+        ['L: host1 last renewal', lastRenewal],
+        ['host1 daemon frozen (SIGSTOP)', frozenAt],
+        ['host1 companion closes the device unclean (last keepalive)', uncleanClose?.atSeconds],
+        ['host1 watchdog fires', fire.atSeconds],
+        ['host1 reset done (every process killed)', reset.atSeconds],
+        ['deadline L + 8N + W', deadline],
+        ['host2 attempt that succeeded started', granted['attemptStartSeconds'] as number],
+        ['host2 granted R1', grantedAt],
+      ],
+    );
 
     // Order: last renewal, freeze, reset, deadline, grant.
     expect(lastRenewal).toBeLessThanOrEqual(frozenAt);
     // The companion let go one interval before the expiry, so the device fired W after that...
     expect(uncleanClose).toBeDefined();
     expect(uncleanClose!.atSeconds).toBeLessThan(lastRenewal + RENEWAL_FAIL_SECONDS);
-    expect(uncleanClose!.atSeconds).toBeGreaterThanOrEqual(lastRenewal + RENEWAL_FAIL_SECONDS - COMPANION_INTERVAL_SECONDS - 0.05);
+    expect(uncleanClose!.atSeconds).toBeGreaterThanOrEqual(
+      lastRenewal + RENEWAL_FAIL_SECONDS - COMPANION_INTERVAL_SECONDS - 0.05,
+    );
     // ...which is before the deadline (safety: never after it).
     expect(fire.atSeconds).toBeLessThan(deadline);
     expect(reset.atSeconds).toBeLessThan(deadline);
@@ -98,14 +108,18 @@ describe('a host whose daemon freezes', () => {
     const deadline = lastRenewal + HOST_DEAD_SECONDS;
     const fire = await waitFor('the device of host2 to fire', () => cluster.fires('host2')[0], 1000);
     const lastKeepalive = fire['lastKeepaliveSeconds'] as number;
-    printTimeline(`host2 frozen entirely (io_timeout 1, W ${FIRE_TIMEOUT_SECONDS}); from host2's last renewal L`, lastRenewal, [
-      ['L: host2 last renewal', lastRenewal],
-      ['host2 last keepalive', lastKeepalive],
-      ['host2 frozen (every process SIGSTOPped)', frozenAt],
-      ['host2 watchdog fires', fire.atSeconds],
-      ['deadline L + 8N + W', deadline],
-      ['host1 granted R1', grantedAt],
-    ]);
+    printTimeline(
+      `host2 frozen entirely (io_timeout 1, W ${FIRE_TIMEOUT_SECONDS}); from host2's last renewal L`,
+      lastRenewal,
+      [
+        ['L: host2 last renewal', lastRenewal],
+        ['host2 last keepalive', lastKeepalive],
+        ['host2 frozen (every process SIGSTOPped)', frozenAt],
+        ['host2 watchdog fires', fire.atSeconds],
+        ['deadline L + 8N + W', deadline],
+        ['host1 granted R1', grantedAt],
+      ],
+    );
     expect(lastKeepalive).toBeLessThanOrEqual(frozenAt);
     expect(fire.atSeconds - lastKeepalive).toBeGreaterThanOrEqual(FIRE_TIMEOUT_SECONDS);
     expect(fire.atSeconds - lastKeepalive).toBeLessThan(FIRE_TIMEOUT_SECONDS + 0.5);

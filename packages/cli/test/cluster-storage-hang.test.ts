@@ -42,9 +42,9 @@ afterEach(() => {
   cluster = undefined;
 });
 
-describe("a host whose storage hangs while a client holds a lease", () => {
-  it("runs where emulated hosts can (root, unshare, nsenter): never skipped", () => {
-    expect(supported, "these tests need root with unshare --pid --mount and nsenter").toBe(true);
+describe('a host whose storage hangs while a client holds a lease', () => {
+  it('runs where emulated hosts can (root, unshare, nsenter): never skipped', () => {
+    expect(supported, 'these tests need root with unshare --pid --mount and nsenter').toBe(true);
   });
   it('kills the client (SIGKILL, as it ignores SIGTERM) and is not reset; the other host takes the lease at the deadline', async () => {
     const c = startCluster();
@@ -66,18 +66,24 @@ describe("a host whose storage hangs while a client holds a lease", () => {
 
     const events = c.deviceEvents('host1');
     const uncleanClose = events.find((event) => event.type === 'unclean-close');
-    const disarmed = events.find((event) => event.type === 'magic-close' && uncleanClose !== undefined && event.atSeconds > uncleanClose.atSeconds);
-    printTimeline(`host1 storage hangs, its client ignores SIGTERM (io_timeout 1, W ${FIRE_TIMEOUT_SECONDS}); from host1's last renewal L`, lastRenewal, [
-      ['L: host1 last renewal', lastRenewal],
-      ['host1 storage hangs', hungAt],
-      ['host1 companion closes the device unclean', uncleanClose?.atSeconds],
-      ['host1 lease lost (L + 8N): SIGTERM, then SIGKILL', lastRenewal + RENEWAL_FAIL_SECONDS],
-      ['host1 client gone', holderExitAt],
-      ['host1 companion disarms the device (magic close)', disarmed?.atSeconds],
-      ['host1 watchdog would have fired', wouldFireAt],
-      ['deadline L + 8N + W', deadline],
-      ['host2 granted R1', grantedAt],
-    ]);
+    const disarmed = events.find(
+      (event) => event.type === 'magic-close' && uncleanClose !== undefined && event.atSeconds > uncleanClose.atSeconds,
+    );
+    printTimeline(
+      `host1 storage hangs, its client ignores SIGTERM (io_timeout 1, W ${FIRE_TIMEOUT_SECONDS}); from host1's last renewal L`,
+      lastRenewal,
+      [
+        ['L: host1 last renewal', lastRenewal],
+        ['host1 storage hangs', hungAt],
+        ['host1 companion closes the device unclean', uncleanClose?.atSeconds],
+        ['host1 lease lost (L + 8N): SIGTERM, then SIGKILL', lastRenewal + RENEWAL_FAIL_SECONDS],
+        ['host1 client gone', holderExitAt],
+        ['host1 companion disarms the device (magic close)', disarmed?.atSeconds],
+        ['host1 watchdog would have fired', wouldFireAt],
+        ['deadline L + 8N + W', deadline],
+        ['host2 granted R1', grantedAt],
+      ],
+    );
 
     expect(lastRenewal).toBeLessThanOrEqual(hungAt);
     // The client was killed, with SIGKILL since it ignored SIGTERM, within the (zero) grace period.
@@ -104,10 +110,14 @@ describe("a host whose storage hangs while a client holds a lease", () => {
     const c = startCluster();
     const holder = c.holdR1('host1', 'echo held; exec sleep 1001');
     await holder.next('text', 30_000);
-    const [stuckPid] = await waitFor('the holder process', () => {
-      const pids = hostProcessesMatching(c, 'host1', 'sleep 1001');
-      return pids.length > 0 ? pids : undefined;
-    }, 5000);
+    const [stuckPid] = await waitFor(
+      'the holder process',
+      () => {
+        const pids = hostProcessesMatching(c, 'host1', 'sleep 1001');
+        return pids.length > 0 ? pids : undefined;
+      },
+      5000,
+    );
     c.freezeInKernel(stuckPid!);
 
     c.hangStorage('host1');
@@ -118,17 +128,28 @@ describe("a host whose storage hangs while a client holds a lease", () => {
     const lastRenewal = c.lastRenewal('host1');
     const deadline = lastRenewal + HOST_DEAD_SECONDS;
     const fire = await waitFor('the device of host1 to fire', () => c.fires('host1')[0], 1000);
-    const reset = await waitFor('the reset to finish', () => c.deviceEvents('host1').find((event) => event.type === 'reset'), 10_000);
-    printTimeline(`host1 storage hangs, its client is stuck in the kernel (io_timeout 1, W ${FIRE_TIMEOUT_SECONDS}); from host1's last renewal L`, lastRenewal, [
-      ['L: host1 last renewal', lastRenewal],
-      ['host1 storage hangs', hungAt],
-      ['host1 companion closes the device unclean', c.deviceEvents('host1').find((event) => event.type === 'unclean-close')?.atSeconds],
-      ['host1 lease lost (L + 8N): SIGTERM, SIGKILL... the client does not die', lastRenewal + RENEWAL_FAIL_SECONDS],
-      ['host1 watchdog fires', fire.atSeconds],
-      ['host1 reset done', reset.atSeconds],
-      ['deadline L + 8N + W', deadline],
-      ['host2 granted R1', grantedAt],
-    ]);
+    const reset = await waitFor(
+      'the reset to finish',
+      () => c.deviceEvents('host1').find((event) => event.type === 'reset'),
+      10_000,
+    );
+    printTimeline(
+      `host1 storage hangs, its client is stuck in the kernel (io_timeout 1, W ${FIRE_TIMEOUT_SECONDS}); from host1's last renewal L`,
+      lastRenewal,
+      [
+        ['L: host1 last renewal', lastRenewal],
+        ['host1 storage hangs', hungAt],
+        [
+          'host1 companion closes the device unclean',
+          c.deviceEvents('host1').find((event) => event.type === 'unclean-close')?.atSeconds,
+        ],
+        ['host1 lease lost (L + 8N): SIGTERM, SIGKILL... the client does not die', lastRenewal + RENEWAL_FAIL_SECONDS],
+        ['host1 watchdog fires', fire.atSeconds],
+        ['host1 reset done', reset.atSeconds],
+        ['deadline L + 8N + W', deadline],
+        ['host2 granted R1', grantedAt],
+      ],
+    );
 
     expect(c.log('host1', 'daemon.log')).toMatch(/"signal":"SIGKILL".*signalled lease holder of a lost lockspace/);
     expect(fire.atSeconds).toBeGreaterThan(lastRenewal + RENEWAL_FAIL_SECONDS);

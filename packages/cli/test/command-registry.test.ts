@@ -7,14 +7,20 @@ import { COMMANDS, isGroup, isSelfParsing, type LeafSpec } from '../src/command-
 import { cliArgs, linkedCommandName, pickRoute, routeKey, TOP_ROUTE_KEY } from '../src/dispatch.js';
 
 function leaves(): Array<{ path: string; spec: LeafSpec }> {
-  return COMMANDS.flatMap((spec) => (isGroup(spec) ? spec.subcommands.map((sub) => ({ path: `${spec.name} ${sub.name}`, spec: sub })) : [{ path: spec.name, spec }]));
+  return COMMANDS.flatMap((spec) =>
+    isGroup(spec)
+      ? spec.subcommands.map((sub) => ({ path: `${spec.name} ${sub.name}`, spec: sub }))
+      : [{ path: spec.name, spec }],
+  );
 }
 
 describe('command registry', () => {
   it.each(leaves())('$path loads and agrees with its entry', async ({ spec }) => {
     // modules may sit in subdirectories (lvm/reports), which vite's variable imports do not cover
     const namespace = (await import(/* @vite-ignore */ `../src/commands/${spec.module}.ts`)) as Record<string, unknown>;
-    const command = namespace[spec.exportName] as { command?: string | string[]; aliases?: string | string[]; describe?: string } | undefined;
+    const command = namespace[spec.exportName] as
+      | { command?: string | string[]; aliases?: string | string[]; describe?: string }
+      | undefined;
     expect(command, `${spec.module} exports ${spec.exportName}`).toBeTypeOf('object');
     if (command === undefined || isSelfParsing(command as never)) return;
     const usage = Array.isArray(command.command) ? command.command[0] : command.command;
@@ -46,7 +52,15 @@ describe('pickRoute', () => {
   });
 
   it('loads nothing for help, version, a bare group, an unknown word or words after --', () => {
-    for (const args of [[], ['--help'], ['--version'], ['direct'], ['direct', '--help'], ['nosuch', 'status'], ['--', 'status']]) {
+    for (const args of [
+      [],
+      ['--help'],
+      ['--version'],
+      ['direct'],
+      ['direct', '--help'],
+      ['nosuch', 'status'],
+      ['--', 'status'],
+    ]) {
       const route = pickRoute(COMMANDS, args);
       expect(route.leaf, args.join(' ')).toBeUndefined();
       expect(routeKey(route)).toBe(TOP_ROUTE_KEY);
@@ -62,7 +76,11 @@ describe('pickRoute', () => {
 describe('argv[0] dispatch', () => {
   it('a link named like a command runs that command', () => {
     expect(linkedCommandName(COMMANDS, '/usr/sbin/status', 'node')).toBe('status');
-    expect(cliArgs(COMMANDS, ['/usr/bin/node', '/usr/sbin/hosts', 'ls1', '--json'], 'node')).toEqual(['hosts', 'ls1', '--json']);
+    expect(cliArgs(COMMANDS, ['/usr/bin/node', '/usr/sbin/hosts', 'ls1', '--json'], 'node')).toEqual([
+      'hosts',
+      'ls1',
+      '--json',
+    ]);
   });
 
   it("falls back to node's argv[0] (a wrapper's exec -a NAME)", () => {
@@ -70,7 +88,13 @@ describe('argv[0] dispatch', () => {
   });
 
   it('leasehold itself, its scripts and unknown names change nothing', () => {
-    for (const script of ['/usr/bin/leasehold', '/x/packages/cli/bin/leasehold.js', '/x/dist/main.js', '/x/dist/launcher.js', '/usr/sbin/lvfoo']) {
+    for (const script of [
+      '/usr/bin/leasehold',
+      '/x/packages/cli/bin/leasehold.js',
+      '/x/dist/main.js',
+      '/x/dist/launcher.js',
+      '/usr/sbin/lvfoo',
+    ]) {
       expect(linkedCommandName(COMMANDS, script, 'node'), script).toBeUndefined();
       expect(cliArgs(COMMANDS, ['node', script, 'status'], 'node')).toEqual(['status']);
     }

@@ -42,22 +42,30 @@ describe('leasehold daemon commands', () => {
     expect(plain.stdout).toMatch(/^daemon pid \d+ host_name \S+ io_timeout 1 watchdog_fire_timeout 10/);
     expect(plain.stdout).toMatch(/LOCKSPACE\s+STATE\s+HOST_ID/);
     expect(plain.stdout).toMatch(/CL\s+joined/);
-    const json = JSON.parse(runCli(['status', '--json'], env).stdout) as { lockspaces: Array<{ lockspace: string; state: string; hostId: number }> };
+    const json = JSON.parse(runCli(['status', '--json'], env).stdout) as {
+      lockspaces: Array<{ lockspace: string; state: string; hostId: number }>;
+    };
     expect(json.lockspaces).toEqual([expect.objectContaining({ lockspace: 'CL', state: 'joined' })]);
     const hosts = runCli(['hosts', 'CL'], env);
     expect(hosts.status).toBe(0);
     expect(hosts.stdout).toMatch(/^HOST_ID\s+STATE/);
     expect(hosts.stdout).toMatch(new RegExp(`${json.lockspaces[0]!.hostId}\\*\\s+LIVE`));
-    const hostsJson = JSON.parse(runCli(['hosts', 'CL', '--json'], env).stdout) as { hosts: Array<{ self: boolean; state: string }> };
+    const hostsJson = JSON.parse(runCli(['hosts', 'CL', '--json'], env).stdout) as {
+      hosts: Array<{ self: boolean; state: string }>;
+    };
     expect(hostsJson.hosts.find((host) => host.self)?.state).toBe('LIVE');
   });
 
   it('run holds the lease for the command, passes its exit status, and releases it after', async () => {
     const resource = `CL:R1:${image}:${MIB}`;
-    const child = spawn(process.execPath, [daemon.args()[0]!, 'run', '-r', resource, '--', 'sh', '-c', 'sleep 4; exit 7'], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [daemon.args()[0]!, 'run', '-r', resource, '--', 'sh', '-c', 'sleep 4; exit 7'],
+      {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     dir.track(child);
     let stderr = '';
     child.stderr!.on('data', (data: Buffer) => (stderr += data.toString()));
@@ -76,26 +84,54 @@ describe('leasehold daemon commands', () => {
     // --wait says once (not a terminal) whom it waits for, then gives up with the same status.
     const waited = runCli(['run', '-r', resource, '--wait', '1', '--', 'true'], env);
     expect(waited.status).toBe(123);
-    expect(waited.stderr).toMatch(/^leasehold: waiting for CL:R1 \(EX\), held by pid \d+ on this host; waiting up to 1 s\n/);
+    expect(waited.stderr).toMatch(
+      /^leasehold: waiting for CL:R1 \(EX\), held by pid \d+ on this host; waiting up to 1 s\n/,
+    );
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(stderr).toBe('');
     expect(code).toBe(7);
-    await waitFor('release after the command exited', async () => ((await daemon.with((client) => client.status())).leases.length === 0 ? true : undefined), 3000);
+    await waitFor(
+      'release after the command exited',
+      async () => ((await daemon.with((client) => client.status())).leases.length === 0 ? true : undefined),
+      3000,
+    );
     const again = runCli(['run', '-r', resource, '--shared', '--', 'true'], env);
     expect(again.status).toBe(0);
 
     // The daemon's log (JSON: stderr is a file) names every grant and refusal with the resource,
     // mode, requester (clientPid) and the process the lease is for; the daemon's own pid once a line.
-    const lines = daemon.log().split('\n').filter((line) => line.startsWith('{'));
+    const lines = daemon
+      .log()
+      .split('\n')
+      .filter((line) => line.startsWith('{'));
     for (const line of lines) expect(line.match(/"pid":/g)?.length ?? 0).toBeLessThanOrEqual(1);
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     const daemonPid = entries[0]?.['pid'];
     expect(entries.every((entry) => entry['pid'] === daemonPid && typeof entry['levelName'] === 'string')).toBe(true);
-    expect(entries).toContainEqual(expect.objectContaining({ msg: 'lease granted', lockspace: 'CL', resource: 'R1', mode: 'EX', holderPid: holderPid }));
     expect(entries).toContainEqual(
-      expect.objectContaining({ msg: 'acquire refused', lockspace: 'CL', resource: 'R1', mode: 'EX', code: 'LEASE_HELD_LOCALLY', holders: `pid ${holderPid}` }),
+      expect.objectContaining({
+        msg: 'lease granted',
+        lockspace: 'CL',
+        resource: 'R1',
+        mode: 'EX',
+        holderPid: holderPid,
+      }),
     );
-    expect(entries.filter((entry) => entry['msg'] === 'lease granted').every((entry) => typeof entry['clientPid'] === 'number')).toBe(true);
+    expect(entries).toContainEqual(
+      expect.objectContaining({
+        msg: 'acquire refused',
+        lockspace: 'CL',
+        resource: 'R1',
+        mode: 'EX',
+        code: 'LEASE_HELD_LOCALLY',
+        holders: `pid ${holderPid}`,
+      }),
+    );
+    expect(
+      entries
+        .filter((entry) => entry['msg'] === 'lease granted')
+        .every((entry) => typeof entry['clientPid'] === 'number'),
+    ).toBe(true);
   });
 
   it('errors are `leasehold: CODE: message` with a non-zero status', () => {

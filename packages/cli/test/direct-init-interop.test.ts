@@ -42,7 +42,18 @@ describe.each(GEOMETRIES)('geometry $ss/$align', ({ ss, align, alignBytes }) => 
       const a = image(size);
       const b = image(size);
       sanlockDirect(['init', '-s', `LS1:0:${a.path}:${offset}`, '-Z', String(ss), '-A', align, '-o', String(io)]);
-      const ours = runCli(['direct', 'init', '-s', `LS1:0:${b.path}:${offset}`, '-Z', String(ss), '-A', align, '-o', String(io)]);
+      const ours = runCli([
+        'direct',
+        'init',
+        '-s',
+        `LS1:0:${b.path}:${offset}`,
+        '-Z',
+        String(ss),
+        '-A',
+        align,
+        '-o',
+        String(io),
+      ]);
       expect(ours.stderr).toBe('');
       expect(ours.status).toBe(0);
       expect(Buffer.compare(readFileSync(a.path), readFileSync(b.path))).toBe(0);
@@ -57,7 +68,17 @@ describe.each(GEOMETRIES)('geometry $ss/$align', ({ ss, align, alignBytes }) => 
       const a = image(size);
       const b = image(size);
       sanlockDirect(['init', '-r', `LS1:RES1:${a.path}:${offset}`, '-Z', String(ss), '-A', align, ...extra]);
-      const ours = runCli(['direct', 'init', '-r', `LS1:RES1:${b.path}:${offset}`, '-Z', String(ss), '-A', align, ...extra]);
+      const ours = runCli([
+        'direct',
+        'init',
+        '-r',
+        `LS1:RES1:${b.path}:${offset}`,
+        '-Z',
+        String(ss),
+        '-A',
+        align,
+        ...extra,
+      ]);
       expect(ours.status).toBe(0);
       expect(Buffer.compare(readFileSync(a.path), readFileSync(b.path))).toBe(0);
       const check = runSanlock(['direct', 'read_leader', '-r', `LS1:RES1:${b.path}:${offset}`]);
@@ -69,7 +90,18 @@ describe.each(GEOMETRIES)('geometry $ss/$align', ({ ss, align, alignBytes }) => 
     const a = image(size);
     const b = image(size);
     sanlockDirect(['init', '-r', `LS1:RES1:${a.path}:${offset}`, '-Z', String(ss), '-A', align, '-z', '1']);
-    const ours = runCli(['direct', 'init', '-r', `LS1:RES1:${b.path}:${offset}`, '-Z', String(ss), '-A', align, '-z', '1']);
+    const ours = runCli([
+      'direct',
+      'init',
+      '-r',
+      `LS1:RES1:${b.path}:${offset}`,
+      '-Z',
+      String(ss),
+      '-A',
+      align,
+      '-z',
+      '1',
+    ]);
     expect(ours.status).toBe(0);
     const theirs = Buffer.from(area(a.path, offset, alignBytes));
     const mine = Buffer.from(area(b.path, offset, alignBytes));
@@ -90,14 +122,20 @@ describe.each(GEOMETRIES)('geometry $ss/$align', ({ ss, align, alignBytes }) => 
     expect(rl.stdout).toContain(`sector_size ${ss}`);
     const rs = runCli(['direct', 'read-leader', '-s', `LSX:3:${a.path}:0`, '--json']);
     expect(rs.status).toBe(0);
-    const json = JSON.parse(rs.stdout) as { valid: boolean; offsetBytes: number; leader: { ioTimeoutSeconds: number; spaceName: string } };
+    const json = JSON.parse(rs.stdout) as {
+      valid: boolean;
+      offsetBytes: number;
+      leader: { ioTimeoutSeconds: number; spaceName: string };
+    };
     expect(json.valid).toBe(true);
     expect(json.offsetBytes).toBe(2 * ss);
     expect(json.leader.ioTimeoutSeconds).toBe(5);
     expect(json.leader.spaceName).toBe('LSX');
     const dump = runCli(['direct', 'dump', `${a.path}:0:${size}`, '--json']);
     expect(dump.status).toBe(0);
-    const areas = (JSON.parse(dump.stdout) as { areas: Array<{ kind: string; offsetBytes: number; resourceName: string }> }).areas;
+    const areas = (
+      JSON.parse(dump.stdout) as { areas: Array<{ kind: string; offsetBytes: number; resourceName: string }> }
+    ).areas;
     expect(areas.map((x) => [x.kind, x.offsetBytes, x.resourceName])).toEqual([['paxos', offset, 'RESX']]);
   });
 });
@@ -118,7 +156,9 @@ describe('non-ASCII names are stored as UTF-8 bytes, as sanlock stores them', ()
     const leader = runCli(['direct', 'read-leader', '-r', `${space}:${resource}:${a.path}:1048576`]);
     expect(leader.status).toBe(0);
     expect(leader.stdout).toContain(`resource_name ${resource}`);
-    expect(runSanlock(['direct', 'read_leader', '-r', `${space}:${resource}:${b.path}:1048576`]).stdout).toContain('read_leader done 0');
+    expect(runSanlock(['direct', 'read_leader', '-r', `${space}:${resource}:${b.path}:1048576`]).stdout).toContain(
+      'read_leader done 0',
+    );
   });
 
   it('a name of more than 48 bytes in UTF-8 is refused, though it has fewer than 48 characters', () => {
@@ -126,7 +166,9 @@ describe('non-ASCII names are stored as UTF-8 bytes, as sanlock stores them', ()
     const before = readFileSync(img.path);
     const result = runCli(['direct', 'init', '-s', `${'é'.repeat(25)}:0:${img.path}:0`]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/^leasehold: NAME_TOO_LONG: lockspace name ".*" is 50 bytes in UTF-8 \(25 characters\): expected at most 48/);
+    expect(result.stderr).toMatch(
+      /^leasehold: NAME_TOO_LONG: lockspace name ".*" is 50 bytes in UTF-8 \(25 characters\): expected at most 48/,
+    );
     expect(Buffer.compare(before, readFileSync(img.path))).toBe(0);
   });
 });

@@ -43,7 +43,18 @@ function watch(args: string[]): Watched {
 }
 
 const join = (hostId: number, name: string): Watched =>
-  watch(['direct', 'join', '-s', `LS:${hostId}:${image.path}:0`, '-o', IO_TIMEOUT, '--watchdog-fire-timeout', W, '--name', name]);
+  watch([
+    'direct',
+    'join',
+    '-s',
+    `LS:${hostId}:${image.path}:0`,
+    '-o',
+    IO_TIMEOUT,
+    '--watchdog-fire-timeout',
+    W,
+    '--name',
+    name,
+  ]);
 
 describe('direct join / direct hosts', () => {
   it('two hosts, a busy host_id, clean release', async () => {

@@ -33,7 +33,11 @@ function baseImage(): Uint8Array {
   for (const hostId of [1, 5]) {
     const at = (hostId - 1) * SECTOR;
     const leader = decodeLeader(bytes, at);
-    encodeLeader({ ...leader, ownerId: BigInt(hostId), ownerGeneration: 1n, timestamp: 100n + BigInt(hostId) }, bytes, at);
+    encodeLeader(
+      { ...leader, ownerId: BigInt(hostId), ownerGeneration: 1n, timestamp: 100n + BigInt(hostId) },
+      bytes,
+      at,
+    );
   }
   bytes.set(buildResourceArea({ spaceName: 'ls', resourceName: 'res', geometry: GEOMETRY }), MIB);
   return bytes;
@@ -58,7 +62,9 @@ function magicOf(sector: Uint8Array): number {
 describe('direct dump scan', () => {
   it('lists the owned host sectors and the resource leader, nothing from empty sectors', async () => {
     const rows = await scan(baseImage());
-    expect(rows.map(({ kind, offsetBytes }) => ({ kind, offsetBytes }))).toEqual(EXPECTED.map(({ kind, offsetBytes }) => ({ kind, offsetBytes })));
+    expect(rows.map(({ kind, offsetBytes }) => ({ kind, offsetBytes }))).toEqual(
+      EXPECTED.map(({ kind, offsetBytes }) => ({ kind, offsetBytes })),
+    );
     expect(rows[2]?.resourceName).toBe('res');
   });
 

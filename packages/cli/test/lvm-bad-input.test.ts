@@ -88,7 +88,10 @@ function writeMdSuperblock(device: string): void {
 }
 
 function run(tool: string, args: string[]): void {
-  execFileSync(tool, args, { stdio: ['pipe', 'ignore', 'ignore'], input: tool === 'sfdisk' ? (args.includes('gpt') ? 'label: gpt\n' : ',,83\n') : '' });
+  execFileSync(tool, args, {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    input: tool === 'sfdisk' ? (args.includes('gpt') ? 'label: gpt\n' : ',,83\n') : '',
+  });
 }
 
 /** mkfs.xfs refuses devices under 300 MiB. */
@@ -97,30 +100,47 @@ const XFS_DEVICE_BYTES = 320 * 1024 * 1024;
 const SIGNATURES: Array<[string, (device: string) => void, RegExp]> = [
   ['ext4', (d) => run('mkfs.ext4', ['-q', '-F', d]), /ext4 \(UUID [^)]+\) signature detected on \S+ at offset 1080\./],
   ['swap', (d) => run('mkswap', [d]), /swap \(UUID [^)]+\) signature detected on \S+ at offset 4086\./],
-  ['gpt', (d) => execFileSync('sfdisk', ['-q', d], { input: 'label: gpt\n', stdio: ['pipe', 'ignore', 'ignore'] }), /gpt signature detected on \S+ at offset 512\./],
-  ['dos', (d) => execFileSync('sfdisk', ['-q', d], { input: ',,83\n', stdio: ['pipe', 'ignore', 'ignore'] }), /dos signature detected on \S+ at offset 510\./],
+  [
+    'gpt',
+    (d) => execFileSync('sfdisk', ['-q', d], { input: 'label: gpt\n', stdio: ['pipe', 'ignore', 'ignore'] }),
+    /gpt signature detected on \S+ at offset 512\./,
+  ],
+  [
+    'dos',
+    (d) => execFileSync('sfdisk', ['-q', d], { input: ',,83\n', stdio: ['pipe', 'ignore', 'ignore'] }),
+    /dos signature detected on \S+ at offset 510\./,
+  ],
   ['md', writeMdSuperblock, /linux_raid_member \(label "host:md0"\) signature detected on \S+ at offset 4096\./],
 ];
 
 describe('pvcreate and vgcreate refuse devices that carry something', () => {
-  it.each(SIGNATURES)('%s: refused without -y/-f, named with its offset, the device unchanged', (_name, make, message) => {
-    const device = lab.addLoop(DEVICE_BYTES);
-    make(device);
-    const before = digest(device);
-    for (const [command, args] of [['pvcreate', [device]], ['vgcreate', ['badvg', device]]] as Array<[string, string[]]>) {
-      const result = lab.leasehold(command, args);
-      expect(result.status, result.stderr).toBe(5);
-      expect(result.stderr).toMatch(message);
-      expect(result.stderr).toMatch(/existing signatures? left on the device/);
-      expect(digest(device)).toBe(before);
-    }
-  });
+  it.each(SIGNATURES)(
+    '%s: refused without -y/-f, named with its offset, the device unchanged',
+    (_name, make, message) => {
+      const device = lab.addLoop(DEVICE_BYTES);
+      make(device);
+      const before = digest(device);
+      for (const [command, args] of [
+        ['pvcreate', [device]],
+        ['vgcreate', ['badvg', device]],
+      ] as Array<[string, string[]]>) {
+        const result = lab.leasehold(command, args);
+        expect(result.status, result.stderr).toBe(5);
+        expect(result.stderr).toMatch(message);
+        expect(result.stderr).toMatch(/existing signatures? left on the device/);
+        expect(digest(device)).toBe(before);
+      }
+    },
+  );
 
   it('xfs (which needs a 300 MiB device): refused without -y/-f, named with its offset, the device unchanged', () => {
     const device = lab.addLoop(XFS_DEVICE_BYTES);
     run('mkfs.xfs', ['-q', '-f', device]);
     const before = digest(device);
-    for (const [command, args] of [['pvcreate', [device]], ['vgcreate', ['badvg', device]]] as Array<[string, string[]]>) {
+    for (const [command, args] of [
+      ['pvcreate', [device]],
+      ['vgcreate', ['badvg', device]],
+    ] as Array<[string, string[]]>) {
       const result = lab.leasehold(command, args);
       expect(result.status, result.stderr).toBe(5);
       expect(result.stderr).toMatch(/xfs \(UUID [^)]+\) signature detected on \S+ at offset 0\./);
@@ -150,7 +170,9 @@ describe('pvcreate and vgcreate refuse devices that carry something', () => {
       const result = lab.leasehold('pvcreate', args);
       expect(result.status, result.stderr).toBe(5);
       expect(result.stderr).toContain(`sanlock delta lease area signature detected on ${device} at offset 0.`);
-      expect(result.stderr).toContain(`Can't initialize physical volume "${device}" holding a sanlock lease area without -ff`);
+      expect(result.stderr).toContain(
+        `Can't initialize physical volume "${device}" holding a sanlock lease area without -ff`,
+      );
       expect(digest(device)).toBe(before);
     }
   });
@@ -161,7 +183,9 @@ describe('pvcreate and vgcreate refuse devices that carry something', () => {
     const before = digest(device);
     const pvcreate = lab.leasehold('pvcreate', [device], { devices: [device] });
     expect(pvcreate.status).toBe(5);
-    expect(pvcreate.stderr).toBe(`  Can't initialize physical volume "${device}" of volume group "othervg" without -ff\n  ${device}: physical volume not initialized.\n`);
+    expect(pvcreate.stderr).toBe(
+      `  Can't initialize physical volume "${device}" of volume group "othervg" without -ff\n  ${device}: physical volume not initialized.\n`,
+    );
     const vgcreate = lab.leasehold('vgcreate', ['newvg', device], { devices: [device] });
     expect(vgcreate.status).toBe(5);
     expect(vgcreate.stderr).toContain(`Physical volume '${device}' is already in volume group 'othervg'`);
@@ -176,7 +200,10 @@ describe('damaged metadata: reads name the device, the offset and the problem, a
   function lvmVg(name: string): string {
     const device = lab.addLoop(DEVICE_BYTES);
     expect(lab.lvm('vgcreate', [name, device], { devices: [device] }).status).toBe(0);
-    expect(lab.lvm('lvcreate', ['--driverloaded', 'n', '-an', '-Zn', '-n', 'lv', '-l', '2', name], { devices: [device] }).status).toBe(0);
+    expect(
+      lab.lvm('lvcreate', ['--driverloaded', 'n', '-an', '-Zn', '-n', 'lv', '-l', '2', name], { devices: [device] })
+        .status,
+    ).toBe(0);
     return device;
   }
 
@@ -194,7 +221,8 @@ describe('damaged metadata: reads name the device, the offset and the problem, a
     expect(result.status).toBe(5);
     expect(result.stderr).toContain(`Checksum error on ${device} at offset ${offset}`);
     expect(result.stderr).toContain('Volume group "dmgtext" not found');
-    for (const command of ['pvs', 'lvs', 'vgck']) lab.leasehold(command, command === 'pvs' ? [] : ['dmgtext'], { devices: [device] });
+    for (const command of ['pvs', 'lvs', 'vgck'])
+      lab.leasehold(command, command === 'pvs' ? [] : ['dmgtext'], { devices: [device] });
     expect(digest(device)).toBe(before);
   });
 
@@ -221,7 +249,7 @@ describe('damaged metadata: reads name the device, the offset and the problem, a
 });
 
 describe('names, space, metadata area, missing and duplicate PVs', () => {
-  it('VG and LV names follow lvm\'s rules (exit 3, nothing written)', () => {
+  it("VG and LV names follow lvm's rules (exit 3, nothing written)", () => {
     const device = lab.addLoop(DEVICE_BYTES);
     expect(lab.leasehold('vgcreate', ['okvg', device], { devices: [device] }).status).toBe(0);
     const before = digest(device);
@@ -233,8 +261,16 @@ describe('names, space, metadata area, missing and duplicate PVs', () => {
       ['vgrename', ['okvg', 'bad/name'], 'New volume group name "bad/name" is invalid.'],
       ['lvcreate', ['-n', 'a b', '-l', '1', 'okvg'], 'Logical volume name "a b" is invalid.'],
       ['lvcreate', ['-n', long, '-l', '1', 'okvg'], `Logical volume name "${long}" is invalid.`],
-      ['lvcreate', ['-n', 'snapshot1', '-l', '1', 'okvg'], 'Names starting "snapshot" are reserved. Please choose a different LV name.'],
-      ['lvcreate', ['-n', 'x_mlog', '-l', '1', 'okvg'], 'Names including "_mlog" are reserved. Please choose a different LV name.'],
+      [
+        'lvcreate',
+        ['-n', 'snapshot1', '-l', '1', 'okvg'],
+        'Names starting "snapshot" are reserved. Please choose a different LV name.',
+      ],
+      [
+        'lvcreate',
+        ['-n', 'x_mlog', '-l', '1', 'okvg'],
+        'Names including "_mlog" are reserved. Please choose a different LV name.',
+      ],
     ];
     for (const [command, args, message] of cases) {
       const result = lab.leasehold(command, args, { devices: [device] });
@@ -244,7 +280,7 @@ describe('names, space, metadata area, missing and duplicate PVs', () => {
     expect(digest(device)).toBe(before);
   });
 
-  it('too little free space: lvm\'s message, exit 5, nothing written', () => {
+  it("too little free space: lvm's message, exit 5, nothing written", () => {
     const device = lab.addLoop(DEVICE_BYTES);
     expect(lab.leasehold('vgcreate', ['fullvg', device], { devices: [device] }).status).toBe(0);
     const before = digest(device);
@@ -258,7 +294,10 @@ describe('names, space, metadata area, missing and duplicate PVs', () => {
 
   it('a full metadata area: refused before anything is written', () => {
     const device = lab.addLoop(DEVICE_BYTES);
-    expect(lab.leasehold('pvcreate', ['--metadatasize', '32k', '--dataalignment', '4k', device], { devices: [device] }).status).toBe(0);
+    expect(
+      lab.leasehold('pvcreate', ['--metadatasize', '32k', '--dataalignment', '4k', device], { devices: [device] })
+        .status,
+    ).toBe(0);
     expect(lab.leasehold('vgcreate', ['tinyvg', device], { devices: [device] }).status).toBe(0);
     const before = digest(device);
     const tags = Array.from({ length: 20 }, (_, i) => ['--addtag', `t${i}_${'x'.repeat(1000)}`]).flat();
@@ -278,7 +317,9 @@ describe('names, space, metadata area, missing and duplicate PVs', () => {
     expect(result.status).toBe(5);
     expect(result.stderr).toMatch(/Couldn't find device with uuid [\w-]{38}\./);
     expect(result.stderr).toContain('Cannot change VG twovg while PVs are missing.');
-    const vgs = lab.leasehold('vgs', ['-o', 'vg_name,vg_attr,vg_missing_pv_count', '--noheadings', 'twovg'], { devices: [a] });
+    const vgs = lab.leasehold('vgs', ['-o', 'vg_name,vg_attr,vg_missing_pv_count', '--noheadings', 'twovg'], {
+      devices: [a],
+    });
     expect(vgs.stdout.trim().split(/\s+/)).toEqual(['twovg', 'wz-pn-', '1']);
     expect(digest(a)).toBe(before);
   });
@@ -296,12 +337,14 @@ describe('names, space, metadata area, missing and duplicate PVs', () => {
     expect([digest(a), digest(copy)]).toEqual(before);
   });
 
-  it('tags follow lvm\'s rules (exit 3, nothing written)', () => {
+  it("tags follow lvm's rules (exit 3, nothing written)", () => {
     const device = lab.addLoop(DEVICE_BYTES);
     expect(lab.leasehold('vgcreate', ['tagvg', device], { devices: [device] }).status).toBe(0);
     const before = digest(device);
     for (const tag of ['-lead', 'sp ace', 'x'.repeat(1025), 'semi;colon']) {
-      const result = lab.leasehold('lvcreate', ['-n', 'lv', '-l', '1', '--addtag', tag, 'tagvg'], { devices: [device] });
+      const result = lab.leasehold('lvcreate', ['-n', 'lv', '-l', '1', '--addtag', tag, 'tagvg'], {
+        devices: [device],
+      });
       expect(result.status, tag).toBe(3);
       expect(result.stderr).toContain('Invalid argument for --addtag');
     }
@@ -313,11 +356,16 @@ describe('names, space, metadata area, missing and duplicate PVs', () => {
     expect(lab.lvm('vgcreate', ['shvg', device], { devices: [device] }).status).toBe(0);
     const file = join(lab.dir, 'shvg.vg');
     expect(lab.lvm('vgcfgbackup', ['-f', file, 'shvg'], { devices: [device] }).status).toBe(0);
-    const text = readFileSync(file, 'utf8').replace('\textent_size = ', '\tlock_type = "sanlock"\n\tlock_args = "1.0.0:lvmlock"\n\textent_size = ');
+    const text = readFileSync(file, 'utf8').replace(
+      '\textent_size = ',
+      '\tlock_type = "sanlock"\n\tlock_args = "1.0.0:lvmlock"\n\textent_size = ',
+    );
     writeFileSync(file, text);
     expect(lab.lvm('vgcfgrestore', ['--driverloaded', 'n', '-f', file, 'shvg'], { devices: [device] }).status).toBe(0);
     const before = digest(device);
-    const vgs = lab.leasehold('vgs', ['--noheadings', '-o', 'vg_name,vg_attr,vg_lock_type,vg_lock_args'], { devices: [device] });
+    const vgs = lab.leasehold('vgs', ['--noheadings', '-o', 'vg_name,vg_attr,vg_lock_type,vg_lock_args'], {
+      devices: [device],
+    });
     expect(vgs.stdout.trim().split(/\s+/)).toEqual(['shvg', 'wz--ns', 'sanlock', '1.0.0:lvmlock']);
     const result = lab.leasehold('lvcreate', ['-n', 'lv', '-l', '1', 'shvg'], { devices: [device] });
     expect(result.status).toBe(5);

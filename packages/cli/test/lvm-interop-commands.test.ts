@@ -55,9 +55,27 @@ function zeroDevice(device: string, sizeBytes: number): void {
 }
 
 const REPORTS: Array<[string, string[]]> = [
-  ['vgs', ['--reportformat', 'json', '-o', '+vg_uuid,vg_seqno,vg_extent_count,vg_free_count,vg_mda_count,vg_mda_used_count,vg_mda_free,vg_mda_size,vg_lock_type,vg_lock_args']],
+  [
+    'vgs',
+    [
+      '--reportformat',
+      'json',
+      '-o',
+      '+vg_uuid,vg_seqno,vg_extent_count,vg_free_count,vg_mda_count,vg_mda_used_count,vg_mda_free,vg_mda_size,vg_lock_type,vg_lock_args',
+    ],
+  ],
   ['lvs', ['--reportformat', 'json', '-a', '-o', '+lv_uuid,seg_pe_ranges,seg_start_pe,seg_size_pe,devices,seg_count']],
-  ['pvs', ['--reportformat', 'json', '-o', '+pv_uuid,pe_start,dev_size,pv_pe_count,pv_pe_alloc_count,pv_mda_count,pv_mda_used_count,pv_mda_free', '--units', 'b']],
+  [
+    'pvs',
+    [
+      '--reportformat',
+      'json',
+      '-o',
+      '+pv_uuid,pe_start,dev_size,pv_pe_count,pv_pe_alloc_count,pv_mda_count,pv_mda_used_count,pv_mda_free',
+      '--units',
+      'b',
+    ],
+  ],
   ['lvs', ['-a', '-o', '+lv_uuid,seg_pe_ranges']],
 ];
 
@@ -90,7 +108,8 @@ function verify(model: Model): void {
   // what the sequence says: exactly these LVs with these sizes
   const lvs = (JSON.parse(outputs[1] as string) as JsonReport).report[0]?.lv ?? [];
   const sizes = new Map<string, number>();
-  for (const row of lvs) sizes.set(row.lv_name as string, (sizes.get(row.lv_name as string) ?? 0) + Number(row.seg_size_pe));
+  for (const row of lvs)
+    sizes.set(row.lv_name as string, (sizes.get(row.lv_name as string) ?? 0) + Number(row.seg_size_pe));
   expect(Object.fromEntries(sizes)).toEqual(Object.fromEntries(model.lvs));
   // per-PV allocation, for the next command's choices
   const pvs = (JSON.parse(outputs[2] as string) as JsonReport).report[0]?.pv ?? [];
@@ -128,7 +147,10 @@ abstract class Step implements fc.Command<Model, LvmLab> {
 }
 
 class Lvcreate extends Step {
-  constructor(readonly extents: number, readonly onPvSeed: number | undefined) {
+  constructor(
+    readonly extents: number,
+    readonly onPvSeed: number | undefined,
+  ) {
     super();
   }
   check(m: Readonly<Model>): boolean {
@@ -148,7 +170,11 @@ class Lvcreate extends Step {
 }
 
 class Lvextend extends Step {
-  constructor(readonly lvSeed: number, readonly extents: number, readonly pvSeeds: number[]) {
+  constructor(
+    readonly lvSeed: number,
+    readonly extents: number,
+    readonly pvSeeds: number[],
+  ) {
     super();
   }
   check(m: Readonly<Model>): boolean {
@@ -170,7 +196,10 @@ class Lvextend extends Step {
 }
 
 class Lvreduce extends Step {
-  constructor(readonly lvSeed: number, readonly extents: number) {
+  constructor(
+    readonly lvSeed: number,
+    readonly extents: number,
+  ) {
     super();
   }
   check(m: Readonly<Model>): boolean {
@@ -226,7 +255,10 @@ class Lvremove extends Step {
 }
 
 class Vgextend extends Step {
-  constructor(readonly pvSeed: number, readonly mdas: 1 | 2) {
+  constructor(
+    readonly pvSeed: number,
+    readonly mdas: 1 | 2,
+  ) {
     super();
   }
   check(m: Readonly<Model>): boolean {
@@ -262,8 +294,12 @@ class Vgreduce extends Step {
 
 const seed = fc.nat({ max: 1000 });
 const steps = [
-  fc.record({ extents: fc.integer({ min: 1, max: 30 }), on: fc.option(seed, { nil: undefined }) }).map(({ extents, on }) => new Lvcreate(extents, on)),
-  fc.tuple(seed, fc.integer({ min: 1, max: 40 }), fc.array(seed, { maxLength: 3 })).map(([l, e, p]) => new Lvextend(l, e, p)),
+  fc
+    .record({ extents: fc.integer({ min: 1, max: 30 }), on: fc.option(seed, { nil: undefined }) })
+    .map(({ extents, on }) => new Lvcreate(extents, on)),
+  fc
+    .tuple(seed, fc.integer({ min: 1, max: 40 }), fc.array(seed, { maxLength: 3 }))
+    .map(([l, e, p]) => new Lvextend(l, e, p)),
   fc.tuple(seed, seed).map(([l, e]) => new Lvreduce(l, e)),
   seed.map((l) => new Lvrename(l)),
   seed.map((l) => new Lvremove(l)),
@@ -286,26 +322,23 @@ beforeAll(() => {
 afterAll(() => lab?.cleanup());
 
 describe('the real lvm reads what leasehold writes', () => {
-  it(
-    'random command sequences through the leasehold CLI, checked by the real lvm after every step',
-    () => {
-      fc.assert(
-        fc.property(setup, fc.commands(steps, { maxCommands: MAX_COMMANDS }), ({ mdas, explicitPvcreate }, commands) => {
-          for (const [i, device] of lab.loops.entries()) zeroDevice(device, (DEVICE_SIZES_MIB[i] as number) * MIB);
-          const model: Model = { pvs: new Map(), lvs: new Map(), nextName: 0 };
-          for (const device of lab.loops) model.pvs.set(device, { device, inVg: false, peCount: 0, allocated: 0 });
-          const first = lab.loops.slice(0, mdas.length);
-          // one pvcreate per mda count (vgcreate --pvmetadatacopies applies to all it initializes)
-          first.forEach((device, i) => {
-            if (explicitPvcreate || mdas[i] === 2) must(lab.leasehold('pvcreate', ['--pvmetadatacopies', String(mdas[i]), device]), `pvcreate ${device}`);
-          });
-          must(lab.leasehold('vgcreate', ['-s', `${EXTENT_MIB}m`, VG, ...first]), 'vgcreate');
-          verify(model);
-          fc.modelRun(() => ({ model, real: lab }), commands);
-        }),
-        { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), endOnFailure: true },
-      );
-    },
-    600_000,
-  );
+  it('random command sequences through the leasehold CLI, checked by the real lvm after every step', () => {
+    fc.assert(
+      fc.property(setup, fc.commands(steps, { maxCommands: MAX_COMMANDS }), ({ mdas, explicitPvcreate }, commands) => {
+        for (const [i, device] of lab.loops.entries()) zeroDevice(device, (DEVICE_SIZES_MIB[i] as number) * MIB);
+        const model: Model = { pvs: new Map(), lvs: new Map(), nextName: 0 };
+        for (const device of lab.loops) model.pvs.set(device, { device, inVg: false, peCount: 0, allocated: 0 });
+        const first = lab.loops.slice(0, mdas.length);
+        // one pvcreate per mda count (vgcreate --pvmetadatacopies applies to all it initializes)
+        first.forEach((device, i) => {
+          if (explicitPvcreate || mdas[i] === 2)
+            must(lab.leasehold('pvcreate', ['--pvmetadatacopies', String(mdas[i]), device]), `pvcreate ${device}`);
+        });
+        must(lab.leasehold('vgcreate', ['-s', `${EXTENT_MIB}m`, VG, ...first]), 'vgcreate');
+        verify(model);
+        fc.modelRun(() => ({ model, real: lab }), commands);
+      }),
+      { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), endOnFailure: true },
+    );
+  }, 600_000);
 });

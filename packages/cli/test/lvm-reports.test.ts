@@ -24,7 +24,8 @@ beforeAll(() => {
   ok(lab.lvm('pvcreate', ['--pvmetadatacopies', '2', b as string]), 'pvcreate b');
   ok(lab.lvm('pvcreate', [c as string]), 'pvcreate c');
   ok(lab.lvm('vgcreate', ['-s', '2m', 'rep', a as string, b as string]), 'vgcreate');
-  const create = (args: string[]): void => void ok(lab.lvm('lvcreate', ['--driverloaded', 'n', '-an', '-Zn', ...args, 'rep']), `lvcreate ${args.join(' ')}`);
+  const create = (args: string[]): void =>
+    void ok(lab.lvm('lvcreate', ['--driverloaded', 'n', '-an', '-Zn', ...args, 'rep']), `lvcreate ${args.join(' ')}`);
   create(['-n', 'small', '-L', '10m']);
   create(['-n', 'big', '-l', '120']);
   create(['-n', 'str', '-i', '2', '-I', '64k', '-L', '40m']);
@@ -35,13 +36,19 @@ beforeAll(() => {
   // a VG with a hidden LV, as a shared VG's lvmlock (lvm creates hidden LVs only internally: restore one)
   const d = lab.addLoop(100 * MIB);
   ok(lab.lvm('vgcreate', ['hid', d]), 'vgcreate hid');
-  for (const name of ['zzz', 'lvmlock', 'aaa']) ok(lab.lvm('lvcreate', ['--driverloaded', 'n', '-an', '-Zn', '-n', name, '-l', '2', 'hid']), `lvcreate ${name}`);
+  for (const name of ['zzz', 'lvmlock', 'aaa'])
+    ok(lab.lvm('lvcreate', ['--driverloaded', 'n', '-an', '-Zn', '-n', name, '-l', '2', 'hid']), `lvcreate ${name}`);
   const file = join(lab.dir, 'hid.vg');
   ok(lab.lvm('vgcfgbackup', ['-f', file, 'hid']), 'vgcfgbackup');
   const text = readFileSync(file, 'utf8');
   const at = text.indexOf('lvmlock {');
   const status = text.indexOf('status = ["READ", "WRITE", "VISIBLE"]', at);
-  writeFileSync(file, text.slice(0, status) + 'status = ["READ", "WRITE"]' + text.slice(status + 'status = ["READ", "WRITE", "VISIBLE"]'.length));
+  writeFileSync(
+    file,
+    text.slice(0, status) +
+      'status = ["READ", "WRITE"]' +
+      text.slice(status + 'status = ["READ", "WRITE", "VISIBLE"]'.length),
+  );
   ok(lab.lvm('vgcfgrestore', ['--driverloaded', 'n', '-f', file, 'hid']), 'vgcfgrestore');
 }, 120_000);
 
@@ -56,8 +63,24 @@ const REPORTS: Array<[string, string[]]> = [
   ['vgs', ['-o', 'vg_all']],
   ['pvs', ['-o', 'pv_all,vg_all']],
   ['pvs', ['-o', '+pv_uuid,pe_start,pv_pe_count,pv_pe_alloc_count,pv_mda_count,pv_mda_free,dev_size', '--units', 'b']],
-  ['vgs', ['-o', 'vg_name,vg_uuid,vg_seqno,vg_extent_size,vg_extent_count,vg_free_count,vg_mda_count,vg_mda_free,vg_lock_type,vg_lock_args', '--units', 's']],
-  ['lvs', ['-o', 'lv_name,lv_uuid,seg_start_pe,seg_size_pe,seg_pe_ranges,stripes,stripe_size,devices,seg_count,segtype', '--reportformat', 'json']],
+  [
+    'vgs',
+    [
+      '-o',
+      'vg_name,vg_uuid,vg_seqno,vg_extent_size,vg_extent_count,vg_free_count,vg_mda_count,vg_mda_free,vg_lock_type,vg_lock_args',
+      '--units',
+      's',
+    ],
+  ],
+  [
+    'lvs',
+    [
+      '-o',
+      'lv_name,lv_uuid,seg_start_pe,seg_size_pe,seg_pe_ranges,stripes,stripe_size,devices,seg_count,segtype',
+      '--reportformat',
+      'json',
+    ],
+  ],
   ['lvs', ['-O', '-lv_size', '-o', 'lv_name,lv_size,lv_full_name,lv_path', '--units', 'k']],
   ['lvs', ['--noheadings', '--separator', ':', '-o', 'lv_name,vg_name,lv_size', '--units', 'm', '--nosuffix']],
   ['vgs', ['--noheadings', '-o', 'name,size,free,seqno']],
@@ -68,7 +91,19 @@ const REPORTS: Array<[string, string[]]> = [
   ['pvs', ['-o', 'pv_name,pv_size,pv_free,pv_used', '--units', 't']],
   ['lvs', ['-a', 'hid']],
   ['lvs', ['hid']],
-  ['lvs', ['-a', '-O', '-lv_name', '-o', 'lv_name,lv_attr,lv_role,lv_path,lv_dm_path,seg_pe_ranges', '--reportformat', 'json', 'hid']],
+  [
+    'lvs',
+    [
+      '-a',
+      '-O',
+      '-lv_name',
+      '-o',
+      'lv_name,lv_attr,lv_role,lv_path,lv_dm_path,seg_pe_ranges',
+      '--reportformat',
+      'json',
+      'hid',
+    ],
+  ],
   ['vgs', ['-o', '+lv_count,vg_seqno', 'hid']],
 ];
 
@@ -85,7 +120,11 @@ describe('reports agree with the real lvm', () => {
   });
 
   it('names that match nothing: the same messages and exit status 5, the rest still printed', () => {
-    for (const [command, args] of [['vgs', ['rep', 'nope']], ['lvs', ['rep/nope', 'rep/big']], ['lvs', ['nope']]] as Array<[string, string[]]>) {
+    for (const [command, args] of [
+      ['vgs', ['rep', 'nope']],
+      ['lvs', ['rep/nope', 'rep/big']],
+      ['lvs', ['nope']],
+    ] as Array<[string, string[]]>) {
       const real = lab.lvm(command, command === 'lvs' ? ['--driverloaded', 'n', ...args] : args);
       const ours = lab.leasehold(command, args);
       expect(real.status).toBe(5);

@@ -34,15 +34,26 @@ function exactFixed(value: number, decimals: number): string {
 describe('lvm size printing', () => {
   it('fixedC rounds like printf: the exact value of the double, half to even', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 50 }), fc.constantFrom(1, 512, 1000, 1024, 1000 ** 2, 1024 ** 2, 1000 ** 3, 1024 ** 3, 1024 ** 4), (bytes, unit) => {
-        const value = bytes / unit;
-        expect(fixedC(value, 2)).toBe(exactFixed(value, 2));
-        expect(fixedC(value, 0)).toBe(exactFixed(value, 0));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 50 }),
+        fc.constantFrom(1, 512, 1000, 1024, 1000 ** 2, 1024 ** 2, 1000 ** 3, 1024 ** 3, 1024 ** 4),
+        (bytes, unit) => {
+          const value = bytes / unit;
+          expect(fixedC(value, 2)).toBe(exactFixed(value, 2));
+          expect(fixedC(value, 0)).toBe(exactFixed(value, 0));
+        },
+      ),
       { numRuns: 2000 },
     );
     // exact ties, where toFixed and printf differ
-    for (const [value, text] of [[1.125, '1.12'], [1.375, '1.38'], [1.625, '1.62'], [1.875, '1.88'], [0.5, '0.50'], [2.5, '2.50']] as const) {
+    for (const [value, text] of [
+      [1.125, '1.12'],
+      [1.375, '1.38'],
+      [1.625, '1.62'],
+      [1.875, '1.88'],
+      [0.5, '0.50'],
+      [2.5, '2.50'],
+    ] as const) {
       expect(fixedC(value, 2)).toBe(text);
     }
     expect(fixedC(2.5, 0)).toBe('2');
@@ -53,9 +64,24 @@ describe('lvm size printing', () => {
     const r = { unit: 'r', suffix: true };
     // LV sizes in MiB and lvs' LSize column (1 MiB extents), observed with lvm 2.03.16
     const seen: Array<[number, string]> = [
-      [1, '1.00m'], [1023, '1023.00m'], [1024, '1.00g'], [1025, '1.00g'], [1030, '<1.01g'], [1100, '1.07g'], [1152, '1.12g'], [1160, '1.13g'],
-      [1408, '<1.38g'], [1535, '<1.50g'], [1536, '1.50g'], [1664, '1.62g'], [1920, '<1.88g'], [2043, '<2.00g'], [10229, '<9.99g'], [10230, '9.99g'],
-      [10235, '<10.00g'], [102395, '<100.00g'],
+      [1, '1.00m'],
+      [1023, '1023.00m'],
+      [1024, '1.00g'],
+      [1025, '1.00g'],
+      [1030, '<1.01g'],
+      [1100, '1.07g'],
+      [1152, '1.12g'],
+      [1160, '1.13g'],
+      [1408, '<1.38g'],
+      [1535, '<1.50g'],
+      [1536, '1.50g'],
+      [1664, '1.62g'],
+      [1920, '<1.88g'],
+      [2043, '<2.00g'],
+      [10229, '<9.99g'],
+      [10230, '9.99g'],
+      [10235, '<10.00g'],
+      [102395, '<100.00g'],
     ];
     for (const [mib, text] of seen) expect(formatSizeBytes(mib * MIB, r), `${mib} MiB`).toBe(text);
     expect(formatSizeBytes(0, r)).toBe('0 ');
@@ -105,7 +131,11 @@ describe("lvm's getopt rules", () => {
   ];
 
   it('a short option with a value takes the rest of its word, or the next word even if it starts with -', () => {
-    const args = parseLvmArgs('lvcreate', ['-an', '-Zn', '-L+10M', '-o+lv_uuid', '-l', '-3', 'vg/lv', '-ffy', '--size=5', '--extents', '7', '--', '-x'], specs);
+    const args = parseLvmArgs(
+      'lvcreate',
+      ['-an', '-Zn', '-L+10M', '-o+lv_uuid', '-l', '-3', 'vg/lv', '-ffy', '--size=5', '--extents', '7', '--', '-x'],
+      specs,
+    );
     expect(args.values.get('activate')).toEqual(['n']);
     expect(args.values.get('zero')).toEqual(['n']);
     expect(args.values.get('size')).toEqual(['+10M', '5']);
@@ -127,9 +157,18 @@ describe("lvm's getopt rules", () => {
       }
       throw new Error('no error');
     };
-    expect(message(['--bogus'])).toEqual(["lvs: unrecognized option '--bogus'", 'Error during parsing of command line.']);
+    expect(message(['--bogus'])).toEqual([
+      "lvs: unrecognized option '--bogus'",
+      'Error during parsing of command line.',
+    ]);
     expect(message(['-q'])).toEqual(["lvs: invalid option -- 'q'", 'Error during parsing of command line.']);
-    expect(message(['-L'])).toEqual(["lvs: option requires an argument -- 'L'", 'Error during parsing of command line.']);
-    expect(message(['--noheadings=1'])).toEqual(["lvs: option '--noheadings' doesn't allow an argument", 'Error during parsing of command line.']);
+    expect(message(['-L'])).toEqual([
+      "lvs: option requires an argument -- 'L'",
+      'Error during parsing of command line.',
+    ]);
+    expect(message(['--noheadings=1'])).toEqual([
+      "lvs: option '--noheadings' doesn't allow an argument",
+      'Error during parsing of command line.',
+    ]);
   });
 });

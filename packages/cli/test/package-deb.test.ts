@@ -8,7 +8,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -17,10 +27,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempImage } from '@leasehold/testkit';
 
 const CHECKOUT = fileURLToPath(new URL('../../../', import.meta.url));
-const VERSION = (JSON.parse(readFileSync(join(CHECKOUT, 'packages/cli/package.json'), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(join(CHECKOUT, 'packages/cli/package.json'), 'utf8')) as { version: string })
+  .version;
 const UNITS = ['leasehold.service', 'leasehold-watchdog.service', 'leasehold-lockstart.service'];
 /** Packages only the build and the tests use: none may reach the installed tree. */
-const DEV_ONLY_PACKAGES = ['typescript', 'vitest', 'fast-check', 'tsx', '@types/node', '@leasehold/testkit', '@leasehold/sim'];
+const DEV_ONLY_PACKAGES = [
+  'typescript',
+  'vitest',
+  'fast-check',
+  'tsx',
+  '@types/node',
+  '@leasehold/testkit',
+  '@leasehold/sim',
+];
 /** Packages the host must have installed for the dependency check in the throw-away root. */
 const HOST_DEPENDENCIES = ['nodejs', 'util-linux'];
 const STEP_TIMEOUT_MS = 120_000;
@@ -39,7 +58,8 @@ function run(command: string, args: string[]): Run {
 
 function runOk(command: string, args: string[]): string {
   const result = run(command, args);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}:\n${result.stdout}${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}:\n${result.stdout}${result.stderr}`);
   return result.stdout;
 }
 
@@ -73,7 +93,9 @@ const installRoot = join(work, 'install-root');
 let deb = '';
 
 beforeAll(() => {
-  const printed = runOk(join(CHECKOUT, 'scripts/package-deb'), ['--no-build', '--out', join(work, 'out')]).trim().split('\n');
+  const printed = runOk(join(CHECKOUT, 'scripts/package-deb'), ['--no-build', '--out', join(work, 'out')])
+    .trim()
+    .split('\n');
   deb = printed[printed.length - 1] ?? '';
   runOk(join(CHECKOUT, 'scripts/install'), ['--no-build', '--root', installRoot]);
 }, 4 * STEP_TIMEOUT_MS);
@@ -93,9 +115,14 @@ describe('scripts/package-deb', () => {
     expect(field('Suggests')).toContain('sanlock');
     const control = join(work, 'control');
     runOk('dpkg-deb', ['--control', deb, control]);
-    expect(readFileSync(join(control, 'conffiles'), 'utf8').trim().split('\n')).toEqual(['/etc/leasehold/host-id.conf.example', '/etc/leasehold/leasehold.conf']);
+    expect(readFileSync(join(control, 'conffiles'), 'utf8').trim().split('\n')).toEqual([
+      '/etc/leasehold/host-id.conf.example',
+      '/etc/leasehold/leasehold.conf',
+    ]);
     for (const script of ['postinst', 'prerm', 'postrm']) {
-      expect(readFileSync(join(control, script), 'utf8'), script).not.toMatch(/systemctl\s+(enable|start|restart)|deb-systemd/);
+      expect(readFileSync(join(control, script), 'utf8'), script).not.toMatch(
+        /systemctl\s+(enable|start|restart)|deb-systemd/,
+      );
     }
   });
 
@@ -106,10 +133,13 @@ describe('scripts/package-deb', () => {
     // checks them for real (no --force-depends): the CI machine's packages satisfy the .deb.
     writeFileSync(join(dpkgRoot, 'var/lib/dpkg/status'), runOk('dpkg-query', ['-s', ...HOST_DEPENDENCIES]));
     for (const name of HOST_DEPENDENCIES) writeFileSync(join(dpkgRoot, `var/lib/dpkg/info/${name}.list`), '');
-    const dpkg = (args: string[]): string => runOk('dpkg', [`--root=${dpkgRoot}`, '--force-script-chrootless', ...args]);
+    const dpkg = (args: string[]): string =>
+      runOk('dpkg', [`--root=${dpkgRoot}`, '--force-script-chrootless', ...args]);
 
     dpkg(['-i', deb]);
-    expect(runOk('dpkg-query', [`--root=${dpkgRoot}`, '-W', '-f', DPKG_STATUS_FORMAT, 'leasehold'])).toBe(`install ok installed ${VERSION}`);
+    expect(runOk('dpkg-query', [`--root=${dpkgRoot}`, '-W', '-f', DPKG_STATUS_FORMAT, 'leasehold'])).toBe(
+      `install ok installed ${VERSION}`,
+    );
     expect(runOk(join(dpkgRoot, 'usr/sbin/leasehold'), ['--version'])).toBe(`leasehold ${VERSION}\n`);
     expect(runOk(join(dpkgRoot, 'usr/bin/leasehold'), ['--version'])).toBe(`leasehold ${VERSION}\n`);
     // The package and scripts/install put down the same tree, byte for byte.
@@ -126,15 +156,34 @@ describe('scripts/install --root', () => {
   it('puts the command, units and config in place and runs from the root', () => {
     expect(runOk(join(installRoot, 'usr/sbin/leasehold'), ['--version'])).toBe(`leasehold ${VERSION}\n`);
     expect(readlinkSync(join(installRoot, 'usr/bin/leasehold'))).toBe('../sbin/leasehold');
-    for (const unit of UNITS) expect(readFileSync(join(installRoot, 'usr/lib/systemd/system', unit), 'utf8')).toContain('ExecStart=/usr/sbin/leasehold ');
-    expect(readFileSync(join(installRoot, 'etc/leasehold/leasehold.conf'), 'utf8')).toBe(readFileSync(join(CHECKOUT, 'leasehold.conf.example'), 'utf8'));
+    for (const unit of UNITS)
+      expect(readFileSync(join(installRoot, 'usr/lib/systemd/system', unit), 'utf8')).toContain(
+        'ExecStart=/usr/sbin/leasehold ',
+      );
+    expect(readFileSync(join(installRoot, 'etc/leasehold/leasehold.conf'), 'utf8')).toBe(
+      readFileSync(join(CHECKOUT, 'leasehold.conf.example'), 'utf8'),
+    );
     expect(readFileSync(join(installRoot, 'usr/share/doc/leasehold/operations.md'), 'utf8')).toContain('systemctl');
   });
 
   it('ships the production packages with their native addons, and no dev dependencies', () => {
     const modules = join(lib, 'node_modules');
     for (const name of DEV_ONLY_PACKAGES) expect(() => lstatSync(join(modules, name)), name).toThrow();
-    expect(readdirSync(join(lib, 'packages')).sort()).toEqual(['cli', 'client', 'daemon', 'disk', 'errors', 'host-core', 'lease', 'lvm-format', 'native', 'ondisk', 'protocol', 'volume', 'watchdog']);
+    expect(readdirSync(join(lib, 'packages')).sort()).toEqual([
+      'cli',
+      'client',
+      'daemon',
+      'disk',
+      'errors',
+      'host-core',
+      'lease',
+      'lvm-format',
+      'native',
+      'ondisk',
+      'protocol',
+      'volume',
+      'watchdog',
+    ]);
     expect(() => lstatSync(join(lib, 'packages/cli/src'))).toThrow();
     // The daemon's state database loads better-sqlite3's addon from the installed tree.
     const requireFromDaemon = createRequire(join(lib, 'packages/daemon/package.json'));
@@ -151,7 +200,9 @@ describe('scripts/install --root', () => {
     try {
       const leasehold = join(installRoot, 'usr/sbin/leasehold');
       runOk(leasehold, ['direct', 'init', '-s', `pkgtest:0:${image.path}:0`, '-o', '1']);
-      expect(runOk(leasehold, ['direct', 'read-leader', '-s', `pkgtest:1:${image.path}:0`])).toMatch(/^space_name pkgtest$/m);
+      expect(runOk(leasehold, ['direct', 'read-leader', '-s', `pkgtest:1:${image.path}:0`])).toMatch(
+        /^space_name pkgtest$/m,
+      );
     } finally {
       image.cleanup();
     }
@@ -168,7 +219,8 @@ describe('scripts/install --root', () => {
 
   it('has units that systemd-analyze verify accepts', () => {
     const analyze = run('systemd-analyze', ['--version']);
-    if (analyze.status !== 0) throw new Error('systemd-analyze is missing: apt-get install systemd (.ci/run installs it)');
+    if (analyze.status !== 0)
+      throw new Error('systemd-analyze is missing: apt-get install systemd (.ci/run installs it)');
     // In the installed root, so that verify checks our ExecStart paths there, with the host's units
     // added (sysinit.target and the other targets every service depends on). Last: it adds files.
     cpSync('/lib/systemd/system', join(installRoot, 'lib/systemd/system'), { recursive: true, verbatimSymlinks: true });

@@ -42,7 +42,10 @@ interface Result {
 
 function lh(args: string[]): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_PATH, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -54,12 +57,20 @@ function lh(args: string[]): Promise<Result> {
 
 async function ok(args: string[]): Promise<string> {
   const result = await lh(args);
-  if (result.status !== 0) throw new Error(`leasehold ${args.join(' ')} failed (${result.status}):\n${result.stdout}${result.stderr}\n${daemon.log()}`);
+  if (result.status !== 0)
+    throw new Error(
+      `leasehold ${args.join(' ')} failed (${result.status}):\n${result.stdout}${result.stderr}\n${daemon.log()}`,
+    );
   return result.stdout;
 }
 
 async function lvNames(vg: string): Promise<{ lvm: string[]; leasehold: string[] }> {
-  const parse = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter((l) => l !== '').sort();
+  const parse = (text: string): string[] =>
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '')
+      .sort();
   return {
     lvm: parse(await h1.lvmOk(['lvs', '--noheadings', '-o', 'lv_name', vg])),
     leasehold: parse(await ok(['lvs', '--noheadings', '-o', 'lv_name', vg])),
@@ -75,7 +86,12 @@ async function dumpShape(vg: string): Promise<string[]> {
     .filter((line) => /^\d{8} /.test(line))
     .map((line) => {
       const [offset, lockspace, resource] = line.trim().split(/\s+/) as [string, string, string];
-      const kind = Number(offset) === 0 || Number(offset) < MIB ? 'host' : /^[A-Za-z0-9]{6}(-[A-Za-z0-9]{4}){5}-[A-Za-z0-9]{6}$/.test(resource) ? 'LV' : resource.replace('_GLLK_disabled', 'GL').replace('GLLK', 'GL');
+      const kind =
+        Number(offset) === 0 || Number(offset) < MIB
+          ? 'host'
+          : /^[A-Za-z0-9]{6}(-[A-Za-z0-9]{4}){5}-[A-Za-z0-9]{6}$/.test(resource)
+            ? 'LV'
+            : resource.replace('_GLLK_disabled', 'GL').replace('GLLK', 'GL');
       return `${Number(offset) < MIB ? 'delta' : offset} ${lockspace === `lvm_${vg}` ? 'lvm_<vg>' : lockspace} ${kind}`;
     })
     .filter((row) => !row.startsWith('delta'));
@@ -99,7 +115,10 @@ beforeAll(async () => {
     const hostIdFile = dir.file('host-id.conf');
     writeFileSync(hostIdFile, '* = 2\n');
     const conf = dir.file('leasehold.conf');
-    writeFileSync(conf, `io_timeout = 1\ndevices = ${disk1.device}, ${disk2.device}\nlocking_dir = ${dir.file('lock')}\nhost_id_file = ${hostIdFile}\n`);
+    writeFileSync(
+      conf,
+      `io_timeout = 1\ndevices = ${disk1.device}, ${disk2.device}\nlocking_dir = ${dir.file('lock')}\nhost_id_file = ${hostIdFile}\n`,
+    );
     daemon = await new TestDaemon(dir, { name: 'lh2', hostIdFile, logLevel: 'info' }).start();
     env = { LEASEHOLD_SOCKET: daemon.socketPath, LEASEHOLD_CONFIG: conf };
   } catch (error) {
@@ -121,16 +140,29 @@ describe('leasehold and the real lvmlockd share VGs', () => {
     const started = await ok(['lockstart', '--wait', 'rvA']);
     expect(started).toContain('VG rvA starting sanlock lockspace');
     const status = await daemon.with((client) => client.status());
-    expect(status.lockspaces).toEqual([expect.objectContaining({ lockspace: 'lvm_rvA', state: 'joined', hostId: 2, path: disk1.device, offsetBytes: realVg.peStartBytes })]);
+    expect(status.lockspaces).toEqual([
+      expect.objectContaining({
+        lockspace: 'lvm_rvA',
+        state: 'joined',
+        hostId: 2,
+        path: disk1.device,
+        offsetBytes: realVg.peStartBytes,
+      }),
+    ]);
     expect((await lvNames('rvA')).leasehold).toEqual(['r1']);
     await ok(['lvcreate', '-an', '-n', 'lh1', '-L', '4m', 'rvA']);
     expect(await lvNames('rvA')).toEqual({ lvm: ['lh1', 'r1'], leasehold: ['lh1', 'r1'] });
     // lvmlockd's view of the lease: the slot after r1's, named by lh1's UUID.
-    const lockArgs = (await h1.lvmOk(['lvs', '--noheadings', '-o', 'lv_uuid,lv_lockargs', 'rvA/lh1'])).trim().split(/\s+/);
+    const lockArgs = (await h1.lvmOk(['lvs', '--noheadings', '-o', 'lv_uuid,lv_lockargs', 'rvA/lh1']))
+      .trim()
+      .split(/\s+/);
     expect(lockArgs[1]).toBe(`1.0.0:${slotOffsetBytes(68, geometry)}`);
     const pv = await openDirectDisk(disk1.device, { readOnly: true });
     try {
-      const leader = decodeLeader(new Uint8Array(await pv.read(realVg.peStartBytes + slotOffsetBytes(68, geometry), 512)), 0);
+      const leader = decodeLeader(
+        new Uint8Array(await pv.read(realVg.peStartBytes + slotOffsetBytes(68, geometry), 512)),
+        0,
+      );
       expect(leader.resourceName).toBe(lockArgs[0]);
     } finally {
       await pv.close();
@@ -160,7 +192,11 @@ describe('leasehold and the real lvmlockd share VGs', () => {
     const shape = await dumpShape('lvB');
     expect(shape).toEqual(await dumpShape('rvC'));
     const at = (slot: number): string => String(slotOffsetBytes(slot, geometry)).padStart(8, '0');
-    expect(shape.slice(0, 3)).toEqual([`${at(GL_SLOT)} lvm_<vg> GL`, `${at(GL_SLOT + 1)} lvm_<vg> VGLK`, `${at(GL_SLOT + 2)} lvm_<vg> #unused`]);
+    expect(shape.slice(0, 3)).toEqual([
+      `${at(GL_SLOT)} lvm_<vg> GL`,
+      `${at(GL_SLOT + 1)} lvm_<vg> VGLK`,
+      `${at(GL_SLOT + 2)} lvm_<vg> #unused`,
+    ]);
     await h1.lvmOk(['lvcreate', '-an', '-n', 'fromlvm', '-L', '4m', 'lvB']);
     expect((await lvNames('lvB')).leasehold).toEqual(['fromlvm']);
     await ok(['lvcreate', '-an', '-n', 'fromlh', '-L', '4m', 'lvB']);
@@ -179,7 +215,8 @@ describe('leasehold and the real lvmlockd share VGs', () => {
     const side = async (who: 'lvm' | 'lh'): Promise<void> => {
       const mine: string[] = [];
       let n = 0;
-      const run = async (args: string[]): Promise<boolean> => (who === 'lvm' ? (await h1.lvm(args)).status === 0 : (await lh(args)).status === 0);
+      const run = async (args: string[]): Promise<boolean> =>
+        who === 'lvm' ? (await h1.lvm(args)).status === 0 : (await lh(args)).status === 0;
       while (Date.now() < deadline) {
         if (mine.length === 0 || Math.random() < 0.6) {
           const name = `${who}${n++}`;
@@ -206,7 +243,10 @@ describe('leasehold and the real lvmlockd share VGs', () => {
     expect(vgck.status, vgck.stderr).toBe(0);
     expect((await lh(['vgck', 'rvA'])).status).toBe(0);
     // Every LV's lease slot holds its UUID.
-    const rows = (await h1.lvmOk(['lvs', '--noheadings', '-o', 'lv_uuid,lv_lockargs', 'rvA'])).trim().split('\n').map((l) => l.trim().split(/\s+/));
+    const rows = (await h1.lvmOk(['lvs', '--noheadings', '-o', 'lv_uuid,lv_lockargs', 'rvA']))
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/));
     const pv = await openDirectDisk(disk1.device, { readOnly: true });
     try {
       const offsets = new Set<string>();

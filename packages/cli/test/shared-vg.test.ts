@@ -13,8 +13,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDirectDisk } from '@leasehold/disk/direct';
 import { formatUuid, lvExtentCount } from '@leasehold/lvm-format';
 import {
-  FIRST_LV_SLOT, GL_SLOT, LVM_VALUE_BLOCK_VERSION, VG_SLOT, buildLockspaceArea, lvmlockResourceArea, decodeLeader, decodeLvmValueBlock, encodeLvmValueBlock, lockLvInitialBytes, lvbSectorOffset,
-  lvmlockGeometry, lvmlockInitialSlots, slotCount, slotOffsetBytes,
+  FIRST_LV_SLOT,
+  GL_SLOT,
+  LVM_VALUE_BLOCK_VERSION,
+  VG_SLOT,
+  buildLockspaceArea,
+  lvmlockResourceArea,
+  decodeLeader,
+  decodeLvmValueBlock,
+  encodeLvmValueBlock,
+  lockLvInitialBytes,
+  lvbSectorOffset,
+  lvmlockGeometry,
+  lvmlockInitialSlots,
+  slotCount,
+  slotOffsetBytes,
 } from '@leasehold/ondisk';
 import { readVolumes } from '@leasehold/volume';
 import { makeLoopSet, type LoopSet } from '@leasehold/testkit';
@@ -46,7 +59,10 @@ interface Result {
 
 function lh(host: Host, args: string[]): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...host.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_PATH, ...args], {
+      env: { ...process.env, ...host.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -58,7 +74,10 @@ function lh(host: Host, args: string[]): Promise<Result> {
 
 async function ok(host: Host, args: string[]): Promise<string> {
   const result = await lh(host, args);
-  if (result.status !== 0) throw new Error(`${host.name}: leasehold ${args.join(' ')} failed (${result.status}):\n${result.stdout}${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(
+      `${host.name}: leasehold ${args.join(' ')} failed (${result.status}):\n${result.stdout}${result.stderr}`,
+    );
   return result.stdout;
 }
 
@@ -100,7 +119,10 @@ function makeHost(name: string, hostId: number): Host {
   const hostIdFile = `${hostDir}/host-id.conf`;
   writeFileSync(hostIdFile, `* = ${hostId}\n`);
   const conf = `${hostDir}/leasehold.conf`;
-  writeFileSync(conf, `io_timeout = 1\ndevices = ${loops.devices.join(', ')}\nlocking_dir = ${hostDir}/lock\nhost_id_file = ${hostIdFile}\n`);
+  writeFileSync(
+    conf,
+    `io_timeout = 1\ndevices = ${loops.devices.join(', ')}\nlocking_dir = ${hostDir}/lock\nhost_id_file = ${hostIdFile}\n`,
+  );
   const daemon = new TestDaemon(dir, { name, hostIdFile, logLevel: 'info' });
   return { name, hostId, daemon, env: { LEASEHOLD_SOCKET: daemon.socketPath, LEASEHOLD_CONFIG: conf } };
 }
@@ -136,17 +158,28 @@ describe('shared VGs between two leasehold hosts', () => {
     expect(read?.vg.lockArgs).toBe('1.0.0:lvmlock');
     const lockLv = read?.vg.lvs.find((lv) => lv.name === 'lvmlock');
     expect(lockLv?.status).toEqual(['READ', 'WRITE']);
-    expect(lockLv?.segments).toEqual([expect.objectContaining({ startExtent: 0, extentCount: 64, stripes: [{ pvKey: 'pv0', startPe: 0 }] })]);
+    expect(lockLv?.segments).toEqual([
+      expect.objectContaining({ startExtent: 0, extentCount: 64, stripes: [{ pvKey: 'pv0', startPe: 0 }] }),
+    ]);
     const text = new TextDecoder().decode(read?.devices.values().next().value?.mdas[0]?.text ?? new Uint8Array());
     expect(text).toMatch(/flags = \["WRITE_LOCKED"\]\s+lock_type = "sanlock"\s+lock_args = "1\.0\.0:lvmlock"/);
     // Every slot is what lvmlockd writes; slot 0 except host 1's own sector (it joined).
-    for (const slot of lvmlockInitialSlots({ vgName: 'svA', geometry, lockLvBytes: lockLvInitialBytes(geometry), globalLock: 'enabled', ioTimeoutSeconds: 1 })) {
+    for (const slot of lvmlockInitialSlots({
+      vgName: 'svA',
+      geometry,
+      lockLvBytes: lockLvInitialBytes(geometry),
+      globalLock: 'enabled',
+      ioTimeoutSeconds: 1,
+    })) {
       const found = await readAt(d0, PE_START + slot.offsetBytes, geometry.alignBytes);
-      if (slot.slot === 0) expect(sha(found.subarray(512)), 'lockspace area after host 1').toBe(sha(slot.bytes.subarray(512)));
+      if (slot.slot === 0)
+        expect(sha(found.subarray(512)), 'lockspace area after host 1').toBe(sha(slot.bytes.subarray(512)));
       else expect(sha(found), `slot ${slot.slot} (${String(slot.resourceName)})`).toBe(sha(slot.bytes));
     }
     const status = await hostA.daemon.with((client) => client.status());
-    expect(status.lockspaces).toEqual([expect.objectContaining({ lockspace: 'lvm_svA', state: 'joined', hostId: 1, path: d0, offsetBytes: PE_START })]);
+    expect(status.lockspaces).toEqual([
+      expect.objectContaining({ lockspace: 'lvm_svA', state: 'joined', hostId: 1, path: d0, offsetBytes: PE_START }),
+    ]);
   }, 120_000);
 
   it('lvcreate takes the lowest #unused slot, lvremove gives it back, VGLK carries each seqno', async () => {
@@ -156,14 +189,22 @@ describe('shared VGs between two leasehold hosts', () => {
     let read = await vgOf('svA');
     const lv1 = read?.vg.lvs.find((l) => l.name === 'lv1');
     expect(lv1?.lockArgs).toBe(`1.0.0:${slotOffsetBytes(FIRST_LV_SLOT, geometry)}`);
-    expect(read?.vg.lvs.find((l) => l.name === 'lv2')?.lockArgs).toBe(`1.0.0:${slotOffsetBytes(FIRST_LV_SLOT + 1, geometry)}`);
+    expect(read?.vg.lvs.find((l) => l.name === 'lv2')?.lockArgs).toBe(
+      `1.0.0:${slotOffsetBytes(FIRST_LV_SLOT + 1, geometry)}`,
+    );
     expect(await slotName(d0, FIRST_LV_SLOT)).toBe(formatUuid(lv1?.id ?? ''));
-    expect(await valueBlock(d0, VG_SLOT)).toEqual({ version: LVM_VALUE_BLOCK_VERSION, flags: 0, rVersion: read?.seqno });
+    expect(await valueBlock(d0, VG_SLOT)).toEqual({
+      version: LVM_VALUE_BLOCK_VERSION,
+      flags: 0,
+      rVersion: read?.seqno,
+    });
     await ok(hostA, ['lvremove', '-f', 'svA/lv1']);
     expect(await slotName(d0, FIRST_LV_SLOT)).toBe('#unused');
     await ok(hostA, ['lvcreate', '-an', '-n', 'lv3', '-L', '4m', 'svA']);
     read = await vgOf('svA');
-    expect(read?.vg.lvs.find((l) => l.name === 'lv3')?.lockArgs).toBe(`1.0.0:${slotOffsetBytes(FIRST_LV_SLOT, geometry)}`);
+    expect(read?.vg.lvs.find((l) => l.name === 'lv3')?.lockArgs).toBe(
+      `1.0.0:${slotOffsetBytes(FIRST_LV_SLOT, geometry)}`,
+    );
     expect((await valueBlock(d0, VG_SLOT)).rVersion).toBe(read?.seqno);
   }, 120_000);
 
@@ -225,7 +266,11 @@ describe('shared VGs between two leasehold hosts', () => {
       expect(lv, `acknowledged LV ${name}`).toBeDefined();
       if (!uncertain.has(name)) expect(lvExtentCount(lv as never), name).toBe(extents);
     }
-    for (const name of removed) expect(read.vg.lvs.some((l) => l.name === name), `removed LV ${name}`).toBe(false);
+    for (const name of removed)
+      expect(
+        read.vg.lvs.some((l) => l.name === name),
+        `removed LV ${name}`,
+      ).toBe(false);
     // No PE is used twice.
     const used = new Set<string>();
     for (const lv of read.vg.lvs) {
@@ -269,13 +314,17 @@ describe('shared VGs between two leasehold hosts', () => {
 
   it('vgcreates racing on two hosts never make two VGs of one name or one PV in two VGs', async () => {
     const [, , d2, d3] = loops.devices as [string, string, string, string];
-    const same = await Promise.all([lh(hostA, ['vgcreate', '--shared', 'svR', d2]), lh(hostB, ['vgcreate', '--shared', 'svR', d2])]);
+    const same = await Promise.all([
+      lh(hostA, ['vgcreate', '--shared', 'svR', d2]),
+      lh(hostB, ['vgcreate', '--shared', 'svR', d2]),
+    ]);
     expect(same.filter((r) => r.status === 0)).toHaveLength(1);
     const other = await Promise.all([lh(hostA, ['vgcreate', 'lcX', d3]), lh(hostB, ['vgcreate', 'lcY', d3])]);
     expect(other.filter((r) => r.status === 0)).toHaveLength(1);
     const state = await readVolumes({ devices: loops.devices });
     expect(state.result.vgs.filter((v) => v.name === 'svR')).toHaveLength(1);
-    const owners = (device: string) => state.result.vgs.filter((v) => [...v.devices.values()].some((d) => d.path === device)).map((v) => v.name);
+    const owners = (device: string) =>
+      state.result.vgs.filter((v) => [...v.devices.values()].some((d) => d.path === device)).map((v) => v.name);
     expect(owners(d2)).toEqual(['svR']);
     expect(owners(d3)).toHaveLength(1);
   }, 180_000);
@@ -300,12 +349,19 @@ describe('shared VGs between two leasehold hosts', () => {
     // Every other LV slot taken (by names no LV has): lvcreate must grow lvmlock.
     const slots = slotCount(lockLvInitialBytes(geometry), geometry);
     for (let slot = FIRST_LV_SLOT + 1; slot < slots; slot++) {
-      await writeAt(d4, PE_START + slotOffsetBytes(slot, geometry), lvmlockResourceArea('svG', `taken-${slot}`, geometry));
+      await writeAt(
+        d4,
+        PE_START + slotOffsetBytes(slot, geometry),
+        lvmlockResourceArea('svG', `taken-${slot}`, geometry),
+      );
     }
     await ok(hostA, ['lvcreate', '-an', '-n', 'grown', '-L', '4m', 'svG']);
     const read = await vgOf('svG');
     const lockLv = read?.vg.lvs.find((l) => l.name === 'lvmlock');
-    expect(lockLv?.segments.map((seg) => [seg.startExtent, seg.extentCount, seg.stripes[0]?.startPe])).toEqual([[0, 64, 0], [64, 64, 66]]); // PE 64 blocker, 65 grown (allocated first), then lvmlock
+    expect(lockLv?.segments.map((seg) => [seg.startExtent, seg.extentCount, seg.stripes[0]?.startPe])).toEqual([
+      [0, 64, 0],
+      [64, 64, 66],
+    ]); // PE 64 blocker, 65 grown (allocated first), then lvmlock
     const grown = read?.vg.lvs.find((l) => l.name === 'grown');
     expect(grown?.lockArgs).toBe(`1.0.0:${slotOffsetBytes(slots, geometry)}`);
     // lvmlock offset 256 MiB is PE 66 of the PV: the lease named by the LV UUID, then #unused slots.
@@ -316,7 +372,9 @@ describe('shared VGs between two leasehold hosts', () => {
     await ok(hostA, ['lvremove', '-f', 'svG/grown']);
     expect(decodeLeader(await readAt(d4, at, 512), 0).resourceName).toBe('#unused');
     await ok(hostA, ['lvcreate', '-an', '-n', 'again', '-L', '4m', 'svG']);
-    expect((await vgOf('svG'))?.vg.lvs.find((l) => l.name === 'again')?.lockArgs).toBe(`1.0.0:${slotOffsetBytes(slots, geometry)}`);
+    expect((await vgOf('svG'))?.vg.lvs.find((l) => l.name === 'again')?.lockArgs).toBe(
+      `1.0.0:${slotOffsetBytes(slots, geometry)}`,
+    );
     // vgextend changes the set of PVs: under GLLK (now in svB), whose global version moves on.
     const [, d1] = loops.devices as [string, string];
     const glBefore = (await valueBlock(d1, GL_SLOT)).rVersion;
@@ -336,8 +394,19 @@ describe('shared VGs between two leasehold hosts', () => {
     const original = await readAt(d1, PE_START, 512);
     const cases: Array<[string, Uint8Array, RegExp]> = [
       ['not sanlock', new Uint8Array(512).fill(0x5a), /bad leader magic/],
-      ['foreign lockspace', buildLockspaceArea({ spaceName: 'lvm_other', geometry, ioTimeoutSeconds: 1 }).subarray(0, 512), /wrong lockspace name/],
-      ['4K sectors', buildLockspaceArea({ spaceName: 'lvm_svB', geometry: lvmlockGeometry(4096), ioTimeoutSeconds: 1 }).subarray(0, 512), /sector_size/],
+      [
+        'foreign lockspace',
+        buildLockspaceArea({ spaceName: 'lvm_other', geometry, ioTimeoutSeconds: 1 }).subarray(0, 512),
+        /wrong lockspace name/,
+      ],
+      [
+        '4K sectors',
+        buildLockspaceArea({ spaceName: 'lvm_svB', geometry: lvmlockGeometry(4096), ioTimeoutSeconds: 1 }).subarray(
+          0,
+          512,
+        ),
+        /sector_size/,
+      ],
     ];
     for (const [what, bytes, message] of cases) {
       await writeAt(d1, PE_START, bytes);
@@ -357,13 +426,18 @@ describe('shared VGs between two leasehold hosts', () => {
     await writeAt(d1, lvbAt, ahead);
     const stale = await lh(hostA, ['lvcreate', '-an', '-n', 'x', '-L', '4m', 'svB']);
     expect(stale.status).toBe(5);
-    expect(stale.stderr).toContain(`VG svB metadata seqno ${seqnoBefore} is older than seqno ${seqnoBefore + 5} in its VGLK value block`);
+    expect(stale.stderr).toContain(
+      `VG svB metadata seqno ${seqnoBefore} is older than seqno ${seqnoBefore + 5} in its VGLK value block`,
+    );
     expect((await vgOf('svB'))?.seqno).toBe(seqnoBefore);
     await writeAt(d1, lvbAt, savedLvb);
     // A lock_args major this leasehold does not know: refused before any lock or write.
     const backup = dir.file('svB.vg');
     await ok(hostA, ['vgcfgbackup', '-f', backup, 'svB']);
-    writeFileSync(backup, readFileSync(backup, 'utf8').replace('lock_args = "1.0.0:lvmlock"', 'lock_args = "2.0.0:lvmlock:notimeout"'));
+    writeFileSync(
+      backup,
+      readFileSync(backup, 'utf8').replace('lock_args = "1.0.0:lvmlock"', 'lock_args = "2.0.0:lvmlock:notimeout"'),
+    );
     await ok(hostA, ['vgcfgrestore', '-f', backup, 'svB']);
     const seqno = (await vgOf('svB'))?.seqno;
     const refused = await lh(hostA, ['lvcreate', '-an', '-n', 'x', '-L', '4m', 'svB']);
@@ -372,6 +446,8 @@ describe('shared VGs between two leasehold hosts', () => {
     expect((await vgOf('svB'))?.seqno).toBe(seqno);
     // lockstop with no VG (the systemd unit's stop) leaves every shared VG's lockspace.
     expect(await ok(hostA, ['lockstop', '--wait'])).toContain('VG svB stopped sanlock lockspace');
-    expect((await hostA.daemon.with((client) => client.status())).lockspaces.filter((ls) => ls.lockspace.startsWith('lvm_'))).toEqual([]);
+    expect(
+      (await hostA.daemon.with((client) => client.status())).lockspaces.filter((ls) => ls.lockspace.startsWith('lvm_')),
+    ).toEqual([]);
   }, 180_000);
 });

@@ -8,12 +8,14 @@ function recorder(isTTY: boolean): { isTTY: boolean; written: string[]; write(te
 
 describe('waiting that tells', () => {
   it('names the holder: host_id, name, mode, liveness; or the local process', () => {
-    expect(holderText({ hostId: 2, hostName: 'node-b', mode: 'exclusive', state: 'LIVE' })).toBe('host 2 "node-b" EX, LIVE (renewing)');
+    expect(holderText({ hostId: 2, hostName: 'node-b', mode: 'exclusive', state: 'LIVE' })).toBe(
+      'host 2 "node-b" EX, LIVE (renewing)',
+    );
     expect(holderText({ hostId: 7, mode: 'shared', state: 'FAIL' })).toBe('host 7 SH, FAIL (not renewing)');
     expect(holdersOf({ holder: 'pid 42' }).map(holderText)).toEqual(['pid 42 on this host']);
-    expect(holdersOf({ holders: [{ hostId: 1, hostName: 'a', mode: 'EX', state: 'UNKNOWN' }] }).map(holderText)).toEqual([
-      'host 1 "a" EX, UNKNOWN (not watched long enough to tell)',
-    ]);
+    expect(
+      holdersOf({ holders: [{ hostId: 1, hostName: 'a', mode: 'EX', state: 'UNKNOWN' }] }).map(holderText),
+    ).toEqual(['host 1 "a" EX, UNKNOWN (not watched long enough to tell)']);
     expect(holdersOf(undefined)).toEqual([]);
   });
 

@@ -126,7 +126,10 @@ export class LeaseholdClient {
   static async connect(options: ConnectOptions = {}): Promise<LeaseholdClient> {
     const connection = await DaemonConnection.open(options.socketPath ?? defaultSocketPath());
     try {
-      const identity = (await connection.call('register', options.name === undefined ? {} : { name: options.name })) as RegisterResult;
+      const identity = (await connection.call(
+        'register',
+        options.name === undefined ? {} : { name: options.name },
+      )) as RegisterResult;
       return new LeaseholdClient(connection, identity);
     } catch (error) {
       connection.close();
@@ -135,7 +138,11 @@ export class LeaseholdClient {
   }
 
   /** Any operation by name (for tools that pass requests through). */
-  call<Op extends keyof ResultOf>(op: Op, params: Record<string, unknown> = {}, onProgress?: (progress: ProgressInfo) => void): Promise<ResultOf[Op]> {
+  call<Op extends keyof ResultOf>(
+    op: Op,
+    params: Record<string, unknown> = {},
+    onProgress?: (progress: ProgressInfo) => void,
+  ): Promise<ResultOf[Op]> {
     return this.connection.call(op, params, onProgress) as Promise<ResultOf[Op]>;
   }
 
@@ -150,25 +157,57 @@ export class LeaseholdClient {
       ...(options.lvb === true ? { lvb: true } : {}),
     };
     const { lease, lvb } = await this.call('acquire', params);
-    const owner = { ...(options.persistent ? { persistent: true } : {}), ...(options.holderPid === undefined ? {} : { holderPid: options.holderPid }) };
+    const owner = {
+      ...(options.persistent ? { persistent: true } : {}),
+      ...(options.holderPid === undefined ? {} : { holderPid: options.holderPid }),
+    };
     return new Lease(this, lease, owner, lvb === undefined ? undefined : Buffer.from(lvb, 'hex'));
   }
 
-  async release(lockspace: string, resource: string, options: { persistent?: boolean; holderPid?: number } & LeaseReleaseOptions = {}): Promise<void> {
+  async release(
+    lockspace: string,
+    resource: string,
+    options: { persistent?: boolean; holderPid?: number } & LeaseReleaseOptions = {},
+  ): Promise<void> {
     const { lvb, ...owner } = options;
-    await this.call('release', { lockspace, resource, ...owner, ...(lvb === undefined ? {} : { lvb: Buffer.from(lvb).toString('hex') }) });
+    await this.call('release', {
+      lockspace,
+      resource,
+      ...owner,
+      ...(lvb === undefined ? {} : { lvb: Buffer.from(lvb).toString('hex') }),
+    });
   }
 
-  async setLvb(lockspace: string, resource: string, data: Uint8Array, owner: { persistent?: boolean; holderPid?: number } = {}): Promise<void> {
+  async setLvb(
+    lockspace: string,
+    resource: string,
+    data: Uint8Array,
+    owner: { persistent?: boolean; holderPid?: number } = {},
+  ): Promise<void> {
     await this.call('set_lvb', { lockspace, resource, data: Buffer.from(data).toString('hex'), ...owner });
   }
 
-  async getLvb(lockspace: string, resource: string, sizeBytes?: number, owner: { persistent?: boolean; holderPid?: number } = {}): Promise<Buffer> {
-    const { lvb } = await this.call('get_lvb', { lockspace, resource, ...(sizeBytes === undefined ? {} : { size: sizeBytes }), ...owner });
+  async getLvb(
+    lockspace: string,
+    resource: string,
+    sizeBytes?: number,
+    owner: { persistent?: boolean; holderPid?: number } = {},
+  ): Promise<Buffer> {
+    const { lvb } = await this.call('get_lvb', {
+      lockspace,
+      resource,
+      ...(sizeBytes === undefined ? {} : { size: sizeBytes }),
+      ...owner,
+    });
     return Buffer.from(lvb, 'hex');
   }
 
-  async convert(lockspace: string, resource: string, mode: LeaseMode, owner: { persistent?: boolean; holderPid?: number } = {}): Promise<LeaseInfo> {
+  async convert(
+    lockspace: string,
+    resource: string,
+    mode: LeaseMode,
+    owner: { persistent?: boolean; holderPid?: number } = {},
+  ): Promise<LeaseInfo> {
     return (await this.call('convert', { lockspace, resource, mode, ...owner })).lease;
   }
 
@@ -177,11 +216,24 @@ export class LeaseholdClient {
   }
 
   /** Asks the holder of a lease to give it up (sanlock's request). */
-  async request(location: ResourceLocation, lver: bigint | 'next', forceMode: ForceMode): Promise<Record<string, unknown>> {
-    return (await this.call('request', { ...location, lver: lver.toString(), forceMode })) as unknown as Record<string, unknown>;
+  async request(
+    location: ResourceLocation,
+    lver: bigint | 'next',
+    forceMode: ForceMode,
+  ): Promise<Record<string, unknown>> {
+    return (await this.call('request', { ...location, lver: lver.toString(), forceMode })) as unknown as Record<
+      string,
+      unknown
+    >;
   }
 
-  async setEvent(lockspace: string, hostId: number, event: bigint, data: bigint, options: { generation?: bigint; replace?: boolean } = {}): Promise<void> {
+  async setEvent(
+    lockspace: string,
+    hostId: number,
+    event: bigint,
+    data: bigint,
+    options: { generation?: bigint; replace?: boolean } = {},
+  ): Promise<void> {
     await this.call('set_event', {
       lockspace,
       hostId,
@@ -208,8 +260,18 @@ export class LeaseholdClient {
     return this.call('renewal_history', { lockspace, ...(limit === undefined ? {} : { limit }) });
   }
 
-  lockstart(lockspace: string, hostId: number | 'auto', path: string, offsetBytes: number, options: LockstartOptions = {}): Promise<LockstartResult> {
-    return this.call('lockstart', { lockspace, hostId, path, offsetBytes, wait: options.wait ?? false }, options.onProgress);
+  lockstart(
+    lockspace: string,
+    hostId: number | 'auto',
+    path: string,
+    offsetBytes: number,
+    options: LockstartOptions = {},
+  ): Promise<LockstartResult> {
+    return this.call(
+      'lockstart',
+      { lockspace, hostId, path, offsetBytes, wait: options.wait ?? false },
+      options.onProgress,
+    );
   }
 
   lockstop(lockspace: string, options: { wait?: boolean } = {}): Promise<LockstopResult> {

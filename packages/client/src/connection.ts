@@ -25,7 +25,9 @@ export class DaemonConnection {
     socket.on('error', (error: NodeJS.ErrnoException) => {
       this.endError ??= new LeaseholdError('CONNECTION_CLOSED', `connection to the daemon failed: ${error.message}`);
     });
-    socket.on('close', () => this.failAll(this.endError ?? new LeaseholdError('CONNECTION_CLOSED', 'the daemon closed the connection')));
+    socket.on('close', () =>
+      this.failAll(this.endError ?? new LeaseholdError('CONNECTION_CLOSED', 'the daemon closed the connection')),
+    );
   }
 
   static open(socketPath: string): Promise<DaemonConnection> {
@@ -33,7 +35,12 @@ export class DaemonConnection {
       const socket = createConnection(socketPath);
       const onError = (error: NodeJS.ErrnoException): void => {
         const code = error.code === 'EACCES' || error.code === 'EPERM' ? 'ACCESS_DENIED' : 'NO_DAEMON';
-        reject(new LeaseholdError(code, `cannot connect to the leasehold daemon at ${socketPath}: ${error.code ?? error.message}`));
+        reject(
+          new LeaseholdError(
+            code,
+            `cannot connect to the leasehold daemon at ${socketPath}: ${error.code ?? error.message}`,
+          ),
+        );
       };
       socket.once('error', onError);
       socket.once('connect', () => {

@@ -18,7 +18,11 @@ export class LeaseholdError extends Error {
   /** The daemon's code as the catalogue names it; a finer wire code (BAD_JSON, ...) stays in details.wireCode. */
   static fromWire(error: WireError): LeaseholdError {
     const code = canonicalCode(error.code);
-    return new LeaseholdError(code, error.message, code === error.code ? error.details : { ...(error.details ?? {}), wireCode: error.code });
+    return new LeaseholdError(
+      code,
+      error.message,
+      code === error.code ? error.details : { ...(error.details ?? {}), wireCode: error.code },
+    );
   }
 }
 

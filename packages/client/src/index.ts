@@ -1,5 +1,14 @@
 /** @leasehold/client: talk to the leasehold daemon from Node. */
-export { LeaseholdClient, Lease, SOCKET_ENV, defaultSocketPath, type AcquireOptions, type ConnectOptions, type LeaseReleaseOptions, type LockstartOptions } from './client.js';
+export {
+  LeaseholdClient,
+  Lease,
+  SOCKET_ENV,
+  defaultSocketPath,
+  type AcquireOptions,
+  type ConnectOptions,
+  type LeaseReleaseOptions,
+  type LockstartOptions,
+} from './client.js';
 export { LeaseholdError, isLeaseholdError, type ClientErrorCode } from './errors.js';
 export type {
   LeaseInfo,

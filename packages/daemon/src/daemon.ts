@@ -59,7 +59,10 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
   const socketGid = config.socketGroup === undefined ? undefined : resolveGroup(config.socketGroup);
   const access = new AccessPolicy(process.getuid?.() ?? 0, socketGid);
 
-  const watchdog = createWatchdogLink(config.watchdog, logger, { socketPath: config.watchdogSocketPath, fireTimeoutSeconds: config.watchdogFireTimeoutSeconds });
+  const watchdog = createWatchdogLink(config.watchdog, logger, {
+    socketPath: config.watchdogSocketPath,
+    fireTimeoutSeconds: config.watchdogFireTimeoutSeconds,
+  });
   await watchdog.start();
 
   const watch = new ProcessWatch();
@@ -88,7 +91,13 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
   const connections = new Set<Connection>();
   const onSocket = (socket: Socket): void => {
     if (connections.size >= MAX_CLIENTS) {
-      socket.end(encodeLine({ id: null, ok: false, error: { code: 'TOO_MANY_CLIENTS', message: `at most ${MAX_CLIENTS} connections` } }));
+      socket.end(
+        encodeLine({
+          id: null,
+          ok: false,
+          error: { code: 'TOO_MANY_CLIENTS', message: `at most ${MAX_CLIENTS} connections` },
+        }),
+      );
       return;
     }
     const connection = new Connection(socket, {
@@ -112,7 +121,14 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
     throw error;
   }
   logger.info(
-    { socket: config.socketPath, stateDir: config.stateDir, hostName, ioTimeoutSeconds: config.ioTimeoutSeconds, watchdogFireTimeoutSeconds: config.watchdogFireTimeoutSeconds, sameBoot },
+    {
+      socket: config.socketPath,
+      stateDir: config.stateDir,
+      hostName,
+      ioTimeoutSeconds: config.ioTimeoutSeconds,
+      watchdogFireTimeoutSeconds: config.watchdogFireTimeoutSeconds,
+      sameBoot,
+    },
     'daemon serving',
   );
 
@@ -158,12 +174,18 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
     if (shuttingDown && nowMs - lastSignalMs < FORCE_WINDOW_MS) return;
     if (manager.hasLeases()) {
       if (nowMs - lastSignalMs < FORCE_WINDOW_MS) {
-        logger.warn({ signal }, 'forced exit with leases held: they stay ours on disk until a restarted daemon adopts them or they expire');
+        logger.warn(
+          { signal },
+          'forced exit with leases held: they stay ours on disk until a restarted daemon adopts them or they expire',
+        );
         finish(1);
         return;
       }
       lastSignalMs = nowMs;
-      logger.error({ signal }, `refusing to stop while leases are held (send ${signal} again within ${FORCE_WINDOW_MS / 1000} s to exit anyway)`);
+      logger.error(
+        { signal },
+        `refusing to stop while leases are held (send ${signal} again within ${FORCE_WINDOW_MS / 1000} s to exit anyway)`,
+      );
       return;
     }
     lastSignalMs = nowMs;
@@ -173,7 +195,13 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
     manager
       .shutdown()
       .catch((error: unknown) => logger.error({ err: error }, 'shutdown error'))
-      .finally(() => void watchdog.close().catch(() => undefined).finally(() => finish(0)));
+      .finally(
+        () =>
+          void watchdog
+            .close()
+            .catch(() => undefined)
+            .finally(() => finish(0)),
+      );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -182,7 +210,10 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
   // A bug must not leave a half-working lock manager behind; the next start resumes and adopts.
   // process.exit() could hang behind a lane stuck in a syscall, so the exit is SIGKILL to ourselves.
   const die = (error: unknown): void => {
-    logger.fatal({ err: error }, 'internal error: the daemon stops (the next start resumes its lockspaces and adopts its leases)');
+    logger.fatal(
+      { err: error },
+      'internal error: the daemon stops (the next start resumes its lockspaces and adopts its leases)',
+    );
     process.kill(process.pid, 'SIGKILL');
   };
   process.on('uncaughtException', die);

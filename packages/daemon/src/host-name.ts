@@ -14,7 +14,10 @@ const HOST_NAME_KEY = 'host_name';
 /** `<uuid>.<nodename>`, cut to 48 bytes, like sanlock's default. */
 export function generateHostName(): string {
   const name = `${randomUUID()}.${hostname()}`;
-  return Buffer.from(name, 'utf8').subarray(0, NAME_LENGTH_BYTES).toString('utf8').replace(/\uFFFD+$/, '');
+  return Buffer.from(name, 'utf8')
+    .subarray(0, NAME_LENGTH_BYTES)
+    .toString('utf8')
+    .replace(/\uFFFD+$/, '');
 }
 
 export function persistentHostName(db: StateDb, configured: string | undefined): string {

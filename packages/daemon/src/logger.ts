@@ -4,7 +4,13 @@
  */
 import { pino, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from './config/daemon-config.js';
-import { baseLoggerOptions, defaultLogFormat, errorField, logDestination, type LogFormat } from '@leasehold/protocol/log-format';
+import {
+  baseLoggerOptions,
+  defaultLogFormat,
+  errorField,
+  logDestination,
+  type LogFormat,
+} from '@leasehold/protocol/log-format';
 
 export type DaemonLogger = PinoLogger;
 

@@ -15,7 +15,14 @@ export function claimPidFile(stateDir: string): () => void {
   try {
     const [pidText, startText] = readFileSync(path, 'utf8').trim().split(/\s+/);
     const pid = Number(pidText);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && startText !== undefined && /^\d+$/.test(startText) && isSameProcessAlive(pid, BigInt(startText))) {
+    if (
+      Number.isInteger(pid) &&
+      pid > 0 &&
+      pid !== process.pid &&
+      startText !== undefined &&
+      /^\d+$/.test(startText) &&
+      isSameProcessAlive(pid, BigInt(startText))
+    ) {
       throw new DaemonError('DAEMON_RUNNING', `another daemon (pid ${pid}) uses the state directory ${stateDir}`);
     }
   } catch (error) {

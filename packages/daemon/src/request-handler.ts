@@ -25,7 +25,9 @@ export interface HandlerDeps {
   isShuttingDown(): boolean;
 }
 
-export function createRequestHandler(deps: HandlerDeps): (request: Request, context: RequestContext) => Promise<unknown> {
+export function createRequestHandler(
+  deps: HandlerDeps,
+): (request: Request, context: RequestContext) => Promise<unknown> {
   const { lockspaces, leases } = deps;
 
   const status = (): StatusResult => ({
@@ -47,7 +49,12 @@ export function createRequestHandler(deps: HandlerDeps): (request: Request, cont
       uid: client.uid,
       name: client.name ?? client.comm ?? null,
       connections: client.connections.size,
-      leaseCount: leases.countHeldBy({ kind: 'process', pid: client.pid, startTime: client.startTime, uid: client.uid }),
+      leaseCount: leases.countHeldBy({
+        kind: 'process',
+        pid: client.pid,
+        startTime: client.startTime,
+        uid: client.uid,
+      }),
     })),
   });
 
@@ -70,11 +77,22 @@ export function createRequestHandler(deps: HandlerDeps): (request: Request, cont
     };
     try {
       const result = await run();
-      deps.logger.info(fields, op === 'release' ? 'lease released' : op === 'convert' ? 'lease converted' : 'lease granted');
+      deps.logger.info(
+        fields,
+        op === 'release' ? 'lease released' : op === 'convert' ? 'lease converted' : 'lease granted',
+      );
       return result;
     } catch (error) {
       const { code, message, details } = wireErrorOf(error);
-      deps.logger.info({ ...fields, code, reason: message, ...(details === undefined ? {} : { holders: details['holders'] ?? details['holder'] }) }, `${op} refused`);
+      deps.logger.info(
+        {
+          ...fields,
+          code,
+          reason: message,
+          ...(details === undefined ? {} : { holders: details['holders'] ?? details['holder'] }),
+        },
+        `${op} refused`,
+      );
       throw error;
     }
   };
@@ -87,10 +105,18 @@ export function createRequestHandler(deps: HandlerDeps): (request: Request, cont
     switch (request.op) {
       case 'register':
         if (request.name !== undefined) client.name = request.name;
-        return { pid: client.pid, uid: client.uid, hostName: deps.hostName, protocolVersion: PROTOCOL_VERSION, daemonPid: process.pid };
+        return {
+          pid: client.pid,
+          uid: client.uid,
+          hostName: deps.hostName,
+          protocolVersion: PROTOCOL_VERSION,
+          daemonPid: process.pid,
+        };
       case 'acquire':
         refuseWhenClosing();
-        return logged('acquire', request, client.pid, () => leases.acquireWithValue(request, { client, signal: context.signal }));
+        return logged('acquire', request, client.pid, () =>
+          leases.acquireWithValue(request, { client, signal: context.signal }),
+        );
       case 'release':
         await logged('release', request, client.pid, () => leases.release(request, client));
         return {};
@@ -100,7 +126,11 @@ export function createRequestHandler(deps: HandlerDeps): (request: Request, cont
       case 'get_lvb':
         return { lvb: leases.getLvb(request, client) };
       case 'convert':
-        return { lease: await logged('convert', request, client.pid, () => leases.convert(request, { client, signal: context.signal })) };
+        return {
+          lease: await logged('convert', request, client.pid, () =>
+            leases.convert(request, { client, signal: context.signal }),
+          ),
+        };
       case 'inquire': {
         const own = leases.heldBy({ kind: 'process', pid: client.pid, startTime: client.startTime, uid: client.uid });
         return { leases: request.persistent === true ? [...own, ...leases.heldBy({ kind: 'persistent' })] : own };
@@ -108,23 +138,33 @@ export function createRequestHandler(deps: HandlerDeps): (request: Request, cont
       case 'request':
         return leases.request(request);
       case 'set_event':
-        await lockspaces.setEvent(request.lockspace, request.hostId, BigInt(request.event), BigInt(request.data), BigInt(request.generation ?? '0'), request.replace ?? false);
+        await lockspaces.setEvent(
+          request.lockspace,
+          request.hostId,
+          BigInt(request.event),
+          BigInt(request.data),
+          BigInt(request.generation ?? '0'),
+          request.replace ?? false,
+        );
         return {};
       case 'get_events': {
         const ls = lockspaces.get(request.lockspace);
-        if (ls === undefined) throw new DaemonError('NO_LOCKSPACE', `lockspace ${request.lockspace} is not started on this host`);
+        if (ls === undefined)
+          throw new DaemonError('NO_LOCKSPACE', `lockspace ${request.lockspace} is not started on this host`);
         return ls.eventsAfter(request.afterSeq ?? 0);
       }
       case 'status':
         return status();
       case 'host_status': {
         const ls = lockspaces.get(request.lockspace);
-        if (ls === undefined || ls.hostId === null) throw new DaemonError('NO_LOCKSPACE', `lockspace ${request.lockspace} is not joined on this host`);
+        if (ls === undefined || ls.hostId === null)
+          throw new DaemonError('NO_LOCKSPACE', `lockspace ${request.lockspace} is not joined on this host`);
         return { lockspace: ls.name, hostId: ls.hostId, hosts: ls.hostInfos() };
       }
       case 'renewal_history': {
         const ls = lockspaces.get(request.lockspace);
-        if (ls === undefined) throw new DaemonError('NO_LOCKSPACE', `lockspace ${request.lockspace} is not started on this host`);
+        if (ls === undefined)
+          throw new DaemonError('NO_LOCKSPACE', `lockspace ${request.lockspace} is not started on this host`);
         return { lockspace: ls.name, renewals: ls.renewalHistory(request.limit ?? 32) };
       }
       case 'lockstart':

@@ -24,7 +24,13 @@ describe('leasehold.conf', () => {
       '# comment\n\nio_timeout = 5\nwatchdog_fire_timeout=30\nkill_grace_seconds = 12\nsocket_group = disk\nhost_name = node-a\nkill_command = /usr/bin/stop-all --now\nkill_command.vg0 = /usr/bin/stop-vg0\n',
       'test.conf',
     );
-    expect(settings).toMatchObject({ ioTimeoutSeconds: 5, watchdogFireTimeoutSeconds: 30, killGraceSeconds: 12, socketGroup: 'disk', hostName: 'node-a' });
+    expect(settings).toMatchObject({
+      ioTimeoutSeconds: 5,
+      watchdogFireTimeoutSeconds: 30,
+      killGraceSeconds: 12,
+      socketGroup: 'disk',
+      hostName: 'node-a',
+    });
     expect(settings.killCommandFallback).toEqual(['/usr/bin/stop-all', '--now']);
     expect(settings.killCommandByLockspace.get('vg0')).toEqual(['/usr/bin/stop-vg0']);
   });
@@ -42,9 +48,19 @@ describe('leasehold.conf', () => {
     const path = dir.file('leasehold.conf');
     writeFileSync(path, 'io_timeout = 5\nwatchdog_fire_timeout = 40\n');
     const fromFile = resolveDaemonConfig({ config: path });
-    expect(fromFile).toMatchObject({ ioTimeoutSeconds: 5, watchdogFireTimeoutSeconds: 40, killGraceSeconds: 15, watchdog: 'companion' });
+    expect(fromFile).toMatchObject({
+      ioTimeoutSeconds: 5,
+      watchdogFireTimeoutSeconds: 40,
+      killGraceSeconds: 15,
+      watchdog: 'companion',
+    });
     const fromFlags = resolveDaemonConfig({ config: path, ioTimeout: 2, watchdogFireTimeout: 60, watchdog: 'none' });
-    expect(fromFlags).toMatchObject({ ioTimeoutSeconds: 2, watchdogFireTimeoutSeconds: 60, killGraceSeconds: 40, watchdog: 'none' });
+    expect(fromFlags).toMatchObject({
+      ioTimeoutSeconds: 2,
+      watchdogFireTimeoutSeconds: 60,
+      killGraceSeconds: 40,
+      watchdog: 'none',
+    });
     expect(defaultKillGraceSeconds(10)).toBe(0);
     expect(codeOf(() => resolveDaemonConfig({ config: dir.file('missing.conf') }))).toBe('BAD_CONFIG');
   });

@@ -13,7 +13,12 @@ let dir: TestDir;
 let image: string;
 let daemon: TestDaemon;
 
-const where = (resource: string, index: number) => ({ lockspace: 'AC', resource, path: image, offsetBytes: index * MIB });
+const where = (resource: string, index: number) => ({
+  lockspace: 'AC',
+  resource,
+  path: image,
+  offsetBytes: index * MIB,
+});
 
 beforeAll(async () => {
   dir = new TestDir();
@@ -81,11 +86,17 @@ describe('lease ownership', () => {
       other.close();
       holder.child.kill('SIGKILL');
     }
-    await waitFor('release after the holder died', () => daemon.with(async (client) => ((await client.status()).leases.length === 0 ? true : undefined)));
+    await waitFor('release after the holder died', () =>
+      daemon.with(async (client) => ((await client.status()).leases.length === 0 ? true : undefined)),
+    );
   });
 
   it('a persistent lease outlives the client that asked for it, until released', async () => {
-    const holder = startHolder(dir, { socket: daemon.socketPath, leases: [{ ...where('R2', 2), persistent: true }], exitAfterAcquire: true });
+    const holder = startHolder(dir, {
+      socket: daemon.socketPath,
+      leases: [{ ...where('R2', 2), persistent: true }],
+      exitAfterAcquire: true,
+    });
     await holder.next('exiting');
     await childExited(holder.child);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -94,7 +105,9 @@ describe('lease ownership', () => {
     const lockstop = await daemon.with((client) => client.lockstop('AC')).catch((error: unknown) => error);
     expect(isLeaseholdError(lockstop, 'LOCKSPACE_BUSY')).toBe(true);
     await daemon.with(async (client) => {
-      expect(await client.inquire({ persistent: true })).toEqual([expect.objectContaining({ resource: 'R2', holder: 'persistent' })]);
+      expect(await client.inquire({ persistent: true })).toEqual([
+        expect.objectContaining({ resource: 'R2', holder: 'persistent' }),
+      ]);
       await client.release('AC', 'R2', { persistent: true });
     });
     expect((await daemon.with((client) => client.status())).leases).toHaveLength(0);

@@ -31,9 +31,23 @@ afterAll(async () => {
 describe('socket fuzzing', () => {
   it(`survives ${MESSAGES} fuzzed messages with error replies, no crash, no leaked lease`, async () => {
     const child = dir.track(
-      spawn(process.execPath, [FUZZ_SCRIPT, JSON.stringify({ socket: daemon.socketPath, count: MESSAGES, seed: 20261121, lockspace: 'FZ', path: image, offsetBytes: MIB })], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
+      spawn(
+        process.execPath,
+        [
+          FUZZ_SCRIPT,
+          JSON.stringify({
+            socket: daemon.socketPath,
+            count: MESSAGES,
+            seed: 20261121,
+            lockspace: 'FZ',
+            path: image,
+            offsetBytes: MIB,
+          }),
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      ),
     );
     let stdout = '';
     let stderr = '';
@@ -45,11 +59,16 @@ describe('socket fuzzing', () => {
     const summary = JSON.parse(stdout.trim().split('\n').pop()!) as { sent: number; counts: Record<string, number> };
     expect(summary.sent).toBe(MESSAGES);
     // Every kind of refusal was exercised and answered.
-    for (const code of ['BAD_JSON', 'BAD_REQUEST', 'UNKNOWN_OP', 'MESSAGE_TOO_LARGE', 'ok']) expect(summary.counts[code] ?? 0).toBeGreaterThan(0);
+    for (const code of ['BAD_JSON', 'BAD_REQUEST', 'UNKNOWN_OP', 'MESSAGE_TOO_LARGE', 'ok'])
+      expect(summary.counts[code] ?? 0).toBeGreaterThan(0);
     expect(summary.counts['INTERNAL'] ?? 0).toBe(0);
     // The daemon is alive and serving, and nothing is held for the departed fuzzer.
     expect(daemon.process.exitCode).toBeNull();
-    await waitFor('no lease left', () => daemon.with(async (client) => ((await client.status()).leases.length === 0 ? true : undefined)), 5000);
+    await waitFor(
+      'no lease left',
+      () => daemon.with(async (client) => ((await client.status()).leases.length === 0 ? true : undefined)),
+      5000,
+    );
     const status = await daemon.with((client) => client.status());
     expect(status.lockspaces[0]!.state).toBe('joined');
     // Still fully working: acquire and release.

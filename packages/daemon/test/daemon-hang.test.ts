@@ -22,7 +22,11 @@ describe.each(['shared', 'per-device'])('lanes %s', (lanes) => {
     const killScript = dir.file('kill-hang.sh');
     writeFileSync(killScript, `#!/bin/sh\necho "$1 $2" >> ${dir.file('killed.txt')}\nkill -TERM "$2"\n`);
     chmodSync(killScript, 0o755);
-    daemon = await new TestDaemon(dir, { name: 'hang', faultDir: dir.path, configText: `kill_command.HANG = ${killScript}\nlanes = ${lanes}\n` }).start();
+    daemon = await new TestDaemon(dir, {
+      name: 'hang',
+      faultDir: dir.path,
+      configText: `kill_command.HANG = ${killScript}\nlanes = ${lanes}\n`,
+    }).start();
     await Promise.all([daemon.lockstart('OK', 1, healthy), daemon.lockstart('HANG', 1, hung)]);
   }, 60_000);
 
@@ -34,8 +38,14 @@ describe.each(['shared', 'per-device'])('lanes %s', (lanes) => {
 
   describe('a hung device', () => {
     it('stalls only its own lockspace: the other renews on time, the hung one is lost on time', async () => {
-      const okHolder = startHolder(dir, { socket: daemon.socketPath, leases: [{ lockspace: 'OK', resource: 'R1', path: healthy, offsetBytes: MIB }] });
-      const hungHolder = startHolder(dir, { socket: daemon.socketPath, leases: [{ lockspace: 'HANG', resource: 'R1', path: hung, offsetBytes: MIB }] });
+      const okHolder = startHolder(dir, {
+        socket: daemon.socketPath,
+        leases: [{ lockspace: 'OK', resource: 'R1', path: healthy, offsetBytes: MIB }],
+      });
+      const hungHolder = startHolder(dir, {
+        socket: daemon.socketPath,
+        leases: [{ lockspace: 'HANG', resource: 'R1', path: hung, offsetBytes: MIB }],
+      });
       await Promise.all([okHolder.next('holding'), hungHolder.next('holding')]);
 
       writeFileSync(dir.file('hang@hung.img'), '');
@@ -44,7 +54,9 @@ describe.each(['shared', 'per-device'])('lanes %s', (lanes) => {
       // A resource operation on the hung device blocks the shared resource lane; one on the healthy
       // lockspace still completes promptly (it is moved to a fresh lane).
       const stuckClient = await daemon.client('stuck');
-      const stuck = stuckClient.acquire({ lockspace: 'HANG', resource: 'R2', path: hung, offsetBytes: 2 * MIB }).catch((error: unknown) => error);
+      const stuck = stuckClient
+        .acquire({ lockspace: 'HANG', resource: 'R2', path: hung, offsetBytes: 2 * MIB })
+        .catch((error: unknown) => error);
       await sleep(300);
       const acquireStartedAt = Date.now();
       const fine = await daemon.with(async (client) => {
@@ -79,7 +91,11 @@ describe.each(['shared', 'per-device'])('lanes %s', (lanes) => {
       stuckClient.close();
 
       // Its holder is stopped by the lockspace's kill command (then SIGKILL after the grace, 0 s at W = 10).
-      await waitFor('the hung lockspace holder to be killed', () => (processAlive(hungHolder.child.pid!) ? undefined : true), 5000);
+      await waitFor(
+        'the hung lockspace holder to be killed',
+        () => (processAlive(hungHolder.child.pid!) ? undefined : true),
+        5000,
+      );
       expect(readFileSync(dir.file('killed.txt'), 'utf8')).toContain(`HANG ${hungHolder.child.pid}`);
       expect(daemon.log()).toContain('LEASE LOST in lockspace HANG');
       if (lanes === 'shared') {
@@ -110,7 +126,9 @@ describe.each(['shared', 'per-device'])('lanes %s', (lanes) => {
       rmSync(dir.file('hang@hung.img'));
       await daemon.with((client) => client.lockstop('HANG'));
       await daemon.lockstart('HANG', 1, hung);
-      const again = (await daemon.with((client) => client.status())).lockspaces.find((candidate) => candidate.lockspace === 'HANG')!;
+      const again = (await daemon.with((client) => client.status())).lockspaces.find(
+        (candidate) => candidate.lockspace === 'HANG',
+      )!;
       expect(again.state).toBe('joined');
       expect(again.generation).toBe('2');
       okHolder.child.kill('SIGKILL');

@@ -38,7 +38,9 @@ describe('lockstart on a host_id a live host holds', () => {
       );
     expect(isLeaseholdError(failure, 'HOSTID_BUSY')).toBe(true);
     const waits = progress.filter((info) => info.phase === 'wait-previous-owner');
-    expect(waits.map((info) => info.message)).toContainEqual(expect.stringMatching(/host_id 1 is held by "host-a-name" \(generation 1\), which is still renewing it/));
+    expect(waits.map((info) => info.message)).toContainEqual(
+      expect.stringMatching(/host_id 1 is held by "host-a-name" \(generation 1\), which is still renewing it/),
+    );
     expect(b.log()).toMatch(/"hostId":1.*"ownerName":"host-a-name"|"ownerName":"host-a-name".*"hostId":1/);
   });
 });

@@ -16,7 +16,8 @@ let a: TestDaemon;
 let b: TestDaemon;
 
 const where = () => ({ lockspace: 'LS', resource: 'R1', path: image, offsetBytes: MIB });
-const onDisk = (): Buffer => readFileSync(image).subarray(MIB + LVB_SECTOR_INDEX * SS, MIB + (LVB_SECTOR_INDEX + 1) * SS);
+const onDisk = (): Buffer =>
+  readFileSync(image).subarray(MIB + LVB_SECTOR_INDEX * SS, MIB + (LVB_SECTOR_INDEX + 1) * SS);
 
 beforeAll(async () => {
   dir = new TestDir();
@@ -70,7 +71,9 @@ describe('value blocks through the daemon', () => {
       expect(isLeaseholdError(refused, 'BAD_ARGUMENT')).toBe(true);
       expect(String((refused as Error).message)).toMatch(/not acquired with its value block/);
       expect(isLeaseholdError(await plain.getLvb().catch((error: unknown) => error), 'BAD_ARGUMENT')).toBe(true);
-      const badHex = await ca.call('set_lvb', { lockspace: 'LS', resource: 'R1', data: 'xyz' }).catch((error: unknown) => error);
+      const badHex = await ca
+        .call('set_lvb', { lockspace: 'LS', resource: 'R1', data: 'xyz' })
+        .catch((error: unknown) => error);
       expect(isLeaseholdError(badHex, 'BAD_REQUEST')).toBe(true);
       await plain.release();
       expect(onDisk()).toEqual(before);

@@ -17,18 +17,28 @@ beforeAll(() => {
 
 afterAll(() => dir?.cleanup());
 
-const lockspaceOf = async (daemon: TestDaemon, name: string) => (await daemon.with((client) => client.status())).lockspaces.find((ls) => ls.lockspace === name);
+const lockspaceOf = async (daemon: TestDaemon, name: string) =>
+  (await daemon.with((client) => client.status())).lockspaces.find((ls) => ls.lockspace === name);
 
 describe('daemon restart', () => {
   it('restarted quickly, it resumes the same generation and adopts or cleans up as its state says', async () => {
     const image = dir.image('restart1.img', 'RS', 3);
-    const where = (resource: string, index: number) => ({ lockspace: 'RS', resource, path: image, offsetBytes: index * MIB });
+    const where = (resource: string, index: number) => ({
+      lockspace: 'RS',
+      resource,
+      path: image,
+      offsetBytes: index * MIB,
+    });
     let daemon = await new TestDaemon(dir, { name: 'rs1' }).start();
     await daemon.lockstart('RS', 'auto', image);
     const before = (await lockspaceOf(daemon, 'RS'))!;
     const survivor = startHolder(dir, { socket: daemon.socketPath, leases: [where('R1', 1)] });
     const doomed = startHolder(dir, { socket: daemon.socketPath, leases: [where('R2', 2)] });
-    const persistent = startHolder(dir, { socket: daemon.socketPath, leases: [{ ...where('R3', 3), persistent: true }], exitAfterAcquire: true });
+    const persistent = startHolder(dir, {
+      socket: daemon.socketPath,
+      leases: [{ ...where('R3', 3), persistent: true }],
+      exitAfterAcquire: true,
+    });
     await Promise.all([survivor.next('holding'), doomed.next('holding'), persistent.next('exiting')]);
 
     await daemon.kill('SIGKILL');
@@ -64,10 +74,14 @@ describe('daemon restart', () => {
     });
     // The adopted holder is watched again: its death releases its lease.
     survivor.child.kill('SIGKILL');
-    await waitFor('release of the adopted lease', async () => {
-      const status = await daemon.with((client) => client.status());
-      return status.leases.every((lease) => lease.resource !== 'R1') ? true : undefined;
-    }, 3000);
+    await waitFor(
+      'release of the adopted lease',
+      async () => {
+        const status = await daemon.with((client) => client.status());
+        return status.leases.every((lease) => lease.resource !== 'R1') ? true : undefined;
+      },
+      3000,
+    );
     await daemon.with((client) => client.release('RS', 'R3', { persistent: true }));
     await daemon.kill();
   });
@@ -77,7 +91,10 @@ describe('daemon restart', () => {
     let daemon = await new TestDaemon(dir, { name: 'rs2' }).start();
     await daemon.lockstart('RT', 3, image);
     const before = (await lockspaceOf(daemon, 'RT'))!;
-    const holder = startHolder(dir, { socket: daemon.socketPath, leases: [{ lockspace: 'RT', resource: 'R1', path: image, offsetBytes: MIB }] });
+    const holder = startHolder(dir, {
+      socket: daemon.socketPath,
+      leases: [{ lockspace: 'RT', resource: 'R1', path: image, offsetBytes: MIB }],
+    });
     await holder.next('holding');
 
     await daemon.kill('SIGKILL');

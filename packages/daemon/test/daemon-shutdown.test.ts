@@ -21,7 +21,10 @@ describe('daemon shutdown', () => {
     let daemon = await new TestDaemon(dir, { name: 'sd' }).start();
     await daemon.lockstart('SD', 'auto', image);
     const { hostId } = (await daemon.with((client) => client.status())).lockspaces[0]!;
-    const holder = startHolder(dir, { socket: daemon.socketPath, leases: [{ lockspace: 'SD', resource: 'R1', path: image, offsetBytes: MIB }] });
+    const holder = startHolder(dir, {
+      socket: daemon.socketPath,
+      leases: [{ lockspace: 'SD', resource: 'R1', path: image, offsetBytes: MIB }],
+    });
     await holder.next('holding');
 
     daemon.process.kill('SIGTERM');
@@ -30,7 +33,9 @@ describe('daemon shutdown', () => {
     expect(daemon.log()).toContain('refusing to stop while leases are held');
 
     holder.child.kill('SIGKILL');
-    await waitFor('the lease to be released', () => daemon.with(async (client) => ((await client.status()).leases.length === 0 ? true : undefined)));
+    await waitFor('the lease to be released', () =>
+      daemon.with(async (client) => ((await client.status()).leases.length === 0 ? true : undefined)),
+    );
     await sleep(5200); // past the window in which a second signal would force the exit
     daemon.process.kill('SIGTERM');
     await childExited(daemon.process);
@@ -38,7 +43,9 @@ describe('daemon shutdown', () => {
     // Our delta lease was released: the slot reads FREE.
     const hosts = runCli(['direct', 'hosts', '-s', `SD:${image}:0`, '--json']);
     expect(hosts.status).toBe(0);
-    const slot = (JSON.parse(hosts.stdout) as Array<{ hostId: number; timestamp: string | number }>).find((entry) => entry.hostId === hostId);
+    const slot = (JSON.parse(hosts.stdout) as Array<{ hostId: number; timestamp: string | number }>).find(
+      (entry) => entry.hostId === hostId,
+    );
     expect(slot === undefined || String(slot.timestamp) === '0').toBe(true);
 
     daemon = await new TestDaemon(dir, { name: 'sd', stateDir: daemon.stateDir }).start();

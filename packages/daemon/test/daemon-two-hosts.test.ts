@@ -14,14 +14,22 @@ let a: TestDaemon;
 let b: TestDaemon;
 let joined: LockstartResult[];
 
-const where = (resource: string, index: number) => ({ lockspace: 'LS', resource, path: image, offsetBytes: index * MIB });
+const where = (resource: string, index: number) => ({
+  lockspace: 'LS',
+  resource,
+  path: image,
+  offsetBytes: index * MIB,
+});
 
 beforeAll(async () => {
   dir = new TestDir();
   image = dir.image('shared.img', 'LS', 3);
   [a, b] = await Promise.all([new TestDaemon(dir, { name: 'a' }).start(), new TestDaemon(dir, { name: 'b' }).start()]);
   // Both pick a host_id at the same moment.
-  joined = (await Promise.all([a.lockstart('LS', 'auto', image), b.lockstart('LS', 'auto', image)])) as LockstartResult[];
+  joined = (await Promise.all([
+    a.lockstart('LS', 'auto', image),
+    b.lockstart('LS', 'auto', image),
+  ])) as LockstartResult[];
 }, 60_000);
 
 afterAll(async () => {
@@ -80,7 +88,12 @@ describe('two daemons on one shared image', () => {
     expect((await a.with((client) => client.status())).leases.map((lease) => lease.resource)).toContain('R2');
     const killedAt = Date.now();
     holder.child.kill('SIGKILL');
-    await waitFor('the lease to be released', () => a.with(async (client) => ((await client.status()).leases.length === 0 ? true : undefined)), 5000, 10);
+    await waitFor(
+      'the lease to be released',
+      () => a.with(async (client) => ((await client.status()).leases.length === 0 ? true : undefined)),
+      5000,
+      10,
+    );
     const releasedAfterMs = Date.now() - killedAt;
     expect(releasedAfterMs).toBeLessThan(1000);
     // Released on disk too: the other host gets it at once.
@@ -100,7 +113,12 @@ describe('two daemons on one shared image', () => {
       await holder.next('holding');
       holder.child.kill('SIGKILL');
       const killedAt = Date.now();
-      await waitFor('the lease of the dead parent to be released', () => a.with(async (client) => ((await client.status()).leases.length === 0 ? true : undefined)), 5000, 10);
+      await waitFor(
+        'the lease of the dead parent to be released',
+        () => a.with(async (client) => ((await client.status()).leases.length === 0 ? true : undefined)),
+        5000,
+        10,
+      );
       expect(Date.now() - killedAt).toBeLessThan(1000);
       // The child still holds the socket open, and is alive.
       expect(processAlive(childPid)).toBe(true);
@@ -121,7 +139,10 @@ describe('two daemons on one shared image', () => {
     await a.with((client) => client.setEvent('LS', hostIdB, 5n, 7n));
     const event = await waitFor(
       'the event at B',
-      () => b.with(async (client) => (await client.getEvents('LS')).events.find((candidate) => candidate.fromHostId === hostIdA)),
+      () =>
+        b.with(async (client) =>
+          (await client.getEvents('LS')).events.find((candidate) => candidate.fromHostId === hostIdA),
+        ),
       15_000,
       200,
     );

@@ -26,9 +26,22 @@ function refusingCompanion(socketPath: string): Promise<Server> {
         received.push({ op: request.op, ...(request.lockspace === undefined ? {} : { lockspace: request.lockspace }) });
         const reply =
           request.op === 'hello'
-            ? { id: request.id, ok: true, result: { version: COMPANION_PROTOCOL_VERSION, fireTimeoutSeconds: TEST_W, intervalSeconds: 1, device: 'fake' } }
+            ? {
+                id: request.id,
+                ok: true,
+                result: {
+                  version: COMPANION_PROTOCOL_VERSION,
+                  fireTimeoutSeconds: TEST_W,
+                  intervalSeconds: 1,
+                  device: 'fake',
+                },
+              }
             : request.op === 'set'
-              ? { id: request.id, ok: false, error: { code: 'TOO_MANY_REGISTRATIONS', message: 'the registration table is full' } }
+              ? {
+                  id: request.id,
+                  ok: false,
+                  error: { code: 'TOO_MANY_REGISTRATIONS', message: 'the registration table is full' },
+                }
               : { id: request.id, ok: true };
         socket.write(JSON.stringify(reply) + '\n');
       }
@@ -55,7 +68,10 @@ describe('watchdog registration', () => {
       const failure = await daemon.lockstart('WA', 1, image).catch((error: unknown) => error);
       expect(isLeaseholdError(failure, 'WATCHDOG_UNAVAILABLE')).toBe(true);
       expect(String((failure as Error).message)).toContain('TOO_MANY_REGISTRATIONS');
-      expect(received.filter((request) => request.lockspace === 'WA').map((request) => request.op)).toEqual(['set', 'remove']);
+      expect(received.filter((request) => request.lockspace === 'WA').map((request) => request.op)).toEqual([
+        'set',
+        'remove',
+      ]);
       // On disk: host_id 1 was acquired (generation 1) and released again (timestamp 0).
       const leader = runCli(['direct', 'read-leader', '-s', `WA:1:${image}:0`]);
       expect(leader.status).toBe(0);

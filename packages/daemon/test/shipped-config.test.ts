@@ -67,7 +67,9 @@ describe('the shipped leasehold.conf', () => {
   it('shows every setting docs/daemon.md lists', () => {
     const daemonDoc = readFileSync(new URL('docs/daemon.md', REPO), 'utf8');
     const section = daemonDoc.slice(daemonDoc.indexOf('## Configuration file'), daemonDoc.indexOf('## The socket'));
-    const documented = [...section.matchAll(/^\| `([a-z_.A-Z]+)` \|/gm)].map((match) => (match[1] ?? '').replace('.LOCKSPACE', '.vg0'));
+    const documented = [...section.matchAll(/^\| `([a-z_.A-Z]+)` \|/gm)].map((match) =>
+      (match[1] ?? '').replace('.LOCKSPACE', '.vg0'),
+    );
     expect(documented.length).toBeGreaterThanOrEqual(10);
     expect(shownKeys(SHIPPED_CONF)).toEqual(expect.arrayContaining(documented));
   });

@@ -13,7 +13,16 @@ describe('StateDb', () => {
     const stateDir = dir.file('state1');
     let db = StateDb.open(stateDir);
     db.setMeta('host_name', 'abc.node');
-    db.upsertLockspace({ name: 'vg0', path: '/dev/sdb', offsetBytes: 0, hostIdRequest: 'auto', hostId: 4, generation: 9n, startAtBoot: true, state: 'joined' });
+    db.upsertLockspace({
+      name: 'vg0',
+      path: '/dev/sdb',
+      offsetBytes: 0,
+      hostIdRequest: 'auto',
+      hostId: 4,
+      generation: 9n,
+      startAtBoot: true,
+      state: 'joined',
+    });
     db.rememberHostId('vg0', '/dev/sdb', 0, 4);
     db.putLease({
       lockspace: 'vg0',
@@ -34,9 +43,13 @@ describe('StateDb', () => {
     db.close();
     db = StateDb.open(stateDir);
     expect(db.getMeta('host_name')).toBe('abc.node');
-    expect(db.lockspaces()).toEqual([expect.objectContaining({ name: 'vg0', hostIdRequest: 'auto', hostId: 4, generation: 9n, startAtBoot: true })]);
+    expect(db.lockspaces()).toEqual([
+      expect.objectContaining({ name: 'vg0', hostIdRequest: 'auto', hostId: 4, generation: 9n, startAtBoot: true }),
+    ]);
     expect(db.rememberedHostId('vg0', '/dev/sdb', 0)).toBe(4);
-    expect(db.leases('vg0')).toEqual([expect.objectContaining({ resource: 'lv1', mode: 'SH', lver: 12n, pid: 123, pidStartTime: 456n })]);
+    expect(db.leases('vg0')).toEqual([
+      expect.objectContaining({ resource: 'lv1', mode: 'SH', lver: 12n, pid: 123, pidStartTime: 456n }),
+    ]);
     expect(db.history(1)[0]).toMatchObject({ kind: 'acquire', details: { lver: '12' } });
     db.deleteLease('vg0', 'lv1', 'pid:123:456');
     expect(db.leases()).toEqual([]);

@@ -57,9 +57,16 @@ export class DirectDisk implements Disk, SyncDisk {
     try {
       fd = fs.openSync(path, flags);
     } catch (error) {
-      throw new DiskError('EOPEN', `cannot open ${path} for direct I/O: ${(error as Error).message}`, path, undefined, undefined, {
-        cause: error,
-      });
+      throw new DiskError(
+        'EOPEN',
+        `cannot open ${path} for direct I/O: ${(error as Error).message}`,
+        path,
+        undefined,
+        undefined,
+        {
+          cause: error,
+        },
+      );
     }
     try {
       const geometry = geometryOfFd(fd, path, { fileSectorSize: options.sectorSize });
@@ -90,7 +97,13 @@ export class DirectDisk implements Disk, SyncDisk {
       throw this.systemError(error, 'read', offsetBytes, lengthBytes);
     }
     if (doneBytes !== lengthBytes) {
-      throw new DiskError('EIO', `short read: ${doneBytes} of ${lengthBytes} bytes at offset ${offsetBytes}`, this.path, offsetBytes, lengthBytes);
+      throw new DiskError(
+        'EIO',
+        `short read: ${doneBytes} of ${lengthBytes} bytes at offset ${offsetBytes}`,
+        this.path,
+        offsetBytes,
+        lengthBytes,
+      );
     }
     return new Uint8Array(buffer.subarray(0, lengthBytes)); // a copy: the I/O buffer is reused
   }
@@ -111,7 +124,13 @@ export class DirectDisk implements Disk, SyncDisk {
       throw this.systemError(error, 'write', offsetBytes, lengthBytes);
     }
     if (doneBytes !== lengthBytes) {
-      throw new DiskError('EIO', `short write: ${doneBytes} of ${lengthBytes} bytes at offset ${offsetBytes}`, this.path, offsetBytes, lengthBytes);
+      throw new DiskError(
+        'EIO',
+        `short write: ${doneBytes} of ${lengthBytes} bytes at offset ${offsetBytes}`,
+        this.path,
+        offsetBytes,
+        lengthBytes,
+      );
     }
   }
 

@@ -46,9 +46,19 @@ export class DiskError extends Error {
 }
 
 /** Throws EALIGN/ERANGE for a request that breaks the Disk invariants. */
-export function checkIo(disk: Pick<Disk, 'path' | 'sectorSize' | 'sizeBytes'>, offsetBytes: number, lengthBytes: number): void {
+export function checkIo(
+  disk: Pick<Disk, 'path' | 'sectorSize' | 'sizeBytes'>,
+  offsetBytes: number,
+  lengthBytes: number,
+): void {
   if (!Number.isSafeInteger(offsetBytes) || !Number.isSafeInteger(lengthBytes) || offsetBytes < 0 || lengthBytes <= 0) {
-    throw new DiskError('EALIGN', `invalid I/O offset ${offsetBytes} length ${lengthBytes}`, disk.path, offsetBytes, lengthBytes);
+    throw new DiskError(
+      'EALIGN',
+      `invalid I/O offset ${offsetBytes} length ${lengthBytes}`,
+      disk.path,
+      offsetBytes,
+      lengthBytes,
+    );
   }
   if (offsetBytes % disk.sectorSize !== 0 || lengthBytes % disk.sectorSize !== 0) {
     throw new DiskError(

@@ -76,20 +76,33 @@ export function ruleMatches(rule: FaultRule, kind: IoKind, offsetBytes: number, 
 export function validateFaultRule(rule: FaultRule, hasHistory: boolean): void {
   const fault = rule.fault;
   const problem = (() => {
-    if (rule.times !== undefined && (!Number.isSafeInteger(rule.times) || rule.times < 1)) return `times ${rule.times} must be a positive integer`;
-    if (rule.range !== undefined && (rule.range.offsetBytes < 0 || rule.range.lengthBytes <= 0)) return 'range must have offsetBytes >= 0 and lengthBytes > 0';
+    if (rule.times !== undefined && (!Number.isSafeInteger(rule.times) || rule.times < 1))
+      return `times ${rule.times} must be a positive integer`;
+    if (rule.range !== undefined && (rule.range.offsetBytes < 0 || rule.range.lengthBytes <= 0))
+      return 'range must have offsetBytes >= 0 and lengthBytes > 0';
     switch (fault.type) {
       case 'latency':
-        return fault.seconds >= 0 && Number.isFinite(fault.seconds) ? undefined : `latency ${fault.seconds}s must be finite and >= 0`;
+        return fault.seconds >= 0 && Number.isFinite(fault.seconds)
+          ? undefined
+          : `latency ${fault.seconds}s must be finite and >= 0`;
       case 'eio':
-        return fault.probability === undefined || (fault.probability >= 0 && fault.probability <= 1) ? undefined : `probability ${fault.probability} must be in [0, 1]`;
+        return fault.probability === undefined || (fault.probability >= 0 && fault.probability <= 1)
+          ? undefined
+          : `probability ${fault.probability} must be in [0, 1]`;
       case 'hang':
-        return fault.timeoutSeconds === undefined || fault.timeoutSeconds >= 0 ? undefined : `hang timeout ${fault.timeoutSeconds}s must be >= 0`;
+        return fault.timeoutSeconds === undefined || fault.timeoutSeconds >= 0
+          ? undefined
+          : `hang timeout ${fault.timeoutSeconds}s must be >= 0`;
       case 'stale':
         if (!hasHistory) return 'stale reads need a sector history (history: false was given)';
-        return fault.versionsBack === undefined || (Number.isSafeInteger(fault.versionsBack) && fault.versionsBack >= 1) ? undefined : `versionsBack ${fault.versionsBack} must be an integer >= 1`;
+        return fault.versionsBack === undefined || (Number.isSafeInteger(fault.versionsBack) && fault.versionsBack >= 1)
+          ? undefined
+          : `versionsBack ${fault.versionsBack} must be an integer >= 1`;
       case 'torn':
-        return fault.landedSectors === undefined || (Number.isSafeInteger(fault.landedSectors) && fault.landedSectors >= 0) ? undefined : `landedSectors ${fault.landedSectors} must be an integer >= 0`;
+        return fault.landedSectors === undefined ||
+          (Number.isSafeInteger(fault.landedSectors) && fault.landedSectors >= 0)
+          ? undefined
+          : `landedSectors ${fault.landedSectors} must be an integer >= 0`;
     }
   })();
   if (problem !== undefined) throw new RangeError(`invalid fault rule: ${problem}`);

@@ -70,9 +70,12 @@ export class FaultyDisk implements Disk {
     if (options.history === false) {
       this.sectorHistory = undefined;
     } else {
-      this.sectorHistory = options.history ?? new SectorHistory(inner.sectorSize, options.historyDepth ?? DEFAULT_HISTORY_DEPTH);
+      this.sectorHistory =
+        options.history ?? new SectorHistory(inner.sectorSize, options.historyDepth ?? DEFAULT_HISTORY_DEPTH);
       if (this.sectorHistory.sectorSize !== inner.sectorSize) {
-        throw new RangeError(`history sector size ${this.sectorHistory.sectorSize} differs from the disk's ${inner.sectorSize}`);
+        throw new RangeError(
+          `history sector size ${this.sectorHistory.sectorSize} differs from the disk's ${inner.sectorSize}`,
+        );
       }
     }
   }
@@ -112,7 +115,12 @@ export class FaultyDisk implements Disk {
 
   /** I/Os currently held by hang faults (including ones whose callers already timed out). */
   hungOps(): HungIo[] {
-    return [...this.hung].map(({ kind, offsetBytes, lengthBytes, timedOut }) => ({ kind, offsetBytes, lengthBytes, timedOut }));
+    return [...this.hung].map(({ kind, offsetBytes, lengthBytes, timedOut }) => ({
+      kind,
+      offsetBytes,
+      lengthBytes,
+      timedOut,
+    }));
   }
 
   /** Lets held I/Os go on ('complete') or fail with EIO; returns how many were released. */
@@ -199,7 +207,10 @@ export class FaultyDisk implements Disk {
     return true;
   }
 
-  private faultsOf<T extends Fault['type']>(matched: ActiveRule[], type: T): { active: ActiveRule; fault: Extract<Fault, { type: T }> }[] {
+  private faultsOf<T extends Fault['type']>(
+    matched: ActiveRule[],
+    type: T,
+  ): { active: ActiveRule; fault: Extract<Fault, { type: T }> }[] {
     return matched
       .filter((active) => active.rule.fault.type === type)
       .map((active) => ({ active, fault: active.rule.fault as Extract<Fault, { type: T }> }));
@@ -241,7 +252,8 @@ export class FaultyDisk implements Disk {
       }
       throw injectedError('ETIMEDOUT', `injected hang: ${kind} timed out`, this.path, offsetBytes, lengthBytes);
     }
-    if (outcome === 'eio') throw injectedError('EIO', `injected hang released with EIO`, this.path, offsetBytes, lengthBytes);
+    if (outcome === 'eio')
+      throw injectedError('EIO', `injected hang released with EIO`, this.path, offsetBytes, lengthBytes);
   }
 
   /** The first EIO fault that fires for this I/O, if any. */
@@ -255,7 +267,8 @@ export class FaultyDisk implements Disk {
   }
 
   private applyEio(matched: ActiveRule[], offsetBytes: number, lengthBytes: number): void {
-    if (this.firingEio(matched) !== undefined) throw injectedError('EIO', 'injected read error', this.path, offsetBytes, lengthBytes);
+    if (this.firingEio(matched) !== undefined)
+      throw injectedError('EIO', 'injected read error', this.path, offsetBytes, lengthBytes);
   }
 
   /** Lands a prefix of a multi-sector write if a torn fault fires; returns true if the write is finished. */
@@ -268,7 +281,13 @@ export class FaultyDisk implements Disk {
     const landedSectors = Math.min(Math.max(0, Math.floor(requested)), sectorCount - 1);
     if (landedSectors > 0) await this.land(offsetBytes, payload.subarray(0, landedSectors * this.sectorSize));
     if ((torn.fault.outcome ?? 'error') === 'error') {
-      throw injectedError('EIO', `injected torn write: ${landedSectors} of ${sectorCount} sectors landed`, this.path, offsetBytes, payload.byteLength);
+      throw injectedError(
+        'EIO',
+        `injected torn write: ${landedSectors} of ${sectorCount} sectors landed`,
+        this.path,
+        offsetBytes,
+        payload.byteLength,
+      );
     }
     return true;
   }
@@ -323,8 +342,20 @@ export class FaultyDisk implements Disk {
   }
 }
 
-function injectedError(code: 'EIO' | 'ETIMEDOUT', message: string, path: string, offsetBytes: number, lengthBytes: number): DiskError {
-  return new DiskError(code, `${message} at offset ${offsetBytes} length ${lengthBytes}`, path, offsetBytes, lengthBytes);
+function injectedError(
+  code: 'EIO' | 'ETIMEDOUT',
+  message: string,
+  path: string,
+  offsetBytes: number,
+  lengthBytes: number,
+): DiskError {
+  return new DiskError(
+    code,
+    `${message} at offset ${offsetBytes} length ${lengthBytes}`,
+    path,
+    offsetBytes,
+    lengthBytes,
+  );
 }
 
 function realSleep(seconds: number): Promise<void> {

@@ -26,7 +26,9 @@ export function probeDevice(path: string, options: ProbeOptions = {}): DeviceGeo
   try {
     fd = fs.openSync(path, fs.constants.O_RDONLY);
   } catch (error) {
-    throw new DiskError('EOPEN', `cannot open ${path}: ${(error as Error).message}`, path, undefined, undefined, { cause: error });
+    throw new DiskError('EOPEN', `cannot open ${path}: ${(error as Error).message}`, path, undefined, undefined, {
+      cause: error,
+    });
   }
   try {
     return geometryOfFd(fd, path, options);
@@ -58,9 +60,16 @@ export function geometryOfFd(fd: number, path: string, options: ProbeOptions = {
     try {
       return { kind: 'block', ...sysfsBlockGeometry(major, minor) };
     } catch (sysfsError) {
-      throw new DiskError('EGEOMETRY', `cannot read the geometry of ${path} (ioctl and sysfs both failed)`, path, undefined, undefined, {
-        cause: new AggregateError([ioctlError, sysfsError]),
-      });
+      throw new DiskError(
+        'EGEOMETRY',
+        `cannot read the geometry of ${path} (ioctl and sysfs both failed)`,
+        path,
+        undefined,
+        undefined,
+        {
+          cause: new AggregateError([ioctlError, sysfsError]),
+        },
+      );
     }
   }
 }
@@ -89,7 +98,11 @@ export function chooseSectorSize(geometry: DeviceGeometry, path: string, request
     throw new DiskError('EGEOMETRY', `sector size ${sectorSize} of ${path} is not supported (512 or 4096)`, path);
   }
   if (sectorSize < geometry.logicalSectorSize || sectorSize % geometry.logicalSectorSize !== 0) {
-    throw new DiskError('EGEOMETRY', `sector size ${sectorSize} is smaller than the ${geometry.logicalSectorSize}-byte logical sectors of ${path}`, path);
+    throw new DiskError(
+      'EGEOMETRY',
+      `sector size ${sectorSize} is smaller than the ${geometry.logicalSectorSize}-byte logical sectors of ${path}`,
+      path,
+    );
   }
   return sectorSize;
 }
@@ -97,6 +110,7 @@ export function chooseSectorSize(geometry: DeviceGeometry, path: string, request
 function readSysfsInteger(file: string): number {
   const text = fs.readFileSync(file, 'utf8').trim();
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`unexpected contents ${JSON.stringify(text)} in ${file}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new Error(`unexpected contents ${JSON.stringify(text)} in ${file}`);
   return value;
 }

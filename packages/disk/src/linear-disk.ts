@@ -38,10 +38,17 @@ type Geometry = Pick<Disk, 'path' | 'sectorSize' | 'sizeBytes'>;
  * its size. Throws EGEOMETRY for an empty or too long table, a segment outside its device or not on
  * sector boundaries, or devices whose sector sizes do not divide each other.
  */
-function checkSegments(path: string, segments: readonly LinearSegment<Geometry>[]): { sectorSize: number; sizeBytes: number; starts: number[] } {
+function checkSegments(
+  path: string,
+  segments: readonly LinearSegment<Geometry>[],
+): { sectorSize: number; sizeBytes: number; starts: number[] } {
   if (segments.length === 0) throw new DiskError('EGEOMETRY', 'a linear mapping needs at least one segment', path);
   if (segments.length > MAX_LINEAR_SEGMENTS) {
-    throw new DiskError('EGEOMETRY', `a linear mapping of ${segments.length} segments is more than the ${MAX_LINEAR_SEGMENTS} allowed`, path);
+    throw new DiskError(
+      'EGEOMETRY',
+      `a linear mapping of ${segments.length} segments is more than the ${MAX_LINEAR_SEGMENTS} allowed`,
+      path,
+    );
   }
   const sectorSize = Math.max(...segments.map((segment) => segment.disk.sectorSize));
   const starts: number[] = [];
@@ -49,17 +56,30 @@ function checkSegments(path: string, segments: readonly LinearSegment<Geometry>[
   segments.forEach((segment, index) => {
     const where = `segment ${index} (${segment.disk.path} at ${segment.offsetBytes}, ${segment.lengthBytes} bytes)`;
     if (sectorSize % segment.disk.sectorSize !== 0) {
-      throw new DiskError('EGEOMETRY', `${where}: ${segment.disk.sectorSize}-byte sectors do not divide the mapping's ${sectorSize}`, path);
+      throw new DiskError(
+        'EGEOMETRY',
+        `${where}: ${segment.disk.sectorSize}-byte sectors do not divide the mapping's ${sectorSize}`,
+        path,
+      );
     }
     const { offsetBytes, lengthBytes } = segment;
-    if (!Number.isSafeInteger(offsetBytes) || !Number.isSafeInteger(lengthBytes) || offsetBytes < 0 || lengthBytes <= 0) {
+    if (
+      !Number.isSafeInteger(offsetBytes) ||
+      !Number.isSafeInteger(lengthBytes) ||
+      offsetBytes < 0 ||
+      lengthBytes <= 0
+    ) {
       throw new DiskError('EGEOMETRY', `${where}: offset and length must be integers, the length positive`, path);
     }
     if (offsetBytes % sectorSize !== 0 || lengthBytes % sectorSize !== 0) {
       throw new DiskError('EGEOMETRY', `${where} is not on ${sectorSize}-byte sector boundaries`, path);
     }
     if (offsetBytes + lengthBytes > segment.disk.sizeBytes) {
-      throw new DiskError('EGEOMETRY', `${where} goes past the end of its device (${segment.disk.sizeBytes} bytes)`, path);
+      throw new DiskError(
+        'EGEOMETRY',
+        `${where} goes past the end of its device (${segment.disk.sizeBytes} bytes)`,
+        path,
+      );
     }
     starts.push(sizeBytes);
     sizeBytes += lengthBytes;
@@ -73,7 +93,11 @@ interface Placed<D> extends LinearSegment<D> {
 }
 
 /** Splits a checked logical range into per-segment pieces, in order. */
-function piecesOf<D>(placed: readonly Placed<D>[], offsetBytes: number, lengthBytes: number): Array<LinearPiece & { disk: D }> {
+function piecesOf<D>(
+  placed: readonly Placed<D>[],
+  offsetBytes: number,
+  lengthBytes: number,
+): Array<LinearPiece & { disk: D }> {
   const pieces: Array<LinearPiece & { disk: D }> = [];
   const end = offsetBytes + lengthBytes;
   // Segments are few: a linear scan is clearer than a binary search and costs nothing here.
@@ -129,7 +153,8 @@ export class LinearDisk extends LinearBase<Disk> implements Disk {
   async read(offsetBytes: number, lengthBytes: number): Promise<Uint8Array> {
     const pieces = this.pieces(offsetBytes, lengthBytes);
     const out = new Uint8Array(lengthBytes);
-    for (const piece of pieces) out.set(await piece.disk.read(piece.offsetBytes, piece.lengthBytes), piece.bufferOffset);
+    for (const piece of pieces)
+      out.set(await piece.disk.read(piece.offsetBytes, piece.lengthBytes), piece.bufferOffset);
     return out;
   }
 
@@ -138,7 +163,10 @@ export class LinearDisk extends LinearBase<Disk> implements Disk {
     // In order, one after another: a multi-sector write may tear anyway (Disk contract), but each
     // piece lands whole on its own device.
     for (const piece of pieces) {
-      await piece.disk.write(piece.offsetBytes, data.subarray(piece.bufferOffset, piece.bufferOffset + piece.lengthBytes));
+      await piece.disk.write(
+        piece.offsetBytes,
+        data.subarray(piece.bufferOffset, piece.bufferOffset + piece.lengthBytes),
+      );
     }
   }
 
@@ -160,7 +188,10 @@ export class LinearSyncDisk extends LinearBase<SyncDisk> implements SyncDisk {
   writeSync(offsetBytes: number, data: Uint8Array): void {
     const pieces = this.pieces(offsetBytes, data.byteLength);
     for (const piece of pieces) {
-      piece.disk.writeSync(piece.offsetBytes, data.subarray(piece.bufferOffset, piece.bufferOffset + piece.lengthBytes));
+      piece.disk.writeSync(
+        piece.offsetBytes,
+        data.subarray(piece.bufferOffset, piece.bufferOffset + piece.lengthBytes),
+      );
     }
   }
 

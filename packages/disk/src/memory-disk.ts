@@ -33,10 +33,18 @@ export class MemoryDisk implements Disk, SyncDisk {
       throw new DiskError('EGEOMETRY', `unsupported sector size ${this.sectorSize}`, this.path);
     }
     if (!Number.isSafeInteger(this.sizeBytes) || this.sizeBytes <= 0 || this.sizeBytes % this.sectorSize !== 0) {
-      throw new DiskError('EGEOMETRY', `size ${this.sizeBytes} is not a positive multiple of ${this.sectorSize}`, this.path);
+      throw new DiskError(
+        'EGEOMETRY',
+        `size ${this.sizeBytes} is not a positive multiple of ${this.sectorSize}`,
+        this.path,
+      );
     }
     if (options.initialBytes !== undefined && options.initialBytes.byteLength !== this.sizeBytes) {
-      throw new DiskError('EGEOMETRY', `initial contents are ${options.initialBytes.byteLength} bytes, expected ${this.sizeBytes}`, this.path);
+      throw new DiskError(
+        'EGEOMETRY',
+        `initial contents are ${options.initialBytes.byteLength} bytes, expected ${this.sizeBytes}`,
+        this.path,
+      );
     }
     this.bytes = options.initialBytes === undefined ? new Uint8Array(this.sizeBytes) : options.initialBytes.slice();
   }
@@ -81,7 +89,13 @@ export class MemoryDisk implements Disk, SyncDisk {
   /** Sets bytes directly (any alignment, no I/O rules): for planting corruption or fixtures in tests. */
   overwrite(offsetBytes: number, data: Uint8Array): void {
     if (offsetBytes < 0 || offsetBytes + data.byteLength > this.sizeBytes) {
-      throw new DiskError('ERANGE', `overwrite at ${offsetBytes} of ${data.byteLength} bytes is outside the disk`, this.path, offsetBytes, data.byteLength);
+      throw new DiskError(
+        'ERANGE',
+        `overwrite at ${offsetBytes} of ${data.byteLength} bytes is outside the disk`,
+        this.path,
+        offsetBytes,
+        data.byteLength,
+      );
     }
     this.bytes.set(data, offsetBytes);
   }

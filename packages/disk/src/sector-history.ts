@@ -14,7 +14,8 @@ export class SectorHistory {
     /** Versions kept per sector, the current one included (at least 2 for stale reads to differ). */
     readonly depth: number = DEFAULT_HISTORY_DEPTH,
   ) {
-    if (!Number.isSafeInteger(depth) || depth < 1) throw new RangeError(`history depth ${depth} must be a positive integer`);
+    if (!Number.isSafeInteger(depth) || depth < 1)
+      throw new RangeError(`history depth ${depth} must be a positive integer`);
   }
 
   has(sectorOffsetBytes: number): boolean {

@@ -83,10 +83,19 @@ function runTool(tool: string, args: string[]): Promise<ToolResult> {
     execFile(
       tool,
       args,
-      { timeout: TOOL_TIMEOUT_MS, maxBuffer: TOOL_MAX_OUTPUT_BYTES, env: { ...process.env, PATH: `${TOOL_PATH}:${process.env['PATH'] ?? ''}`, LC_ALL: 'C' } },
+      {
+        timeout: TOOL_TIMEOUT_MS,
+        maxBuffer: TOOL_MAX_OUTPUT_BYTES,
+        env: { ...process.env, PATH: `${TOOL_PATH}:${process.env['PATH'] ?? ''}`, LC_ALL: 'C' },
+      },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') {
-          reject(new SignatureProbeError(`cannot run ${tool} (util-linux) to check the device for signatures: ${error.message}`, { cause: error }));
+          reject(
+            new SignatureProbeError(
+              `cannot run ${tool} (util-linux) to check the device for signatures: ${error.message}`,
+              { cause: error },
+            ),
+          );
           return;
         }
         resolve({ status: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
@@ -128,14 +137,24 @@ async function blkidAt(path: string, offsetBytes: number, sizeBytes: number | un
   if (type !== undefined) {
     const label = fields.get('LABEL');
     const labelText = label === undefined ? '' : ` "${label}"`;
-    found.push({ kind: type, offsetBytes, description: `${thingName(fields.get('USAGE'), type)}${labelText} at ${offsetBytes}` });
+    found.push({
+      kind: type,
+      offsetBytes,
+      description: `${thingName(fields.get('USAGE'), type)}${labelText} at ${offsetBytes}`,
+    });
   }
   const table = fields.get('PTTYPE');
-  if (table !== undefined) found.push({ kind: table, offsetBytes, description: `${table} partition table at ${offsetBytes}` });
+  if (table !== undefined)
+    found.push({ kind: table, offsetBytes, description: `${table} partition table at ${offsetBytes}` });
   if (found.length === 0 && result.status !== 0) {
     // "ambivalent result": more than one signature here; wipefs lists them.
     const why = result.stderr.trim();
-    if (why !== '') found.push({ kind: 'ambivalent', offsetBytes, description: `several signatures at ${offsetBytes} (blkid: ${why})` });
+    if (why !== '')
+      found.push({
+        kind: 'ambivalent',
+        offsetBytes,
+        description: `several signatures at ${offsetBytes} (blkid: ${why})`,
+      });
   }
   return found;
 }
@@ -147,7 +166,8 @@ interface WipefsJson {
 /** Every signature wipefs knows anywhere on the device (offsets of the magic bytes). */
 async function wipefsAll(path: string): Promise<FoundSignature[]> {
   const result = await runTool(WIPEFS, ['-n', '--json', path]);
-  if (result.status !== 0) throw new SignatureProbeError(`wipefs -n ${path} failed: ${result.stderr.trim() || `status ${result.status}`}`);
+  if (result.status !== 0)
+    throw new SignatureProbeError(`wipefs -n ${path} failed: ${result.stderr.trim() || `status ${result.status}`}`);
   if (result.stdout.trim() === '') return [];
   let parsed: WipefsJson;
   try {
@@ -160,7 +180,11 @@ async function wipefsAll(path: string): Promise<FoundSignature[]> {
     if (signature.type === undefined || signature.offset === undefined) continue;
     const offsetBytes = Number(signature.offset);
     if (!Number.isSafeInteger(offsetBytes)) continue;
-    found.push({ kind: signature.type, offsetBytes, description: `${signature.type} signature at byte ${offsetBytes}` });
+    found.push({
+      kind: signature.type,
+      offsetBytes,
+      description: `${signature.type} signature at byte ${offsetBytes}`,
+    });
   }
   return found;
 }
@@ -171,7 +195,8 @@ async function readAt(file: FileHandle, offsetBytes: number, lengthBytes: number
   return buffer.subarray(0, bytesRead);
 }
 
-const ascii = (bytes: Uint8Array, start: number, length: number): string => Buffer.from(bytes.subarray(start, start + length)).toString('latin1');
+const ascii = (bytes: Uint8Array, start: number, length: number): string =>
+  Buffer.from(bytes.subarray(start, start + length)).toString('latin1');
 
 /** The VG name from the first metadata area's text, when the label points at a readable one. */
 async function lvmVgName(file: FileHandle, label: Uint8Array): Promise<string | undefined> {
@@ -196,7 +221,11 @@ async function lvmVgName(file: FileHandle, label: Uint8Array): Promise<string | 
   const textOffset = Number(headerView.getBigUint64(40, true));
   const textSize = Number(headerView.getBigUint64(48, true));
   if (textOffset === 0 || textSize === 0) return undefined;
-  const text = ascii(await readAt(file, mdaOffsetBytes + textOffset, Math.min(textSize, LVM_SECTOR_BYTES)), 0, LVM_SECTOR_BYTES);
+  const text = ascii(
+    await readAt(file, mdaOffsetBytes + textOffset, Math.min(textSize, LVM_SECTOR_BYTES)),
+    0,
+    LVM_SECTOR_BYTES,
+  );
   return /^([A-Za-z0-9_.+-]+) \{/.exec(text)?.[1];
 }
 
@@ -210,7 +239,14 @@ async function lvmLabels(file: FileHandle): Promise<FoundSignature[]> {
     const label = head.subarray(at, at + LVM_SECTOR_BYTES);
     const vgName = await lvmVgName(file, label).catch(() => undefined);
     const of = vgName === undefined ? 'not in a VG (or its metadata is unreadable)' : `of VG ${vgName}`;
-    return [{ kind: 'LVM2_member', offsetBytes: at, description: `LVM2 PV ${of} at ${at}`, ...(vgName === undefined ? {} : { vgName }) }];
+    return [
+      {
+        kind: 'LVM2_member',
+        offsetBytes: at,
+        description: `LVM2 PV ${of} at ${at}`,
+        ...(vgName === undefined ? {} : { vgName }),
+      },
+    ];
   }
   return [];
 }
@@ -222,9 +258,18 @@ function leaseArea(leader: LeaderRecord, offsetBytes: number): FoundSignature | 
   } catch {
     return undefined;
   }
-  const common = { offsetBytes, spaceName: leader.spaceName, sectorSize: geometry.sectorSize, alignBytes: geometry.alignBytes };
+  const common = {
+    offsetBytes,
+    spaceName: leader.spaceName,
+    sectorSize: geometry.sectorSize,
+    alignBytes: geometry.alignBytes,
+  };
   if (leader.magic === DELTA_LEADER_MAGIC) {
-    return { kind: 'sanlock-lockspace', description: `sanlock lockspace "${leader.spaceName}" at ${offsetBytes}`, ...common };
+    return {
+      kind: 'sanlock-lockspace',
+      description: `sanlock lockspace "${leader.spaceName}" at ${offsetBytes}`,
+      ...common,
+    };
   }
   const cleared = leader.magic === CLEAR_LEADER_MAGIC ? 'cleared ' : '';
   return {
@@ -246,7 +291,12 @@ async function leaseAreas(file: FileHandle, startBytes: number, endBytes: number
     const sector = await readAt(file, at, LEASE_PROBE_BYTES);
     if (sector.length < LEASE_PROBE_BYTES) continue;
     const leader = decodeLeader(sector, 0);
-    if (leader.magic !== DELTA_LEADER_MAGIC && leader.magic !== PAXOS_LEADER_MAGIC && leader.magic !== CLEAR_LEADER_MAGIC) continue;
+    if (
+      leader.magic !== DELTA_LEADER_MAGIC &&
+      leader.magic !== PAXOS_LEADER_MAGIC &&
+      leader.magic !== CLEAR_LEADER_MAGIC
+    )
+      continue;
     const area = leaseArea(leader, at);
     if (area === undefined) continue;
     found.push(area);
@@ -261,17 +311,23 @@ async function leaseAreas(file: FileHandle, startBytes: number, endBytes: number
  * RAID and LVM2 labels (util-linux, plus our own LVM2 reader for the VG name), and sanlock/leasehold
  * lease areas. Throws SignatureProbeError (code PROBE_FAILED) when the tools cannot run.
  */
-export async function probeSignatures(devicePath: string, options: SignatureProbeOptions = {}): Promise<FoundSignature[]> {
+export async function probeSignatures(
+  devicePath: string,
+  options: SignatureProbeOptions = {},
+): Promise<FoundSignature[]> {
   const startBytes = options.offsetBytes ?? 0;
   let file: FileHandle;
   try {
     file = await open(devicePath, 'r');
   } catch (error) {
-    throw new SignatureProbeError(`cannot read ${devicePath} to check it for signatures: ${(error as Error).message}`, { cause: error });
+    throw new SignatureProbeError(`cannot read ${devicePath} to check it for signatures: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   try {
     const deviceBytes = await sizeOf(file, devicePath);
-    const endBytes = options.sizeBytes === undefined ? deviceBytes : Math.min(deviceBytes, startBytes + options.sizeBytes);
+    const endBytes =
+      options.sizeBytes === undefined ? deviceBytes : Math.min(deviceBytes, startBytes + options.sizeBytes);
     const inRange = (s: FoundSignature): boolean => s.offsetBytes >= startBytes && s.offsetBytes < endBytes;
     const [atStart, everywhere, lvm, leases] = await Promise.all([
       blkidAt(devicePath, startBytes, options.sizeBytes),

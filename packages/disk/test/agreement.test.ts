@@ -18,7 +18,10 @@ type Op =
 
 /** Mostly aligned I/O, sometimes misaligned by a few bytes or half a sector, sometimes past the end. */
 function opArbitrary(sectorSize: number): fc.Arbitrary<Op> {
-  const skew = fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(1, 256, sectorSize / 2) });
+  const skew = fc.oneof(
+    { weight: 8, arbitrary: fc.constant(0) },
+    { weight: 1, arbitrary: fc.constantFrom(1, 256, sectorSize / 2) },
+  );
   const shape = fc.record({
     sectorIndex: fc.integer({ min: 0, max: DISK_SECTORS + 1 }),
     sectorCount: fc.integer({ min: 1, max: MAX_SECTORS_PER_IO }),

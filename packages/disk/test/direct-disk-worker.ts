@@ -8,7 +8,11 @@ try {
   const disk = openDirectDiskSync(path);
   disk.writeSync(offsetBytes, new Uint8Array(disk.sectorSize).fill(fill));
   const back = disk.readSync(offsetBytes, disk.sectorSize);
-  parentPort?.postMessage({ sectorSize: disk.sectorSize, alignedBuffer: disk.ioBufferAddress % 4096 === 0, firstByte: back[0] });
+  parentPort?.postMessage({
+    sectorSize: disk.sectorSize,
+    alignedBuffer: disk.ioBufferAddress % 4096 === 0,
+    firstByte: back[0],
+  });
   disk.closeSync();
 } catch (error) {
   parentPort?.postMessage({ error: error instanceof DiskError ? error.code : String(error) });

@@ -27,11 +27,23 @@ const targets = new Map<string, Target>();
 beforeAll(() => {
   const file = makeImageFile(DEVICE_SIZE_BYTES);
   cleanups.push(file.remove);
-  targets.set('file', { name: 'file', path: file.imagePath, sectorSize: 512, sizeBytes: DEVICE_SIZE_BYTES, backingPath: file.imagePath });
+  targets.set('file', {
+    name: 'file',
+    path: file.imagePath,
+    sectorSize: 512,
+    sizeBytes: DEVICE_SIZE_BYTES,
+    backingPath: file.imagePath,
+  });
   for (const sectorSize of [512, 4096] as const) {
     const loop: LoopDevice = attachLoopDevice(sectorSize, DEVICE_SIZE_BYTES);
     cleanups.push(loop.detach);
-    targets.set(`loop${sectorSize}`, { name: `loop${sectorSize}`, path: loop.devicePath, sectorSize, sizeBytes: DEVICE_SIZE_BYTES, backingPath: loop.imagePath });
+    targets.set(`loop${sectorSize}`, {
+      name: `loop${sectorSize}`,
+      path: loop.devicePath,
+      sectorSize,
+      sizeBytes: DEVICE_SIZE_BYTES,
+      backingPath: loop.imagePath,
+    });
   }
 });
 
@@ -145,7 +157,9 @@ describe.each(['file', 'loop512', 'loop4096'])('DirectDisk on %s', (name) => {
       await expect(disk.read(t.sectorSize / 2, t.sectorSize)).rejects.toMatchObject({ code: 'EALIGN' });
       await expect(disk.write(0, new Uint8Array(t.sectorSize + 1))).rejects.toMatchObject({ code: 'EALIGN' });
       await expect(disk.read(t.sizeBytes, t.sectorSize)).rejects.toMatchObject({ code: 'ERANGE' });
-      await expect(disk.write(t.sizeBytes - t.sectorSize, new Uint8Array(2 * t.sectorSize))).rejects.toMatchObject({ code: 'ERANGE' });
+      await expect(disk.write(t.sizeBytes - t.sectorSize, new Uint8Array(2 * t.sectorSize))).rejects.toMatchObject({
+        code: 'ERANGE',
+      });
       expect(readSpy).not.toHaveBeenCalled();
       expect(writeSpy).not.toHaveBeenCalled();
       await disk.read(t.sizeBytes - t.sectorSize, t.sectorSize); // the last sector is fine
@@ -182,30 +196,33 @@ describe.each(['file', 'loop512', 'loop4096'])('DirectDisk on %s', (name) => {
 });
 
 describe('O_DIRECT bypasses the page cache', () => {
-  it.each(['loop512', 'loop4096'])('%s: another writer behind the device is seen by DirectDisk but not by a buffered reader', (name) => {
-    const t = target(name);
-    const offsetBytes = 8 * t.sectorSize;
-    const buffered = fs.openSync(t.path, 'r');
-    const disk = openDirectDiskSync(t.path);
-    try {
-      const before = Buffer.alloc(t.sectorSize);
-      fs.readSync(buffered, before, 0, t.sectorSize, offsetBytes); // now cached in the device's page cache
-      // "Another host" writes straight to the storage underneath the block device.
-      const fresh = patternSectors(t.sectorSize, 1, 99);
-      const backing = fs.openSync(t.backingPath, 'r+');
-      fs.writeSync(backing, fresh, 0, fresh.byteLength, offsetBytes);
-      fs.fsyncSync(backing);
-      fs.closeSync(backing);
-      const cached = Buffer.alloc(t.sectorSize);
-      fs.readSync(buffered, cached, 0, t.sectorSize, offsetBytes);
-      expect(new Uint8Array(cached)).toEqual(new Uint8Array(before)); // the buffered reader is stale
-      expect(new Uint8Array(cached)).not.toEqual(fresh);
-      expect(disk.readSync(offsetBytes, t.sectorSize)).toEqual(fresh); // O_DIRECT sees the device
-    } finally {
-      fs.closeSync(buffered);
-      disk.closeSync();
-    }
-  });
+  it.each(['loop512', 'loop4096'])(
+    '%s: another writer behind the device is seen by DirectDisk but not by a buffered reader',
+    (name) => {
+      const t = target(name);
+      const offsetBytes = 8 * t.sectorSize;
+      const buffered = fs.openSync(t.path, 'r');
+      const disk = openDirectDiskSync(t.path);
+      try {
+        const before = Buffer.alloc(t.sectorSize);
+        fs.readSync(buffered, before, 0, t.sectorSize, offsetBytes); // now cached in the device's page cache
+        // "Another host" writes straight to the storage underneath the block device.
+        const fresh = patternSectors(t.sectorSize, 1, 99);
+        const backing = fs.openSync(t.backingPath, 'r+');
+        fs.writeSync(backing, fresh, 0, fresh.byteLength, offsetBytes);
+        fs.fsyncSync(backing);
+        fs.closeSync(backing);
+        const cached = Buffer.alloc(t.sectorSize);
+        fs.readSync(buffered, cached, 0, t.sectorSize, offsetBytes);
+        expect(new Uint8Array(cached)).toEqual(new Uint8Array(before)); // the buffered reader is stale
+        expect(new Uint8Array(cached)).not.toEqual(fresh);
+        expect(disk.readSync(offsetBytes, t.sectorSize)).toEqual(fresh); // O_DIRECT sees the device
+      } finally {
+        fs.closeSync(buffered);
+        disk.closeSync();
+      }
+    },
+  );
 
   it('plain file: DirectDisk I/O leaves no pages in the page cache', () => {
     const file = makeImageFile(DEVICE_SIZE_BYTES, 'uncached.img');
@@ -214,11 +231,15 @@ describe('O_DIRECT bypasses the page cache', () => {
       disk.writeSync(0, patternSectors(512, 64, 1));
       expect(disk.readSync(0, 64 * 512)).toEqual(patternSectors(512, 64, 1));
       disk.closeSync();
-      const residentPages = execFileSync('fincore', ['--noheadings', '--output', 'PAGES', file.imagePath], { encoding: 'utf8' }).trim();
+      const residentPages = execFileSync('fincore', ['--noheadings', '--output', 'PAGES', file.imagePath], {
+        encoding: 'utf8',
+      }).trim();
       expect(residentPages).toBe('0');
       // Control: a buffered read does populate it, so the check above can fail.
       fs.readFileSync(file.imagePath);
-      const afterBuffered = execFileSync('fincore', ['--noheadings', '--output', 'PAGES', file.imagePath], { encoding: 'utf8' }).trim();
+      const afterBuffered = execFileSync('fincore', ['--noheadings', '--output', 'PAGES', file.imagePath], {
+        encoding: 'utf8',
+      }).trim();
       expect(Number(afterBuffered)).toBeGreaterThan(0);
     } finally {
       file.remove();
@@ -232,8 +253,12 @@ describe('O_DIRECT bypasses the page cache', () => {
       const aligned = alignedBuffer(2 * ALIGNMENT_BYTES);
       expect(bufferAddress(aligned) % ALIGNMENT_BYTES).toBe(0);
       expect(() => fs.readSync(disk.fd, aligned, 0, 512, 0)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
-      expect(() => fs.readSync(disk.fd, aligned, 0, ALIGNMENT_BYTES, 512)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
-      expect(() => fs.readSync(disk.fd, aligned.subarray(8), 0, ALIGNMENT_BYTES, 0)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+      expect(() => fs.readSync(disk.fd, aligned, 0, ALIGNMENT_BYTES, 512)).toThrow(
+        expect.objectContaining({ code: 'EINVAL' }),
+      );
+      expect(() => fs.readSync(disk.fd, aligned.subarray(8), 0, ALIGNMENT_BYTES, 0)).toThrow(
+        expect.objectContaining({ code: 'EINVAL' }),
+      );
       expect(fs.readSync(disk.fd, aligned, 0, ALIGNMENT_BYTES, 0)).toBe(ALIGNMENT_BYTES); // control
     } finally {
       disk.closeSync();

@@ -44,7 +44,11 @@ describe('latency', () => {
 
   it('only affects the chosen operation kind and byte range', async () => {
     const { clock, disk } = setup();
-    disk.inject({ op: 'write', range: { offsetBytes: 4 * SECTOR, lengthBytes: 2 * SECTOR }, fault: { type: 'latency', seconds: 1 } });
+    disk.inject({
+      op: 'write',
+      range: { offsetBytes: 4 * SECTOR, lengthBytes: 2 * SECTOR },
+      fault: { type: 'latency', seconds: 1 },
+    });
     await disk.read(4 * SECTOR, SECTOR); // a read: unaffected
     await disk.write(6 * SECTOR, sectorOf(1)); // just past the range
     await disk.write(3 * SECTOR, sectorOf(1)); // just before
@@ -78,7 +82,12 @@ describe('EIO', () => {
   it('fails reads and writes every time; a failed write lands nothing', async () => {
     const { memory, disk } = setup();
     disk.inject({ fault: { type: 'eio' } });
-    await expect(disk.read(0, SECTOR)).rejects.toMatchObject({ name: 'DiskError', code: 'EIO', offsetBytes: 0, lengthBytes: SECTOR });
+    await expect(disk.read(0, SECTOR)).rejects.toMatchObject({
+      name: 'DiskError',
+      code: 'EIO',
+      offsetBytes: 0,
+      lengthBytes: SECTOR,
+    });
     await expect(disk.write(0, sectorOf(9))).rejects.toMatchObject({ code: 'EIO' });
     expect(memory.snapshot(0, SECTOR)).toEqual(sectorOf(0));
   });
@@ -255,7 +264,13 @@ describe('stats', () => {
     const id = disk.inject({ fault: { type: 'eio' } });
     await expect(disk.write(0, sectorOf(1))).rejects.toMatchObject({ code: 'EIO' });
     disk.remove(id);
-    expect(disk.stats()).toEqual({ readOps: 3, writeOps: 2, failedOps: 2, bytesRead: 3 * SECTOR, bytesWritten: 3 * SECTOR });
+    expect(disk.stats()).toEqual({
+      readOps: 3,
+      writeOps: 2,
+      failedOps: 2,
+      bytesRead: 3 * SECTOR,
+      bytesWritten: 3 * SECTOR,
+    });
     disk.resetStats();
     expect(disk.stats()).toEqual({ readOps: 0, writeOps: 0, failedOps: 0, bytesRead: 0, bytesWritten: 0 });
   });
@@ -271,7 +286,13 @@ describe('stats', () => {
     await counting.write(0, sectorOf(1, 2));
     await counting.read(SECTOR, SECTOR);
     await expect(counting.read(0, 9 * SECTOR)).rejects.toMatchObject({ code: 'ERANGE' });
-    expect(counting.stats()).toEqual({ readOps: 2, writeOps: 1, failedOps: 1, bytesRead: SECTOR, bytesWritten: 2 * SECTOR });
+    expect(counting.stats()).toEqual({
+      readOps: 2,
+      writeOps: 1,
+      failedOps: 1,
+      bytesRead: SECTOR,
+      bytesWritten: 2 * SECTOR,
+    });
     counting.resetStats();
     expect(counting.stats().readOps).toBe(0);
     await counting.close();
@@ -294,7 +315,9 @@ describe('rules and lifecycle', () => {
     for (const rule of invalid) expect(() => disk.inject(rule)).toThrow(RangeError);
     const noHistory = new FaultyDisk(new MemoryDisk({ sizeBytes: 4096 }), { history: false });
     expect(() => noHistory.inject({ fault: { type: 'stale' } })).toThrow(RangeError);
-    expect(() => new FaultyDisk(new MemoryDisk({ sizeBytes: 4096 }), { history: new SectorHistory(4096) })).toThrow(RangeError);
+    expect(() => new FaultyDisk(new MemoryDisk({ sizeBytes: 4096 }), { history: new SectorHistory(4096) })).toThrow(
+      RangeError,
+    );
   });
 
   it('clearFaults removes every rule; close closes the inner disk by default', async () => {

@@ -1,6 +1,14 @@
 /** Every Disk implementation refuses misaligned and out-of-range I/O with the same DiskError codes. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asyncFromSync, CountingDisk, type Disk, DiskError, FaultyDisk, MemoryDisk, type SyncDisk } from '../src/index.js';
+import {
+  asyncFromSync,
+  CountingDisk,
+  type Disk,
+  DiskError,
+  FaultyDisk,
+  MemoryDisk,
+  type SyncDisk,
+} from '../src/index.js';
 import { openDirectDiskSync } from '../src/direct.js';
 import { attachLoopDevice, makeImageFile } from './loop-device.js';
 
@@ -53,7 +61,11 @@ const NAMES = [512, 4096].flatMap((size) => [
 ]);
 
 /** [description, offset in sectors + bytes, length in sectors + bytes, expected code] */
-type Case = [string, (sector: number, size: number) => { offsetBytes: number; lengthBytes: number }, 'EALIGN' | 'ERANGE'];
+type Case = [
+  string,
+  (sector: number, size: number) => { offsetBytes: number; lengthBytes: number },
+  'EALIGN' | 'ERANGE',
+];
 
 const CASES: Case[] = [
   ['offset inside a sector', (s) => ({ offsetBytes: 1, lengthBytes: s }), 'EALIGN'],
@@ -88,8 +100,16 @@ describe.each(NAMES)('%s', (name) => {
   it.each(CASES)('read and write with %s are refused', async (_description, place, code) => {
     const { disk, sync } = subject();
     const { offsetBytes, lengthBytes } = place(disk.sectorSize, disk.sizeBytes);
-    await expect(disk.read(offsetBytes, lengthBytes)).rejects.toMatchObject({ name: 'DiskError', code, offsetBytes, lengthBytes });
-    await expect(disk.write(offsetBytes, new Uint8Array(lengthBytes))).rejects.toMatchObject({ name: 'DiskError', code });
+    await expect(disk.read(offsetBytes, lengthBytes)).rejects.toMatchObject({
+      name: 'DiskError',
+      code,
+      offsetBytes,
+      lengthBytes,
+    });
+    await expect(disk.write(offsetBytes, new Uint8Array(lengthBytes))).rejects.toMatchObject({
+      name: 'DiskError',
+      code,
+    });
     if (sync !== undefined) {
       expect(codeOf(() => sync.readSync(offsetBytes, lengthBytes))).toBe(code);
       expect(codeOf(() => sync.writeSync(offsetBytes, new Uint8Array(lengthBytes)))).toBe(code);

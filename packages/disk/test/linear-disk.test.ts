@@ -83,68 +83,101 @@ describe('LinearDisk', () => {
     expect(make([{ disk: pv, offsetBytes: 100, lengthBytes: SS }])).toThrow(/sector boundaries/);
     expect(make([{ disk: pv, offsetBytes: 0, lengthBytes: 0 }])).toThrow(DiskError);
     // a 512-byte device beside a 4K one: the mapping uses 4K, so 512-aligned ranges are refused
-    expect(make([{ disk: big, offsetBytes: 0, lengthBytes: 4096 }, { disk: pv, offsetBytes: SS, lengthBytes: 4096 }])).toThrow(/sector boundaries/);
-    const mixed = new LinearDisk('lv', [{ disk: big, offsetBytes: 0, lengthBytes: 4096 }, { disk: pv, offsetBytes: 0, lengthBytes: 4096 }]);
+    expect(
+      make([
+        { disk: big, offsetBytes: 0, lengthBytes: 4096 },
+        { disk: pv, offsetBytes: SS, lengthBytes: 4096 },
+      ]),
+    ).toThrow(/sector boundaries/);
+    const mixed = new LinearDisk('lv', [
+      { disk: big, offsetBytes: 0, lengthBytes: 4096 },
+      { disk: pv, offsetBytes: 0, lengthBytes: 4096 },
+    ]);
     expect(mixed.sectorSize).toBe(4096);
   });
 
-  const segmentsArb = fc.array(fc.record({ offsetSectors: fc.integer({ min: 0, max: 20 }), lengthSectors: fc.integer({ min: 1, max: 6 }), device: fc.integer({ min: 0, max: 2 }) }), {
-    minLength: 1,
-    maxLength: 6,
-  });
+  const segmentsArb = fc.array(
+    fc.record({
+      offsetSectors: fc.integer({ min: 0, max: 20 }),
+      lengthSectors: fc.integer({ min: 1, max: 6 }),
+      device: fc.integer({ min: 0, max: 2 }),
+    }),
+    {
+      minLength: 1,
+      maxLength: 6,
+    },
+  );
   const opsArb = fc.array(
-    fc.record({ write: fc.boolean(), offsetSectors: fc.integer({ min: 0, max: 40 }), lengthSectors: fc.integer({ min: 1, max: 12 }), fill: fc.integer({ min: 0, max: 255 }) }),
+    fc.record({
+      write: fc.boolean(),
+      offsetSectors: fc.integer({ min: 0, max: 40 }),
+      lengthSectors: fc.integer({ min: 1, max: 12 }),
+      fill: fc.integer({ min: 0, max: 255 }),
+    }),
     { maxLength: 30 },
   );
 
-  fcTest.prop([segmentsArb, opsArb, fc.boolean()])('behaves like a flat array of the mapped bytes (async and sync forms)', async (table, ops, useSync) => {
-    const devices = [0, 1, 2].map((seed) => filled(32 * SS, seed, `d${seed}`));
-    const deviceOf = (index: number): MemoryDisk => devices[index] ?? fail(`no device ${index}`);
-    const segments = table.map((row) => ({ disk: deviceOf(row.device), offsetBytes: row.offsetSectors * SS, lengthBytes: row.lengthSectors * SS }));
-    // A flat model of what the mapping shows; overlapping segments alias the same device bytes, so the
-    // model is recomputed from the devices after each write instead of being kept on its own.
-    const model = (): Uint8Array => {
-      const parts = segments.map((segment) => segment.disk.snapshot(segment.offsetBytes, segment.lengthBytes));
-      const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-      let at = 0;
-      for (const part of parts) {
-        out.set(part, at);
-        at += part.length;
+  fcTest.prop([segmentsArb, opsArb, fc.boolean()])(
+    'behaves like a flat array of the mapped bytes (async and sync forms)',
+    async (table, ops, useSync) => {
+      const devices = [0, 1, 2].map((seed) => filled(32 * SS, seed, `d${seed}`));
+      const deviceOf = (index: number): MemoryDisk => devices[index] ?? fail(`no device ${index}`);
+      const segments = table.map((row) => ({
+        disk: deviceOf(row.device),
+        offsetBytes: row.offsetSectors * SS,
+        lengthBytes: row.lengthSectors * SS,
+      }));
+      // A flat model of what the mapping shows; overlapping segments alias the same device bytes, so the
+      // model is recomputed from the devices after each write instead of being kept on its own.
+      const model = (): Uint8Array => {
+        const parts = segments.map((segment) => segment.disk.snapshot(segment.offsetBytes, segment.lengthBytes));
+        const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+        let at = 0;
+        for (const part of parts) {
+          out.set(part, at);
+          at += part.length;
+        }
+        return out;
+      };
+      const lv = useSync ? new LinearSyncDisk('lv', segments) : new LinearDisk('lv', segments);
+      const size = segments.reduce((sum, segment) => sum + segment.lengthBytes, 0);
+      expect(lv.sizeBytes).toBe(size);
+      for (const op of ops) {
+        const offset = op.offsetSectors * SS;
+        const length = op.lengthSectors * SS;
+        const inRange = offset + length <= size;
+        if (!op.write) {
+          if (inRange)
+            expect(sameBytes(await lv.read(offset, length), model().subarray(offset, offset + length))).toBe(true);
+          else await expectDiskError(() => lv.read(offset, length), 'ERANGE');
+          continue;
+        }
+        const before = model();
+        const data = new Uint8Array(length).fill(op.fill);
+        if (!inRange) {
+          await expectDiskError(() => lv.write(offset, data), 'ERANGE');
+          expect(sameBytes(model(), before)).toBe(true);
+          continue;
+        }
+        // The model: each mapped byte of the range, segment by segment in order, lands on its device
+        // byte (segments may overlap on a device: then the later piece wins, as on a real dm table).
+        const expected = devices.map((device) => device.snapshot());
+        let at = 0;
+        segments.forEach((segment) => {
+          const from = Math.max(offset, at);
+          const to = Math.min(offset + length, at + segment.lengthBytes);
+          if (from < to)
+            expected[devices.indexOf(segment.disk)]?.set(
+              data.subarray(from - offset, to - offset),
+              segment.offsetBytes + (from - at),
+            );
+          at += segment.lengthBytes;
+        });
+        await lv.write(offset, data);
+        for (const [index, device] of devices.entries())
+          expect(sameBytes(device.snapshot(), expected[index])).toBe(true);
+        expect(sameBytes(await lv.read(0, size), model())).toBe(true);
       }
-      return out;
-    };
-    const lv = useSync ? new LinearSyncDisk('lv', segments) : new LinearDisk('lv', segments);
-    const size = segments.reduce((sum, segment) => sum + segment.lengthBytes, 0);
-    expect(lv.sizeBytes).toBe(size);
-    for (const op of ops) {
-      const offset = op.offsetSectors * SS;
-      const length = op.lengthSectors * SS;
-      const inRange = offset + length <= size;
-      if (!op.write) {
-        if (inRange) expect(sameBytes(await lv.read(offset, length), model().subarray(offset, offset + length))).toBe(true);
-        else await expectDiskError(() => lv.read(offset, length), 'ERANGE');
-        continue;
-      }
-      const before = model();
-      const data = new Uint8Array(length).fill(op.fill);
-      if (!inRange) {
-        await expectDiskError(() => lv.write(offset, data), 'ERANGE');
-        expect(sameBytes(model(), before)).toBe(true);
-        continue;
-      }
-      // The model: each mapped byte of the range, segment by segment in order, lands on its device
-      // byte (segments may overlap on a device: then the later piece wins, as on a real dm table).
-      const expected = devices.map((device) => device.snapshot());
-      let at = 0;
-      segments.forEach((segment) => {
-        const from = Math.max(offset, at);
-        const to = Math.min(offset + length, at + segment.lengthBytes);
-        if (from < to) expected[devices.indexOf(segment.disk)]?.set(data.subarray(from - offset, to - offset), segment.offsetBytes + (from - at));
-        at += segment.lengthBytes;
-      });
-      await lv.write(offset, data);
-      for (const [index, device] of devices.entries()) expect(sameBytes(device.snapshot(), expected[index])).toBe(true);
-      expect(sameBytes(await lv.read(0, size), model())).toBe(true);
-    }
-  });
+    },
+  );
 });

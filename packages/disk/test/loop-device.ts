@@ -22,12 +22,18 @@ export function attachLoopDevice(sectorSize: 512 | 4096, sizeBytes: number): Loo
   fs.truncateSync(imagePath, sizeBytes);
   let devicePath: string;
   try {
-    devicePath = execFileSync('losetup', ['-f', '--show', '--sector-size', String(sectorSize), '--direct-io=on', imagePath], {
-      encoding: 'utf8',
-    }).trim();
+    devicePath = execFileSync(
+      'losetup',
+      ['-f', '--show', '--sector-size', String(sectorSize), '--direct-io=on', imagePath],
+      {
+        encoding: 'utf8',
+      },
+    ).trim();
   } catch (error) {
     fs.rmSync(directory, { recursive: true, force: true });
-    throw new Error(`losetup failed: loop devices are required for these tests: ${(error as Error).message}`, { cause: error });
+    throw new Error(`losetup failed: loop devices are required for these tests: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   let detached = false;
   return {

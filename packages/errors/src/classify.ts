@@ -12,7 +12,14 @@ export interface ClassifiedError {
 }
 
 /** Wrapper codes that say less than a coded cause may say. */
-const GENERIC_CODES: ReadonlySet<string> = new Set(['CORRUPT', 'DAMAGED', 'INVALID_ARGUMENT', 'BAD_ARGUMENT', 'IO_ERROR', 'INTERNAL']);
+const GENERIC_CODES: ReadonlySet<string> = new Set([
+  'CORRUPT',
+  'DAMAGED',
+  'INVALID_ARGUMENT',
+  'BAD_ARGUMENT',
+  'IO_ERROR',
+  'INTERNAL',
+]);
 /** How deep a cause chain is followed (a cycle must not hang the error path). */
 const MAX_CAUSE_DEPTH = 8;
 
@@ -43,7 +50,8 @@ function ownCode(value: unknown): string | undefined {
   if (typeof fields.catalogueCode === 'string') return fields.catalogueCode;
   if (typeof fields.code !== 'string') return undefined;
   // An operating-system error (ENOENT from open, EIO from read): the system call says what failed.
-  if (typeof fields.syscall === 'string' && typeof fields.errno === 'number' && !isKnownCode(fields.code)) return systemErrorCode(fields.syscall, fields.code);
+  if (typeof fields.syscall === 'string' && typeof fields.errno === 'number' && !isKnownCode(fields.code))
+    return systemErrorCode(fields.syscall, fields.code);
   return fields.code;
 }
 

@@ -38,11 +38,31 @@ export const LVM_EXIT_FAILED = 5;
 
 export const EXIT_TABLE: ReadonlyArray<{ status: number | string; runStatus: number | string; meaning: string }> = [
   { status: EXIT_OK, runStatus: "the command's own status", meaning: 'done' },
-  { status: EXIT_STATUS.failed, runStatus: RUN_EXIT_OFFSET + EXIT_STATUS.failed, meaning: 'failed: leasehold could not do it (the code says why)' },
+  {
+    status: EXIT_STATUS.failed,
+    runStatus: RUN_EXIT_OFFSET + EXIT_STATUS.failed,
+    meaning: 'failed: leasehold could not do it (the code says why)',
+  },
   { status: EXIT_STATUS.usage, runStatus: RUN_EXIT_OFFSET + EXIT_STATUS.usage, meaning: 'bad command line' },
-  { status: EXIT_STATUS.held, runStatus: RUN_EXIT_OFFSET + EXIT_STATUS.held, meaning: 'held by someone else (a lease, a host_id, shared holders; also when --wait ran out)' },
-  { status: EXIT_STATUS.internal, runStatus: RUN_EXIT_OFFSET + EXIT_STATUS.internal, meaning: 'internal error: a bug in leasehold (please report it)' },
-  { status: EXIT_CANNOT_EXECUTE, runStatus: EXIT_CANNOT_EXECUTE, meaning: '`run` only: the command could not be executed' },
+  {
+    status: EXIT_STATUS.held,
+    runStatus: RUN_EXIT_OFFSET + EXIT_STATUS.held,
+    meaning: 'held by someone else (a lease, a host_id, shared holders; also when --wait ran out)',
+  },
+  {
+    status: EXIT_STATUS.internal,
+    runStatus: RUN_EXIT_OFFSET + EXIT_STATUS.internal,
+    meaning: 'internal error: a bug in leasehold (please report it)',
+  },
+  {
+    status: EXIT_CANNOT_EXECUTE,
+    runStatus: EXIT_CANNOT_EXECUTE,
+    meaning: '`run` only: the command could not be executed',
+  },
   { status: EXIT_NOT_FOUND, runStatus: EXIT_NOT_FOUND, meaning: '`run` only: the command was not found' },
-  { status: `${EXIT_SIGNAL_BASE} + N`, runStatus: `${EXIT_SIGNAL_BASE} + N`, meaning: '`run` only: the command was killed by signal N' },
+  {
+    status: `${EXIT_SIGNAL_BASE} + N`,
+    runStatus: `${EXIT_SIGNAL_BASE} + N`,
+    meaning: '`run` only: the command was killed by signal N',
+  },
 ];

@@ -10,7 +10,10 @@ export function errorLine(code: string, message: string, program = 'leasehold'):
 }
 
 /** The line for any thrown value. */
-export function describeThrown(error: unknown, program = 'leasehold'): { code: string; line: string; exitStatus: number } {
+export function describeThrown(
+  error: unknown,
+  program = 'leasehold',
+): { code: string; line: string; exitStatus: number } {
   const { code, message } = classifyError(error);
   return { code, line: errorLine(code, message, program), exitStatus: exitStatusOf(code) };
 }

@@ -33,8 +33,11 @@ export function renderCatalogue(): string[] {
 
 export function renderAliases(): string {
   const byTarget = new Map<string, string[]>();
-  for (const [alias, target] of Object.entries(ERROR_ALIASES)) byTarget.set(target, [...(byTarget.get(target) ?? []), alias]);
-  return [...byTarget.entries()].map(([target, aliases]) => `\`${target}\` (${aliases.map((a) => `\`${a}\``).join(', ')})`).join('; ');
+  for (const [alias, target] of Object.entries(ERROR_ALIASES))
+    byTarget.set(target, [...(byTarget.get(target) ?? []), alias]);
+  return [...byTarget.entries()]
+    .map(([target, aliases]) => `\`${target}\` (${aliases.map((a) => `\`${a}\``).join(', ')})`)
+    .join('; ');
 }
 
 /** The whole generated section, markers included. */

@@ -87,16 +87,31 @@ describe('the error catalogue', () => {
   });
 
   it('distinct codes for not initialised, wrong name, wrong kind and damaged', () => {
-    const codes = ['LEADER_MAGIC', 'LEADER_LOCKSPACE', 'LEADER_RESOURCE', 'LEADER_CHECKSUM', 'CORRUPT'].map(canonicalCode);
+    const codes = ['LEADER_MAGIC', 'LEADER_LOCKSPACE', 'LEADER_RESOURCE', 'LEADER_CHECKSUM', 'CORRUPT'].map(
+      canonicalCode,
+    );
     expect(codes).toEqual(['NOT_INITIALIZED', 'WRONG_NAME', 'WRONG_NAME', 'DAMAGED', 'DAMAGED']);
-    expect(new Set(['NOT_INITIALIZED', 'WRONG_NAME', 'WRONG_KIND', 'DAMAGED'].map((code) => ERROR_CATALOGUE[code as 'DAMAGED'].meaning)).size).toBe(4);
+    expect(
+      new Set(
+        ['NOT_INITIALIZED', 'WRONG_NAME', 'WRONG_KIND', 'DAMAGED'].map(
+          (code) => ERROR_CATALOGUE[code as 'DAMAGED'].meaning,
+        ),
+      ).size,
+    ).toBe(4);
   });
 
   it('classifies by the most specific code along the cause chain, and OS errors as I/O errors', () => {
-    const onDisk = Object.assign(new Error('wrong lockspace name'), { code: 'LEADER_LOCKSPACE', catalogueCode: 'WRONG_NAME' });
+    const onDisk = Object.assign(new Error('wrong lockspace name'), {
+      code: 'LEADER_LOCKSPACE',
+      catalogueCode: 'WRONG_NAME',
+    });
     const wrapped = Object.assign(new Error('acquire: wrong lockspace name', { cause: onDisk }), { code: 'CORRUPT' });
     expect(classifyError(wrapped)).toEqual({ code: 'WRONG_NAME', message: 'acquire: wrong lockspace name' });
-    const enoent = Object.assign(new Error("ENOENT: no such file or directory, open '/x'"), { code: 'ENOENT', errno: -2, syscall: 'open' });
+    const enoent = Object.assign(new Error("ENOENT: no such file or directory, open '/x'"), {
+      code: 'ENOENT',
+      errno: -2,
+      syscall: 'open',
+    });
     expect(classifyError(enoent).code).toBe('IO_ERROR');
     const bug = classifyError(new TypeError('x is undefined'));
     expect(bug.code).toBe('INTERNAL');
@@ -105,7 +120,9 @@ describe('the error catalogue', () => {
   });
 
   it('one line: CODE, message, hint; INTERNAL says where to report', () => {
-    expect(errorLine('EOPEN', 'cannot open /x\n  more')).toBe(`leasehold: DEVICE_OPEN: cannot open /x; more (${ERROR_CATALOGUE.DEVICE_OPEN.hint})`);
+    expect(errorLine('EOPEN', 'cannot open /x\n  more')).toBe(
+      `leasehold: DEVICE_OPEN: cannot open /x; more (${ERROR_CATALOGUE.DEVICE_OPEN.hint})`,
+    );
     expect(errorLine('INTERNAL', 'oops')).toMatch(/bug: please report it to .*issue tracker/);
   });
 });

@@ -225,7 +225,17 @@ export class HostCore {
   /** Counts a request in progress; false (and a TOO_MANY_REQUESTS reply) at the limit. */
   private admit(reqId: number): boolean {
     if (this.pendingRequests >= this.limits.pendingRequests) {
-      this.out.push({ type: 'reply', reply: { reqId, ok: false, error: { code: 'TOO_MANY_REQUESTS', message: `${this.pendingRequests} requests in progress (limit ${this.limits.pendingRequests})` } } });
+      this.out.push({
+        type: 'reply',
+        reply: {
+          reqId,
+          ok: false,
+          error: {
+            code: 'TOO_MANY_REQUESTS',
+            message: `${this.pendingRequests} requests in progress (limit ${this.limits.pendingRequests})`,
+          },
+        },
+      });
       return false;
     }
     this.pendingRequests++;
@@ -274,7 +284,14 @@ export class HostCore {
           : stored.length > 0
             ? { hostId: row.hostId ?? 0, generation: 0n, stored }
             : undefined;
-      const spec: LockspaceSpec = { name: row.name, path: row.path, offsetBytes: row.offsetBytes, hostIdRequest: row.hostIdRequest, configuredHostId: undefined, rememberedHostId: row.hostId ?? undefined };
+      const spec: LockspaceSpec = {
+        name: row.name,
+        path: row.path,
+        offsetBytes: row.offsetBytes,
+        hostIdRequest: row.hostIdRequest,
+        configuredHostId: undefined,
+        rememberedHostId: row.hostId ?? undefined,
+      };
       this.begin(spec, recovery);
     }
   }
@@ -292,14 +309,22 @@ export class HostCore {
       const same =
         existing.spec.path === event.path &&
         existing.spec.offsetBytes === event.offsetBytes &&
-        (event.hostIdRequest === 'auto' || event.hostIdRequest === existing.spec.hostIdRequest || event.hostIdRequest === hostId);
+        (event.hostIdRequest === 'auto' ||
+          event.hostIdRequest === existing.spec.hostIdRequest ||
+          event.hostIdRequest === hostId);
       if (state.kind === 'stopped' || (state.kind === 'lost' && same)) {
         this.lockspaces.delete(event.name);
       } else if (!same) {
-        this.fail(event.reqId, { code: 'LOCKSPACE_EXISTS', message: `lockspace ${event.name} is already ${state.kind} at ${existing.spec.path}:${existing.spec.offsetBytes}` });
+        this.fail(event.reqId, {
+          code: 'LOCKSPACE_EXISTS',
+          message: `lockspace ${event.name} is already ${state.kind} at ${existing.spec.path}:${existing.spec.offsetBytes}`,
+        });
         return;
       } else if (state.kind === 'stopping') {
-        this.fail(event.reqId, { code: 'LOCKSPACE_STOPPING', message: `lockspace ${event.name} is stopping; wait for it, then start it again` });
+        this.fail(event.reqId, {
+          code: 'LOCKSPACE_STOPPING',
+          message: `lockspace ${event.name} is stopping; wait for it, then start it again`,
+        });
         return;
       } else if (state.kind === 'joined') {
         this.ok(event.reqId, { kind: 'lockspace', name: event.name, state: 'joined' });
@@ -310,7 +335,10 @@ export class HostCore {
       }
     }
     if (this.lockspaces.size >= this.limits.lockspaces) {
-      this.fail(event.reqId, { code: 'TOO_MANY_LOCKSPACES', message: `${this.lockspaces.size} lockspaces are started (limit ${this.limits.lockspaces})` });
+      this.fail(event.reqId, {
+        code: 'TOO_MANY_LOCKSPACES',
+        message: `${this.lockspaces.size} lockspaces are started (limit ${this.limits.lockspaces})`,
+      });
       return;
     }
     const spec: LockspaceSpec = {
@@ -343,7 +371,10 @@ export class HostCore {
     if (step === 'prepare') {
       if (starting.phase !== 'prepare') return;
       if (!ok) {
-        this.startFailed(ls, { code: 'WATCHDOG_UNAVAILABLE', message: message ?? 'the watchdog companion cannot fence this host' });
+        this.startFailed(ls, {
+          code: 'WATCHDOG_UNAVAILABLE',
+          message: message ?? 'the watchdog companion cannot fence this host',
+        });
         return;
       }
       if (starting.cancelled) {
@@ -360,7 +391,10 @@ export class HostCore {
       // Nothing has used the lease: give it back, and the start fails.
       this.lane({ type: 'leave', name });
       this.watchdog({ type: 'remove', name });
-      this.startFailed(ls, { code: 'WATCHDOG_UNAVAILABLE', message: message ?? 'the watchdog companion did not confirm the registration' });
+      this.startFailed(ls, {
+        code: 'WATCHDOG_UNAVAILABLE',
+        message: message ?? 'the watchdog companion did not confirm the registration',
+      });
       return;
     }
     if (starting.cancelled) {
@@ -376,7 +410,14 @@ export class HostCore {
     if (recovery !== undefined && recovery.generation !== 0n) {
       ls.enterPhase('resume');
       starting.hostIdSource = 'restored';
-      this.lane({ type: 'resume', name: ls.name, path: ls.spec.path, offsetBytes: ls.spec.offsetBytes, hostId: recovery.hostId, generation: recovery.generation });
+      this.lane({
+        type: 'resume',
+        name: ls.name,
+        path: ls.spec.path,
+        offsetBytes: ls.spec.offsetBytes,
+        hostId: recovery.hostId,
+        generation: recovery.generation,
+      });
       return;
     }
     this.checkOldHolders(ls);
@@ -392,7 +433,11 @@ export class HostCore {
       const holders = uniqueHolders(recovery.stored.filter((row) => row.token !== '').map((row) => row.holder));
       starting.recovery = { ...recovery, stored: [] };
       if (this.config.revertedFix !== 'host-id-reuse' && holders.length > 0) {
-        this.log('warn', ls.name, `old lease holders outlived our delta lease: stopping ${holders.map(describeHolder).join(', ')} before joining again`);
+        this.log(
+          'warn',
+          ls.name,
+          `old lease holders outlived our delta lease: stopping ${holders.map(describeHolder).join(', ')} before joining again`,
+        );
         this.startKills(ls.name, holders);
       }
     }
@@ -415,7 +460,12 @@ export class HostCore {
   private join(ls: LockspaceMachine): void {
     const starting = ls.starting();
     ls.enterPhase('join');
-    const choice = chooseHostId(ls.spec.hostIdRequest, ls.spec.configuredHostId, ls.spec.rememberedHostId, starting.rememberedTaken);
+    const choice = chooseHostId(
+      ls.spec.hostIdRequest,
+      ls.spec.configuredHostId,
+      ls.spec.rememberedHostId,
+      starting.rememberedTaken,
+    );
     starting.hostIdSource = choice.source;
     const where = { name: ls.name, path: ls.spec.path, offsetBytes: ls.spec.offsetBytes };
     if (choice.kind === 'pick') this.lane({ type: 'pick_and_join', ...where });
@@ -424,7 +474,10 @@ export class HostCore {
 
   private onJoinResult(name: string, result: Extract<HostEvent, { type: 'join_result' }>['result']): void {
     const ls = this.lockspaces.get(name);
-    assert(ls !== undefined && ls.state.kind === 'starting', `${name}: a join result arrives only for a starting lockspace`);
+    assert(
+      ls !== undefined && ls.state.kind === 'starting',
+      `${name}: a join result arrives only for a starting lockspace`,
+    );
     const starting = ls.starting();
     assert(starting.phase === 'join' || starting.phase === 'resume', `${name}: join result in phase ${starting.phase}`);
     if (!result.ok) {
@@ -460,7 +513,11 @@ export class HostCore {
       return;
     }
     ls.enterPhase('register');
-    this.watchdog({ type: 'add', name, expiresAtSeconds: result.facts.lastRenewalSeconds + idRenewalFailSeconds(this.config.ioTimeoutSeconds) });
+    this.watchdog({
+      type: 'add',
+      name,
+      expiresAtSeconds: result.facts.lastRenewalSeconds + idRenewalFailSeconds(this.config.ioTimeoutSeconds),
+    });
     // The reverted bug: usable before the companion holds the deadline (nothing could fence us).
     if (this.config.revertedFix === 'watchdog-ack') this.joined(ls, result.facts);
   }
@@ -470,11 +527,17 @@ export class HostCore {
     const source = starting.hostIdSource ?? 'given';
     const recovery = starting.recovery;
     ls.becomeJoined(facts, source);
-    this.watchdog({ type: 'renew', name: ls.name, expiresAtSeconds: facts.lastRenewalSeconds + idRenewalFailSeconds(this.config.ioTimeoutSeconds) });
-    if (ls.spec.hostIdRequest === 'auto' && source !== 'config') this.state({ type: 'remember_host_id', name: ls.name, hostId: facts.hostId });
+    this.watchdog({
+      type: 'renew',
+      name: ls.name,
+      expiresAtSeconds: facts.lastRenewalSeconds + idRenewalFailSeconds(this.config.ioTimeoutSeconds),
+    });
+    if (ls.spec.hostIdRequest === 'auto' && source !== 'config')
+      this.state({ type: 'remember_host_id', name: ls.name, hostId: facts.hostId });
     this.state({ type: 'put_lockspace', row: this.row(ls, facts) });
     if (source === 'restored' && recovery !== undefined) this.adopt(ls, recovery.stored);
-    for (const reqId of ls.startWaiters.splice(0)) this.ok(reqId, { kind: 'lockspace', name: ls.name, state: 'joined' });
+    for (const reqId of ls.startWaiters.splice(0))
+      this.ok(reqId, { kind: 'lockspace', name: ls.name, state: 'joined' });
   }
 
   private startFailed(ls: LockspaceMachine, error: CoreError): void {
@@ -482,7 +545,8 @@ export class HostCore {
     this.state({ type: 'put_lockspace', row: this.row(ls, undefined) });
     this.log('error', ls.name, `lockspace start failed: ${error.code} ${error.message}`);
     for (const reqId of ls.startWaiters.splice(0)) this.fail(reqId, error);
-    for (const reqId of ls.stopWaiters.splice(0)) this.ok(reqId, { kind: 'lockspace', name: ls.name, state: 'stopped' });
+    for (const reqId of ls.stopWaiters.splice(0))
+      this.ok(reqId, { kind: 'lockspace', name: ls.name, state: 'stopped' });
   }
 
   /** A cancelled start that holds nothing on disk. */
@@ -506,11 +570,21 @@ export class HostCore {
       if (row.token === '') {
         // An acquire interrupted by the restart: the lease may be ours on disk with nobody using it.
         this.state({ type: 'delete_lease', lockspace: row.lockspace, resource: row.resource, holder: row.holder });
-        if (this.leases.get(row.lockspace, row.resource) === undefined) this.lane({ type: 'clean_intent', lockspace: row.lockspace, resource: row.resource });
+        if (this.leases.get(row.lockspace, row.resource) === undefined)
+          this.lane({ type: 'clean_intent', lockspace: row.lockspace, resource: row.resource });
         continue;
       }
       if (this.leases.get(row.lockspace, row.resource) !== undefined) continue;
-      this.leases.add({ lockspace: row.lockspace, resource: row.resource, mode: row.mode, holder: row.holder, state: 'held', token: row.token, reqId: undefined, wanted: true });
+      this.leases.add({
+        lockspace: row.lockspace,
+        resource: row.resource,
+        mode: row.mode,
+        holder: row.holder,
+        state: 'held',
+        token: row.token,
+        reqId: undefined,
+        wanted: true,
+      });
       // A holder that died meanwhile is reported at once (client_exit) and its lease released.
       if (row.holder.kind === 'process') this.out.push({ type: 'watch_holder', holder: row.holder });
       this.log('info', ls.name, `adopted ${row.resource} held by ${describeHolder(row.holder)}`);
@@ -545,7 +619,10 @@ export class HostCore {
         // or their holders are stopped: the lockspace is busy, as a joined one with leases is.
         const recorded = state.recovery?.stored.filter((row) => row.token !== '') ?? [];
         if (recorded.length > 0) {
-          this.fail(reqId, { code: 'LOCKSPACE_BUSY', message: `lockspace ${name} is starting again with ${recorded.length} lease(s) recorded as held; release them once it is joined` });
+          this.fail(reqId, {
+            code: 'LOCKSPACE_BUSY',
+            message: `lockspace ${name} is starting again with ${recorded.length} lease(s) recorded as held; release them once it is joined`,
+          });
           return;
         }
         ls.stopWaiters.push(reqId);
@@ -575,7 +652,10 @@ export class HostCore {
       case 'joined': {
         const held = this.leases.inLockspace(name);
         if (held.length > 0) {
-          this.fail(reqId, { code: 'LOCKSPACE_BUSY', message: `lockspace ${name} has ${held.length} lease(s) held (${held.map((r) => `${r.resource} by ${describeHolder(r.holder)}`).join(', ')}); release them first` });
+          this.fail(reqId, {
+            code: 'LOCKSPACE_BUSY',
+            message: `lockspace ${name} has ${held.length} lease(s) held (${held.map((r) => `${r.resource} by ${describeHolder(r.holder)}`).join(', ')}); release them first`,
+          });
           return;
         }
         ls.stopWaiters.push(reqId);
@@ -610,10 +690,16 @@ export class HostCore {
     const keepRow = state.kind === 'stopping' && state.keepRow;
     ls.becomeStopped(undefined);
     if (this.lockspaces.get(ls.name) === ls) this.lockspaces.delete(ls.name);
-    if (keepRow) this.state({ type: 'put_lockspace', row: { ...this.row(ls, state.kind === 'stopping' ? state.facts : undefined), state: 'stopped' } });
+    if (keepRow)
+      this.state({
+        type: 'put_lockspace',
+        row: { ...this.row(ls, state.kind === 'stopping' ? state.facts : undefined), state: 'stopped' },
+      });
     else this.state({ type: 'delete_lockspace', name: ls.name });
-    for (const reqId of ls.startWaiters.splice(0)) this.fail(reqId, startError ?? { code: 'LOCKSPACE_STOPPING', message: `lockspace ${ls.name} was stopped` });
-    for (const reqId of ls.stopWaiters.splice(0)) this.ok(reqId, { kind: 'lockspace', name: ls.name, state: 'stopped' });
+    for (const reqId of ls.startWaiters.splice(0))
+      this.fail(reqId, startError ?? { code: 'LOCKSPACE_STOPPING', message: `lockspace ${ls.name} was stopped` });
+    for (const reqId of ls.stopWaiters.splice(0))
+      this.ok(reqId, { kind: 'lockspace', name: ls.name, state: 'stopped' });
   }
 
   // --------------------------------------------------------------------- renewals and loss
@@ -623,7 +709,10 @@ export class HostCore {
     if (ls === undefined) return;
     const state = ls.state;
     if (state.kind === 'starting' && state.joined !== undefined && result.ok) {
-      ls.starting().joined = { ...state.joined, lastRenewalSeconds: Math.max(state.joined.lastRenewalSeconds, result.lastRenewalSeconds) };
+      ls.starting().joined = {
+        ...state.joined,
+        lastRenewalSeconds: Math.max(state.joined.lastRenewalSeconds, result.lastRenewalSeconds),
+      };
       return;
     }
     if (state.kind !== 'joined') return; // stopping, lost, stopped: renewals no longer matter
@@ -648,15 +737,23 @@ export class HostCore {
         const deadline = this.deadlineOf(ls.name);
         if (deadline !== undefined && this.nowSeconds >= deadline) {
           const since = this.nowSeconds - state.facts.lastRenewalSeconds;
-          this.lose(ls, { code: 'LEASE_LOST', message: `no successful renewal for ${since.toFixed(1)} s (limit 8 x io_timeout = ${8 * this.config.ioTimeoutSeconds} s)` });
+          this.lose(ls, {
+            code: 'LEASE_LOST',
+            message: `no successful renewal for ${since.toFixed(1)} s (limit 8 x io_timeout = ${8 * this.config.ioTimeoutSeconds} s)`,
+          });
         }
-      } else if (state.kind === 'stopping' && state.leaveDeadlineSeconds !== undefined && this.nowSeconds >= state.leaveDeadlineSeconds) {
+      } else if (
+        state.kind === 'stopping' &&
+        state.leaveDeadlineSeconds !== undefined &&
+        this.nowSeconds >= state.leaveDeadlineSeconds
+      ) {
         this.log('warn', ls.name, 'releasing the delta lease did not complete (it expires by itself)');
         this.lane({ type: 'abandon', name: ls.name });
         this.finishStop(ls, undefined);
       }
     }
-    for (const due of this.kills.dueKills(this.nowSeconds)) this.out.push({ type: 'kill', name: due.name, holders: due.holders, signal: 'kill' });
+    for (const due of this.kills.dueKills(this.nowSeconds))
+      this.out.push({ type: 'kill', name: due.name, holders: due.holders, signal: 'kill' });
   }
 
   /**
@@ -670,7 +767,11 @@ export class HostCore {
     const holders: Holder[] = [];
     for (const record of this.leases.inLockspace(ls.name)) {
       if (record.state !== 'acquiring') holders.push(record.holder);
-      if (record.reqId !== undefined) this.fail(record.reqId, { code: 'LOCKSPACE_LOST', message: `lockspace ${ls.name} lost its lease: ${error.message}` });
+      if (record.reqId !== undefined)
+        this.fail(record.reqId, {
+          code: 'LOCKSPACE_LOST',
+          message: `lockspace ${ls.name} lost its lease: ${error.message}`,
+        });
       // No disk I/O for these any more; their state rows stay until the users are gone.
       this.leases.remove(record);
     }
@@ -710,18 +811,28 @@ export class HostCore {
 
   private refusal(lockspace: string): CoreError | undefined {
     const ls = this.lockspaces.get(lockspace);
-    if (ls === undefined) return { code: 'NO_LOCKSPACE', message: `lockspace ${lockspace} is not started on this host (use lockstart)` };
+    if (ls === undefined)
+      return { code: 'NO_LOCKSPACE', message: `lockspace ${lockspace} is not started on this host (use lockstart)` };
     if (this.usable(lockspace, this.nowSeconds)) return undefined;
     const state = ls.state;
     switch (state.kind) {
       case 'starting':
-        return { code: 'LOCKSPACE_STARTING', message: `lockspace ${lockspace} is still starting; retry, or lockstart --wait` };
+        return {
+          code: 'LOCKSPACE_STARTING',
+          message: `lockspace ${lockspace} is still starting; retry, or lockstart --wait`,
+        };
       case 'stopping':
         return { code: 'LOCKSPACE_STOPPING', message: `lockspace ${lockspace} is stopping` };
       case 'stopped':
-        return { code: 'NO_LOCKSPACE', message: `lockspace ${lockspace} failed to start: ${state.error?.message ?? 'stopped'}` };
+        return {
+          code: 'NO_LOCKSPACE',
+          message: `lockspace ${lockspace} failed to start: ${state.error?.message ?? 'stopped'}`,
+        };
       case 'lost':
-        return { code: 'LOCKSPACE_LOST', message: `lockspace ${lockspace} lost its lease: ${state.error.message}; lockstop it, then lockstart again` };
+        return {
+          code: 'LOCKSPACE_LOST',
+          message: `lockspace ${lockspace} lost its lease: ${state.error.message}; lockstop it, then lockstart again`,
+        };
       case 'joined':
         return { code: 'LOCKSPACE_LOST', message: `lockspace ${lockspace} passed its renewal deadline` };
       default:
@@ -739,10 +850,16 @@ export class HostCore {
     const existing = this.leases.get(event.lockspace, event.resource);
     if (existing !== undefined) {
       if (holderKey(existing.holder) === holderKey(event.holder)) {
-        this.fail(event.reqId, { code: 'ALREADY_HELD', message: `${event.lockspace}:${event.resource} is already held by this holder (${existing.mode})` });
+        this.fail(event.reqId, {
+          code: 'ALREADY_HELD',
+          message: `${event.lockspace}:${event.resource} is already held by this holder (${existing.mode})`,
+        });
         return;
       }
-      this.fail(event.reqId, { code: 'LEASE_HELD_LOCALLY', message: `${event.lockspace}:${event.resource} is held on this host by ${describeHolder(existing.holder)}` });
+      this.fail(event.reqId, {
+        code: 'LEASE_HELD_LOCALLY',
+        message: `${event.lockspace}:${event.resource} is held on this host by ${describeHolder(existing.holder)}`,
+      });
       return;
     }
     const limit = this.leases.refusal(event.holder);
@@ -750,14 +867,27 @@ export class HostCore {
       this.fail(event.reqId, limit);
       return;
     }
-    const record: LeaseRecord = { lockspace: event.lockspace, resource: event.resource, mode: event.mode, holder: event.holder, state: 'acquiring', token: '', reqId: event.reqId, wanted: true };
+    const record: LeaseRecord = {
+      lockspace: event.lockspace,
+      resource: event.resource,
+      mode: event.mode,
+      holder: event.holder,
+      state: 'acquiring',
+      token: '',
+      reqId: event.reqId,
+      wanted: true,
+    };
     this.leases.add(record);
     // The intent is on record before anything is written to the lease.
     this.state({ type: 'put_lease', row: rowOf(record) });
     this.lane({ type: 'acquire', lockspace: event.lockspace, resource: event.resource, mode: event.mode });
   }
 
-  private onAcquireResult(lockspace: string, resource: string, result: Extract<HostEvent, { type: 'acquire_result' }>['result']): void {
+  private onAcquireResult(
+    lockspace: string,
+    resource: string,
+    result: Extract<HostEvent, { type: 'acquire_result' }>['result'],
+  ): void {
     const record = this.leases.get(lockspace, resource);
     if (record === undefined || record.state !== 'acquiring') {
       // The lockspace was lost meanwhile (its records dropped): nothing may be written for it.
@@ -774,17 +904,24 @@ export class HostCore {
     record.token = result.token;
     if (!record.wanted || !this.usable(lockspace, this.nowSeconds)) {
       const error: CoreError = record.wanted
-        ? { code: 'LOCKSPACE_LOST', message: `${lockspace}:${resource} was acquired but the lockspace is no longer usable` }
+        ? {
+            code: 'LOCKSPACE_LOST',
+            message: `${lockspace}:${resource} was acquired but the lockspace is no longer usable`,
+          }
         : { code: 'CLIENT_GONE', message: `${lockspace}:${resource} was acquired but its requester is gone` };
       this.releaseRecord(record);
       if (reqId !== undefined) this.fail(reqId, error);
       return;
     }
-    assert(this.usable(lockspace, this.nowSeconds), 'a lease is granted only while the lockspace is joined and within its deadline');
+    assert(
+      this.usable(lockspace, this.nowSeconds),
+      'a lease is granted only while the lockspace is joined and within its deadline',
+    );
     record.state = 'held';
     this.state({ type: 'put_lease', row: rowOf(record) });
     if (record.holder.kind === 'process') this.out.push({ type: 'watch_holder', holder: record.holder });
-    if (reqId !== undefined) this.ok(reqId, { kind: 'lease', lockspace, resource, mode: record.mode, token: record.token });
+    if (reqId !== undefined)
+      this.ok(reqId, { kind: 'lease', lockspace, resource, mode: record.mode, token: record.token });
   }
 
   private onRelease(reqId: number, lockspace: string, resource: string, holder: Holder): void {
@@ -801,7 +938,10 @@ export class HostCore {
       return;
     }
     if (holderKey(record.holder) !== holderKey(holder)) {
-      this.fail(reqId, { code: 'NOT_OWNER', message: `${lockspace}:${resource} is held by ${describeHolder(record.holder)}, not by you` });
+      this.fail(reqId, {
+        code: 'NOT_OWNER',
+        message: `${lockspace}:${resource} is held by ${describeHolder(record.holder)}, not by you`,
+      });
       return;
     }
     if (record.state === 'releasing') {
@@ -855,7 +995,13 @@ export class HostCore {
 }
 
 function rowOf(record: LeaseRecord): LeaseRow {
-  return { lockspace: record.lockspace, resource: record.resource, mode: record.mode, holder: record.holder, token: record.token };
+  return {
+    lockspace: record.lockspace,
+    resource: record.resource,
+    mode: record.mode,
+    holder: record.holder,
+    token: record.token,
+  };
 }
 
 function uniqueHolders(holders: Holder[]): Holder[] {

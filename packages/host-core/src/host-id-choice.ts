@@ -5,12 +5,20 @@
  */
 import type { HostIdSource } from './types.js';
 
-export type HostIdChoice = { kind: 'join'; hostId: number; onlyIfFree: boolean; source: HostIdSource } | { kind: 'pick'; source: 'picked' };
+export type HostIdChoice =
+  | { kind: 'join'; hostId: number; onlyIfFree: boolean; source: HostIdSource }
+  | { kind: 'pick'; source: 'picked' };
 
-export function chooseHostId(request: number | 'auto', configured: number | undefined, remembered: number | undefined, rememberedTaken: boolean): HostIdChoice {
+export function chooseHostId(
+  request: number | 'auto',
+  configured: number | undefined,
+  remembered: number | undefined,
+  rememberedTaken: boolean,
+): HostIdChoice {
   if (typeof request === 'number') return { kind: 'join', hostId: request, onlyIfFree: false, source: 'given' };
   if (configured !== undefined) return { kind: 'join', hostId: configured, onlyIfFree: false, source: 'config' };
-  if (remembered !== undefined && !rememberedTaken) return { kind: 'join', hostId: remembered, onlyIfFree: true, source: 'remembered' };
+  if (remembered !== undefined && !rememberedTaken)
+    return { kind: 'join', hostId: remembered, onlyIfFree: true, source: 'remembered' };
   return { kind: 'pick', source: 'picked' };
 }
 

@@ -25,7 +25,12 @@ export class KillCampaigns {
   start(name: string, holders: Holder[], nowSeconds: number, graceSeconds: number): Holder[] {
     let campaign = this.campaigns.get(name);
     if (campaign === undefined) {
-      campaign = { pending: new Map(), startedAtSeconds: nowSeconds, graceSeconds, nextKillAtSeconds: nowSeconds + graceSeconds };
+      campaign = {
+        pending: new Map(),
+        startedAtSeconds: nowSeconds,
+        graceSeconds,
+        nextKillAtSeconds: nowSeconds + graceSeconds,
+      };
       this.campaigns.set(name, campaign);
     }
     const added: Holder[] = [];
@@ -83,7 +88,8 @@ export class KillCampaigns {
 
   nextWakeSeconds(): number | undefined {
     let next: number | undefined;
-    for (const campaign of this.campaigns.values()) next = next === undefined ? campaign.nextKillAtSeconds : Math.min(next, campaign.nextKillAtSeconds);
+    for (const campaign of this.campaigns.values())
+      next = next === undefined ? campaign.nextKillAtSeconds : Math.min(next, campaign.nextKillAtSeconds);
     return next;
   }
 

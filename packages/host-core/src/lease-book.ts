@@ -54,11 +54,23 @@ export class LeaseBook {
     const key = holderKey(holder);
     const count = this.byHolder.get(key)?.size ?? 0;
     if (holder.kind === 'persistent') {
-      if (count >= this.limits.persistentLeases) return { code: 'TOO_MANY_LEASES', message: `the daemon already holds ${count} persistent leases (limit ${this.limits.persistentLeases})` };
+      if (count >= this.limits.persistentLeases)
+        return {
+          code: 'TOO_MANY_LEASES',
+          message: `the daemon already holds ${count} persistent leases (limit ${this.limits.persistentLeases})`,
+        };
       return undefined;
     }
-    if (count >= this.limits.leasesPerClient) return { code: 'TOO_MANY_LEASES', message: `pid ${holder.pid} already holds ${count} leases (limit ${this.limits.leasesPerClient})` };
-    if (count === 0 && this.byHolder.size >= this.limits.clients) return { code: 'TOO_MANY_CLIENTS', message: `${this.byHolder.size} holders already (limit ${this.limits.clients})` };
+    if (count >= this.limits.leasesPerClient)
+      return {
+        code: 'TOO_MANY_LEASES',
+        message: `pid ${holder.pid} already holds ${count} leases (limit ${this.limits.leasesPerClient})`,
+      };
+    if (count === 0 && this.byHolder.size >= this.limits.clients)
+      return {
+        code: 'TOO_MANY_CLIENTS',
+        message: `${this.byHolder.size} holders already (limit ${this.limits.clients})`,
+      };
     return undefined;
   }
 

@@ -60,7 +60,15 @@ export class LockspaceMachine {
     readonly spec: LockspaceSpec,
     recovery: Recovery | undefined,
   ) {
-    this.current = { kind: 'starting', phase: 'prepare', hostIdSource: null, joined: undefined, recovery, cancelled: false, rememberedTaken: false };
+    this.current = {
+      kind: 'starting',
+      phase: 'prepare',
+      hostIdSource: null,
+      joined: undefined,
+      recovery,
+      cancelled: false,
+      rememberedTaken: false,
+    };
   }
 
   get name(): string {
@@ -107,7 +115,10 @@ export class LockspaceMachine {
   /** lockstop (or shutdown) of a joined lockspace, or a cancelled start whose lane returned the lease. */
   becomeStopping(leaveDeadlineSeconds: number | undefined, keepRow: boolean): void {
     const from = this.current;
-    assert(from.kind === 'joined' || (from.kind === 'starting' && from.cancelled), `${this.name}: stopping from ${from.kind}`);
+    assert(
+      from.kind === 'joined' || (from.kind === 'starting' && from.cancelled),
+      `${this.name}: stopping from ${from.kind}`,
+    );
     const facts = from.kind === 'joined' ? from.facts : from.joined;
     this.current = { kind: 'stopping', facts, leaveDeadlineSeconds, keepRow };
   }
@@ -126,6 +137,9 @@ export class LockspaceMachine {
   /** Renewal moved our deadline (never backwards). */
   renewed(lastRenewalSeconds: number): void {
     const joined = this.joinedState();
-    joined.facts = { ...joined.facts, lastRenewalSeconds: Math.max(joined.facts.lastRenewalSeconds, lastRenewalSeconds) };
+    joined.facts = {
+      ...joined.facts,
+      lastRenewalSeconds: Math.max(joined.facts.lastRenewalSeconds, lastRenewalSeconds),
+    };
   }
 }

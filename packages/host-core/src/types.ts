@@ -74,15 +74,33 @@ export interface JoinedFacts {
 
 export type HostEvent =
   | { type: 'state_loaded'; lockspaces: LockspaceRow[]; leases: LeaseRow[]; sameBoot: boolean }
-  | { type: 'lockstart'; reqId: number; name: string; path: string; offsetBytes: number; hostIdRequest: number | 'auto'; configuredHostId?: number; rememberedHostId?: number }
+  | {
+      type: 'lockstart';
+      reqId: number;
+      name: string;
+      path: string;
+      offsetBytes: number;
+      hostIdRequest: number | 'auto';
+      configuredHostId?: number;
+      rememberedHostId?: number;
+    }
   | { type: 'lockstop'; reqId: number; name: string }
   | { type: 'companion_ack'; name: string; step: 'prepare' | 'add'; ok: boolean; message?: string }
   | { type: 'join_result'; name: string; result: { ok: true; facts: JoinedFacts } | { ok: false; error: CoreError } }
-  | { type: 'renewal_result'; name: string; result: { ok: true; lastRenewalSeconds: number } | { ok: false; error: CoreError } }
+  | {
+      type: 'renewal_result';
+      name: string;
+      result: { ok: true; lastRenewalSeconds: number } | { ok: false; error: CoreError };
+    }
   | { type: 'leave_done'; name: string }
   | { type: 'expiry_tick' }
   | { type: 'acquire'; reqId: number; lockspace: string; resource: string; mode: LeaseMode; holder: Holder }
-  | { type: 'acquire_result'; lockspace: string; resource: string; result: { ok: true; token: string } | { ok: false; error: CoreError } }
+  | {
+      type: 'acquire_result';
+      lockspace: string;
+      resource: string;
+      result: { ok: true; token: string } | { ok: false; error: CoreError };
+    }
   | { type: 'release'; reqId: number; lockspace: string; resource: string; holder: Holder }
   | { type: 'release_result'; lockspace: string; resource: string }
   | { type: 'client_exit'; pid: number; startTime: bigint }

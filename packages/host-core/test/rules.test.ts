@@ -41,7 +41,9 @@ describe('host core rules', () => {
     const stored: LeaseRow[] = [{ lockspace: 'ls', resource: 'lv1', mode: 'EX', holder: PERSISTENT, token: 'tok' }];
     const loaded: HostEvent = {
       type: 'state_loaded',
-      lockspaces: [{ name: 'ls', path: '/dev/x', offsetBytes: 0, hostIdRequest: 3, hostId: 3, generation: 4n, state: 'lost' }],
+      lockspaces: [
+        { name: 'ls', path: '/dev/x', offsetBytes: 0, hostIdRequest: 3, hostId: 3, generation: 4n, state: 'lost' },
+      ],
       leases: stored,
       sameBoot: true,
     };
@@ -80,7 +82,17 @@ describe('host core rules', () => {
     const { core, step, clock } = newCore();
     step({
       type: 'state_loaded',
-      lockspaces: [{ name: 'ls', path: '/dev/x', offsetBytes: 0, hostIdRequest: 'auto', hostId: 3, generation: 4n, state: 'joined' }],
+      lockspaces: [
+        {
+          name: 'ls',
+          path: '/dev/x',
+          offsetBytes: 0,
+          hostIdRequest: 'auto',
+          hostId: 3,
+          generation: 4n,
+          state: 'joined',
+        },
+      ],
       leases: [
         { lockspace: 'ls', resource: 'a', mode: 'EX', holder: CLIENT, token: 'ta' },
         { lockspace: 'ls', resource: 'b', mode: 'SH', holder: PERSISTENT, token: 'tb' },
@@ -90,10 +102,21 @@ describe('host core rules', () => {
     });
     const prepared = step({ type: 'companion_ack', name: 'ls', step: 'prepare', ok: true });
     expect(ofType(prepared, 'lane')[0]?.command).toMatchObject({ type: 'resume', hostId: 3, generation: 4n });
-    step({ type: 'join_result', name: 'ls', result: { ok: true, facts: { hostId: 3, generation: 4n, lastRenewalSeconds: clock.now } } });
+    step({
+      type: 'join_result',
+      name: 'ls',
+      result: { ok: true, facts: { hostId: 3, generation: 4n, lastRenewalSeconds: clock.now } },
+    });
     const adopted = step({ type: 'companion_ack', name: 'ls', step: 'add', ok: true });
-    expect(core.leaseRecords().map((r) => `${r.resource}:${r.state}`).sort()).toEqual(['a:held', 'b:held']);
-    expect(ofType(adopted, 'lane').map((a) => a.command)).toEqual([{ type: 'clean_intent', lockspace: 'ls', resource: 'c' }]);
+    expect(
+      core
+        .leaseRecords()
+        .map((r) => `${r.resource}:${r.state}`)
+        .sort(),
+    ).toEqual(['a:held', 'b:held']);
+    expect(ofType(adopted, 'lane').map((a) => a.command)).toEqual([
+      { type: 'clean_intent', lockspace: 'ls', resource: 'c' },
+    ]);
     expect(ofType(adopted, 'watch_holder')).toEqual([{ type: 'watch_holder', holder: CLIENT }]);
   });
 

@@ -16,15 +16,38 @@ export const IO_TIMEOUT = 10;
 export const CLIENT: Holder = { kind: 'process', pid: 100, startTime: 7n };
 export const PERSISTENT: Holder = { kind: 'persistent' };
 
-export function newCore(config: Partial<HostCoreConfig> = {}): { core: HostCore; clock: ManualClock; step: (event: HostEvent) => HostAction[] } {
+export function newCore(config: Partial<HostCoreConfig> = {}): {
+  core: HostCore;
+  clock: ManualClock;
+  step: (event: HostEvent) => HostAction[];
+} {
   const clock = new ManualClock();
-  const core = new HostCore(clock, { ioTimeoutSeconds: IO_TIMEOUT, watchdogFireTimeoutSeconds: 60, killGraceSeconds: 5, ...config });
+  const core = new HostCore(clock, {
+    ioTimeoutSeconds: IO_TIMEOUT,
+    watchdogFireTimeoutSeconds: 60,
+    killGraceSeconds: 5,
+    ...config,
+  });
   return { core, clock, step: (event) => core.step(event) };
 }
 
-export const lockstart = (reqId = 1): HostEvent => ({ type: 'lockstart', reqId, name: 'ls', path: '/dev/x', offsetBytes: 0, hostIdRequest: 3 });
-export const joinOk = (at: number): HostEvent => ({ type: 'join_result', name: 'ls', result: { ok: true, facts: { hostId: 3, generation: 2n, lastRenewalSeconds: at } } });
+export const lockstart = (reqId = 1): HostEvent => ({
+  type: 'lockstart',
+  reqId,
+  name: 'ls',
+  path: '/dev/x',
+  offsetBytes: 0,
+  hostIdRequest: 3,
+});
+export const joinOk = (at: number): HostEvent => ({
+  type: 'join_result',
+  name: 'ls',
+  result: { ok: true, facts: { hostId: 3, generation: 2n, lastRenewalSeconds: at } },
+});
 
-export function ofType<T extends HostAction['type']>(actions: HostAction[], type: T): Array<Extract<HostAction, { type: T }>> {
+export function ofType<T extends HostAction['type']>(
+  actions: HostAction[],
+  type: T,
+): Array<Extract<HostAction, { type: T }>> {
   return actions.filter((action): action is Extract<HostAction, { type: T }> => action.type === type);
 }

@@ -7,7 +7,17 @@ import { InvariantError } from '../src/assert.js';
 import type { HostAction, HostEvent } from '../src/types.js';
 import { CLIENT, IO_TIMEOUT, joinOk, lockstart, newCore, ofType } from './support.js';
 
-type StateName = 'starting:prepare' | 'starting:resume' | 'starting:old-holders' | 'starting:join' | 'starting:register' | 'joined' | 'joined+lease' | 'stopping' | 'lost' | 'stopped(failed)';
+type StateName =
+  | 'starting:prepare'
+  | 'starting:resume'
+  | 'starting:old-holders'
+  | 'starting:join'
+  | 'starting:register'
+  | 'joined'
+  | 'joined+lease'
+  | 'stopping'
+  | 'lost'
+  | 'stopped(failed)';
 
 /** A core with lockspace "ls" in the named state. */
 function coreIn(state: StateName): ReturnType<typeof newCore> {
@@ -17,7 +27,17 @@ function coreIn(state: StateName): ReturnType<typeof newCore> {
     const resumable = state === 'starting:resume';
     step({
       type: 'state_loaded',
-      lockspaces: [{ name: 'ls', path: '/dev/x', offsetBytes: 0, hostIdRequest: 3, hostId: 3, generation: 2n, state: resumable ? 'joined' : 'lost' }],
+      lockspaces: [
+        {
+          name: 'ls',
+          path: '/dev/x',
+          offsetBytes: 0,
+          hostIdRequest: 3,
+          hostId: 3,
+          generation: 2n,
+          state: resumable ? 'joined' : 'lost',
+        },
+      ],
       leases: [{ lockspace: 'ls', resource: 'r', mode: 'EX', holder: CLIENT, token: 't' }],
       sameBoot: true,
     });
@@ -57,7 +77,11 @@ const EVENTS: Record<string, HostEvent> = {
   'companion_ack add refused': { type: 'companion_ack', name: 'ls', step: 'add', ok: false, message: 'no' },
   join_result: joinOk(1000),
   'renewal ok': { type: 'renewal_result', name: 'ls', result: { ok: true, lastRenewalSeconds: 1001 } },
-  'renewal lost': { type: 'renewal_result', name: 'ls', result: { ok: false, error: { code: 'RENEW_OWNER', message: 'gone' } } },
+  'renewal lost': {
+    type: 'renewal_result',
+    name: 'ls',
+    result: { ok: false, error: { code: 'RENEW_OWNER', message: 'gone' } },
+  },
   leave_done: { type: 'leave_done', name: 'ls' },
   expiry_tick: { type: 'expiry_tick' },
   acquire: { type: 'acquire', reqId: 22, lockspace: 'ls', resource: 'q', mode: 'SH', holder: CLIENT },
@@ -71,16 +95,19 @@ const EVENTS: Record<string, HostEvent> = {
 
 type Outcome = 'illegal' | ((result: { actions: HostAction[]; kind: string | undefined }) => void);
 
-const replyOf = (actions: HostAction[], reqId: number) => ofType(actions, 'reply').find((a) => a.reply.reqId === reqId)?.reply;
+const replyOf = (actions: HostAction[], reqId: number) =>
+  ofType(actions, 'reply').find((a) => a.reply.reqId === reqId)?.reply;
 
 /** What each event does in each state; anything not listed must leave the state as it was. */
 const EXPECTED: Partial<Record<StateName, Partial<Record<keyof typeof EVENTS, Outcome>>>> = {
   'starting:prepare': {
     state_loaded: 'illegal',
     join_result: 'illegal',
-    'companion_ack prepare': ({ actions }) => expect(ofType(actions, 'lane')[0]?.command).toMatchObject({ type: 'join', hostId: 3 }),
+    'companion_ack prepare': ({ actions }) =>
+      expect(ofType(actions, 'lane')[0]?.command).toMatchObject({ type: 'join', hostId: 3 }),
     lockstop: ({ kind }) => expect(kind).toBe('starting'),
-    acquire: ({ actions }) => expect(replyOf(actions, 22)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STARTING' } }),
+    acquire: ({ actions }) =>
+      expect(replyOf(actions, 22)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STARTING' } }),
   },
   'starting:resume': {
     state_loaded: 'illegal',
@@ -93,25 +120,31 @@ const EXPECTED: Partial<Record<StateName, Partial<Record<keyof typeof EVENTS, Ou
       expect(kind).toBe('starting');
       expect(replyOf(actions, 21)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_BUSY' } });
     },
-    release: ({ actions }) => expect(replyOf(actions, 23)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STARTING' } }),
+    release: ({ actions }) =>
+      expect(replyOf(actions, 23)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STARTING' } }),
   },
   'starting:old-holders': {
     state_loaded: 'illegal',
     join_result: 'illegal',
     // The old generation's holder is gone: only now is a new generation joined.
-    client_exit: ({ actions }) => expect(ofType(actions, 'lane')[0]?.command).toMatchObject({ type: 'join', hostId: 3 }),
+    client_exit: ({ actions }) =>
+      expect(ofType(actions, 'lane')[0]?.command).toMatchObject({ type: 'join', hostId: 3 }),
     kill_done: ({ actions }) => expect(ofType(actions, 'lane')[0]?.command).toMatchObject({ type: 'join', hostId: 3 }),
     lockstop: ({ kind, actions }) => {
       expect(kind).toBe('starting');
       expect(ofType(actions, 'lane')).toEqual([]);
     },
-    release: ({ actions }) => expect(replyOf(actions, 23)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STARTING' } }),
+    release: ({ actions }) =>
+      expect(replyOf(actions, 23)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STARTING' } }),
   },
   'starting:join': {
     state_loaded: 'illegal',
     join_result: ({ actions, kind }) => {
       expect(kind).toBe('starting');
-      expect(ofType(actions, 'watchdog')[0]?.message).toMatchObject({ type: 'add', expiresAtSeconds: 1000 + 8 * IO_TIMEOUT });
+      expect(ofType(actions, 'watchdog')[0]?.message).toMatchObject({
+        type: 'add',
+        expiresAtSeconds: 1000 + 8 * IO_TIMEOUT,
+      });
     },
     lockstop: ({ actions }) => expect(ofType(actions, 'lane')[0]?.command).toEqual({ type: 'cancel_join', name: 'ls' }),
   },
@@ -127,7 +160,8 @@ const EXPECTED: Partial<Record<StateName, Partial<Record<keyof typeof EVENTS, Ou
       expect(ofType(actions, 'lane')[0]?.command).toEqual({ type: 'leave', name: 'ls' });
       expect(replyOf(actions, 1)).toMatchObject({ ok: false, error: { code: 'WATCHDOG_UNAVAILABLE' } });
     },
-    acquire: ({ actions }) => expect(replyOf(actions, 22)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STARTING' } }),
+    acquire: ({ actions }) =>
+      expect(replyOf(actions, 22)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STARTING' } }),
   },
   joined: {
     state_loaded: 'illegal',
@@ -135,16 +169,29 @@ const EXPECTED: Partial<Record<StateName, Partial<Record<keyof typeof EVENTS, Ou
     lockstop: ({ actions, kind }) => {
       expect(kind).toBe('stopping');
       // The companion is told before the (possibly hanging) leave.
-      const types = actions.filter((a) => a.type === 'watchdog' || a.type === 'lane').map((a) => (a.type === 'watchdog' ? `wd:${a.message.type}` : `lane:${a.command.type}`));
+      const types = actions
+        .filter((a) => a.type === 'watchdog' || a.type === 'lane')
+        .map((a) => (a.type === 'watchdog' ? `wd:${a.message.type}` : `lane:${a.command.type}`));
       expect(types).toEqual(['wd:remove', 'lane:leave']);
     },
-    'renewal ok': ({ actions }) => expect(ofType(actions, 'watchdog')[0]?.message).toEqual({ type: 'renew', name: 'ls', expiresAtSeconds: 1001 + 8 * IO_TIMEOUT }),
+    'renewal ok': ({ actions }) =>
+      expect(ofType(actions, 'watchdog')[0]?.message).toEqual({
+        type: 'renew',
+        name: 'ls',
+        expiresAtSeconds: 1001 + 8 * IO_TIMEOUT,
+      }),
     'renewal lost': ({ kind, actions }) => {
       expect(kind).toBe('lost');
       // No leases: lost, and at once clean (nothing to kill), so the companion may drop it.
       expect(ofType(actions, 'watchdog').map((a) => a.message.type)).toEqual(['lost', 'remove']);
     },
-    acquire: ({ actions }) => expect(ofType(actions, 'lane')[0]?.command).toEqual({ type: 'acquire', lockspace: 'ls', resource: 'q', mode: 'SH' }),
+    acquire: ({ actions }) =>
+      expect(ofType(actions, 'lane')[0]?.command).toEqual({
+        type: 'acquire',
+        lockspace: 'ls',
+        resource: 'q',
+        mode: 'SH',
+      }),
     release: ({ actions }) => expect(replyOf(actions, 23)).toMatchObject({ ok: false, error: { code: 'NOT_HELD' } }),
     shutdown: ({ kind }) => expect(kind).toBe('stopping'),
   },
@@ -155,8 +202,15 @@ const EXPECTED: Partial<Record<StateName, Partial<Record<keyof typeof EVENTS, Ou
       expect(kind).toBe('joined');
       expect(replyOf(actions, 21)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_BUSY' } });
     },
-    release: ({ actions }) => expect(ofType(actions, 'lane')[0]?.command).toEqual({ type: 'release', lockspace: 'ls', resource: 'r', token: 't' }),
-    client_exit: ({ actions }) => expect(ofType(actions, 'lane')[0]?.command).toMatchObject({ type: 'release', resource: 'r' }),
+    release: ({ actions }) =>
+      expect(ofType(actions, 'lane')[0]?.command).toEqual({
+        type: 'release',
+        lockspace: 'ls',
+        resource: 'r',
+        token: 't',
+      }),
+    client_exit: ({ actions }) =>
+      expect(ofType(actions, 'lane')[0]?.command).toMatchObject({ type: 'release', resource: 'r' }),
     'renewal lost': ({ kind, actions }) => {
       expect(kind).toBe('lost');
       expect(ofType(actions, 'kill')[0]).toMatchObject({ signal: 'term', holders: [CLIENT] });
@@ -170,8 +224,10 @@ const EXPECTED: Partial<Record<StateName, Partial<Record<keyof typeof EVENTS, Ou
       expect(kind).toBeUndefined();
       expect(replyOf(actions, 2)).toMatchObject({ ok: true, value: { state: 'stopped' } });
     },
-    lockstart: ({ actions }) => expect(replyOf(actions, 20)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STOPPING' } }),
-    acquire: ({ actions }) => expect(replyOf(actions, 22)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STOPPING' } }),
+    lockstart: ({ actions }) =>
+      expect(replyOf(actions, 20)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STOPPING' } }),
+    acquire: ({ actions }) =>
+      expect(replyOf(actions, 22)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STOPPING' } }),
   },
   lost: {
     state_loaded: 'illegal',
@@ -186,19 +242,33 @@ const EXPECTED: Partial<Record<StateName, Partial<Record<keyof typeof EVENTS, Ou
       expect(ofType(actions, 'lane')).toEqual([]);
     },
     kill_done: ({ actions }) => expect(ofType(actions, 'watchdog')[0]?.message).toEqual({ type: 'remove', name: 'ls' }),
-    client_exit: ({ actions }) => expect(ofType(actions, 'watchdog')[0]?.message).toEqual({ type: 'remove', name: 'ls' }),
-    acquire: ({ actions }) => expect(replyOf(actions, 22)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_LOST' } }),
+    client_exit: ({ actions }) =>
+      expect(ofType(actions, 'watchdog')[0]?.message).toEqual({ type: 'remove', name: 'ls' }),
+    acquire: ({ actions }) =>
+      expect(replyOf(actions, 22)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_LOST' } }),
   },
   'stopped(failed)': {
     state_loaded: 'illegal',
     join_result: 'illegal',
     lockstart: ({ kind }) => expect(kind).toBe('starting'),
     lockstop: ({ kind }) => expect(kind).toBeUndefined(),
-    acquire: ({ actions }) => expect(replyOf(actions, 22)).toMatchObject({ ok: false, error: { code: 'NO_LOCKSPACE' } }),
+    acquire: ({ actions }) =>
+      expect(replyOf(actions, 22)).toMatchObject({ ok: false, error: { code: 'NO_LOCKSPACE' } }),
   },
 };
 
-const STATES: StateName[] = ['starting:prepare', 'starting:resume', 'starting:old-holders', 'starting:join', 'starting:register', 'joined', 'joined+lease', 'stopping', 'lost', 'stopped(failed)'];
+const STATES: StateName[] = [
+  'starting:prepare',
+  'starting:resume',
+  'starting:old-holders',
+  'starting:join',
+  'starting:register',
+  'joined',
+  'joined+lease',
+  'stopping',
+  'lost',
+  'stopped(failed)',
+];
 
 describe('host core: every event in every state', () => {
   for (const state of STATES) {
@@ -207,7 +277,15 @@ describe('host core: every event in every state', () => {
       it(`${state} + ${eventName}${outcome === 'illegal' ? ' is rejected' : ''}`, () => {
         const { core } = coreIn(state);
         const before = core.lockspace('ls')?.kind;
-        expect(before === undefined ? undefined : before).toBe(state.startsWith('starting') ? 'starting' : state === 'joined+lease' ? 'joined' : state === 'stopped(failed)' ? 'stopped' : state);
+        expect(before === undefined ? undefined : before).toBe(
+          state.startsWith('starting')
+            ? 'starting'
+            : state === 'joined+lease'
+              ? 'joined'
+              : state === 'stopped(failed)'
+                ? 'stopped'
+                : state,
+        );
         if (outcome === 'illegal') {
           expect(() => core.step(event)).toThrow(InvariantError);
           return;

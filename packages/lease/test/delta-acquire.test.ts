@@ -17,7 +17,7 @@ async function expectDeltaError(work: Promise<unknown>, code: string): Promise<D
 }
 
 describe('acquireDeltaLease (§4)', () => {
-  it('acquires a free host_id: generation 1, our name and io_timeout, in 2N\' using the on-disk io_timeout', async () => {
+  it("acquires a free host_id: generation 1, our name and io_timeout, in 2N' using the on-disk io_timeout", async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 10 });
     const clock = new FakeClock(START);
     const lease = await clock.run(acquireDeltaLease(ls.disk, clock, config(2, 'host-two', { ioTimeoutSeconds: 1 })));
@@ -42,7 +42,7 @@ describe('acquireDeltaLease (§4)', () => {
     expect(lease.geometry).toEqual({ sectorSize: 512, alignBytes: MIB, maxHosts: 2000 });
   });
 
-  it('does read, write, re-read, then renews at once when 2N\' already used up the renewal interval', async () => {
+  it("does read, write, re-read, then renews at once when 2N' already used up the renewal interval", async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 10 });
     const clock = new FakeClock(START);
     const lease = await clock.run(acquireDeltaLease(ls.disk, clock, config(3, 'h3', { ioTimeoutSeconds: 1 })));
@@ -58,7 +58,7 @@ describe('acquireDeltaLease (§4)', () => {
     expect(lease.lastRenewalSeconds).toBe(START + 20);
   });
 
-  it('does not renew inside the acquire when 2N\' is shorter than our renewal interval', async () => {
+  it("does not renew inside the acquire when 2N' is shorter than our renewal interval", async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 1 });
     const clock = new FakeClock(START);
     const lease = await clock.run(acquireDeltaLease(ls.disk, clock, config(3, 'h3', { ioTimeoutSeconds: 5 })));
@@ -81,7 +81,7 @@ describe('acquireDeltaLease (§4)', () => {
     expect(ls.sector(1).leader.ownerGeneration).toBe(2n);
   });
 
-  it('takes over a dead owner\'s host_id after 8N\'+W then 2N\', with the previous owner\'s io_timeout', async () => {
+  it("takes over a dead owner's host_id after 8N'+W then 2N', with the previous owner's io_timeout", async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 10 });
     const clock = new FakeClock(START);
     await clock.run(acquireDeltaLease(ls.disk, clock, config(4, 'old-owner', { ioTimeoutSeconds: 3 })));
@@ -89,7 +89,11 @@ describe('acquireDeltaLease (§4)', () => {
     // The old owner dies. A new incarnation with another name (and another io_timeout) takes over.
     const t0 = clock.nowSeconds();
     const lease = await clock.run(
-      acquireDeltaLease(ls.disk, clock, config(4, 'new-owner', { ioTimeoutSeconds: 10, watchdogFireTimeoutSeconds: 60 })),
+      acquireDeltaLease(
+        ls.disk,
+        clock,
+        config(4, 'new-owner', { ioTimeoutSeconds: 10, watchdogFireTimeoutSeconds: 60 }),
+      ),
     );
     expect(clock.nowSeconds() - t0).toBe(8 * 3 + 60 + 2 * 3);
     expect(lease.generation).toBe(record.ownerGeneration + 1n);
@@ -99,8 +103,14 @@ describe('acquireDeltaLease (§4)', () => {
   it('takes over when the previous owner released during the wait', async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 1 });
     const clock = new FakeClock(START);
-    const old = await clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'old', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 })));
-    const taking = acquireDeltaLease(ls.disk, clock, config(1, 'new', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }));
+    const old = await clock.run(
+      acquireDeltaLease(ls.disk, clock, config(1, 'old', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 })),
+    );
+    const taking = acquireDeltaLease(
+      ls.disk,
+      clock,
+      config(1, 'new', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }),
+    );
     await clock.advance(5);
     await old.release();
     const lease = await clock.run(taking);
@@ -110,12 +120,24 @@ describe('acquireDeltaLease (§4)', () => {
   it('fails HOSTID_BUSY when the owner renews during the wait, naming the holder', async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 1 });
     const clock = new FakeClock(START);
-    const owner = await clock.run(acquireDeltaLease(ls.disk, clock, config(2, 'alive-owner', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 })));
+    const owner = await clock.run(
+      acquireDeltaLease(
+        ls.disk,
+        clock,
+        config(2, 'alive-owner', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }),
+      ),
+    );
     const stop = new AbortController();
     const loop = runRenewalLoop(owner, clock, {}, stop.signal);
     const t0 = clock.nowSeconds();
     const error = await expectDeltaError(
-      clock.run(acquireDeltaLease(ls.disk, clock.view(5000), config(2, 'intruder', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }))),
+      clock.run(
+        acquireDeltaLease(
+          ls.disk,
+          clock.view(5000),
+          config(2, 'intruder', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }),
+        ),
+      ),
       'HOSTID_BUSY',
     );
     expect(clock.nowSeconds() - t0).toBe(18);
@@ -130,17 +152,28 @@ describe('acquireDeltaLease (§4)', () => {
   it('tells during the wait who holds the host_id and whether it is renewing; giveUpWhenRenewed stops at the first renewal seen', async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 1 });
     const clock = new FakeClock(START);
-    const owner = await clock.run(acquireDeltaLease(ls.disk, clock, config(2, 'alive-owner', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 })));
+    const owner = await clock.run(
+      acquireDeltaLease(
+        ls.disk,
+        clock,
+        config(2, 'alive-owner', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }),
+      ),
+    );
     const stop = new AbortController();
     const loop = runRenewalLoop(owner, clock, {}, stop.signal);
     const seen: DeltaOwnerWait[] = [];
     const t0 = clock.nowSeconds();
     const error = await expectDeltaError(
       clock.run(
-        acquireDeltaLease(ls.disk, clock.view(5000), config(2, 'typo', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }), {
-          onOwnerWait: (wait) => seen.push(wait),
-          giveUpWhenRenewed: true,
-        }),
+        acquireDeltaLease(
+          ls.disk,
+          clock.view(5000),
+          config(2, 'typo', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }),
+          {
+            onOwnerWait: (wait) => seen.push(wait),
+            giveUpWhenRenewed: true,
+          },
+        ),
       ),
       'HOSTID_BUSY',
     );
@@ -157,15 +190,26 @@ describe('acquireDeltaLease (§4)', () => {
   it('a silent owner is reported as not renewing, and the wait still ends in the takeover', async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 1 });
     const clock = new FakeClock(START);
-    await clock.run(acquireDeltaLease(ls.disk, clock, config(3, 'dead-owner', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 })));
+    await clock.run(
+      acquireDeltaLease(
+        ls.disk,
+        clock,
+        config(3, 'dead-owner', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }),
+      ),
+    );
     const seen: DeltaOwnerWait[] = [];
     const lease = await clock.run(
-      acquireDeltaLease(ls.disk, clock, config(3, 'next', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }), { onOwnerWait: (wait) => seen.push(wait), giveUpWhenRenewed: true }),
+      acquireDeltaLease(ls.disk, clock, config(3, 'next', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }), {
+        onOwnerWait: (wait) => seen.push(wait),
+        giveUpWhenRenewed: true,
+      }),
     );
     expect(lease.generation).toBe(2n);
     expect(seen.length).toBeGreaterThanOrEqual(10);
     expect(seen.every((wait) => !wait.renewing && wait.ownerName === 'dead-owner')).toBe(true);
-    expect(seen.map((wait) => wait.waitedSeconds)).toEqual([...seen.map((wait) => wait.waitedSeconds)].sort((a, b) => a - b));
+    expect(seen.map((wait) => wait.waitedSeconds)).toEqual(
+      [...seen.map((wait) => wait.waitedSeconds)].sort((a, b) => a - b),
+    );
   });
 
   it.each([
@@ -185,12 +229,20 @@ describe('acquireDeltaLease (§4)', () => {
     expect(((lost[0] as PromiseRejectedResult).reason as DeltaError).code).toBe('HOSTID_BUSY');
   });
 
-  it('lets exactly one win when the second racer starts during the first one\'s 2N\' wait', async () => {
+  it("lets exactly one win when the second racer starts during the first one's 2N' wait", async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 1 });
     const clock = new FakeClock(START);
-    const a = acquireDeltaLease(ls.disk, clock.view(0), config(5, 'host-a', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }));
+    const a = acquireDeltaLease(
+      ls.disk,
+      clock.view(0),
+      config(5, 'host-a', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }),
+    );
     await clock.advance(1);
-    const b = acquireDeltaLease(ls.disk, clock.view(77), config(5, 'host-b', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }));
+    const b = acquireDeltaLease(
+      ls.disk,
+      clock.view(77),
+      config(5, 'host-b', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 10 }),
+    );
     const [ra, rb] = await clock.run(Promise.allSettled([a, b]));
     // b saw a's fresh record (another name) and had to wait; a's renewals then made it busy.
     expect(ra.status).toBe('fulfilled');
@@ -209,7 +261,10 @@ describe('acquireDeltaLease (§4)', () => {
   it('rejects a bad config before any I/O', async () => {
     const ls = makeLockspace();
     const clock = new FakeClock(START);
-    await expectDeltaError(acquireDeltaLease(ls.disk, clock, config(1, 'x', { ioTimeoutSeconds: 0 })), 'INVALID_ARGUMENT');
+    await expectDeltaError(
+      acquireDeltaLease(ls.disk, clock, config(1, 'x', { ioTimeoutSeconds: 0 })),
+      'INVALID_ARGUMENT',
+    );
     await expectDeltaError(acquireDeltaLease(ls.disk, clock, config(1, 'x'.repeat(49))), 'INVALID_ARGUMENT');
     await expectDeltaError(acquireDeltaLease(ls.disk, clock, config(0, 'x')), 'INVALID_ARGUMENT');
     expect(ls.disk.log).toEqual([]);
@@ -223,7 +278,10 @@ describe('acquireDeltaLease (§4)', () => {
     ls.memory.writeSync(3 * 512, hostFourSector);
     const error = await expectDeltaError(clock.run(acquireDeltaLease(ls.disk, clock, config(4, 'x'))), 'CORRUPT');
     expect(error.message).toMatch(/checksum/i);
-    await expectDeltaError(clock.run(acquireDeltaLease(ls.disk, clock, config(4, 'x', { spaceName: 'OTHER' }))), 'CORRUPT');
+    await expectDeltaError(
+      clock.run(acquireDeltaLease(ls.disk, clock, config(4, 'x', { spaceName: 'OTHER' }))),
+      'CORRUPT',
+    );
     expect(ls.disk.writes()).toEqual([]);
   });
 
@@ -233,7 +291,9 @@ describe('acquireDeltaLease (§4)', () => {
     await clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'old', { ioTimeoutSeconds: 1 })));
     const writesBefore = ls.disk.writes().length;
     const stop = new AbortController();
-    const taking = acquireDeltaLease(ls.disk, clock, config(1, 'new', { ioTimeoutSeconds: 1 }), { signal: stop.signal });
+    const taking = acquireDeltaLease(ls.disk, clock, config(1, 'new', { ioTimeoutSeconds: 1 }), {
+      signal: stop.signal,
+    });
     await clock.advance(10);
     stop.abort();
     await expectDeltaError(taking, 'ABORTED');
@@ -262,7 +322,8 @@ describe('acquireDeltaLease: held up after its write', () => {
       writes++;
     };
     ls.disk.beforeRead = (io) => {
-      if (writes !== 1 || io.offsetBytes !== SECTOR_1 || io.lengthBytes !== 512 || heldAt !== undefined) return undefined;
+      if (writes !== 1 || io.offsetBytes !== SECTOR_1 || io.lengthBytes !== 512 || heldAt !== undefined)
+        return undefined;
       heldAt = -1;
       return new Promise<void>((resolve) => {
         release = resolve;
@@ -285,7 +346,7 @@ describe('acquireDeltaLease: held up after its write', () => {
     expect(ls.sector(1).leader.timestamp).toBe(BigInt(START + 12));
   });
 
-  it('a re-read that completes after the first renewal\'s write deadline: LEASE_LOST, nothing more written', async () => {
+  it("a re-read that completes after the first renewal's write deadline: LEASE_LOST, nothing more written", async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: N });
     const clock = new FakeClock(START);
     const hold = holdReRead(ls);
@@ -309,7 +370,10 @@ describe('acquireDeltaLease: held up after its write', () => {
     const ls = makeLockspace({ ioTimeoutSeconds: N });
     const clock = new FakeClock(START);
     const hold = holdReRead(ls);
-    const error = await expectDeltaError(clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'me', settings))), 'LEASE_LOST');
+    const error = await expectDeltaError(
+      clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'me', settings))),
+      'LEASE_LOST',
+    );
     expect(clock.nowSeconds()).toBe(START + 8 * N + W);
     expect(error.message).toContain('not complete within 8 x io_timeout + W');
     hold.release();
@@ -331,7 +395,10 @@ describe('acquireDeltaLease: held up after its write', () => {
           if (seconds === 2 * 3) pausedSeconds = 25;
         }),
     };
-    const error = await expectDeltaError(clock.run(acquireDeltaLease(ls.disk, paused, config(1, 'me', settings))), 'LEASE_LOST');
+    const error = await expectDeltaError(
+      clock.run(acquireDeltaLease(ls.disk, paused, config(1, 'me', settings))),
+      'LEASE_LOST',
+    );
     expect(error.message).toMatch(/held up for 31\.0 s after its write: its first renewal could not be written/);
     expect(ls.disk.writes()).toHaveLength(1);
   });
@@ -345,14 +412,19 @@ describe('acquireDeltaLease: held up after its write', () => {
     expect(clock.nowSeconds()).toBe(START + 8 * N + W);
   });
 
-  it('an io_timeout on disk so large that 2N\' cannot fit in 8N + W: INVALID_ARGUMENT before writing', async () => {
+  it("an io_timeout on disk so large that 2N' cannot fit in 8N + W: INVALID_ARGUMENT before writing", async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 10 }); // 2N' = 20 s > 8 + 10 - 1
     const clock = new FakeClock(START);
-    const error = await expectDeltaError(clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'me', settings))), 'INVALID_ARGUMENT');
+    const error = await expectDeltaError(
+      clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'me', settings))),
+      'INVALID_ARGUMENT',
+    );
     expect(error.message).toContain('at least 2'); // 2N' = 20 < 8·2 + 10 - 2
     expect(ls.disk.writes()).toEqual([]);
     // With the default W = 60 the same disk is fine (sanlock's "init -o 10, add -o 1": 20 s, then renew).
-    const lease = await clock.run(acquireDeltaLease(ls.disk, clock, config(1, 'me', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 60 })));
+    const lease = await clock.run(
+      acquireDeltaLease(ls.disk, clock, config(1, 'me', { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 60 })),
+    );
     expect(lease.generation).toBe(1n);
   });
 });
@@ -366,7 +438,10 @@ describe('acquireDeltaLease: acts only on a fresh read', () => {
   type Lockspace = ReturnType<typeof makeLockspace>;
 
   /** A disk whose single-sector reads can take their data at once and deliver it `delaySeconds` later. */
-  function lateDelivering(ls: Lockspace, clock: FakeClock): { disk: Lockspace['disk']; delayNextSectorRead: (seconds: number) => void } {
+  function lateDelivering(
+    ls: Lockspace,
+    clock: FakeClock,
+  ): { disk: Lockspace['disk']; delayNextSectorRead: (seconds: number) => void } {
     let pendingDelaySeconds = 0;
     const disk = Object.create(ls.disk) as Lockspace['disk'];
     disk.read = async (offsetBytes: number, lengthBytes: number) => {
@@ -387,7 +462,11 @@ describe('acquireDeltaLease: acts only on a fresh read', () => {
     const late = lateDelivering(ls, clock);
     late.delayNextSectorRead(9); // b's step 1 read sees "free" now and comes back 9 s later
     const b = acquireDeltaLease(late.disk, clock.view(50), config(1, 'host-b', settings));
-    const a = acquireDeltaLease(ls.disk, clock, config(1, 'host-a', { ioTimeoutSeconds: 3, watchdogFireTimeoutSeconds: 10 }));
+    const a = acquireDeltaLease(
+      ls.disk,
+      clock,
+      config(1, 'host-a', { ioTimeoutSeconds: 3, watchdogFireTimeoutSeconds: 10 }),
+    );
     const [ra, rb] = await clock.run(Promise.allSettled([a, b]));
     expect(ra.status).toBe('fulfilled');
     expect(rb.status).toBe('rejected');
@@ -400,7 +479,7 @@ describe('acquireDeltaLease: acts only on a fresh read', () => {
     expect(ls.sector(1).leader.resourceName).toBe('host-a');
   });
 
-  it('a write that completes more than 2N\' after its basis read fails the acquire (it may have overwritten a fresh owner)', async () => {
+  it("a write that completes more than 2N' after its basis read fails the acquire (it may have overwritten a fresh owner)", async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 1 });
     const clock = new FakeClock(START);
     let releaseWrite: () => void = () => undefined;
@@ -419,7 +498,7 @@ describe('acquireDeltaLease: acts only on a fresh read', () => {
     expect(clock.nowSeconds()).toBe(START + 2.5); // no 2N' wait, no re-read
   });
 
-  it('a write completing within 2N\' of its basis read is fine', async () => {
+  it("a write completing within 2N' of its basis read is fine", async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 1 });
     const clock = new FakeClock(START);
     let releaseWrite: () => void = () => undefined;

@@ -7,7 +7,12 @@ import { config, makeLockspace, type TestLockspace } from './support/lockspace.j
 const N = 1;
 const SET_BITMAP_SECONDS = 6 * N;
 
-async function twoHosts(): Promise<{ ls: TestLockspace; clock: FakeClock; sender: HeldDeltaLease; receiver: HeldDeltaLease }> {
+async function twoHosts(): Promise<{
+  ls: TestLockspace;
+  clock: FakeClock;
+  sender: HeldDeltaLease;
+  receiver: HeldDeltaLease;
+}> {
   const ls = makeLockspace({ ioTimeoutSeconds: N });
   const clock = new FakeClock(1000);
   const settings = { ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: 10 };
@@ -28,7 +33,7 @@ async function round(clock: FakeClock, sender: HeldDeltaLease, receiver: HeldDel
 }
 
 describe('events (§6)', () => {
-  it('writes the event into the sender\'s own sector and sets the target bit for 6N; the fields stay after', async () => {
+  it("writes the event into the sender's own sector and sets the target bit for 6N; the fields stay after", async () => {
     const { ls, clock, sender } = await twoHosts();
     const t0 = clock.nowSeconds();
     sender.setEvent(2, 5n, 7n);
@@ -55,7 +60,9 @@ describe('events (§6)', () => {
       await round(clock, sender, receiver);
       received.push(...receiver.takeEvents());
     }
-    expect(received).toEqual([{ fromHostId: 1, fromGeneration: sender.generation, targetGeneration: receiver.generation, event: 5n, data: 7n }]);
+    expect(received).toEqual([
+      { fromHostId: 1, fromGeneration: sender.generation, targetGeneration: receiver.generation, event: 5n, data: 7n },
+    ]);
     expect(sender.takeEvents()).toEqual([]);
   });
 
@@ -112,7 +119,12 @@ describe('events (§6)', () => {
 
   it('rejects event 0, ourselves and host ids outside the lockspace', async () => {
     const { sender } = await twoHosts();
-    for (const attempt of [() => sender.setEvent(2, 0n, 1n), () => sender.setEvent(1, 1n, 1n), () => sender.setEvent(2001, 1n, 1n), () => sender.pingHost(0)]) {
+    for (const attempt of [
+      () => sender.setEvent(2, 0n, 1n),
+      () => sender.setEvent(1, 1n, 1n),
+      () => sender.setEvent(2001, 1n, 1n),
+      () => sender.pingHost(0),
+    ]) {
       expect(attempt).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as unknown as Error);
     }
   });

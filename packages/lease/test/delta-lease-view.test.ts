@@ -7,13 +7,32 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryDisk } from '@leasehold/disk';
 import { buildLockspaceArea, geometryFor, MIB } from '@leasehold/ondisk';
-import { acquireDeltaLease, DeltaLeaseView, deltaDeadlineSeconds, resumeDeltaLease, type DeltaLeaseConfig } from '@leasehold/lease';
+import {
+  acquireDeltaLease,
+  DeltaLeaseView,
+  deltaDeadlineSeconds,
+  resumeDeltaLease,
+  type DeltaLeaseConfig,
+} from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
 
 const N = 10;
-const config: DeltaLeaseConfig = { spaceName: 'view', hostId: 2, areaOffsetBytes: 0, hostName: 'h2', ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: 60 };
+const config: DeltaLeaseConfig = {
+  spaceName: 'view',
+  hostId: 2,
+  areaOffsetBytes: 0,
+  hostName: 'h2',
+  ioTimeoutSeconds: N,
+  watchdogFireTimeoutSeconds: 60,
+};
 
-async function setup(): Promise<{ clock: FakeClock; disk: MemoryDisk; view: DeltaLeaseView; pings: number[]; generation: bigint }> {
+async function setup(): Promise<{
+  clock: FakeClock;
+  disk: MemoryDisk;
+  view: DeltaLeaseView;
+  pings: number[];
+  generation: bigint;
+}> {
   const clock = new FakeClock();
   const geometry = geometryFor(512, MIB);
   const disk = new MemoryDisk({ sectorSize: 512, sizeBytes: MIB });
@@ -22,7 +41,13 @@ async function setup(): Promise<{ clock: FakeClock; disk: MemoryDisk; view: Delt
   const lease = await clock.run(acquiring);
   const pings: number[] = [];
   const view = new DeltaLeaseView(
-    { config, geometry: lease.geometry, generation: lease.generation, lastRenewalSeconds: lease.lastRenewalSeconds, hosts: lease.hosts() },
+    {
+      config,
+      geometry: lease.geometry,
+      generation: lease.generation,
+      lastRenewalSeconds: lease.lastRenewalSeconds,
+      hosts: lease.hosts(),
+    },
     disk,
     clock,
     (hostId) => pings.push(hostId),
@@ -56,15 +81,21 @@ describe('DeltaLeaseView', () => {
     await expect(fenced.write(MIB - 512, new Uint8Array(512))).rejects.toMatchObject({ code: 'ECLOSED' });
     const other = await setup();
     other.view.detach();
-    await expect(other.view.fence(other.disk).write(MIB - 512, new Uint8Array(512))).rejects.toMatchObject({ code: 'ECLOSED' });
+    await expect(other.view.fence(other.disk).write(MIB - 512, new Uint8Array(512))).rejects.toMatchObject({
+      code: 'ECLOSED',
+    });
   });
 
   it('resumeDeltaLease takes our lease back with the same generation, and refuses a stale one', async () => {
     const { clock, disk, generation } = await setup();
     const resumed = await resumeDeltaLease(disk, clock, config, generation, 2 * N);
     expect(resumed.generation).toBe(generation);
-    await expect(resumeDeltaLease(disk, clock, config, generation + 1n, 2 * N)).rejects.toMatchObject({ code: 'RENEW_OWNER' });
+    await expect(resumeDeltaLease(disk, clock, config, generation + 1n, 2 * N)).rejects.toMatchObject({
+      code: 'RENEW_OWNER',
+    });
     await clock.advance(7 * N);
-    await expect(resumeDeltaLease(disk, clock, config, generation, 2 * N)).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    await expect(resumeDeltaLease(disk, clock, config, generation, 2 * N)).rejects.toMatchObject({
+      code: 'LEASE_LOST',
+    });
   });
 });

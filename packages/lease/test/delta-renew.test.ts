@@ -7,10 +7,15 @@ import { config, makeLockspace, type TestLockspace } from './support/lockspace.j
 const START = 1000;
 const N = 2;
 
-async function joined(hostId = 1, name = 'me'): Promise<{ ls: TestLockspace; clock: FakeClock; lease: HeldDeltaLease }> {
+async function joined(
+  hostId = 1,
+  name = 'me',
+): Promise<{ ls: TestLockspace; clock: FakeClock; lease: HeldDeltaLease }> {
   const ls = makeLockspace({ ioTimeoutSeconds: N });
   const clock = new FakeClock(START);
-  const lease = await clock.run(acquireDeltaLease(ls.disk, clock, config(hostId, name, { ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: 10 })));
+  const lease = await clock.run(
+    acquireDeltaLease(ls.disk, clock, config(hostId, name, { ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: 10 })),
+  );
   ls.disk.log.length = 0;
   return { ls, clock, lease };
 }
@@ -53,7 +58,9 @@ describe('renew (§4)', () => {
   it('starts timestamps at 1, never 0, when the clock reads below 1 s', async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: 1 });
     const clock = new FakeClock(0);
-    const lease = await clock.run(acquireDeltaLease(ls.disk, clock.view(-2), config(1, 'early', { ioTimeoutSeconds: 1 })));
+    const lease = await clock.run(
+      acquireDeltaLease(ls.disk, clock.view(-2), config(1, 'early', { ioTimeoutSeconds: 1 })),
+    );
     expect(ls.sector(1).leader.timestamp).toBeGreaterThan(0n);
     await lease.renew();
     expect(ls.sector(1).leader.timestamp).toBeGreaterThan(0n);
@@ -163,7 +170,13 @@ describe('release (§4)', () => {
     expect(ls.disk.log).toEqual([{ kind: 'write', offsetBytes: 512, lengthBytes: 512 }]);
     const { leader, bitmap } = ls.sector(2);
     expect({ ...leader, checksum: 0 }).toEqual({ ...before, timestamp: 0n, checksum: 0 });
-    expect(leader).toMatchObject({ writeId: 0n, writeGeneration: 5n, writeTimestamp: 7n, ioTimeoutSeconds: N, resourceName: 'me' });
+    expect(leader).toMatchObject({
+      writeId: 0n,
+      writeGeneration: 5n,
+      writeTimestamp: 7n,
+      ioTimeoutSeconds: N,
+      resourceName: 'me',
+    });
     expect(bitmap.every((b) => b === 0)).toBe(true);
     expect(lease.released).toBe(true);
     expect(lease.lost).toBe(false);

@@ -1,10 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
-import { HostTable, hostDeadAtSeconds, hostState, provenSilenceSeconds, type HostSample, type LivenessParameters } from '@leasehold/lease';
+import {
+  HostTable,
+  hostDeadAtSeconds,
+  hostState,
+  provenSilenceSeconds,
+  type HostSample,
+  type LivenessParameters,
+} from '@leasehold/lease';
 
 const OUR_IO_TIMEOUT = 10;
 const W = 60;
-const params: LivenessParameters = { selfHostId: 1, ourIoTimeoutSeconds: OUR_IO_TIMEOUT, watchdogFireTimeoutSeconds: W };
+const params: LivenessParameters = {
+  selfHostId: 1,
+  ourIoTimeoutSeconds: OUR_IO_TIMEOUT,
+  watchdogFireTimeoutSeconds: W,
+};
 
 function sample(timestamp: bigint, overrides: Partial<HostSample> = {}): HostSample {
   return { ownerId: 2n, ownerGeneration: 3n, timestamp, ioTimeoutSeconds: 2, hostName: 'two', ...overrides };
@@ -74,7 +85,11 @@ describe('HostTable (§3 liveness by observed change)', () => {
     table.observe(2, sample(500n), 100);
     table.observe(2, sample(501n), 110); // LIVE; DEAD would need a sample after 110 + 76 showing no change
     // We were paused (or our reads stalled) for a long time: nothing is known about host 2 since 110.
-    expect(table.status(2, 110 + 1000)).toMatchObject({ state: 'LIVE', lastCheckStartSeconds: 110, lastLiveSeconds: 110 });
+    expect(table.status(2, 110 + 1000)).toMatchObject({
+      state: 'LIVE',
+      lastCheckStartSeconds: 110,
+      lastLiveSeconds: 110,
+    });
     expect(table.statuses(110 + 1000).map((s) => s.state)).toEqual(['LIVE']);
     // The deadline is still where it was; only a sample taken after it can prove it.
     expect(hostDeadAtSeconds(table.status(2, 0)!, params)).toBe(110 + 76);
@@ -83,7 +98,7 @@ describe('HostTable (§3 liveness by observed change)', () => {
     expect(table.status(2, 1110.2)?.state).toBe('LIVE');
   });
 
-  it('proves silence only up to when the sample\'s read was issued (a hung read returns old data late)', () => {
+  it("proves silence only up to when the sample's read was issued (a hung read returns old data late)", () => {
     const table = new HostTable(params);
     table.observe(2, sample(500n), 100);
     table.observe(2, sample(501n), 110);
@@ -91,7 +106,12 @@ describe('HostTable (§3 liveness by observed change)', () => {
     // disk at 120, so the host is proven silent for 10 s, not 90 s.
     table.observe(2, sample(501n), 200, 120);
     const status = table.status(2, 200)!;
-    expect(status).toMatchObject({ state: 'LIVE', lastCheckSeconds: 200, lastCheckStartSeconds: 120, lastLiveSeconds: 110 });
+    expect(status).toMatchObject({
+      state: 'LIVE',
+      lastCheckSeconds: 200,
+      lastCheckStartSeconds: 120,
+      lastLiveSeconds: 110,
+    });
     expect(provenSilenceSeconds(status)).toBe(10);
     // A change seen by such a read counts from its completion (late: the safe side).
     table.observe(2, sample(502n), 300, 210);
@@ -112,13 +132,20 @@ describe('HostTable (§3 liveness by observed change)', () => {
     const table = new HostTable(params);
     table.observe(2, sample(1n << 40n), 100); // a remote clock far ahead of ours
     expect(table.observe(2, sample(1n << 40n, { ioTimeoutSeconds: 7, hostName: 'renamed' }), 105)).toBe(false);
-    expect(table.status(2, 105)).toMatchObject({ ioTimeoutSeconds: 2, hostName: 'two', lastLiveSeconds: 100, lastCheckSeconds: 105 });
+    expect(table.status(2, 105)).toMatchObject({
+      ioTimeoutSeconds: 2,
+      hostName: 'two',
+      lastLiveSeconds: 100,
+      lastCheckSeconds: 105,
+    });
     expect(table.observe(2, sample(1n << 40n, { ownerGeneration: 4n }), 106)).toBe(true);
   });
 
   it('treats a slot that was free at first check and then acquired as LIVE', () => {
     const table = new HostTable(params);
-    expect(table.observe(3, { ownerId: 0n, ownerGeneration: 0n, timestamp: 0n, ioTimeoutSeconds: 10, hostName: '' }, 100)).toBe(false);
+    expect(
+      table.observe(3, { ownerId: 0n, ownerGeneration: 0n, timestamp: 0n, ioTimeoutSeconds: 10, hostName: '' }, 100),
+    ).toBe(false);
     expect(table.statuses(100)).toEqual([]);
     table.observe(3, sample(7n, { ownerId: 3n }), 102);
     expect(table.status(3, 102)?.state).toBe('LIVE');
@@ -151,39 +178,49 @@ describe('HostTable (§3 liveness by observed change)', () => {
       { minLength: 1, maxLength: 30 },
     ),
     fc.integer({ min: 0, max: 200 }),
-  ])('state follows the §3 formulas with the proven silence: last sample issue time - first_check / last_live', (steps, extraSeconds) => {
-    const table = new HostTable(params);
-    let now = 0;
-    let timestamp = 1n;
-    let firstCheck: number | undefined;
-    let lastLive: number | undefined;
-    let lastCheckStart = 0;
-    for (const step of steps) {
-      now += step.gapSeconds;
-      const readStart = now;
-      now += step.readSeconds;
-      if (step.renews || firstCheck === undefined) timestamp++;
-      const changed = table.observe(2, sample(timestamp), now, readStart);
-      firstCheck ??= now;
-      if (changed) lastLive = now;
-      lastCheckStart = readStart;
-    }
-    // Asked later than the last sample (extraSeconds): the answer is the same.
-    const at = now + extraSeconds;
-    const last = lastLive ?? firstCheck!;
-    const silence = Math.max(0, lastCheckStart - last);
-    const expected = silence > 16 + W ? 'DEAD' : silence > 16 ? 'FAIL' : lastLive === firstCheck ? 'UNKNOWN' : 'LIVE';
-    expect(table.status(2, at)?.state).toBe(expected);
-    expect(table.status(2, now)?.state).toBe(expected);
-    const status = table.status(2, at)!;
-    expect(provenSilenceSeconds(status)).toBe(silence);
-    expect(
-      hostState(
-        { timestamp, ioTimeoutSeconds: 2, firstCheckSeconds: firstCheck, lastCheckSeconds: now, lastCheckStartSeconds: lastCheckStart, lastLiveSeconds: lastLive },
-        at,
-        params,
-        false,
-      ),
-    ).toBe(expected);
-  });
+  ])(
+    'state follows the §3 formulas with the proven silence: last sample issue time - first_check / last_live',
+    (steps, extraSeconds) => {
+      const table = new HostTable(params);
+      let now = 0;
+      let timestamp = 1n;
+      let firstCheck: number | undefined;
+      let lastLive: number | undefined;
+      let lastCheckStart = 0;
+      for (const step of steps) {
+        now += step.gapSeconds;
+        const readStart = now;
+        now += step.readSeconds;
+        if (step.renews || firstCheck === undefined) timestamp++;
+        const changed = table.observe(2, sample(timestamp), now, readStart);
+        firstCheck ??= now;
+        if (changed) lastLive = now;
+        lastCheckStart = readStart;
+      }
+      // Asked later than the last sample (extraSeconds): the answer is the same.
+      const at = now + extraSeconds;
+      const last = lastLive ?? firstCheck!;
+      const silence = Math.max(0, lastCheckStart - last);
+      const expected = silence > 16 + W ? 'DEAD' : silence > 16 ? 'FAIL' : lastLive === firstCheck ? 'UNKNOWN' : 'LIVE';
+      expect(table.status(2, at)?.state).toBe(expected);
+      expect(table.status(2, now)?.state).toBe(expected);
+      const status = table.status(2, at)!;
+      expect(provenSilenceSeconds(status)).toBe(silence);
+      expect(
+        hostState(
+          {
+            timestamp,
+            ioTimeoutSeconds: 2,
+            firstCheckSeconds: firstCheck,
+            lastCheckSeconds: now,
+            lastCheckStartSeconds: lastCheckStart,
+            lastLiveSeconds: lastLive,
+          },
+          at,
+          params,
+          false,
+        ),
+      ).toBe(expected);
+    },
+  );
 });

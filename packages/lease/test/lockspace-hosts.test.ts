@@ -29,10 +29,16 @@ describe('reading the host table without joining', () => {
   it('LockspaceObserver: UNKNOWN after one sample, LIVE once a renewal is seen, FAIL and DEAD when it stops', async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: N });
     const clock = new FakeClock(1000);
-    const host = await clock.run(acquireDeltaLease(ls.disk, clock, config(2, 'two', { ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: W })));
+    const host = await clock.run(
+      acquireDeltaLease(ls.disk, clock, config(2, 'two', { ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: W })),
+    );
     const stop = new AbortController();
     const loop = runRenewalLoop(host, clock, {}, stop.signal);
-    const observer = await LockspaceObserver.open(ls.disk, clock, { ...where, ioTimeoutSeconds: 5, watchdogFireTimeoutSeconds: W });
+    const observer = await LockspaceObserver.open(ls.disk, clock, {
+      ...where,
+      ioTimeoutSeconds: 5,
+      watchdogFireTimeoutSeconds: W,
+    });
     await observer.sample();
     expect(observer.hosts().map((h) => [h.hostId, h.state])).toEqual([[2, 'UNKNOWN']]);
     await clock.advance(2 * N);
@@ -54,7 +60,9 @@ describe('reading the host table without joining', () => {
   it('LockspaceObserver judges from its samples: without a new sample nothing changes, however long', async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: N });
     const clock = new FakeClock(1000);
-    const host = await clock.run(acquireDeltaLease(ls.disk, clock, config(2, 'two', { ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: W })));
+    const host = await clock.run(
+      acquireDeltaLease(ls.disk, clock, config(2, 'two', { ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: W })),
+    );
     const stop = new AbortController();
     const loop = runRenewalLoop(host, clock, {}, stop.signal);
     const observer = await LockspaceObserver.open(ls.disk, clock, { ...where, watchdogFireTimeoutSeconds: W });
@@ -75,7 +83,9 @@ describe('reading the host table without joining', () => {
   it('LockspaceObserver: a sample whose read returned old data late proves silence only up to when it was issued', async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: N });
     const clock = new FakeClock(1000);
-    const host = await clock.run(acquireDeltaLease(ls.disk, clock, config(2, 'two', { ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: W })));
+    const host = await clock.run(
+      acquireDeltaLease(ls.disk, clock, config(2, 'two', { ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: W })),
+    );
     // A disk whose area reads can be made to take their data at once and deliver it much later.
     let delaySeconds = 0;
     const slowDisk = Object.create(ls.disk) as typeof ls.disk;
@@ -94,7 +104,11 @@ describe('reading the host table without joining', () => {
     await clock.advance(1);
     delaySeconds = 100;
     await clock.run(observer.sample());
-    expect(observer.hosts()[0]).toMatchObject({ state: 'LIVE', lastCheckStartSeconds: lastLive + 1, lastCheckSeconds: lastLive + 101 });
+    expect(observer.hosts()[0]).toMatchObject({
+      state: 'LIVE',
+      lastCheckStartSeconds: lastLive + 1,
+      lastCheckSeconds: lastLive + 101,
+    });
     // A fresh sample proves the silence.
     delaySeconds = 0;
     await observer.sample();
@@ -104,7 +118,9 @@ describe('reading the host table without joining', () => {
   it('LockspaceObserver reports a released host FREE', async () => {
     const ls = makeLockspace({ ioTimeoutSeconds: N });
     const clock = new FakeClock(1000);
-    const host = await clock.run(acquireDeltaLease(ls.disk, clock, config(3, 'three', { ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: W })));
+    const host = await clock.run(
+      acquireDeltaLease(ls.disk, clock, config(3, 'three', { ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: W })),
+    );
     await host.release();
     const observer = await LockspaceObserver.open(ls.disk, clock, where);
     await observer.sample();
@@ -113,6 +129,8 @@ describe('reading the host table without joining', () => {
 
   it('fails CORRUPT for a lockspace name that is not there', async () => {
     const ls = makeLockspace();
-    await expect(readLockspaceHosts(ls.disk, { spaceName: 'NOPE', areaOffsetBytes: 0 })).rejects.toMatchObject({ code: 'CORRUPT' });
+    await expect(readLockspaceHosts(ls.disk, { spaceName: 'NOPE', areaOffsetBytes: 0 })).rejects.toMatchObject({
+      code: 'CORRUPT',
+    });
   });
 });

@@ -50,7 +50,14 @@ let pv: Disk;
 let lockLv: LinearDisk;
 let pv2: Disk;
 let lockLv2: LinearDisk;
-let report: { seqno: number; vgLockArgs: string; lockType: string; lvs: Array<{ name: string; uuid: string; lockArgs: string }>; lockLvExtents: { first: number; count: number }; extentBytes: number };
+let report: {
+  seqno: number;
+  vgLockArgs: string;
+  lockType: string;
+  lvs: Array<{ name: string; uuid: string; lockArgs: string }>;
+  lockLvExtents: { first: number; count: number };
+  extentBytes: number;
+};
 
 interface JsonReport {
   report: Array<Record<string, Array<Record<string, string>>>>;
@@ -64,7 +71,13 @@ function rows(text: string, kind: 'vg' | 'lv'): Array<Record<string, string>> {
 async function paxosLeader(slot: number, resourceName?: string): Promise<LeaderRecord> {
   const offset = slotOffsetBytes(slot, geometry);
   const sector = await lockLv.read(offset, geometry.sectorSize);
-  return verifyLeader(sector, 0, { kind: 'paxos', offsetBytes: offset, spaceName: lvmLockspaceName(VG), sectorSize: 512, ...(resourceName === undefined ? {} : { resourceName }) });
+  return verifyLeader(sector, 0, {
+    kind: 'paxos',
+    offsetBytes: offset,
+    spaceName: lvmLockspaceName(VG),
+    sectorSize: 512,
+    ...(resourceName === undefined ? {} : { resourceName }),
+  });
 }
 
 beforeAll(async () => {
@@ -81,10 +94,28 @@ beforeAll(async () => {
     const disk2 = cluster.addDisk('pv2', GIB / 2);
     const vg2 = await cluster.vgcreateShared(h1, VG2, disk2); // under GLLK ex: the global version moves
     pv2 = await openDirectDisk(disk2.device);
-    lockLv2 = new LinearDisk(`${VG2}/lvmlock`, [{ disk: pv2, offsetBytes: vg2.peStartBytes, lengthBytes: lockLvInitialBytes(geometry) }]);
+    lockLv2 = new LinearDisk(`${VG2}/lvmlock`, [
+      { disk: pv2, offsetBytes: vg2.peStartBytes, lengthBytes: lockLvInitialBytes(geometry) },
+    ]);
 
-    const vgs = rows(await h1.lvmOk(['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,vg_seqno,vg_lock_type,vg_lock_args,vg_extent_size', VG]), 'vg');
-    const lvs = rows(await h1.lvmOk(['lvs', '-a', '--reportformat', 'json', '-o', 'lv_name,lv_uuid,lv_lockargs,seg_pe_ranges', VG]), 'lv');
+    const vgs = rows(
+      await h1.lvmOk([
+        'vgs',
+        '--reportformat',
+        'json',
+        '--units',
+        'b',
+        '--nosuffix',
+        '-o',
+        'vg_name,vg_seqno,vg_lock_type,vg_lock_args,vg_extent_size',
+        VG,
+      ]),
+      'vg',
+    );
+    const lvs = rows(
+      await h1.lvmOk(['lvs', '-a', '--reportformat', 'json', '-o', 'lv_name,lv_uuid,lv_lockargs,seg_pe_ranges', VG]),
+      'lv',
+    );
     const vg = vgs[0] ?? {};
     const lockRow = lvs.find((row) => row['lv_name'] === '[lvmlock]');
     const range = /:(\d+)-(\d+)$/.exec(lockRow?.['seg_pe_ranges'] ?? '');
@@ -94,14 +125,22 @@ beforeAll(async () => {
       vgLockArgs: vg['vg_lock_args'] ?? '',
       lockType: vg['vg_lock_type'] ?? '',
       extentBytes: Number(vg['vg_extent_size']),
-      lvs: lvs.filter((row) => !String(row['lv_name']).startsWith('[')).map((row) => ({ name: row['lv_name'] ?? '', uuid: row['lv_uuid'] ?? '', lockArgs: row['lv_lockargs'] ?? '' })),
+      lvs: lvs
+        .filter((row) => !String(row['lv_name']).startsWith('['))
+        .map((row) => ({ name: row['lv_name'] ?? '', uuid: row['lv_uuid'] ?? '', lockArgs: row['lv_lockargs'] ?? '' })),
       lockLvExtents: { first: Number(range[1]), count: Number(range[2]) - Number(range[1]) + 1 },
     };
     // lvmlock through the PV, at the lock LV's extents: no device-mapper, no lvmlock device.
-    const peStart = Number((await h1.lvmOk(['pvs', '--noheadings', '--nosuffix', '--units', 'b', '-o', 'pe_start', disk.device])).trim());
+    const peStart = Number(
+      (await h1.lvmOk(['pvs', '--noheadings', '--nosuffix', '--units', 'b', '-o', 'pe_start', disk.device])).trim(),
+    );
     pv = await openDirectDisk(disk.device);
     lockLv = new LinearDisk(`${VG}/lvmlock`, [
-      { disk: pv, offsetBytes: peStart + report.lockLvExtents.first * report.extentBytes, lengthBytes: report.lockLvExtents.count * report.extentBytes },
+      {
+        disk: pv,
+        offsetBytes: peStart + report.lockLvExtents.first * report.extentBytes,
+        lengthBytes: report.lockLvExtents.count * report.extentBytes,
+      },
     ]);
   } catch (error) {
     await cluster.destroy().catch(() => undefined);
@@ -127,8 +166,17 @@ describe('the real lvmlockd layout, read by leasehold through a LinearDisk over 
     const area = await lockLv.read(0, 2 * geometry.sectorSize);
     for (const hostId of [1, 2]) {
       const offset = (hostId - 1) * geometry.sectorSize;
-      const leader = verifyLeader(area, offset, { kind: 'delta', offsetBytes: offset, spaceName: lvmLockspaceName(VG), sectorSize: 512 });
-      expect(leader).toMatchObject({ ownerId: BigInt(hostId), resourceName: `lvmlockd-host${hostId}`, ioTimeoutSeconds: 1 });
+      const leader = verifyLeader(area, offset, {
+        kind: 'delta',
+        offsetBytes: offset,
+        spaceName: lvmLockspaceName(VG),
+        sectorSize: 512,
+      });
+      expect(leader).toMatchObject({
+        ownerId: BigInt(hostId),
+        resourceName: `lvmlockd-host${hostId}`,
+        ioTimeoutSeconds: 1,
+      });
       expect(leader.timestamp).not.toBe(0n);
       expect(decodeDeltaSector(area, offset).leader.spaceName).toBe(`lvm_${VG}`);
     }
@@ -137,7 +185,9 @@ describe('the real lvmlockd layout, read by leasehold through a LinearDisk over 
   it('GLLK at slot 65; VGLK at slot 66 with a value block carrying the VG seqno (version 0x0101)', async () => {
     await paxosLeader(GL_SLOT, GL_RESOURCE_NAME);
     await paxosLeader(VG_SLOT, VG_RESOURCE_NAME);
-    const lvb = decodeLvmValueBlock(await lockLv.read(lvbSectorOffset(slotOffsetBytes(VG_SLOT, geometry), geometry), geometry.sectorSize));
+    const lvb = decodeLvmValueBlock(
+      await lockLv.read(lvbSectorOffset(slotOffsetBytes(VG_SLOT, geometry), geometry), geometry.sectorSize),
+    );
     checkLvmValueBlockVersion(lvb);
     expect(lvb).toEqual({ version: LVM_VALUE_BLOCK_VERSION, flags: 0, rVersion: report.seqno });
   });
@@ -168,13 +218,23 @@ describe('the real lvmlockd layout, read by leasehold through a LinearDisk over 
   });
 
   it("leasehold's initial image of lvmlock is byte for byte what lvmlockd wrote where nobody has written since", async () => {
-    const images = [...lvmlockInitialSlots({ vgName: VG, geometry, lockLvBytes: lockLv.sizeBytes, globalLock: 'enabled', ioTimeoutSeconds: 1 })];
+    const images = [
+      ...lvmlockInitialSlots({
+        vgName: VG,
+        geometry,
+        lockLvBytes: lockLv.sizeBytes,
+        globalLock: 'enabled',
+        ioTimeoutSeconds: 1,
+      }),
+    ];
     expect(images.map((image) => image.slot).slice(0, 4)).toEqual([0, GL_SLOT, VG_SLOT, FIRST_LV_SLOT]);
     expect(images).toHaveLength(3 + lvSlotCount(lockLv.sizeBytes, geometry));
     // The lockspace: hosts 1 and 2 have joined since; every other sector is as initialized.
     const lockspace = images[0]?.bytes ?? new Uint8Array(0);
     const skip = 2 * geometry.sectorSize;
-    expect(Buffer.compare((await lockLv.read(0, geometry.alignBytes)).subarray(skip), lockspace.subarray(skip))).toBe(0);
+    expect(Buffer.compare((await lockLv.read(0, geometry.alignBytes)).subarray(skip), lockspace.subarray(skip))).toBe(
+      0,
+    );
     // Free LV slots: the whole area.
     const used = new Set(report.lvs.map((lv) => parseLvLockArgs(lv.lockArgs).offsetBytes));
     const free = images.filter((image) => image.resourceName === UNUSED_RESOURCE_NAME && !used.has(image.offsetBytes));
@@ -186,17 +246,37 @@ describe('the real lvmlockd layout, read by leasehold through a LinearDisk over 
     const lv2 = report.lvs.find((lv) => lv.name === 'lv2');
     if (lv2 === undefined) throw new Error('no lv2');
     const lv2Offset = parseLvLockArgs(lv2.lockArgs).offsetBytes;
-    expect(Buffer.compare(await lockLv.read(lv2Offset, geometry.alignBytes), lvmlockResourceArea(VG, lv2.uuid, geometry))).toBe(0);
+    expect(
+      Buffer.compare(await lockLv.read(lv2Offset, geometry.alignBytes), lvmlockResourceArea(VG, lv2.uuid, geometry)),
+    ).toBe(0);
   });
 
   it("a second shared VG gets _GLLK_disabled, untouched since vgcreate; the first VG's GLLK value block carries global version 1", async () => {
-    const second = [...lvmlockInitialSlots({ vgName: VG2, geometry, lockLvBytes: lockLv2.sizeBytes, globalLock: 'disabled', ioTimeoutSeconds: 1 })];
+    const second = [
+      ...lvmlockInitialSlots({
+        vgName: VG2,
+        geometry,
+        lockLvBytes: lockLv2.sizeBytes,
+        globalLock: 'disabled',
+        ioTimeoutSeconds: 1,
+      }),
+    ];
     const gl = second.find((image) => image.slot === GL_SLOT);
     expect(gl?.resourceName).toBe('_GLLK_disabled');
-    expect(Buffer.compare(await lockLv2.read(slotOffsetBytes(GL_SLOT, geometry), geometry.alignBytes), gl?.bytes ?? new Uint8Array(0))).toBe(0);
+    expect(
+      Buffer.compare(
+        await lockLv2.read(slotOffsetBytes(GL_SLOT, geometry), geometry.alignBytes),
+        gl?.bytes ?? new Uint8Array(0),
+      ),
+    ).toBe(0);
     const vglk2 = await lockLv2.read(slotOffsetBytes(VG_SLOT, geometry), geometry.sectorSize);
-    expect(verifyLeader(vglk2, 0, { kind: 'paxos', spaceName: lvmLockspaceName(VG2), resourceName: VG_RESOURCE_NAME }).resourceName).toBe(VG_RESOURCE_NAME);
-    const glLvb = decodeLvmValueBlock(await lockLv.read(lvbSectorOffset(slotOffsetBytes(GL_SLOT, geometry), geometry), geometry.sectorSize));
+    expect(
+      verifyLeader(vglk2, 0, { kind: 'paxos', spaceName: lvmLockspaceName(VG2), resourceName: VG_RESOURCE_NAME })
+        .resourceName,
+    ).toBe(VG_RESOURCE_NAME);
+    const glLvb = decodeLvmValueBlock(
+      await lockLv.read(lvbSectorOffset(slotOffsetBytes(GL_SLOT, geometry), geometry), geometry.sectorSize),
+    );
     expect(glLvb).toEqual({ version: LVM_VALUE_BLOCK_VERSION, flags: 0, rVersion: 1 });
   });
 
@@ -219,7 +299,10 @@ describe('the real lvmlockd layout, read by leasehold through a LinearDisk over 
         // slots 1..64 are never written
       }
     }
-    ours.set(geometry.sectorSize, verifyLeader(await lockLv.read(geometry.sectorSize, geometry.sectorSize), 0, { kind: 'delta' }).resourceName);
+    ours.set(
+      geometry.sectorSize,
+      verifyLeader(await lockLv.read(geometry.sectorSize, geometry.sectorSize), 0, { kind: 'delta' }).resourceName,
+    );
     expect(new Map([...theirs].filter(([offset]) => ours.has(offset)))).toEqual(ours);
     expect(theirs.get(slotOffsetBytes(VG_SLOT, geometry))).toBe(VG_RESOURCE_NAME);
   });

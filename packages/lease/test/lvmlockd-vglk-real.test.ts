@@ -19,13 +19,26 @@ import {
   lvmlockGeometry,
   slotOffsetBytes,
 } from '@leasehold/ondisk';
-import { acquireDeltaLease, acquireLease, getValueBlock, releaseLease, runRenewalLoop, setValueBlock, type HeldDeltaLease, type PaxosContext } from '@leasehold/lease';
+import {
+  acquireDeltaLease,
+  acquireLease,
+  getValueBlock,
+  releaseLease,
+  runRenewalLoop,
+  setValueBlock,
+  type HeldDeltaLease,
+  type PaxosContext,
+} from '@leasehold/lease';
 import { LvmlockdCluster, SANLOCK_WATCHDOG_FIRE_TIMEOUT_SECONDS, type LvmlockdHost } from '@leasehold/testkit';
 import { realClock } from './paxos-sanlock-support.js';
 
 const VG = 'lhvglkA';
 const geometry = lvmlockGeometry(512);
-const VGLK = { spaceName: lvmLockspaceName(VG), resourceName: VG_RESOURCE_NAME, offsetBytes: slotOffsetBytes(VG_SLOT, geometry) };
+const VGLK = {
+  spaceName: lvmLockspaceName(VG),
+  resourceName: VG_RESOURCE_NAME,
+  offsetBytes: slotOffsetBytes(VG_SLOT, geometry),
+};
 
 let cluster: LvmlockdCluster;
 let h1: LvmlockdHost;
@@ -52,7 +65,9 @@ beforeAll(async () => {
     await h1.lvmOk(['lvcreate', '-an', '-n', 'lv1', '-L', '8m', VG]);
     pv = await openDirectDisk(disk.device);
     // In a fresh VG lvmlock is extents 0..63, from pe_start.
-    lockLv = new LinearDisk(`${VG}/lvmlock`, [{ disk: pv, offsetBytes: vg.peStartBytes, lengthBytes: lockLvInitialBytes(geometry) }]);
+    lockLv = new LinearDisk(`${VG}/lvmlock`, [
+      { disk: pv, offsetBytes: vg.peStartBytes, lengthBytes: lockLvInitialBytes(geometry) },
+    ]);
     delta = await acquireDeltaLease(lockLv, realClock, {
       spaceName: lvmLockspaceName(VG),
       hostId: 2,
@@ -91,7 +106,11 @@ describe('leasehold beside the real lvmlockd in lvm_<vg>', () => {
   it("VGLK's value block carries the seqno lvmlockd left; the value leasehold writes is what lvmlockd reads next", async () => {
     const seqno = await vgSeqno();
     let held = await acquireLease(ctx(), VGLK, { valueBlock: true, waitSeconds: 30 });
-    expect(decodeLvmValueBlock(getValueBlock(held, 8))).toEqual({ version: LVM_VALUE_BLOCK_VERSION, flags: 0, rVersion: seqno });
+    expect(decodeLvmValueBlock(getValueBlock(held, 8))).toEqual({
+      version: LVM_VALUE_BLOCK_VERSION,
+      flags: 0,
+      rVersion: seqno,
+    });
     // While leasehold holds VGLK EX, a metadata change on the lvmlockd host cannot get the VG lock.
     const blocked = await h1.lvm(['lvcreate', '-an', '-n', 'lv2', '-L', '8m', VG]);
     expect(blocked.status).not.toBe(0);
@@ -99,7 +118,10 @@ describe('leasehold beside the real lvmlockd in lvm_<vg>', () => {
     expect(blocked.status).toBe(5);
     expect(`${blocked.stdout}${blocked.stderr}`).toContain(`VG ${VG} lock failed: held by other host.`);
     expect((await h1.lvm(['lvs', `${VG}/lv2`])).status).not.toBe(0);
-    held = setValueBlock(held, encodeLvmValueBlock({ version: LVM_VALUE_BLOCK_VERSION, flags: 0, rVersion: seqno + 1 }));
+    held = setValueBlock(
+      held,
+      encodeLvmValueBlock({ version: LVM_VALUE_BLOCK_VERSION, flags: 0, rVersion: seqno + 1 }),
+    );
     expect(await releaseLease(ctx(), held)).toBe('released');
 
     // lvmlockd reads the value at its next VG lock: it invalidates its cached copy, rereads the VG,

@@ -8,9 +8,18 @@ import { buildLockspaceArea, geometryFor, LEADER_FIELD_OFFSETS, MIB } from '@lea
 import { membershipOfArea } from '@leasehold/lease';
 
 const U64_BYTES = 8;
-const MARK_FIELDS = [LEADER_FIELD_OFFSETS.ownerId, LEADER_FIELD_OFFSETS.ownerGeneration, LEADER_FIELD_OFFSETS.timestamp];
+const MARK_FIELDS = [
+  LEADER_FIELD_OFFSETS.ownerId,
+  LEADER_FIELD_OFFSETS.ownerGeneration,
+  LEADER_FIELD_OFFSETS.timestamp,
+];
 /** Fields an acquire does not use to mark a slot: changing them must not count. */
-const OTHER_FIELDS = [LEADER_FIELD_OFFSETS.ioTimeoutSeconds, LEADER_FIELD_OFFSETS.writeId, LEADER_FIELD_OFFSETS.writeGeneration, LEADER_FIELD_OFFSETS.lver];
+const OTHER_FIELDS = [
+  LEADER_FIELD_OFFSETS.ioTimeoutSeconds,
+  LEADER_FIELD_OFFSETS.writeId,
+  LEADER_FIELD_OFFSETS.writeGeneration,
+  LEADER_FIELD_OFFSETS.lver,
+];
 
 describe('lockspace membership from a whole-area read', () => {
   for (const [sectorSize, alignBytes] of [
@@ -35,9 +44,16 @@ describe('lockspace membership from a whole-area read', () => {
             }),
             { maxLength: 8 },
           ),
-          fc.array(fc.record({ hostId: fc.integer({ min: 1, max: geometry.maxHosts }), field: fc.constantFrom(...OTHER_FIELDS), value: fc.integer({ min: 1, max: 255 }) }), {
-            maxLength: 8,
-          }),
+          fc.array(
+            fc.record({
+              hostId: fc.integer({ min: 1, max: geometry.maxHosts }),
+              field: fc.constantFrom(...OTHER_FIELDS),
+              value: fc.integer({ min: 1, max: 255 }),
+            }),
+            {
+              maxLength: 8,
+            },
+          ),
           (marks, noise) => {
             const area = buildLockspaceArea({ spaceName: 'LS', geometry, ioTimeoutSeconds: 10 });
             for (const mark of marks) area[(mark.hostId - 1) * sectorSize + mark.field + mark.byte] = mark.value;

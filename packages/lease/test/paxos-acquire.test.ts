@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { DBLOCK_FL_RELEASED, LFL_SHORT_HOLD, MIB } from '@leasehold/ondisk';
 import { acquireLease, PaxosError, releaseLease } from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
-import { contextFor, FakeDelta, FakeLockspace, fixedRandom, LOCATION, makeResourceArea, rejectionOf, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';
+import {
+  contextFor,
+  FakeDelta,
+  FakeLockspace,
+  fixedRandom,
+  LOCATION,
+  makeResourceArea,
+  rejectionOf,
+  RESOURCE_OFFSET_BYTES,
+} from './paxos-fakes.js';
 
 const START = 1000;
 const SS = 512;
@@ -80,7 +89,14 @@ describe('exclusive acquire of a free lease (§5.1)', () => {
       ['read', 0, SS],
       ['write', 0, SS],
     ]);
-    expect(area.leader()).toMatchObject({ ownerId: 1n, ownerGeneration: 1n, lver: 1n, timestamp: 0n, writeId: 1n, writeTimestamp: BigInt(START + 5) });
+    expect(area.leader()).toMatchObject({
+      ownerId: 1n,
+      ownerGeneration: 1n,
+      lver: 1n,
+      timestamp: 0n,
+      writeId: 1n,
+      writeTimestamp: BigInt(START + 5),
+    });
     expect(area.hostSector(1).dblock).toMatchObject({ ...held.dblock, flags: DBLOCK_FL_RELEASED });
   });
 
@@ -125,19 +141,28 @@ describe('read 1 checks (§5.1 step 1-2)', () => {
     expect(area.disk.writes()).toEqual([]);
   });
 
-  it('a wrong resource name or lockspace is refused with sanlock\'s errno', async () => {
+  it("a wrong resource name or lockspace is refused with sanlock's errno", async () => {
     const { area, clock, lockspace } = setup();
     const delta = new FakeDelta(lockspace, clock, 1);
     const ctx = contextFor(area, clock, delta);
-    expect(await rejectionOf(acquireLease(ctx, { ...LOCATION, resourceName: 'OTHER' }))).toMatchObject({ code: 'INVALID_ARGUMENT', sanlockErrno: -227 });
-    expect(await rejectionOf(acquireLease(ctx, { ...LOCATION, spaceName: 'LS2' }))).toMatchObject({ code: 'NOT_JOINED', sanlockErrno: -241 });
+    expect(await rejectionOf(acquireLease(ctx, { ...LOCATION, resourceName: 'OTHER' }))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      sanlockErrno: -227,
+    });
+    expect(await rejectionOf(acquireLease(ctx, { ...LOCATION, spaceName: 'LS2' }))).toMatchObject({
+      code: 'NOT_JOINED',
+      sanlockErrno: -241,
+    });
     expect(area.disk.writes()).toEqual([]);
   });
 
   it('a host_id above num_hosts is refused (-228)', async () => {
     const { area, clock, lockspace } = setup({ numHosts: 4 });
     const delta = new FakeDelta(lockspace, clock, 5);
-    expect(await rejectionOf(acquireLease(contextFor(area, clock, delta), LOCATION))).toMatchObject({ code: 'INVALID_ARGUMENT', sanlockErrno: -228 });
+    expect(await rejectionOf(acquireLease(contextFor(area, clock, delta), LOCATION))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      sanlockErrno: -228,
+    });
   });
 
   it('a damaged dblock of any q < num_hosts fails the acquire (-214) and nothing is committed', async () => {
@@ -152,11 +177,14 @@ describe('read 1 checks (§5.1 step 1-2)', () => {
     expect(area.leader().lver).toBe(0n);
   });
 
-  it('the caller\'s lver must be the leader\'s (-240)', async () => {
+  it("the caller's lver must be the leader's (-240)", async () => {
     const { area, clock, lockspace } = setup();
     const delta = new FakeDelta(lockspace, clock, 1);
     const ctx = contextFor(area, clock, delta);
-    expect(await rejectionOf(acquireLease(ctx, LOCATION, { lver: 3n }))).toMatchObject({ code: 'ACQUIRE_LVER', sanlockErrno: -240 });
+    expect(await rejectionOf(acquireLease(ctx, LOCATION, { lver: 3n }))).toMatchObject({
+      code: 'ACQUIRE_LVER',
+      sanlockErrno: -240,
+    });
     const held = await clock.run(acquireLease(ctx, LOCATION, { lver: 0n }));
     expect(held.lver).toBe(1n);
   });

@@ -5,9 +5,23 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodeHostSector, hostSectorOffset, geometryFor, MIB } from '@leasehold/ondisk';
-import { acquireLease, MEMBERSHIP_REUSE_SECONDS, MEMBERSHIP_VALID_SECONDS, releaseLease, type Clock } from '@leasehold/lease';
+import {
+  acquireLease,
+  MEMBERSHIP_REUSE_SECONDS,
+  MEMBERSHIP_VALID_SECONDS,
+  releaseLease,
+  type Clock,
+} from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
-import { contextFor, dblock, FakeDelta, FakeLockspace, LOCATION, makeResourceArea, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';
+import {
+  contextFor,
+  dblock,
+  FakeDelta,
+  FakeLockspace,
+  LOCATION,
+  makeResourceArea,
+  RESOURCE_OFFSET_BYTES,
+} from './paxos-fakes.js';
 
 const START = 1000;
 const SS = 512;
@@ -27,7 +41,11 @@ function setup(ourHostId = 3) {
   };
   const delta = new FakeDelta(lockspace, clock, ourHostId);
   const ballotReads = (): number[] =>
-    area.disk.log.filter((io) => io.kind === 'read' && io.offsetBytes === RESOURCE_OFFSET_BYTES && io.lengthBytes > (ourHostId + 2) * SS).map((io) => io.lengthBytes / SS);
+    area.disk.log
+      .filter(
+        (io) => io.kind === 'read' && io.offsetBytes === RESOURCE_OFFSET_BYTES && io.lengthBytes > (ourHostId + 2) * SS,
+      )
+      .map((io) => io.lengthBytes / SS);
   return { lockspace, area, fake, clock, delta, ctx: contextFor(area, clock, delta), ballotReads };
 }
 
@@ -47,7 +65,12 @@ describe('ballot reads bounded by lockspace membership', () => {
     let stalled = false;
     area.disk.beforeRead = (io) => {
       // The phase-1 partial read hangs for longer than the window.
-      if (!stalled && io.offsetBytes === RESOURCE_OFFSET_BYTES && io.lengthBytes === 5 * SS && area.hostSector(3).dblock.mbal !== 0n) {
+      if (
+        !stalled &&
+        io.offsetBytes === RESOURCE_OFFSET_BYTES &&
+        io.lengthBytes === 5 * SS &&
+        area.hostSector(3).dblock.mbal !== 0n
+      ) {
         stalled = true;
         clock.jump(MEMBERSHIP_VALID_SECONDS + 0.5);
       }
@@ -57,7 +80,12 @@ describe('ballot reads bounded by lockspace membership', () => {
     expect(held.lver).toBe(1n);
     // Phase 1: the partial read (completed too late), then the whole range; phase 2: the whole range only.
     expect(ballotReads()).toEqual([FULL_SECTORS, FULL_SECTORS]);
-    expect(area.disk.log.filter((io) => io.kind === 'read').map((io) => io.lengthBytes / SS)).toEqual([5, 5, FULL_SECTORS, FULL_SECTORS]);
+    expect(area.disk.log.filter((io) => io.kind === 'read').map((io) => io.lengthBytes / SS)).toEqual([
+      5,
+      5,
+      FULL_SECTORS,
+      FULL_SECTORS,
+    ]);
   });
 
   it('ballots within MEMBERSHIP_REUSE_SECONDS share one membership read; later ones read it again', async () => {
@@ -75,7 +103,10 @@ describe('ballot reads bounded by lockspace membership', () => {
     for (const fullReads of [false, true]) {
       const { fake, area, delta, ctx } = setup();
       // A stray dblock with a high mbal in the sector of host_id 1500, which the lockspace has never seen.
-      area.memory.overwrite(hostSectorOffset(RESOURCE_OFFSET_BYTES, 1500, geometryFor(512, MIB)), encodeHostSector(dblock({ mbal: 1500n, lver: 1n }), null, SS));
+      area.memory.overwrite(
+        hostSectorOffset(RESOURCE_OFFSET_BYTES, 1500, geometryFor(512, MIB)),
+        encodeHostSector(dblock({ mbal: 1500n, lver: 1n }), null, SS),
+      );
       const held = await fake.run(acquireLease({ ...ctx, ballotRange: { fullReads } }, LOCATION));
       // Read: it aborts phase 1 once and retries above it (mbal 2003); not read: the first ballot (3) wins.
       expect(held.dblock.mbal).toBe(fullReads ? 2003n : 3n);

@@ -3,7 +3,17 @@ import { DiskError } from '@leasehold/disk';
 import { DBLOCK_FL_RELEASED, MBLOCK_SHARED } from '@leasehold/ondisk';
 import { acquireLease, ballotAbove, nextBallotAfterAbort, type PaxosError } from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
-import { contextFor, dblock, FakeDelta, FakeLockspace, fixedRandom, LOCATION, makeResourceArea, rejectionOf, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';
+import {
+  contextFor,
+  dblock,
+  FakeDelta,
+  FakeLockspace,
+  fixedRandom,
+  LOCATION,
+  makeResourceArea,
+  rejectionOf,
+  RESOURCE_OFFSET_BYTES,
+} from './paxos-fakes.js';
 
 const START = 1000;
 const SS = 512;
@@ -26,7 +36,7 @@ const isBallotRead = (io: { offsetBytes: number; lengthBytes: number }): boolean
 const ownSectorOffset = (hostId: number): number => RESOURCE_OFFSET_BYTES + (hostId + 1) * SS;
 
 describe('ballot numbers (§7.3)', () => {
-  it('are ≡ host_id mod max_hosts and follow sanlock\'s formula', () => {
+  it("are ≡ host_id mod max_hosts and follow sanlock's formula", () => {
     expect(ballotAbove(0n, 7, 2000n)).toBe(7n);
     expect(ballotAbove(1n, 2, 2000n)).toBe(2002n);
     expect(ballotAbove(4002n, 2, 2000n)).toBe(6002n);
@@ -72,12 +82,25 @@ describe('ballot rules (§5.1 step 4)', () => {
   it('commits the carried value for its owner when the owner has let go (RELEASED) or is gone', async () => {
     for (const gone of ['released', 'delta-free'] as const) {
       const { area, clock, one, lockspace } = setup();
-      area.plantHostSector(5, dblock({ mbal: 5n, bal: 5n, inp: 5n, inp2: 2n, inp3: 888n, lver: 1n, flags: gone === 'released' ? DBLOCK_FL_RELEASED : 0 }));
+      area.plantHostSector(
+        5,
+        dblock({
+          mbal: 5n,
+          bal: 5n,
+          inp: 5n,
+          inp2: 2n,
+          inp3: 888n,
+          lver: 1n,
+          flags: gone === 'released' ? DBLOCK_FL_RELEASED : 0,
+        }),
+      );
       if (gone === 'delta-free') {
         lockspace.set(5, { generation: 2n, timestamp: 0n, ioTimeoutSeconds: 10, hostName: 'five' });
         one.sample();
       }
-      expect(await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)))).toMatchObject({ code: 'ACQUIRE_OTHER' });
+      expect(await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)))).toMatchObject({
+        code: 'ACQUIRE_OTHER',
+      });
       expect(area.leader()).toMatchObject({ lver: 1n, ownerId: 5n, ownerGeneration: 2n, timestamp: 888n, writeId: 1n });
     }
   });
@@ -92,8 +115,23 @@ describe('ballot rules (§5.1 step 4)', () => {
     const error = (await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)))) as PaxosError;
     expect(error).toMatchObject({ code: 'ACQUIRE_OTHER', sanlockErrno: -245 });
     expect(error.details.holders?.[0]).toMatchObject({ hostId: 5, generation: 2n });
-    expect(area.leader()).toMatchObject({ lver: 1n, ownerId: 5n, ownerGeneration: 2n, timestamp: 888n, writeId: 1n, writeGeneration: 4n });
-    expect(area.hostSector(1).dblock).toMatchObject({ mbal: 2001n, bal: 2001n, inp: 5n, inp2: 2n, inp3: 888n, lver: 1n, flags: 0 });
+    expect(area.leader()).toMatchObject({
+      lver: 1n,
+      ownerId: 5n,
+      ownerGeneration: 2n,
+      timestamp: 888n,
+      writeId: 1n,
+      writeGeneration: 4n,
+    });
+    expect(area.hostSector(1).dblock).toMatchObject({
+      mbal: 2001n,
+      bal: 2001n,
+      inp: 5n,
+      inp2: 2n,
+      inp3: 888n,
+      lver: 1n,
+      flags: 0,
+    });
   });
 
   it('an accepted value without bal is not carried (sanlock\'s "zero bal inp")', async () => {
@@ -132,8 +170,19 @@ describe('ballot rules (§5.1 step 4)', () => {
       const ours = area.hostSector(1).dblock;
       if (done || !isBallotRead(io) || ours.bal === 0n) return;
       done = true;
-      area.plantHostSector(3, dblock({ mbal: 2003n, bal: 2003n, inp: ours.inp, inp2: ours.inp2, inp3: ours.inp3, lver: 1n }));
-      area.plantLeader({ ...area.leader(), lver: 1n, ownerId: 1n, ownerGeneration: 4n, timestamp: ours.inp3, writeId: 3n, writeGeneration: 1n });
+      area.plantHostSector(
+        3,
+        dblock({ mbal: 2003n, bal: 2003n, inp: ours.inp, inp2: ours.inp2, inp3: ours.inp3, lver: 1n }),
+      );
+      area.plantLeader({
+        ...area.leader(),
+        lver: 1n,
+        ownerId: 1n,
+        ownerGeneration: 4n,
+        timestamp: ours.inp3,
+        writeId: 3n,
+        writeGeneration: 1n,
+      });
     };
     const held = await clock.run(acquireLease(contextFor(area, clock, one), LOCATION));
     expect(held).toMatchObject({ lver: 1n, mode: 'exclusive' });
@@ -150,13 +199,29 @@ describe('ballot rules (§5.1 step 4)', () => {
     area.plantHostSector(1, dblock({ ...ours, flags: DBLOCK_FL_RELEASED }));
     area.plantHostSector(3, dblock({ ...ours, mbal: 2003n, bal: 2003n }));
     // Host 5 holds the lease shared (no data about it: alive).
-    area.plantHostSector(5, dblock({ mbal: 5n, bal: 5n, inp: 5n, inp2: 1n, inp3: 9n, lver: 0n, flags: DBLOCK_FL_RELEASED }), { flags: MBLOCK_SHARED, generation: 1n });
+    area.plantHostSector(
+      5,
+      dblock({ mbal: 5n, bal: 5n, inp: 5n, inp2: 1n, inp3: 9n, lver: 0n, flags: DBLOCK_FL_RELEASED }),
+      { flags: MBLOCK_SHARED, generation: 1n },
+    );
     let planted = false;
     area.disk.beforeRead = (io) => {
       // Our phase 1 aborts on host 3's mbal; before we look at the leader again, host 3 commits our value.
-      if (!planted && io.lengthBytes === SS && area.disk.log.filter((entry) => entry.kind === 'read' && isBallotRead(entry)).length === 1) {
+      if (
+        !planted &&
+        io.lengthBytes === SS &&
+        area.disk.log.filter((entry) => entry.kind === 'read' && isBallotRead(entry)).length === 1
+      ) {
         planted = true;
-        area.plantLeader({ ...area.leader(), lver: 1n, ownerId: 1n, ownerGeneration: 4n, timestamp: 500n, writeId: 3n, writeGeneration: 1n });
+        area.plantLeader({
+          ...area.leader(),
+          lver: 1n,
+          ownerId: 1n,
+          ownerGeneration: 4n,
+          timestamp: 500n,
+          writeId: 3n,
+          writeGeneration: 1n,
+        });
       }
     };
     const error = (await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)))) as PaxosError;
@@ -188,7 +253,10 @@ describe('ballot rules (§5.1 step 4)', () => {
   it('a dblock ahead of an unchanged leader fails with DBLOCK_LVER (-212) instead of spinning', async () => {
     const { area, clock, one } = setup();
     area.plantHostSector(7, dblock({ mbal: 7n, lver: 5n }));
-    expect(await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)))).toMatchObject({ code: 'DBLOCK_LVER', sanlockErrno: -212 });
+    expect(await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)))).toMatchObject({
+      code: 'DBLOCK_LVER',
+      sanlockErrno: -212,
+    });
   });
 
   it('our sector changing under us (a second writer of our host_id) stops the ballot', async () => {
@@ -207,7 +275,8 @@ describe('failures after our value may be on disk: retract', () => {
     const { area, clock, one } = setup();
     let writes = 0;
     area.disk.beforeWrite = (io) => {
-      if (io.offsetBytes === ownSectorOffset(1) && ++writes === 2) throw new DiskError('EIO', 'injected', 'mem', io.offsetBytes, io.lengthBytes);
+      if (io.offsetBytes === ownSectorOffset(1) && ++writes === 2)
+        throw new DiskError('EIO', 'injected', 'mem', io.offsetBytes, io.lengthBytes);
     };
     const error = await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)));
     expect(error).toMatchObject({ code: 'IO_ERROR' });

@@ -45,7 +45,11 @@ export const RESOURCE = 'R1';
 /** The resource area sits after a 1 MiB (unused here) lockspace area, as in the CLI examples. */
 export const RESOURCE_OFFSET_BYTES = MIB;
 export const GEOMETRY: Geometry = geometryFor(512, MIB);
-export const LOCATION: ResourceLocation = { spaceName: SPACE, resourceName: RESOURCE, offsetBytes: RESOURCE_OFFSET_BYTES };
+export const LOCATION: ResourceLocation = {
+  spaceName: SPACE,
+  resourceName: RESOURCE,
+  offsetBytes: RESOURCE_OFFSET_BYTES,
+};
 
 export interface TestArea {
   memory: MemoryDisk;
@@ -62,7 +66,9 @@ export interface TestArea {
  * A resource lease on a memory disk. Sectors planted for a host stand for a host that has joined the
  * lockspace: with `lockspace` given, planting marks its host_id used there, as its delta acquire would.
  */
-export function makeResourceArea(options: { numHosts?: number; clear?: boolean; lockspace?: FakeLockspace } = {}): TestArea {
+export function makeResourceArea(
+  options: { numHosts?: number; clear?: boolean; lockspace?: FakeLockspace } = {},
+): TestArea {
   const memory = new MemoryDisk({ sectorSize: 512, sizeBytes: 2 * MIB });
   const area = buildResourceArea({
     spaceName: SPACE,
@@ -77,7 +83,8 @@ export function makeResourceArea(options: { numHosts?: number; clear?: boolean; 
     memory,
     disk,
     leader: () => decodeLeader(memory.snapshot(RESOURCE_OFFSET_BYTES, 512)),
-    hostSector: (hostId) => decodeHostSector(memory.snapshot(hostSectorOffset(RESOURCE_OFFSET_BYTES, hostId, GEOMETRY), 512)),
+    hostSector: (hostId) =>
+      decodeHostSector(memory.snapshot(hostSectorOffset(RESOURCE_OFFSET_BYTES, hostId, GEOMETRY), 512)),
     request: () => decodeRequest(memory.snapshot(RESOURCE_OFFSET_BYTES + 512, 512)),
     plantHostSector: (hostId, dblock, mode = null) => {
       options.lockspace?.markUsed(hostId);
@@ -146,7 +153,10 @@ export class FakeLockspace {
   }
 
   record(hostId: number): LeaderRecord {
-    return this.sectors.get(hostId) ?? deltaRecord(hostId, { generation: 0n, timestamp: 0n, ioTimeoutSeconds: 0, hostName: '' });
+    return (
+      this.sectors.get(hostId) ??
+      deltaRecord(hostId, { generation: 0n, timestamp: 0n, ioTimeoutSeconds: 0, hostName: '' })
+    );
   }
 }
 
@@ -218,7 +228,12 @@ export class FakeDelta implements DeltaLease {
       ourIoTimeoutSeconds: this.config.ioTimeoutSeconds,
       watchdogFireTimeoutSeconds: this.config.watchdogFireTimeoutSeconds,
     });
-    lockspace.set(hostId, { generation: this.generation, timestamp: 100n, ioTimeoutSeconds: this.config.ioTimeoutSeconds, hostName: this.config.hostName });
+    lockspace.set(hostId, {
+      generation: this.generation,
+      timestamp: 100n,
+      ioTimeoutSeconds: this.config.ioTimeoutSeconds,
+      hostName: this.config.hostName,
+    });
   }
 
   /** One observation of every delta sector, as a renewal's area read would make. */
@@ -289,7 +304,8 @@ export class FakeDelta implements DeltaLease {
     this.membershipReads++;
     let highestUsedHostId = Math.max(0, ...this.lockspace.used);
     for (const [hostId, record] of this.lockspace.sectors) {
-      if (record.ownerId !== 0n || record.ownerGeneration !== 0n || record.timestamp !== 0n) highestUsedHostId = Math.max(highestUsedHostId, hostId);
+      if (record.ownerId !== 0n || record.ownerGeneration !== 0n || record.timestamp !== 0n)
+        highestUsedHostId = Math.max(highestUsedHostId, hostId);
     }
     this.latestMembership = { highestUsedHostId, readIssuedAtSeconds: this.clock.nowSeconds() };
     return this.latestMembership;
@@ -301,7 +317,12 @@ export class FakeDelta implements DeltaLease {
   }
 }
 
-export function contextFor(area: TestArea, clock: Clock, delta: DeltaLease, random: Random = fixedRandom()): PaxosContext {
+export function contextFor(
+  area: TestArea,
+  clock: Clock,
+  delta: DeltaLease,
+  random: Random = fixedRandom(),
+): PaxosContext {
   return { disk: area.disk, clock, random, delta };
 }
 

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { DBLOCK_FL_RELEASED } from '@leasehold/ondisk';
 import { acquireLease, PaxosError, type HeldLease } from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
-import { contextFor, FakeDelta, FakeLockspace, LOCATION, makeResourceArea, rejectionOf, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';
+import {
+  contextFor,
+  FakeDelta,
+  FakeLockspace,
+  LOCATION,
+  makeResourceArea,
+  rejectionOf,
+  RESOURCE_OFFSET_BYTES,
+} from './paxos-fakes.js';
 
 const START = 1000;
 const W = 60;
@@ -12,7 +20,12 @@ async function ownedByTwo(options: { ownerIoTimeoutSeconds?: number } = {}) {
   const lockspace = new FakeLockspace();
   const area = makeResourceArea({ lockspace });
   const clock = new FakeClock(START);
-  const two = new FakeDelta(lockspace, clock, 2, { generation: 7n, hostName: 'uuid-2.node-b', ioTimeoutSeconds: options.ownerIoTimeoutSeconds ?? 1, watchdogFireTimeoutSeconds: W });
+  const two = new FakeDelta(lockspace, clock, 2, {
+    generation: 7n,
+    hostName: 'uuid-2.node-b',
+    ioTimeoutSeconds: options.ownerIoTimeoutSeconds ?? 1,
+    watchdogFireTimeoutSeconds: W,
+  });
   const one = new FakeDelta(lockspace, clock, 1, { ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: W });
   const held: HeldLease = await clock.run(acquireLease(contextFor(area, clock, two), LOCATION));
   one.sample();
@@ -23,12 +36,20 @@ async function ownedByTwo(options: { ownerIoTimeoutSeconds?: number } = {}) {
 describe('owner liveness (§5.1 step 3)', () => {
   it('fails at once with ACQUIRE_IDLIVE naming the holder when our latest sample saw it renew', async () => {
     const { area, clock, one } = await ownedByTwo();
-    const error = await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION, { waitSeconds: Infinity })));
+    const error = await rejectionOf(
+      clock.run(acquireLease(contextFor(area, clock, one), LOCATION, { waitSeconds: Infinity })),
+    );
     expect(error).toBeInstanceOf(PaxosError);
     const paxos = error as PaxosError;
     expect(paxos).toMatchObject({ code: 'ACQUIRE_IDLIVE', sanlockErrno: -243 });
     expect(paxos.details.holders).toEqual([
-      expect.objectContaining({ hostId: 2, generation: 7n, hostName: 'uuid-2.node-b', mode: 'exclusive', lastLiveSeconds: START }),
+      expect.objectContaining({
+        hostId: 2,
+        generation: 7n,
+        hostName: 'uuid-2.node-b',
+        mode: 'exclusive',
+        lastLiveSeconds: START,
+      }),
     ]);
     expect(paxos.message).toContain('host_id 2 "uuid-2.node-b" generation 7');
     expect(clock.nowSeconds()).toBe(START);
@@ -40,7 +61,9 @@ describe('owner liveness (§5.1 step 3)', () => {
     await clock.advance(2);
     one.sample(); // no change: last_check > last_live
     void clock.sleep(1.5).then(() => lockspace.renew(2));
-    const error = await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION, { waitSeconds: Infinity })));
+    const error = await rejectionOf(
+      clock.run(acquireLease(contextFor(area, clock, one), LOCATION, { waitSeconds: Infinity })),
+    );
     expect(error).toMatchObject({ code: 'ACQUIRE_IDLIVE' });
     expect(clock.nowSeconds()).toBe(START + 4);
   });
@@ -56,7 +79,7 @@ describe('owner liveness (§5.1 step 3)', () => {
     expect(error.message).toContain('counts as dead in 48.0 s');
   });
 
-  it('waits for host_dead_seconds of the OWNER\'s io_timeout after its last seen renewal, then takes over', async () => {
+  it("waits for host_dead_seconds of the OWNER's io_timeout after its last seen renewal, then takes over", async () => {
     const { area, clock, one } = await ownedByTwo({ ownerIoTimeoutSeconds: 1 });
     await clock.advance(2);
     one.sample();
@@ -67,11 +90,13 @@ describe('owner liveness (§5.1 step 3)', () => {
     expect(area.leader()).toMatchObject({ ownerId: 1n, lver: 2n });
   });
 
-  it('the owner\'s own io_timeout counts, not ours: io_timeout 10 means 140 s', async () => {
+  it("the owner's own io_timeout counts, not ours: io_timeout 10 means 140 s", async () => {
     const { area, clock, one } = await ownedByTwo({ ownerIoTimeoutSeconds: 10 });
     await clock.advance(2);
     one.sample();
-    const error = await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION, { waitSeconds: 100 })));
+    const error = await rejectionOf(
+      clock.run(acquireLease(contextFor(area, clock, one), LOCATION, { waitSeconds: 100 })),
+    );
     expect(error).toMatchObject({ code: 'OWNER_NOWAIT' });
     expect(clock.nowSeconds()).toBeLessThanOrEqual(START + 2 + 100);
     await clock.run(acquireLease(contextFor(area, clock, one), LOCATION, { waitSeconds: Infinity }));
@@ -86,7 +111,7 @@ describe('owner liveness (§5.1 step 3)', () => {
     expect(clock.nowSeconds()).toBe(START + 30 + 8 + W + 1);
   });
 
-  it('a free delta lease, or a newer generation of the owner\'s host_id, means the owner is gone: ballot at once', async () => {
+  it("a free delta lease, or a newer generation of the owner's host_id, means the owner is gone: ballot at once", async () => {
     const { area, clock, lockspace, one } = await ownedByTwo();
     lockspace.release(2);
     await clock.run(acquireLease(contextFor(area, clock, one), LOCATION, { waitSeconds: 0 }));
@@ -126,13 +151,17 @@ describe('owner liveness (§5.1 step 3)', () => {
     const { area, clock, one, held } = await ownedByTwo();
     area.plantLeader({ ...area.leader(), writeId: 3n });
     area.plantHostSector(2, { ...held.dblock, lver: 0n, flags: DBLOCK_FL_RELEASED });
-    expect(await rejectionOf(acquireLease(contextFor(area, clock, one), LOCATION))).toMatchObject({ code: 'ACQUIRE_IDLIVE' });
+    expect(await rejectionOf(acquireLease(contextFor(area, clock, one), LOCATION))).toMatchObject({
+      code: 'ACQUIRE_IDLIVE',
+    });
   });
 
   it('needs our delta lease: released or lost → NOT_JOINED before any I/O', async () => {
     const { area, clock, one } = await ownedByTwo();
     one.released = true;
-    expect(await rejectionOf(acquireLease(contextFor(area, clock, one), LOCATION))).toMatchObject({ code: 'NOT_JOINED' });
+    expect(await rejectionOf(acquireLease(contextFor(area, clock, one), LOCATION))).toMatchObject({
+      code: 'NOT_JOINED',
+    });
     expect(area.disk.log).toEqual([]);
   });
 
@@ -140,7 +169,11 @@ describe('owner liveness (§5.1 step 3)', () => {
     const { area, clock, one } = await ownedByTwo();
     await clock.advance(2);
     one.sample();
-    expect(await rejectionOf(acquireLease(contextFor(area, clock, one), LOCATION, { ownerNowait: true, waitSeconds: Infinity }))).toMatchObject({
+    expect(
+      await rejectionOf(
+        acquireLease(contextFor(area, clock, one), LOCATION, { ownerNowait: true, waitSeconds: Infinity }),
+      ),
+    ).toMatchObject({
       code: 'OWNER_NOWAIT',
     });
     expect(area.disk.log.every((io) => io.offsetBytes === RESOURCE_OFFSET_BYTES)).toBe(true);

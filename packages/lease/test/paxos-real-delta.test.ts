@@ -37,9 +37,17 @@ async function twoHosts() {
     watchdogFireTimeoutSeconds: W,
   });
   const [one, two] = await clock.run(
-    Promise.all([acquireDeltaLease(disk, clock.view(0), settings(1)), acquireDeltaLease(disk, clock.view(300), settings(2))]),
+    Promise.all([
+      acquireDeltaLease(disk, clock.view(0), settings(1)),
+      acquireDeltaLease(disk, clock.view(300), settings(2)),
+    ]),
   );
-  const ctx = (delta: HeldDeltaLease): PaxosContext => ({ disk, clock: delta === one ? clock.view(0) : clock.view(300), random: fixedRandom(), delta });
+  const ctx = (delta: HeldDeltaLease): PaxosContext => ({
+    disk,
+    clock: delta === one ? clock.view(0) : clock.view(300),
+    random: fixedRandom(),
+    delta,
+  });
   const round = async (): Promise<void> => {
     await one.renew();
     await two.renew();
@@ -73,7 +81,9 @@ describe('paxos over the real delta lease', () => {
     await two.renew(); // ... seen here
     const lastSeen = clock.nowSeconds();
     // §8 check 3: -243 while the latest sample has just seen a change ...
-    expect(await rejectionOf(clock.run(acquireLease(ctx(two), LOCATION, { waitSeconds: Infinity })))).toMatchObject({ code: 'ACQUIRE_IDLIVE' });
+    expect(await rejectionOf(clock.run(acquireLease(ctx(two), LOCATION, { waitSeconds: Infinity })))).toMatchObject({
+      code: 'ACQUIRE_IDLIVE',
+    });
     // ... after that, an acquire blocks until the deadline. Host 1 "died"; host 2 keeps renewing.
     await clock.advance(2 * N);
     await two.renew();
@@ -98,7 +108,10 @@ describe('paxos over the real delta lease', () => {
     const held = await clock.run(manager.acquire(LOCATION));
     const notices: LeaseRequestNotice[] = [];
     const watcher = manager.watchRequests((notice) => notices.push(notice));
-    const result = await requestLease({ disk, delta: one }, LOCATION, { lver: held.lver + 1n, forceMode: FORCE_MODE_KILL });
+    const result = await requestLease({ disk, delta: one }, LOCATION, {
+      lver: held.lver + 1n,
+      forceMode: FORCE_MODE_KILL,
+    });
     expect(result).toMatchObject({ ownerId: 2n, pinged: true });
     await round(); // host 1's renewal carries host 2's bit ...
     await round(); // ... and host 2's sample sees it

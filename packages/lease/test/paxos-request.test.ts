@@ -1,8 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { FORCE_MODE_GRACEFUL, FORCE_MODE_KILL, FORCE_MODE_NONE, REQUEST_MAGIC, REQUEST_VERSION } from '@leasehold/ondisk';
+import {
+  FORCE_MODE_GRACEFUL,
+  FORCE_MODE_KILL,
+  FORCE_MODE_NONE,
+  REQUEST_MAGIC,
+  REQUEST_VERSION,
+} from '@leasehold/ondisk';
 import { acquireLease, PaxosLeaseManager, requestLease, type LeaseRequestNotice } from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
-import { contextFor, FakeDelta, FakeLockspace, LOCATION, makeResourceArea, rejectionOf, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';
+import {
+  contextFor,
+  FakeDelta,
+  FakeLockspace,
+  LOCATION,
+  makeResourceArea,
+  rejectionOf,
+  RESOURCE_OFFSET_BYTES,
+} from './paxos-fakes.js';
 
 const START = 1000;
 const SS = 512;
@@ -19,7 +33,10 @@ function setup() {
 describe('requestLease (§6, requester side)', () => {
   it('a free lease: success without writing anything', async () => {
     const { area, requester } = setup();
-    const result = await requestLease({ disk: area.disk, delta: requester }, LOCATION, { lver: 5n, forceMode: FORCE_MODE_KILL });
+    const result = await requestLease({ disk: area.disk, delta: requester }, LOCATION, {
+      lver: 5n,
+      forceMode: FORCE_MODE_KILL,
+    });
     expect(result).toEqual({ ownerId: 0n, lver: 5n, written: false, pinged: false });
     expect(area.disk.writes()).toEqual([]);
     expect(requester.pinged).toEqual([]);
@@ -29,9 +46,17 @@ describe('requestLease (§6, requester side)', () => {
     const { area, clock, owner, requester } = setup();
     await clock.run(acquireLease(contextFor(area, clock, owner), LOCATION));
     area.disk.log.length = 0;
-    const result = await requestLease({ disk: area.disk, delta: requester }, LOCATION, { lver: 2n, forceMode: FORCE_MODE_GRACEFUL });
+    const result = await requestLease({ disk: area.disk, delta: requester }, LOCATION, {
+      lver: 2n,
+      forceMode: FORCE_MODE_GRACEFUL,
+    });
     expect(result).toEqual({ ownerId: 2n, lver: 2n, written: true, pinged: true });
-    expect(area.request()).toEqual({ magic: REQUEST_MAGIC, version: REQUEST_VERSION, lver: 2n, forceMode: FORCE_MODE_GRACEFUL });
+    expect(area.request()).toEqual({
+      magic: REQUEST_MAGIC,
+      version: REQUEST_VERSION,
+      lver: 2n,
+      forceMode: FORCE_MODE_GRACEFUL,
+    });
     expect(requester.pinged).toEqual([2]);
     expect(area.disk.log.map((io) => [io.kind, io.offsetBytes - RESOURCE_OFFSET_BYTES, io.lengthBytes])).toEqual([
       ['read', 0, SS],
@@ -43,11 +68,17 @@ describe('requestLease (§6, requester side)', () => {
   it('REQUEST_OLD (-272) when the leader is already at the lver asked for; NEXT_LVER asks for lver + 1', async () => {
     const { area, clock, owner, requester } = setup();
     await clock.run(acquireLease(contextFor(area, clock, owner), LOCATION));
-    expect(await rejectionOf(requestLease({ disk: area.disk }, LOCATION, { lver: 1n, forceMode: FORCE_MODE_KILL }))).toMatchObject({
+    expect(
+      await rejectionOf(requestLease({ disk: area.disk }, LOCATION, { lver: 1n, forceMode: FORCE_MODE_KILL })),
+    ).toMatchObject({
       code: 'REQUEST_OLD',
       sanlockErrno: -272,
     });
-    const next = await requestLease({ disk: area.disk, delta: requester }, LOCATION, { lver: 0n, forceMode: FORCE_MODE_KILL, nextLver: true });
+    const next = await requestLease({ disk: area.disk, delta: requester }, LOCATION, {
+      lver: 0n,
+      forceMode: FORCE_MODE_KILL,
+      nextLver: true,
+    });
     expect(next.lver).toBe(2n);
   });
 
@@ -56,7 +87,9 @@ describe('requestLease (§6, requester side)', () => {
     await clock.run(acquireLease(contextFor(area, clock, owner), LOCATION));
     await requestLease({ disk: area.disk }, LOCATION, { lver: 3n, forceMode: FORCE_MODE_KILL });
     await requestLease({ disk: area.disk }, LOCATION, { lver: 3n, forceMode: FORCE_MODE_GRACEFUL });
-    expect(await rejectionOf(requestLease({ disk: area.disk }, LOCATION, { lver: 2n, forceMode: FORCE_MODE_KILL }))).toMatchObject({
+    expect(
+      await rejectionOf(requestLease({ disk: area.disk }, LOCATION, { lver: 2n, forceMode: FORCE_MODE_KILL })),
+    ).toMatchObject({
       code: 'REQUEST_LVER',
       sanlockErrno: -273,
     });
@@ -66,7 +99,10 @@ describe('requestLease (§6, requester side)', () => {
     const { area, clock, owner, requester } = setup();
     await clock.run(acquireLease(contextFor(area, clock, owner), LOCATION));
     await requestLease({ disk: area.disk }, LOCATION, { lver: 9n, forceMode: FORCE_MODE_KILL });
-    const cleared = await requestLease({ disk: area.disk, delta: requester }, LOCATION, { lver: 0n, forceMode: FORCE_MODE_NONE });
+    const cleared = await requestLease({ disk: area.disk, delta: requester }, LOCATION, {
+      lver: 0n,
+      forceMode: FORCE_MODE_NONE,
+    });
     expect(cleared).toMatchObject({ written: true, pinged: false });
     expect(area.request()).toMatchObject({ lver: 0n, forceMode: 0 });
   });
@@ -75,14 +111,22 @@ describe('requestLease (§6, requester side)', () => {
     const { area, clock, owner } = setup();
     await clock.run(acquireLease(contextFor(area, clock, owner), LOCATION));
     area.memory.overwrite(RESOURCE_OFFSET_BYTES + SS, new Uint8Array([1, 2, 3, 4]));
-    expect(await rejectionOf(requestLease({ disk: area.disk }, LOCATION, { lver: 2n, forceMode: 1 }))).toMatchObject({ code: 'CORRUPT', sanlockErrno: -270 });
+    expect(await rejectionOf(requestLease({ disk: area.disk }, LOCATION, { lver: 2n, forceMode: 1 }))).toMatchObject({
+      code: 'CORRUPT',
+      sanlockErrno: -270,
+    });
     area.memory.overwrite(RESOURCE_OFFSET_BYTES + SS, new Uint8Array([0x11, 0x20, 0x29, 0x08, 0x01, 0x00, 0x02, 0x00]));
-    expect(await rejectionOf(requestLease({ disk: area.disk }, LOCATION, { lver: 2n, forceMode: 1 }))).toMatchObject({ code: 'CORRUPT', sanlockErrno: -271 });
+    expect(await rejectionOf(requestLease({ disk: area.disk }, LOCATION, { lver: 2n, forceMode: 1 }))).toMatchObject({
+      code: 'CORRUPT',
+      sanlockErrno: -271,
+    });
   });
 
   it('rejects unknown force modes', async () => {
     const { area } = setup();
-    expect(await rejectionOf(requestLease({ disk: area.disk }, LOCATION, { lver: 2n, forceMode: 3 as 1 }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(
+      await rejectionOf(requestLease({ disk: area.disk }, LOCATION, { lver: 2n, forceMode: 3 as 1 })),
+    ).toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });
 

@@ -7,7 +7,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHostSector, MBLOCK_SHARED, FORCE_MODE_GRACEFUL } from '@leasehold/ondisk';
-import { acquireLease, convertLease, PaxosLeaseManager, releaseLease, requestLease, type HeldLease, type LeaseRequestNotice } from '@leasehold/lease';
+import {
+  acquireLease,
+  convertLease,
+  PaxosLeaseManager,
+  releaseLease,
+  requestLease,
+  type HeldLease,
+  type LeaseRequestNotice,
+} from '@leasehold/lease';
 import { makeTempImage, requireSanlock, sanlockDirect, SanlockDaemon, type TempImage } from '@leasehold/testkit';
 import {
   delay,
@@ -51,7 +59,13 @@ beforeAll(async () => {
   image = makeTempImage(3 << 20);
   sanlockDirect(['init', '-s', `LS:0:${image.path}:0`, '-o', String(IO_TIMEOUT_SECONDS)]);
   daemon = await SanlockDaemon.start({ hostName: 'sanlock-host-1' });
-  const added = await daemon.clientAsync(['add_lockspace', '-o', String(IO_TIMEOUT_SECONDS), '-s', `LS:1:${image.path}:0`]);
+  const added = await daemon.clientAsync([
+    'add_lockspace',
+    '-o',
+    String(IO_TIMEOUT_SECONDS),
+    '-s',
+    `LS:1:${image.path}:0`,
+  ]);
   expect(added.status, added.stdout + added.stderr).toBe(0);
 }, 60_000);
 
@@ -72,7 +86,10 @@ describe('paxos leases against the real sanlock', () => {
     const first = holder();
     expect(await first.outcome()).toBe('ACQUIRED');
     expect(leaderOf(image.path)).toMatchObject({ lver: 1n, ownerId: 1n });
-    const refused = await expectPaxosError(acquireLease(lh.ctx, { spaceName: 'LS', resourceName: 'R', offsetBytes: RESOURCE_OFFSET }, { waitSeconds: 5 }), 'ACQUIRE_IDLIVE');
+    const refused = await expectPaxosError(
+      acquireLease(lh.ctx, { spaceName: 'LS', resourceName: 'R', offsetBytes: RESOURCE_OFFSET }, { waitSeconds: 5 }),
+      'ACQUIRE_IDLIVE',
+    );
     expect(refused.details.holders?.[0]).toMatchObject({ hostId: 1, hostName: 'sanlock-host-1' });
 
     // The sanlock holder exits: sanlock releases (timestamp 0, lver kept); leasehold gets lver 2.
@@ -139,7 +156,9 @@ describe('paxos leases against the real sanlock', () => {
       expect(mode.flags & MBLOCK_SHARED).toBe(MBLOCK_SHARED);
     }
     const dump = sanlockDirect(['dump', `${image.path}:${RESOURCE_OFFSET}`]);
-    expect(dump.stdout.match(/ SH /g)?.length ?? dump.stdout.split('\n').filter((l) => /\bSH\b/.test(l)).length).toBeGreaterThanOrEqual(2);
+    expect(
+      dump.stdout.match(/ SH /g)?.length ?? dump.stdout.split('\n').filter((l) => /\bSH\b/.test(l)).length,
+    ).toBeGreaterThanOrEqual(2);
 
     // An exclusive attempt from a leasehold host fails with EAGAIN while both shared holders live.
     const eagain = await expectPaxosError(acquireLease(other.ctx, location), 'SHARED_HELD');
@@ -151,7 +170,11 @@ describe('paxos leases against the real sanlock', () => {
 
     // The sanlock side lets go of its shared hold; its exclusive attempt fails with -11 (we are shared).
     sanlockShared.kill();
-    await until('sanlock to drop its SHARED mode block', () => (decodeHostSector(hostSectorBytes(image.path, 1)).mode.flags & MBLOCK_SHARED) === 0, 10);
+    await until(
+      'sanlock to drop its SHARED mode block',
+      () => (decodeHostSector(hostSectorBytes(image.path, 1)).mode.flags & MBLOCK_SHARED) === 0,
+      10,
+    );
     // (python3-sanlock reports EAGAIN as errno 11, sanlock's own codes as negative numbers)
     const refused = holder();
     expect(await refused.outcome()).toBe(EAGAIN);
@@ -172,10 +195,14 @@ describe('paxos leases against the real sanlock', () => {
       await delay(1);
     }
     expect(takenAtSeconds - died).toBeGreaterThan(HOST_DEAD_SECONDS);
-    expect(hostSectorBytes(image.path, 3).subarray(0, 160).every((byte) => byte === 0)).toBe(true);
+    expect(
+      hostSectorBytes(image.path, 3)
+        .subarray(0, 160)
+        .every((byte) => byte === 0),
+    ).toBe(true);
   }, 300_000);
 
-  it('requests: leasehold\'s request makes a sanlock holder act, and sanlock client request makes a leasehold holder act', async () => {
+  it("requests: leasehold's request makes a sanlock holder act, and sanlock client request makes a leasehold holder act", async () => {
     initResource();
     const location = { spaceName: 'LS', resourceName: 'R', offsetBytes: RESOURCE_OFFSET };
     const lh = await join(5, 'leasehold-host-5');
@@ -185,7 +212,10 @@ describe('paxos leases against the real sanlock', () => {
     const target = holder();
     expect(await target.outcome()).toBe('ACQUIRED');
     const lver = leaderOf(image.path).lver;
-    const result = await requestLease({ disk: lh.disk, delta: lh.delta }, location, { lver: lver + 1n, forceMode: FORCE_MODE_GRACEFUL });
+    const result = await requestLease({ disk: lh.disk, delta: lh.delta }, location, {
+      lver: lver + 1n,
+      forceMode: FORCE_MODE_GRACEFUL,
+    });
     expect(result).toMatchObject({ ownerId: 1n, written: true, pinged: true });
     const ended = await Promise.race([target.exited, delay(30).then(() => undefined)]);
     expect(ended?.signal).toBe('SIGTERM');
@@ -198,7 +228,13 @@ describe('paxos leases against the real sanlock', () => {
     const notices: LeaseRequestNotice[] = [];
     const watcher = manager.watchRequests((notice) => notices.push(notice));
     lh.onPing = (from) => void watcher.onPings([from]);
-    const asked = daemon.client(['request', '-r', `LS:R:${image.path}:${RESOURCE_OFFSET}:${held.lver + 1n}`, '-f', '1']);
+    const asked = daemon.client([
+      'request',
+      '-r',
+      `LS:R:${image.path}:${RESOURCE_OFFSET}:${held.lver + 1n}`,
+      '-f',
+      '1',
+    ]);
     expect(asked.status, asked.stdout + asked.stderr).toBe(0);
     await until('the kill request to reach us', () => notices.length > 0, 30);
     expect(notices[0]).toMatchObject({ action: 'kill', requestLver: held.lver + 1n, fromHostIds: [1] });

@@ -10,7 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LVB_SECTOR_INDEX, decodeLvmValueBlock, encodeLvmValueBlock } from '@leasehold/ondisk';
 import { acquireLease, getValueBlock, releaseLease, setValueBlock } from '@leasehold/lease';
 import { makeTempImage, requireSanlock, sanlockDirect, SanlockDaemon, type TempImage } from '@leasehold/testkit';
-import { delay, IO_TIMEOUT_SECONDS, LeaseholdHost, RESOURCE_OFFSET, SS, until, leaderOf } from './paxos-sanlock-support.js';
+import {
+  delay,
+  IO_TIMEOUT_SECONDS,
+  LeaseholdHost,
+  RESOURCE_OFFSET,
+  SS,
+  until,
+  leaderOf,
+} from './paxos-sanlock-support.js';
 
 const PYTHON = '/usr/bin/python3';
 const LVB_OFFSET = RESOURCE_OFFSET + LVB_SECTOR_INDEX * SS;
@@ -37,7 +45,11 @@ function sanlockSession(body: string[], shared = false): string {
     'sanlock.release(b"LS", b"R", disks, slkfd=fd)',
     'print("DONE")',
   ].join('\n');
-  const result = spawnSync(PYTHON, ['-c', code], { env: { ...process.env, ...daemon.env }, encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(PYTHON, ['-c', code], {
+    env: { ...process.env, ...daemon.env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   const output = `${result.stdout}${result.stderr}`;
   expect(result.status, output).toBe(0);
   expect(output).toContain('DONE');
@@ -54,7 +66,13 @@ beforeAll(async () => {
   sanlockDirect(['init', '-s', `LS:0:${image.path}:0`, '-o', String(IO_TIMEOUT_SECONDS)]);
   sanlockDirect(['init', '-r', `LS:R:${image.path}:${RESOURCE_OFFSET}`]);
   daemon = await SanlockDaemon.start({ hostName: 'sanlock-lvb-host-1' });
-  const added = await daemon.clientAsync(['add_lockspace', '-o', String(IO_TIMEOUT_SECONDS), '-s', `LS:1:${image.path}:0`]);
+  const added = await daemon.clientAsync([
+    'add_lockspace',
+    '-o',
+    String(IO_TIMEOUT_SECONDS),
+    '-s',
+    `LS:1:${image.path}:0`,
+  ]);
   expect(added.status, added.stdout + added.stderr).toBe(0);
   lh = await LeaseholdHost.join(image.path, 2, 'leasehold-lvb-host-2');
   await delay(3); // both sides have sampled each other
@@ -73,7 +91,11 @@ describe('value blocks against the real sanlock', () => {
     sanlockSession([`sanlock.set_lvb(b"LS", b"R", disks, bytes.fromhex("${seqno5.toString('hex')}"))`]);
     // The whole sector, as sanlock writes it: the 8 bytes set, the rest as read at acquire (zero).
     expect(lvbOnDisk().subarray(0, 8)).toEqual(seqno5);
-    expect(lvbOnDisk().subarray(8).every((byte) => byte === 0)).toBe(true);
+    expect(
+      lvbOnDisk()
+        .subarray(8)
+        .every((byte) => byte === 0),
+    ).toBe(true);
     await until('sanlock to free R', () => leaderOf(image.path).timestamp === 0n, 10);
 
     // leasehold, exclusive: reads what sanlock wrote.
@@ -86,7 +108,9 @@ describe('value blocks against the real sanlock', () => {
 
     // sanlock, shared: get_lvb returns what leasehold wrote.
     const out = sanlockSession(['print("LVB", sanlock.get_lvb(b"LS", b"R", disks, 8).hex())'], true);
-    expect(out).toContain(`LVB ${Buffer.from(encodeLvmValueBlock({ version: 0x0101, flags: 0, rVersion: 6 })).toString('hex')}`);
+    expect(out).toContain(
+      `LVB ${Buffer.from(encodeLvmValueBlock({ version: 0x0101, flags: 0, rVersion: 6 })).toString('hex')}`,
+    );
   });
 
   it('a shared holder reads only: a value it sets is never written; without the value block, get/set fail', async () => {

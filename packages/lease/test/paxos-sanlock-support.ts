@@ -8,7 +8,14 @@ import { expect } from 'vitest';
 import type { Disk } from '@leasehold/disk';
 import { openDirectDisk } from '@leasehold/disk/direct';
 import { decodeLeader, type LeaderRecord } from '@leasehold/ondisk';
-import { acquireDeltaLease, PaxosError, runRenewalLoop, type Clock, type HeldDeltaLease, type PaxosContext } from '@leasehold/lease';
+import {
+  acquireDeltaLease,
+  PaxosError,
+  runRenewalLoop,
+  type Clock,
+  type HeldDeltaLease,
+  type PaxosContext,
+} from '@leasehold/lease';
 import { SANLOCK_WATCHDOG_FIRE_TIMEOUT_SECONDS, type SanlockDaemon } from '@leasehold/testkit';
 
 export const IO_TIMEOUT_SECONDS = 1;
@@ -89,15 +96,17 @@ export class SanlockHolder {
   private text = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(
-    readonly child: ChildProcess,
-  ) {
+  constructor(readonly child: ChildProcess) {
     child.stdout?.on('data', (chunk: Buffer) => (this.text += chunk.toString('utf8')));
     child.stderr?.on('data', (chunk: Buffer) => (this.text += chunk.toString('utf8')));
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  static start(daemon: SanlockDaemon, path: string, options: { shared?: boolean; holdSeconds?: number } = {}): SanlockHolder {
+  static start(
+    daemon: SanlockDaemon,
+    path: string,
+    options: { shared?: boolean; holdSeconds?: number } = {},
+  ): SanlockHolder {
     const code = [
       'import sanlock, sys, time',
       'fd = sanlock.register()',
@@ -109,7 +118,9 @@ export class SanlockHolder {
       'print("ACQUIRED", flush=True)',
       `time.sleep(${options.holdSeconds ?? 600})`,
     ].join('\n');
-    return new SanlockHolder(spawn(PYTHON, ['-c', code], { env: { ...process.env, ...daemon.env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    return new SanlockHolder(
+      spawn(PYTHON, ['-c', code], { env: { ...process.env, ...daemon.env }, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
   }
 
   get output(): string {
@@ -159,4 +170,3 @@ export async function expectPaxosError(work: Promise<unknown>, code: string): Pr
   expect((error as PaxosError).code).toBe(code);
   return error as PaxosError;
 }
-

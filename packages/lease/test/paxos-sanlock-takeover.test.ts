@@ -7,7 +7,16 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { acquireLease, isPaxosError } from '@leasehold/lease';
 import { makeTempImage, requireSanlock, sanlockDirect, SanlockDaemon, type TempImage } from '@leasehold/testkit';
-import { delay, HOST_DEAD_SECONDS, IO_TIMEOUT_SECONDS, leaderOf, LeaseholdHost, realClock, RESOURCE_OFFSET, SanlockHolder } from './paxos-sanlock-support.js';
+import {
+  delay,
+  HOST_DEAD_SECONDS,
+  IO_TIMEOUT_SECONDS,
+  leaderOf,
+  LeaseholdHost,
+  realClock,
+  RESOURCE_OFFSET,
+  SanlockHolder,
+} from './paxos-sanlock-support.js';
 
 let image: TempImage;
 let daemon: SanlockDaemon;
@@ -20,7 +29,13 @@ beforeAll(async () => {
   sanlockDirect(['init', '-s', `LS:0:${image.path}:0`, '-o', String(IO_TIMEOUT_SECONDS)]);
   sanlockDirect(['init', '-r', `LS:R:${image.path}:${RESOURCE_OFFSET}`]);
   daemon = await SanlockDaemon.start({ hostName: 'sanlock-takeover-1' });
-  const added = await daemon.clientAsync(['add_lockspace', '-o', String(IO_TIMEOUT_SECONDS), '-s', `LS:1:${image.path}:0`]);
+  const added = await daemon.clientAsync([
+    'add_lockspace',
+    '-o',
+    String(IO_TIMEOUT_SECONDS),
+    '-s',
+    `LS:1:${image.path}:0`,
+  ]);
   expect(added.status, added.stdout + added.stderr).toBe(0);
 }, 60_000);
 

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { DBLOCK_FL_RELEASED, LFL_SHORT_HOLD, MBLOCK_SHARED } from '@leasehold/ondisk';
 import { acquireLease, convertLease, type PaxosError, releaseLease, SH_RETRIES } from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
-import { contextFor, FakeDelta, FakeLockspace, fixedRandom, LOCATION, makeResourceArea, rejectionOf, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';
+import {
+  contextFor,
+  FakeDelta,
+  FakeLockspace,
+  fixedRandom,
+  LOCATION,
+  makeResourceArea,
+  rejectionOf,
+  RESOURCE_OFFSET_BYTES,
+} from './paxos-fakes.js';
 
 const START = 1000;
 const SS = 512;
@@ -12,7 +21,16 @@ function cluster(hostIds: number[]) {
   const lockspace = new FakeLockspace();
   const area = makeResourceArea({ lockspace });
   const clock = new FakeClock(START);
-  const hosts = new Map(hostIds.map((id) => [id, new FakeDelta(lockspace, clock, id, { generation: BigInt(10 + id), ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: W })]));
+  const hosts = new Map(
+    hostIds.map((id) => [
+      id,
+      new FakeDelta(lockspace, clock, id, {
+        generation: BigInt(10 + id),
+        ioTimeoutSeconds: 1,
+        watchdogFireTimeoutSeconds: W,
+      }),
+    ]),
+  );
   const ctx = (id: number) => contextFor(area, clock, hosts.get(id)!);
   const sampleAll = () => {
     for (const host of hosts.values()) host.sample();
@@ -31,9 +49,21 @@ describe('shared mode (§5.4)', () => {
     // Shared holders never stay the leader's owner; the leader keeps the last acquirer as owner.
     expect(area.leader()).toMatchObject({ lver: 1n, ownerId: 2n, timestamp: 0n });
     expect(area.leader().flags & LFL_SHORT_HOLD).toBe(0);
-    const kinds = area.disk.log.map((io) => `${io.kind}@${(io.offsetBytes - RESOURCE_OFFSET_BYTES) / SS}+${io.lengthBytes / SS}`);
+    const kinds = area.disk.log.map(
+      (io) => `${io.kind}@${(io.offsetBytes - RESOURCE_OFFSET_BYTES) / SS}+${io.lengthBytes / SS}`,
+    );
     // The ballots read the host_ids in use (only 2: leader, request, hosts 1-2), after one membership read.
-    expect(kinds).toEqual(['read@0+4', 'write@3+1', 'read@0+4', 'write@3+1', 'read@0+4', 'write@0+1', 'write@3+1', 'read@0+1', 'write@0+1']);
+    expect(kinds).toEqual([
+      'read@0+4',
+      'write@3+1',
+      'read@0+4',
+      'write@3+1',
+      'read@0+4',
+      'write@0+1',
+      'write@3+1',
+      'read@0+1',
+      'write@0+1',
+    ]);
     expect(hosts.get(2)!.membershipReads).toBe(1);
   });
 
@@ -41,7 +71,8 @@ describe('shared mode (§5.4)', () => {
     const { area, clock, ctx } = cluster([2]);
     let leaderFlagsAtShWrite = -1;
     area.disk.beforeWrite = (io) => {
-      if (io.offsetBytes === RESOURCE_OFFSET_BYTES + 3 * SS && area.leader().lver === 1n && leaderFlagsAtShWrite < 0) leaderFlagsAtShWrite = area.leader().flags;
+      if (io.offsetBytes === RESOURCE_OFFSET_BYTES + 3 * SS && area.leader().lver === 1n && leaderFlagsAtShWrite < 0)
+        leaderFlagsAtShWrite = area.leader().flags;
     };
     await clock.run(acquireLease(ctx(2), LOCATION, { mode: 'shared' }));
     expect(leaderFlagsAtShWrite & LFL_SHORT_HOLD).toBe(LFL_SHORT_HOLD);
@@ -88,7 +119,7 @@ describe('shared mode (§5.4)', () => {
     expect(ex5.lver).toBe(5n);
   });
 
-  it('an exclusive acquire clears a provably dead shared holder\'s whole sector', async () => {
+  it("an exclusive acquire clears a provably dead shared holder's whole sector", async () => {
     const { area, clock, ctx, hosts, lockspace, sampleAll } = cluster([1, 2]);
     await clock.run(acquireLease(ctx(2), LOCATION, { mode: 'shared' }));
     sampleAll();
@@ -126,7 +157,9 @@ describe('shared mode (§5.4)', () => {
     const { clock, ctx, sampleAll } = cluster([1, 2]);
     await clock.run(acquireLease(ctx(2), LOCATION));
     sampleAll();
-    expect(await rejectionOf(clock.run(acquireLease(ctx(1), LOCATION, { mode: 'shared' })))).toMatchObject({ code: 'ACQUIRE_IDLIVE' });
+    expect(await rejectionOf(clock.run(acquireLease(ctx(1), LOCATION, { mode: 'shared' })))).toMatchObject({
+      code: 'ACQUIRE_IDLIVE',
+    });
     expect(clock.nowSeconds()).toBe(START);
   });
 

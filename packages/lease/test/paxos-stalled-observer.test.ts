@@ -9,7 +9,15 @@ import { describe, expect, it } from 'vitest';
 import { MBLOCK_SHARED } from '@leasehold/ondisk';
 import { acquireLease, PaxosError } from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
-import { contextFor, dblock, FakeDelta, FakeLockspace, LOCATION, makeResourceArea, rejectionOf } from './paxos-fakes.js';
+import {
+  contextFor,
+  dblock,
+  FakeDelta,
+  FakeLockspace,
+  LOCATION,
+  makeResourceArea,
+  rejectionOf,
+} from './paxos-fakes.js';
 import { keepRenewing, StallingDelta } from './paxos-stalling-delta.js';
 
 const START = 1000;
@@ -28,9 +36,18 @@ function world() {
   const area = makeResourceArea({ lockspace });
   const clock = new FakeClock(START);
   const other = (hostId: number, generation: bigint): FakeDelta =>
-    new FakeDelta(lockspace, clock, hostId, { generation, hostName: `host-${hostId}`, ioTimeoutSeconds: OTHER_IO_TIMEOUT_SECONDS, watchdogFireTimeoutSeconds: W });
+    new FakeDelta(lockspace, clock, hostId, {
+      generation,
+      hostName: `host-${hostId}`,
+      ioTimeoutSeconds: OTHER_IO_TIMEOUT_SECONDS,
+      watchdogFireTimeoutSeconds: W,
+    });
   const us = (hostId: number): StallingDelta =>
-    new StallingDelta(lockspace, clock, hostId, { generation: 4n, ioTimeoutSeconds: OUR_IO_TIMEOUT_SECONDS, watchdogFireTimeoutSeconds: W });
+    new StallingDelta(lockspace, clock, hostId, {
+      generation: 4n,
+      ioTimeoutSeconds: OUR_IO_TIMEOUT_SECONDS,
+      watchdogFireTimeoutSeconds: W,
+    });
   return { area, clock, lockspace, other, us };
 }
 
@@ -54,7 +71,9 @@ describe('an observer whose sampling stalled keeps the verdict its last sample p
     expect(clock.nowSeconds() - (one.host(2)?.lastLiveSeconds ?? 0)).toBeGreaterThan(OTHER_DEAD_SECONDS);
     expect(one.host(2)?.state).toBe('LIVE');
 
-    const error = (await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION), 10))) as PaxosError;
+    const error = (await rejectionOf(
+      clock.run(acquireLease(contextFor(area, clock, one), LOCATION), 10),
+    )) as PaxosError;
     expect(error).toBeInstanceOf(PaxosError);
     expect(error).toMatchObject({ code: 'SHARED_HELD', sanlockErrno: -11 });
     expect(error.details.holders).toEqual([expect.objectContaining({ hostId: 2, generation: 12n, mode: 'shared' })]);
@@ -63,7 +82,7 @@ describe('an observer whose sampling stalled keeps the verdict its last sample p
     expect(area.leader()).toMatchObject({ lver: 2n, ownerId: 1n, timestamp: 0n });
   });
 
-  it('does not commit a live host\'s carried value for it when only our stalled sampling makes it look silent', async () => {
+  it("does not commit a live host's carried value for it when only our stalled sampling makes it look silent", async () => {
     const { area, clock, lockspace, us } = world();
     const one = us(1);
     // Host 5 (alive, renewing) accepted its own value for lver 1 and will commit it itself.
@@ -77,7 +96,9 @@ describe('an observer whose sampling stalled keeps the verdict its last sample p
     keepRenewing(clock, lockspace, 5, RENEWAL_INTERVAL_SECONDS, START + 10 * STALL_SECONDS);
     await clock.advance(STALL_SECONDS);
 
-    const error = (await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION), 10))) as PaxosError;
+    const error = (await rejectionOf(
+      clock.run(acquireLease(contextFor(area, clock, one), LOCATION), 10),
+    )) as PaxosError;
     expect(error).toMatchObject({ code: 'ACQUIRE_OTHER', sanlockErrno: -245 });
     expect(error.details.holders?.[0]).toMatchObject({ hostId: 5, generation: 2n });
     // Not helped: the leader was not written (a late help could put it back behind host 5's progress).
@@ -100,7 +121,9 @@ describe('owner liveness with a stalled read (§5.1 step 3)', () => {
     one.stallRead(1, { seconds: STALL_SECONDS, sampleAt: 'issue', onIssue: () => one.stopRenewing() });
     keepRenewing(clock, lockspace, 2, RENEWAL_INTERVAL_SECONDS, START + 10 * STALL_SECONDS);
 
-    const error = (await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION, { waitSeconds: Infinity }), 1000))) as PaxosError;
+    const error = (await rejectionOf(
+      clock.run(acquireLease(contextFor(area, clock, one), LOCATION, { waitSeconds: Infinity }), 1000),
+    )) as PaxosError;
     // The hung read proved 2 s of silence (START .. its issue at START + 2), not 72: keep waiting;
     // the next read (after the 1 s poll) sees the owner's newer timestamp.
     expect(error).toMatchObject({ code: 'ACQUIRE_IDLIVE', sanlockErrno: -243 });
@@ -122,7 +145,10 @@ describe('owner liveness with a stalled read (§5.1 step 3)', () => {
     // the renewal of START + 68.
     three.stallRead(1, { seconds: STALL_SECONDS, sampleAt: 'completion' });
 
-    const held = await clock.run(acquireLease(contextFor(area, clock, three), LOCATION, { waitSeconds: Infinity }), 1000);
+    const held = await clock.run(
+      acquireLease(contextFor(area, clock, three), LOCATION, { waitSeconds: Infinity }),
+      1000,
+    );
     expect(held).toMatchObject({ mode: 'exclusive', lver: 2n });
     // Never before the owner is dead: waiting from the first read's completion (START + 70), the
     // first read issued more than 68 s after it (START + 139) takes over.

@@ -54,7 +54,13 @@ export class StallingDelta extends FakeDelta {
 }
 
 /** Renews `hostId`'s delta lease on the fake disk every `intervalSeconds` until `untilSeconds` (its clock). */
-export function keepRenewing(clock: Clock, lockspace: FakeLockspace, hostId: number, intervalSeconds: number, untilSeconds: number): void {
+export function keepRenewing(
+  clock: Clock,
+  lockspace: FakeLockspace,
+  hostId: number,
+  intervalSeconds: number,
+  untilSeconds: number,
+): void {
   const next = (): void => {
     if (clock.nowSeconds() + intervalSeconds > untilSeconds) return;
     void clock.sleep(intervalSeconds).then(() => {

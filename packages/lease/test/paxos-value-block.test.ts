@@ -1,8 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { LVB_SECTOR_INDEX, MIB, geometryFor } from '@leasehold/ondisk';
-import { acquireLease, convertLease, getValueBlock, PaxosLeaseManager, releaseLease, setValueBlock } from '@leasehold/lease';
+import {
+  acquireLease,
+  convertLease,
+  getValueBlock,
+  PaxosLeaseManager,
+  releaseLease,
+  setValueBlock,
+} from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
-import { contextFor, FakeDelta, FakeLockspace, LOCATION, makeResourceArea, rejectionOf, RESOURCE_OFFSET_BYTES } from './paxos-fakes.js';
+import {
+  contextFor,
+  FakeDelta,
+  FakeLockspace,
+  LOCATION,
+  makeResourceArea,
+  rejectionOf,
+  RESOURCE_OFFSET_BYTES,
+} from './paxos-fakes.js';
 
 const SS = 512;
 const LVB_AT = RESOURCE_OFFSET_BYTES + LVB_SECTOR_INDEX * SS;
@@ -11,7 +26,11 @@ function oneHost() {
   const lockspace = new FakeLockspace();
   const area = makeResourceArea({ lockspace });
   const clock = new FakeClock(1000);
-  const delta = new FakeDelta(lockspace, clock, 2, { generation: 12n, ioTimeoutSeconds: 1, watchdogFireTimeoutSeconds: 60 });
+  const delta = new FakeDelta(lockspace, clock, 2, {
+    generation: 12n,
+    ioTimeoutSeconds: 1,
+    watchdogFireTimeoutSeconds: 60,
+  });
   return { area, clock, ctx: contextFor(area, clock, delta) };
 }
 
@@ -46,13 +65,19 @@ describe('value blocks (sanlock LVB semantics)', () => {
     await releaseLease(ctx, plain);
     expect(area.disk.log.some((io) => io.offsetBytes === LVB_AT)).toBe(false);
 
-    const shared = setValueBlock(await clock.run(acquireLease(ctx, LOCATION, { mode: 'shared', valueBlock: true })), Uint8Array.of(7));
+    const shared = setValueBlock(
+      await clock.run(acquireLease(ctx, LOCATION, { mode: 'shared', valueBlock: true })),
+      Uint8Array.of(7),
+    );
     area.disk.log.length = 0;
     await releaseLease(ctx, shared);
     expect(area.disk.log.some((io) => io.offsetBytes === LVB_AT)).toBe(false);
     expect(area.memory.snapshot(LVB_AT, 1)).toEqual(Uint8Array.of(0));
 
-    const exclusive = setValueBlock(await clock.run(acquireLease(ctx, LOCATION, { valueBlock: true })), Uint8Array.of(5));
+    const exclusive = setValueBlock(
+      await clock.run(acquireLease(ctx, LOCATION, { valueBlock: true })),
+      Uint8Array.of(5),
+    );
     const nowShared = await clock.run(convertLease(ctx, exclusive, 'shared'));
     expect(area.memory.snapshot(LVB_AT, 1)).toEqual(Uint8Array.of(5));
     await releaseLease(ctx, nowShared);
@@ -68,7 +93,9 @@ describe('value blocks (sanlock LVB semantics)', () => {
     expect(() => setValueBlock(held, new Uint8Array(SS + 1))).toThrow(/at most 512 bytes/);
     expect(() => getValueBlock(held, SS + 1)).toThrow(/0-512 bytes/);
     await releaseLease(ctx, held);
-    const refused = await rejectionOf(acquireLease(ctx, LOCATION, { valueBlock: true, geometry: geometryFor(4096, MIB) }));
+    const refused = await rejectionOf(
+      acquireLease(ctx, LOCATION, { valueBlock: true, geometry: geometryFor(4096, MIB) }),
+    );
     expect(refused.code).toBe('INVALID_ARGUMENT');
     expect(refused.message).toMatch(/past the lease/);
   });

@@ -1,14 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { acquireDeltaLease, runRenewalLoop, type Clock, type DeltaErrorShape, type HostChange, type HeldDeltaLease } from '@leasehold/lease';
+import {
+  acquireDeltaLease,
+  runRenewalLoop,
+  type Clock,
+  type DeltaErrorShape,
+  type HostChange,
+  type HeldDeltaLease,
+} from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
 import { config, makeLockspace, type TestLockspace } from './support/lockspace.js';
 
 const W = 10;
 
 /** Joins with clock.view(offsetSeconds) as the host's clock; the loop must then run on that same view. */
-async function join(ls: TestLockspace, clock: FakeClock, hostId: number, ioTimeoutSeconds: number, hostClock: Clock = clock): Promise<HeldDeltaLease> {
+async function join(
+  ls: TestLockspace,
+  clock: FakeClock,
+  hostId: number,
+  ioTimeoutSeconds: number,
+  hostClock: Clock = clock,
+): Promise<HeldDeltaLease> {
   return clock.run(
-    acquireDeltaLease(ls.disk, hostClock, config(hostId, `host-${hostId}`, { ioTimeoutSeconds, watchdogFireTimeoutSeconds: W })),
+    acquireDeltaLease(
+      ls.disk,
+      hostClock,
+      config(hostId, `host-${hostId}`, { ioTimeoutSeconds, watchdogFireTimeoutSeconds: W }),
+    ),
   );
 }
 
@@ -37,7 +54,12 @@ describe('runRenewalLoop (§4 renew step 4)', () => {
     const other = await join(ls, clock, 2, 3, otherClock); // N_other = 3: fail 24, dead 34
     const changes: { at: number; change: HostChange }[] = [];
     const stopObserver = new AbortController();
-    const observing = runRenewalLoop(observer, clock, { onHostChange: (change) => changes.push({ at: clock.nowSeconds(), change }) }, stopObserver.signal);
+    const observing = runRenewalLoop(
+      observer,
+      clock,
+      { onHostChange: (change) => changes.push({ at: clock.nowSeconds(), change }) },
+      stopObserver.signal,
+    );
     const stopOther = new AbortController();
     const otherLoop = runRenewalLoop(other, otherClock, {}, stopOther.signal);
     await clock.advance(20);
@@ -46,7 +68,11 @@ describe('runRenewalLoop (§4 renew step 4)', () => {
     await clock.advance(60);
     stopObserver.abort();
     await observing;
-    const states = changes.map(({ at, change }) => ({ at, state: change.status.state, previous: change.previousState }));
+    const states = changes.map(({ at, change }) => ({
+      at,
+      state: change.status.state,
+      previous: change.previousState,
+    }));
     expect(states.map((s) => s.state)).toEqual(['LIVE', 'FAIL', 'DEAD']);
     const lastLive = observer.host(2)!.lastLiveSeconds!;
     // Transitions are noticed at the observer's renewals (every 2 s): the first one after the formula time.
@@ -56,7 +82,12 @@ describe('runRenewalLoop (§4 renew step 4)', () => {
     expect(fail).toBeLessThanOrEqual(lastLive + 24 + 2);
     expect(dead).toBeGreaterThan(lastLive + 34);
     expect(dead).toBeLessThanOrEqual(lastLive + 34 + 2);
-    expect(changes[0]!.change.status).toMatchObject({ hostId: 2, generation: 1n, hostName: 'host-2', ioTimeoutSeconds: 3 });
+    expect(changes[0]!.change.status).toMatchObject({
+      hostId: 2,
+      generation: 1n,
+      hostName: 'host-2',
+      ioTimeoutSeconds: 3,
+    });
   });
 
   it('an observer whose own renewal read stalls (its longer 8N still running) never calls a live host DEAD', async () => {
@@ -73,7 +104,12 @@ describe('runRenewalLoop (§4 renew step 4)', () => {
     const stop = new AbortController();
     const otherLoop = runRenewalLoop(other, otherClock, {}, stop.signal);
     const changes: string[] = [];
-    const observing = runRenewalLoop(observer, clock, { onHostChange: (change) => changes.push(change.status.state) }, stop.signal);
+    const observing = runRenewalLoop(
+      observer,
+      clock,
+      { onHostChange: (change) => changes.push(change.status.state) },
+      stop.signal,
+    );
     await clock.advance(13); // two observer renewals: host 2 seen LIVE
     expect(observer.host(2)?.state).toBe('LIVE');
     // Hold the observer's next area read (only its reads: the other host's disk is the same object,
@@ -143,7 +179,10 @@ describe('runRenewalLoop (§4 renew step 4)', () => {
     const lostAt: number[] = [];
     const t0 = lease.lastRenewalSeconds;
     const outcome = await clock.run(
-      runRenewalLoop(lease, clock, { onWarn: () => warnedAt.push(clock.nowSeconds()), onLost: () => lostAt.push(clock.nowSeconds()) }),
+      runRenewalLoop(lease, clock, {
+        onWarn: () => warnedAt.push(clock.nowSeconds()),
+        onLost: () => lostAt.push(clock.nowSeconds()),
+      }),
     );
     expect(outcome).toBe('lost');
     expect(warnedAt).toEqual([t0 + 12]);
@@ -175,7 +214,12 @@ describe('runRenewalLoop (§4 renew step 4)', () => {
     const pings: number[] = [];
     const stop = new AbortController();
     const loops = [
-      runRenewalLoop(receiver, clock, { onEvent: (e) => events.push(e.event), onPing: (h) => pings.push(h) }, stop.signal),
+      runRenewalLoop(
+        receiver,
+        clock,
+        { onEvent: (e) => events.push(e.event), onPing: (h) => pings.push(h) },
+        stop.signal,
+      ),
       runRenewalLoop(sender, senderClock, {}, stop.signal),
     ];
     sender.setEvent(1, 42n, 1n);

@@ -137,7 +137,11 @@ function sanlockStates(d: SanlockDaemon): Map<number, string> {
 }
 
 /** Polls until `probe` returns a value; returns it with the time it was first seen. */
-async function waitFor<T>(what: string, timeoutSeconds: number, probe: () => T | undefined | Promise<T | undefined>): Promise<{ value: T; atSeconds: number }> {
+async function waitFor<T>(
+  what: string,
+  timeoutSeconds: number,
+  probe: () => T | undefined | Promise<T | undefined>,
+): Promise<{ value: T; atSeconds: number }> {
   const deadline = realClock.nowSeconds() + timeoutSeconds;
   for (;;) {
     const value = await probe();
@@ -162,8 +166,16 @@ describe.concurrent('delta leases shared with the real sanlock daemon', () => {
       const us = await scope.leaseholdJoin(disk, 2, 'interop-leasehold-a');
 
       // Both sides judge the other LIVE (sanlock: UNKNOWN -> LIVE after a second change).
-      await waitFor('sanlock to see host 2 LIVE', 15, stateIs('LIVE', () => sanlockStates(sanlock).get(2)));
-      await waitFor('leasehold to see host 1 LIVE', 15, stateIs('LIVE', () => us.lease.host(1)?.state));
+      await waitFor(
+        'sanlock to see host 2 LIVE',
+        15,
+        stateIs('LIVE', () => sanlockStates(sanlock).get(2)),
+      );
+      await waitFor(
+        'leasehold to see host 1 LIVE',
+        15,
+        stateIs('LIVE', () => us.lease.host(1)?.state),
+      );
       expect(us.lease.host(1)).toMatchObject({ generation: 1n, hostName: 'interop-sanlock-a', ioTimeoutSeconds: N });
 
       // sanlock -> leasehold: set_event lands in sanlock's own sector (+176..199, bit at +256).
@@ -173,7 +185,11 @@ describe.concurrent('delta leases shared with the real sanlock daemon', () => {
       expect(us.events[0]).toEqual({ fromHostId: 1, fromGeneration: 1n, targetGeneration: 0n, event: 5n, data: 7n });
       const sanlockSector = await disk.read(0, SECTOR_BYTES);
       const view = new DataView(sanlockSector.buffer, sanlockSector.byteOffset);
-      expect([view.getBigUint64(176, true), view.getBigUint64(184, true), view.getBigUint64(192, true)]).toEqual([0n, 5n, 7n]);
+      expect([view.getBigUint64(176, true), view.getBigUint64(184, true), view.getBigUint64(192, true)]).toEqual([
+        0n,
+        5n,
+        7n,
+      ]);
       await realClock.sleep(4 * N); // more renewals of sanlock carry the same event: still one delivery
       expect(us.events).toHaveLength(1);
 
@@ -202,9 +218,17 @@ describe.concurrent('delta leases shared with the real sanlock daemon', () => {
       // Stop renewing without releasing: sanlock must see FAIL after 8N and DEAD after 8N + W.
       await us.stop();
       const lastRenewal = us.lease.lastRenewalSeconds;
-      const fail = await waitFor('sanlock to see host 2 FAIL', 8 * N + SLACK_SECONDS + 2, stateIs('FAIL', () => sanlockStates(sanlock).get(2)));
+      const fail = await waitFor(
+        'sanlock to see host 2 FAIL',
+        8 * N + SLACK_SECONDS + 2,
+        stateIs('FAIL', () => sanlockStates(sanlock).get(2)),
+      );
       expect(fail.atSeconds - lastRenewal).toBeGreaterThanOrEqual(8 * N - 1);
-      const dead = await waitFor('sanlock to see host 2 DEAD', W + SLACK_SECONDS + 2, stateIs('DEAD', () => sanlockStates(sanlock).get(2)));
+      const dead = await waitFor(
+        'sanlock to see host 2 DEAD',
+        W + SLACK_SECONDS + 2,
+        stateIs('DEAD', () => sanlockStates(sanlock).get(2)),
+      );
       expect(dead.atSeconds - lastRenewal).toBeGreaterThanOrEqual(8 * N + W - 1);
       expect(dead.atSeconds - lastRenewal).toBeLessThanOrEqual(8 * N + W + SLACK_SECONDS);
     }),
@@ -240,7 +264,11 @@ describe.concurrent('delta leases shared with the real sanlock daemon', () => {
       await sanlockJoin(sanlock, img, 1);
       const disk = await scope.openDisk(img);
       const observer = await scope.leaseholdJoin(disk, 3, 'interop-observer-d');
-      await waitFor('leasehold to see host 1 LIVE', 15, stateIs('LIVE', () => observer.lease.host(1)?.state));
+      await waitFor(
+        'leasehold to see host 1 LIVE',
+        15,
+        stateIs('LIVE', () => observer.lease.host(1)?.state),
+      );
 
       await sanlock.stop(); // SIGKILL: no release
       const killedAt = realClock.nowSeconds();

@@ -19,7 +19,10 @@ export function isWrapped(locn: Pick<RawLocn, 'offsetBytes' | 'sizeBytes'>, mdaS
 }
 
 /** Mda-relative offset of the next copy after `old` (slot 0); `old` undefined/empty = first copy at 512. */
-export function nextCopyOffset(old: Pick<RawLocn, 'offsetBytes' | 'sizeBytes'> | undefined, mdaSizeBytes: number): number {
+export function nextCopyOffset(
+  old: Pick<RawLocn, 'offsetBytes' | 'sizeBytes'> | undefined,
+  mdaSizeBytes: number,
+): number {
   if (old === undefined || old.offsetBytes === 0) return MDA_HEADER_SIZE_BYTES;
   const oldLast = isWrapped(old, mdaSizeBytes)
     ? MDA_HEADER_SIZE_BYTES + (old.offsetBytes + old.sizeBytes - mdaSizeBytes) - 1
@@ -42,7 +45,10 @@ export interface PlacedCopy {
 }
 
 /** Mda-relative [start, end) byte ranges a copy occupies (one or two). */
-export function copyRanges(locn: Pick<RawLocn, 'offsetBytes' | 'sizeBytes'>, mdaSizeBytes: number): Array<[number, number]> {
+export function copyRanges(
+  locn: Pick<RawLocn, 'offsetBytes' | 'sizeBytes'>,
+  mdaSizeBytes: number,
+): Array<[number, number]> {
   if (!isWrapped(locn, mdaSizeBytes)) return [[locn.offsetBytes, locn.offsetBytes + locn.sizeBytes]];
   const tail = locn.offsetBytes + locn.sizeBytes - mdaSizeBytes;
   return [
@@ -60,15 +66,30 @@ function overlaps(a: Array<[number, number]>, b: Array<[number, number]>): boole
  * Places `text` (the full copy, NUL included) after `old` in an mda of `mdaSizeBytes`.
  * Throws MDA_FULL with lvm's wording when the copy is over the limit or would overlap the old one.
  */
-export function placeCopy(text: Uint8Array, old: Pick<RawLocn, 'offsetBytes' | 'sizeBytes'> | undefined, mdaSizeBytes: number, vgName: string): PlacedCopy {
+export function placeCopy(
+  text: Uint8Array,
+  old: Pick<RawLocn, 'offsetBytes' | 'sizeBytes'> | undefined,
+  mdaSizeBytes: number,
+  vgName: string,
+): PlacedCopy {
   const limit = maxTextSizeBytes(mdaSizeBytes);
   if (text.length > limit) {
-    throw new LvmFormatError('MDA_FULL', `VG ${vgName} metadata on mda of size ${mdaSizeBytes} exceeds maximum metadata size (${text.length} > ${limit} bytes).`);
+    throw new LvmFormatError(
+      'MDA_FULL',
+      `VG ${vgName} metadata on mda of size ${mdaSizeBytes} exceeds maximum metadata size (${text.length} > ${limit} bytes).`,
+    );
   }
   const offset = nextCopyOffset(old, mdaSizeBytes);
   const locn: RawLocn = { offsetBytes: offset, sizeBytes: text.length, checksum: lvmCrc(text), flags: 0 };
-  if (old !== undefined && old.offsetBytes !== 0 && overlaps(copyRanges(locn, mdaSizeBytes), copyRanges(old, mdaSizeBytes))) {
-    throw new LvmFormatError('MDA_FULL', `VG ${vgName} metadata on mda of size ${mdaSizeBytes} would overlap the previous copy (${text.length} bytes).`);
+  if (
+    old !== undefined &&
+    old.offsetBytes !== 0 &&
+    overlaps(copyRanges(locn, mdaSizeBytes), copyRanges(old, mdaSizeBytes))
+  ) {
+    throw new LvmFormatError(
+      'MDA_FULL',
+      `VG ${vgName} metadata on mda of size ${mdaSizeBytes} would overlap the previous copy (${text.length} bytes).`,
+    );
   }
   const writes: MdaWrite[] = [];
   if (offset + text.length <= mdaSizeBytes) {
@@ -89,14 +110,22 @@ function padded(bytes: Uint8Array): Uint8Array {
 }
 
 /** The mda-relative ranges to read for a copy (for a wrapped copy, two reads in logical order). */
-export function readPlan(locn: Pick<RawLocn, 'offsetBytes' | 'sizeBytes'>, mdaSizeBytes: number): Array<{ offsetBytes: number; lengthBytes: number }> {
+export function readPlan(
+  locn: Pick<RawLocn, 'offsetBytes' | 'sizeBytes'>,
+  mdaSizeBytes: number,
+): Array<{ offsetBytes: number; lengthBytes: number }> {
   return copyRanges(locn, mdaSizeBytes).map(([s, e]) => ({ offsetBytes: s, lengthBytes: e - s }));
 }
 
 /** Checks a slot is inside the buffer; returns a problem in words, or undefined. */
-export function rawLocnProblem(locn: Pick<RawLocn, 'offsetBytes' | 'sizeBytes'>, mdaSizeBytes: number): string | undefined {
-  if (locn.offsetBytes < MDA_HEADER_SIZE_BYTES || locn.offsetBytes >= mdaSizeBytes) return `text offset ${locn.offsetBytes} is outside the metadata area (size ${mdaSizeBytes})`;
+export function rawLocnProblem(
+  locn: Pick<RawLocn, 'offsetBytes' | 'sizeBytes'>,
+  mdaSizeBytes: number,
+): string | undefined {
+  if (locn.offsetBytes < MDA_HEADER_SIZE_BYTES || locn.offsetBytes >= mdaSizeBytes)
+    return `text offset ${locn.offsetBytes} is outside the metadata area (size ${mdaSizeBytes})`;
   if (locn.sizeBytes === 0) return 'text size is 0';
-  if (locn.sizeBytes > mdaSizeBytes - MDA_HEADER_SIZE_BYTES) return `text size ${locn.sizeBytes} is larger than the metadata area (size ${mdaSizeBytes})`;
+  if (locn.sizeBytes > mdaSizeBytes - MDA_HEADER_SIZE_BYTES)
+    return `text size ${locn.sizeBytes} is larger than the metadata area (size ${mdaSizeBytes})`;
   return undefined;
 }

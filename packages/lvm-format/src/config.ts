@@ -101,7 +101,11 @@ class Parser {
   }
 
   private parseItems(depth: number): ConfigSection {
-    if (depth > MAX_CONFIG_DEPTH) throw new LvmFormatError('PARSE_ERROR', `Config nesting deeper than ${MAX_CONFIG_DEPTH} at byte ${this.tokStart + 1} (line ${this.tokLine})`);
+    if (depth > MAX_CONFIG_DEPTH)
+      throw new LvmFormatError(
+        'PARSE_ERROR',
+        `Config nesting deeper than ${MAX_CONFIG_DEPTH} at byte ${this.tokStart + 1} (line ${this.tokLine})`,
+      );
     const items: ConfigNode[] = [];
     while (this.kind() === Tok.Identifier || this.kind() === Tok.String) {
       const key = this.kind() === Tok.String ? this.stringValue() : this.text(this.tokStart, this.tokEnd);
@@ -129,7 +133,11 @@ class Parser {
       this.next();
       const values: ConfigScalar[] = [];
       while (this.kind() !== Tok.ArrayClose) {
-        if (values.length >= MAX_ARRAY_ELEMENTS) throw new LvmFormatError('PARSE_ERROR', `Array longer than ${MAX_ARRAY_ELEMENTS} elements at byte ${this.tokStart + 1} (line ${this.tokLine})`);
+        if (values.length >= MAX_ARRAY_ELEMENTS)
+          throw new LvmFormatError(
+            'PARSE_ERROR',
+            `Array longer than ${MAX_ARRAY_ELEMENTS} elements at byte ${this.tokStart + 1} (line ${this.tokLine})`,
+          );
         values.push(this.parseScalar(true));
         if (this.kind() === Tok.Comma) {
           this.valueContext = true;
@@ -179,7 +187,11 @@ class Parser {
     } else {
       value = parseInt(digits, 10);
     }
-    if (!Number.isSafeInteger(value)) throw new LvmFormatError('PARSE_ERROR', `Integer ${raw} out of range at byte ${this.tokStart + 1} (line ${this.tokLine})`);
+    if (!Number.isSafeInteger(value))
+      throw new LvmFormatError(
+        'PARSE_ERROR',
+        `Integer ${raw} out of range at byte ${this.tokStart + 1} (line ${this.tokLine})`,
+      );
     return sign * value;
   }
 
@@ -223,7 +235,10 @@ class Parser {
   }
 
   private fail(): never {
-    throw new LvmFormatError('PARSE_ERROR', `Parse error at byte ${this.tokStart + 1} (line ${this.tokLine}): unexpected token`);
+    throw new LvmFormatError(
+      'PARSE_ERROR',
+      `Parse error at byte ${this.tokStart + 1} (line ${this.tokLine}): unexpected token`,
+    );
   }
 
   private next(): void {
@@ -322,7 +337,6 @@ class Parser {
     this.setTok(kind, start, p);
     this.pos = p;
   }
-
 }
 
 function latin1(bytes: Uint8Array, start: number, end: number): string {
@@ -382,7 +396,9 @@ export function printConfig(section: ConfigSection, indented = true): string {
         walk(node.children, depth + 1);
         lines.push(`${pad}}`);
       } else if (node.value !== undefined) {
-        lines.push(`${pad}${formatKey(node.key)} = ${formatValue(node.value)}${node.comment !== undefined ? `\t# ${node.comment}` : ''}`);
+        lines.push(
+          `${pad}${formatKey(node.key)} = ${formatValue(node.value)}${node.comment !== undefined ? `\t# ${node.comment}` : ''}`,
+        );
       }
     }
   };

@@ -4,8 +4,17 @@
  */
 import { ascii, getU64, putAscii, setU64, view } from './bytes.js';
 import {
-  ID_LEN, LABEL_HEADER_SIZE_BYTES, LABEL_ID, LABEL_SCAN_SECTORS, LABEL_TYPE, MAX_DISK_LOCN_ENTRIES, MAX_MDAS_PER_PV,
-  PV_EXT_USED, PV_HEADER_EXTENSION_VERSION, PV_HEADER_OFFSET_BYTES, SECTOR_SIZE_BYTES,
+  ID_LEN,
+  LABEL_HEADER_SIZE_BYTES,
+  LABEL_ID,
+  LABEL_SCAN_SECTORS,
+  LABEL_TYPE,
+  MAX_DISK_LOCN_ENTRIES,
+  MAX_MDAS_PER_PV,
+  PV_EXT_USED,
+  PV_HEADER_EXTENSION_VERSION,
+  PV_HEADER_OFFSET_BYTES,
+  SECTOR_SIZE_BYTES,
 } from './constants.js';
 import { lvmCrc } from './crc.js';
 import { LvmFormatError } from './errors.js';
@@ -40,9 +49,11 @@ const DISK_LOCN_BYTES = 16;
 
 /** Encodes a full 512-byte label sector, CRC included. */
 export function encodeLabel(label: PvLabel): Uint8Array {
-  if (!isValidRawUuid(label.pvId)) throw new LvmFormatError('BAD_UUID', `PV UUID "${label.pvId}" is not a 32-character LVM UUID`);
+  if (!isValidRawUuid(label.pvId))
+    throw new LvmFormatError('BAD_UUID', `PV UUID "${label.pvId}" is not a 32-character LVM UUID`);
   if (label.dataAreas.length === 0) throw new LvmFormatError('BAD_LABEL', 'a PV label needs a data area');
-  if (label.metadataAreas.length > MAX_MDAS_PER_PV) throw new LvmFormatError('BAD_LABEL', `at most ${MAX_MDAS_PER_PV} metadata areas per PV`);
+  if (label.metadataAreas.length > MAX_MDAS_PER_PV)
+    throw new LvmFormatError('BAD_LABEL', `at most ${MAX_MDAS_PER_PV} metadata areas per PV`);
   const sector = new Uint8Array(SECTOR_SIZE_BYTES);
   const dv = view(sector);
   putAscii(sector, 0, LABEL_ID);
@@ -77,10 +88,7 @@ export function encodeLabel(label: PvLabel): Uint8Array {
 }
 
 /** What one candidate label sector holds. */
-export type LabelSectorResult =
-  | { kind: 'label'; label: PvLabel }
-  | { kind: 'none' }
-  | { kind: 'bad'; reason: string };
+export type LabelSectorResult = { kind: 'label'; label: PvLabel } | { kind: 'none' } | { kind: 'bad'; reason: string };
 
 /**
  * Decodes one 512-byte sector found at `sectorIndex`. Follows lvm's acceptance rule (spec 1.1):
@@ -93,13 +101,20 @@ export function decodeLabelSector(sector: Uint8Array, sectorIndex: number): Labe
   const hasId = ascii(sector, 0, 8) === LABEL_ID;
   if (hasId) {
     const sectorXl = dv.getBigUint64(8, true);
-    if (sectorXl !== BigInt(sectorIndex)) return { kind: 'bad', reason: `Label for sector ${sectorXl} found at sector ${sectorIndex} - ignoring.` };
+    if (sectorXl !== BigInt(sectorIndex))
+      return { kind: 'bad', reason: `Label for sector ${sectorXl} found at sector ${sectorIndex} - ignoring.` };
     const stored = dv.getUint32(16, true);
     const computed = lvmCrc(sector.subarray(CRC_START, SECTOR_SIZE_BYTES));
-    if (stored !== computed) return { kind: 'bad', reason: `Label checksum incorrect at sector ${sectorIndex} (offset ${sectorIndex * SECTOR_SIZE_BYTES}): stored 0x${hex(stored)}, computed 0x${hex(computed)}` };
+    if (stored !== computed)
+      return {
+        kind: 'bad',
+        reason: `Label checksum incorrect at sector ${sectorIndex} (offset ${sectorIndex * SECTOR_SIZE_BYTES}): stored 0x${hex(stored)}, computed 0x${hex(computed)}`,
+      };
   }
   if (ascii(sector, 24, 8) !== LABEL_TYPE) {
-    return hasId ? { kind: 'bad', reason: `Label at sector ${sectorIndex} has unknown type "${ascii(sector, 24, 8)}"` } : { kind: 'none' };
+    return hasId
+      ? { kind: 'bad', reason: `Label at sector ${sectorIndex} has unknown type "${ascii(sector, 24, 8)}"` }
+      : { kind: 'none' };
   }
   try {
     return { kind: 'label', label: decodePvHeader(sector, sectorIndex) };
@@ -117,14 +132,16 @@ function decodePvHeader(sector: Uint8Array, sectorIndex: number): PvLabel {
   }
   let at = offsetXl;
   const pvId = ascii(sector, at, ID_LEN);
-  if (!isValidRawUuid(pvId)) throw new LvmFormatError('BAD_LABEL', `PV UUID in label is not valid: "${pvId.replace(/[^\x20-\x7e]/g, '?')}"`);
+  if (!isValidRawUuid(pvId))
+    throw new LvmFormatError('BAD_LABEL', `PV UUID in label is not valid: "${pvId.replace(/[^\x20-\x7e]/g, '?')}"`);
   at += ID_LEN;
   const deviceSizeBytes = getU64(dv, at, 'BAD_LABEL', 'device size');
   at += 8;
   const readList = (what: string): DiskLocn[] => {
     const list: DiskLocn[] = [];
     for (;;) {
-      if (at + DISK_LOCN_BYTES > SECTOR_SIZE_BYTES) throw new LvmFormatError('BAD_LABEL', `${what} list runs past the label sector`);
+      if (at + DISK_LOCN_BYTES > SECTOR_SIZE_BYTES)
+        throw new LvmFormatError('BAD_LABEL', `${what} list runs past the label sector`);
       const offsetBytes = getU64(dv, at, 'BAD_LABEL', `${what} offset`);
       const sizeBytes = getU64(dv, at + 8, 'BAD_LABEL', `${what} size`);
       at += DISK_LOCN_BYTES;
@@ -135,7 +152,8 @@ function decodePvHeader(sector: Uint8Array, sectorIndex: number): PvLabel {
   };
   const dataAreas = readList('data area');
   const metadataAreas = readList('metadata area');
-  if (metadataAreas.length > MAX_MDAS_PER_PV) throw new LvmFormatError('BAD_LABEL', `${metadataAreas.length} metadata areas (lvm supports ${MAX_MDAS_PER_PV})`);
+  if (metadataAreas.length > MAX_MDAS_PER_PV)
+    throw new LvmFormatError('BAD_LABEL', `${metadataAreas.length} metadata areas (lvm supports ${MAX_MDAS_PER_PV})`);
   let extensionVersion = 0;
   let extensionFlags = 0;
   let bootloaderAreas: DiskLocn[] = [];
@@ -147,7 +165,16 @@ function decodePvHeader(sector: Uint8Array, sectorIndex: number): PvLabel {
       bootloaderAreas = readList('bootloader area');
     }
   }
-  return { sector: sectorIndex, pvId, deviceSizeBytes, dataAreas, metadataAreas, extensionVersion, extensionFlags, bootloaderAreas };
+  return {
+    sector: sectorIndex,
+    pvId,
+    deviceSizeBytes,
+    dataAreas,
+    metadataAreas,
+    extensionVersion,
+    extensionFlags,
+    bootloaderAreas,
+  };
 }
 
 export interface LabelScan {
@@ -172,7 +199,9 @@ export function scanLabel(head: Uint8Array): LabelScan {
 }
 
 /** A fresh label as pvcreate writes it (extension version 2, flags 0). */
-export function newLabel(fields: Omit<PvLabel, 'sector' | 'extensionVersion' | 'extensionFlags' | 'bootloaderAreas'> & Partial<PvLabel>): PvLabel {
+export function newLabel(
+  fields: Omit<PvLabel, 'sector' | 'extensionVersion' | 'extensionFlags' | 'bootloaderAreas'> & Partial<PvLabel>,
+): PvLabel {
   return {
     sector: 1,
     extensionVersion: PV_HEADER_EXTENSION_VERSION,

@@ -68,12 +68,18 @@ export function decodeMdaHeader(sector: Uint8Array, expectedStartBytes: number, 
   const problems: string[] = [];
   const stored = dv.getUint32(0, true);
   const computed = lvmCrc(sector.subarray(4, MDA_HEADER_SIZE_BYTES));
-  if (stored !== computed) problems.push(`wrong checksum ${hex(stored)} in mda header on ${device} at ${expectedStartBytes} (expected ${hex(computed)})`);
-  if (!bytesEqual(sector.subarray(4, 20), MDA_MAGIC)) problems.push(`wrong magic number in mda header on ${device} at ${expectedStartBytes}`);
+  if (stored !== computed)
+    problems.push(
+      `wrong checksum ${hex(stored)} in mda header on ${device} at ${expectedStartBytes} (expected ${hex(computed)})`,
+    );
+  if (!bytesEqual(sector.subarray(4, 20), MDA_MAGIC))
+    problems.push(`wrong magic number in mda header on ${device} at ${expectedStartBytes}`);
   const version = dv.getUint32(20, true);
-  if (version !== MDA_VERSION) problems.push(`wrong version ${version} in mda header on ${device} at ${expectedStartBytes}`);
+  if (version !== MDA_VERSION)
+    problems.push(`wrong version ${version} in mda header on ${device} at ${expectedStartBytes}`);
   const startBig = dv.getBigUint64(24, true);
-  if (startBig !== BigInt(expectedStartBytes)) problems.push(`wrong start sector ${startBig} in mda header on ${device} at ${expectedStartBytes}`);
+  if (startBig !== BigInt(expectedStartBytes))
+    problems.push(`wrong start sector ${startBig} in mda header on ${device} at ${expectedStartBytes}`);
   if (problems.length > 0) return { ok: false, problems };
   try {
     const header: MdaHeader = {
@@ -84,7 +90,10 @@ export function decodeMdaHeader(sector: Uint8Array, expectedStartBytes: number, 
     };
     return { ok: true, header };
   } catch (error) {
-    return { ok: false, problems: [`bad mda header on ${device} at ${expectedStartBytes}: ${(error as Error).message}`] };
+    return {
+      ok: false,
+      problems: [`bad mda header on ${device} at ${expectedStartBytes}: ${(error as Error).message}`],
+    };
   }
 }
 

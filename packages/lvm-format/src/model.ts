@@ -13,13 +13,29 @@ export const VG_STATUS_FLAGS = ['EXPORTED', 'RESIZEABLE', 'PVMOVE', 'READ', 'WRI
 export type VgStatusFlag = (typeof VG_STATUS_FLAGS)[number];
 export const PV_STATUS_FLAGS = ['ALLOCATABLE', 'EXPORTED', 'MISSING'] as const;
 export type PvStatusFlag = (typeof PV_STATUS_FLAGS)[number];
-export const LV_STATUS_FLAGS = ['READ', 'WRITE', 'FIXED_MINOR', 'VISIBLE', 'PVMOVE', 'LOCKED', 'NOTSYNCED', 'REBUILD', 'WRITEMOSTLY'] as const;
+export const LV_STATUS_FLAGS = [
+  'READ',
+  'WRITE',
+  'FIXED_MINOR',
+  'VISIBLE',
+  'PVMOVE',
+  'LOCKED',
+  'NOTSYNCED',
+  'REBUILD',
+  'WRITEMOSTLY',
+] as const;
 export type LvStatusFlag = (typeof LV_STATUS_FLAGS)[number];
 
 /** The flags words lvm 2.03 knows (others are read and dropped, as lvm does). */
 export const VG_KNOWN_FLAGS = ['WRITE_LOCKED', 'NOAUTOACTIVATE'] as const;
 export const PV_KNOWN_FLAGS = ['MISSING'] as const;
-export const LV_KNOWN_FLAGS = ['WRITE_LOCKED', 'ACTIVATION_SKIP', 'NOAUTOACTIVATE', 'ERROR_WHEN_FULL', 'CACHE_VOL'] as const;
+export const LV_KNOWN_FLAGS = [
+  'WRITE_LOCKED',
+  'ACTIVATION_SKIP',
+  'NOAUTOACTIVATE',
+  'ERROR_WHEN_FULL',
+  'CACHE_VOL',
+] as const;
 /** The flags word that stands for the WRITE status in VGs with a lock_type or system_id. */
 export const WRITE_LOCKED_FLAG = 'WRITE_LOCKED';
 
@@ -186,7 +202,11 @@ function cloneSection(section: ConfigSection): ConfigSection {
 
 /** A deep copy of a segment (plain data). */
 export function cloneSegment(seg: Segment): Segment {
-  const copy: Segment = { ...seg, tags: [...seg.tags], stripes: seg.stripes.map((a) => ({ pvKey: a.pvKey, startPe: a.startPe })) };
+  const copy: Segment = {
+    ...seg,
+    tags: [...seg.tags],
+    stripes: seg.stripes.map((a) => ({ pvKey: a.pvKey, startPe: a.startPe })),
+  };
   if (seg.extra !== undefined) copy.extra = cloneSection(seg.extra);
   return copy;
 }
@@ -199,7 +219,13 @@ export function cloneVolumeGroup(vg: VolumeGroup): VolumeGroup {
     flags: [...vg.flags],
     tags: [...vg.tags],
     pvs: vg.pvs.map((pv) => ({ ...pv, status: [...pv.status], flags: [...pv.flags], tags: [...pv.tags] })),
-    lvs: vg.lvs.map((lv) => ({ ...lv, status: [...lv.status], flags: [...lv.flags], tags: [...lv.tags], segments: lv.segments.map(cloneSegment) })),
+    lvs: vg.lvs.map((lv) => ({
+      ...lv,
+      status: [...lv.status],
+      flags: [...lv.flags],
+      tags: [...lv.tags],
+      segments: lv.segments.map(cloneSegment),
+    })),
   };
   if (vg.historicalLvs !== undefined) copy.historicalLvs = cloneSection(vg.historicalLvs);
   return copy;

@@ -7,8 +7,23 @@ const NAME_CHARS = /^[A-Za-z0-9+_.-]+$/;
 export const RESERVED_LV_PREFIXES = ['pvmove', 'snapshot'] as const;
 /** Component suffixes lvm reserves inside LV names. */
 export const RESERVED_LV_SUBSTRINGS = [
-  '_cdata', '_cmeta', '_corig', '_cpool', '_cvol', '_imeta', '_iorig', '_mimage', '_mlog', '_pmspare', '_rimage', '_rmeta',
-  '_tdata', '_tmeta', '_vdata', '_vorigin', '_wcorig',
+  '_cdata',
+  '_cmeta',
+  '_corig',
+  '_cpool',
+  '_cvol',
+  '_imeta',
+  '_iorig',
+  '_mimage',
+  '_mlog',
+  '_pmspare',
+  '_rimage',
+  '_rmeta',
+  '_tdata',
+  '_tmeta',
+  '_vdata',
+  '_vorigin',
+  '_wcorig',
 ] as const;
 
 /** Why `name` is not a valid VG/LV name in general (characters, length, '-' start, '.' and '..'), or undefined. */
@@ -53,12 +68,16 @@ export function isValidLvName(name: string): boolean {
 /** Throws BAD_NAME with lvm's words: the reason, then 'New volume group name "X" is invalid.' */
 export function assertVgName(name: string): void {
   const problem = vgNameProblem(name);
-  if (problem !== undefined) throw new LvmFormatError('BAD_NAME', `${problem} New volume group name "${name}" is invalid.`);
+  if (problem !== undefined)
+    throw new LvmFormatError('BAD_NAME', `${problem} New volume group name "${name}" is invalid.`);
 }
 
 /** Throws BAD_NAME: lvm's reserved-name sentence, or 'Logical volume name "X" is invalid.' */
 export function assertLvName(name: string): void {
   const problem = lvNameProblem(name);
   if (problem === undefined) return;
-  throw new LvmFormatError('BAD_NAME', problem.startsWith('Names ') ? problem : `Logical volume name "${name}" is invalid.`);
+  throw new LvmFormatError(
+    'BAD_NAME',
+    problem.startsWith('Names ') ? problem : `Logical volume name "${name}" is invalid.`,
+  );
 }

@@ -47,9 +47,11 @@ function badChar(raw: string): string | undefined {
 /** Parses a UUID in any dash placement (lvm removes every '-'); throws BAD_UUID with lvm's wording. */
 export function parseUuid(text: string): string {
   const raw = text.includes('-') ? text.replaceAll('-', '') : text;
-  if (raw.length !== ID_LEN) throw new LvmFormatError('BAD_UUID', `Invalid uuid "${text}": ${raw.length} characters, expected ${ID_LEN}.`);
+  if (raw.length !== ID_LEN)
+    throw new LvmFormatError('BAD_UUID', `Invalid uuid "${text}": ${raw.length} characters, expected ${ID_LEN}.`);
   const ch = badChar(raw);
-  if (ch !== undefined) throw new LvmFormatError('BAD_UUID', `UUID contains invalid character '${ch}'. Invalid uuid "${text}".`);
+  if (ch !== undefined)
+    throw new LvmFormatError('BAD_UUID', `UUID contains invalid character '${ch}'. Invalid uuid "${text}".`);
   return raw;
 }
 

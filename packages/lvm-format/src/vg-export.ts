@@ -7,8 +7,20 @@
 import { escapeString, printConfig } from './config.js';
 import { SECTOR_SIZE_BYTES } from './constants.js';
 import {
-  isLvVisible, isVgShared, LV_KNOWN_FLAGS, LV_STATUS_FLAGS, type LogicalVolume, type MetadataFooter, PV_KNOWN_FLAGS, PV_STATUS_FLAGS,
-  type Segment, VG_KNOWN_FLAGS, VG_STATUS_FLAGS, type VgMetadata, type VolumeGroup, WRITE_LOCKED_FLAG,
+  isLvVisible,
+  isVgShared,
+  LV_KNOWN_FLAGS,
+  LV_STATUS_FLAGS,
+  type LogicalVolume,
+  type MetadataFooter,
+  PV_KNOWN_FLAGS,
+  PV_STATUS_FLAGS,
+  type Segment,
+  VG_KNOWN_FLAGS,
+  VG_STATUS_FLAGS,
+  type VgMetadata,
+  type VolumeGroup,
+  WRITE_LOCKED_FLAG,
 } from './model.js';
 import { CONTENTS_VALUE, FORMAT_VERSION_VALUE } from './vg-import.js';
 import { formatUuid } from './uuid.js';
@@ -84,7 +96,14 @@ export function vgWriteLocked(vg: Pick<VolumeGroup, 'lockType' | 'systemId'>): b
   return isVgShared(vg) || (vg.systemId !== undefined && vg.systemId !== '');
 }
 
-function statusAndFlags(w: Writer, status: readonly string[], flags: readonly string[], statusVocab: readonly string[], flagVocab: readonly string[], writeLocked: boolean): void {
+function statusAndFlags(
+  w: Writer,
+  status: readonly string[],
+  flags: readonly string[],
+  statusVocab: readonly string[],
+  flagVocab: readonly string[],
+  writeLocked: boolean,
+): void {
   let st = [...status];
   let fl = [...flags];
   if (writeLocked && st.includes('WRITE')) {
@@ -164,7 +183,12 @@ function printVgBody(w: Writer, vg: VolumeGroup, options: ExportOptions): void {
     out(w, `dev_size = ${devSize}`, sizeComment(devSize));
     out(w, `pe_start = ${pv.peStartSectors}`);
     out(w, `pe_count = ${pv.peCount}`, sizeComment(vg.extentSizeSectors * pv.peCount));
-    if (pv.baStartSectors !== undefined && pv.baSizeSectors !== undefined && pv.baStartSectors !== 0 && pv.baSizeSectors !== 0) {
+    if (
+      pv.baStartSectors !== undefined &&
+      pv.baSizeSectors !== undefined &&
+      pv.baStartSectors !== 0 &&
+      pv.baSizeSectors !== 0
+    ) {
       out(w, `ba_start = ${pv.baStartSectors}`);
       out(w, `ba_size = ${pv.baSizeSectors}`, sizeComment(pv.baSizeSectors));
     }
@@ -193,7 +217,14 @@ function printVgBody(w: Writer, vg: VolumeGroup, options: ExportOptions): void {
   out(w, '}');
 }
 
-function printLv(w: Writer, vg: VolumeGroup, lv: LogicalVolume, pvIndex: Map<string, string>, writeLocked: boolean, options: ExportOptions): void {
+function printLv(
+  w: Writer,
+  vg: VolumeGroup,
+  lv: LogicalVolume,
+  pvIndex: Map<string, string>,
+  writeLocked: boolean,
+  options: ExportOptions,
+): void {
   nl(w);
   out(w, `${lv.name} {`);
   w.indent++;
@@ -205,7 +236,8 @@ function printLv(w: Writer, vg: VolumeGroup, lv: LogicalVolume, pvIndex: Map<str
     out(w, `creation_host = "${escapeString(lv.creationHost ?? '')}"`);
   }
   if (lv.lockArgs !== undefined) out(w, `lock_args = "${escapeString(lv.lockArgs)}"`);
-  if (lv.allocationPolicy !== undefined && lv.allocationPolicy !== 'inherit') out(w, `allocation_policy = "${escapeString(lv.allocationPolicy)}"`);
+  if (lv.allocationPolicy !== undefined && lv.allocationPolicy !== 'inherit')
+    out(w, `allocation_policy = "${escapeString(lv.allocationPolicy)}"`);
   if (lv.profile !== undefined) out(w, `profile = "${escapeString(lv.profile)}"`);
   if (lv.readAheadSectors === -1) out(w, 'read_ahead = -1', '# None');
   else if (lv.readAheadSectors !== undefined) out(w, `read_ahead = ${lv.readAheadSectors}`);
@@ -230,12 +262,16 @@ function printSegment(w: Writer, vg: VolumeGroup, seg: Segment, count: number, p
   tags(w, seg.tags);
   if (seg.stripes.length > 0) {
     out(w, `stripe_count = ${seg.stripes.length}`, seg.stripes.length === 1 ? '# linear' : undefined);
-    if (seg.stripes.length > 1) out(w, `stripe_size = ${seg.stripeSizeSectors ?? 0}`, sizeComment(seg.stripeSizeSectors ?? 0));
+    if (seg.stripes.length > 1)
+      out(w, `stripe_size = ${seg.stripeSizeSectors ?? 0}`, sizeComment(seg.stripeSizeSectors ?? 0));
     nl(w);
     out(w, 'stripes = [');
     w.indent++;
     seg.stripes.forEach((area, i) => {
-      out(w, `"${escapeString(pvIndex.get(area.pvKey) ?? area.pvKey)}", ${area.startPe}${i === seg.stripes.length - 1 ? '' : ','}`);
+      out(
+        w,
+        `"${escapeString(pvIndex.get(area.pvKey) ?? area.pvKey)}", ${area.startPe}${i === seg.stripes.length - 1 ? '' : ','}`,
+      );
     });
     w.indent--;
     out(w, ']');
@@ -254,7 +290,8 @@ function footerLines(w: Writer, footer: MetadataFooter): void {
   w.lines.push(`contents = "${CONTENTS_VALUE}"`, `version = ${FORMAT_VERSION_VALUE}`, '');
   w.lines.push(`description = "${escapeString(footer.description ?? '')}"`, '');
   w.lines.push(`creation_host = "${escapeString(host)}"\t# ${footer.creationHostComment ?? ''}`);
-  if (footer.creationHostSystemId !== undefined && footer.creationHostSystemId !== '') w.lines.push(`creation_host_system_id = "${escapeString(footer.creationHostSystemId)}"`);
+  if (footer.creationHostSystemId !== undefined && footer.creationHostSystemId !== '')
+    w.lines.push(`creation_host_system_id = "${escapeString(footer.creationHostSystemId)}"`);
   w.lines.push(`creation_time = ${time}\t# ${footer.creationTimeComment ?? ctime(time)}`, '');
 }
 

@@ -50,7 +50,8 @@ function checkedGeometry(geometry: Geometry): Geometry {
 /** The free delta leader that `direct init -s` writes into every host sector. */
 export function initialDeltaLeader(spaceName: string, geometry: Geometry, ioTimeoutSeconds: number): LeaderRecord {
   validateName(spaceName, 'lockspace name');
-  const ioTimeout = ioTimeoutSeconds === 0 ? DEFAULT_IO_TIMEOUT_SECONDS : checkU16(ioTimeoutSeconds, 'ioTimeoutSeconds');
+  const ioTimeout =
+    ioTimeoutSeconds === 0 ? DEFAULT_IO_TIMEOUT_SECONDS : checkU16(ioTimeoutSeconds, 'ioTimeoutSeconds');
   return {
     magic: DELTA_LEADER_MAGIC,
     version: DELTA_LEADER_VERSION,
@@ -100,10 +101,14 @@ export interface ResourceAreaOptions {
 export function effectiveNumHosts(numHosts: number | undefined, geometry: Geometry): number {
   if (numHosts === undefined) return geometry.maxHosts;
   if (!Number.isInteger(numHosts) || numHosts < 0) {
-    throw new OnDiskError('LAYOUT_INVALID', `bad num_hosts ${String(numHosts)}: expected an integer >= 0 (0 means ${geometry.maxHosts})`, {
-      found: String(numHosts),
-      expected: `0..${geometry.maxHosts}`,
-    });
+    throw new OnDiskError(
+      'LAYOUT_INVALID',
+      `bad num_hosts ${String(numHosts)}: expected an integer >= 0 (0 means ${geometry.maxHosts})`,
+      {
+        found: String(numHosts),
+        expected: `0..${geometry.maxHosts}`,
+      },
+    );
   }
   return numHosts === 0 || numHosts > geometry.maxHosts ? geometry.maxHosts : numHosts;
 }
@@ -142,7 +147,10 @@ export function buildResourceArea(opts: ResourceAreaOptions): Uint8Array {
   const geometry = checkedGeometry(opts.geometry);
   const area = new Uint8Array(geometry.alignBytes);
   encodeLeader(initialPaxosLeader(opts), area, 0);
-  const request = encodeRequestSector({ magic: REQUEST_MAGIC, version: REQUEST_VERSION, lver: 0n, forceMode: FORCE_MODE_NONE }, geometry.sectorSize);
+  const request = encodeRequestSector(
+    { magic: REQUEST_MAGIC, version: REQUEST_VERSION, lver: 0n, forceMode: FORCE_MODE_NONE },
+    geometry.sectorSize,
+  );
   area.set(request, geometry.sectorSize);
   return area;
 }

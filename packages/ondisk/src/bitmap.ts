@@ -14,10 +14,14 @@ export const HOST_BITMAP_MAX_HOST_ID = HOST_BITMAP_BYTES * BITS_PER_BYTE;
 function bitPosition(bitmap: Uint8Array, hostId: number): { byteIndex: number; mask: number } {
   requireBytes(bitmap, 0, HOST_BITMAP_BYTES, 'host bitmap');
   if (!Number.isInteger(hostId) || hostId < 1 || hostId > HOST_BITMAP_MAX_HOST_ID) {
-    throw new OnDiskError('LAYOUT_INVALID', `host_id ${String(hostId)} has no bit in the host bitmap: expected 1..${HOST_BITMAP_MAX_HOST_ID}`, {
-      found: String(hostId),
-      expected: `1..${HOST_BITMAP_MAX_HOST_ID}`,
-    });
+    throw new OnDiskError(
+      'LAYOUT_INVALID',
+      `host_id ${String(hostId)} has no bit in the host bitmap: expected 1..${HOST_BITMAP_MAX_HOST_ID}`,
+      {
+        found: String(hostId),
+        expected: `1..${HOST_BITMAP_MAX_HOST_ID}`,
+      },
+    );
   }
   const bit = hostId - 1;
   return { byteIndex: bit >> 3, mask: 1 << (bit & 7) };

@@ -29,10 +29,14 @@ export function requireBytes(source: Uint8Array, offset: number, length: number,
     });
   }
   if (!Number.isSafeInteger(offset) || offset < 0) {
-    throw new OnDiskError('BUFFER_SIZE', `${what}: bad buffer offset ${String(offset)}, expected a non-negative integer`, {
-      found: String(offset),
-      expected: 'a non-negative integer',
-    });
+    throw new OnDiskError(
+      'BUFFER_SIZE',
+      `${what}: bad buffer offset ${String(offset)}, expected a non-negative integer`,
+      {
+        found: String(offset),
+        expected: 'a non-negative integer',
+      },
+    );
   }
   const available = Math.max(0, source.length - offset);
   if (available < length) {

@@ -66,14 +66,17 @@ export class OnDiskError extends Error {
 }
 
 /** Leader magics by their hex text, as `details.found` carries them. */
-const LEASE_MAGIC_TEXTS: ReadonlySet<string> = new Set([DELTA_LEADER_MAGIC, PAXOS_LEADER_MAGIC].map((magic) => hex32(magic)));
+const LEASE_MAGIC_TEXTS: ReadonlySet<string> = new Set(
+  [DELTA_LEADER_MAGIC, PAXOS_LEADER_MAGIC].map((magic) => hex32(magic)),
+);
 
 /**
  * LEADER_MAGIC says only "not the magic expected": the other kind's magic means a lockspace was
  * found where a resource was expected (or the reverse); anything else means nothing is initialised.
  */
 function catalogueCodeOf(code: OnDiskErrorCode, details: OnDiskErrorDetails): ErrorCode {
-  if (code === 'LEADER_MAGIC' && details.found !== undefined && LEASE_MAGIC_TEXTS.has(details.found)) return 'WRONG_KIND';
+  if (code === 'LEADER_MAGIC' && details.found !== undefined && LEASE_MAGIC_TEXTS.has(details.found))
+    return 'WRONG_KIND';
   return canonicalCode(code);
 }
 

@@ -86,7 +86,11 @@ export function isAlignSize(value: number): value is AlignSizeBytes {
 /** Throws LAYOUT_INVALID unless sectorSize is 512 or 4096. */
 export function checkSectorSize(sectorSize: number): SectorSize {
   if (!isSectorSize(sectorSize)) {
-    throw layoutError(`unsupported sector size ${String(sectorSize)}: expected 512 or 4096`, String(sectorSize), '512 or 4096');
+    throw layoutError(
+      `unsupported sector size ${String(sectorSize)}: expected 512 or 4096`,
+      String(sectorSize),
+      '512 or 4096',
+    );
   }
   return sectorSize;
 }
@@ -101,7 +105,11 @@ export function geometryFor(sectorSize: number, alignBytes: number): Geometry {
   const row = GEOMETRIES.find((g) => g.sectorSize === sectorSize && g.alignBytes === alignBytes);
   if (!row) {
     const found = `${String(sectorSize)}/${formatAlignSize(alignBytes)}`;
-    throw layoutError(`unsupported sector size/align combination ${found}: expected ${SUPPORTED_TEXT}`, found, SUPPORTED_TEXT);
+    throw layoutError(
+      `unsupported sector size/align combination ${found}: expected ${SUPPORTED_TEXT}`,
+      found,
+      SUPPORTED_TEXT,
+    );
   }
   return toGeometry(row);
 }
@@ -120,7 +128,11 @@ export function allGeometries(): Geometry[] {
 function alignRow(alignBytes: number): (typeof ALIGN_FLAGS)[number] {
   const row = ALIGN_FLAGS.find((r) => r.alignBytes === alignBytes);
   if (!row) {
-    throw layoutError(`unsupported align size ${formatAlignSize(alignBytes)}: expected 1M, 2M, 4M or 8M`, String(alignBytes), '1M, 2M, 4M or 8M');
+    throw layoutError(
+      `unsupported align size ${formatAlignSize(alignBytes)}: expected 1M, 2M, 4M or 8M`,
+      String(alignBytes),
+      '1M, 2M, 4M or 8M',
+    );
   }
   return row;
 }
@@ -136,10 +148,14 @@ export function rindexAlignFlag(alignBytes: number): number {
 /** Geometry from a leader's sector_size and flags; no align flag: 512 -> 1M, 4096 -> 8M. Throws LEADER_SECTORSIZE/LEADER_ALIGN. */
 export function geometryFromLeader(sectorSize: number, flags: number): Geometry {
   if (!isSectorSize(sectorSize)) {
-    throw new OnDiskError('LEADER_SECTORSIZE', `bad leader sector_size: found ${String(sectorSize)}, expected 512 or 4096`, {
-      found: String(sectorSize),
-      expected: '512 or 4096',
-    });
+    throw new OnDiskError(
+      'LEADER_SECTORSIZE',
+      `bad leader sector_size: found ${String(sectorSize)}, expected 512 or 4096`,
+      {
+        found: String(sectorSize),
+        expected: '512 or 4096',
+      },
+    );
   }
   const alignBits = (flags & LFL_ALIGN_MASK) >>> 0;
   if (alignBits === 0) return geometryFor(sectorSize, FALLBACK_ALIGN_BYTES[sectorSize]);
@@ -147,7 +163,10 @@ export function geometryFromLeader(sectorSize: number, flags: number): Geometry 
   // More than one align bit set is never written by sanlock: refuse rather than guess.
   const geometry = row && GEOMETRIES.find((g) => g.sectorSize === sectorSize && g.alignBytes === row.alignBytes);
   if (!row || !geometry) {
-    const expected = sectorSize === 512 ? `${hex32(LFL_ALIGN_1M)} (1M) or none` : `one of ${hex32(LFL_ALIGN_1M)}, ${hex32(LFL_ALIGN_2M)}, ${hex32(LFL_ALIGN_4M)}, ${hex32(LFL_ALIGN_8M)} or none`;
+    const expected =
+      sectorSize === 512
+        ? `${hex32(LFL_ALIGN_1M)} (1M) or none`
+        : `one of ${hex32(LFL_ALIGN_1M)}, ${hex32(LFL_ALIGN_2M)}, ${hex32(LFL_ALIGN_4M)}, ${hex32(LFL_ALIGN_8M)} or none`;
     throw new OnDiskError(
       'LEADER_ALIGN',
       `bad leader align flags for sector size ${sectorSize}: found flags ${hex32(flags)} (align bits ${hex32(alignBits)}), expected ${expected}`,
@@ -165,7 +184,11 @@ export function parseAlignSize(text: string): number {
   const digits = match?.[1];
   const value = digits === undefined ? NaN : Number(digits) * (match?.[2] ? MIB : 1);
   if (!isAlignSize(value)) {
-    throw layoutError(`unsupported align size ${JSON.stringify(text)}: expected 1M, 2M, 4M, 8M or the same in bytes`, String(text), '1M, 2M, 4M or 8M');
+    throw layoutError(
+      `unsupported align size ${JSON.stringify(text)}: expected 1M, 2M, 4M, 8M or the same in bytes`,
+      String(text),
+      '1M, 2M, 4M or 8M',
+    );
   }
   return value;
 }
@@ -194,7 +217,11 @@ export function checkAreaOffset(offsetBytes: number, geometry: Geometry): void {
 
 function checkBase(areaOffsetBytes: number): void {
   if (!Number.isSafeInteger(areaOffsetBytes) || areaOffsetBytes < 0) {
-    throw layoutError(`bad area offset ${String(areaOffsetBytes)}: expected a non-negative integer`, String(areaOffsetBytes), 'a non-negative integer');
+    throw layoutError(
+      `bad area offset ${String(areaOffsetBytes)}: expected a non-negative integer`,
+      String(areaOffsetBytes),
+      'a non-negative integer',
+    );
   }
 }
 
@@ -242,7 +269,11 @@ export function lvbInsideArea(geometry: Geometry): boolean {
 export function ballotReadSectors(numHosts: number, geometry?: Geometry): number {
   const limit = geometry?.maxHosts ?? MAX_HOST_ID;
   if (!Number.isInteger(numHosts) || numHosts < 0 || numHosts > limit) {
-    throw layoutError(`bad num_hosts ${String(numHosts)} for a ballot read: expected 0..${limit}`, String(numHosts), `0..${limit}`);
+    throw layoutError(
+      `bad num_hosts ${String(numHosts)} for a ballot read: expected 0..${limit}`,
+      String(numHosts),
+      `0..${limit}`,
+    );
   }
   let sectors = 1;
   while (sectors < numHosts + 2) sectors *= 2;

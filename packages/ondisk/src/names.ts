@@ -60,16 +60,24 @@ export function validateName(name: string, what: string, options: NameOptions = 
   }
   const nul = name.indexOf('\0');
   if (nul >= 0) {
-    throw new OnDiskError('NAME_INVALID', `${what} ${JSON.stringify(name)} has a NUL byte at index ${nul}: names cannot contain NUL`, {
-      found: 'a NUL byte',
-      expected: 'no NUL',
-    });
+    throw new OnDiskError(
+      'NAME_INVALID',
+      `${what} ${JSON.stringify(name)} has a NUL byte at index ${nul}: names cannot contain NUL`,
+      {
+        found: 'a NUL byte',
+        expected: 'no NUL',
+      },
+    );
   }
   if (!surrogatesAreEscapes(name)) {
-    throw new OnDiskError('NAME_INVALID', `${what} ${JSON.stringify(name)} is not valid Unicode text (a lone surrogate)`, {
-      found: 'a lone surrogate',
-      expected: 'Unicode text',
-    });
+    throw new OnDiskError(
+      'NAME_INVALID',
+      `${what} ${JSON.stringify(name)} is not valid Unicode text (a lone surrogate)`,
+      {
+        found: 'a lone surrogate',
+        expected: 'Unicode text',
+      },
+    );
   }
   const byteLength = nameBytes(name).length;
   if (byteLength > NAME_LENGTH_BYTES) {
@@ -84,7 +92,13 @@ export function validateName(name: string, what: string, options: NameOptions = 
 }
 
 /** Writes the name into target[offset, offset+48) as UTF-8, NUL padded. Validates first. */
-export function encodeName(name: string, target: Uint8Array, offset: number, what: string, options: NameOptions = {}): void {
+export function encodeName(
+  name: string,
+  target: Uint8Array,
+  offset: number,
+  what: string,
+  options: NameOptions = {},
+): void {
   validateName(name, what, options);
   requireBytes(target, offset, NAME_LENGTH_BYTES, `${what} field`);
   const bytes = nameBytes(name);

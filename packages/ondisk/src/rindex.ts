@@ -28,7 +28,16 @@ import { decodeName, encodeName, validateName } from './names.js';
 /** Name of the paxos lease that guards rindex updates, at rindex area + align. */
 export const RINDEX_LEASE_NAME = 'rindex_lease';
 
-const H = { magic: 0, version: 4, flags: 8, sectorSize: 12, maxResources: 16, unused: 20, rxOffset: 24, lockspaceName: 32 } as const;
+const H = {
+  magic: 0,
+  version: 4,
+  flags: 8,
+  sectorSize: 12,
+  maxResources: 16,
+  unused: 20,
+  rxOffset: 24,
+  lockspaceName: 32,
+} as const;
 const E = { resOffset: 0, flags: 8, unused: 12, name: 16 } as const;
 
 export function encodeRindexHeader(header: RindexHeader, target: Uint8Array, offset = 0): void {
@@ -67,34 +76,50 @@ export function decodeRindexHeader(source: Uint8Array, offset = 0): RindexHeader
 export function verifyRindexHeader(source: Uint8Array, offset: number, areaOffsetBytes: number): RindexHeader {
   const header = decodeRindexHeader(source, offset);
   if (!Number.isSafeInteger(areaOffsetBytes) || areaOffsetBytes < 0) {
-    throw new OnDiskError('LAYOUT_INVALID', `bad rindex area offset ${String(areaOffsetBytes)}: expected a non-negative integer`, {
-      found: String(areaOffsetBytes),
-      expected: 'a non-negative integer',
-    });
+    throw new OnDiskError(
+      'LAYOUT_INVALID',
+      `bad rindex area offset ${String(areaOffsetBytes)}: expected a non-negative integer`,
+      {
+        found: String(areaOffsetBytes),
+        expected: 'a non-negative integer',
+      },
+    );
   }
   const at = describeLocation(areaOffsetBytes, offset);
   const where = { offsetBytes: areaOffsetBytes };
   if (header.magic !== RINDEX_MAGIC) {
-    throw new OnDiskError('RINDEX_MAGIC', `bad rindex header magic ${at}: found ${hex32(header.magic)}, expected ${hex32(RINDEX_MAGIC)}`, {
-      ...where,
-      found: hex32(header.magic),
-      expected: hex32(RINDEX_MAGIC),
-    });
+    throw new OnDiskError(
+      'RINDEX_MAGIC',
+      `bad rindex header magic ${at}: found ${hex32(header.magic)}, expected ${hex32(RINDEX_MAGIC)}`,
+      {
+        ...where,
+        found: hex32(header.magic),
+        expected: hex32(RINDEX_MAGIC),
+      },
+    );
   }
   const expectedMajor = (RINDEX_VERSION & VERSION_MAJOR_MASK) >>> 0;
   if ((header.version & VERSION_MAJOR_MASK) >>> 0 !== expectedMajor) {
-    throw new OnDiskError('RINDEX_VERSION', `bad rindex header version ${at}: found ${hex32(header.version)}, expected major version ${hex32(expectedMajor)}`, {
-      ...where,
-      found: hex32(header.version),
-      expected: hex32(expectedMajor),
-    });
+    throw new OnDiskError(
+      'RINDEX_VERSION',
+      `bad rindex header version ${at}: found ${hex32(header.version)}, expected major version ${hex32(expectedMajor)}`,
+      {
+        ...where,
+        found: hex32(header.version),
+        expected: hex32(expectedMajor),
+      },
+    );
   }
   if (header.rxOffsetBytes !== BigInt(areaOffsetBytes)) {
-    throw new OnDiskError('RINDEX_OFFSET', `bad rindex header rx_offset ${at}: found ${header.rxOffsetBytes}, expected ${areaOffsetBytes}`, {
-      ...where,
-      found: String(header.rxOffsetBytes),
-      expected: String(areaOffsetBytes),
-    });
+    throw new OnDiskError(
+      'RINDEX_OFFSET',
+      `bad rindex header rx_offset ${at}: found ${header.rxOffsetBytes}, expected ${areaOffsetBytes}`,
+      {
+        ...where,
+        found: String(header.rxOffsetBytes),
+        expected: String(areaOffsetBytes),
+      },
+    );
   }
   return header;
 }

@@ -150,7 +150,9 @@ export function verifyDblock(source: Uint8Array, offset = 0, offsetBytesForMessa
     throw new OnDiskError(
       'DBLOCK_CHECKSUM',
       `bad dblock checksum ${describeLocation(offsetBytesForMessage, offset)}: found ${found}, expected ${expected} (computed)`,
-      offsetBytesForMessage === undefined ? { found, expected } : { offsetBytes: offsetBytesForMessage, found, expected },
+      offsetBytesForMessage === undefined
+        ? { found, expected }
+        : { offsetBytes: offsetBytesForMessage, found, expected },
     );
   }
   return dblock;
@@ -219,11 +221,15 @@ export function verifyRequest(source: Uint8Array, offset: number, offsetBytesFor
   const at = describeLocation(offsetBytesForMessage, offset);
   const where = offsetBytesForMessage === undefined ? {} : { offsetBytes: offsetBytesForMessage };
   if (req.magic !== REQUEST_MAGIC) {
-    throw new OnDiskError('REQUEST_MAGIC', `bad request record magic ${at}: found ${hex32(req.magic)}, expected ${hex32(REQUEST_MAGIC)}`, {
-      ...where,
-      found: hex32(req.magic),
-      expected: hex32(REQUEST_MAGIC),
-    });
+    throw new OnDiskError(
+      'REQUEST_MAGIC',
+      `bad request record magic ${at}: found ${hex32(req.magic)}, expected ${hex32(REQUEST_MAGIC)}`,
+      {
+        ...where,
+        found: hex32(req.magic),
+        expected: hex32(REQUEST_MAGIC),
+      },
+    );
   }
   const expectedMajor = (REQUEST_VERSION & VERSION_MAJOR_MASK) >>> 0;
   if ((req.version & VERSION_MAJOR_MASK) >>> 0 !== expectedMajor) {

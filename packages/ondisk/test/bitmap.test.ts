@@ -1,6 +1,13 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { HOST_BITMAP_BYTES, HOST_BITMAP_MAX_HOST_ID, emptyHostBitmap, hostBitmapGet, hostBitmapList, hostBitmapSet } from '../src/index.js';
+import {
+  HOST_BITMAP_BYTES,
+  HOST_BITMAP_MAX_HOST_ID,
+  emptyHostBitmap,
+  hostBitmapGet,
+  hostBitmapList,
+  hostBitmapSet,
+} from '../src/index.js';
 import { expectOnDiskError } from './expect-error.js';
 
 describe('host-id bitmap', () => {
@@ -22,22 +29,21 @@ describe('host-id bitmap', () => {
     expect(hostBitmapGet(bitmap, 1)).toBe(true);
   });
 
-  test.prop([fc.array(fc.tuple(fc.integer({ min: 1, max: HOST_BITMAP_MAX_HOST_ID }), fc.boolean()), { maxLength: 200 })])(
-    'behaves like a set of host ids and round trips through its 256 bytes',
-    (operations) => {
-      const bitmap = emptyHostBitmap();
-      const model = new Set<number>();
-      for (const [hostId, value] of operations) {
-        hostBitmapSet(bitmap, hostId, value);
-        if (value) model.add(hostId);
-        else model.delete(hostId);
-      }
-      const expected = [...model].sort((a, b) => a - b);
-      expect(hostBitmapList(bitmap)).toEqual(expected);
-      for (const hostId of expected) expect(hostBitmapGet(bitmap, hostId)).toBe(true);
-      expect(hostBitmapList(bitmap.slice())).toEqual(expected);
-    },
-  );
+  test.prop([
+    fc.array(fc.tuple(fc.integer({ min: 1, max: HOST_BITMAP_MAX_HOST_ID }), fc.boolean()), { maxLength: 200 }),
+  ])('behaves like a set of host ids and round trips through its 256 bytes', (operations) => {
+    const bitmap = emptyHostBitmap();
+    const model = new Set<number>();
+    for (const [hostId, value] of operations) {
+      hostBitmapSet(bitmap, hostId, value);
+      if (value) model.add(hostId);
+      else model.delete(hostId);
+    }
+    const expected = [...model].sort((a, b) => a - b);
+    expect(hostBitmapList(bitmap)).toEqual(expected);
+    for (const hostId of expected) expect(hostBitmapGet(bitmap, hostId)).toBe(true);
+    expect(hostBitmapList(bitmap.slice())).toEqual(expected);
+  });
 
   test('out-of-range host ids and short bitmaps are refused', () => {
     const bitmap = emptyHostBitmap();

@@ -71,14 +71,28 @@ describe('sanlock CRC-32C test vectors (spec §0)', () => {
   });
 
   test('3: delta leader after direct init -s LS1 (512/1M) gives 0x4DBA1E1E, stored as 1e 1e ba 4d', () => {
-    const rec = freeLeader({ magic: DELTA_LEADER_MAGIC, version: DELTA_LEADER_VERSION, flags: LFL_ALIGN_1M, sectorSize: 512, maxHosts: 1n, spaceName: 'LS1' });
+    const rec = freeLeader({
+      magic: DELTA_LEADER_MAGIC,
+      version: DELTA_LEADER_VERSION,
+      flags: LFL_ALIGN_1M,
+      sectorSize: 512,
+      maxHosts: 1n,
+      spaceName: 'LS1',
+    });
     const bytes = leaderBytes(rec);
     expect(sanlockChecksum(bytes, 0, LEADER_CHECKSUM_COVERED_BYTES)).toBe(0x4dba1e1e);
     expect([...bytes.subarray(168, 172)]).toEqual([0x1e, 0x1e, 0xba, 0x4d]);
   });
 
   test('4: the same with flags 0x80 and ss 4096 (4K/8M) gives 0x385EE49D', () => {
-    const rec = freeLeader({ magic: DELTA_LEADER_MAGIC, version: DELTA_LEADER_VERSION, flags: LFL_ALIGN_8M, sectorSize: 4096, maxHosts: 1n, spaceName: 'LS1' });
+    const rec = freeLeader({
+      magic: DELTA_LEADER_MAGIC,
+      version: DELTA_LEADER_VERSION,
+      flags: LFL_ALIGN_8M,
+      sectorSize: 4096,
+      maxHosts: 1n,
+      spaceName: 'LS1',
+    });
     expect(encodeLeader(rec, new Uint8Array(LEADER_RECORD_BYTES))).toBe(0x385ee49d);
   });
 
@@ -98,7 +112,10 @@ describe('sanlock CRC-32C test vectors (spec §0)', () => {
 
   test('6: dblock mbal=1 bal=1 inp=1 inp2=1 inp3=4463 lver=1 gives 0xEFA3B485', () => {
     const bytes = new Uint8Array(DBLOCK_BYTES);
-    const checksum = encodeDblock({ mbal: 1n, bal: 1n, inp: 1n, inp2: 1n, inp3: 4463n, lver: 1n, checksum: 0, flags: 0 }, bytes);
+    const checksum = encodeDblock(
+      { mbal: 1n, bal: 1n, inp: 1n, inp2: 1n, inp3: 4463n, lver: 1n, checksum: 0, flags: 0 },
+      bytes,
+    );
     expect(checksum).toBe(0xefa3b485);
     expect(sanlockChecksum(bytes, 0, 48)).toBe(0xefa3b485);
   });
@@ -109,9 +126,12 @@ describe('CRC-32C against @node-rs/crc32', () => {
     expect(sanlockChecksum(data)).toBe(referenceSanlock(data));
   });
 
-  test.prop([u32(), fc.uint8Array({ maxLength: 100 })], { numRuns: 500 })('crc32cUpdate continues any register', (register, data) => {
-    expect(crc32cUpdate(register, data)).toBe(referenceUpdate(register, data));
-  });
+  test.prop([u32(), fc.uint8Array({ maxLength: 100 })], { numRuns: 500 })(
+    'crc32cUpdate continues any register',
+    (register, data) => {
+      expect(crc32cUpdate(register, data)).toBe(referenceUpdate(register, data));
+    },
+  );
 
   test('every length 0..64 (slicing-by-8 tails) and a 1 MiB buffer', () => {
     const data = new Uint8Array(1 << 20);
@@ -123,20 +143,28 @@ describe('CRC-32C against @node-rs/crc32', () => {
     expect(sanlockChecksum(data)).toBe(referenceSanlock(data));
   });
 
-  test.prop([fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 200 }), u32()])('chaining and sub-ranges agree with one pass', (a, b, register) => {
-    const joined = new Uint8Array(a.length + b.length);
-    joined.set(a);
-    joined.set(b, a.length);
-    expect(crc32cUpdate(crc32cUpdate(register, a), b)).toBe(crc32cUpdate(register, joined));
-    expect(crc32cUpdate(register, joined, a.length)).toBe(crc32cUpdate(register, b));
-    expect(sanlockChecksum(joined, 0, a.length)).toBe(sanlockChecksum(a));
-  });
+  test.prop([fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 200 }), u32()])(
+    'chaining and sub-ranges agree with one pass',
+    (a, b, register) => {
+      const joined = new Uint8Array(a.length + b.length);
+      joined.set(a);
+      joined.set(b, a.length);
+      expect(crc32cUpdate(crc32cUpdate(register, a), b)).toBe(crc32cUpdate(register, joined));
+      expect(crc32cUpdate(register, joined, a.length)).toBe(crc32cUpdate(register, b));
+      expect(sanlockChecksum(joined, 0, a.length)).toBe(sanlockChecksum(a));
+    },
+  );
 });
 
 describe('CRC-32C input ranges', () => {
   test('a range outside the buffer fails with OnDiskError BUFFER_SIZE', () => {
     const data = new Uint8Array(10);
-    for (const run of [() => sanlockChecksum(data, 5, 6), () => sanlockChecksum(data, -1, 2), () => crc32cUpdate(0, data, 4, 2), () => crc32cUpdate(0, data, 0, 11)]) {
+    for (const run of [
+      () => sanlockChecksum(data, 5, 6),
+      () => sanlockChecksum(data, -1, 2),
+      () => crc32cUpdate(0, data, 4, 2),
+      () => crc32cUpdate(0, data, 0, 11),
+    ]) {
       expect(run).toThrow(OnDiskError);
       try {
         run();

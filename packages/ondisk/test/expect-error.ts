@@ -19,6 +19,7 @@ export function onlyOnDiskErrors(fn: () => unknown): void {
   try {
     fn();
   } catch (error) {
-    if (!(error instanceof OnDiskError)) throw new Error(`expected only OnDiskError, got ${String(error)}`, { cause: error });
+    if (!(error instanceof OnDiskError))
+      throw new Error(`expected only OnDiskError, got ${String(error)}`, { cause: error });
   }
 }

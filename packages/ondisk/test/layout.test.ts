@@ -46,7 +46,9 @@ describe('geometries', () => {
   });
 
   test('allGeometries lists exactly the five, in table order, as fresh objects', () => {
-    expect(allGeometries()).toEqual(TABLE.map(({ sectorSize, alignBytes, maxHosts }) => ({ sectorSize, alignBytes, maxHosts })));
+    expect(allGeometries()).toEqual(
+      TABLE.map(({ sectorSize, alignBytes, maxHosts }) => ({ sectorSize, alignBytes, maxHosts })),
+    );
     const first = allGeometries()[0]!;
     first.maxHosts = 1;
     expect(allGeometries()[0]!.maxHosts).toBe(2000);
@@ -84,7 +86,8 @@ describe('geometries', () => {
     expect(parseAlignSize('8m')).toBe(8 * MIB);
     expect(parseAlignSize('2MiB')).toBe(2 * MIB);
     expect(parseAlignSize('4194304')).toBe(4 * MIB);
-    for (const bad of ['3M', '', 'M', '1G', '1.5M', '-1M', '1048577']) expectOnDiskError(() => parseAlignSize(bad), 'LAYOUT_INVALID');
+    for (const bad of ['3M', '', 'M', '1G', '1.5M', '-1M', '1048577'])
+      expectOnDiskError(() => parseAlignSize(bad), 'LAYOUT_INVALID');
   });
 });
 

@@ -67,7 +67,13 @@ const paxosLeader: LeaderRecord = {
   writeTimestamp: 4463n,
 };
 const deltaExpect: LeaderExpectation = { kind: 'delta', spaceName: 'LS1', offsetBytes: 1048576 };
-const paxosExpect: LeaderExpectation = { kind: 'paxos', spaceName: 'LS1', resourceName: 'RES1', offsetBytes: 1048576, hostId: 1 };
+const paxosExpect: LeaderExpectation = {
+  kind: 'paxos',
+  spaceName: 'LS1',
+  resourceName: 'RES1',
+  offsetBytes: 1048576,
+  hostId: 1,
+};
 
 /** A leader whose first two fields suit `kind`, so verification gets as far as the checksum. */
 const validLeaderArb = (kind: 'delta' | 'paxos'): fc.Arbitrary<LeaderRecord> =>
@@ -87,23 +93,33 @@ describe('leader round trips', () => {
 
   test.prop([validLeaderArb('delta')])('delta leaders round trip and verify', (rec) => {
     const bytes = encoded(rec);
-    expect(verifyLeader(bytes, 0, { kind: 'delta', spaceName: rec.spaceName })).toEqual({ ...rec, checksum: leaderChecksum(rec) });
-  });
-
-  test.prop([validLeaderArb('paxos')])('paxos leaders round trip and verify', (rec) => {
-    const bytes = encoded(rec);
-    expect(verifyLeader(bytes, 0, { kind: 'paxos', spaceName: rec.spaceName, resourceName: rec.resourceName, hostId: 1 })).toEqual({
+    expect(verifyLeader(bytes, 0, { kind: 'delta', spaceName: rec.spaceName })).toEqual({
       ...rec,
       checksum: leaderChecksum(rec),
     });
   });
 
-  test.prop([fc.uint8Array({ minLength: LEADER_RECORD_BYTES, maxLength: LEADER_RECORD_BYTES }), nameArb(), nameArb()], { numRuns: 300 })(
+  test.prop([validLeaderArb('paxos')])('paxos leaders round trip and verify', (rec) => {
+    const bytes = encoded(rec);
+    expect(
+      verifyLeader(bytes, 0, { kind: 'paxos', spaceName: rec.spaceName, resourceName: rec.resourceName, hostId: 1 }),
+    ).toEqual({
+      ...rec,
+      checksum: leaderChecksum(rec),
+    });
+  });
+
+  test.prop([fc.uint8Array({ minLength: LEADER_RECORD_BYTES, maxLength: LEADER_RECORD_BYTES }), nameArb(), nameArb()], {
+    numRuns: 300,
+  })(
     'encode(decode(bytes)) reproduces the bytes (canonical names, checksum recomputed)',
     (raw, spaceName, resourceName) => {
       const bytes = raw.slice();
       // Canonical name fields: NUL padded, as encodeName writes them.
-      for (const [field, name] of [[LEADER_FIELD_OFFSETS.spaceName, spaceName], [LEADER_FIELD_OFFSETS.resourceName, resourceName]] as const) {
+      for (const [field, name] of [
+        [LEADER_FIELD_OFFSETS.spaceName, spaceName],
+        [LEADER_FIELD_OFFSETS.resourceName, resourceName],
+      ] as const) {
         const stored = nameBytes(name);
         for (let i = 0; i < 48; i++) bytes[field + i] = stored[i] ?? 0;
       }
@@ -166,8 +182,14 @@ describe('verifyLeader', () => {
     const good = leaderChecksum(deltaLeader);
     new DataView(bytes.buffer).setUint32(168, 0x1234abcd, true);
     const error = expectOnDiskError(() => verifyLeader(bytes, 0, deltaExpect), 'LEADER_CHECKSUM');
-    expect(error.message).toBe(`bad leader checksum at offset 1048576: found 0x1234abcd, expected 0x${good.toString(16).padStart(8, '0')} (computed)`);
-    expect(error.details).toEqual({ offsetBytes: 1048576, found: '0x1234abcd', expected: `0x${good.toString(16).padStart(8, '0')}` });
+    expect(error.message).toBe(
+      `bad leader checksum at offset 1048576: found 0x1234abcd, expected 0x${good.toString(16).padStart(8, '0')} (computed)`,
+    );
+    expect(error.details).toEqual({
+      offsetBytes: 1048576,
+      found: '0x1234abcd',
+      expected: `0x${good.toString(16).padStart(8, '0')}`,
+    });
     expect(error.sanlockErrno).toBe(-229);
   });
 
@@ -176,15 +198,21 @@ describe('verifyLeader', () => {
     encodeLeader(deltaLeader, sector, 512);
     const flipped = flipBit(sector, 512 + 150, 0);
     const error = expectOnDiskError(() => verifyLeader(flipped, 512, { kind: 'delta' }), 'LEADER_CHECKSUM');
-    expect(error.message).toMatch(/^bad leader checksum at buffer offset 512: found 0x[0-9a-f]{8}, expected 0x[0-9a-f]{8} \(computed\)$/);
+    expect(error.message).toMatch(
+      /^bad leader checksum at buffer offset 512: found 0x[0-9a-f]{8}, expected 0x[0-9a-f]{8} \(computed\)$/,
+    );
     expect(error.details.offsetBytes).toBeUndefined();
   });
 
   test('wrong magic, including the other kind of leader', () => {
     const error = expectOnDiskError(() => verifyLeader(encoded(paxosLeader), 0, { kind: 'delta' }), 'LEADER_MAGIC');
-    expect(error.message).toBe('bad leader magic at buffer offset 0: found 0x06152010 (paxos leader), expected 0x12212010 (delta leader)');
+    expect(error.message).toBe(
+      'bad leader magic at buffer offset 0: found 0x06152010 (paxos leader), expected 0x12212010 (delta leader)',
+    );
     expectOnDiskError(() => verifyLeader(new Uint8Array(512), 0, { kind: 'paxos' }), 'LEADER_MAGIC');
-    expect(expectOnDiskError(() => verifyLeader(encoded(deltaLeader), 0, { kind: 'paxos' }), 'LEADER_MAGIC').sanlockErrno).toBe(-223);
+    expect(
+      expectOnDiskError(() => verifyLeader(encoded(deltaLeader), 0, { kind: 'paxos' }), 'LEADER_MAGIC').sanlockErrno,
+    ).toBe(-223);
   });
 
   test('CLEAR magic gives LEADER_CLEARED (sanlock -223)', () => {
@@ -199,20 +227,36 @@ describe('verifyLeader', () => {
   test('only the major half of version is checked; unknown minor versions and flags are kept', () => {
     const newer = { ...paxosLeader, version: 0x0006ffff, flags: (0xffff0000 | LFL_ALIGN_1M) >>> 0 };
     expect(verifyLeader(encoded(newer), 0, paxosExpect)).toEqual({ ...newer, checksum: leaderChecksum(newer) });
-    const error = expectOnDiskError(() => verifyLeader(encoded({ ...paxosLeader, version: 0x00070004 }), 0, paxosExpect), 'LEADER_VERSION');
-    expect(error.message).toBe('bad paxos leader version at offset 1048576: found 0x00070004, expected major version 0x00060000');
-    expectOnDiskError(() => verifyLeader(encoded({ ...deltaLeader, version: 0x00020004 }), 0, deltaExpect), 'LEADER_VERSION');
+    const error = expectOnDiskError(
+      () => verifyLeader(encoded({ ...paxosLeader, version: 0x00070004 }), 0, paxosExpect),
+      'LEADER_VERSION',
+    );
+    expect(error.message).toBe(
+      'bad paxos leader version at offset 1048576: found 0x00070004, expected major version 0x00060000',
+    );
+    expectOnDiskError(
+      () => verifyLeader(encoded({ ...deltaLeader, version: 0x00020004 }), 0, deltaExpect),
+      'LEADER_VERSION',
+    );
   });
 
   test('names are compared like strncmp(.., 48)', () => {
-    expect(expectOnDiskError(() => verifyLeader(encoded(deltaLeader), 0, { ...deltaExpect, spaceName: 'LS2' }), 'LEADER_LOCKSPACE').message).toBe(
-      'wrong lockspace name in leader at offset 1048576: found "LS1", expected "LS2"',
+    expect(
+      expectOnDiskError(
+        () => verifyLeader(encoded(deltaLeader), 0, { ...deltaExpect, spaceName: 'LS2' }),
+        'LEADER_LOCKSPACE',
+      ).message,
+    ).toBe('wrong lockspace name in leader at offset 1048576: found "LS1", expected "LS2"');
+    expectOnDiskError(
+      () => verifyLeader(encoded(paxosLeader), 0, { ...paxosExpect, resourceName: 'RES' }),
+      'LEADER_RESOURCE',
     );
-    expectOnDiskError(() => verifyLeader(encoded(paxosLeader), 0, { ...paxosExpect, resourceName: 'RES' }), 'LEADER_RESOURCE');
     // Bytes after a NUL and past 48 do not count.
     expect(() => verifyLeader(encoded(paxosLeader), 0, { ...paxosExpect, resourceName: 'RES1\0junk' })).not.toThrow();
     const long = { ...paxosLeader, resourceName: 'r'.repeat(48) };
-    expect(() => verifyLeader(encoded(long), 0, { ...paxosExpect, resourceName: 'r'.repeat(48) + 'extra' })).not.toThrow();
+    expect(() =>
+      verifyLeader(encoded(long), 0, { ...paxosExpect, resourceName: 'r'.repeat(48) + 'extra' }),
+    ).not.toThrow();
     // A delta leader's resource_name is the owner's host name, never checked against an expectation.
     expect(() => verifyLeader(encoded(deltaLeader), 0, { ...deltaExpect, resourceName: 'other' })).not.toThrow();
   });
@@ -220,8 +264,13 @@ describe('verifyLeader', () => {
   test('num_hosts below our host_id gives LEADER_NUMHOSTS; sector size is checked when asked', () => {
     const small = encoded({ ...paxosLeader, numHosts: 4n });
     expect(() => verifyLeader(small, 0, { ...paxosExpect, hostId: 4 })).not.toThrow();
-    expect(expectOnDiskError(() => verifyLeader(small, 0, { ...paxosExpect, hostId: 5 }), 'LEADER_NUMHOSTS').sanlockErrno).toBe(-228);
-    expectOnDiskError(() => verifyLeader(encoded(paxosLeader), 0, { ...paxosExpect, sectorSize: 4096 }), 'LEADER_SECTORSIZE');
+    expect(
+      expectOnDiskError(() => verifyLeader(small, 0, { ...paxosExpect, hostId: 5 }), 'LEADER_NUMHOSTS').sanlockErrno,
+    ).toBe(-228);
+    expectOnDiskError(
+      () => verifyLeader(encoded(paxosLeader), 0, { ...paxosExpect, sectorSize: 4096 }),
+      'LEADER_SECTORSIZE',
+    );
   });
 
   test('a short buffer gives BUFFER_SIZE', () => {
@@ -257,20 +306,24 @@ describe('checksum coverage (every single-bit flip)', () => {
     checkFlips(paxosLeader, paxosExpect);
   });
 
-  test.prop([validLeaderArb('delta'), validLeaderArb('paxos')], { numRuns: 15 })('random leaders: same coverage', (delta, paxos) => {
-    checkFlips(delta, { kind: 'delta' });
-    checkFlips(paxos, { kind: 'paxos' });
-  });
-
-  test.prop([validLeaderArb('paxos'), fc.integer({ min: 0, max: LEADER_CHECKSUM_COVERED_BYTES - 1 }), fc.integer({ min: 0, max: 7 })])(
-    'a covered flip that keeps magic/version/names intact is reported as LEADER_CHECKSUM',
-    (rec, byteIndex, bit) => {
-      fc.pre(byteIndex >= 8); // magic and version have their own checks
-      const flipped = flipBit(encoded(rec), byteIndex, bit);
-      // No name expectations and no host id: only the checksum can catch the flip.
-      expectOnDiskError(() => verifyLeader(flipped, 0, { kind: 'paxos' }), 'LEADER_CHECKSUM');
+  test.prop([validLeaderArb('delta'), validLeaderArb('paxos')], { numRuns: 15 })(
+    'random leaders: same coverage',
+    (delta, paxos) => {
+      checkFlips(delta, { kind: 'delta' });
+      checkFlips(paxos, { kind: 'paxos' });
     },
   );
+
+  test.prop([
+    validLeaderArb('paxos'),
+    fc.integer({ min: 0, max: LEADER_CHECKSUM_COVERED_BYTES - 1 }),
+    fc.integer({ min: 0, max: 7 }),
+  ])('a covered flip that keeps magic/version/names intact is reported as LEADER_CHECKSUM', (rec, byteIndex, bit) => {
+    fc.pre(byteIndex >= 8); // magic and version have their own checks
+    const flipped = flipBit(encoded(rec), byteIndex, bit);
+    // No name expectations and no host id: only the checksum can catch the flip.
+    expectOnDiskError(() => verifyLeader(flipped, 0, { kind: 'paxos' }), 'LEADER_CHECKSUM');
+  });
 });
 
 describe('leader comparisons', () => {

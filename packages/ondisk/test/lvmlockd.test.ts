@@ -29,7 +29,8 @@ import {
 import { expectOnDiskError } from './expect-error.js';
 
 const VG_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+_.-'.split('');
-const vgName = (maxLength: number, minLength = 1) => fc.array(fc.constantFrom(...VG_CHARS), { minLength, maxLength }).map((chars) => chars.join(''));
+const vgName = (maxLength: number, minLength = 1) =>
+  fc.array(fc.constantFrom(...VG_CHARS), { minLength, maxLength }).map((chars) => chars.join(''));
 
 describe('lvmlock layout (lvmlockd-real.md, measured on lvm2 2.03.16)', () => {
   test('512-byte sectors: align 1 MiB, 256 MiB lvmlock, GL/VG/first LV at the offsets lvmlockd used', () => {
@@ -54,10 +55,13 @@ describe('lvmlock layout (lvmlockd-real.md, measured on lvm2 2.03.16)', () => {
     expect(lockLvInitialBytes(lvmlockGeometry(4096, 2 * MIB))).toBe(512 * MIB);
   });
 
-  fcTest.prop([fc.constantFrom(512, 4096), fc.integer({ min: FIRST_LV_SLOT, max: 100_000 })])('an LV slot offset maps back to its slot', (ss, slot) => {
-    const geometry = lvmlockGeometry(ss);
-    expect(lvSlotOfOffset(slotOffsetBytes(slot, geometry), geometry)).toBe(slot);
-  });
+  fcTest.prop([fc.constantFrom(512, 4096), fc.integer({ min: FIRST_LV_SLOT, max: 100_000 })])(
+    'an LV slot offset maps back to its slot',
+    (ss, slot) => {
+      const geometry = lvmlockGeometry(ss);
+      expect(lvSlotOfOffset(slotOffsetBytes(slot, geometry), geometry)).toBe(slot);
+    },
+  );
 
   fcTest.prop([fc.integer({ min: 0, max: 2 ** 40 })])('offsets that are not LV slots are refused', (offset) => {
     const geometry = lvmlockGeometry(512);
@@ -102,18 +106,28 @@ describe('lockspace names', () => {
     expect(lockspaceNamesCollide(a, b)).toBe(false);
   });
 
-  fcTest.prop([vgName(44, 44), vgName(20), vgName(20)])('longer names collide when their first 44 characters agree', (prefix, tailA, tailB) => {
-    expect(lockspaceNamesCollide(prefix + tailA, prefix + tailB)).toBe(tailA !== tailB);
-    expect(lockspaceNamesCollide(prefix, prefix + tailA)).toBe(true);
-  });
+  fcTest.prop([vgName(44, 44), vgName(20), vgName(20)])(
+    'longer names collide when their first 44 characters agree',
+    (prefix, tailA, tailB) => {
+      expect(lockspaceNamesCollide(prefix + tailA, prefix + tailB)).toBe(tailA !== tailB);
+      expect(lockspaceNamesCollide(prefix, prefix + tailA)).toBe(true);
+    },
+  );
 });
 
 describe('lock_args', () => {
   test('the forms lvmlockd writes', () => {
     expect(formatVgLockArgs()).toBe('1.0.0:lvmlock');
-    expect(parseVgLockArgs('1.0.0:lvmlock')).toEqual({ version: { major: 1, minor: 0, patch: 0 }, lockLvName: 'lvmlock', flags: [] });
+    expect(parseVgLockArgs('1.0.0:lvmlock')).toEqual({
+      version: { major: 1, minor: 0, patch: 0 },
+      lockLvName: 'lvmlock',
+      flags: [],
+    });
     expect(formatLvLockArgs(70254592)).toBe('1.0.0:70254592');
-    expect(parseLvLockArgs('1.0.0:70254592')).toEqual({ version: { major: 1, minor: 0, patch: 0 }, offsetBytes: 70254592 });
+    expect(parseLvLockArgs('1.0.0:70254592')).toEqual({
+      version: { major: 1, minor: 0, patch: 0 },
+      offsetBytes: 70254592,
+    });
   });
 
   test('an unknown major version is refused (both VG and LV)', () => {
@@ -125,7 +139,16 @@ describe('lock_args', () => {
   });
 
   test('garbage is refused', () => {
-    for (const bad of ['', 'lvmlock', '1.0:lvmlock', '1.0.0', '1.0.0:', 'x.0.0:lvmlock', '1.0.0:lv mlock', 'a'.repeat(65)]) {
+    for (const bad of [
+      '',
+      'lvmlock',
+      '1.0:lvmlock',
+      '1.0.0',
+      '1.0.0:',
+      'x.0.0:lvmlock',
+      '1.0.0:lv mlock',
+      'a'.repeat(65),
+    ]) {
       expectOnDiskError(() => parseVgLockArgs(bad), 'LOCK_ARGS_INVALID');
     }
     for (const bad of ['', '1.0.0', '1.0.0:', '1.0.0:-1', '1.0.0:12a', '1.0.0:1:2', '1.0.0:99999999999999999']) {
@@ -156,7 +179,11 @@ describe('lvmlockd value block', () => {
     expect(encodeLvmValueBlock({ version: 0x0101, flags: 0, rVersion: 5 })).toEqual(bytes);
   });
 
-  fcTest.prop([fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffffffff })])('round-trip', (version, flags, rVersion) => {
+  fcTest.prop([
+    fc.integer({ min: 0, max: 0xffff }),
+    fc.integer({ min: 0, max: 0xffff }),
+    fc.integer({ min: 0, max: 0xffffffff }),
+  ])('round-trip', (version, flags, rVersion) => {
     const block = { version, flags, rVersion };
     expect(decodeLvmValueBlock(encodeLvmValueBlock(block))).toEqual(block);
   });
@@ -164,7 +191,10 @@ describe('lvmlockd value block', () => {
   test('a newer major version is refused, minor versions and empty blocks pass', () => {
     checkLvmValueBlockVersion({ version: 0, flags: 0, rVersion: 0 });
     checkLvmValueBlockVersion({ version: 0x0102, flags: 0, rVersion: 1 });
-    expectOnDiskError(() => checkLvmValueBlockVersion({ version: 0x0201, flags: 0, rVersion: 1 }), 'VALUE_BLOCK_VERSION');
+    expectOnDiskError(
+      () => checkLvmValueBlockVersion({ version: 0x0201, flags: 0, rVersion: 1 }),
+      'VALUE_BLOCK_VERSION',
+    );
   });
 });
 
@@ -174,7 +204,9 @@ describe('the initial lvmlock image', () => {
     ['disabled', '_GLLK_disabled'],
   ] as const)('global lock %s: lockspace, %s, VGLK, then #unused to the end', (globalLock, glName) => {
     const geometry = lvmlockGeometry(512);
-    const slots = [...lvmlockInitialSlots({ vgName: 'vg1', geometry, lockLvBytes: 256 * MIB, globalLock, ioTimeoutSeconds: 1 })];
+    const slots = [
+      ...lvmlockInitialSlots({ vgName: 'vg1', geometry, lockLvBytes: 256 * MIB, globalLock, ioTimeoutSeconds: 1 }),
+    ];
     expect(slots).toHaveLength(3 + 189);
     expect(slots.map((slot) => slot.resourceName).slice(0, 4)).toEqual([null, glName, 'VGLK', '#unused']);
     expect(slots.at(-1)).toMatchObject({ slot: 255, offsetBytes: 255 * MIB, resourceName: '#unused' });

@@ -1,6 +1,14 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { NAME_LENGTH_BYTES, decodeName, encodeName, nameBytes, namesEqual, truncateName, validateName } from '../src/index.js';
+import {
+  NAME_LENGTH_BYTES,
+  decodeName,
+  encodeName,
+  nameBytes,
+  namesEqual,
+  truncateName,
+  validateName,
+} from '../src/index.js';
 import { nameArb } from './arbitraries.js';
 import { expectOnDiskError } from './expect-error.js';
 
@@ -56,7 +64,9 @@ describe('names', () => {
       `resource name "${'é'.repeat(25)}" is 50 bytes in UTF-8 (25 characters): expected at most 48`,
     );
     expect(() => validateName('é'.repeat(24), 'name')).not.toThrow();
-    expect(expectOnDiskError(() => validateName('', 'resource name'), 'NAME_INVALID').message).toBe('resource name is empty: expected 1..48 bytes');
+    expect(expectOnDiskError(() => validateName('', 'resource name'), 'NAME_INVALID').message).toBe(
+      'resource name is empty: expected 1..48 bytes',
+    );
     expectOnDiskError(() => validateName('a\0b', 'name'), 'NAME_INVALID');
     expectOnDiskError(() => validateName('a\ud800b', 'name'), 'NAME_INVALID');
     expect(() => validateName('ab€', 'name')).not.toThrow();

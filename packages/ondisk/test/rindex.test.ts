@@ -38,7 +38,9 @@ describe('rindex', () => {
 
   test('the header bytes sanlock wrote for 512/1M (spec §1.6)', () => {
     const area = buildRindexArea({ lockspaceName: 'LS', geometry: geometryFor(512, MIB), areaOffsetBytes: 0 });
-    expect([...area.subarray(0, 16)]).toEqual([0x18, 0x20, 0x04, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00]);
+    expect([...area.subarray(0, 16)]).toEqual([
+      0x18, 0x20, 0x04, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00,
+    ]);
     expect([...area.subarray(16, 20)]).toEqual([0x00, 0x10, 0x00, 0x00]);
     expect(area.subarray(80).every((b) => b === 0)).toBe(true);
     expect(verifyRindexHeader(area, 0, 0)).toEqual({

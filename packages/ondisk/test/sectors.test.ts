@@ -42,7 +42,8 @@ import {
 import { dblockArb, flipBit, leaderArb, modeBlockArb, requestArb } from './arbitraries.js';
 import { expectOnDiskError } from './expect-error.js';
 
-const zeroRange = (bytes: Uint8Array, start: number, end = bytes.length): boolean => bytes.subarray(start, end).every((b) => b === 0);
+const zeroRange = (bytes: Uint8Array, start: number, end = bytes.length): boolean =>
+  bytes.subarray(start, end).every((b) => b === 0);
 
 const deltaLeader: LeaderRecord = {
   magic: DELTA_LEADER_MAGIC,
@@ -66,7 +67,16 @@ const deltaLeader: LeaderRecord = {
   writeTimestamp: 7n,
 };
 
-const ownedDblock: Dblock = { mbal: 2001n, bal: 2001n, inp: 1n, inp2: 1n, inp3: 4463n, lver: 1n, checksum: 0, flags: 0 };
+const ownedDblock: Dblock = {
+  mbal: 2001n,
+  bal: 2001n,
+  inp: 1n,
+  inp2: 1n,
+  inp3: 4463n,
+  lver: 1n,
+  checksum: 0,
+  flags: 0,
+};
 const emptyDblock: Dblock = { mbal: 0n, bal: 0n, inp: 0n, inp2: 0n, inp3: 0n, lver: 0n, checksum: 0, flags: 0 };
 
 describe('delta-lease sectors', () => {
@@ -79,7 +89,11 @@ describe('delta-lease sectors', () => {
     expect(sector[HOST_BITMAP_OFFSET_BYTES]).toBe(0x02);
     expect(zeroRange(sector, 257)).toBe(true);
     const decoded = decodeDeltaSector(sector);
-    expect(decoded.leader).toEqual({ ...deltaLeader, sectorSize, checksum: leaderChecksum({ ...deltaLeader, sectorSize }) });
+    expect(decoded.leader).toEqual({
+      ...deltaLeader,
+      sectorSize,
+      checksum: leaderChecksum({ ...deltaLeader, sectorSize }),
+    });
     expect(hostBitmapList(decoded.bitmap)).toEqual([2]);
     decoded.bitmap[0] = 0xff; // a copy
     expect(sector[HOST_BITMAP_OFFSET_BYTES]).toBe(0x02);
@@ -90,11 +104,14 @@ describe('delta-lease sectors', () => {
     expect(zeroRange(sector, 200)).toBe(true);
   });
 
-  test.prop([leaderArb(), fc.uint8Array({ minLength: 256, maxLength: 256 }), fc.constantFrom(512, 4096)])('round trip', (leader, bitmap, sectorSize) => {
-    const decoded = decodeDeltaSector(encodeDeltaSector(leader, bitmap, sectorSize));
-    expect(decoded.leader).toEqual({ ...leader, checksum: leaderChecksum(leader) });
-    expect(decoded.bitmap).toEqual(bitmap);
-  });
+  test.prop([leaderArb(), fc.uint8Array({ minLength: 256, maxLength: 256 }), fc.constantFrom(512, 4096)])(
+    'round trip',
+    (leader, bitmap, sectorSize) => {
+      const decoded = decodeDeltaSector(encodeDeltaSector(leader, bitmap, sectorSize));
+      expect(decoded.leader).toEqual({ ...leader, checksum: leaderChecksum(leader) });
+      expect(decoded.bitmap).toEqual(bitmap);
+    },
+  );
 
   test('bad sizes are refused', () => {
     expectOnDiskError(() => encodeDeltaSector(deltaLeader, null, 1024), 'LAYOUT_INVALID');
@@ -135,7 +152,11 @@ describe('dblocks', () => {
     const bytes = new Uint8Array(DBLOCK_BYTES);
     const checksum = encodeDblock(ownedDblock, bytes);
     const error = expectOnDiskError(() => verifyDblock(flipBit(bytes, 40, 0), 0, 1049600), 'DBLOCK_CHECKSUM');
-    expect(error.message).toMatch(new RegExp(`^bad dblock checksum at offset 1049600: found 0x${checksum.toString(16).padStart(8, '0')}, expected 0x[0-9a-f]{8} \\(computed\\)$`));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^bad dblock checksum at offset 1049600: found 0x${checksum.toString(16).padStart(8, '0')}, expected 0x[0-9a-f]{8} \\(computed\\)$`,
+      ),
+    );
     expect(error.sanlockErrno).toBe(-214);
   });
 
@@ -161,9 +182,12 @@ describe('dblocks', () => {
     checkFlips({ ...ownedDblock, flags: DBLOCK_FL_RELEASED });
   });
 
-  test.prop([dblockArb().map((d) => ({ ...d, mbal: d.mbal | 1n }))], { numRuns: 100 })('random non-empty dblocks: same coverage', (dblock) => {
-    checkFlips(dblock);
-  });
+  test.prop([dblockArb().map((d) => ({ ...d, mbal: d.mbal | 1n }))], { numRuns: 100 })(
+    'random non-empty dblocks: same coverage',
+    (dblock) => {
+      checkFlips(dblock);
+    },
+  );
 
   test('documented gap: in an empty (all-zero) dblock, flips in inp2/inp3/flags still count as empty', () => {
     const zero = new Uint8Array(DBLOCK_BYTES);
@@ -187,7 +211,9 @@ describe('mode blocks and per-host sectors', () => {
   test('a host sector holds the dblock at 0 and the mode block at 128 (as sanlock showed: 0x480 = 01 .. 01)', () => {
     const sector = encodeHostSector(ownedDblock, { flags: MBLOCK_SHARED, generation: 1n }, 512);
     expect(sector.length).toBe(512);
-    expect([...sector.subarray(MODE_BLOCK_OFFSET_BYTES, MODE_BLOCK_OFFSET_BYTES + 16)]).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+    expect([...sector.subarray(MODE_BLOCK_OFFSET_BYTES, MODE_BLOCK_OFFSET_BYTES + 16)]).toEqual([
+      1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+    ]);
     expect(zeroRange(sector, DBLOCK_BYTES, MODE_BLOCK_OFFSET_BYTES)).toBe(true);
     expect(zeroRange(sector, MODE_BLOCK_OFFSET_BYTES + 16)).toBe(true);
     const decoded = decodeHostSector(sector);
@@ -202,10 +228,13 @@ describe('mode blocks and per-host sectors', () => {
     expect(zeroRange(sector, DBLOCK_BYTES)).toBe(true);
   });
 
-  test.prop([dblockArb(), modeBlockArb(), fc.constantFrom(512, 4096)])('host sector round trip', (dblock, mode, sectorSize) => {
-    const decoded = decodeHostSector(encodeHostSector(dblock, mode, sectorSize));
-    expect(decoded).toEqual({ dblock: { ...dblock, checksum: dblockChecksum(dblock) }, mode });
-  });
+  test.prop([dblockArb(), modeBlockArb(), fc.constantFrom(512, 4096)])(
+    'host sector round trip',
+    (dblock, mode, sectorSize) => {
+      const decoded = decodeHostSector(encodeHostSector(dblock, mode, sectorSize));
+      expect(decoded).toEqual({ dblock: { ...dblock, checksum: dblockChecksum(dblock) }, mode });
+    },
+  );
 
   test('short buffers', () => {
     expectOnDiskError(() => decodeHostSector(new Uint8Array(143)), 'BUFFER_SIZE');
@@ -230,9 +259,17 @@ describe('request records', () => {
   });
 
   test('verifyRequest checks magic and the major version only; the padding is ignored', () => {
-    const sector = encodeRequestSector({ magic: REQUEST_MAGIC, version: 0x0001ffff, lver: 5n, forceMode: FORCE_MODE_GRACEFUL }, 512);
+    const sector = encodeRequestSector(
+      { magic: REQUEST_MAGIC, version: 0x0001ffff, lver: 5n, forceMode: FORCE_MODE_GRACEFUL },
+      512,
+    );
     sector[20] = 0x87; // sanlock's format -x leaves garbage here
-    expect(verifyRequest(sector, 0)).toEqual({ magic: REQUEST_MAGIC, version: 0x0001ffff, lver: 5n, forceMode: FORCE_MODE_GRACEFUL });
+    expect(verifyRequest(sector, 0)).toEqual({
+      magic: REQUEST_MAGIC,
+      version: 0x0001ffff,
+      lver: 5n,
+      forceMode: FORCE_MODE_GRACEFUL,
+    });
     const badMagic = expectOnDiskError(() => verifyRequest(new Uint8Array(512), 0, 512), 'REQUEST_MAGIC');
     expect(badMagic.message).toBe('bad request record magic at offset 512: found 0x00000000, expected 0x08292011');
     expect(badMagic.sanlockErrno).toBe(-270);

@@ -72,7 +72,9 @@ export interface CompanionError {
   message: string;
 }
 
-export type CompanionReply = { id: number; ok: true; result?: unknown } | { id: number | null; ok: false; error: CompanionError };
+export type CompanionReply =
+  | { id: number; ok: true; result?: unknown }
+  | { id: number | null; ok: false; error: CompanionError };
 
 /** Error codes of companion replies. */
 export const COMPANION_ERROR_CODES = [
@@ -90,7 +92,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function isName(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && Buffer.byteLength(value, 'utf8') <= MAX_REGISTRATION_NAME_BYTES;
+  return (
+    typeof value === 'string' && value.length > 0 && Buffer.byteLength(value, 'utf8') <= MAX_REGISTRATION_NAME_BYTES
+  );
 }
 
 function isPositiveInteger(value: unknown): value is number {
@@ -106,7 +110,9 @@ const KEYS: Record<CompanionOp, readonly string[]> = {
 };
 
 /** The request in `line`, or a reason it is not one. Strict: unknown or missing fields are refused. */
-export function parseCompanionRequest(line: string): { request: CompanionRequest } | { id: number | null; reason: string } {
+export function parseCompanionRequest(
+  line: string,
+): { request: CompanionRequest } | { id: number | null; reason: string } {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -124,11 +130,16 @@ export function parseCompanionRequest(line: string): { request: CompanionRequest
     case 'hello':
       if (!isPositiveInteger(value['version'])) return { id, reason: 'version must be a positive integer' };
       if (!isPositiveInteger(value['daemonPid'])) return { id, reason: 'daemonPid must be a positive integer' };
-      if (!isPositiveInteger(value['fireTimeoutSeconds'])) return { id, reason: 'fireTimeoutSeconds must be a positive integer' };
+      if (!isPositiveInteger(value['fireTimeoutSeconds']))
+        return { id, reason: 'fireTimeoutSeconds must be a positive integer' };
       break;
     case 'set':
       if (!isName(value['lockspace'])) return { id, reason: 'lockspace must be a non-empty name' };
-      if (typeof value['expiresAtSeconds'] !== 'number' || !Number.isFinite(value['expiresAtSeconds']) || value['expiresAtSeconds'] < 0) {
+      if (
+        typeof value['expiresAtSeconds'] !== 'number' ||
+        !Number.isFinite(value['expiresAtSeconds']) ||
+        value['expiresAtSeconds'] < 0
+      ) {
         return { id, reason: 'expiresAtSeconds must be a finite number >= 0' };
       }
       break;
@@ -158,5 +169,9 @@ export function parseCompanionReply(line: string): CompanionReply | undefined {
   }
   const error = value['error'];
   if (!isRecord(error) || typeof error['code'] !== 'string' || typeof error['message'] !== 'string') return undefined;
-  return { id: typeof id === 'number' ? id : null, ok: false, error: { code: error['code'], message: error['message'] } };
+  return {
+    id: typeof id === 'number' ? id : null,
+    ok: false,
+    error: { code: error['code'], message: error['message'] },
+  };
 }

@@ -54,5 +54,7 @@ export class LineFramer {
 
 /** One reply or request as a line. bigint values become decimal strings. */
 export function encodeLine(message: unknown): string {
-  return JSON.stringify(message, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)) + '\n';
+  return (
+    JSON.stringify(message, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)) + '\n'
+  );
 }

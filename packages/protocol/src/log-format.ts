@@ -15,7 +15,9 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 export function parseLogFormat(value: string | undefined, where: string): LogFormat | undefined {
   if (value === undefined) return undefined;
   if ((LOG_FORMATS as readonly string[]).includes(value)) return value as LogFormat;
-  throw Object.assign(new Error(`${where} must be one of ${LOG_FORMATS.join(', ')}, got "${value}"`), { code: 'BAD_CONFIG' });
+  throw Object.assign(new Error(`${where} must be one of ${LOG_FORMATS.join(', ')}, got "${value}"`), {
+    code: 'BAD_CONFIG',
+  });
 }
 
 export function defaultLogFormat(): LogFormat {
@@ -40,7 +42,16 @@ export function errorField(error: Error): Record<string, unknown> {
 /** Where log lines go: stderr, as JSON or through pino-pretty. */
 export function logDestination(format: LogFormat): DestinationStream {
   if (format === 'json') return pino.destination({ dest: 2, sync: true });
-  return pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, singleLine: true, errorLikeObjectKeys: [], customPrettifiers: { err: (value: unknown) => JSON.stringify(value) }, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'hostname,levelName' });
+  return pretty({
+    destination: 2,
+    sync: true,
+    colorize: process.stderr.isTTY === true,
+    singleLine: true,
+    errorLikeObjectKeys: [],
+    customPrettifiers: { err: (value: unknown) => JSON.stringify(value) },
+    translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+    ignore: 'hostname,levelName',
+  });
 }
 
 /** Options both loggers share: one `pid` (the process itself) in the base, levels by name in JSON. */

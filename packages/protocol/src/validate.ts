@@ -5,7 +5,14 @@
  */
 import { MAX_HOST_ID, NAME_LENGTH_BYTES as MAX_NAME_BYTES } from '@leasehold/ondisk';
 import { DaemonError } from './codes.js';
-import { MAX_ACQUIRE_WAIT_SECONDS, MAX_CLIENT_NAME_BYTES, MAX_LVB_BYTES, MAX_PATH_BYTES, MAX_REQUEST_ID, RENEWAL_HISTORY_LENGTH } from './limits.js';
+import {
+  MAX_ACQUIRE_WAIT_SECONDS,
+  MAX_CLIENT_NAME_BYTES,
+  MAX_LVB_BYTES,
+  MAX_PATH_BYTES,
+  MAX_REQUEST_ID,
+  RENEWAL_HISTORY_LENGTH,
+} from './limits.js';
 import type { Op, Request } from './messages.js';
 
 const MAX_U64 = (1n << 64n) - 1n;
@@ -32,11 +39,13 @@ const name: FieldCheck = (value, field) => {
 const path: FieldCheck = (value, field) => {
   if (typeof value !== 'string') throw bad(field, 'must be a string');
   if (!value.startsWith('/')) throw bad(field, 'must be an absolute path');
-  if (utf8Bytes(value) > MAX_PATH_BYTES || value.includes('\0')) throw bad(field, `must be at most ${MAX_PATH_BYTES} bytes without NUL`);
+  if (utf8Bytes(value) > MAX_PATH_BYTES || value.includes('\0'))
+    throw bad(field, `must be at most ${MAX_PATH_BYTES} bytes without NUL`);
 };
 
 const offset: FieldCheck = (value, field) => {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw bad(field, 'must be a non-negative integer');
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw bad(field, 'must be a non-negative integer');
 };
 
 const bool: FieldCheck = (value, field) => {
@@ -48,31 +57,37 @@ const mode: FieldCheck = (value, field) => {
 };
 
 const u64: FieldCheck = (value, field) => {
-  if (typeof value !== 'string' || !/^\d{1,20}$/.test(value) || BigInt(value) > MAX_U64) throw bad(field, 'must be a decimal u64 string');
+  if (typeof value !== 'string' || !/^\d{1,20}$/.test(value) || BigInt(value) > MAX_U64)
+    throw bad(field, 'must be a decimal u64 string');
 };
 
 const hostId: FieldCheck = (value, field) => {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_HOST_ID) throw bad(field, `must be an integer 1-${MAX_HOST_ID}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_HOST_ID)
+    throw bad(field, `must be an integer 1-${MAX_HOST_ID}`);
 };
 
 const pid: FieldCheck = (value, field) => {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 0x3fffffff) throw bad(field, 'must be a process id');
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 0x3fffffff)
+    throw bad(field, 'must be a process id');
 };
 
 function intRange(min: number, max: number): FieldCheck {
   return (value, field) => {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw bad(field, `must be an integer ${min}-${max}`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+      throw bad(field, `must be an integer ${min}-${max}`);
   };
 }
 
 function numberRange(min: number, max: number): FieldCheck {
   return (value, field) => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) throw bad(field, `must be a number ${min}-${max}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
+      throw bad(field, `must be a number ${min}-${max}`);
   };
 }
 
 const clientName: FieldCheck = (value, field) => {
-  if (typeof value !== 'string' || utf8Bytes(value) > MAX_CLIENT_NAME_BYTES) throw bad(field, `must be a string of at most ${MAX_CLIENT_NAME_BYTES} bytes`);
+  if (typeof value !== 'string' || utf8Bytes(value) > MAX_CLIENT_NAME_BYTES)
+    throw bad(field, `must be a string of at most ${MAX_CLIENT_NAME_BYTES} bytes`);
 };
 
 const hostIdOrAuto: FieldCheck = (value, field) => {
@@ -92,13 +107,19 @@ const lvbHex: FieldCheck = (value, field) => {
 };
 
 const forceMode: FieldCheck = (value, field) => {
-  if (value !== 'none' && value !== 'force' && value !== 'graceful') throw bad(field, 'must be "none", "force" or "graceful"');
+  if (value !== 'none' && value !== 'force' && value !== 'graceful')
+    throw bad(field, 'must be "none", "force" or "graceful"');
 };
 
 const required = (check: FieldCheck): FieldSpec => ({ check });
 const optional = (check: FieldCheck): FieldSpec => ({ check, optional: true });
 
-const location = { lockspace: required(name), resource: required(name), path: required(path), offsetBytes: required(offset) };
+const location = {
+  lockspace: required(name),
+  resource: required(name),
+  path: required(path),
+  offsetBytes: required(offset),
+};
 
 const SCHEMAS: Record<Op, Record<string, FieldSpec>> = {
   register: { name: optional(clientName), protocolVersion: optional(intRange(0, 1_000_000)) },
@@ -111,10 +132,34 @@ const SCHEMAS: Record<Op, Record<string, FieldSpec>> = {
     holderPid: optional(pid),
     lvb: optional(bool),
   },
-  release: { lockspace: required(name), resource: required(name), persistent: optional(bool), holderPid: optional(pid), lvb: optional(lvbHex) },
-  set_lvb: { lockspace: required(name), resource: required(name), data: required(lvbHex), persistent: optional(bool), holderPid: optional(pid) },
-  get_lvb: { lockspace: required(name), resource: required(name), size: optional(intRange(0, MAX_LVB_BYTES)), persistent: optional(bool), holderPid: optional(pid) },
-  convert: { lockspace: required(name), resource: required(name), mode: required(mode), persistent: optional(bool), holderPid: optional(pid) },
+  release: {
+    lockspace: required(name),
+    resource: required(name),
+    persistent: optional(bool),
+    holderPid: optional(pid),
+    lvb: optional(lvbHex),
+  },
+  set_lvb: {
+    lockspace: required(name),
+    resource: required(name),
+    data: required(lvbHex),
+    persistent: optional(bool),
+    holderPid: optional(pid),
+  },
+  get_lvb: {
+    lockspace: required(name),
+    resource: required(name),
+    size: optional(intRange(0, MAX_LVB_BYTES)),
+    persistent: optional(bool),
+    holderPid: optional(pid),
+  },
+  convert: {
+    lockspace: required(name),
+    resource: required(name),
+    mode: required(mode),
+    persistent: optional(bool),
+    holderPid: optional(pid),
+  },
   inquire: { persistent: optional(bool) },
   request: { ...location, lver: required(lverOrNext), forceMode: required(forceMode) },
   set_event: {
@@ -129,7 +174,13 @@ const SCHEMAS: Record<Op, Record<string, FieldSpec>> = {
   status: {},
   host_status: { lockspace: required(name) },
   renewal_history: { lockspace: required(name), limit: optional(intRange(1, RENEWAL_HISTORY_LENGTH)) },
-  lockstart: { lockspace: required(name), hostId: required(hostIdOrAuto), path: required(path), offsetBytes: required(offset), wait: optional(bool) },
+  lockstart: {
+    lockspace: required(name),
+    hostId: required(hostIdOrAuto),
+    path: required(path),
+    offsetBytes: required(offset),
+    wait: optional(bool),
+  },
   lockstop: { lockspace: required(name), wait: optional(bool) },
 };
 
@@ -159,7 +210,8 @@ export function validateRequest(parsed: unknown): { id: number; request: Request
   const schema = SCHEMAS[op as Op];
   for (const key of Object.keys(parsed)) {
     if (key === 'id' || key === 'op') continue;
-    if (!Object.hasOwn(schema, key)) throw new DaemonError('BAD_REQUEST', `unknown field "${key.slice(0, 64)}" for ${op}`);
+    if (!Object.hasOwn(schema, key))
+      throw new DaemonError('BAD_REQUEST', `unknown field "${key.slice(0, 64)}" for ${op}`);
   }
   for (const [field, spec] of Object.entries(schema)) {
     const value = parsed[field];

@@ -26,30 +26,55 @@ describe('LineFramer', () => {
     expect(framer.push(Buffer.from('\nok\n'))).toEqual([]);
   });
 
-  test.prop([fc.array(fc.string({ unit: 'binary', maxLength: 50 }).map((s) => s.replace(/\n/g, '')), { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 10 })])(
-    'any chunking of a stream of lines gives the same lines',
-    (lines, cuts) => {
-      const stream = Buffer.from(lines.map((line) => `${line}\n`).join(''));
-      const points = [...new Set(cuts.map((cut) => cut % (stream.length + 1)))].sort((a, b) => a - b);
-      const framer = new LineFramer(MAX_MESSAGE_BYTES);
-      const out: string[] = [];
-      let previous = 0;
-      for (const point of [...points, stream.length]) {
-        for (const frame of framer.push(stream.subarray(previous, point))) if (frame.kind === 'line') out.push(frame.line);
-        previous = point;
-      }
-      expect(out).toEqual(lines.map((line) => Buffer.from(line).toString('utf8')));
-    },
-  );
+  test.prop([
+    fc.array(
+      fc.string({ unit: 'binary', maxLength: 50 }).map((s) => s.replace(/\n/g, '')),
+      { maxLength: 20 },
+    ),
+    fc.array(fc.nat(), { maxLength: 10 }),
+  ])('any chunking of a stream of lines gives the same lines', (lines, cuts) => {
+    const stream = Buffer.from(lines.map((line) => `${line}\n`).join(''));
+    const points = [...new Set(cuts.map((cut) => cut % (stream.length + 1)))].sort((a, b) => a - b);
+    const framer = new LineFramer(MAX_MESSAGE_BYTES);
+    const out: string[] = [];
+    let previous = 0;
+    for (const point of [...points, stream.length]) {
+      for (const frame of framer.push(stream.subarray(previous, point)))
+        if (frame.kind === 'line') out.push(frame.line);
+      previous = point;
+    }
+    expect(out).toEqual(lines.map((line) => Buffer.from(line).toString('utf8')));
+  });
 });
 
 describe('validateRequest', () => {
-  const acquire = { id: 1, op: 'acquire', lockspace: 'LS', resource: 'R', path: '/dev/sdb', offsetBytes: 1048576, mode: 'EX' };
+  const acquire = {
+    id: 1,
+    op: 'acquire',
+    lockspace: 'LS',
+    resource: 'R',
+    path: '/dev/sdb',
+    offsetBytes: 1048576,
+    mode: 'EX',
+  };
 
   it('accepts well-formed requests and returns the id apart', () => {
-    expect(validateRequest(acquire)).toEqual({ id: 1, request: { op: 'acquire', lockspace: 'LS', resource: 'R', path: '/dev/sdb', offsetBytes: 1048576, mode: 'EX' } });
+    expect(validateRequest(acquire)).toEqual({
+      id: 1,
+      request: { op: 'acquire', lockspace: 'LS', resource: 'R', path: '/dev/sdb', offsetBytes: 1048576, mode: 'EX' },
+    });
     expect(validateRequest({ id: 0, op: 'status' }).request).toEqual({ op: 'status' });
-    expect(validateRequest({ id: 2, op: 'lockstart', lockspace: 'vg0', hostId: 'auto', path: '/x', offsetBytes: 0, wait: true }).id).toBe(2);
+    expect(
+      validateRequest({
+        id: 2,
+        op: 'lockstart',
+        lockspace: 'vg0',
+        hostId: 'auto',
+        path: '/x',
+        offsetBytes: 0,
+        wait: true,
+      }).id,
+    ).toBe(2);
   });
 
   it('refuses with stable codes', () => {
@@ -65,7 +90,11 @@ describe('validateRequest', () => {
     expect(codeOf(() => validateRequest({ ...acquire, lockspace: 'x'.repeat(49) }))).toBe('BAD_REQUEST');
     expect(codeOf(() => validateRequest({ ...acquire, lver: '18446744073709551616' }))).toBe('BAD_REQUEST');
     expect(codeOf(() => validateRequest({ ...acquire, waitSeconds: Number.POSITIVE_INFINITY }))).toBe('BAD_REQUEST');
-    expect(codeOf(() => validateRequest({ id: 1, op: 'lockstart', lockspace: 'vg0', hostId: 2001, path: '/x', offsetBytes: 0 }))).toBe('BAD_REQUEST');
+    expect(
+      codeOf(() =>
+        validateRequest({ id: 1, op: 'lockstart', lockspace: 'vg0', hostId: 2001, path: '/x', offsetBytes: 0 }),
+      ),
+    ).toBe('BAD_REQUEST');
   });
 
   test.prop([fc.jsonValue()])('never throws anything but a DaemonError', (value) => {

@@ -75,7 +75,8 @@ export class SimHost {
     this.machine = options.machine;
     this.ioFaults = new IoFaults(options.ioFaults);
     this.clockOffsetSeconds =
-      options.clockOffsetSeconds ?? world.random.uniform(MIN_RANDOM_CLOCK_OFFSET_SECONDS, MAX_RANDOM_CLOCK_OFFSET_SECONDS);
+      options.clockOffsetSeconds ??
+      world.random.uniform(MIN_RANDOM_CLOCK_OFFSET_SECONDS, MAX_RANDOM_CLOCK_OFFSET_SECONDS);
   }
 
   get label(): string {
@@ -95,7 +96,10 @@ export class SimHost {
 
   /** True while the machine still runs `incarnation` (even if its program has exited): its watchdog can fire. */
   isPowered(incarnation = this.incarnation): boolean {
-    return incarnation === this.incarnation && (this.state === 'running' || this.state === 'paused' || this.state === 'exited');
+    return (
+      incarnation === this.incarnation &&
+      (this.state === 'running' || this.state === 'paused' || this.state === 'exited')
+    );
   }
 
   /** True while `incarnation` (the current one by default) is running or paused. */
@@ -114,7 +118,13 @@ export class SimHost {
     const incarnation = this.incarnation;
     const label = this.label;
     const clock = new SimClock(this.world, this, incarnation, this.clockOffsetSeconds);
-    const watchdog = new SimWatchdog(this.world, this, incarnation, clock, options.watchdogFireTimeoutSeconds ?? Infinity);
+    const watchdog = new SimWatchdog(
+      this.world,
+      this,
+      incarnation,
+      clock,
+      options.watchdogFireTimeoutSeconds ?? Infinity,
+    );
     this.currentClock = clock;
     this.currentWatchdog = watchdog;
     const random = this.world.random.fork();
@@ -128,7 +138,13 @@ export class SimHost {
       disk: (shared) => this.diskView(incarnation, shared),
       note: (text) => this.world.trace.note(label, this.world.nowSeconds, text),
     };
-    this.world.recordLifecycle({ kind: 'start', machine: this.machine, incarnation, label, detail: `clock offset ${this.clockOffsetSeconds.toFixed(3)}s` });
+    this.world.recordLifecycle({
+      kind: 'start',
+      machine: this.machine,
+      incarnation,
+      label,
+      detail: `clock offset ${this.clockOffsetSeconds.toFixed(3)}s`,
+    });
     // The program starts from a world event, like everything else that runs host code.
     this.world.after(0, `${label} start`, () => {
       this.deliver(incarnation, () => {
@@ -150,7 +166,13 @@ export class SimHost {
     this.state = 'crashed';
     this.held = [];
     this.currentWatchdog?.disarm();
-    this.world.recordLifecycle({ kind: 'crash', machine: this.machine, incarnation: this.incarnation, label: this.label, detail });
+    this.world.recordLifecycle({
+      kind: 'crash',
+      machine: this.machine,
+      incarnation: this.incarnation,
+      label: this.label,
+      detail,
+    });
     const inflight = [...this.inflight];
     this.inflight.clear();
     for (const io of inflight) io.onCrash();
@@ -160,14 +182,24 @@ export class SimHost {
   pause(): void {
     if (this.state !== 'running') return;
     this.state = 'paused';
-    this.world.recordLifecycle({ kind: 'pause', machine: this.machine, incarnation: this.incarnation, label: this.label });
+    this.world.recordLifecycle({
+      kind: 'pause',
+      machine: this.machine,
+      incarnation: this.incarnation,
+      label: this.label,
+    });
   }
 
   /** Lets the program go on; everything that arrived meanwhile is handed over now, in order. */
   resume(): void {
     if (this.state !== 'paused') return;
     this.state = 'running';
-    this.world.recordLifecycle({ kind: 'resume', machine: this.machine, incarnation: this.incarnation, label: this.label });
+    this.world.recordLifecycle({
+      kind: 'resume',
+      machine: this.machine,
+      incarnation: this.incarnation,
+      label: this.label,
+    });
     const held = this.held;
     this.held = [];
     for (const work of held) work();

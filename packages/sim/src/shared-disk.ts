@@ -78,7 +78,11 @@ export class SharedDisk {
     this.sectorSize = options.sectorSize;
     this.sizeBytes = options.sizeBytes;
     if (options.sizeBytes <= 0 || options.sizeBytes % options.sectorSize !== 0) {
-      throw new DiskError('EGEOMETRY', `size ${options.sizeBytes} is not a positive multiple of ${options.sectorSize}`, this.name);
+      throw new DiskError(
+        'EGEOMETRY',
+        `size ${options.sizeBytes} is not a positive multiple of ${options.sectorSize}`,
+        this.name,
+      );
     }
     this.bytes = new Uint8Array(options.sizeBytes);
     if (options.initialBytes !== undefined) this.bytes.set(options.initialBytes);
@@ -156,7 +160,10 @@ export class SharedDisk {
         versions = [];
         this.replaced.set(sector, versions);
       }
-      versions.push({ landedAtSeconds: write.landedAtSeconds, previous: this.peek(sector * this.sectorSize, this.sectorSize) });
+      versions.push({
+        landedAtSeconds: write.landedAtSeconds,
+        previous: this.peek(sector * this.sectorSize, this.sectorSize),
+      });
       if (versions.length > MAX_KEPT_VERSIONS_PER_SECTOR) versions.shift();
     }
   }

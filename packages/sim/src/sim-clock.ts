@@ -25,7 +25,9 @@ export class SimClock implements Clock {
     if (Number.isNaN(seconds)) return Promise.reject(new RangeError('sleep(NaN)'));
     const wakeAtSeconds = this.wakeTime(Math.max(0, seconds));
     return new Promise<void>((resolve) => {
-      this.world.at(wakeAtSeconds, `${this.host.machine}#${this.incarnation} wake`, () => this.host.deliver(this.incarnation, resolve));
+      this.world.at(wakeAtSeconds, `${this.host.machine}#${this.incarnation} wake`, () =>
+        this.host.deliver(this.incarnation, resolve),
+      );
     });
   }
 
@@ -39,7 +41,11 @@ export class SimClock implements Clock {
     const nowGlobal = this.world.nowSeconds;
     const targetLocal = nowGlobal + this.offsetSeconds + seconds;
     let wakeAt = targetLocal - this.offsetSeconds;
-    for (let step = 0; step < MAX_ROUNDING_STEPS && (wakeAt + this.offsetSeconds < targetLocal || (seconds > 0 && wakeAt <= nowGlobal)); step++) {
+    for (
+      let step = 0;
+      step < MAX_ROUNDING_STEPS && (wakeAt + this.offsetSeconds < targetLocal || (seconds > 0 && wakeAt <= nowGlobal));
+      step++
+    ) {
       wakeAt = nextFloatUp(wakeAt);
     }
     return wakeAt;

@@ -102,7 +102,10 @@ export class SimDisk implements Disk {
             this.note(() => `${what} EIO after ${elapsed.toFixed(3)}s`);
             reject(new DiskError('EIO', 'simulated I/O error', this.path, offsetBytes, lengthBytes));
           } else {
-            this.note(() => `${what} ok after ${elapsed.toFixed(3)}s${staleAgeSeconds > 0 ? ` (stale by ${staleAgeSeconds.toFixed(3)}s)` : ''}`);
+            this.note(
+              () =>
+                `${what} ok after ${elapsed.toFixed(3)}s${staleAgeSeconds > 0 ? ` (stale by ${staleAgeSeconds.toFixed(3)}s)` : ''}`,
+            );
             this.shared.reportRead({
               opId,
               reader: this.who,
@@ -180,7 +183,10 @@ export class SimDisk implements Disk {
         this.host.deliver(this.incarnation, () => {
           const elapsed = world.nowSeconds - issuedAtSeconds;
           if (fails) {
-            this.note(() => `${what} EIO after ${elapsed.toFixed(3)}s (${pieces.filter((piece) => piece.state === 'landed').length}/${pieces.length} pieces landed)`);
+            this.note(
+              () =>
+                `${what} EIO after ${elapsed.toFixed(3)}s (${pieces.filter((piece) => piece.state === 'landed').length}/${pieces.length} pieces landed)`,
+            );
             reject(new DiskError('EIO', 'simulated I/O error', this.path, offsetBytes, data.byteLength));
           } else {
             this.note(() => `${what} ok after ${elapsed.toFixed(3)}s`);
@@ -221,7 +227,11 @@ export class SimDisk implements Disk {
     for (let index = 0; index + 1 < bounds.length; index++) {
       const startBytes = (bounds[index] as number) * this.sectorSize;
       const endBytes = (bounds[index + 1] as number) * this.sectorSize;
-      pieces.push({ offsetBytes: offsetBytes + startBytes, data: data.subarray(startBytes, endBytes), state: 'pending' });
+      pieces.push({
+        offsetBytes: offsetBytes + startBytes,
+        data: data.subarray(startBytes, endBytes),
+        state: 'pending',
+      });
     }
     return pieces;
   }

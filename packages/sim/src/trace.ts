@@ -44,7 +44,11 @@ export class Trace {
     for (const [name, ring] of this.rings) {
       if (who !== undefined && !who.some((prefix) => name === prefix || name.startsWith(`${prefix}#`))) continue;
       for (const line of ring.slice(-this.depth)) {
-        chosen.push({ timeSeconds: line.timeSeconds, who: line.who, text: typeof line.text === 'string' ? line.text : line.text() });
+        chosen.push({
+          timeSeconds: line.timeSeconds,
+          who: line.who,
+          text: typeof line.text === 'string' ? line.text : line.text(),
+        });
       }
     }
     // Stable sort keeps each participant's own order for equal times.

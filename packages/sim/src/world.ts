@@ -124,7 +124,11 @@ export class SimWorld {
     const full: LifecycleEntry = { ...entry, timeSeconds: this.nowSeconds };
     this.lifecycle.push(full);
     for (const listener of this.lifecycleListeners) listener(full);
-    this.trace.note(entry.label, this.nowSeconds, `** ${entry.kind}${entry.detail === undefined ? '' : `: ${entry.detail}`}`);
+    this.trace.note(
+      entry.label,
+      this.nowSeconds,
+      `** ${entry.kind}${entry.detail === undefined ? '' : `: ${entry.detail}`}`,
+    );
   }
 
   /** Time of the next live event, if any. */
@@ -177,7 +181,11 @@ export class SimWorld {
     const first = this.queue.pop();
     if (first === undefined || this.tieChooser === undefined) return first;
     const tied: SimEvent[] = [first];
-    for (let next = this.queue.peek(); next !== undefined && next.timeSeconds === first.timeSeconds; next = this.queue.peek()) {
+    for (
+      let next = this.queue.peek();
+      next !== undefined && next.timeSeconds === first.timeSeconds;
+      next = this.queue.peek()
+    ) {
       tied.push(this.queue.pop() as SimEvent);
     }
     if (tied.length === 1) return first;

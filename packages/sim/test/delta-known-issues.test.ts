@@ -35,7 +35,17 @@ describe('delta lease: known issues found by the simulator', () => {
       quietScenario({
         watchdogFireTimeoutSeconds: 5,
         members: [memberOf('a', 1), memberOf('o', 2, { ioTimeoutSeconds: 3 })],
-        faults: [{ kind: 'io', machine: 'o', atSeconds: 20.5, durationSeconds: 20, mode: 'hang', slowMaxLatencySeconds: 1, failProbability: 1 }],
+        faults: [
+          {
+            kind: 'io',
+            machine: 'o',
+            atSeconds: 20.5,
+            durationSeconds: 20,
+            mode: 'hang',
+            slowMaxLatencySeconds: 1,
+            failProbability: 1,
+          },
+        ],
       }),
     );
     expect(kinds(result, ['early-dead-stale-sample', 'early-dead']), result.report()).toEqual([]);
@@ -65,18 +75,34 @@ describe('delta lease: an acquire acts only on fresh data', () => {
   // two owners). Now c2 does not write on a read older than N' and fails HOSTID_BUSY.
   for (const [label, fault] of [
     ['paused', { kind: 'pause', machine: 'c2', atSeconds: 10.006, durationSeconds: 9 }],
-    ['with its I/O hung', { kind: 'io', machine: 'c2', atSeconds: 10.006, durationSeconds: 9, mode: 'hang', slowMaxLatencySeconds: 1, failProbability: 1 }],
+    [
+      'with its I/O hung',
+      {
+        kind: 'io',
+        machine: 'c2',
+        atSeconds: 10.006,
+        durationSeconds: 9,
+        mode: 'hang',
+        slowMaxLatencySeconds: 1,
+        failProbability: 1,
+      },
+    ],
   ] as const) {
     it(`a contender ${label} between its read and its write does not overwrite the host that acquired meanwhile`, async () => {
       const result = await runDeltaScenario(
         quietScenario({
           durationSeconds: 40,
-          members: [memberOf('c1', 1, { ioTimeoutSeconds: 3, startAtSeconds: 10 }), memberOf('c2', 1, { startAtSeconds: 10 })],
+          members: [
+            memberOf('c1', 1, { ioTimeoutSeconds: 3, startAtSeconds: 10 }),
+            memberOf('c2', 1, { startAtSeconds: 10 }),
+          ],
           faults: [fault],
         }),
       );
       expect(result.violations.map(describeViolation), result.report()).toEqual([]);
-      expect(result.observations.ownership.intervals.map((interval) => [interval.owner, interval.endReason])).toEqual([['c1#1', 'end of run']]);
+      expect(result.observations.ownership.intervals.map((interval) => [interval.owner, interval.endReason])).toEqual([
+        ['c1#1', 'end of run'],
+      ]);
       expect((result.observations.writesBySlot.get(1) ?? []).filter((write) => write.writer === 'c2#1')).toEqual([]);
     });
   }
@@ -91,8 +117,21 @@ describe('delta lease: what unique host names protect against', () => {
     const shared = 7;
     const result = await runDeltaScenario(
       quietScenario({
-        members: [memberOf('a', 1, { nameGroup: shared }), memberOf('b', 1, { nameGroup: shared, startAtSeconds: 20.6 })],
-        faults: [{ kind: 'io', machine: 'a', atSeconds: 20.5, durationSeconds: 30, mode: 'hang', slowMaxLatencySeconds: 1, failProbability: 1 }],
+        members: [
+          memberOf('a', 1, { nameGroup: shared }),
+          memberOf('b', 1, { nameGroup: shared, startAtSeconds: 20.6 }),
+        ],
+        faults: [
+          {
+            kind: 'io',
+            machine: 'a',
+            atSeconds: 20.5,
+            durationSeconds: 30,
+            mode: 'hang',
+            slowMaxLatencySeconds: 1,
+            failProbability: 1,
+          },
+        ],
       }),
     );
     expect(result.violations.map((violation) => violation.kind)).toContain('overlap');

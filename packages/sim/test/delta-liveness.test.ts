@@ -28,11 +28,14 @@ describe('delta lease on the simulator: host liveness reports', () => {
     earlyDeadName,
     async () => {
       const totals = emptyTotals();
-      await checkSimProperty(deltaProperty(observerScenario({ durationSeconds: DURATION_SECONDS, maxExtraFaults: 4 }), totals), {
-        testName: earlyDeadName,
-        testPath: TEST_PATH,
-        defaultRuns: EARLY_DEAD_RUNS,
-      });
+      await checkSimProperty(
+        deltaProperty(observerScenario({ durationSeconds: DURATION_SECONDS, maxExtraFaults: 4 }), totals),
+        {
+          testName: earlyDeadName,
+          testPath: TEST_PATH,
+          defaultRuns: EARLY_DEAD_RUNS,
+        },
+      );
       expect(totals.runs).toBeGreaterThan(0);
     },
     simTimeoutMs(simRunSettings(EARLY_DEAD_RUNS).numRuns, MS_PER_RUN_BUDGET),
@@ -43,11 +46,14 @@ describe('delta lease on the simulator: host liveness reports', () => {
     detectionName,
     async () => {
       const totals = emptyTotals();
-      await checkSimProperty(deltaProperty(observerScenario({ durationSeconds: DURATION_SECONDS, maxExtraFaults: 1 }), totals), {
-        testName: detectionName,
-        testPath: TEST_PATH,
-        defaultRuns: DETECTION_RUNS,
-      });
+      await checkSimProperty(
+        deltaProperty(observerScenario({ durationSeconds: DURATION_SECONDS, maxExtraFaults: 1 }), totals),
+        {
+          testName: detectionName,
+          testPath: TEST_PATH,
+          defaultRuns: DETECTION_RUNS,
+        },
+      );
       // Not vacuous: most runs hold several observers to the bound.
       expect(totals.checkedDetections).toBeGreaterThan(totals.runs);
     },

@@ -20,13 +20,24 @@ const N = 1;
 const W = 10;
 const LATENCY_SECONDS = 0.01;
 
-function setup(): { world: SimWorld; observations: DeltaObservations; write: (writer: string, slot: number, generation: bigint, timestamp: bigint) => void; sample: (reader: string) => void } {
+function setup(): {
+  world: SimWorld;
+  observations: DeltaObservations;
+  write: (writer: string, slot: number, generation: bigint, timestamp: bigint) => void;
+  sample: (reader: string) => void;
+} {
   const world = new SimWorld({ seed: 1 });
   const lockspace = createLockspace(world, { sectorSize: 4096, initIoTimeoutSeconds: N });
   const observations = new DeltaObservations(world, lockspace);
   const { sectorSize } = lockspace.geometry;
   const write = (writer: string, slot: number, generation: bigint, timestamp: bigint): void => {
-    const leader = { ...initialDeltaLeader(lockspace.spaceName, lockspace.geometry, N), ownerId: BigInt(slot), ownerGeneration: generation, timestamp, resourceName: writer };
+    const leader = {
+      ...initialDeltaLeader(lockspace.spaceName, lockspace.geometry, N),
+      ownerId: BigInt(slot),
+      ownerGeneration: generation,
+      timestamp,
+      resourceName: writer,
+    };
     lockspace.disk.land({
       opId: 0,
       writer,
@@ -52,7 +63,14 @@ function setup(): { world: SimWorld; observations: DeltaObservations; write: (wr
 }
 
 function member(label: string, hostId: number): DeltaMember {
-  return { label, machine: label.split('#')[0] as string, hostId, hostName: label, ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: W };
+  return {
+    label,
+    machine: label.split('#')[0] as string,
+    hostId,
+    hostName: label,
+    ioTimeoutSeconds: N,
+    watchdogFireTimeoutSeconds: W,
+  };
 }
 
 describe('delta oracle', () => {
@@ -65,7 +83,15 @@ describe('delta oracle', () => {
     const report = (atSeconds: number): void => {
       world.at(atSeconds, 'report', () => {
         sample('o#1');
-        observations.report({ observer: 'o#1', slot: 1, state: 'DEAD', generation: 1n, hostName: 'a#1', timestamp: 100n, source: 'poll' });
+        observations.report({
+          observer: 'o#1',
+          slot: 1,
+          state: 'DEAD',
+          generation: 1n,
+          hostName: 'a#1',
+          timestamp: 100n,
+          source: 'poll',
+        });
       });
     };
     report(1 + 8 * N + W - 0.5);
@@ -98,12 +124,23 @@ describe('delta oracle', () => {
           if (!reportsFail) return;
           const sinceSeconds = world.nowSeconds - 2;
           const state = sinceSeconds > 8 * N + W ? 'DEAD' : sinceSeconds > 8 * N ? 'FAIL' : 'LIVE';
-          observations.report({ observer: 'o#1', slot: 1, state, generation: 1n, hostName: 'a#1', timestamp: 100n, source: 'change' });
+          observations.report({
+            observer: 'o#1',
+            slot: 1,
+            state,
+            generation: 1n,
+            hostName: 'a#1',
+            timestamp: 100n,
+            source: 'change',
+          });
         });
       }
       await world.runUntil(40);
       observations.finish();
-      const result = checkFailureDetection(observations, { maxHealthyLatencySeconds: LATENCY_SECONDS, disturbances: [] });
+      const result = checkFailureDetection(observations, {
+        maxHealthyLatencySeconds: LATENCY_SECONDS,
+        disturbances: [],
+      });
       expect(result.checkedPairs).toBe(1);
       expect(result.violations.map((violation) => violation.kind)).toEqual(reportsFail ? [] : ['late-fail']);
     }

@@ -10,7 +10,13 @@
  * owners of one host_id with overlapping intervals in global virtual time are a violation.
  */
 import { describe, expect, it } from 'vitest';
-import { contentionScenario, FastCheckTieChooser, checkSimProperty, simRunSettings, simTimeoutMs } from '@leasehold/sim';
+import {
+  contentionScenario,
+  FastCheckTieChooser,
+  checkSimProperty,
+  simRunSettings,
+  simTimeoutMs,
+} from '@leasehold/sim';
 import { deltaProperty, deltaSchedulerProperty, emptyTotals } from './support/delta-property.js';
 
 const TEST_PATH = 'packages/sim/test/delta-ownership.test.ts';
@@ -33,11 +39,17 @@ describe('delta lease on the simulator: host_id ownership', () => {
     randomName,
     async () => {
       const totals = emptyTotals();
-      await checkSimProperty(deltaProperty(contentionScenario({ sameNames: false, durationSeconds: DURATION_SECONDS, maxFaults: MAX_FAULTS }), totals), {
-        testName: randomName,
-        testPath: TEST_PATH,
-        defaultRuns: RANDOM_SCHEDULE_RUNS,
-      });
+      await checkSimProperty(
+        deltaProperty(
+          contentionScenario({ sameNames: false, durationSeconds: DURATION_SECONDS, maxFaults: MAX_FAULTS }),
+          totals,
+        ),
+        {
+          testName: randomName,
+          testPath: TEST_PATH,
+          defaultRuns: RANDOM_SCHEDULE_RUNS,
+        },
+      );
       expect(totals.runs).toBeGreaterThan(0);
     },
     simTimeoutMs(simRunSettings(RANDOM_SCHEDULE_RUNS).numRuns, MS_PER_RUN_BUDGET),
@@ -48,7 +60,11 @@ describe('delta lease on the simulator: host_id ownership', () => {
     schedulerName,
     async () => {
       const totals = emptyTotals();
-      const scenarios = contentionScenario({ sameNames: false, durationSeconds: DURATION_SECONDS, maxFaults: MAX_FAULTS }).map((scenario) => ({
+      const scenarios = contentionScenario({
+        sameNames: false,
+        durationSeconds: DURATION_SECONDS,
+        maxFaults: MAX_FAULTS,
+      }).map((scenario) => ({
         ...scenario,
         latencyQuantumSeconds: TIED_LATENCY_QUANTUM_SECONDS,
       }));

@@ -32,11 +32,15 @@ describe('delta lease scenarios on the simulator', () => {
       options,
     );
     expectClean(result);
-    const lastByA = slotWrites(result, 1).filter((write) => write.writer === 'a#1').at(-1) as SlotWrite;
+    const lastByA = slotWrites(result, 1)
+      .filter((write) => write.writer === 'a#1')
+      .at(-1) as SlotWrite;
     expect(lastByA.landedAtSeconds).toBeLessThan(20.3);
     const takeover = result.observations.ownership.intervals.find((interval) => interval.owner === 'b#1');
     expect(takeover?.startSeconds).toBeGreaterThan(lastByA.issuedAtSeconds + DEAD_SECONDS);
-    const aboutA = result.observations.reports.filter((report) => report.observer === 'o#1' && report.slot === 1 && report.source === 'change');
+    const aboutA = result.observations.reports.filter(
+      (report) => report.observer === 'o#1' && report.slot === 1 && report.source === 'change',
+    );
     const fail = aboutA.find((report) => report.state === 'FAIL');
     const dead = aboutA.find((report) => report.state === 'DEAD');
     expect(fail?.atSeconds).toBeGreaterThan(lastByA.landedAtSeconds + FAIL_SECONDS);
@@ -55,13 +59,20 @@ describe('delta lease scenarios on the simulator', () => {
     const outcomes = new Set<string>();
     for (let seed = 1; seed <= 16; seed++) {
       const result = await runDeltaScenario(
-        quietScenario({ ...fixedLatency, seed, members, faults: [{ kind: 'crash', machine: 'a', atSeconds: crashAtSeconds, sameName: false, reboot: false }] }),
+        quietScenario({
+          ...fixedLatency,
+          seed,
+          members,
+          faults: [{ kind: 'crash', machine: 'a', atSeconds: crashAtSeconds, sameName: false, reboot: false }],
+        }),
         options,
       );
       expectClean(result);
       const last = slotWrites(result, 1).at(-1) as SlotWrite;
       expect(last.issuedAtSeconds).toBeLessThan(crashAtSeconds);
-      outcomes.add(last.issuedAtSeconds === renewal.issuedAtSeconds ? 'in-flight write landed' : 'in-flight write lost');
+      outcomes.add(
+        last.issuedAtSeconds === renewal.issuedAtSeconds ? 'in-flight write landed' : 'in-flight write lost',
+      );
     }
     expect(outcomes).toEqual(new Set(['in-flight write landed', 'in-flight write lost']));
   });
@@ -72,7 +83,9 @@ describe('delta lease scenarios on the simulator', () => {
     const result = await runDeltaScenario(
       quietScenario({
         members: [memberOf('a', 1, { rejoinAfterSeconds: 2 }), memberOf('o', 2)],
-        faults: [{ kind: 'pause', machine: 'a', atSeconds: pauseAtSeconds, durationSeconds: resumeAtSeconds - pauseAtSeconds }],
+        faults: [
+          { kind: 'pause', machine: 'a', atSeconds: pauseAtSeconds, durationSeconds: resumeAtSeconds - pauseAtSeconds },
+        ],
       }),
       options,
     );
@@ -115,7 +128,9 @@ describe('delta lease scenarios on the simulator', () => {
     );
     expectClean(result);
     const resumedAt = lifecycleOf(result, 'a#1', 'resume') as number;
-    expect(slotWrites(result, 1).filter((write) => write.writer === 'a#1' && write.issuedAtSeconds >= resumedAt)).toEqual([]);
+    expect(
+      slotWrites(result, 1).filter((write) => write.writer === 'a#1' && write.issuedAtSeconds >= resumedAt),
+    ).toEqual([]);
     const b = result.observations.ownership.intervals.find((interval) => interval.owner === 'b#1');
     expect(b?.endReason).toBe('end of run');
   });
@@ -125,7 +140,17 @@ describe('delta lease scenarios on the simulator', () => {
     const result = await runDeltaScenario(
       quietScenario({
         members: [memberOf('a', 1), memberOf('o', 2)],
-        faults: [{ kind: 'io', machine: 'a', atSeconds: hangAtSeconds, durationSeconds: 60, mode: 'hang', slowMaxLatencySeconds: 1, failProbability: 1 }],
+        faults: [
+          {
+            kind: 'io',
+            machine: 'a',
+            atSeconds: hangAtSeconds,
+            durationSeconds: 60,
+            mode: 'hang',
+            slowMaxLatencySeconds: 1,
+            failProbability: 1,
+          },
+        ],
       }),
       options,
     );
@@ -137,12 +162,21 @@ describe('delta lease scenarios on the simulator', () => {
     expect(fire).toBeLessThanOrEqual(hangAtSeconds + DEAD_SECONDS);
   });
 
-  it('a restart with the same name reacquires fast (2N\', not 8N + W) with the next generation', async () => {
+  it("a restart with the same name reacquires fast (2N', not 8N + W) with the next generation", async () => {
     const crashAtSeconds = 20.3;
     const result = await runDeltaScenario(
       quietScenario({
         members: [memberOf('a', 1), memberOf('o', 2)],
-        faults: [{ kind: 'crash', machine: 'a', atSeconds: crashAtSeconds, restartAfterSeconds: 1, sameName: true, reboot: false }],
+        faults: [
+          {
+            kind: 'crash',
+            machine: 'a',
+            atSeconds: crashAtSeconds,
+            restartAfterSeconds: 1,
+            sameName: true,
+            reboot: false,
+          },
+        ],
       }),
       options,
     );

@@ -55,7 +55,12 @@ describe('SimHost faults', () => {
     );
     await world.runUntil(20);
     expect(seen).toEqual(['h1#2 offset 10']);
-    expect(world.lifecycle.map((entry) => `${entry.kind} ${entry.label}`)).toEqual(['start h1#1', 'crash h1#1', 'start h1#2', 'exit h1#2']);
+    expect(world.lifecycle.map((entry) => `${entry.kind} ${entry.label}`)).toEqual([
+      'start h1#1',
+      'crash h1#1',
+      'start h1#2',
+      'exit h1#2',
+    ]);
   });
 
   it('records a program that throws', async () => {

@@ -16,7 +16,9 @@ import { runHostScenario } from '@leasehold/sim';
 import { FIX_SCENARIOS } from './hosts-support.js';
 
 describe('whole hosts: the fixed daemon bugs', () => {
-  for (const [fix, { scenario, violation }] of Object.entries(FIX_SCENARIOS) as Array<[RevertedFix, (typeof FIX_SCENARIOS)[RevertedFix]]>) {
+  for (const [fix, { scenario, violation }] of Object.entries(FIX_SCENARIOS) as Array<
+    [RevertedFix, (typeof FIX_SCENARIOS)[RevertedFix]]
+  >) {
     it(`${fix}: passes with the fix`, async () => {
       const result = await runHostScenario(scenario);
       if (result.violations.length > 0) throw new Error(result.report());
@@ -25,7 +27,10 @@ describe('whole hosts: the fixed daemon bugs', () => {
 
     it(`${fix}: fails with the fix reverted`, async () => {
       const result = await runHostScenario({ ...scenario, revertedFix: fix });
-      expect(result.violations.some((text) => violation.test(text)), result.report()).toBe(true);
+      expect(
+        result.violations.some((text) => violation.test(text)),
+        result.report(),
+      ).toBe(true);
     });
   }
 });

@@ -30,7 +30,12 @@ const holdLong = (startAtSeconds: number, stubborn = false): ClientPlan => ({
   ops: [{ resource: 'r1', mode: 'EX', holdSeconds: 45, gapSeconds: 0, crash: false }],
 });
 
-const quiet = (machine: string, hostId: number, clients: ClientPlan[] = [], extra: Partial<MachinePlan> = {}): MachinePlan => ({
+const quiet = (
+  machine: string,
+  hostId: number,
+  clients: ClientPlan[] = [],
+  extra: Partial<MachinePlan> = {},
+): MachinePlan => ({
   machine,
   hostId,
   clients,
@@ -43,7 +48,13 @@ const quiet = (machine: string, hostId: number, clients: ClientPlan[] = [], extr
 const contender: ClientPlan = {
   startAtSeconds: 8,
   stubborn: false,
-  ops: Array.from({ length: 12 }, () => ({ resource: 'r1' as const, mode: 'EX' as const, holdSeconds: 1, gapSeconds: 3, crash: false })),
+  ops: Array.from({ length: 12 }, () => ({
+    resource: 'r1' as const,
+    mode: 'EX' as const,
+    holdSeconds: 1,
+    gapSeconds: 3,
+    crash: false,
+  })),
 };
 
 /**
@@ -119,7 +130,13 @@ function machinePlan(machine: string, hostId: number): fc.Arbitrary<MachinePlan>
     machine: fc.constant(machine),
     hostId: fc.constant(hostId),
     clients: fc.array(clientPlan, { minLength: 1, maxLength: 3 }),
-    persistent: fc.option(fc.record({ atSeconds: fc.double({ min: 5, max: 30, noNaN: true }), holdSeconds: fc.double({ min: 1, max: 40, noNaN: true }) }), { nil: undefined }),
+    persistent: fc.option(
+      fc.record({
+        atSeconds: fc.double({ min: 5, max: 30, noNaN: true }),
+        holdSeconds: fc.double({ min: 1, max: 40, noNaN: true }),
+      }),
+      { nil: undefined },
+    ),
     killCommand: fc.boolean(),
   });
 }
@@ -131,16 +148,66 @@ function fault(machines: string[], durationSeconds: number, focus: FaultFocus): 
   const at = fc.double({ min: 5, max: durationSeconds - 5, noNaN: true });
   if (focus === 'restarts') {
     return fc.oneof(
-      { weight: 3, arbitrary: fc.record({ kind: fc.constant('daemon-crash' as const), machine, atSeconds: at, restartAfterSeconds: fc.double({ min: 0.2, max: 12, noNaN: true }) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('lockstop' as const), machine, atSeconds: at, restartAfterSeconds: fc.double({ min: 1, max: 15, noNaN: true }) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('hang' as const), machine, atSeconds: at, durationSeconds: fc.double({ min: 0.5, max: 12, noNaN: true }) }) },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          kind: fc.constant('daemon-crash' as const),
+          machine,
+          atSeconds: at,
+          restartAfterSeconds: fc.double({ min: 0.2, max: 12, noNaN: true }),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('lockstop' as const),
+          machine,
+          atSeconds: at,
+          restartAfterSeconds: fc.double({ min: 1, max: 15, noNaN: true }),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('hang' as const),
+          machine,
+          atSeconds: at,
+          durationSeconds: fc.double({ min: 0.5, max: 12, noNaN: true }),
+        }),
+      },
     );
   }
   return fc.oneof(
-    fc.record({ kind: fc.constant('daemon-crash' as const), machine, atSeconds: at, restartAfterSeconds: fc.oneof(fc.double({ min: 0.2, max: 4, noNaN: true }), fc.double({ min: 6, max: 20, noNaN: true })) }),
-    fc.record({ kind: fc.constant('hang' as const), machine, atSeconds: at, durationSeconds: fc.oneof(fc.double({ min: 0.5, max: 5, noNaN: true }), fc.double({ min: 8, max: 25, noNaN: true })) }),
-    fc.record({ kind: fc.constant('machine-crash' as const), machine, atSeconds: at, rebootAfterSeconds: fc.double({ min: 1, max: 10, noNaN: true }) }),
-    fc.record({ kind: fc.constant('lockstop' as const), machine, atSeconds: at, restartAfterSeconds: fc.double({ min: 1, max: 15, noNaN: true }) }),
+    fc.record({
+      kind: fc.constant('daemon-crash' as const),
+      machine,
+      atSeconds: at,
+      restartAfterSeconds: fc.oneof(
+        fc.double({ min: 0.2, max: 4, noNaN: true }),
+        fc.double({ min: 6, max: 20, noNaN: true }),
+      ),
+    }),
+    fc.record({
+      kind: fc.constant('hang' as const),
+      machine,
+      atSeconds: at,
+      durationSeconds: fc.oneof(
+        fc.double({ min: 0.5, max: 5, noNaN: true }),
+        fc.double({ min: 8, max: 25, noNaN: true }),
+      ),
+    }),
+    fc.record({
+      kind: fc.constant('machine-crash' as const),
+      machine,
+      atSeconds: at,
+      rebootAfterSeconds: fc.double({ min: 1, max: 10, noNaN: true }),
+    }),
+    fc.record({
+      kind: fc.constant('lockstop' as const),
+      machine,
+      atSeconds: at,
+      restartAfterSeconds: fc.double({ min: 1, max: 15, noNaN: true }),
+    }),
   );
 }
 
@@ -188,7 +255,16 @@ export function hostProperty(options: HostPropertyOptions): void {
   it(
     options.name,
     async () => {
-      const total: HostRunStats = { grants: 0, lossesWithLeases: 0, losses: 0, adoptedLeases: 0, restoredJoins: 0, lockstops: 0, daemonRestarts: 0, resets: 0 };
+      const total: HostRunStats = {
+        grants: 0,
+        lossesWithLeases: 0,
+        losses: 0,
+        adoptedLeases: 0,
+        restoredJoins: 0,
+        lockstops: 0,
+        daemonRestarts: 0,
+        resets: 0,
+      };
       await checkSimProperty(
         fc.asyncProperty(hostScenario(WORLD_SECONDS, options.focus), async (scenario) => {
           const result = await runHostScenario(scenario);

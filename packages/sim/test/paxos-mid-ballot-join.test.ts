@@ -14,7 +14,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { simTimeoutMs } from '@leasehold/sim';
-import { paxosProperty, paxosScenario, runPaxosScenario, type PaxosFault, type PaxosScenario, type PaxosScenarioShape } from './paxos-support.js';
+import {
+  paxosProperty,
+  paxosScenario,
+  runPaxosScenario,
+  type PaxosFault,
+  type PaxosScenario,
+  type PaxosScenarioShape,
+} from './paxos-support.js';
 
 const TEST_PATH = 'packages/sim/test/paxos-mid-ballot-join.test.ts';
 
@@ -32,7 +39,14 @@ const SHAPE: PaxosScenarioShape = {
 };
 
 /** Busier still: many very short holds and gaps, so newcomers meet ballots in flight. */
-const ADVERSARIAL_SHAPE: PaxosScenarioShape = { ...SHAPE, faults: false, minHosts: 4, maxOps: 20, maxHoldSeconds: 0.2, maxGapSeconds: 0.2 };
+const ADVERSARIAL_SHAPE: PaxosScenarioShape = {
+  ...SHAPE,
+  faults: false,
+  minHosts: 4,
+  maxOps: 20,
+  maxHoldSeconds: 0.2,
+  maxGapSeconds: 0.2,
+};
 
 /** Late joiners start at 4 s or later (paxos-support.ts); the early hosts slow down from then on. */
 const SLOW_FROM_SECONDS = 4;
@@ -77,7 +91,10 @@ describe('hosts joining mid-ballot', () => {
   it(
     'trusting a membership read longer than the join wait lets two hosts own the lease',
     async () => {
-      const worlds = fc.sample(paxosScenario(ADVERSARIAL_SHAPE).map(slowEarlyHosts), { seed: UNSAFE_SEED, numRuns: UNSAFE_WORLDS });
+      const worlds = fc.sample(paxosScenario(ADVERSARIAL_SHAPE).map(slowEarlyHosts), {
+        seed: UNSAFE_SEED,
+        numRuns: UNSAFE_WORLDS,
+      });
       let broken = 0;
       let firstViolation = '';
       for (const scenario of worlds) {
@@ -88,9 +105,12 @@ describe('hosts joining mid-ballot', () => {
         firstViolation ||= unsafe.violations[0]!;
         // The same world with the real window: no violation.
         const safe = await runPaxosScenario(scenario);
-        if (safe.violations.length > 0) throw new Error(`seed ${scenario.seed}: the safe window broke too\n${safe.report()}`);
+        if (safe.violations.length > 0)
+          throw new Error(`seed ${scenario.seed}: the safe window broke too\n${safe.report()}`);
       }
-      process.stderr.write(`unsafe membership window: ${broken} of ${worlds.length} worlds broken; first: ${firstViolation}\n`);
+      process.stderr.write(
+        `unsafe membership window: ${broken} of ${worlds.length} worlds broken; first: ${firstViolation}\n`,
+      );
       expect(broken).toBeGreaterThan(0);
     },
     simTimeoutMs(UNSAFE_WORLDS, 400),

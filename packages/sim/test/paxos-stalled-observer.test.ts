@@ -16,7 +16,8 @@ import { checkSimProperty, simRunSettings, simTimeoutMs } from '@leasehold/sim';
 import { runPaxosScenario, type PaxosScenario } from './paxos-support.js';
 
 const TEST_PATH = 'packages/sim/test/paxos-stalled-observer.test.ts';
-const NAME = 'paxos: an acquirer whose owner-liveness read stalls past host_dead_seconds does not take over a live owner';
+const NAME =
+  'paxos: an acquirer whose owner-liveness read stalls past host_dead_seconds does not take over a live owner';
 const RUNS = 60;
 const MS_PER_RUN = 60;
 
@@ -36,7 +37,10 @@ const stalledObserver: fc.Arbitrary<PaxosScenario> = fc
     acquirerStartSeconds: fc.double({ min: 3, max: 6, noNaN: true }),
     maxLatencySeconds: fc.constantFrom(0.002, 0.02, 0.2),
     latencyQuantumSeconds: fc.constantFrom(0, 0.01),
-    clockOffsets: fc.tuple(fc.double({ min: 100, max: 100_000, noNaN: true }), fc.double({ min: 100, max: 100_000, noNaN: true })),
+    clockOffsets: fc.tuple(
+      fc.double({ min: 100, max: 100_000, noNaN: true }),
+      fc.double({ min: 100, max: 100_000, noNaN: true }),
+    ),
   })
   .map(
     (drawn): PaxosScenario => ({
@@ -67,7 +71,9 @@ const stalledObserver: fc.Arbitrary<PaxosScenario> = fc
           leaveAtEnd: false,
         },
       ],
-      faults: [{ kind: 'stall-owner-read', machine: 'h1', readNumber: 2, durationSeconds: drawn.stallSeconds, how: drawn.how }],
+      faults: [
+        { kind: 'stall-owner-read', machine: 'h1', readNumber: 2, durationSeconds: drawn.stallSeconds, how: drawn.how },
+      ],
     }),
   );
 
@@ -80,7 +86,8 @@ describe('paxos resource leases in the simulator', () => {
           const result = await runPaxosScenario(scenario);
           const problems = [...result.violations];
           // The scenario only tests something if h1 really waited for h2 and its read stalled.
-          if (result.stats.ownerReadStalls !== 1) problems.push(`the owner-liveness read stalled ${result.stats.ownerReadStalls} times, not once`);
+          if (result.stats.ownerReadStalls !== 1)
+            problems.push(`the owner-liveness read stalled ${result.stats.ownerReadStalls} times, not once`);
           const owner = result.tracker.intervals.find((interval) => interval.owner.startsWith('h2#'));
           if (owner === undefined) problems.push('h2 never held the lease');
           if (problems.length > 0) throw new Error(`${problems.join('\n')}\n\n${result.report()}`);

@@ -96,7 +96,14 @@ export interface PaxosHostPlan {
 export type PaxosFault =
   | { kind: 'crash'; machine: string; atSeconds: number; restartAfterSeconds?: number }
   | { kind: 'pause'; machine: string; atSeconds: number; durationSeconds: number }
-  | { kind: 'io'; machine?: string; atSeconds: number; durationSeconds: number; mode: 'slow' | 'fail' | 'hang'; slowMaxLatencySeconds?: number }
+  | {
+      kind: 'io';
+      machine?: string;
+      atSeconds: number;
+      durationSeconds: number;
+      mode: 'slow' | 'fail' | 'hang';
+      slowMaxLatencySeconds?: number;
+    }
   /**
    * When `machine` issues its `readNumber`-th owner-liveness read (a 1-sector read of another
    * host's delta lease, §5.1 step 3; counted over all its incarnations), its I/O path hangs, or the
@@ -141,8 +148,20 @@ const EXPECTED_PAXOS_CODES: ReadonlySet<PaxosErrorCode> = new Set<PaxosErrorCode
   'NOT_JOINED',
 ]);
 /** Release errors that only mean "someone moved on without us": expected after faults. */
-const EXPECTED_RELEASE_CODES: ReadonlySet<PaxosErrorCode> = new Set<PaxosErrorCode>(['RELEASE_OWNER', 'RELEASE_LVER', 'IO_ERROR', 'NOT_JOINED']);
-const EXPECTED_DELTA_CODES: ReadonlySet<DeltaErrorCode> = new Set<DeltaErrorCode>(['HOSTID_BUSY', 'IO_ERROR', 'LEASE_LOST', 'RENEW_OWNER', 'RENEW_DIFF', 'NOT_JOINED']);
+const EXPECTED_RELEASE_CODES: ReadonlySet<PaxosErrorCode> = new Set<PaxosErrorCode>([
+  'RELEASE_OWNER',
+  'RELEASE_LVER',
+  'IO_ERROR',
+  'NOT_JOINED',
+]);
+const EXPECTED_DELTA_CODES: ReadonlySet<DeltaErrorCode> = new Set<DeltaErrorCode>([
+  'HOSTID_BUSY',
+  'IO_ERROR',
+  'LEASE_LOST',
+  'RENEW_OWNER',
+  'RENEW_DIFF',
+  'NOT_JOINED',
+]);
 
 export interface PaxosStats {
   acquired: number;
@@ -190,20 +209,32 @@ export interface PaxosRunOptions {
   traceDepth?: number;
 }
 
-export async function runPaxosScenario(scenario: PaxosScenario, options: PaxosRunOptions = {}): Promise<PaxosRunResult> {
+export async function runPaxosScenario(
+  scenario: PaxosScenario,
+  options: PaxosRunOptions = {},
+): Promise<PaxosRunResult> {
   const world = new SimWorld({ seed: scenario.seed, traceDepth: options.traceDepth ?? TRACE_DEPTH });
   const lockspaceDisk = world.addDisk({
     name: 'lockspace',
     sectorSize: LOCKSPACE_GEOMETRY.sectorSize,
     sizeBytes: LOCKSPACE_GEOMETRY.alignBytes,
-    initialBytes: buildLockspaceArea({ spaceName: SPACE, geometry: LOCKSPACE_GEOMETRY, ioTimeoutSeconds: scenario.ioTimeoutSeconds }),
+    initialBytes: buildLockspaceArea({
+      spaceName: SPACE,
+      geometry: LOCKSPACE_GEOMETRY,
+      ioTimeoutSeconds: scenario.ioTimeoutSeconds,
+    }),
     ioFaults: { minLatencySeconds: 0, maxLatencySeconds: 0 },
   });
   const leaseDisk = world.addDisk({
     name: 'leases',
     sectorSize: LEASE_GEOMETRY.sectorSize,
     sizeBytes: LEASE_GEOMETRY.alignBytes,
-    initialBytes: buildResourceArea({ spaceName: SPACE, resourceName: RESOURCE, geometry: LEASE_GEOMETRY, numHosts: scenario.leaseNumHosts }),
+    initialBytes: buildResourceArea({
+      spaceName: SPACE,
+      resourceName: RESOURCE,
+      geometry: LEASE_GEOMETRY,
+      numHosts: scenario.leaseNumHosts,
+    }),
     ioFaults: { minLatencySeconds: 0, maxLatencySeconds: 0 },
   });
   const env: Env = {
@@ -214,7 +245,16 @@ export async function runPaxosScenario(scenario: PaxosScenario, options: PaxosRu
     tracker: new OwnershipTracker(),
     problems: [],
     grants: [],
-    stats: { acquired: 0, acquiredShared: 0, converted: 0, errors: {}, maxLver: 0n, maxGrantedLver: 0n, leaderRegressions: 0, ownerReadStalls: 0 },
+    stats: {
+      acquired: 0,
+      acquiredShared: 0,
+      converted: 0,
+      errors: {},
+      maxLver: 0n,
+      maxGrantedLver: 0n,
+      leaderRegressions: 0,
+      ownerReadStalls: 0,
+    },
     hosts: new Map<string, SimHost>(),
     ownerReads: new Map<string, number>(),
     ownerReadStalls: [],
@@ -228,7 +268,11 @@ export async function runPaxosScenario(scenario: PaxosScenario, options: PaxosRu
     const host = world.addHost({
       machine: plan.machine,
       clockOffsetSeconds: plan.clockOffsetSeconds,
-      ioFaults: { minLatencySeconds: 0, maxLatencySeconds: scenario.maxLatencySeconds, latencyQuantumSeconds: scenario.latencyQuantumSeconds },
+      ioFaults: {
+        minLatencySeconds: 0,
+        maxLatencySeconds: scenario.maxLatencySeconds,
+        latencyQuantumSeconds: scenario.latencyQuantumSeconds,
+      },
     });
     hosts.set(plan.machine, host);
     world.at(plan.startAtSeconds, `start ${plan.machine}`, () => startHost(env, host, plan));
@@ -238,7 +282,8 @@ export async function runPaxosScenario(scenario: PaxosScenario, options: PaxosRu
   await world.runUntil(scenario.durationSeconds);
   env.tracker.finish(world.nowSeconds);
   for (const entry of world.lifecycle) {
-    if (entry.kind === 'error') env.problems.push(`${formatSeconds(entry.timeSeconds)} ${entry.label}: program threw: ${entry.detail ?? ''}`);
+    if (entry.kind === 'error')
+      env.problems.push(`${formatSeconds(entry.timeSeconds)} ${entry.label}: program threw: ${entry.detail ?? ''}`);
   }
   const violations = [...env.problems, ...env.tracker.problems, ...env.tracker.overlaps().map(describeOverlap)];
   return {
@@ -253,7 +298,8 @@ export async function runPaxosScenario(scenario: PaxosScenario, options: PaxosRu
         '',
         'ownership intervals:',
         ...env.tracker.intervals.map(
-          (i) => `  ${i.owner} ${i.mode} ${formatSeconds(i.startSeconds)}..${formatSeconds(i.endSeconds)} [${i.endReason}]`,
+          (i) =>
+            `  ${i.owner} ${i.mode} ${formatSeconds(i.startSeconds)}..${formatSeconds(i.endSeconds)} [${i.endReason}]`,
         ),
         '',
         'trace (most recent events of every host):',
@@ -277,14 +323,19 @@ function watchLeader(env: Env): void {
     const at = formatSeconds(write.landedAtSeconds);
     if (leader.lver < env.stats.maxLver) {
       env.stats.leaderRegressions++;
-      env.world.note(`${write.writer} wrote the leader with lver ${leader.lver} after lver ${env.stats.maxLver} had been written`);
+      env.world.note(
+        `${write.writer} wrote the leader with lver ${leader.lver} after lver ${env.stats.maxLver} had been written`,
+      );
     }
     if (leader.lver > env.stats.maxLver) env.stats.maxLver = leader.lver;
     if (leader.timestamp === 0n) return;
     const value = `owner ${leader.ownerId} generation ${leader.ownerGeneration}`;
     const earlier = commits.get(leader.lver);
     if (earlier === undefined) commits.set(leader.lver, value);
-    else if (earlier !== value) env.problems.push(`${at} ${write.writer} committed lver ${leader.lver} as ${value}, but it was committed as ${earlier}`);
+    else if (earlier !== value)
+      env.problems.push(
+        `${at} ${write.writer} committed lver ${leader.lver} as ${value}, but it was committed as ${earlier}`,
+      );
   });
 }
 
@@ -318,7 +369,10 @@ function traceLogger(context: HostContext): Logger {
   const line =
     (level: string) =>
     (fields: object, message: string): void =>
-      context.note(() => `  [${level}] ${message} ${JSON.stringify(fields, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}`);
+      context.note(
+        () =>
+          `  [${level}] ${message} ${JSON.stringify(fields, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}`,
+      );
   return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 }
 
@@ -349,7 +403,8 @@ function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
           watchdogFireTimeoutSeconds: scenario.watchdogFireTimeoutSeconds,
         });
       } catch (error) {
-        if (!(isDeltaError(error) && EXPECTED_DELTA_CODES.has(error.code))) problem(`delta acquire: ${describeError(error)}`);
+        if (!(isDeltaError(error) && EXPECTED_DELTA_CODES.has(error.code)))
+          problem(`delta acquire: ${describeError(error)}`);
         await clock.sleep(DELTA_RETRY_SECONDS);
       }
     }
@@ -361,7 +416,13 @@ function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
     // Paxos sees the delta lease as the daemon's resource lanes do: through the lease layer's view,
     // told of every renewal, with its own deadline and write fence.
     const view = new DeltaLeaseView(
-      { config: lease.config, geometry: lease.geometry, generation: lease.generation, lastRenewalSeconds: lease.lastRenewalSeconds, hosts: lease.hosts() },
+      {
+        config: lease.config,
+        geometry: lease.geometry,
+        generation: lease.generation,
+        lastRenewalSeconds: lease.lastRenewalSeconds,
+        hosts: lease.hosts(),
+      },
       context.disk(env.lockspaceDisk),
       clock,
       (hostId) => lease.pingHost(hostId),
@@ -390,7 +451,9 @@ function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
       random: context.random,
       delta: withOwnerReadStalls(env, plan.machine, view),
       logger: traceLogger(context),
-      ...(scenario.membershipValidSeconds === undefined ? {} : { ballotRange: { membershipValidSeconds: scenario.membershipValidSeconds } }),
+      ...(scenario.membershipValidSeconds === undefined
+        ? {}
+        : { ballotRange: { membershipValidSeconds: scenario.membershipValidSeconds } }),
     };
 
     const judge = (what: string, error: unknown, expected: ReadonlySet<PaxosErrorCode>): void => {
@@ -428,7 +491,17 @@ function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
         env.stats.acquired++;
         if (op.mode === 'shared') env.stats.acquiredShared++;
         await clock.sleep(op.convert ? op.holdSeconds / 2 : op.holdSeconds);
-        if (op.convert && held !== undefined && !lease.lost) await convert(env, ctx, held, (lease) => begin(lease), () => (held = undefined), judge, now, label);
+        if (op.convert && held !== undefined && !lease.lost)
+          await convert(
+            env,
+            ctx,
+            held,
+            (lease) => begin(lease),
+            () => (held = undefined),
+            judge,
+            now,
+            label,
+          );
         if (op.convert) await clock.sleep(op.holdSeconds / 2);
       } catch (error) {
         judge(`acquire ${op.mode}`, error, EXPECTED_PAXOS_CODES);
@@ -444,7 +517,8 @@ function memberProgram(env: Env, plan: PaxosHostPlan): HostProgram {
         await lease.release();
         context.watchdog.disarm();
       } catch (error) {
-        if (!(isDeltaError(error) && EXPECTED_DELTA_CODES.has(error.code))) problem(`delta release: ${describeError(error)}`);
+        if (!(isDeltaError(error) && EXPECTED_DELTA_CODES.has(error.code)))
+          problem(`delta release: ${describeError(error)}`);
       }
     } else {
       await renewing;
@@ -481,7 +555,9 @@ function startStall(env: Env, stall: OwnerReadStall, hostId: number): void {
   const host = env.hosts.get(stall.machine);
   if (host === undefined) throw new Error(`stall names unknown machine ${stall.machine}`);
   env.stats.ownerReadStalls++;
-  world.note(`${host.label}: owner-liveness read ${stall.readNumber} (host_id ${hostId}) stalls ${stall.durationSeconds.toFixed(3)} s (${stall.how})`);
+  world.note(
+    `${host.label}: owner-liveness read ${stall.readNumber} (host_id ${hostId}) stalls ${stall.durationSeconds.toFixed(3)} s (${stall.how})`,
+  );
   if (stall.how === 'hang') {
     host.ioFaults.hang(world.nowSeconds);
     world.after(stall.durationSeconds, `unhang ${stall.machine}`, () => host.ioFaults.releaseHang());
@@ -533,7 +609,12 @@ async function convert(
   }
 }
 
-function scheduleFault(env: Env, fault: PaxosFault, hosts: Map<string, SimHost>, plans: Map<string, PaxosHostPlan>): void {
+function scheduleFault(
+  env: Env,
+  fault: PaxosFault,
+  hosts: Map<string, SimHost>,
+  plans: Map<string, PaxosHostPlan>,
+): void {
   const { world } = env;
   const hostOf = (machine: string): SimHost => {
     const host = hosts.get(machine);
@@ -573,7 +654,11 @@ function scheduleFault(env: Env, fault: PaxosFault, hosts: Map<string, SimHost>,
       const slowMaxLatencySeconds = fault.slowMaxLatencySeconds ?? DEFAULT_SLOW_MAX_LATENCY_SECONDS;
       const patch =
         fault.mode === 'slow'
-          ? { slowProbability: 1, slowMinLatencySeconds: Math.min(SLOW_MIN_LATENCY_SECONDS, slowMaxLatencySeconds), slowMaxLatencySeconds }
+          ? {
+              slowProbability: 1,
+              slowMinLatencySeconds: Math.min(SLOW_MIN_LATENCY_SECONDS, slowMaxLatencySeconds),
+              slowMaxLatencySeconds,
+            }
           : { failProbability: FAILING_IO_PROBABILITY };
       let previous: ReturnType<typeof path.change> = {};
       world.at(fault.atSeconds, `${fault.mode} I/O`, () => (previous = path.change(patch)));
@@ -635,7 +720,11 @@ export function paxosScenario(shape: PaxosScenarioShape): fc.Arbitrary<PaxosScen
       leaseNumHosts: fc.constantFrom(...(shape.leaseNumHosts ?? DEFAULT_LEASE_NUM_HOSTS)),
       lateJoiners: fc.integer({ min: 0, max: shape.maxLateJoiners ?? 0 }),
       lateStarts: fc.array(
-        fc.double({ min: LATE_JOIN_EARLIEST_SECONDS, max: Math.max(LATE_JOIN_EARLIEST_SECONDS, shape.durationSeconds * LATE_JOIN_LATEST_FRACTION), noNaN: true }),
+        fc.double({
+          min: LATE_JOIN_EARLIEST_SECONDS,
+          max: Math.max(LATE_JOIN_EARLIEST_SECONDS, shape.durationSeconds * LATE_JOIN_LATEST_FRACTION),
+          noNaN: true,
+        }),
         { minLength: shape.maxHosts, maxLength: shape.maxHosts },
       ),
       maxLatencySeconds: fc.constantFrom(0.002, 0.02, 0.2),
@@ -678,7 +767,9 @@ export function paxosScenario(shape: PaxosScenarioShape): fc.Arbitrary<PaxosScen
         latencyQuantumSeconds: drawn.latencyQuantumSeconds,
         durationSeconds: shape.durationSeconds,
         hosts,
-        faults: (drawn.faults as PaxosFault[]).filter((fault) => fault.machine === undefined || machines.has(fault.machine)),
+        faults: (drawn.faults as PaxosFault[]).filter(
+          (fault) => fault.machine === undefined || machines.has(fault.machine),
+        ),
       };
     });
 }
@@ -686,27 +777,36 @@ export function paxosScenario(shape: PaxosScenarioShape): fc.Arbitrary<PaxosScen
 function faultArbitrary(shape: PaxosScenarioShape): fc.Arbitrary<PaxosFault> {
   const machine = fc.integer({ min: 1, max: shape.maxHosts }).map((n) => `h${n}`);
   const at = fc.double({ min: 1, max: shape.durationSeconds * 0.8, noNaN: true });
-  return fc.oneof(
-    fc.record({
-      kind: fc.constant('crash' as const),
-      machine,
-      atSeconds: at,
-      restartAfterSeconds: fc.option(fc.double({ min: 0.5, max: 10, noNaN: true }), { nil: undefined }),
-    }),
-    fc.record({ kind: fc.constant('pause' as const), machine, atSeconds: at, durationSeconds: fc.double({ min: 0.1, max: 25, noNaN: true }) }),
-    fc.record({
-      kind: fc.constant('io' as const),
-      machine: fc.option(machine, { nil: undefined }),
-      atSeconds: at,
-      durationSeconds: fc.double({ min: 0.5, max: 15, noNaN: true }),
-      mode: fc.constantFrom('slow' as const, 'fail' as const, 'hang' as const),
-    }),
-  ).map((fault) => {
-    // exactOptionalPropertyTypes is off, but keep optional fields absent rather than undefined.
-    if (fault.kind === 'crash' && fault.restartAfterSeconds === undefined) return { kind: 'crash', machine: fault.machine, atSeconds: fault.atSeconds };
-    if (fault.kind === 'io' && fault.machine === undefined) return { kind: 'io', atSeconds: fault.atSeconds, durationSeconds: fault.durationSeconds, mode: fault.mode };
-    return fault;
-  });
+  return fc
+    .oneof(
+      fc.record({
+        kind: fc.constant('crash' as const),
+        machine,
+        atSeconds: at,
+        restartAfterSeconds: fc.option(fc.double({ min: 0.5, max: 10, noNaN: true }), { nil: undefined }),
+      }),
+      fc.record({
+        kind: fc.constant('pause' as const),
+        machine,
+        atSeconds: at,
+        durationSeconds: fc.double({ min: 0.1, max: 25, noNaN: true }),
+      }),
+      fc.record({
+        kind: fc.constant('io' as const),
+        machine: fc.option(machine, { nil: undefined }),
+        atSeconds: at,
+        durationSeconds: fc.double({ min: 0.5, max: 15, noNaN: true }),
+        mode: fc.constantFrom('slow' as const, 'fail' as const, 'hang' as const),
+      }),
+    )
+    .map((fault) => {
+      // exactOptionalPropertyTypes is off, but keep optional fields absent rather than undefined.
+      if (fault.kind === 'crash' && fault.restartAfterSeconds === undefined)
+        return { kind: 'crash', machine: fault.machine, atSeconds: fault.atSeconds };
+      if (fault.kind === 'io' && fault.machine === undefined)
+        return { kind: 'io', atSeconds: fault.atSeconds, durationSeconds: fault.durationSeconds, mode: fault.mode };
+      return fault;
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -732,14 +832,20 @@ export function paxosProperty(options: PaxosPropertyOptions): void {
     async () => {
       let regressions = 0;
       await checkSimProperty(
-        fc.asyncProperty(paxosScenario(options.shape).map(options.adjust ?? ((scenario) => scenario)), async (scenario) => {
-          const result = await runPaxosScenario(scenario);
-          regressions += result.stats.leaderRegressions;
-          if (result.violations.length > 0) throw new Error(result.report());
-        }),
+        fc.asyncProperty(
+          paxosScenario(options.shape).map(options.adjust ?? ((scenario) => scenario)),
+          async (scenario) => {
+            const result = await runPaxosScenario(scenario);
+            regressions += result.stats.leaderRegressions;
+            if (result.violations.length > 0) throw new Error(result.report());
+          },
+        ),
         { testName: options.name, testPath: options.testPath, defaultRuns: options.runs },
       );
-      if (regressions > 0) process.stderr.write(`${options.name}: ${regressions} transient on-disk leader regression(s) (overtaken helper commits)\n`);
+      if (regressions > 0)
+        process.stderr.write(
+          `${options.name}: ${regressions} transient on-disk leader regression(s) (overtaken helper commits)\n`,
+        );
     },
     simTimeoutMs(simRunSettings(options.runs).numRuns, MS_PER_RUN),
   );

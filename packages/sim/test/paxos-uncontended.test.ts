@@ -25,9 +25,22 @@ const uncontended: fc.Arbitrary<{ scenario: PaxosScenario; slow: boolean }> = fc
     scenario: {
       ...base,
       // Idle hosts join first; the active one starts once they are in (their joins take 2N').
-      hosts: base.hosts.map((host, index) => (index === 0 ? { ...host, startAtSeconds: 5 } : { ...host, ops: [], leaveAtEnd: false })),
+      hosts: base.hosts.map((host, index) =>
+        index === 0 ? { ...host, startAtSeconds: 5 } : { ...host, ops: [], leaveAtEnd: false },
+      ),
       // Slow, but within io_timeout (1 s): slower than that and the host loses its lockspace.
-      faults: slow ? [{ kind: 'io' as const, machine: 'h1', atSeconds: 6, durationSeconds: 20, mode: 'slow' as const, slowMaxLatencySeconds: 0.4 }] : [],
+      faults: slow
+        ? [
+            {
+              kind: 'io' as const,
+              machine: 'h1',
+              atSeconds: 6,
+              durationSeconds: 20,
+              mode: 'slow' as const,
+              slowMaxLatencySeconds: 0.4,
+            },
+          ]
+        : [],
     },
   }));
 
@@ -41,10 +54,13 @@ describe('paxos resource leases in the simulator', () => {
           const active = scenario.hosts[0]!;
           const problems = [...result.violations];
           const failed = Object.entries(result.stats.errors);
-          if (failed.length > 0) problems.push(`operations failed: ${failed.map(([code, n]) => `${code} x${n}`).join(', ')}`);
-          if (result.stats.acquired !== active.ops.length) problems.push(`${result.stats.acquired} of ${active.ops.length} acquires succeeded`);
+          if (failed.length > 0)
+            problems.push(`operations failed: ${failed.map(([code, n]) => `${code} x${n}`).join(', ')}`);
+          if (result.stats.acquired !== active.ops.length)
+            problems.push(`${result.stats.acquired} of ${active.ops.length} acquires succeeded`);
           const ballots = active.ops.length + active.ops.filter((op) => op.convert && op.mode === 'shared').length;
-          if (result.stats.maxLver !== BigInt(ballots)) problems.push(`lver is ${result.stats.maxLver} after ${ballots} ballots`);
+          if (result.stats.maxLver !== BigInt(ballots))
+            problems.push(`lver is ${result.stats.maxLver} after ${ballots} ballots`);
           if (problems.length > 0) throw new Error(`${problems.join('\n')}\n\n${result.report()}`);
         }),
         { testName: NAME, testPath: TEST_PATH, defaultRuns: RUNS },

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { describeOverlap, FastCheckTieChooser, OwnershipTracker, SimWorld, checkSimProperty, replayCommand, simRunSettings } from '@leasehold/sim';
+import {
+  describeOverlap,
+  FastCheckTieChooser,
+  OwnershipTracker,
+  SimWorld,
+  checkSimProperty,
+  replayCommand,
+  simRunSettings,
+} from '@leasehold/sim';
 import { naiveMutex } from './support/naive-mutex.js';
 
 const SECTOR_BYTES = 512;
@@ -11,7 +19,12 @@ async function runNaiveMutex(seed: number, hosts: number, world?: SimWorld): Pro
   sim.addDisk({ name: 'lock', sectorSize: SECTOR_BYTES, sizeBytes: SECTOR_BYTES });
   const tracker = new OwnershipTracker();
   for (let index = 1; index <= hosts; index++) {
-    sim.addHost({ machine: `h${index}`, ioFaults: { minLatencySeconds: 0, maxLatencySeconds: 0.2, latencyQuantumSeconds: 0.1 } }).start(naiveMutex(tracker, ROUNDS));
+    sim
+      .addHost({
+        machine: `h${index}`,
+        ioFaults: { minLatencySeconds: 0, maxLatencySeconds: 0.2, latencyQuantumSeconds: 0.1 },
+      })
+      .start(naiveMutex(tracker, ROUNDS));
   }
   await sim.runUntil(30);
   tracker.finish(sim.nowSeconds);
@@ -82,9 +95,13 @@ describe('replay helper', () => {
     expect(message).toContain('value 501 is too big');
     const path = /path (\S+)/.exec(message)?.[1] ?? '';
     expect(message).toContain(`replay: SIM_SEED=99 SIM_PATH=${path} npx vitest run packages/sim -t 'demo'`);
-    await expect(checkSimProperty(property, { testName: 'demo', defaultRuns: 100, env: { SIM_SEED: '99', SIM_PATH: path, SIM_SHRINK: '0' } })).rejects.toThrow(
-      /value 501 is too big/,
-    );
+    await expect(
+      checkSimProperty(property, {
+        testName: 'demo',
+        defaultRuns: 100,
+        env: { SIM_SEED: '99', SIM_PATH: path, SIM_SHRINK: '0' },
+      }),
+    ).rejects.toThrow(/value 501 is too big/);
   });
 });
 

@@ -38,9 +38,12 @@ describe('SimDisk', () => {
     const world = worldWithDisk(2);
     let code: string | undefined;
     world.addHost({ machine: 'h1' }).start(async (context) => {
-      await context.disk().read(100, SECTOR_BYTES).catch((error: unknown) => {
-        code = error instanceof DiskError ? error.code : 'other';
-      });
+      await context
+        .disk()
+        .read(100, SECTOR_BYTES)
+        .catch((error: unknown) => {
+          code = error instanceof DiskError ? error.code : 'other';
+        });
     });
     await world.runUntil(1);
     expect(code).toBe('EALIGN');
@@ -52,9 +55,12 @@ describe('SimDisk', () => {
       const world = worldWithDisk(seed);
       let code: string | undefined;
       world.addHost({ machine: 'h1', ioFaults: { failProbability: 1 } }).start(async (context) => {
-        await context.disk().write(0, sector(9)).catch((error: unknown) => {
-          code = error instanceof DiskError ? error.code : 'other';
-        });
+        await context
+          .disk()
+          .write(0, sector(9))
+          .catch((error: unknown) => {
+            code = error instanceof DiskError ? error.code : 'other';
+          });
       });
       await world.runUntil(1);
       expect(code).toBe('EIO');
@@ -117,7 +123,10 @@ describe('SimDisk', () => {
       const world = worldWithDisk(seed);
       const writes: LandedWrite[] = [];
       world.disks[0]?.onWrite((write) => writes.push(write));
-      const host = world.addHost({ machine: 'h1', ioFaults: { tornWrites: true, minLatencySeconds: 1, maxLatencySeconds: 1 } });
+      const host = world.addHost({
+        machine: 'h1',
+        ioFaults: { tornWrites: true, minLatencySeconds: 1, maxLatencySeconds: 1 },
+      });
       host.start(async (context) => {
         await context.disk().write(0, sector(3, 8));
       });
@@ -152,10 +161,12 @@ describe('SimDisk', () => {
     world.disks[0]?.enableStaleReads();
     let value: number | undefined;
     world.addHost({ machine: 'w' }).start(async (context) => context.disk().write(0, sector(1)));
-    world.addHost({ machine: 'r', ioFaults: { staleReadProbability: 1, staleWindowSeconds: 1000 } }).start(async (context) => {
-      await context.clock.sleep(1);
-      value = (await context.disk().read(0, SECTOR_BYTES))[0];
-    });
+    world
+      .addHost({ machine: 'r', ioFaults: { staleReadProbability: 1, staleWindowSeconds: 1000 } })
+      .start(async (context) => {
+        await context.clock.sleep(1);
+        value = (await context.disk().read(0, SECTOR_BYTES))[0];
+      });
     await world.runUntil(5);
     expect(value).toBe(0);
   });

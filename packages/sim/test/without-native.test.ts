@@ -69,7 +69,8 @@ describe('without the native addon', () => {
       cpSync(join(from, 'package.json'), join(scope, name, 'package.json'));
       cpSync(join(from, 'dist'), join(scope, name, 'dist'), { recursive: true });
     }
-    for (const name of LINKED_DEPENDENCIES) symlinkSync(join(REPO, 'node_modules', name), join(root, 'node_modules', name), 'dir');
+    for (const name of LINKED_DEPENDENCIES)
+      symlinkSync(join(REPO, 'node_modules', name), join(root, 'node_modules', name), 'dir');
     writeFileSync(join(root, 'probe.mjs'), PROBE);
   });
 
@@ -79,7 +80,11 @@ describe('without the native addon', () => {
 
   it('@leasehold/lease and @leasehold/sim import and run a scenario; @leasehold/disk/direct does not load', () => {
     expect(existsSync(join(root, 'node_modules', '@leasehold', 'native', 'build'))).toBe(false);
-    const child = spawnSync(process.execPath, ['probe.mjs'], { cwd: root, encoding: 'utf8', timeout: CHILD_TIMEOUT_MS });
+    const child = spawnSync(process.execPath, ['probe.mjs'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: CHILD_TIMEOUT_MS,
+    });
     expect(child.status, child.stderr).toBe(0);
     const output = JSON.parse(child.stdout) as ProbeOutput;
     expect(output.heldDeltaLease).toBe('function');

@@ -62,18 +62,20 @@ describe('SimWorld virtual time', () => {
       const world = new SimWorld({ seed });
       world.addDisk({ name: 'shared', sectorSize: 512, sizeBytes: 512 * 8 });
       for (const machine of ['h1', 'h2', 'h3']) {
-        world.addHost({ machine, ioFaults: { maxLatencySeconds: 0.5, failProbability: 0.1 } }).start(async (context) => {
-          const disk = context.disk();
-          for (let round = 0; round < 20; round++) {
-            try {
-              await disk.write(512 * (round % 8), new Uint8Array(512).fill(round));
-              await disk.read(0, 512 * 8);
-            } catch {
-              context.note('io failed');
+        world
+          .addHost({ machine, ioFaults: { maxLatencySeconds: 0.5, failProbability: 0.1 } })
+          .start(async (context) => {
+            const disk = context.disk();
+            for (let round = 0; round < 20; round++) {
+              try {
+                await disk.write(512 * (round % 8), new Uint8Array(512).fill(round));
+                await disk.read(0, 512 * 8);
+              } catch {
+                context.note('io failed');
+              }
+              await context.clock.sleep(context.random.uniform(0, 1));
             }
-            await context.clock.sleep(context.random.uniform(0, 1));
-          }
-        });
+          });
       }
       await world.runUntil(100);
       return world.trace.format();

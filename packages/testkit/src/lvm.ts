@@ -15,12 +15,28 @@ import { attachLoop, detachLoop } from './files.js';
 export const LVM_BINARY = '/usr/sbin/lvm';
 
 export function requireLvm(): void {
-  if (!existsSync(LVM_BINARY)) throw new Error(`the real lvm is required for this test: ${LVM_BINARY} is missing (apt-get install lvm2)`);
-  if (!existsSync('/usr/sbin/losetup') && !existsSync('/sbin/losetup')) throw new Error('losetup (util-linux) is required for the real-lvm tests');
+  if (!existsSync(LVM_BINARY))
+    throw new Error(`the real lvm is required for this test: ${LVM_BINARY} is missing (apt-get install lvm2)`);
+  if (!existsSync('/usr/sbin/losetup') && !existsSync('/sbin/losetup'))
+    throw new Error('losetup (util-linux) is required for the real-lvm tests');
 }
 
 /** Commands that need `--driverloaded n` so they do not talk to device-mapper. */
-const DM_COMMANDS = new Set(['lvcreate', 'lvextend', 'lvreduce', 'lvresize', 'lvremove', 'lvrename', 'lvs', 'lvchange', 'vgremove', 'vgcfgrestore', 'vgchange', 'vgreduce', 'vgextend']);
+const DM_COMMANDS = new Set([
+  'lvcreate',
+  'lvextend',
+  'lvreduce',
+  'lvresize',
+  'lvremove',
+  'lvrename',
+  'lvs',
+  'lvchange',
+  'vgremove',
+  'vgcfgrestore',
+  'vgchange',
+  'vgreduce',
+  'vgextend',
+]);
 
 export interface LvmSandbox {
   /** The private directory (LVM_SYSTEM_DIR is `${dir}/etc`, lvm's locking_dir `${dir}/lock`). */
@@ -54,7 +70,11 @@ export function makeLvmSandbox(): LvmSandbox {
   const env = { ...process.env, LVM_SYSTEM_DIR: join(dir, 'etc'), LVM_SUPPRESS_FD_WARNINGS: '1' };
   const run = (command: string, args: string[], devices: readonly string[]): CommandResult => {
     const extra = DM_COMMANDS.has(command) ? ['--driverloaded', 'n'] : [];
-    const result = spawnSync(LVM_BINARY, [command, '--devices', devices.join(','), ...extra, ...args], { env, encoding: 'utf8', timeout: 120_000 });
+    const result = spawnSync(LVM_BINARY, [command, '--devices', devices.join(','), ...extra, ...args], {
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     if (result.error) throw result.error;
     return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
   };

@@ -18,19 +18,39 @@
  * files removed. Missing tools throw: tests that need them fail loudly, never skip.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, ftruncateSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  ftruncateSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { CommandResult } from './sanlock.js';
 
 /** lvmlock's size at vgcreate (lvmlockd 2.03.16): 256 MiB on 512-byte sectors, 1 GiB on 4K (align 8 MiB). The stand-in loop has this fixed size. */
-export const LVMLOCK_LOOP_BYTES: Readonly<Record<512 | 4096, number>> = { 512: 256 * 1024 * 1024, 4096: 1024 * 1024 * 1024 };
+export const LVMLOCK_LOOP_BYTES: Readonly<Record<512 | 4096, number>> = {
+  512: 256 * 1024 * 1024,
+  4096: 1024 * 1024 * 1024,
+};
 /** Hosts one cluster may run (each is two daemons and a namespace). */
 export const MAX_LVMLOCKD_HOSTS = 4;
 /** PV images one cluster may make. */
 export const MAX_LVMLOCKD_DISKS = 8;
-const TOOLS = ['/usr/sbin/lvmlockd', '/usr/sbin/sanlock', '/usr/sbin/lvm', '/usr/bin/nsenter', '/usr/bin/unshare', '/usr/sbin/losetup'];
+const TOOLS = [
+  '/usr/sbin/lvmlockd',
+  '/usr/sbin/sanlock',
+  '/usr/sbin/lvm',
+  '/usr/bin/nsenter',
+  '/usr/bin/unshare',
+  '/usr/sbin/losetup',
+];
 const START_TIMEOUT_MS = 10_000;
 const COMMAND_TIMEOUT_MS = 300_000;
 const STOP_TIMEOUT_MS = 30_000;
@@ -41,12 +61,19 @@ const BASE_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LVM_SUPPRES
 export function requireLvmlockd(): void {
   const missing = TOOLS.filter((tool) => !existsSync(tool));
   if (missing.length > 0) {
-    throw new Error(`the real lvmlockd + sanlock are required for this test; missing ${missing.join(', ')} (apt-get install lvm2 lvm2-lockd sanlock util-linux)`);
+    throw new Error(
+      `the real lvmlockd + sanlock are required for this test; missing ${missing.join(', ')} (apt-get install lvm2 lvm2-lockd sanlock util-linux)`,
+    );
   }
 }
 
 /** Runs a command to completion without blocking the event loop. */
-function run(file: string, args: string[], env: NodeJS.ProcessEnv = BASE_ENV, timeoutMs = COMMAND_TIMEOUT_MS): Promise<CommandResult> {
+function run(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = BASE_ENV,
+  timeoutMs = COMMAND_TIMEOUT_MS,
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -137,7 +164,12 @@ export class LvmlockdHost {
 
   /** Runs `file args` inside this host's namespace with its lvm configuration. */
   exec(file: string, args: string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<CommandResult> {
-    return run('/usr/bin/nsenter', ['-t', String(this.pids.holder), '-m', '--', file, ...args], { ...BASE_ENV, LVM_SYSTEM_DIR: this.configDir }, timeoutMs);
+    return run(
+      '/usr/bin/nsenter',
+      ['-t', String(this.pids.holder), '-m', '--', file, ...args],
+      { ...BASE_ENV, LVM_SYSTEM_DIR: this.configDir },
+      timeoutMs,
+    );
   }
 
   /** An lvm command (`lvm <args>`: vgcreate, vgchange, lvcreate, lvs ...) in this host. */
@@ -148,7 +180,10 @@ export class LvmlockdHost {
   /** The same, throwing with the output unless it exits 0. */
   async lvmOk(args: string[]): Promise<string> {
     const result = await this.lvm(args);
-    if (result.status !== 0) throw new Error(`host ${this.hostId}: lvm ${args.join(' ')} failed (${result.status}): ${result.stdout}${result.stderr}\n${this.logTail()}`);
+    if (result.status !== 0)
+      throw new Error(
+        `host ${this.hostId}: lvm ${args.join(' ')} failed (${result.status}): ${result.stdout}${result.stderr}\n${this.logTail()}`,
+      );
     return result.stdout;
   }
 
@@ -217,7 +252,11 @@ export class LvmlockdHost {
     const inNs = (args: string[], log: string, env: NodeJS.ProcessEnv): number => {
       const fd = openSync(join(this.dir, log), 'a');
       try {
-        const child = spawn('/usr/bin/nsenter', ['-t', String(this.pids.holder), '-m', '--', ...args], { env, stdio: ['ignore', fd, fd], detached: true });
+        const child = spawn('/usr/bin/nsenter', ['-t', String(this.pids.holder), '-m', '--', ...args], {
+          env,
+          stdio: ['ignore', fd, fd],
+          detached: true,
+        });
         child.unref();
         if (child.pid === undefined) throw new Error(`host ${this.hostId}: could not start ${args[0]}`);
         return child.pid;
@@ -225,17 +264,41 @@ export class LvmlockdHost {
         closeSync(fd);
       }
     };
-    const socketUp = (path: string) => () => runSync('/usr/bin/nsenter', ['-t', String(this.pids.holder), '-m', '--', '/usr/bin/test', '-S', path]).status === 0;
+    const socketUp = (path: string) => () =>
+      runSync('/usr/bin/nsenter', ['-t', String(this.pids.holder), '-m', '--', '/usr/bin/test', '-S', path]).status ===
+      0;
     // No CAP_SYS_RESOURCE here: without SANLOCK_PRIVILEGED=0 sanlock exits ("cannot set the limits for
     // memlock"). A fixed -e name makes a restart a fast reacquire. -w 0: no watchdog device.
     this.pids.sanlock = inNs(
-      ['/usr/sbin/sanlock', 'daemon', '-D', '-w', '0', '-l', '0', '-U', 'root', '-G', 'root', '-L', '-1', '-S', '-1', '-e', `lvmlockd-host${this.hostId}`],
+      [
+        '/usr/sbin/sanlock',
+        'daemon',
+        '-D',
+        '-w',
+        '0',
+        '-l',
+        '0',
+        '-U',
+        'root',
+        '-G',
+        'root',
+        '-L',
+        '-1',
+        '-S',
+        '-1',
+        '-e',
+        `lvmlockd-host${this.hostId}`,
+      ],
       'sanlock.log',
       { ...BASE_ENV, SANLOCK_PRIVILEGED: '0' },
     );
     await waitUntil(`host ${this.hostId} sanlock socket`, socketUp('/run/sanlock/sanlock.sock'));
     // lvmlockd 2.03.16: the short -i is missing from its getopt string; --host-id works.
-    this.pids.lvmlockd = inNs(['/usr/sbin/lvmlockd', '-D', '-g', 'sanlock', '--host-id', String(this.hostId), '-o', String(ioTimeoutSeconds)], 'lvmlockd.log', BASE_ENV);
+    this.pids.lvmlockd = inNs(
+      ['/usr/sbin/lvmlockd', '-D', '-g', 'sanlock', '--host-id', String(this.hostId), '-o', String(ioTimeoutSeconds)],
+      'lvmlockd.log',
+      BASE_ENV,
+    );
     await waitUntil(`host ${this.hostId} lvmlockd socket`, socketUp('/run/lvm/lvmlockd.socket'));
     // nsenter execs the daemon (no fork for a mount namespace): these pids are the daemons' own.
   }
@@ -247,11 +310,19 @@ export class LvmlockdHost {
       // activation=0: "-an" only drops LV leases; lvmlockd ignores SIGTERM while lockspaces exist.
       await this.lvm(['vgchange', '-an'], STOP_TIMEOUT_MS).catch(() => undefined);
       await this.lvm(['vgchange', '--lock-stop'], STOP_TIMEOUT_MS).catch(() => undefined);
-      if (!(await killAndWait(this.pids.lvmlockd, 'SIGTERM', 3000)) && !(await killAndWait(this.pids.lvmlockd, 'SIGKILL', 3000))) errors.push('lvmlockd would not die');
+      if (
+        !(await killAndWait(this.pids.lvmlockd, 'SIGTERM', 3000)) &&
+        !(await killAndWait(this.pids.lvmlockd, 'SIGKILL', 3000))
+      )
+        errors.push('lvmlockd would not die');
     }
     if (this.pids.sanlock !== undefined && alive(this.pids.sanlock)) {
       await this.exec('/usr/sbin/sanlock', ['client', 'shutdown', '-f', '1'], 10_000).catch(() => undefined);
-      if (!(await killAndWait(this.pids.sanlock, 'SIGTERM', 5000)) && !(await killAndWait(this.pids.sanlock, 'SIGKILL', 3000))) errors.push('sanlock would not die');
+      if (
+        !(await killAndWait(this.pids.sanlock, 'SIGTERM', 5000)) &&
+        !(await killAndWait(this.pids.sanlock, 'SIGKILL', 3000))
+      )
+        errors.push('sanlock would not die');
     }
     // The holder is the last process in the namespace: its tmpfs mounts go with it.
     if (!(await killAndWait(this.pids.holder, 'SIGKILL', 3000))) errors.push('namespace holder would not die');
@@ -317,7 +388,11 @@ export class LvmlockdCluster {
       'mount -n -t tmpfs -o mode=755 lvmlockd-peer-mapper /dev/mapper',
       'exec sleep infinity',
     ].join(' && ');
-    const holder = spawn('/usr/bin/unshare', ['-m', '--propagation', 'private', '--', '/bin/sh', '-c', script], { env: BASE_ENV, stdio: 'ignore', detached: true });
+    const holder = spawn('/usr/bin/unshare', ['-m', '--propagation', 'private', '--', '/bin/sh', '-c', script], {
+      env: BASE_ENV,
+      stdio: 'ignore',
+      detached: true,
+    });
     holder.unref();
     if (holder.pid === undefined) throw new Error(`host ${hostId}: unshare did not start`);
     const host = new LvmlockdHost(hostId, dir, holder.pid);
@@ -343,9 +418,12 @@ export class LvmlockdCluster {
    */
   async vgcreateShared(host: LvmlockdHost, vgName: string, disk: LvmDisk, extraArgs: string[] = []): Promise<SharedVg> {
     await host.lvmOk(['pvcreate', '-q', '--config', 'global { use_lvmlockd = 0 }', disk.device]);
-    const peStart = (await host.lvmOk(['pvs', '--noheadings', '--nosuffix', '--units', 'b', '-o', 'pe_start', disk.device])).trim();
+    const peStart = (
+      await host.lvmOk(['pvs', '--noheadings', '--nosuffix', '--units', 'b', '-o', 'pe_start', disk.device])
+    ).trim();
     const peStartBytes = Number(peStart);
-    if (!Number.isSafeInteger(peStartBytes) || peStartBytes <= 0) throw new Error(`pvs printed no pe_start for ${disk.device}: ${JSON.stringify(peStart)}`);
+    if (!Number.isSafeInteger(peStartBytes) || peStartBytes <= 0)
+      throw new Error(`pvs printed no pe_start for ${disk.device}: ${JSON.stringify(peStart)}`);
     // lvmlockd takes the sector size from this device (sysfs), so it must match the PV's.
     const lockLvDevice = this.attach([
       '-f',

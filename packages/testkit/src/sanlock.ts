@@ -21,7 +21,9 @@ const DAEMON_START_TIMEOUT_MS = 10_000;
 
 export function requireSanlock(): void {
   if (!existsSync(SANLOCK_BINARY)) {
-    throw new Error(`the real sanlock is required for this test: ${SANLOCK_BINARY} is missing (apt-get install sanlock python3-sanlock)`);
+    throw new Error(
+      `the real sanlock is required for this test: ${SANLOCK_BINARY} is missing (apt-get install sanlock python3-sanlock)`,
+    );
   }
 }
 
@@ -34,7 +36,11 @@ export interface CommandResult {
 /** Runs `sanlock <args>` synchronously with the given environment. */
 export function runSanlock(args: string[], env: NodeJS.ProcessEnv = {}): CommandResult {
   requireSanlock();
-  const result = spawnSync(SANLOCK_BINARY, args, { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 300_000 });
+  const result = spawnSync(SANLOCK_BINARY, args, {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   if (result.error) throw result.error;
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
@@ -62,7 +68,12 @@ export class SanlockDaemon {
   private readonly logPath: string;
   private finalLog: string | undefined;
 
-  private constructor(readonly hostName: string, runDir: string, child: ChildProcess, logPath: string) {
+  private constructor(
+    readonly hostName: string,
+    runDir: string,
+    child: ChildProcess,
+    logPath: string,
+  ) {
     this.runDir = runDir;
     this.env = { SANLOCK_PRIVILEGED: '0', SANLOCK_RUN_DIR: runDir };
     this.child = child;
@@ -77,10 +88,14 @@ export class SanlockDaemon {
     // blocks in spawnSync) fills up and blocks the daemon in the middle of a lease operation.
     const logPath = join(runDir, 'daemon.log');
     const logFd = openSync(logPath, 'a');
-    const child = spawn(SANLOCK_BINARY, ['daemon', '-D', '-w', '0', '-l', '0', '-e', options.hostName, ...(options.extraArgs ?? [])], {
-      env,
-      stdio: ['ignore', logFd, logFd],
-    });
+    const child = spawn(
+      SANLOCK_BINARY,
+      ['daemon', '-D', '-w', '0', '-l', '0', '-e', options.hostName, ...(options.extraArgs ?? [])],
+      {
+        env,
+        stdio: ['ignore', logFd, logFd],
+      },
+    );
     closeSync(logFd);
     const daemon = new SanlockDaemon(options.hostName, runDir, child, logPath);
     const deadline = Date.now() + DAEMON_START_TIMEOUT_MS;

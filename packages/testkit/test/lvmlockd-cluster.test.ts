@@ -28,7 +28,10 @@ describe('LvmlockdCluster', () => {
       expect(pids.every(alive)).toBe(true);
       // the pid file the lvm tools look for exists in the host, not on the machine
       expect((await host.exec('/usr/bin/test', ['-e', '/run/lvmlockd.pid'])).status).toBe(0);
-      expect(existsSync('/run/lvmlockd.pid') && readFileSync('/run/lvmlockd.pid', 'utf8').trim() === String(host.pids.lvmlockd)).toBe(false);
+      expect(
+        existsSync('/run/lvmlockd.pid') &&
+          readFileSync('/run/lvmlockd.pid', 'utf8').trim() === String(host.pids.lvmlockd),
+      ).toBe(false);
       // lvm sees exactly the cluster's PV; a bad command fails without breaking anything
       expect((await host.lvm(['pvs', disk.device])).status).not.toBe(0); // not a PV yet
       expect((await host.lvm(['vgchange', '--lock-start', 'no-such-vg'])).status).not.toBe(0);

@@ -160,9 +160,11 @@ class Allocator {
     this.pvms = [];
     for (const key of order) {
       const pv = byKey.get(key);
-      if (pv === undefined || !pv.status.includes('ALLOCATABLE') || pv.flags.includes('MISSING') || this.mapOf.has(key)) continue;
+      if (pv === undefined || !pv.status.includes('ALLOCATABLE') || pv.flags.includes('MISSING') || this.mapOf.has(key))
+        continue;
       const map: PvMap = { pvKey: key, areas: [] };
-      for (const [start, count] of free.get(key) ?? []) insertArea(map, { pvKey: key, start, count, unreserved: count }, false);
+      for (const [start, count] of free.get(key) ?? [])
+        insertArea(map, { pvKey: key, start, count, unreserved: count }, false);
       this.pvms.push(map);
       this.mapOf.set(key, map);
     }
@@ -178,7 +180,10 @@ class Allocator {
       const free = mapsSize(this.pvms);
       const stillNeeded = this.needed - this.allocatedExtents;
       if (stillNeeded > free) {
-        throw new VolumeError('INSUFFICIENT_FREE_EXTENTS', `Insufficient free space: ${stillNeeded} extents needed, but only ${free} available`);
+        throw new VolumeError(
+          'INSUFFICIENT_FREE_EXTENTS',
+          `Insufficient free space: ${stillNeeded} extents needed, but only ${free} available`,
+        );
       }
       this.onePolicy(policy, this.initFlags(policy));
       if (this.allocatedExtents === this.needed) return;
@@ -199,7 +204,8 @@ class Allocator {
     } else if (policy === Policy.Cling) {
       flags |= F_CLING_TO_ALLOCED | F_POSITIONAL_FILL;
     }
-    if (MAXIMISE_CLING && policy === Policy.Normal && this.allocatedExtents !== this.needed) flags |= F_CLING_TO_ALLOCED;
+    if (MAXIMISE_CLING && policy === Policy.Normal && this.allocatedExtents !== this.needed)
+      flags |= F_CLING_TO_ALLOCED;
     return flags;
   }
 
@@ -209,7 +215,13 @@ class Allocator {
       const before = this.allocatedExtents;
       this.findSome(flags);
       if (before === this.allocatedExtents) {
-        if (MAXIMISE_CLING && policy === Policy.Cling && (flags & F_CLING_TO_LVSEG) !== 0 && (flags & F_POSITIONAL_FILL) !== 0) flags &= ~F_POSITIONAL_FILL;
+        if (
+          MAXIMISE_CLING &&
+          policy === Policy.Cling &&
+          (flags & F_CLING_TO_LVSEG) !== 0 &&
+          (flags & F_POSITIONAL_FILL) !== 0
+        )
+          flags &= ~F_POSITIONAL_FILL;
         else if (policy === Policy.Normal && (flags & F_CLING_TO_ALLOCED) !== 0) flags &= ~F_CLING_TO_ALLOCED;
         else return;
       } else if (MAXIMISE_CLING && policy === Policy.Normal && (flags & F_CLING_TO_ALLOCED) === 0) {
@@ -232,7 +244,8 @@ class Allocator {
   private clingSlot(area: Area): number {
     // maximise_cling: every segment of the LV counts; slots follow the areas' positions in their segments.
     for (const seg of this.req.existing) {
-      for (let s = 0; s < seg.stripes.length; s++) if ((seg.stripes[s] as { pvKey: string }).pvKey === area.pvKey) return s;
+      for (let s = 0; s < seg.stripes.length; s++)
+        if ((seg.stripes[s] as { pvKey: string }).pvKey === area.pvKey) return s;
     }
     return -1;
   }
@@ -252,7 +265,11 @@ class Allocator {
     const maxToAllocate = this.needed - this.allocatedExtents;
     const devicesNeeded = this.areaCount;
     let numPositional = 0;
-    if (positional) numPositional = (flags & (F_CONTIGUOUS_TO_LVSEG | F_CLING_TO_LVSEG)) !== 0 ? (this.prevSeg?.stripes.length ?? 0) : this.areaCount;
+    if (positional)
+      numPositional =
+        (flags & (F_CONTIGUOUS_TO_LVSEG | F_CLING_TO_LVSEG)) !== 0
+          ? (this.prevSeg?.stripes.length ?? 0)
+          : this.areaCount;
     // reset reservations (reinserting areas whose reservation changed, as lvm does)
     for (const map of this.pvms) {
       for (const area of [...map.areas]) {
@@ -331,7 +348,10 @@ class Allocator {
     if (preferred < numPositional && (flags & F_CLING_TO_ALLOCED) === 0 && offers.length === 0) return;
     if (offers.length + preferred < devicesNeeded) return;
     // stable sort, largest contribution first (glibc's qsort is a merge sort here)
-    const sorted = offers.map((o, i) => ({ o, i })).sort((a, b) => b.o.used - a.o.used || a.i - b.i).map((x) => x.o);
+    const sorted = offers
+      .map((o, i) => ({ o, i }))
+      .sort((a, b) => b.o.used - a.o.used || a.i - b.i)
+      .map((x) => x.o);
     const chosen: Offer[] = [];
     let next = 0;
     for (let s = 0; s < devicesNeeded; s++) {
@@ -371,15 +391,21 @@ class Allocator {
  * Throws INSUFFICIENT_FREE_EXTENTS with lvm's wording.
  */
 export function allocateExtents(req: AllocationRequest): Segment[] {
-  if (!Number.isInteger(req.extents) || req.extents <= 0) throw new VolumeError('BAD_ARGUMENT', `Invalid number of extents ${req.extents} to allocate.`);
+  if (!Number.isInteger(req.extents) || req.extents <= 0)
+    throw new VolumeError('BAD_ARGUMENT', `Invalid number of extents ${req.extents} to allocate.`);
   const last = req.existing[req.existing.length - 1];
   const stripes = req.stripes ?? last?.stripes.length ?? 1;
-  if (!Number.isInteger(stripes) || stripes < 1) throw new VolumeError('BAD_ARGUMENT', `Invalid number of stripes ${stripes}.`);
+  if (!Number.isInteger(stripes) || stripes < 1)
+    throw new VolumeError('BAD_ARGUMENT', `Invalid number of stripes ${stripes}.`);
   if (req.extents % stripes !== 0) {
-    throw new VolumeError('BAD_ARGUMENT', `Number of extents requested (${req.extents}) needs to be divisible by ${stripes}.`);
+    throw new VolumeError(
+      'BAD_ARGUMENT',
+      `Number of extents requested (${req.extents}) needs to be divisible by ${stripes}.`,
+    );
   }
   for (const key of req.pvKeys ?? []) {
-    if (!req.vg.pvs.some((pv) => pv.key === key)) throw new VolumeError('PV_NOT_FOUND', `Physical volume ${key} not found in Volume Group ${req.vg.name}.`);
+    if (!req.vg.pvs.some((pv) => pv.key === key))
+      throw new VolumeError('PV_NOT_FOUND', `Physical volume ${key} not found in Volume Group ${req.vg.name}.`);
   }
   const allocator = new Allocator(req, stripes);
   allocator.run();
@@ -410,7 +436,10 @@ export function allocateExtents(req: AllocationRequest): Segment[] {
 export function reduceExtents(segments: Segment[], extents: number, lvName: string): Segment[] {
   const total = segments.reduce((n, s) => n + s.extentCount, 0);
   if (!Number.isInteger(extents) || extents <= 0 || extents >= total) {
-    throw new VolumeError('BAD_ARGUMENT', `Cannot reduce logical volume ${lvName} by ${extents} extents (it has ${total}).`);
+    throw new VolumeError(
+      'BAD_ARGUMENT',
+      `Cannot reduce logical volume ${lvName} by ${extents} extents (it has ${total}).`,
+    );
   }
   const keep = total - extents;
   const out: Segment[] = [];
@@ -422,7 +451,10 @@ export function reduceExtents(segments: Segment[], extents: number, lvName: stri
     }
     const newCount = keep - seg.startExtent;
     if (newCount % seg.stripes.length !== 0) {
-      throw new VolumeError('BAD_ARGUMENT', `Cannot reduce striped logical volume ${lvName} to a size not divisible by ${seg.stripes.length} stripes.`);
+      throw new VolumeError(
+        'BAD_ARGUMENT',
+        `Cannot reduce striped logical volume ${lvName} to a size not divisible by ${seg.stripes.length} stripes.`,
+      );
     }
     out.push({ ...seg, extentCount: newCount, stripes: seg.stripes.map((a) => ({ ...a })) });
   }

@@ -8,9 +8,26 @@
  */
 import type { Disk } from '@leasehold/disk';
 import {
-  decodeMdaHeader, EMPTY_RAW_LOCN, encodeLabel, encodeMdaHeader, encodeVgText, freshMdaHeader, isMdaIgnored, LvmFormatError,
-  type MdaHeader, mergeSegments, type MetadataFooter, parseVgText, placeCopy, PV_EXT_USED, PV_HEADER_EXTENSION_VERSION, type PvLabel, SECTOR_SIZE_BYTES,
-  validateVg, type VgMetadata, type VolumeGroup,
+  decodeMdaHeader,
+  EMPTY_RAW_LOCN,
+  encodeLabel,
+  encodeMdaHeader,
+  encodeVgText,
+  freshMdaHeader,
+  isMdaIgnored,
+  LvmFormatError,
+  type MdaHeader,
+  mergeSegments,
+  type MetadataFooter,
+  parseVgText,
+  placeCopy,
+  PV_EXT_USED,
+  PV_HEADER_EXTENSION_VERSION,
+  type PvLabel,
+  SECTOR_SIZE_BYTES,
+  validateVg,
+  type VgMetadata,
+  type VolumeGroup,
 } from '@leasehold/lvm-format';
 import { formatUuid } from '@leasehold/lvm-format';
 import { VolumeError } from './errors.js';
@@ -72,8 +89,13 @@ export function footerFor(identity: WriterIdentity): MetadataFooter {
 
 /** A label as it must be for a PV in a VG: extension version 2 with the used flag. */
 function labelInVg(label: PvLabel): PvLabel | undefined {
-  if (label.extensionVersion >= PV_HEADER_EXTENSION_VERSION && (label.extensionFlags & PV_EXT_USED) !== 0) return undefined;
-  return { ...label, extensionVersion: PV_HEADER_EXTENSION_VERSION, extensionFlags: label.extensionFlags | PV_EXT_USED };
+  if (label.extensionVersion >= PV_HEADER_EXTENSION_VERSION && (label.extensionFlags & PV_EXT_USED) !== 0)
+    return undefined;
+  return {
+    ...label,
+    extensionVersion: PV_HEADER_EXTENSION_VERSION,
+    extensionFlags: label.extensionFlags | PV_EXT_USED,
+  };
 }
 
 interface MdaPlan {
@@ -88,13 +110,22 @@ interface MdaPlan {
  * Writes `vg` to every mda of its PVs. `devices` maps each PV UUID of `vg` to its device (from a
  * scan). Throws MISSING_PV, DUPLICATE_PV (checked by the caller's read), MDA_FULL, NO_METADATA_AREAS.
  */
-export async function commitVg(vg: VolumeGroup, devices: ReadonlyMap<string, PvDevice>, identity: WriterIdentity, options: CommitOptions = {}): Promise<CommitResult> {
+export async function commitVg(
+  vg: VolumeGroup,
+  devices: ReadonlyMap<string, PvDevice>,
+  identity: WriterIdentity,
+  options: CommitOptions = {},
+): Promise<CommitResult> {
   const opener = options.opener ?? directDeviceOpener;
   const seqno = options.seqno ?? vg.seqno;
   const targets: PvDevice[] = [];
   for (const pv of vg.pvs) {
     const device = devices.get(pv.id);
-    if (device === undefined) throw new VolumeError('MISSING_PV', `Cannot change VG ${vg.name} while PVs are missing: PV ${formatUuid(pv.id)} (last written to ${pv.deviceHint ?? '[unknown]'}).`);
+    if (device === undefined)
+      throw new VolumeError(
+        'MISSING_PV',
+        `Cannot change VG ${vg.name} while PVs are missing: PV ${formatUuid(pv.id)} (last written to ${pv.deviceHint ?? '[unknown]'}).`,
+      );
     targets.push(device);
     pv.deviceHint = device.path;
     if (pv.devSizeSectors === undefined) pv.devSizeSectors = Math.floor(device.sizeBytes / SECTOR_SIZE_BYTES);
@@ -105,7 +136,13 @@ export async function commitVg(vg: VolumeGroup, devices: ReadonlyMap<string, PvD
   try {
     validateVg(vg);
   } catch (error) {
-    if (error instanceof LvmFormatError) throw new VolumeError('BAD_ARGUMENT', `Internal error: refusing to write invalid metadata for VG ${vg.name}: ${error.message}`, undefined, { cause: error });
+    if (error instanceof LvmFormatError)
+      throw new VolumeError(
+        'BAD_ARGUMENT',
+        `Internal error: refusing to write invalid metadata for VG ${vg.name}: ${error.message}`,
+        undefined,
+        { cause: error },
+      );
     throw error;
   }
   const meta: VgMetadata = { vg, footer: footerFor(identity) };
@@ -114,7 +151,12 @@ export async function commitVg(vg: VolumeGroup, devices: ReadonlyMap<string, PvD
   try {
     parseVgText(text);
   } catch (error) {
-    throw new VolumeError('BAD_ARGUMENT', `Internal error: the metadata generated for VG ${vg.name} does not read back: ${(error as Error).message}`, undefined, { cause: error });
+    throw new VolumeError(
+      'BAD_ARGUMENT',
+      `Internal error: the metadata generated for VG ${vg.name} does not read back: ${(error as Error).message}`,
+      undefined,
+      { cause: error },
+    );
   }
   const result: CommitResult = { seqno, text, mdasWritten: [], labelsWritten: [] };
   const disks = new Map<string, Disk>();
@@ -125,9 +167,16 @@ export async function commitVg(vg: VolumeGroup, devices: ReadonlyMap<string, PvD
     for (const device of targets) {
       const disk = disks.get(device.path) as Disk;
       for (const area of device.label.metadataAreas) {
-        const current = decodeMdaHeader(await readBytes(disk, area.offsetBytes, SECTOR_SIZE_BYTES), area.offsetBytes, device.path);
+        const current = decodeMdaHeader(
+          await readBytes(disk, area.offsetBytes, SECTOR_SIZE_BYTES),
+          area.offsetBytes,
+          device.path,
+        );
         // A damaged header is replaced by a fresh one: that is the repair.
-        const header = current.ok && current.header.sizeBytes === area.sizeBytes ? current.header : freshMdaHeader(area.offsetBytes, area.sizeBytes);
+        const header =
+          current.ok && current.header.sizeBytes === area.sizeBytes
+            ? current.header
+            : freshMdaHeader(area.offsetBytes, area.sizeBytes);
         if (isMdaIgnored(header)) continue;
         const old = header.committed.offsetBytes === 0 ? undefined : header.committed;
         let placed;
@@ -135,7 +184,12 @@ export async function commitVg(vg: VolumeGroup, devices: ReadonlyMap<string, PvD
           placed = placeCopy(text, old, header.sizeBytes, vg.name);
         } catch (error) {
           if (error instanceof LvmFormatError && error.code === 'MDA_FULL') {
-            throw new VolumeError('MDA_FULL', `${error.message} Metadata area on ${device.path} at ${area.offsetBytes} is too small.`, device.path, { cause: error });
+            throw new VolumeError(
+              'MDA_FULL',
+              `${error.message} Metadata area on ${device.path} at ${area.offsetBytes} is too small.`,
+              device.path,
+              { cause: error },
+            );
           }
           throw error;
         }
@@ -148,7 +202,8 @@ export async function commitVg(vg: VolumeGroup, devices: ReadonlyMap<string, PvD
         });
       }
     }
-    if (plans.length === 0) throw new VolumeError('NO_METADATA_AREAS', `Aborting vg_write: No metadata areas to write to!`);
+    if (plans.length === 0)
+      throw new VolumeError('NO_METADATA_AREAS', `Aborting vg_write: No metadata areas to write to!`);
     // 1. labels that must change (a PV joins the VG, or its header lacks the used flag)
     for (const device of targets) {
       const updated = labelInVg(device.label);
@@ -161,7 +216,11 @@ export async function commitVg(vg: VolumeGroup, devices: ReadonlyMap<string, PvD
     for (const plan of plans) for (const w of plan.writes) await writeBytes(plan.disk, w.offsetBytes, w.data);
     // 3. precommit: slot 1 = new, slot 0 unchanged
     for (const plan of plans) {
-      await writeBytes(plan.disk, plan.header.startBytes, encodeMdaHeader({ ...plan.header, precommitted: plan.newHeader.committed }));
+      await writeBytes(
+        plan.disk,
+        plan.header.startBytes,
+        encodeMdaHeader({ ...plan.header, precommitted: plan.newHeader.committed }),
+      );
     }
     // 4. commit: slot 0 = new, slot 1 cleared
     for (const plan of plans) {
@@ -183,11 +242,23 @@ export async function orphanPv(device: PvDevice, options: { opener?: DeviceOpene
   const disk = await opener.open(device.path, { write: true });
   try {
     for (const area of device.label.metadataAreas) {
-      const current = decodeMdaHeader(await readBytes(disk, area.offsetBytes, SECTOR_SIZE_BYTES), area.offsetBytes, device.path);
+      const current = decodeMdaHeader(
+        await readBytes(disk, area.offsetBytes, SECTOR_SIZE_BYTES),
+        area.offsetBytes,
+        device.path,
+      );
       const ignored = current.ok && isMdaIgnored(current.header);
-      await writeBytes(disk, area.offsetBytes, encodeMdaHeader(freshMdaHeader(area.offsetBytes, area.sizeBytes, ignored)));
+      await writeBytes(
+        disk,
+        area.offsetBytes,
+        encodeMdaHeader(freshMdaHeader(area.offsetBytes, area.sizeBytes, ignored)),
+      );
     }
-    const label: PvLabel = { ...device.label, extensionVersion: PV_HEADER_EXTENSION_VERSION, extensionFlags: device.label.extensionFlags & ~PV_EXT_USED };
+    const label: PvLabel = {
+      ...device.label,
+      extensionVersion: PV_HEADER_EXTENSION_VERSION,
+      extensionFlags: device.label.extensionFlags & ~PV_EXT_USED,
+    };
     await writeBytes(disk, label.sector * SECTOR_SIZE_BYTES, encodeLabel(label));
     device.label = label;
   } finally {

@@ -14,7 +14,14 @@ import { DEFAULT_LOCKING_DIR } from './lock.js';
 
 export const DEFAULT_VOLUME_CONFIG_PATH = '/etc/leasehold/leasehold.conf';
 /** Scanned when neither devices nor a `devices` filter are given. */
-export const DEFAULT_DEVICE_PATTERNS = ['/dev/loop[0-9]*', '/dev/sd*', '/dev/vd*', '/dev/xvd*', '/dev/nvme*n*', '/dev/mapper/*'] as const;
+export const DEFAULT_DEVICE_PATTERNS = [
+  '/dev/loop[0-9]*',
+  '/dev/sd*',
+  '/dev/vd*',
+  '/dev/xvd*',
+  '/dev/nvme*n*',
+  '/dev/mapper/*',
+] as const;
 /** A bound on devices one scan looks at. */
 export const MAX_SCANNED_DEVICES = 4096;
 
@@ -36,7 +43,9 @@ export function loadVolumeConfig(path?: string): VolumeConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new VolumeError('BAD_CONFIG', `Cannot read config file ${file}: ${(error as Error).message}`, undefined, { cause: error });
+    throw new VolumeError('BAD_CONFIG', `Cannot read config file ${file}: ${(error as Error).message}`, undefined, {
+      cause: error,
+    });
   }
   let entries;
   try {

@@ -7,7 +7,13 @@ async function io<T>(disk: Disk, what: string, offsetBytes: number, run: () => P
   try {
     return await run();
   } catch (error) {
-    if (error instanceof DiskError) throw new VolumeError('IO_ERROR', `${what} failed on ${disk.path} at offset ${offsetBytes}: ${error.message}`, disk.path, { cause: error });
+    if (error instanceof DiskError)
+      throw new VolumeError(
+        'IO_ERROR',
+        `${what} failed on ${disk.path} at offset ${offsetBytes}: ${error.message}`,
+        disk.path,
+        { cause: error },
+      );
     throw error;
   }
 }

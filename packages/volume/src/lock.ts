@@ -72,11 +72,14 @@ async function takePlainLock(name: string, options: LockOptions): Promise<FileLo
       if (taken && sameFile(path, fd)) return makeLock(path, fd, exclusive);
     } catch (error) {
       closeSync(fd);
-      throw new VolumeError('IO_ERROR', `Failed to lock ${path}: ${(error as Error).message}`, undefined, { cause: error });
+      throw new VolumeError('IO_ERROR', `Failed to lock ${path}: ${(error as Error).message}`, undefined, {
+        cause: error,
+      });
     }
     if (taken) funlock(fd);
     closeSync(fd);
-    if (Date.now() - started > waitMs) throw new VolumeError('LOCK_TIMEOUT', `Timed out waiting for lock ${path} held by another command.`);
+    if (Date.now() - started > waitMs)
+      throw new VolumeError('LOCK_TIMEOUT', `Timed out waiting for lock ${path} held by another command.`);
     await sleep(RETRY_INTERVAL_MS);
   }
 }

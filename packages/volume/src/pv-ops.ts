@@ -1,7 +1,21 @@
 /** pvcreate and pvremove as lvm writes them (spec 4.3). Signature checks (blkid/wipefs) belong to the commands. */
 import {
-  decodeLabelSector, encodeLabel, encodeMdaHeader, freshMdaHeader, generateUuid, LABEL_SCAN_SECTORS, LvmFormatError, MDA_ZERO_BYTES,
-  newLabel, parseUuid, PVCREATE_ZERO_BYTES, type PvLabel, type PvLayout, pvLayout, type RandomBytes, SECTOR_SIZE_BYTES,
+  decodeLabelSector,
+  encodeLabel,
+  encodeMdaHeader,
+  freshMdaHeader,
+  generateUuid,
+  LABEL_SCAN_SECTORS,
+  LvmFormatError,
+  MDA_ZERO_BYTES,
+  newLabel,
+  parseUuid,
+  PVCREATE_ZERO_BYTES,
+  type PvLabel,
+  type PvLayout,
+  pvLayout,
+  type RandomBytes,
+  SECTOR_SIZE_BYTES,
 } from '@leasehold/lvm-format';
 import { VolumeError } from './errors.js';
 import { readBytes, writeBytes } from './io.js';
@@ -47,7 +61,13 @@ export async function pvcreate(path: string, options: PvcreateOptions): Promise<
         ...(options.peStartSectors !== undefined ? { peStartSectors: options.peStartSectors } : {}),
       });
     } catch (error) {
-      if (error instanceof LvmFormatError) throw new VolumeError(error.message.includes('small') ? 'DEVICE_TOO_SMALL' : 'BAD_ARGUMENT', `${path}: ${error.message}`, path, { cause: error });
+      if (error instanceof LvmFormatError)
+        throw new VolumeError(
+          error.message.includes('small') ? 'DEVICE_TOO_SMALL' : 'BAD_ARGUMENT',
+          `${path}: ${error.message}`,
+          path,
+          { cause: error },
+        );
       throw error;
     }
     let pvId: string;
@@ -65,7 +85,11 @@ export async function pvcreate(path: string, options: PvcreateOptions): Promise<
     await writeBytes(disk, 0, new Uint8Array(PVCREATE_ZERO_BYTES));
     for (const mda of layout.metadataAreas) {
       await writeBytes(disk, mda.offsetBytes, ZEROES_4K.subarray(0, Math.min(MDA_ZERO_BYTES, mda.sizeBytes)));
-      await writeBytes(disk, mda.offsetBytes, encodeMdaHeader(freshMdaHeader(mda.offsetBytes, mda.sizeBytes, options.metadataIgnore === true)));
+      await writeBytes(
+        disk,
+        mda.offsetBytes,
+        encodeMdaHeader(freshMdaHeader(mda.offsetBytes, mda.sizeBytes, options.metadataIgnore === true)),
+      );
     }
     await writeBytes(disk, label.sector * SECTOR_SIZE_BYTES, encodeLabel(label));
     return { label, layout };

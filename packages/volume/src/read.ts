@@ -3,7 +3,17 @@
  * everything that disagrees is reported in lvm's words: older copies, same seqno with different
  * text, damaged mdas, missing PVs, duplicate PVs, missing used flags, outdated PVs.
  */
-import { cloneVolumeGroup, formatUuid, isLabelInUse, type PhysicalVolume, PV_EXT_USED, PV_HEADER_EXTENSION_VERSION, SECTOR_SIZE_BYTES, type VgMetadata, type VolumeGroup } from '@leasehold/lvm-format';
+import {
+  cloneVolumeGroup,
+  formatUuid,
+  isLabelInUse,
+  type PhysicalVolume,
+  PV_EXT_USED,
+  PV_HEADER_EXTENSION_VERSION,
+  SECTOR_SIZE_BYTES,
+  type VgMetadata,
+  type VolumeGroup,
+} from '@leasehold/lvm-format';
 import { VolumeError } from './errors.js';
 import type { DeviceScan, MdaState, PvDevice } from './scan.js';
 
@@ -52,7 +62,13 @@ interface Copy {
 
 function copyOf(device: PvDevice, mda: MdaState): Copy | undefined {
   if (mda.metadata === undefined || mda.header === undefined) return undefined;
-  return { device, mda, metadata: mda.metadata, checksum: mda.header.committed.checksum, sizeBytes: mda.header.committed.sizeBytes };
+  return {
+    device,
+    mda,
+    metadata: mda.metadata,
+    checksum: mda.header.committed.checksum,
+    sizeBytes: mda.header.committed.sizeBytes,
+  };
 }
 
 /** Groups the scan into VGs and orphans. */
@@ -80,7 +96,10 @@ export function readAllVgs(scan: DeviceScan): VgScanResult {
   for (const copies of groups.values()) {
     const read = resolveVg(copies, byPvId);
     const other = names.get(read.name);
-    if (other !== undefined) result.warnings.push(`WARNING: VG name ${read.name} is used by VGs ${formatUuid(other)} and ${formatUuid(read.vg.id)}.`);
+    if (other !== undefined)
+      result.warnings.push(
+        `WARNING: VG name ${read.name} is used by VGs ${formatUuid(other)} and ${formatUuid(read.vg.id)}.`,
+      );
     names.set(read.name, read.vg.id);
     for (const d of read.devices.values()) claimed.add(d);
     for (const d of read.outdatedDevices) claimed.add(d);
@@ -108,19 +127,28 @@ function resolveVg(copies: Copy[], byPvId: Map<string, PvDevice[]>): VgRead {
   for (const c of copies) {
     if (c === best) continue;
     if (c.metadata.vg.seqno < best.metadata.vg.seqno) {
-      warnings.push(`WARNING: ignoring metadata seqno ${c.metadata.vg.seqno} on ${c.device.path} for seqno ${best.metadata.vg.seqno} on ${best.device.path} for VG ${name}.`);
+      warnings.push(
+        `WARNING: ignoring metadata seqno ${c.metadata.vg.seqno} on ${c.device.path} for seqno ${best.metadata.vg.seqno} on ${best.device.path} for VG ${name}.`,
+      );
       inconsistent = true;
     } else if (c.checksum !== best.checksum || c.sizeBytes !== best.sizeBytes) {
       if (c.device !== best.device) {
-        warnings.push(`WARNING: scan of VG ${name} from ${c.device.path} mda${c.mda.index + 1} found mda_checksum ${hex(c.checksum)} mda_size ${c.sizeBytes} vs ${hex(best.checksum)} ${best.sizeBytes}`);
-        warnings.push(`WARNING: scan of VG ${name} from ${c.device.path} mda${c.mda.index + 1} found mismatch with other metadata`);
+        warnings.push(
+          `WARNING: scan of VG ${name} from ${c.device.path} mda${c.mda.index + 1} found mda_checksum ${hex(c.checksum)} mda_size ${c.sizeBytes} vs ${hex(best.checksum)} ${best.sizeBytes}`,
+        );
+        warnings.push(
+          `WARNING: scan of VG ${name} from ${c.device.path} mda${c.mda.index + 1} found mismatch with other metadata`,
+        );
         mismatched.add(c.mda);
         inconsistent = true;
       }
     }
   }
   if (inconsistent) {
-    warnings.push(`WARNING: Inconsistent metadata found for VG ${name}.`, `See vgck --updatemetadata to correct inconsistency.`);
+    warnings.push(
+      `WARNING: Inconsistent metadata found for VG ${name}.`,
+      `See vgck --updatemetadata to correct inconsistency.`,
+    );
     needsRepair = true;
   }
   const metadata: VgMetadata = { vg: cloneVolumeGroup(best.metadata.vg), footer: { ...best.metadata.footer } };
@@ -135,15 +163,26 @@ function resolveVg(copies: Copy[], byPvId: Map<string, PvDevice[]>): VgRead {
     if (first === undefined) {
       missingPvIds.push(pv.id);
       warnings.push(`WARNING: Couldn't find device with uuid ${formatUuid(pv.id)}.`);
-      warnings.push(`WARNING: VG ${name} is missing PV ${formatUuid(pv.id)} (last written to ${pv.deviceHint ?? '[unknown]'}).`);
+      warnings.push(
+        `WARNING: VG ${name} is missing PV ${formatUuid(pv.id)} (last written to ${pv.deviceHint ?? '[unknown]'}).`,
+      );
       continue;
     }
     if (found.length > 1) {
       duplicatePvIds.push(pv.id);
-      warnings.push(`WARNING: Found duplicate PV ${formatUuid(pv.id)}: using ${first.path} not ${found.slice(1).map((d) => d.path).join(', ')}.`);
+      warnings.push(
+        `WARNING: Found duplicate PV ${formatUuid(pv.id)}: using ${first.path} not ${found
+          .slice(1)
+          .map((d) => d.path)
+          .join(', ')}.`,
+      );
     }
     devices.set(pv.id, first);
-    if (pv.devSizeSectors !== undefined && pv.devSizeSectors !== Math.floor(first.sizeBytes / SECTOR_SIZE_BYTES) && !sizeWarned) {
+    if (
+      pv.devSizeSectors !== undefined &&
+      pv.devSizeSectors !== Math.floor(first.sizeBytes / SECTOR_SIZE_BYTES) &&
+      !sizeWarned
+    ) {
       warnings.push(`WARNING: One or more devices used as PVs in VG ${name} have changed sizes.`);
       sizeWarned = true;
     }
@@ -166,7 +205,9 @@ function resolveVg(copies: Copy[], byPvId: Map<string, PvDevice[]>): VgRead {
   for (const c of copies) {
     if (!inVg.has(c.device.label.pvId) && !outdated.includes(c.device)) {
       outdated.push(c.device);
-      warnings.push(`WARNING: outdated PV ${c.device.path} seqno ${c.metadata.vg.seqno} has been removed in current VG ${name} seqno ${vg.seqno}.`);
+      warnings.push(
+        `WARNING: outdated PV ${c.device.path} seqno ${c.metadata.vg.seqno} has been removed in current VG ${name} seqno ${vg.seqno}.`,
+      );
       needsRepair = true;
     }
   }
@@ -175,7 +216,13 @@ function resolveVg(copies: Copy[], byPvId: Map<string, PvDevice[]>): VgRead {
     metadata,
     vg,
     seqno: vg.seqno,
-    source: { path: best.device.path, mdaIndex: best.mda.index, seqno: vg.seqno, checksum: best.checksum, sizeBytes: best.sizeBytes },
+    source: {
+      path: best.device.path,
+      mdaIndex: best.mda.index,
+      seqno: vg.seqno,
+      checksum: best.checksum,
+      sizeBytes: best.sizeBytes,
+    },
     devices,
     missingPvIds,
     duplicatePvIds,

@@ -5,8 +5,23 @@
 import { type Disk, DiskError } from '@leasehold/disk';
 import { openDirectDisk } from '@leasehold/disk/direct';
 import {
-  decodeMdaHeader, type DiskLocn, hasCommittedText, isMdaIgnored, LABEL_SCAN_SECTORS, leadingVgName, LvmFormatError, lvmCrc, type MdaHeader,
-  MIN_PV_SIZE_BYTES, parseVgText, type PvLabel, rawLocnProblem, readPlan, scanLabel, SECTOR_SIZE_BYTES, type VgMetadata,
+  decodeMdaHeader,
+  type DiskLocn,
+  hasCommittedText,
+  isMdaIgnored,
+  LABEL_SCAN_SECTORS,
+  leadingVgName,
+  LvmFormatError,
+  lvmCrc,
+  type MdaHeader,
+  MIN_PV_SIZE_BYTES,
+  parseVgText,
+  type PvLabel,
+  rawLocnProblem,
+  readPlan,
+  scanLabel,
+  SECTOR_SIZE_BYTES,
+  type VgMetadata,
 } from '@leasehold/lvm-format';
 import { VolumeError } from './errors.js';
 import { readBytes } from './io.js';
@@ -108,7 +123,13 @@ export async function scanDisk(
   const found = scanLabel(head);
   const warnings = found.warnings.map((w) => `${path}: ${w}`);
   if (found.label === undefined) return { warnings };
-  const device: PvDevice = { path, sizeBytes: disk.sizeBytes, sectorSize: disk.sectorSize, label: found.label, mdas: [] };
+  const device: PvDevice = {
+    path,
+    sizeBytes: disk.sizeBytes,
+    sectorSize: disk.sectorSize,
+    label: found.label,
+    mdas: [],
+  };
   for (let index = 0; index < found.label.metadataAreas.length; index++) {
     const area = found.label.metadataAreas[index] as DiskLocn;
     device.mdas.push(await readMda(disk, path, index, area, cache));
@@ -116,10 +137,18 @@ export async function scanDisk(
   return { device, warnings };
 }
 
-async function readMda(disk: Disk, path: string, index: number, area: DiskLocn, cache: Map<string, VgMetadata | LvmFormatError>): Promise<MdaState> {
+async function readMda(
+  disk: Disk,
+  path: string,
+  index: number,
+  area: DiskLocn,
+  cache: Map<string, VgMetadata | LvmFormatError>,
+): Promise<MdaState> {
   const state: MdaState = { index, area, ignored: false, problems: [] };
   if (area.offsetBytes + area.sizeBytes > disk.sizeBytes) {
-    state.problems.push(`metadata area ${index + 1} on ${path} at ${area.offsetBytes} size ${area.sizeBytes} extends past the end of the device (${disk.sizeBytes})`);
+    state.problems.push(
+      `metadata area ${index + 1} on ${path} at ${area.offsetBytes} size ${area.sizeBytes} extends past the end of the device (${disk.sizeBytes})`,
+    );
     return state;
   }
   const decoded = decodeMdaHeader(await readBytes(disk, area.offsetBytes, SECTOR_SIZE_BYTES), area.offsetBytes, path);
@@ -131,7 +160,9 @@ async function readMda(disk: Disk, path: string, index: number, area: DiskLocn, 
   state.header = header;
   state.ignored = isMdaIgnored(header);
   if (header.sizeBytes !== area.sizeBytes) {
-    state.problems.push(`mda header on ${path} at ${area.offsetBytes} has size ${header.sizeBytes}, label says ${area.sizeBytes}`);
+    state.problems.push(
+      `mda header on ${path} at ${area.offsetBytes} has size ${header.sizeBytes}, label says ${area.sizeBytes}`,
+    );
     delete state.header;
     return state;
   }
@@ -143,11 +174,15 @@ async function readMda(disk: Disk, path: string, index: number, area: DiskLocn, 
     return state;
   }
   const pieces: Uint8Array[] = [];
-  for (const part of readPlan(locn, header.sizeBytes)) pieces.push(await readBytes(disk, area.offsetBytes + part.offsetBytes, part.lengthBytes));
+  for (const part of readPlan(locn, header.sizeBytes))
+    pieces.push(await readBytes(disk, area.offsetBytes + part.offsetBytes, part.lengthBytes));
   const text = pieces.length === 1 ? (pieces[0] as Uint8Array) : concat(pieces);
   const crc = lvmCrc(text);
   if (crc !== locn.checksum) {
-    state.problems.push(`Checksum error on ${path} at offset ${area.offsetBytes + locn.offsetBytes} (text crc ${hex(crc)}, header says ${hex(locn.checksum)})`, `bad metadata text on ${path} in mda${index + 1}`);
+    state.problems.push(
+      `Checksum error on ${path} at offset ${area.offsetBytes + locn.offsetBytes} (text crc ${hex(crc)}, header says ${hex(locn.checksum)})`,
+      `bad metadata text on ${path} in mda${index + 1}`,
+    );
     return state;
   }
   state.text = text;
@@ -165,7 +200,10 @@ async function readMda(disk: Disk, path: string, index: number, area: DiskLocn, 
   }
   if (result instanceof LvmFormatError) {
     const where = `on ${path} at offset ${area.offsetBytes + locn.offsetBytes}`;
-    state.problems.push(`${result.message.replace(/\.$/, '')} (metadata ${where})`, `bad metadata text on ${path} in mda${index + 1}`);
+    state.problems.push(
+      `${result.message.replace(/\.$/, '')} (metadata ${where})`,
+      `bad metadata text on ${path} in mda${index + 1}`,
+    );
     return state;
   }
   // A copy shared by several mdas is parsed once and shared: treat it as read-only (readVg clones).

@@ -1,7 +1,16 @@
 /** Building and changing the VG model for the commands: a new VG, PVs joining and leaving, new LVs. */
 import {
-  assertLvName, assertVgName, DEFAULT_EXTENT_SIZE_SECTORS, generateUuid, type LogicalVolume, peCountFor, type PhysicalVolume, type RandomBytes, SECTOR_SIZE_BYTES,
-  tailMdaBytes, type VolumeGroup,
+  assertLvName,
+  assertVgName,
+  DEFAULT_EXTENT_SIZE_SECTORS,
+  generateUuid,
+  type LogicalVolume,
+  peCountFor,
+  type PhysicalVolume,
+  type RandomBytes,
+  SECTOR_SIZE_BYTES,
+  tailMdaBytes,
+  type VolumeGroup,
 } from '@leasehold/lvm-format';
 import { VolumeError } from './errors.js';
 import type { PvDevice } from './scan.js';
@@ -68,9 +77,19 @@ export function newVolumeGroup(options: NewVgOptions): VolumeGroup {
 
 /** vgextend: the device joins `vg` as the next pv key. */
 export function addPv(vg: VolumeGroup, device: PvDevice): PhysicalVolume {
-  if (vg.pvs.some((p) => p.id === device.label.pvId)) throw new VolumeError('PV_IN_USE', `Physical volume '${device.path}' is already in volume group '${vg.name}'`, device.path);
+  if (vg.pvs.some((p) => p.id === device.label.pvId))
+    throw new VolumeError(
+      'PV_IN_USE',
+      `Physical volume '${device.path}' is already in volume group '${vg.name}'`,
+      device.path,
+    );
   const entry = pvEntryFor(device, nextPvKey(vg), vg.extentSizeSectors);
-  if (entry.peCount === 0) throw new VolumeError('DEVICE_TOO_SMALL', `Physical volume ${device.path} is too small for one extent of ${vg.extentSizeSectors * SECTOR_SIZE_BYTES} bytes.`, device.path);
+  if (entry.peCount === 0)
+    throw new VolumeError(
+      'DEVICE_TOO_SMALL',
+      `Physical volume ${device.path} is too small for one extent of ${vg.extentSizeSectors * SECTOR_SIZE_BYTES} bytes.`,
+      device.path,
+    );
   vg.pvs.push(entry);
   return entry;
 }
@@ -78,10 +97,25 @@ export function addPv(vg: VolumeGroup, device: PvDevice): PhysicalVolume {
 /** vgreduce: removes an unused PV; PV_IN_USE when an LV has extents on it. */
 export function removePv(vg: VolumeGroup, pvId: string, devicePath: string): void {
   const pv = vg.pvs.find((p) => p.id === pvId);
-  if (pv === undefined) throw new VolumeError('PV_NOT_FOUND', `Physical volume "${devicePath}" not found in volume group "${vg.name}".`, devicePath);
+  if (pv === undefined)
+    throw new VolumeError(
+      'PV_NOT_FOUND',
+      `Physical volume "${devicePath}" not found in volume group "${vg.name}".`,
+      devicePath,
+    );
   const user = vg.lvs.find((lv) => lv.segments.some((s) => s.stripes.some((a) => a.pvKey === pv.key)));
-  if (user !== undefined) throw new VolumeError('PV_IN_USE', `Physical volume "${devicePath}" still in use (by LV ${user.name}).`, devicePath);
-  if (vg.pvs.length === 1) throw new VolumeError('BAD_ARGUMENT', `Can't remove final physical volume "${devicePath}" from volume group "${vg.name}"`, devicePath);
+  if (user !== undefined)
+    throw new VolumeError(
+      'PV_IN_USE',
+      `Physical volume "${devicePath}" still in use (by LV ${user.name}).`,
+      devicePath,
+    );
+  if (vg.pvs.length === 1)
+    throw new VolumeError(
+      'BAD_ARGUMENT',
+      `Can't remove final physical volume "${devicePath}" from volume group "${vg.name}"`,
+      devicePath,
+    );
   vg.pvs = vg.pvs.filter((p) => p !== pv);
 }
 
@@ -100,7 +134,8 @@ export function newLogicalVolume(vg: VolumeGroup, options: NewLvOptions): Logica
   } catch (error) {
     throw new VolumeError('BAD_NAME', (error as Error).message, undefined, { cause: error });
   }
-  if (vg.lvs.some((lv) => lv.name === options.name)) throw new VolumeError('LV_EXISTS', `Logical Volume "${options.name}" already exists in volume group "${vg.name}"`);
+  if (vg.lvs.some((lv) => lv.name === options.name))
+    throw new VolumeError('LV_EXISTS', `Logical Volume "${options.name}" already exists in volume group "${vg.name}"`);
   return {
     name: options.name,
     id: generateUuid(options.randomBytes),

@@ -21,10 +21,22 @@ type Op =
   | { kind: 'reduce'; lv: number; extents: number }
   | { kind: 'remove'; lv: number };
 
-const pvSubset = fc.subarray([0, 1, 2], { minLength: 0, maxLength: 3 }).chain((s) => fc.shuffledSubarray(s, { minLength: s.length, maxLength: s.length }));
+const pvSubset = fc
+  .subarray([0, 1, 2], { minLength: 0, maxLength: 3 })
+  .chain((s) => fc.shuffledSubarray(s, { minLength: s.length, maxLength: s.length }));
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('create' as const), extents: fc.integer({ min: 1, max: 14 }), pvs: pvSubset, stripes: fc.constantFrom(1 as const, 1 as const, 2 as const) }),
-  fc.record({ kind: fc.constant('extend' as const), lv: fc.nat(5), extents: fc.integer({ min: 1, max: 10 }), pvs: pvSubset }),
+  fc.record({
+    kind: fc.constant('create' as const),
+    extents: fc.integer({ min: 1, max: 14 }),
+    pvs: pvSubset,
+    stripes: fc.constantFrom(1 as const, 1 as const, 2 as const),
+  }),
+  fc.record({
+    kind: fc.constant('extend' as const),
+    lv: fc.nat(5),
+    extents: fc.integer({ min: 1, max: 10 }),
+    pvs: pvSubset,
+  }),
   fc.record({ kind: fc.constant('reduce' as const), lv: fc.nat(5), extents: fc.integer({ min: 1, max: 4 }) }),
   fc.record({ kind: fc.constant('remove' as const), lv: fc.nat(5) }),
 );
@@ -73,10 +85,22 @@ describe('allocation matches the real lvm', () => {
             const lhPvs = op.pvs.map((i) => b.devices[i] as string);
             const stripeArgs = op.stripes === 2 ? ['-i2', '-I64k'] : [];
             const extents = op.stripes === 2 ? op.extents * 2 : op.extents;
-            const r = lvm.run('lvcreate', ['-an', '-Zn', ...stripeArgs, '-n', name, '-l', String(extents), VG, ...lvmPvs], a.devices);
+            const r = lvm.run(
+              'lvcreate',
+              ['-an', '-Zn', ...stripeArgs, '-n', name, '-l', String(extents), VG, ...lvmPvs],
+              a.devices,
+            );
             let lhOk = true;
             try {
-              await lhLvcreate(b.devices, VG, name, extents, lhPvs.length > 0 ? lhPvs : undefined, undefined, op.stripes);
+              await lhLvcreate(
+                b.devices,
+                VG,
+                name,
+                extents,
+                lhPvs.length > 0 ? lhPvs : undefined,
+                undefined,
+                op.stripes,
+              );
             } catch (error) {
               lhOk = false;
               expect((error as { code?: string }).code).toBe('INSUFFICIENT_FREE_EXTENTS');
@@ -89,7 +113,11 @@ describe('allocation matches the real lvm', () => {
             const read = await lhVg(b.devices, VG);
             const stripes = read.vg.lvs.find((l) => l.name === name)?.segments.at(-1)?.stripes.length ?? 1;
             const extents = op.extents * stripes;
-            const r = lvm.run('lvextend', ['-l', `+${extents}`, `${VG}/${name}`, ...op.pvs.map((i) => a.devices[i] as string)], a.devices);
+            const r = lvm.run(
+              'lvextend',
+              ['-l', `+${extents}`, `${VG}/${name}`, ...op.pvs.map((i) => a.devices[i] as string)],
+              a.devices,
+            );
             let lhOk = true;
             try {
               const lhPvs = op.pvs.map((i) => b.devices[i] as string);
@@ -125,8 +153,13 @@ describe('allocation matches the real lvm', () => {
           const lhRead = await lhVg(b.devices, VG);
           const rows = lvm.report('lvs', ['-o', 'lv_name,seg_pe_ranges', VG], a.devices);
           for (const name of names) {
-            const expected = normalise(rows.filter((row) => row.lv_name === name).map((row) => row.seg_pe_ranges ?? ''), a.devices);
-            expect(normalise(peRanges(lhRead, name), b.devices), `LV ${name} after ${JSON.stringify(op)}`).toEqual(expected);
+            const expected = normalise(
+              rows.filter((row) => row.lv_name === name).map((row) => row.seg_pe_ranges ?? ''),
+              a.devices,
+            );
+            expect(normalise(peRanges(lhRead, name), b.devices), `LV ${name} after ${JSON.stringify(op)}`).toEqual(
+              expected,
+            );
           }
         }
       }),

@@ -17,7 +17,10 @@ describe('device lists', () => {
     for (const name of ['b2.img', 'b10.img', 'a.img', 'other.txt']) writeFileSync(join(dir, name), '');
     symlinkSync(join(dir, 'a.img'), join(dir, 'link-to-a'));
     const conf = join(dir, 'leasehold.conf');
-    writeFileSync(conf, `# test\nio_timeout = 10\ndevices = ${dir}/*.img, ${dir}/link-to-a\nlocking_dir = ${dir}/lock\n`);
+    writeFileSync(
+      conf,
+      `# test\nio_timeout = 10\ndevices = ${dir}/*.img, ${dir}/link-to-a\nlocking_dir = ${dir}/lock\n`,
+    );
     const config = loadVolumeConfig(conf);
     expect(config.lockingDir).toBe(`${dir}/lock`);
     expect(devicesToScan(undefined, config)).toEqual([`${dir}/a.img`, `${dir}/b2.img`, `${dir}/b10.img`]);
@@ -25,6 +28,8 @@ describe('device lists', () => {
     expect(expandDevicePatterns([`${dir}/nothing*`])).toEqual([]);
   });
   it('an explicit config path that does not exist is an error; the default may be absent', () => {
-    expect(() => loadVolumeConfig('/nonexistent/leasehold.conf')).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
+    expect(() => loadVolumeConfig('/nonexistent/leasehold.conf')).toThrow(
+      expect.objectContaining({ code: 'BAD_CONFIG' }),
+    );
   });
 });

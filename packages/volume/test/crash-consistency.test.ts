@@ -8,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Disk } from '@leasehold/disk';
 import { makeLoopSet, makeLvmSandbox, type LoopSet, type LvmSandbox } from '@leasehold/testkit';
 import {
-  addPv, allocateExtents, commitVg, type DeviceOpener, directDeviceOpener, newLogicalVolume, newVolumeGroup, pvcreate, scanDevices,
+  addPv,
+  allocateExtents,
+  commitVg,
+  type DeviceOpener,
+  directDeviceOpener,
+  newLogicalVolume,
+  newVolumeGroup,
+  pvcreate,
+  scanDevices,
 } from '@leasehold/volume';
 import type { VolumeGroup } from '@leasehold/lvm-format';
 import { identity, lhVg, randomBytes } from './helpers.js';
@@ -77,7 +85,10 @@ function cuts(writes: RecordedWrite[]): Array<{ name: string; landed: RecordedWr
     if (next === undefined) continue;
     const sectors = next.data.length / SECTOR;
     for (let j = 1; j < sectors; j++) {
-      out.push({ name: `after ${k} writes, write ${k + 1} torn after ${j} of ${sectors} sectors`, landed: [...writes.slice(0, k), { ...next, data: next.data.subarray(0, j * SECTOR) }] });
+      out.push({
+        name: `after ${k} writes, write ${k + 1} torn after ${j} of ${sectors} sectors`,
+        landed: [...writes.slice(0, k), { ...next, data: next.data.subarray(0, j * SECTOR) }],
+      });
     }
   }
   return out;
@@ -111,7 +122,10 @@ async function checkAllCuts(change: (vg: VolumeGroup) => void, command: string):
   change(before.vg);
   const newLvs = before.vg.lvs.map((l) => l.name).sort();
   const log: RecordedWrite[] = [];
-  await commitVg(before.vg, before.devices, identity(command), { seqno: before.seqno + 1, opener: recordingOpener(log) });
+  await commitVg(before.vg, before.devices, identity(command), {
+    seqno: before.seqno + 1,
+    opener: recordingOpener(log),
+  });
   const base = await snapshot(log);
   const all = cuts(log);
   for (const cut of all) {
@@ -122,7 +136,10 @@ async function checkAllCuts(change: (vg: VolumeGroup) => void, command: string):
       expect([before.seqno, before.seqno + 1], cut.name).toContain(seen.seqno);
       expect(lhLvs, cut.name).toEqual(seen.seqno === before.seqno ? oldLvs : newLvs);
       const real = lvmSeqno(devs);
-      expect(real, `lvm after ${cut.name}`).toEqual({ seqno: seen.seqno, lvs: lhLvs.filter((n) => seen.vg.lvs.find((l) => l.name === n)?.status.includes('VISIBLE')) });
+      expect(real, `lvm after ${cut.name}`).toEqual({
+        seqno: seen.seqno,
+        lvs: lhLvs.filter((n) => seen.vg.lvs.find((l) => l.name === n)?.status.includes('VISIBLE')),
+      });
     } finally {
       await apply(base);
     }
@@ -150,7 +167,10 @@ describe('a commit cut at every write is seen old or new, the same by leasehold 
       addPv(before.vg, third);
       const devices = new Map(before.devices);
       devices.set(third.label.pvId, third);
-      await commitVg(before.vg, devices, identity('vgextend'), { seqno: before.seqno + 1, opener: recordingOpener(log) });
+      await commitVg(before.vg, devices, identity('vgextend'), {
+        seqno: before.seqno + 1,
+        opener: recordingOpener(log),
+      });
       expect(log.length).toBeGreaterThan(12);
       const base = await snapshot(log);
       const all = cuts(log);

@@ -7,15 +7,29 @@ import { describe, expect, it } from 'vitest';
 import { type Disk, DiskError, FaultyDisk, MemoryDisk } from '@leasehold/disk';
 import { encodeMdaHeader, lvmCrc, type MdaHeader } from '@leasehold/lvm-format';
 import {
-  addPv, allocateExtents, checkWritable, commitChanges, commitVg, type DeviceOpener, findVg, newLogicalVolume, newVolumeGroup, pvcreate, readAllVgs,
-  scanDevices, VolumeError,
+  addPv,
+  allocateExtents,
+  checkWritable,
+  commitChanges,
+  commitVg,
+  type DeviceOpener,
+  findVg,
+  newLogicalVolume,
+  newVolumeGroup,
+  pvcreate,
+  readAllVgs,
+  scanDevices,
+  VolumeError,
 } from '@leasehold/volume';
 import { identity, randomBytes } from './helpers.js';
 
 const MIB = 1024 * 1024;
 
 /** In-memory devices by path; read-only opens refuse writes, so a read provably never writes. */
-function memoryDevices(count: number, sizeBytes = 32 * MIB): { disks: Map<string, MemoryDisk>; opener: DeviceOpener; paths: string[] } {
+function memoryDevices(
+  count: number,
+  sizeBytes = 32 * MIB,
+): { disks: Map<string, MemoryDisk>; opener: DeviceOpener; paths: string[] } {
   const disks = new Map<string, MemoryDisk>();
   const paths: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -32,7 +46,9 @@ function memoryDevices(count: number, sizeBytes = 32 * MIB): { disks: Map<string
         sectorSize: disk.sectorSize,
         sizeBytes: disk.sizeBytes,
         read: (o, l) => disk.read(o, l),
-        write: options.write ? (o, d) => disk.write(o, d) : () => Promise.reject(new Error(`read-only open of ${path} tried to write`)),
+        write: options.write
+          ? (o, d) => disk.write(o, d)
+          : () => Promise.reject(new Error(`read-only open of ${path} tried to write`)),
         close: async () => undefined,
       };
       return view;
@@ -49,7 +65,10 @@ async function setup(): Promise<ReturnType<typeof memoryDevices>> {
   const scan = await scanDevices([p0, p1], { opener: env.opener });
   const vg = newVolumeGroup({ name: 'vgd', devices: [], randomBytes });
   for (const d of scan.pvs) addPv(vg, d);
-  await commitVg(vg, new Map(scan.pvs.map((d) => [d.label.pvId, d])), identity('vgcreate vgd'), { seqno: 1, opener: env.opener });
+  await commitVg(vg, new Map(scan.pvs.map((d) => [d.label.pvId, d])), identity('vgcreate vgd'), {
+    seqno: 1,
+    opener: env.opener,
+  });
   const read = findVg(readAllVgs(await scanDevices(env.paths, { opener: env.opener })), 'vgd');
   const lv = newLogicalVolume(read.vg, { name: 'lv1', randomBytes, hostName: 'h', nowSeconds: 1_800_000_000 });
   lv.segments = allocateExtents({ vg: read.vg, lvName: 'lv1', existing: [], extents: 3 });
@@ -77,7 +96,12 @@ function headerOf(disk: MemoryDisk, at: number): MdaHeader {
   return {
     startBytes: Number(dv.getBigUint64(24, true)),
     sizeBytes: Number(dv.getBigUint64(32, true)),
-    committed: { offsetBytes: Number(dv.getBigUint64(40, true)), sizeBytes: Number(dv.getBigUint64(48, true)), checksum: dv.getUint32(56, true), flags: dv.getUint32(60, true) },
+    committed: {
+      offsetBytes: Number(dv.getBigUint64(40, true)),
+      sizeBytes: Number(dv.getBigUint64(48, true)),
+      checksum: dv.getUint32(56, true),
+      flags: dv.getUint32(60, true),
+    },
     precommitted: { offsetBytes: 0, sizeBytes: 0, checksum: 0, flags: 0 },
   };
 }
@@ -97,7 +121,9 @@ describe('damage is reported with device, offset and what is wrong; reads never 
     const read = findVg(result, 'vgd');
     expect(read.seqno).toBe(2);
     expect(read.needsRepair).toBe(true);
-    expect(read.warnings.join('\n')).toContain(`Checksum error on /dev/mem0 at offset ${4096 + h.committed.offsetBytes}`);
+    expect(read.warnings.join('\n')).toContain(
+      `Checksum error on /dev/mem0 at offset ${4096 + h.committed.offsetBytes}`,
+    );
     expect(read.warnings.join('\n')).toContain('bad metadata text on /dev/mem0 in mda1');
     await commitChanges(read, identity('vgck --updatemetadata vgd'), { opener: env.opener });
     const repaired = findVg(await readBack(env), 'vgd');
@@ -132,7 +158,10 @@ describe('damage is reported with device, offset and what is wrong; reads never 
     await pvcreate(p0, { randomBytes, opener: env.opener });
     const scan = await scanDevices([p0], { opener: env.opener });
     const vg = newVolumeGroup({ name: 'vgone', devices: scan.pvs, randomBytes });
-    await commitVg(vg, new Map(scan.pvs.map((d) => [d.label.pvId, d])), identity('vgcreate'), { seqno: 1, opener: env.opener });
+    await commitVg(vg, new Map(scan.pvs.map((d) => [d.label.pvId, d])), identity('vgcreate'), {
+      seqno: 1,
+      opener: env.opener,
+    });
     const disk = env.disks.get(p0) as MemoryDisk;
     flip(disk, 4096 + headerOf(disk, 4096).committed.offsetBytes + 30);
     const result = await readBack(env);
@@ -150,9 +179,16 @@ describe('damage is reported with device, offset and what is wrong; reads never 
     const broken = new TextDecoder().decode(text).replace('max_lv = 0', 'max_lv 0');
     const bytes = new TextEncoder().encode(broken);
     disk.overwrite(textAt, bytes);
-    disk.overwrite(4096, encodeMdaHeader({ ...h, committed: { ...h.committed, sizeBytes: bytes.length, checksum: lvmCrc(bytes) } }));
+    disk.overwrite(
+      4096,
+      encodeMdaHeader({ ...h, committed: { ...h.committed, sizeBytes: bytes.length, checksum: lvmCrc(bytes) } }),
+    );
     const read = findVg(await readBack(env), 'vgd');
-    expect(read.warnings.join('\n')).toMatch(new RegExp(`Parse error at byte \\d+ \\(line \\d+\\): unexpected token \\(metadata on /dev/mem1 at offset ${textAt}\\)`));
+    expect(read.warnings.join('\n')).toMatch(
+      new RegExp(
+        `Parse error at byte \\d+ \\(line \\d+\\): unexpected token \\(metadata on /dev/mem1 at offset ${textAt}\\)`,
+      ),
+    );
   });
 
   it('an older copy on one PV: ignored with a warning, rewritten by the next commit', async () => {
@@ -165,7 +201,9 @@ describe('damage is reported with device, offset and what is wrong; reads never 
     disk.overwrite(4096, old); // mem1's header points at seqno 2 again
     const read = findVg(await readBack(env), 'vgd');
     expect(read.seqno).toBe(3);
-    expect(read.warnings).toContain('WARNING: ignoring metadata seqno 2 on /dev/mem1 for seqno 3 on /dev/mem0 for VG vgd.');
+    expect(read.warnings).toContain(
+      'WARNING: ignoring metadata seqno 2 on /dev/mem1 for seqno 3 on /dev/mem0 for VG vgd.',
+    );
     expect(read.warnings).toContain('WARNING: Inconsistent metadata found for VG vgd.');
     await commitChanges(read, identity('vgck --updatemetadata'), { opener: env.opener });
     expect(findVg(await readBack(env), 'vgd').warnings).toEqual([]);
@@ -193,7 +231,12 @@ describe('damage is reported with device, offset and what is wrong; reads never 
       vg.lvs.push(lv);
     }
     const before = (env.disks.get(p0) as MemoryDisk).snapshot();
-    await expect(commitVg(vg, new Map(scan.pvs.map((d) => [d.label.pvId, d])), identity('vgcreate'), { seqno: 1, opener: env.opener })).rejects.toMatchObject({
+    await expect(
+      commitVg(vg, new Map(scan.pvs.map((d) => [d.label.pvId, d])), identity('vgcreate'), {
+        seqno: 1,
+        opener: env.opener,
+      }),
+    ).rejects.toMatchObject({
       code: 'MDA_FULL',
       message: expect.stringMatching(/exceeds maximum metadata size .* on \/dev\/mem0 at 4096/),
     });
@@ -204,7 +247,10 @@ describe('damage is reported with device, offset and what is wrong; reads never 
     for (let failAt = 0; ; failAt++) {
       const env = await setup();
       const read = findVg(readAllVgs(await scanDevices(env.paths, { opener: env.opener })), 'vgd');
-      read.vg.lvs.push({ ...newLogicalVolume(read.vg, { name: 'lv2', randomBytes, hostName: 'h', nowSeconds: 1 }), segments: [] });
+      read.vg.lvs.push({
+        ...newLogicalVolume(read.vg, { name: 'lv2', randomBytes, hostName: 'h', nowSeconds: 1 }),
+        segments: [],
+      });
       const lv2 = read.vg.lvs[read.vg.lvs.length - 1];
       if (lv2 === undefined) throw new Error('lv2');
       lv2.segments = allocateExtents({ vg: read.vg, lvName: 'lv2', existing: [], extents: 8 });
@@ -232,7 +278,10 @@ describe('damage is reported with device, offset and what is wrong; reads never 
         await commitChanges(read, identity('lvcreate'), { opener: failing });
       } catch (error) {
         failed = true;
-        expect(error).toMatchObject({ code: 'IO_ERROR', message: expect.stringMatching(/^Write failed on \/dev\/mem\d at offset \d+: /) });
+        expect(error).toMatchObject({
+          code: 'IO_ERROR',
+          message: expect.stringMatching(/^Write failed on \/dev\/mem\d at offset \d+: /),
+        });
       }
       const after = findVg(readAllVgs(await scanDevices(env.paths, { opener: env.opener })), 'vgd');
       expect([2, 3]).toContain(after.seqno);

@@ -1,13 +1,27 @@
 /** Shared helpers of the volume tests: leasehold's own commands in a few lines, on top of the library. */
 import { randomFillSync } from 'node:crypto';
 import {
-  allocateExtents, commitVg, type DeviceOpener, findVg, newLogicalVolume, readAllVgs, scanDevices, type VgRead, type VgScanResult, type WriterIdentity,
+  allocateExtents,
+  commitVg,
+  type DeviceOpener,
+  findVg,
+  newLogicalVolume,
+  readAllVgs,
+  scanDevices,
+  type VgRead,
+  type VgScanResult,
+  type WriterIdentity,
 } from '@leasehold/volume';
 
 export const randomBytes = (n: number): Uint8Array => randomFillSync(new Uint8Array(n));
 
 export function identity(command: string): WriterIdentity {
-  return { description: `Write from ${command}.`, hostName: 'testhost', unameText: 'Linux testhost 6.1 #1 SMP x86_64', nowSeconds: 1_796_600_000 };
+  return {
+    description: `Write from ${command}.`,
+    hostName: 'testhost',
+    unameText: 'Linux testhost 6.1 #1 SMP x86_64',
+    nowSeconds: 1_796_600_000,
+  };
 }
 
 export async function lhRead(devices: readonly string[], opener?: DeviceOpener): Promise<VgScanResult> {
@@ -20,7 +34,10 @@ export async function lhVg(devices: readonly string[], name: string, opener?: De
 
 /** Commits `read.vg` (changed by the caller) with seqno + 1. */
 export async function lhCommit(read: VgRead, command: string, opener?: DeviceOpener): Promise<void> {
-  await commitVg(read.vg, read.devices, identity(command), { seqno: read.seqno + 1, ...(opener === undefined ? {} : { opener }) });
+  await commitVg(read.vg, read.devices, identity(command), {
+    seqno: read.seqno + 1,
+    ...(opener === undefined ? {} : { opener }),
+  });
 }
 
 /** pv keys of the devices named, for allocation on those PVs only. */
@@ -36,19 +53,48 @@ export function pvKeysOf(read: VgRead, paths: readonly string[]): string[] {
   });
 }
 
-export async function lhLvcreate(devices: readonly string[], vgName: string, lvName: string, extents: number, onPvs?: string[], opener?: DeviceOpener, stripes = 1): Promise<void> {
+export async function lhLvcreate(
+  devices: readonly string[],
+  vgName: string,
+  lvName: string,
+  extents: number,
+  onPvs?: string[],
+  opener?: DeviceOpener,
+  stripes = 1,
+): Promise<void> {
   const read = await lhVg(devices, vgName, opener);
   const lv = newLogicalVolume(read.vg, { name: lvName, randomBytes, hostName: 'testhost', nowSeconds: 1_796_600_000 });
-  lv.segments = allocateExtents({ vg: read.vg, lvName, existing: [], extents, stripes, stripeSizeSectors: 128, ...(onPvs ? { pvKeys: pvKeysOf(read, onPvs) } : {}) });
+  lv.segments = allocateExtents({
+    vg: read.vg,
+    lvName,
+    existing: [],
+    extents,
+    stripes,
+    stripeSizeSectors: 128,
+    ...(onPvs ? { pvKeys: pvKeysOf(read, onPvs) } : {}),
+  });
   read.vg.lvs.push(lv);
   await lhCommit(read, `lvcreate -n ${lvName} -l ${extents} ${vgName}`, opener);
 }
 
-export async function lhLvextend(devices: readonly string[], vgName: string, lvName: string, extents: number, onPvs?: string[], opener?: DeviceOpener): Promise<void> {
+export async function lhLvextend(
+  devices: readonly string[],
+  vgName: string,
+  lvName: string,
+  extents: number,
+  onPvs?: string[],
+  opener?: DeviceOpener,
+): Promise<void> {
   const read = await lhVg(devices, vgName, opener);
   const lv = read.vg.lvs.find((l) => l.name === lvName);
   if (lv === undefined) throw new Error(`no LV ${lvName}`);
-  lv.segments = allocateExtents({ vg: read.vg, lvName, existing: lv.segments, extents, ...(onPvs ? { pvKeys: pvKeysOf(read, onPvs) } : {}) });
+  lv.segments = allocateExtents({
+    vg: read.vg,
+    lvName,
+    existing: lv.segments,
+    extents,
+    ...(onPvs ? { pvKeys: pvKeysOf(read, onPvs) } : {}),
+  });
   await lhCommit(read, `lvextend -l +${extents} ${vgName}/${lvName}`, opener);
 }
 

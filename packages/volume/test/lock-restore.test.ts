@@ -31,7 +31,11 @@ describe('local lock', () => {
     sb.ok('pvcreate', devs, devs);
     sb.ok('vgcreate', ['lhl', ...devs], devs);
     const lock = await takeFileLock(vgLockName('lhl'), { lockingDir: sb.lockingDir });
-    const child = spawn(LVM_BINARY, ['lvcreate', '--devices', devs.join(','), '--driverloaded', 'n', '-an', '-Zn', '-n', 'waited', '-l', '1', 'lhl'], { env: sb.env, stdio: 'ignore' });
+    const child = spawn(
+      LVM_BINARY,
+      ['lvcreate', '--devices', devs.join(','), '--driverloaded', 'n', '-an', '-Zn', '-n', 'waited', '-l', '1', 'lhl'],
+      { env: sb.env, stdio: 'ignore' },
+    );
     const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
     const early = await Promise.race([exited, new Promise<'waiting'>((r) => setTimeout(() => r('waiting'), 2500))]);
     expect(early).toBe('waiting');
@@ -45,7 +49,9 @@ describe('local lock', () => {
     lvm = makeLvmSandbox();
     const dir = lvm.lockingDir;
     const first = await takeFileLock(vgLockName('a'), { lockingDir: dir });
-    await expect(takeFileLock(vgLockName('a'), { lockingDir: dir, waitSeconds: 0.3 })).rejects.toMatchObject({ code: 'LOCK_TIMEOUT' });
+    await expect(takeFileLock(vgLockName('a'), { lockingDir: dir, waitSeconds: 0.3 })).rejects.toMatchObject({
+      code: 'LOCK_TIMEOUT',
+    });
     const other = await takeFileLock(vgLockName('b'), { lockingDir: dir, waitSeconds: 0.3 });
     other.release();
     first.release();
@@ -88,7 +94,10 @@ describe('backup, restore and remove', () => {
     // vgremove through leasehold: lvm sees two orphan PVs and can use them again
     await removeVg(afterLh);
     const rows = sb.report('pvs', ['-o', 'pv_name,vg_name,pv_attr'], devs);
-    expect(rows.map((r) => [r.vg_name, r.pv_attr])).toEqual([['', '---'], ['', '---']]);
+    expect(rows.map((r) => [r.vg_name, r.pv_attr])).toEqual([
+      ['', '---'],
+      ['', '---'],
+    ]);
     expect((await lhRead(devs)).orphans.length).toBe(2);
     sb.ok('vgcreate', ['lhb2', ...devs], devs);
   });

@@ -6,7 +6,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatUuid, lvExtentCount } from '@leasehold/lvm-format';
 import { makeLoopSet, makeLvmSandbox, type LoopSet, type LvmSandbox } from '@leasehold/testkit';
-import { addPv, allocateExtents, commitVg, newLogicalVolume, newVolumeGroup, pvcreate, scanDevices } from '@leasehold/volume';
+import {
+  addPv,
+  allocateExtents,
+  commitVg,
+  newLogicalVolume,
+  newVolumeGroup,
+  pvcreate,
+  scanDevices,
+} from '@leasehold/volume';
 import { identity, lhCommit, lhLvcreate, lhLvextend, lhRead, lhVg, peRanges, randomBytes } from './helpers.js';
 
 const MIB = 1024 * 1024;
@@ -27,7 +35,13 @@ function setup(sizes: number[], sectorSize: 512 | 4096 = 512): { lvm: LvmSandbox
 }
 
 function noWarnings(stderr: string): void {
-  const lines = stderr.split('\n').filter((l) => /WARNING|error|Error|CHECK/.test(l) && !/Activation disabled|not zeroed|device-mapper|Failed to check for active/.test(l));
+  const lines = stderr
+    .split('\n')
+    .filter(
+      (l) =>
+        /WARNING|error|Error|CHECK/.test(l) &&
+        !/Activation disabled|not zeroed|device-mapper|Failed to check for active/.test(l),
+    );
   expect(lines).toEqual([]);
 }
 
@@ -35,7 +49,18 @@ function noWarnings(stderr: string): void {
 async function expectSameAsLvm(sandbox: LvmSandbox, devs: string[], vgName: string): Promise<void> {
   const read = await lhVg(devs, vgName);
   expect(read.warnings).toEqual([]);
-  const [vgRow] = sandbox.report('vgs', ['--units', 's', '--nosuffix', '-o', 'vg_name,vg_uuid,vg_seqno,vg_extent_size,vg_extent_count,vg_free_count,pv_count,lv_count', vgName], devs);
+  const [vgRow] = sandbox.report(
+    'vgs',
+    [
+      '--units',
+      's',
+      '--nosuffix',
+      '-o',
+      'vg_name,vg_uuid,vg_seqno,vg_extent_size,vg_extent_count,vg_free_count,pv_count,lv_count',
+      vgName,
+    ],
+    devs,
+  );
   expect(vgRow).toBeDefined();
   expect(vgRow?.vg_uuid).toBe(formatUuid(read.vg.id));
   expect(Number(vgRow?.vg_seqno)).toBe(read.seqno);
@@ -43,7 +68,11 @@ async function expectSameAsLvm(sandbox: LvmSandbox, devs: string[], vgName: stri
   expect(Number(vgRow?.pv_count)).toBe(read.vg.pvs.length);
   expect(Number(vgRow?.lv_count)).toBe(read.vg.lvs.filter((l) => l.status.includes('VISIBLE')).length);
   expect(Number(vgRow?.vg_extent_count)).toBe(read.vg.pvs.reduce((n, p) => n + p.peCount, 0));
-  const pvRows = sandbox.report('pvs', ['--units', 'b', '--nosuffix', '-o', 'pv_name,pv_uuid,pe_start,pv_pe_count,dev_size,pv_mda_count'], devs);
+  const pvRows = sandbox.report(
+    'pvs',
+    ['--units', 'b', '--nosuffix', '-o', 'pv_name,pv_uuid,pe_start,pv_pe_count,dev_size,pv_mda_count'],
+    devs,
+  );
   for (const pv of read.vg.pvs) {
     const dev = read.devices.get(pv.id);
     const row = pvRows.find((r) => r.pv_uuid === formatUuid(pv.id));
@@ -52,7 +81,11 @@ async function expectSameAsLvm(sandbox: LvmSandbox, devs: string[], vgName: stri
     expect(Number(row?.pv_pe_count)).toBe(pv.peCount);
     expect(Number(row?.pv_mda_count)).toBe(dev?.label.metadataAreas.length);
   }
-  const lvRows = sandbox.report('lvs', ['-a', '-o', 'lv_name,lv_uuid,seg_start_pe,seg_size_pe,seg_pe_ranges,stripes', vgName], devs);
+  const lvRows = sandbox.report(
+    'lvs',
+    ['-a', '-o', 'lv_name,lv_uuid,seg_start_pe,seg_size_pe,seg_pe_ranges,stripes', vgName],
+    devs,
+  );
   for (const lv of read.vg.lvs) {
     const rows = lvRows.filter((r) => r.lv_uuid === formatUuid(lv.id));
     expect(rows.map((r) => r.seg_pe_ranges)).toEqual(peRanges(read, lv.name));
@@ -104,7 +137,8 @@ describe('leasehold reads what lvm writes', () => {
       sb.ok('lvcreate', ['-an', '-Zn', '-n', `w${i}`, '-l', '1', 'lhw'], devs);
       const scan = await scanDevices(devs);
       const header = scan.pvs[0]?.mdas[0]?.header;
-      if (header !== undefined && header.committed.offsetBytes + header.committed.sizeBytes > header.sizeBytes) wrapped = true;
+      if (header !== undefined && header.committed.offsetBytes + header.committed.sizeBytes > header.sizeBytes)
+        wrapped = true;
     }
     expect(wrapped).toBe(true);
     await expectSameAsLvm(sb, devs, 'lhw');
@@ -125,7 +159,10 @@ describe('pvcreate', () => {
     const cases: Array<{ args: string[]; opts: Parameters<typeof pvcreate>[1] }> = [
       { args: [], opts: { randomBytes } },
       { args: ['--pvmetadatacopies', '2'], opts: { randomBytes, metadataCopies: 2 } },
-      { args: ['--metadatasize', '100k', '--dataalignment', '64k'], opts: { randomBytes, metadataSizeBytes: 100 * 1024, dataAlignmentBytes: 64 * 1024 } },
+      {
+        args: ['--metadatasize', '100k', '--dataalignment', '64k'],
+        opts: { randomBytes, metadataSizeBytes: 100 * 1024, dataAlignmentBytes: 64 * 1024 },
+      },
     ];
     for (const c of cases) {
       const uuid = 'Ko35iR-wV7y-VNtn-nhNN-CYDq-Rdk0-pz7eRU';
@@ -230,7 +267,13 @@ describe('lvm reads what leasehold writes', () => {
     const scan = await scanDevices(devs);
     const vg = newVolumeGroup({ name: 'lhs', devices: scan.pvs, randomBytes });
     const devices = new Map(scan.pvs.map((d) => [d.label.pvId, d]));
-    const lock = newLogicalVolume(vg, { name: 'lvmlock', randomBytes, hostName: 'h', nowSeconds: 1_800_000_000, visible: false });
+    const lock = newLogicalVolume(vg, {
+      name: 'lvmlock',
+      randomBytes,
+      hostName: 'h',
+      nowSeconds: 1_800_000_000,
+      visible: false,
+    });
     lock.segments = allocateExtents({ vg, lvName: 'lvmlock', existing: [], extents: 64 });
     vg.lvs.push(lock);
     const lv1 = newLogicalVolume(vg, { name: 'lv1', randomBytes, hostName: 'h', nowSeconds: 1_800_000_000 });
@@ -254,7 +297,10 @@ describe('lvm reads what leasehold writes', () => {
     ]);
     const read = await lhVg(devs, 'lhs');
     expect(read.vg.status).toContain('WRITE');
-    expect(read.vg.lvs.map((l) => [l.name, l.lockArgs])).toEqual([['lv1', '1.0.0:70254592'], ['lvmlock', undefined]]);
+    expect(read.vg.lvs.map((l) => [l.name, l.lockArgs])).toEqual([
+      ['lv1', '1.0.0:70254592'],
+      ['lvmlock', undefined],
+    ]);
   });
 
   it('a PV leaving the VG (orphaned) and vgremove-style orphaning are seen by lvm as orphans', async () => {

@@ -47,8 +47,12 @@ describe('CharWatchdogDevice', () => {
   });
 
   it('maps EBUSY to DEVICE_BUSY and ENOENT to DEVICE_MISSING', async () => {
-    await expect(new CharWatchdogDevice('/dev/watchdog', fakeSystem('EBUSY').system).open()).rejects.toMatchObject({ code: 'DEVICE_BUSY' });
-    await expect(new CharWatchdogDevice('/dev/watchdog', fakeSystem('ENOENT').system).open()).rejects.toMatchObject({ code: 'DEVICE_MISSING' });
+    await expect(new CharWatchdogDevice('/dev/watchdog', fakeSystem('EBUSY').system).open()).rejects.toMatchObject({
+      code: 'DEVICE_BUSY',
+    });
+    await expect(new CharWatchdogDevice('/dev/watchdog', fakeSystem('ENOENT').system).open()).rejects.toMatchObject({
+      code: 'DEVICE_MISSING',
+    });
   });
 
   it('sets and reads the timeout; an impossible one is TIMEOUT_UNSUPPORTED; GETTIMELEFT may be missing', async () => {

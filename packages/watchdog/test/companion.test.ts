@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWatchdogLink, type WatchdogLink } from '@leasehold/daemon';
-import { clearMarker, monotonicSeconds, runCompanion, runTestDevice, SocketWatchdogDevice, type DeviceEvent, type RunningCompanion } from '@leasehold/watchdog';
+import {
+  clearMarker,
+  monotonicSeconds,
+  runCompanion,
+  runTestDevice,
+  SocketWatchdogDevice,
+  type DeviceEvent,
+  type RunningCompanion,
+} from '@leasehold/watchdog';
 
 const W = 4;
 /** wdmd's interval for W < 10. */
@@ -22,12 +30,23 @@ let companion: RunningCompanion | undefined;
 let link: WatchdogLink | undefined;
 
 function paths(): { device: string; control: string; events: string; socket: string; marker: string } {
-  return { device: join(dir, 'device.sock'), control: join(dir, 'control.sock'), events: join(dir, 'events.jsonl'), socket: join(dir, 'watchdog.sock'), marker: join(dir, 'marker') };
+  return {
+    device: join(dir, 'device.sock'),
+    control: join(dir, 'control.sock'),
+    events: join(dir, 'events.jsonl'),
+    socket: join(dir, 'watchdog.sock'),
+    marker: join(dir, 'marker'),
+  };
 }
 
 function events(): DeviceEvent[] {
   const path = paths().events;
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as DeviceEvent) : [];
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as DeviceEvent)
+    : [];
 }
 
 async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
@@ -42,13 +61,25 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: n
 
 function startCompanion(): Promise<RunningCompanion> {
   const p = paths();
-  return runCompanion({ devicePath: p.device, socketPath: p.socket, markerPath: p.marker, fireTimeoutSeconds: W, logger });
+  return runCompanion({
+    devicePath: p.device,
+    socketPath: p.socket,
+    markerPath: p.marker,
+    fireTimeoutSeconds: W,
+    logger,
+  });
 }
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'leasehold-companion-test-'));
   const p = paths();
-  const device = await runTestDevice({ socketPath: p.device, controlPath: p.control, timeoutSeconds: 60, hostFile: join(dir, 'no-host.json'), eventsPath: p.events });
+  const device = await runTestDevice({
+    socketPath: p.device,
+    controlPath: p.control,
+    timeoutSeconds: 60,
+    hostFile: join(dir, 'no-host.json'),
+    eventsPath: p.events,
+  });
   stopDevice = () => device.close();
 });
 

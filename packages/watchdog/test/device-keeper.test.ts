@@ -17,7 +17,14 @@ function setup(): { clock: FakeClock; device: FakeDevice; registrations: Registr
   const clock = new FakeClock();
   const device = new FakeDevice(clock);
   const registrations = new Registrations();
-  const keeper = new DeviceKeeper({ device, registrations, fireTimeoutSeconds: W, intervalSeconds: INTERVAL, logger, now: clock.now });
+  const keeper = new DeviceKeeper({
+    device,
+    registrations,
+    fireTimeoutSeconds: W,
+    intervalSeconds: INTERVAL,
+    logger,
+    now: clock.now,
+  });
   keepers.push(keeper);
   return { clock, device, registrations, keeper };
 }
@@ -128,7 +135,14 @@ describe('DeviceKeeper', () => {
   it('never pings the device after the current expiry, so it fires at most W after it (property)', async () => {
     // Steps: the companion's clock advances (sometimes far: a stopped process), a renewal may move
     // the expiry, renewals may stop for good; the keeper looks after each step.
-    const step = fc.record({ advanceSeconds: fc.oneof(fc.double({ min: 0, max: 1.5, noNaN: true }), fc.double({ min: 0, max: 12, noNaN: true })), renew: fc.boolean(), stopRenewing: fc.boolean() });
+    const step = fc.record({
+      advanceSeconds: fc.oneof(
+        fc.double({ min: 0, max: 1.5, noNaN: true }),
+        fc.double({ min: 0, max: 12, noNaN: true }),
+      ),
+      renew: fc.boolean(),
+      stopRenewing: fc.boolean(),
+    });
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), async (steps) => {
         const { clock, device, registrations, keeper } = setup();

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { EmulatedWatchdog, type DeviceEvent } from '@leasehold/watchdog';
 import { FakeClock } from './fake-device.js';
 
-function setup(timeoutSeconds = 10): { clock: FakeClock; device: EmulatedWatchdog; events: DeviceEvent[]; resets: number[] } {
+function setup(timeoutSeconds = 10): {
+  clock: FakeClock;
+  device: EmulatedWatchdog;
+  events: DeviceEvent[];
+  resets: number[];
+} {
   const clock = new FakeClock();
   const events: DeviceEvent[] = [];
   const resets: number[] = [];
@@ -106,7 +111,15 @@ describe('EmulatedWatchdog', () => {
     device.write(o, bytes('\x1bGETTIMEOUT\n'));
     clock.nowSeconds += 4;
     device.write(o, bytes('\x1bGETTIMELEFT\n\x1bSETTIMEOUT 20\n\x1bGETTIMEOUT\n\x1bSETTIMEOUT 0\n\x1bBOGUS\n'));
-    expect(o.replies).toEqual(['OK open', 'OK 10', 'OK 6', 'OK 20', 'OK 20', expect.stringMatching(/^ERR EINVAL/), expect.stringMatching(/^ERR ENOTTY/)]);
+    expect(o.replies).toEqual([
+      'OK open',
+      'OK 10',
+      'OK 6',
+      'OK 20',
+      'OK 20',
+      expect.stringMatching(/^ERR EINVAL/),
+      expect.stringMatching(/^ERR ENOTTY/),
+    ]);
     expect(device.status().secondsLeft).toBe(20);
   });
 

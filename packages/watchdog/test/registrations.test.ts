@@ -22,7 +22,9 @@ describe('Registrations.verdict', () => {
     table.set('a', 130, 2);
     expect(table.verdict(120, 2).kind).toBe('healthy');
     table.markLost('a');
-    expect(table.list(120)).toEqual([{ lockspace: 'a', expiresAtSeconds: 130, expiresInSeconds: 10, lost: true, daemonPid: 2 }]);
+    expect(table.list(120)).toEqual([
+      { lockspace: 'a', expiresAtSeconds: 130, expiresInSeconds: 10, lost: true, daemonPid: 2 },
+    ]);
     expect(table.remove('a')).toBe(true);
     expect(table.remove('a')).toBe(false);
     expect(table.verdict(200, 2)).toEqual({ kind: 'idle' });

@@ -47,9 +47,16 @@ export function nowSeconds(): number {
 }
 
 /** Spawns the leasehold CLI and resolves when a stdout line matches `ready` (or rejects on exit). */
-export function spawnCliUntil(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; seconds: number }> {
+export function spawnCliUntil(
+  args: string[],
+  ready: RegExp,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; seconds: number }> {
   const started = nowSeconds();
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';

@@ -6,7 +6,13 @@ export function checkAny(sourceFiles: readonly string[], facts: ReadonlyMap<stri
   const findings: Finding[] = [];
   for (const path of sourceFiles) {
     for (const usage of facts.get(path)?.usages ?? []) {
-      if (usage.kind === 'any') findings.push({ check: 'any', path, line: usage.line, message: '`any` type: use unknown and narrow it, or a real type' });
+      if (usage.kind === 'any')
+        findings.push({
+          check: 'any',
+          path,
+          line: usage.line,
+          message: '`any` type: use unknown and narrow it, or a real type',
+        });
     }
   }
   return findings;

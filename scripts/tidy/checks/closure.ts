@@ -54,11 +54,22 @@ function resolveRelative(from: string, specifier: string, known: ReadonlySet<str
     else if (part !== '.') parts.push(part);
   }
   const base = parts.join('/');
-  const candidates = [base, base.replace(/\.js$/, '.ts'), base.replace(/\.mjs$/, '.mts'), `${base}.ts`, `${base}/index.ts`];
+  const candidates = [
+    base,
+    base.replace(/\.js$/, '.ts'),
+    base.replace(/\.mjs$/, '.mts'),
+    `${base}.ts`,
+    `${base}/index.ts`,
+  ];
   return candidates.find((candidate) => known.has(candidate));
 }
 
-function edgesOf(tree: Tree, path: ModuleId, facts: ReadonlyMap<string, FileFacts>, known: ReadonlySet<string>): Edge[] {
+function edgesOf(
+  tree: Tree,
+  path: ModuleId,
+  facts: ReadonlyMap<string, FileFacts>,
+  known: ReadonlySet<string>,
+): Edge[] {
   const edges: Edge[] = [];
   for (const fact of facts.get(path)?.imports ?? []) {
     if (fact.typeOnly || fact.dynamic) continue;
@@ -78,13 +89,25 @@ function matchesBanned(tree: Tree, id: ModuleId, name: string): boolean {
   return id === resolveWorkspaceSpecifier(tree, name);
 }
 
-function checkRule(tree: Tree, rule: ClosureRule, facts: ReadonlyMap<string, FileFacts>, known: ReadonlySet<string>): Finding[] {
+function checkRule(
+  tree: Tree,
+  rule: ClosureRule,
+  facts: ReadonlyMap<string, FileFacts>,
+  known: ReadonlySet<string>,
+): Finding[] {
   const entry = resolveWorkspaceSpecifier(tree, rule.entry);
   if (entry === undefined || !known.has(entry)) {
     const dir = parseWorkspaceSpecifier(rule.entry)?.dir;
     // A rule for a package that does not exist (yet) has nothing to check.
     if (dir !== undefined && !tree.packages.some((pkg) => pkg.dir === dir)) return [];
-    return [{ check: 'closure', path: 'scripts/tidy/layers.ts', line: 0, message: `cannot resolve ${rule.entry} to a src file` }];
+    return [
+      {
+        check: 'closure',
+        path: 'scripts/tidy/layers.ts',
+        line: 0,
+        message: `cannot resolve ${rule.entry} to a src file`,
+      },
+    ];
   }
   const parent = new Map<ModuleId, { from: ModuleId; line: number } | undefined>([[entry, undefined]]);
   const queue: ModuleId[] = [entry];
@@ -126,7 +149,11 @@ export function closureOf(tree: Tree, entry: string, facts: ReadonlyMap<string, 
   return seen;
 }
 
-export function checkClosure(tree: Tree, facts: ReadonlyMap<string, FileFacts>, rules: readonly ClosureRule[] = CLOSURE_RULES): Finding[] {
+export function checkClosure(
+  tree: Tree,
+  facts: ReadonlyMap<string, FileFacts>,
+  rules: readonly ClosureRule[] = CLOSURE_RULES,
+): Finding[] {
   const known = new Set(facts.keys());
   return rules.flatMap((rule) => checkRule(tree, rule, facts, known));
 }

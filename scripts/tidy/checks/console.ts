@@ -11,7 +11,12 @@ export function checkConsole(sourceFiles: readonly string[], facts: ReadonlyMap<
     if (dir !== undefined && CONSOLE_PACKAGES.includes(dir)) continue;
     for (const usage of facts.get(path)?.usages ?? []) {
       if (usage.kind === 'member' && usage.text === 'console.log') {
-        findings.push({ check: 'console', path, line: usage.line, message: 'console.log outside the CLI: log through pino' });
+        findings.push({
+          check: 'console',
+          path,
+          line: usage.line,
+          message: 'console.log outside the CLI: log through pino',
+        });
       }
     }
   }

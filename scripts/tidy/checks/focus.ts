@@ -10,7 +10,12 @@ export function checkFocus(testFiles: readonly string[], facts: ReadonlyMap<stri
     for (const usage of facts.get(path)?.usages ?? []) {
       const name = usage.text.split('.').at(-1) ?? '';
       if (usage.kind === 'member' && FOCUS_NAMES.has(name)) {
-        findings.push({ check: 'focus', path, line: usage.line, message: `${usage.text}: tests are never focused or skipped` });
+        findings.push({
+          check: 'focus',
+          path,
+          line: usage.line,
+          message: `${usage.text}: tests are never focused or skipped`,
+        });
       }
     }
   }

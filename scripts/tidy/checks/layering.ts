@@ -44,7 +44,12 @@ function manifestFindings(tree: Tree): Finding[] {
       if (target === undefined) continue;
       const reason = upwardReason(pkg.dir, target.dir);
       if (reason !== undefined) {
-        findings.push({ check: 'layers', path: `packages/${pkg.dir}/package.json`, line: 0, message: `depends on ${dependency}: ${reason}` });
+        findings.push({
+          check: 'layers',
+          path: `packages/${pkg.dir}/package.json`,
+          line: 0,
+          message: `depends on ${dependency}: ${reason}`,
+        });
       }
     }
   }
@@ -63,21 +68,36 @@ function importFindings(tree: Tree, facts: ReadonlyMap<string, FileFacts>): Find
       if (fact.specifier.startsWith('.')) {
         const target = posix.normalize(posix.join(posix.dirname(path), fact.specifier));
         if (packageDirOf(target) !== fromDir) {
-          findings.push({ check: 'layers', path, line: fact.line, message: `relative import '${fact.specifier}' leaves packages/${fromDir}: import the package by name` });
+          findings.push({
+            check: 'layers',
+            path,
+            line: fact.line,
+            message: `relative import '${fact.specifier}' leaves packages/${fromDir}: import the package by name`,
+          });
         }
         continue;
       }
       const target = parseWorkspaceSpecifier(fact.specifier);
       if (target === undefined || target.dir === fromDir) continue;
       if (!byDir.has(target.dir)) {
-        findings.push({ check: 'layers', path, line: fact.line, message: `imports ${fact.specifier}: no such workspace package` });
+        findings.push({
+          check: 'layers',
+          path,
+          line: fact.line,
+          message: `imports ${fact.specifier}: no such workspace package`,
+        });
         continue;
       }
       const reason = upwardReason(fromDir, target.dir);
       if (reason !== undefined) {
         findings.push({ check: 'layers', path, line: fact.line, message: `imports ${fact.specifier}: ${reason}` });
       } else if (!pkg.dependencies.includes(`${SCOPE}${target.dir}`)) {
-        findings.push({ check: 'layers', path, line: fact.line, message: `imports ${fact.specifier}, which packages/${fromDir}/package.json does not list in dependencies` });
+        findings.push({
+          check: 'layers',
+          path,
+          line: fact.line,
+          message: `imports ${fact.specifier}, which packages/${fromDir}/package.json does not list in dependencies`,
+        });
       }
     }
   }

@@ -25,7 +25,9 @@ const GLOBAL_OBJECTS = new Set(['globalThis', 'global', 'window']);
 function isBannedMember(text: string): boolean {
   if (BANNED_MEMBERS.has(text)) return true;
   const [root, name, ...rest] = text.split('.');
-  return rest.length === 0 && root !== undefined && name !== undefined && GLOBAL_OBJECTS.has(root) && TIMER_NAMES.has(name);
+  return (
+    rest.length === 0 && root !== undefined && name !== undefined && GLOBAL_OBJECTS.has(root) && TIMER_NAMES.has(name)
+  );
 }
 
 export function isPurePath(path: string, pureDirs: readonly string[] = PURE_SOURCE_DIRS): boolean {
@@ -40,7 +42,8 @@ export function checkPurity(files: readonly string[], facts: ReadonlyMap<string,
     const report = (line: number, what: string): void => {
       findings.push({ check: 'pure', path, line, message: `${what} in a pure layer: use the injected Clock / Disk` });
     };
-    for (const fact of fileFacts.imports) if (BANNED_MODULES.has(fact.specifier)) report(fact.line, `import of '${fact.specifier}'`);
+    for (const fact of fileFacts.imports)
+      if (BANNED_MODULES.has(fact.specifier)) report(fact.line, `import of '${fact.specifier}'`);
     for (const usage of fileFacts.usages) {
       if (usage.kind === 'member' && isBannedMember(usage.text)) report(usage.line, usage.text);
       else if (usage.kind === 'global' && TIMER_NAMES.has(usage.text)) report(usage.line, usage.text);

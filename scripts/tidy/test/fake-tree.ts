@@ -26,7 +26,9 @@ export function packageJson(dir: string, dependencies: readonly string[], extra:
       '.': { types: './dist/index.d.ts', default: './dist/index.js' },
       './direct': { types: './dist/direct.d.ts', default: './dist/direct.js' },
     },
-    dependencies: Object.fromEntries(dependencies.map((name) => [name.includes('/') ? name : `@leasehold/${name}`, '0.1.0'])),
+    dependencies: Object.fromEntries(
+      dependencies.map((name) => [name.includes('/') ? name : `@leasehold/${name}`, '0.1.0']),
+    ),
     ...extra,
   });
 }
@@ -37,7 +39,10 @@ export interface FakeRepo {
 }
 
 /** The base tree plus `files` (repository-relative path -> content; they replace base files). */
-export function fakeRepo(files: Record<string, string> = {}, packages: Record<string, string[]> = BASE_PACKAGES): FakeRepo {
+export function fakeRepo(
+  files: Record<string, string> = {},
+  packages: Record<string, string[]> = BASE_PACKAGES,
+): FakeRepo {
   const root = mkdtempSync(join(tmpdir(), 'leasehold-tidy-'));
   const all: Record<string, string> = {};
   for (const [dir, dependencies] of Object.entries(packages)) {

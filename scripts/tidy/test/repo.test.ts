@@ -12,7 +12,10 @@ import { runTidy } from '../tidy.js';
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const { tree, facts, findings } = runTidy(REPO);
 const loads = (entry: string): string[] => [...closureOf(tree, entry, facts)];
-const inPackage = (dir: string) => (id: string): boolean => id.startsWith(`packages/${dir}/`);
+const inPackage =
+  (dir: string) =>
+  (id: string): boolean =>
+    id.startsWith(`packages/${dir}/`);
 
 describe('the repository', () => {
   it('passes the tidy check', () => {

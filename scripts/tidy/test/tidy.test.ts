@@ -29,7 +29,8 @@ describe('tidy: the base fake tree', () => {
           'export type D = Disk;',
         ].join('\n'),
         'packages/cli/src/out.ts': "console.log('the CLI prints');\n",
-        'packages/daemon/test/x.test.ts': "import { it } from 'vitest';\nconsole.log('tests may print');\nit('runs', () => {});\n",
+        'packages/daemon/test/x.test.ts':
+          "import { it } from 'vitest';\nconsole.log('tests may print');\nit('runs', () => {});\n",
       }),
     ).toEqual([]);
   });
@@ -75,7 +76,12 @@ describe('tidy: layers', () => {
   });
 
   it('lets tests import any layer', () => {
-    expect(findingsOf({ 'packages/lease/test/x.test.ts': "import { name } from '@leasehold/cli';\nimport '@leasehold/testkit';\nexport const x = name;\n" })).toEqual([]);
+    expect(
+      findingsOf({
+        'packages/lease/test/x.test.ts':
+          "import { name } from '@leasehold/cli';\nimport '@leasehold/testkit';\nexport const x = name;\n",
+      }),
+    ).toEqual([]);
   });
 });
 
@@ -195,17 +201,24 @@ describe('tidy: what packages load', () => {
   it('does not follow type-only or dynamic imports', () => {
     expect(
       findingsOf({
-        'packages/watchdog/src/index.ts': "import type { name } from '@leasehold/native';\nexport const load = () => import('better-sqlite3');\nexport type N = typeof name;\n",
-        'packages/client/src/index.ts': "import { type name } from '@leasehold/protocol';\nexport type N = typeof name;\n",
+        'packages/watchdog/src/index.ts':
+          "import type { name } from '@leasehold/native';\nexport const load = () => import('better-sqlite3');\nexport type N = typeof name;\n",
+        'packages/client/src/index.ts':
+          "import { type name } from '@leasehold/protocol';\nexport type N = typeof name;\n",
         'packages/protocol/package.json': packageJson('protocol', ['ondisk', 'native']),
-        'packages/protocol/src/index.ts': "export const name = 'protocol';\nexport const later = () => import('@leasehold/native');\n",
+        'packages/protocol/src/index.ts':
+          "export const name = 'protocol';\nexport const later = () => import('@leasehold/native');\n",
       }),
     ).toEqual([]);
   });
 
   it('reports a rule whose package exists but whose entry point has no src file', () => {
     expect(
-      findingsOf({ 'packages/client/package.json': packageJson('client', ['protocol'], { exports: { '.': { default: './dist/main.js' } } }) }),
+      findingsOf({
+        'packages/client/package.json': packageJson('client', ['protocol'], {
+          exports: { '.': { default: './dist/main.js' } },
+        }),
+      }),
     ).toEqual(['scripts/tidy/layers.ts: [closure] cannot resolve @leasehold/client to a src file']);
   });
 });

@@ -33,15 +33,31 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       .option('config', { type: 'string', describe: 'config file (default /etc/leasehold/leasehold.conf)' })
       .option('host-id-file', { type: 'string', describe: 'host_id map (default /etc/leasehold/host-id.conf)' })
       .option('io-timeout', { type: 'number', describe: 'io_timeout seconds (default 10)' })
-      .option('watchdog-fire-timeout', { type: 'number', describe: 'watchdog fire timeout W, the same on every host (default 60)' })
+      .option('watchdog-fire-timeout', {
+        type: 'number',
+        describe: 'watchdog fire timeout W, the same on every host (default 60)',
+      })
       .option('kill-grace', { type: 'number', describe: 'seconds from SIGTERM/kill command to SIGKILL on lease loss' })
       .option('socket-group', { type: 'string', describe: 'group allowed to use the socket' })
-      .option('host-name', { type: 'string', describe: 'fixed delta-lease host name (default: generated once, kept in state)' })
+      .option('host-name', {
+        type: 'string',
+        describe: 'fixed delta-lease host name (default: generated once, kept in state)',
+      })
       .option('watchdog', { type: 'string', describe: '"none" to run without a watchdog companion (no fencing)' })
-      .option('watchdog-socket', { type: 'string', describe: 'the watchdog companion socket (default /run/leasehold/watchdog.sock)' })
+      .option('watchdog-socket', {
+        type: 'string',
+        describe: 'the watchdog companion socket (default /run/leasehold/watchdog.sock)',
+      })
       .option('log-level', { type: 'string', describe: 'trace|debug|info|warn|error' })
-      .option('log-format', { type: 'string', choices: ['pretty', 'json'], describe: 'pretty (default on a terminal) | json (default otherwise)' })
-      .option('lanes', { type: 'string', describe: 'shared (default: lockspaces share I/O threads, quarantined on a stall) | per-device' })
+      .option('log-format', {
+        type: 'string',
+        choices: ['pretty', 'json'],
+        describe: 'pretty (default on a terminal) | json (default otherwise)',
+      })
+      .option('lanes', {
+        type: 'string',
+        describe: 'shared (default: lockspaces share I/O threads, quarantined on a stall) | per-device',
+      })
       .option('test-fault-dir', { type: 'string', hidden: true })
       .option('test-socket-mode', { type: 'string', hidden: true }),
   handler: async (argv) => {

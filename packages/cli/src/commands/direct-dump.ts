@@ -24,7 +24,10 @@ export function formatDumpTable(rows: DumpLeaderRow[]): string[] {
   for (const row of rows) {
     const req = row.request ? `${row.request.lver}/${row.request.forceMode}` : '-';
     const kindNote = row.kind === 'cleared' ? ' CLEARED' : row.checksumOk ? '' : ' BAD_CHECKSUM';
-    const tail = row.kind === 'delta' ? `io ${row.ioTimeoutSeconds}${row.bitmapHostIds?.length ? ` bits ${row.bitmapHostIds.join(',')}` : ''}` : `${row.lver}/${req}`;
+    const tail =
+      row.kind === 'delta'
+        ? `io ${row.ioTimeoutSeconds}${row.bitmapHostIds?.length ? ` bits ${row.bitmapHostIds.join(',')}` : ''}`
+        : `${row.lver}/${req}`;
     lines.push(
       `${zero(row.offsetBytes, 8)} ${pad(row.spaceName, 48)} ${pad(row.resourceName, 48)} ${zero(row.timestamp, 10)} ${zero(row.ownerId, 4)} ${zero(row.ownerGeneration, 4)} ${tail}${kindNote}`,
     );

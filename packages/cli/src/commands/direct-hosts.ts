@@ -61,15 +61,36 @@ export const directHostsCommand: CommandModule<object, HostsArgs> = {
   describe: "show a lockspace's host table without joining (one read; --watch to judge liveness over time)",
   builder: (y) =>
     y
-      .option('s', { type: 'string', demandOption: true, describe: 'lockspace LS:PATH:OFFSET (or LS:HOSTID:PATH:OFFSET)' })
-      .option('watch', { type: 'boolean', default: false, describe: 'keep sampling and print the table when it changes' })
-      .option('interval', { type: 'number', default: DEFAULT_WATCH_INTERVAL_SECONDS, describe: 'seconds between samples with --watch' })
+      .option('s', {
+        type: 'string',
+        demandOption: true,
+        describe: 'lockspace LS:PATH:OFFSET (or LS:HOSTID:PATH:OFFSET)',
+      })
+      .option('watch', {
+        type: 'boolean',
+        default: false,
+        describe: 'keep sampling and print the table when it changes',
+      })
+      .option('interval', {
+        type: 'number',
+        default: DEFAULT_WATCH_INTERVAL_SECONDS,
+        describe: 'seconds between samples with --watch',
+      })
       .option('json', { type: 'boolean', default: false })
-      .option('o', { type: 'number', default: DEFAULT_IO_TIMEOUT_SECONDS, describe: 'io_timeout for hosts that publish 0' })
-      .option('watchdog-fire-timeout', { type: 'number', default: DEFAULT_WATCHDOG_FIRE_TIMEOUT_SECONDS, describe: 'W seconds (the cluster value)' }),
+      .option('o', {
+        type: 'number',
+        default: DEFAULT_IO_TIMEOUT_SECONDS,
+        describe: 'io_timeout for hosts that publish 0',
+      })
+      .option('watchdog-fire-timeout', {
+        type: 'number',
+        default: DEFAULT_WATCHDOG_FIRE_TIMEOUT_SECONDS,
+        describe: 'W seconds (the cluster value)',
+      }),
   handler: async (argv) => {
     const target = parseLockspaceLocation(argv.s);
-    if (!(argv.interval > 0)) throw new CliError('BAD_ARGUMENT', `--interval must be > 0 seconds, got ${argv.interval}`, EXIT_USAGE);
+    if (!(argv.interval > 0))
+      throw new CliError('BAD_ARGUMENT', `--interval must be > 0 seconds, got ${argv.interval}`, EXIT_USAGE);
     const disk = await openDevice(target.path, { write: false });
     try {
       const observer = await LockspaceObserver.open(disk, realClock, {
@@ -131,13 +152,19 @@ export function hostRows(observer: LockspaceObserver): HostRow[] {
 function report(rows: HostRow[], json: boolean, compact: boolean): void {
   if (json) {
     // Same number rule as printJson: bigints as numbers where exact, strings otherwise.
-    if (compact) printLine(JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'bigint' ? jsonBigint(value) : value)));
+    if (compact)
+      printLine(
+        JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'bigint' ? jsonBigint(value) : value)),
+      );
     else printJson(rows);
     return;
   }
   for (const line of hostTableLines(rows)) printLine(line);
   for (const row of rows) {
-    if (!row.valid) printError(`leasehold: warning: the delta lease of host ${row.hostId} fails verification (magic, version, name or checksum)`);
+    if (!row.valid)
+      printError(
+        `leasehold: warning: the delta lease of host ${row.hostId} fails verification (magic, version, name or checksum)`,
+      );
   }
 }
 
@@ -148,7 +175,14 @@ function jsonBigint(value: bigint): number | string {
 /** LVM-style plain columns: a header, then one line per host. */
 export function hostTableLines(rows: HostRow[]): string[] {
   const header = ['HOST_ID', 'STATE', 'GENERATION', 'TIMESTAMP', 'IO_TIMEOUT', 'NAME'];
-  const cells = rows.map((r) => [String(r.hostId), r.state, String(r.generation), String(r.timestamp), String(r.ioTimeoutSeconds), r.name]);
+  const cells = rows.map((r) => [
+    String(r.hostId),
+    r.state,
+    String(r.generation),
+    String(r.timestamp),
+    String(r.ioTimeoutSeconds),
+    r.name,
+  ]);
   const widths = header.map((title, column) => Math.max(title.length, ...cells.map((row) => row[column]!.length)));
   const format = (row: string[]): string =>
     row

@@ -45,7 +45,8 @@ export const directInitCommand: CommandModule<object, InitArgs> = {
       .option('z', { type: 'number', default: 0, describe: '1: write the cleared (invalidated) form of a resource' })
       .option('force', { type: 'boolean', default: false, describe: 'overwrite whatever the area holds' })
       .check((argv) => {
-        if ((argv.s === undefined) === (argv.r === undefined)) throw usageError('give exactly one of -s (a lockspace) or -r (a resource)');
+        if ((argv.s === undefined) === (argv.r === undefined))
+          throw usageError('give exactly one of -s (a lockspace) or -r (a resource)');
         return true;
       }),
   handler: async (argv) => {
@@ -55,7 +56,8 @@ export const directInitCommand: CommandModule<object, InitArgs> = {
     if (argv.n !== undefined && (!Number.isInteger(argv.n) || argv.n < 0 || argv.n > MAX_HOST_ID)) {
       throw new CliError('BAD_ARGUMENT', `-n must be 0-${MAX_HOST_ID}, got ${argv.n}`, EXIT_USAGE);
     }
-    const target = argv.s !== undefined ? parseLockspaceArg(argv.s, { allowZeroHostId: true }) : parseResourceArg(argv.r!);
+    const target =
+      argv.s !== undefined ? parseLockspaceArg(argv.s, { allowZeroHostId: true }) : parseResourceArg(argv.r!);
     const disk = await openDevice(target.path, { write: true });
     try {
       const geometry = chooseGeometry({ sectorSize: argv.Z, align: argv.A }, disk.sectorSize);
@@ -67,7 +69,8 @@ export const directInitCommand: CommandModule<object, InitArgs> = {
       checkFits(disk, target.offsetBytes, geometry.alignBytes, 'the area');
       const existing = describeArea(await disk.read(target.offsetBytes, geometry.alignBytes), target.offsetBytes);
       // A lease area right here is reported as such (AREA_NOT_EMPTY); other things anywhere on the device next.
-      if (existing.kind === 'zero' || existing.kind === 'data') await refuseForeignSignatures(target, geometry, argv.force);
+      if (existing.kind === 'zero' || existing.kind === 'data')
+        await refuseForeignSignatures(target, geometry, argv.force);
       if (existing.kind !== 'zero') {
         const found = areaContentText(existing);
         if (!argv.force) {
@@ -118,20 +121,31 @@ function isOwnLayout(signature: FoundSignature, spaceName: string, geometry: Geo
   );
 }
 
-async function refuseForeignSignatures(target: { path: string; spaceName: string; offsetBytes: number }, geometry: Geometry, force: boolean): Promise<void> {
+async function refuseForeignSignatures(
+  target: { path: string; spaceName: string; offsetBytes: number },
+  geometry: Geometry,
+  force: boolean,
+): Promise<void> {
   let found: FoundSignature[];
   try {
     found = await probeSignatures(target.path);
   } catch (error) {
     if (!force) throw error;
-    printError(`leasehold: could not check ${target.path} for signatures (${(error as Error).message}); going on (--force)`);
+    printError(
+      `leasehold: could not check ${target.path} for signatures (${(error as Error).message}); going on (--force)`,
+    );
     return;
   }
   const foreign = found.filter((signature) => !isOwnLayout(signature, target.spaceName, geometry));
   if (foreign.length === 0) return;
   const what = describeSignatures(foreign);
   if (!force) {
-    throw new CliError('FOREIGN_SIGNATURE', `${target.path} carries ${what}; not writing a lease area at ${target.offsetBytes}`);
+    throw new CliError(
+      'FOREIGN_SIGNATURE',
+      `${target.path} carries ${what}; not writing a lease area at ${target.offsetBytes}`,
+    );
   }
-  printError(`leasehold: writing a lease area at ${target.offsetBytes} of ${target.path}, which carries ${what} (--force)`);
+  printError(
+    `leasehold: writing a lease area at ${target.offsetBytes} of ${target.path}, which carries ${what} (--force)`,
+  );
 }

@@ -56,17 +56,25 @@ const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 export const directJoinCommand: CommandModule<object, JoinArgs> = {
   command: 'join',
-  describe: 'join a lockspace in the foreground (acquire and renew a host_id delta lease) and print host changes and events',
+  describe:
+    'join a lockspace in the foreground (acquire and renew a host_id delta lease) and print host changes and events',
   builder: (y) =>
     y
       .option('s', { type: 'string', demandOption: true, describe: 'lockspace LS:HOSTID:PATH:OFFSET' })
-      .option('o', { type: 'number', default: DEFAULT_IO_TIMEOUT_SECONDS, describe: 'io_timeout seconds (renewal every 2 x this)' })
+      .option('o', {
+        type: 'number',
+        default: DEFAULT_IO_TIMEOUT_SECONDS,
+        describe: 'io_timeout seconds (renewal every 2 x this)',
+      })
       .option('watchdog-fire-timeout', {
         type: 'number',
         default: DEFAULT_WATCHDOG_FIRE_TIMEOUT_SECONDS,
         describe: 'W seconds; every host of the lockspace must use the same value',
       })
-      .option('name', { type: 'string', describe: 'unique host name (default: <random uuid>.<nodename>, at most 48 bytes)' })
+      .option('name', {
+        type: 'string',
+        describe: 'unique host name (default: <random uuid>.<nodename>, at most 48 bytes)',
+      })
       .option('set-event', {
         type: 'string',
         array: true,
@@ -76,11 +84,19 @@ export const directJoinCommand: CommandModule<object, JoinArgs> = {
     const target = parseLockspaceArg(argv.s);
     const ioTimeoutSeconds = argv.o;
     if (!Number.isInteger(ioTimeoutSeconds) || ioTimeoutSeconds < 1 || ioTimeoutSeconds > MAX_IO_TIMEOUT_SECONDS) {
-      throw new CliError('BAD_ARGUMENT', `-o must be 1-${MAX_IO_TIMEOUT_SECONDS} seconds, got ${ioTimeoutSeconds}`, EXIT_USAGE);
+      throw new CliError(
+        'BAD_ARGUMENT',
+        `-o must be 1-${MAX_IO_TIMEOUT_SECONDS} seconds, got ${ioTimeoutSeconds}`,
+        EXIT_USAGE,
+      );
     }
     const watchdogFireTimeoutSeconds = argv['watchdog-fire-timeout'];
     if (!Number.isFinite(watchdogFireTimeoutSeconds) || watchdogFireTimeoutSeconds < 0) {
-      throw new CliError('BAD_ARGUMENT', `--watchdog-fire-timeout must be a number of seconds >= 0, got ${watchdogFireTimeoutSeconds}`, EXIT_USAGE);
+      throw new CliError(
+        'BAD_ARGUMENT',
+        `--watchdog-fire-timeout must be a number of seconds >= 0, got ${watchdogFireTimeoutSeconds}`,
+        EXIT_USAGE,
+      );
     }
     const eventsToSend = (argv['set-event'] ?? []).map(parseEventArg);
     const hostName = argv.name ?? defaultHostName();
@@ -130,7 +146,9 @@ async function renewUntilStopped(lease: DeltaLease, eventsToSend: EventToSend[],
         printLine(`sent event ${next.event} data ${next.data} to host ${next.hostId}`);
       } catch (error) {
         if (isDeltaError(error) && error.code === 'EVENT_BUSY') return; // the previous one is still being sent
-        printError(`leasehold: not sending event ${next.event} to host ${next.hostId}: ${describeError(error).line.replace(/^leasehold: /, '')}`);
+        printError(
+          `leasehold: not sending event ${next.event} to host ${next.hostId}: ${describeError(error).line.replace(/^leasehold: /, '')}`,
+        );
       }
       pending.shift();
     }
@@ -145,9 +163,13 @@ async function renewUntilStopped(lease: DeltaLease, eventsToSend: EventToSend[],
       onHostChange: (change) => printLine(hostChangeLine(change)),
       onEvent: (event) => printLine(eventLine(event)),
       onRenewalError: (error, sinceSeconds) =>
-        printError(`leasehold: warning: renewal failed (${sinceSeconds.toFixed(1)} s since the last success): ${error.code}: ${error.message}`),
+        printError(
+          `leasehold: warning: renewal failed (${sinceSeconds.toFixed(1)} s since the last success): ${error.code}: ${error.message}`,
+        ),
       onWarn: (sinceSeconds) =>
-        printError(`leasehold: warning: no successful renewal for ${sinceSeconds.toFixed(1)} s; the lease is lost at ${8 * lease.config.ioTimeoutSeconds} s`),
+        printError(
+          `leasehold: warning: no successful renewal for ${sinceSeconds.toFixed(1)} s; the lease is lost at ${8 * lease.config.ioTimeoutSeconds} s`,
+        ),
     },
     signal,
   );
@@ -179,9 +201,14 @@ function parseEventArg(text: string): EventToSend {
   const parts = text.split(':');
   const numbers = parts.map((part) => (/^\d+$/.test(part) ? BigInt(part) : undefined));
   if ((parts.length !== 3 && parts.length !== 4) || numbers.some((n) => n === undefined)) {
-    throw new CliError('BAD_ARGUMENT', `--set-event must be HOSTID:EVENT:DATA[:GEN] with decimal numbers, got "${text}"`, EXIT_USAGE);
+    throw new CliError(
+      'BAD_ARGUMENT',
+      `--set-event must be HOSTID:EVENT:DATA[:GEN] with decimal numbers, got "${text}"`,
+      EXIT_USAGE,
+    );
   }
   const [hostId, event, data, generation = 0n] = numbers as bigint[];
-  if (event === 0n) throw new CliError('BAD_ARGUMENT', `--set-event: event 0 means "no event", got "${text}"`, EXIT_USAGE);
+  if (event === 0n)
+    throw new CliError('BAD_ARGUMENT', `--set-event: event 0 means "no event", got "${text}"`, EXIT_USAGE);
   return { hostId: Number(hostId), event: event!, data: data!, generation };
 }

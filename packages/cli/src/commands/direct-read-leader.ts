@@ -25,7 +25,8 @@ interface ReadLeaderArgs {
 }
 
 export function leaderFieldLines(leader: LeaderRecord, kind: 'delta' | 'paxos'): string[] {
-  const [w1, w2, w3] = kind === 'delta' ? ['extra1', 'extra2', 'extra3'] : ['write_id', 'write_generation', 'write_timestamp'];
+  const [w1, w2, w3] =
+    kind === 'delta' ? ['extra1', 'extra2', 'extra3'] : ['write_id', 'write_generation', 'write_timestamp'];
   return [
     `magic ${hex32(leader.magic)}`,
     `version ${hex32(leader.version)}`,
@@ -57,7 +58,8 @@ export const directReadLeaderCommand: CommandModule<object, ReadLeaderArgs> = {
       .option('r', { type: 'string', describe: 'resource LS:RES:PATH:OFFSET' })
       .option('json', { type: 'boolean', default: false })
       .check((argv) => {
-        if ((argv.s === undefined) === (argv.r === undefined)) throw usageError('give exactly one of -s (a lockspace) or -r (a resource)');
+        if ((argv.s === undefined) === (argv.r === undefined))
+          throw usageError('give exactly one of -s (a lockspace) or -r (a resource)');
         return true;
       }),
   handler: async (argv) => {

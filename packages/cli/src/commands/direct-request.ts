@@ -21,7 +21,14 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { FORCE_MODE_GRACEFUL, FORCE_MODE_KILL, FORCE_MODE_NONE } from '@leasehold/ondisk';
-import { acquireDeltaLease, requestLease, runRenewalLoop, setBitmapSeconds, type ForceMode, type HeldDeltaLease } from '@leasehold/lease';
+import {
+  acquireDeltaLease,
+  requestLease,
+  runRenewalLoop,
+  setBitmapSeconds,
+  type ForceMode,
+  type HeldDeltaLease,
+} from '@leasehold/lease';
 import { parseResourceArg } from '../args.js';
 import { CliError, describeError, EXIT_USAGE } from '../cli-error.js';
 import { openDevice } from '../device.js';
@@ -40,13 +47,18 @@ interface RequestArgs {
   name?: string;
 }
 
-const FORCE_MODES: Record<string, ForceMode> = { none: FORCE_MODE_NONE, kill: FORCE_MODE_KILL, graceful: FORCE_MODE_GRACEFUL };
+const FORCE_MODES: Record<string, ForceMode> = {
+  none: FORCE_MODE_NONE,
+  kill: FORCE_MODE_KILL,
+  graceful: FORCE_MODE_GRACEFUL,
+};
 /** Renewals after the ping window so the last one carrying the bit is sampled by the owner. */
 const EXTRA_RENEWALS_AFTER_PING = 1;
 
 export const directRequestCommand: CommandModule<object, RequestArgs> = {
   command: 'request',
-  describe: 'ask the holder of a resource lease to give it up (write the request record; with -s, also ping the holder)',
+  describe:
+    'ask the holder of a resource lease to give it up (write the request record; with -s, also ping the holder)',
   builder: (y) => {
     const withJoin = withJoinOptions(y as unknown as Argv<object>, {
       required: false,
@@ -55,16 +67,33 @@ export const directRequestCommand: CommandModule<object, RequestArgs> = {
     }) as unknown as Argv<RequestArgs>;
     return withJoin
       .option('r', { type: 'string', demandOption: true, describe: 'resource lease LS:RES:PATH:OFFSET[:LVER]' })
-      .option('lver', { type: 'string', describe: 'the lease version asked for: the holder acts if it is greater than the lver it holds' })
-      .option('force-mode', { type: 'string', choices: Object.keys(FORCE_MODES), demandOption: true, describe: 'what the holder is asked to do' })
-      .option('next-lver', { type: 'boolean', default: false, describe: "ask for the leader's current lver + 1 (no --lver needed)" })
-      .example('$0 direct request -r LS:vm1:/dev/sdb:1048576 --next-lver --force-mode graceful -s LS:3:/dev/sdb:0 -o 1', 'ask the holder of vm1 to stop');
+      .option('lver', {
+        type: 'string',
+        describe: 'the lease version asked for: the holder acts if it is greater than the lver it holds',
+      })
+      .option('force-mode', {
+        type: 'string',
+        choices: Object.keys(FORCE_MODES),
+        demandOption: true,
+        describe: 'what the holder is asked to do',
+      })
+      .option('next-lver', {
+        type: 'boolean',
+        default: false,
+        describe: "ask for the leader's current lver + 1 (no --lver needed)",
+      })
+      .example(
+        '$0 direct request -r LS:vm1:/dev/sdb:1048576 --next-lver --force-mode graceful -s LS:3:/dev/sdb:0 -o 1',
+        'ask the holder of vm1 to stop',
+      );
   },
   handler: async (argv) => {
     const resource = parseResourceArg(argv.r);
     const lverText = argv.lver ?? (resource.lver === undefined ? undefined : String(resource.lver));
-    if (lverText === undefined && !argv['next-lver']) throw new CliError('BAD_ARGUMENT', 'give --lver N (or LVER in -r, or --next-lver)', EXIT_USAGE);
-    if (lverText !== undefined && !/^\d+$/.test(lverText)) throw new CliError('BAD_ARGUMENT', `--lver must be a number, got "${lverText}"`, EXIT_USAGE);
+    if (lverText === undefined && !argv['next-lver'])
+      throw new CliError('BAD_ARGUMENT', 'give --lver N (or LVER in -r, or --next-lver)', EXIT_USAGE);
+    if (lverText !== undefined && !/^\d+$/.test(lverText))
+      throw new CliError('BAD_ARGUMENT', `--lver must be a number, got "${lverText}"`, EXIT_USAGE);
     const lver = lverText === undefined ? 0n : BigInt(lverText);
     const forceMode = FORCE_MODES[argv['force-mode']] ?? FORCE_MODE_NONE;
     const options = { lver, forceMode, nextLver: argv['next-lver'] };
@@ -74,7 +103,11 @@ export const directRequestCommand: CommandModule<object, RequestArgs> = {
       const disk = await openDevice(resource.path, { write: true });
       try {
         const result = await requestLease({ disk }, locationOf(resource), options);
-        printLine(result.written ? `request ${name} lver ${result.lver} mode ${argv['force-mode']} written; owner host ${result.ownerId} (not pinged: no -s)` : `lease ${name} is free: nothing to request`);
+        printLine(
+          result.written
+            ? `request ${name} lver ${result.lver} mode ${argv['force-mode']} written; owner host ${result.ownerId} (not pinged: no -s)`
+            : `lease ${name} is free: nothing to request`,
+        );
       } finally {
         await disk.close().catch(() => undefined);
       }
@@ -83,19 +116,27 @@ export const directRequestCommand: CommandModule<object, RequestArgs> = {
 
     const { target, config } = joinConfig(argv as JoinOptionArgs & { s: string });
     if (target.spaceName !== resource.spaceName) {
-      throw new CliError('BAD_ARGUMENT', `the resource belongs to lockspace ${resource.spaceName}, but -s joins ${target.spaceName}`, EXIT_USAGE);
+      throw new CliError(
+        'BAD_ARGUMENT',
+        `the resource belongs to lockspace ${resource.spaceName}, but -s joins ${target.spaceName}`,
+        EXIT_USAGE,
+      );
     }
     const devices = await openDevices(target.path, resource.path);
     let delta: HeldDeltaLease | undefined;
     let exitStatus = 0;
     try {
       delta = await acquireDeltaLease(devices.lockspace, realClock, config);
-      status(`joined lockspace ${config.spaceName} host ${config.hostId} gen ${delta.generation} name ${config.hostName}`);
+      status(
+        `joined lockspace ${config.spaceName} host ${config.hostId} gen ${delta.generation} name ${config.hostName}`,
+      );
       const result = await requestLease({ disk: devices.resource, delta }, locationOf(resource), options);
       if (!result.written) {
         printLine(`lease ${name} is free: nothing to request`);
       } else {
-        printLine(`request ${name} lver ${result.lver} mode ${argv['force-mode']} written; owner host ${result.ownerId}`);
+        printLine(
+          `request ${name} lver ${result.lver} mode ${argv['force-mode']} written; owner host ${result.ownerId}`,
+        );
         if (result.pinged) await keepPinging(delta, Number(result.ownerId));
       }
     } catch (error) {

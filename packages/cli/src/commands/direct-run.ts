@@ -92,17 +92,27 @@ const KILL_GRACE_SHORT_MIN_W = 30;
 
 export function withJoinOptions<T>(
   y: Argv<T>,
-  lockspace: { required: boolean; describe: string } = { required: true, describe: 'lockspace to join: LS:HOSTID:PATH:OFFSET' },
+  lockspace: { required: boolean; describe: string } = {
+    required: true,
+    describe: 'lockspace to join: LS:HOSTID:PATH:OFFSET',
+  },
 ): Argv<T & JoinOptionArgs> {
   return y
     .option('s', { type: 'string', demandOption: lockspace.required, describe: lockspace.describe })
-    .option('o', { type: 'number', default: DEFAULT_IO_TIMEOUT_SECONDS, describe: 'io_timeout seconds (renewal every 2 x this)' })
+    .option('o', {
+      type: 'number',
+      default: DEFAULT_IO_TIMEOUT_SECONDS,
+      describe: 'io_timeout seconds (renewal every 2 x this)',
+    })
     .option('watchdog-fire-timeout', {
       type: 'number',
       default: DEFAULT_WATCHDOG_FIRE_TIMEOUT_SECONDS,
       describe: 'W seconds; every host of the lockspace (sanlock ones too) must use the same value',
     })
-    .option('name', { type: 'string', describe: 'unique host name (default: <random uuid>.<nodename>)' }) as unknown as Argv<T & JoinOptionArgs>;
+    .option('name', {
+      type: 'string',
+      describe: 'unique host name (default: <random uuid>.<nodename>)',
+    }) as unknown as Argv<T & JoinOptionArgs>;
 }
 
 /** The delta-lease config from -s/-o/--watchdog-fire-timeout/--name, validated. */
@@ -110,11 +120,19 @@ export function joinConfig(argv: JoinOptionArgs): { target: LockspaceArg; config
   const target = parseLockspaceArg(argv.s);
   const ioTimeoutSeconds = argv.o;
   if (!Number.isInteger(ioTimeoutSeconds) || ioTimeoutSeconds < 1 || ioTimeoutSeconds > MAX_IO_TIMEOUT_SECONDS) {
-    throw new CliError('BAD_ARGUMENT', `-o must be 1-${MAX_IO_TIMEOUT_SECONDS} seconds, got ${ioTimeoutSeconds}`, EXIT_USAGE);
+    throw new CliError(
+      'BAD_ARGUMENT',
+      `-o must be 1-${MAX_IO_TIMEOUT_SECONDS} seconds, got ${ioTimeoutSeconds}`,
+      EXIT_USAGE,
+    );
   }
   const watchdogFireTimeoutSeconds = argv['watchdog-fire-timeout'];
   if (!Number.isFinite(watchdogFireTimeoutSeconds) || watchdogFireTimeoutSeconds < 0) {
-    throw new CliError('BAD_ARGUMENT', `--watchdog-fire-timeout must be a number of seconds >= 0, got ${watchdogFireTimeoutSeconds}`, EXIT_USAGE);
+    throw new CliError(
+      'BAD_ARGUMENT',
+      `--watchdog-fire-timeout must be a number of seconds >= 0, got ${watchdogFireTimeoutSeconds}`,
+      EXIT_USAGE,
+    );
   }
   return {
     target,
@@ -138,12 +156,18 @@ export function status(line: string): void {
 }
 
 /** Opens the devices of the lockspace and of the resource (one handle when they are the same path). */
-export async function openDevices(lockspacePath: string, resourcePath: string): Promise<{ lockspace: Disk; resource: Disk; close(): Promise<void> }> {
+export async function openDevices(
+  lockspacePath: string,
+  resourcePath: string,
+): Promise<{ lockspace: Disk; resource: Disk; close(): Promise<void> }> {
   const lockspace = await openDevice(lockspacePath, { write: true });
-  const resource = resourcePath === lockspacePath ? lockspace : await openDevice(resourcePath, { write: true }).catch(async (error: unknown) => {
-    await lockspace.close();
-    throw error;
-  });
+  const resource =
+    resourcePath === lockspacePath
+      ? lockspace
+      : await openDevice(resourcePath, { write: true }).catch(async (error: unknown) => {
+          await lockspace.close();
+          throw error;
+        });
   return {
     lockspace,
     resource,
@@ -167,23 +191,46 @@ export const directRunCommand: CommandModule<object, RunArgs> = {
     withJoinOptions(y)
       .parserConfiguration({ 'populate--': true })
       .option('r', { type: 'string', demandOption: true, describe: 'resource lease LS:RES:PATH:OFFSET (LS as in -s)' })
-      .option('shared', { type: 'boolean', default: false, describe: 'hold the lease shared (several hosts may) instead of exclusive' })
-      .option('wait', { type: 'number', default: 0, describe: 'seconds to keep trying while the lease is held elsewhere (0: fail at once)' })
-      .example('$0 direct run -s LS:2:/dev/sdb:0 -r LS:vm1:/dev/sdb:1048576 -o 1 -- ./start-vm.sh', 'run a command while holding vm1') as unknown as Argv<RunArgs>,
+      .option('shared', {
+        type: 'boolean',
+        default: false,
+        describe: 'hold the lease shared (several hosts may) instead of exclusive',
+      })
+      .option('wait', {
+        type: 'number',
+        default: 0,
+        describe: 'seconds to keep trying while the lease is held elsewhere (0: fail at once)',
+      })
+      .example(
+        '$0 direct run -s LS:2:/dev/sdb:0 -r LS:vm1:/dev/sdb:1048576 -o 1 -- ./start-vm.sh',
+        'run a command while holding vm1',
+      ) as unknown as Argv<RunArgs>,
   handler: async (argv) => {
     const command = (argv['--'] ?? []).map(String);
     if (command.length === 0) throw new CliError('BAD_ARGUMENT', 'give the command to run after --', EXIT_USAGE);
     const { target, config } = joinConfig(argv);
     const resource = parseResourceArg(argv.r);
     if (resource.spaceName !== target.spaceName) {
-      throw new CliError('BAD_ARGUMENT', `the resource belongs to lockspace ${resource.spaceName}, but -s joins ${target.spaceName}`, EXIT_USAGE);
+      throw new CliError(
+        'BAD_ARGUMENT',
+        `the resource belongs to lockspace ${resource.spaceName}, but -s joins ${target.spaceName}`,
+        EXIT_USAGE,
+      );
     }
-    if (!Number.isFinite(argv.wait) || argv.wait < 0) throw new CliError('BAD_ARGUMENT', `--wait must be seconds >= 0, got ${argv.wait}`, EXIT_USAGE);
+    if (!Number.isFinite(argv.wait) || argv.wait < 0)
+      throw new CliError('BAD_ARGUMENT', `--wait must be seconds >= 0, got ${argv.wait}`, EXIT_USAGE);
     process.exit(await runHoldingLease(config, target, resource, command, argv.shared, argv.wait));
   },
 };
 
-async function runHoldingLease(config: DeltaLeaseConfig, target: LockspaceArg, resource: ResourceArg, command: string[], shared: boolean, waitSeconds: number): Promise<number> {
+async function runHoldingLease(
+  config: DeltaLeaseConfig,
+  target: LockspaceArg,
+  resource: ResourceArg,
+  command: string[],
+  shared: boolean,
+  waitSeconds: number,
+): Promise<number> {
   const stopping = new AbortController();
   const onSignalBeforeStart = (): void => stopping.abort();
   for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignalBeforeStart);
@@ -195,18 +242,30 @@ async function runHoldingLease(config: DeltaLeaseConfig, target: LockspaceArg, r
   let renewing: Promise<unknown> = Promise.resolve();
   try {
     delta = await acquireDeltaLease(devices.lockspace, realClock, config, { signal: stopping.signal });
-    status(`joined lockspace ${config.spaceName} host ${config.hostId} gen ${delta.generation} name ${config.hostName}`);
+    status(
+      `joined lockspace ${config.spaceName} host ${config.hostId} gen ${delta.generation} name ${config.hostName}`,
+    );
     ctx = { disk: devices.resource, clock: realClock, random: { next: Math.random }, delta };
 
     let child: ChildProcess | undefined;
-    const watcher = new RequestWatcher({ disk: devices.resource, delta }, () => (held === undefined ? [] : [held]), (notice) => actOnRequest(notice, child));
+    const watcher = new RequestWatcher(
+      { disk: devices.resource, delta },
+      () => (held === undefined ? [] : [held]),
+      (notice) => actOnRequest(notice, child),
+    );
     const lease = delta;
     renewing = runRenewalLoop(
       lease,
       realClock,
       {
-        onPing: (fromHostId) => void watcher.onPings([fromHostId]).catch((error: unknown) => status(`examining requests failed: ${describeError(error).line}`)),
-        onRenewalError: (error, sinceSeconds) => status(`warning: renewal failed (${sinceSeconds.toFixed(1)} s since the last success): ${error.code}: ${error.message}`),
+        onPing: (fromHostId) =>
+          void watcher
+            .onPings([fromHostId])
+            .catch((error: unknown) => status(`examining requests failed: ${describeError(error).line}`)),
+        onRenewalError: (error, sinceSeconds) =>
+          status(
+            `warning: renewal failed (${sinceSeconds.toFixed(1)} s since the last success): ${error.code}: ${error.message}`,
+          ),
         onLost: (error) => {
           status(`lease lost (${error.code}): ${error.message}`);
           if (child !== undefined) stopChild(child, config.watchdogFireTimeoutSeconds);
@@ -230,7 +289,9 @@ async function runHoldingLease(config: DeltaLeaseConfig, target: LockspaceArg, r
     return exitStatus;
   } finally {
     if (held !== undefined && ctx !== undefined) {
-      const outcome = await releaseLease(ctx, held).catch((error: unknown) => `not released: ${describeError(error).line}`);
+      const outcome = await releaseLease(ctx, held).catch(
+        (error: unknown) => `not released: ${describeError(error).line}`,
+      );
       held = undefined;
       status(`released ${resource.spaceName}:${resource.resourceName} (${outcome})`);
     }
@@ -251,14 +312,24 @@ async function runHoldingLease(config: DeltaLeaseConfig, target: LockspaceArg, r
  * dead owner's deadline within what is left. While it waits it says for whom (on a terminal, one
  * line kept up to date; otherwise one line). Throws the last refusal (it names the holder).
  */
-async function acquireWithRetries(ctx: PaxosContext, location: ResourceLocation, shared: boolean, waitSeconds: number, signal: AbortSignal): Promise<HeldLease> {
+async function acquireWithRetries(
+  ctx: PaxosContext,
+  location: ResourceLocation,
+  shared: boolean,
+  waitSeconds: number,
+  signal: AbortSignal,
+): Promise<HeldLease> {
   const startedAtSeconds = realClock.nowSeconds();
   const line = waitingLine();
   try {
     for (;;) {
       const remainingSeconds = Math.max(0, waitSeconds - (realClock.nowSeconds() - startedAtSeconds));
       try {
-        return await acquireLease(ctx, location, { mode: shared ? 'shared' : 'exclusive', waitSeconds: remainingSeconds, signal });
+        return await acquireLease(ctx, location, {
+          mode: shared ? 'shared' : 'exclusive',
+          waitSeconds: remainingSeconds,
+          signal,
+        });
       } catch (error) {
         if (!isPaxosError(error) || !RETRYABLE.has(error.code)) throw error;
         const waitedSeconds = realClock.nowSeconds() - startedAtSeconds;
@@ -280,7 +351,9 @@ async function acquireWithRetries(ctx: PaxosContext, location: ResourceLocation,
 
 function actOnRequest(notice: LeaseRequestNotice, child: ChildProcess | undefined): void {
   const signal: NodeJS.Signals = notice.action === 'kill' ? 'SIGKILL' : 'SIGTERM';
-  status(`request from host ${notice.fromHostIds.join(',')} for lver ${notice.requestLver} (${notice.action}): sending ${signal}`);
+  status(
+    `request from host ${notice.fromHostIds.join(',')} for lver ${notice.requestLver} (${notice.action}): sending ${signal}`,
+  );
   child?.kill(signal);
 }
 
@@ -299,7 +372,13 @@ function stopChild(child: ChildProcess, watchdogFireTimeoutSeconds: number): voi
 function childExit(child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
     child.on('error', (error: NodeJS.ErrnoException) =>
-      reject(new CliError('COMMAND_FAILED', `cannot run the command: ${error.message}`, error.code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE)),
+      reject(
+        new CliError(
+          'COMMAND_FAILED',
+          `cannot run the command: ${error.message}`,
+          error.code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE,
+        ),
+      ),
     );
     child.on('exit', (code, signal) => {
       if (signal !== null) {

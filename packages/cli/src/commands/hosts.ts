@@ -12,7 +12,10 @@ interface HostsArgs extends SocketArgs {
 export const hostsCommand: CommandModule<object, HostsArgs> = {
   command: 'hosts <lockspace>',
   describe: 'show the hosts of a lockspace and their liveness',
-  builder: (y) => withSocketOption(y).positional('lockspace', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
+  builder: (y) =>
+    withSocketOption(y)
+      .positional('lockspace', { type: 'string', demandOption: true })
+      .option('json', { type: 'boolean', default: false }),
   handler: async (argv) => {
     const client = await connectDaemon(argv);
     try {

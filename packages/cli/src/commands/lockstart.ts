@@ -24,7 +24,12 @@ interface LockstartArgs extends SocketArgs {
   json: boolean;
 }
 
-export function parseLockstartArg(text: string): { lockspace: string; hostId: number | 'auto'; path: string; offsetBytes: number } {
+export function parseLockstartArg(text: string): {
+  lockspace: string;
+  hostId: number | 'auto';
+  path: string;
+  offsetBytes: number;
+} {
   const parts = splitColons(text);
   if (parts.length !== 4 || parts[0] === '' || parts[2] === '') {
     throw new CliError('BAD_ARGUMENT', `expected -s LOCKSPACE:HOST_ID|auto:PATH:OFFSET, got "${text}"`, EXIT_USAGE);
@@ -43,9 +48,16 @@ export const lockstartCommand: CommandModule<object, LockstartArgs> = {
   describe: 'join a lockspace (the daemon renews its delta lease from then on)',
   builder: (y) =>
     withSocketOption(y)
-      .positional('vg', { type: 'string', array: true, describe: 'shared VGs whose lockspace to join (none and no -s: every shared VG found)' })
+      .positional('vg', {
+        type: 'string',
+        array: true,
+        describe: 'shared VGs whose lockspace to join (none and no -s: every shared VG found)',
+      })
       .option('s', { type: 'string', describe: 'lockspace LS:HOST_ID|auto:PATH:OFFSET' })
-      .option('config', { type: 'string', describe: 'leasehold.conf for the VG forms (devices, io_timeout, host_id_file)' })
+      .option('config', {
+        type: 'string',
+        describe: 'leasehold.conf for the VG forms (devices, io_timeout, host_id_file)',
+      })
       .option('devices', { type: 'string', array: true, describe: 'devices to scan for shared VGs' })
       .option('wait', { type: 'boolean', default: false, describe: 'return only when joined (or failed)' })
       .option('json', { type: 'boolean', default: false }),
@@ -54,7 +66,8 @@ export const lockstartCommand: CommandModule<object, LockstartArgs> = {
       await startSharedVgs(argv);
       return;
     }
-    if ((argv.vg ?? []).length > 0) throw new CliError('BAD_ARGUMENT', 'give either -s LOCKSPACE:... or VG names, not both', EXIT_USAGE);
+    if ((argv.vg ?? []).length > 0)
+      throw new CliError('BAD_ARGUMENT', 'give either -s LOCKSPACE:... or VG names, not both', EXIT_USAGE);
     const target = parseLockstartArg(argv.s);
     const client = await connectDaemon(argv);
     const line = progressLine();
@@ -69,17 +82,29 @@ export const lockstartCommand: CommandModule<object, LockstartArgs> = {
     };
     const ticker = setInterval(render, 1000);
     try {
-      const { lockspace } = await client.lockstart(target.lockspace, target.hostId, resolve(target.path), target.offsetBytes, {
-        wait: argv.wait,
-        onProgress: (progress) => {
-          last = { progress, receivedAtMs: Date.now() };
-          render();
+      const { lockspace } = await client.lockstart(
+        target.lockspace,
+        target.hostId,
+        resolve(target.path),
+        target.offsetBytes,
+        {
+          wait: argv.wait,
+          onProgress: (progress) => {
+            last = { progress, receivedAtMs: Date.now() };
+            render();
+          },
         },
-      });
+      );
       line.done();
       if (argv.json) printJson(lockspace);
-      else if (lockspace.state === 'joined') printLine(`lockspace ${lockspace.lockspace} joined: host_id ${lockspace.hostId} generation ${lockspace.generation}`);
-      else printLine(`lockspace ${lockspace.lockspace} ${lockspace.state}${lockspace.hostId === null ? '' : ` (host_id ${lockspace.hostId})`}`);
+      else if (lockspace.state === 'joined')
+        printLine(
+          `lockspace ${lockspace.lockspace} joined: host_id ${lockspace.hostId} generation ${lockspace.generation}`,
+        );
+      else
+        printLine(
+          `lockspace ${lockspace.lockspace} ${lockspace.state}${lockspace.hostId === null ? '' : ` (host_id ${lockspace.hostId})`}`,
+        );
     } finally {
       clearInterval(ticker);
       line.done();
@@ -90,7 +115,10 @@ export const lockstartCommand: CommandModule<object, LockstartArgs> = {
 
 /** Shared-VG words for the lvm-style session (the device scan and leasehold.conf). */
 export function sessionWords(argv: { config: string | undefined; devices: string[] | undefined }): string[] {
-  return [...(argv.config === undefined ? [] : ['--config', argv.config]), ...(argv.devices ?? []).flatMap((d) => ['--devices', d])];
+  return [
+    ...(argv.config === undefined ? [] : ['--config', argv.config]),
+    ...(argv.devices ?? []).flatMap((d) => ['--devices', d]),
+  ];
 }
 
 /** `lockstart [VG...]`: the lockspaces of shared VGs, with the progress line on a terminal. */
@@ -102,7 +130,9 @@ async function startSharedVgs(argv: LockstartArgs): Promise<void> {
     if (last === undefined) return;
     const { progress, receivedAtMs } = last;
     const expected = progress.expectedSeconds === undefined ? '' : ` (up to ${progress.expectedSeconds} s)`;
-    line.show(`${progress.lockspace}: ${progress.message}${expected} ... ${Math.round(progress.elapsedSeconds + (Date.now() - receivedAtMs) / 1000)} s`);
+    line.show(
+      `${progress.lockspace}: ${progress.message}${expected} ... ${Math.round(progress.elapsedSeconds + (Date.now() - receivedAtMs) / 1000)} s`,
+    );
   };
   const ticker = setInterval(render, 1000);
   try {

@@ -21,7 +21,11 @@ export const lockstopCommand: CommandModule<object, LockstopArgs> = {
   describe: 'leave a lockspace (release our host_id lease)',
   builder: (y) =>
     withSocketOption(y)
-      .positional('lockspace', { type: 'string', array: true, describe: 'lockspaces or shared VG names (none: every shared VG started here)' })
+      .positional('lockspace', {
+        type: 'string',
+        array: true,
+        describe: 'lockspaces or shared VG names (none: every shared VG started here)',
+      })
       .option('config', { type: 'string', describe: 'leasehold.conf for the VG forms (devices)' })
       .option('devices', { type: 'string', array: true, describe: 'devices to scan for shared VGs' })
       .option('wait', { type: 'boolean', default: false, describe: 'return only when the lease is released' }),

@@ -41,7 +41,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
   builder: (y) =>
     withSocketOption(y)
       .parserConfiguration({ 'populate--': true })
-      .option('r', { type: 'string', array: true, demandOption: true, describe: 'resource LS:RES:PATH:OFFSET (repeatable)' })
+      .option('r', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'resource LS:RES:PATH:OFFSET (repeatable)',
+      })
       .option('shared', { type: 'boolean', default: false, describe: 'acquire shared (SH) instead of exclusive' })
       .option('wait', { type: 'number', default: 0, describe: 'seconds to wait for busy leases' }),
   handler: async (argv) => {
@@ -49,13 +54,18 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (command.length === 0) throw new CliError('BAD_ARGUMENT', 'give the command to run after --', EXIT_USAGE);
     const resources = argv.r.map(parseResourceArg);
     const client = await connectDaemon(argv, 'leasehold-run');
-    const child = spawn('/bin/sh', ['-c', GATE_SCRIPT, 'leasehold-run', ...command], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', GATE_SCRIPT, 'leasehold-run', ...command], {
+      stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+    });
     const gate = child.stdio[3] as NodeJS.WritableStream;
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+      child.on('exit', (code, signal) => done({ code, signal })),
+    );
     const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
     try {
       const startedAtMs = Date.now();
-      for (const resource of resources) await acquireTelling(client, resource, argv.shared, argv.wait, startedAtMs, child.pid ?? 0);
+      for (const resource of resources)
+        await acquireTelling(client, resource, argv.shared, argv.wait, startedAtMs, child.pid ?? 0);
     } catch (error) {
       gate.end(); // the gate shell exits 125 without running the command
       await exited;
@@ -97,15 +107,29 @@ async function acquireTelling(
       const leftSeconds = Math.max(0, waitSeconds - (Date.now() - startedAtMs) / 1000);
       try {
         await client.acquire(
-          { lockspace: resource.spaceName, resource: resource.resourceName, path: resolve(resource.path), offsetBytes: resource.offsetBytes },
-          { mode, waitSeconds: attempt === 0 ? 0 : Math.min(leftSeconds, POLL_SECONDS), holderPid, ...(resource.lver === undefined ? {} : { lver: resource.lver }) },
+          {
+            lockspace: resource.spaceName,
+            resource: resource.resourceName,
+            path: resolve(resource.path),
+            offsetBytes: resource.offsetBytes,
+          },
+          {
+            mode,
+            waitSeconds: attempt === 0 ? 0 : Math.min(leftSeconds, POLL_SECONDS),
+            holderPid,
+            ...(resource.lver === undefined ? {} : { lver: resource.lver }),
+          },
         );
         return;
       } catch (error) {
         const waitedSeconds = (Date.now() - startedAtMs) / 1000;
         if (!isLeaseholdError(error) || !BUSY_CODES.has(error.code) || waitedSeconds >= waitSeconds) throw error;
         const holders = holdersOf(error.details).map(holderText);
-        line.show(`waiting for ${resource.spaceName}:${resource.resourceName} (${mode}), held by ${holders.length === 0 ? 'someone else' : holders.join('; ')}`, waitedSeconds, waitSeconds);
+        line.show(
+          `waiting for ${resource.spaceName}:${resource.resourceName} (${mode}), held by ${holders.length === 0 ? 'someone else' : holders.join('; ')}`,
+          waitedSeconds,
+          waitSeconds,
+        );
       }
     }
   } finally {

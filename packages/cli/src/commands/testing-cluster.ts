@@ -41,13 +41,19 @@ interface ExecArgs extends DirArgs {
 }
 
 function withDir<T>(y: Argv<T>): Argv<T & DirArgs> {
-  return y.option('dir', { type: 'string', demandOption: true, describe: 'the cluster directory' }) as unknown as Argv<T & DirArgs>;
+  return y.option('dir', { type: 'string', demandOption: true, describe: 'the cluster directory' }) as unknown as Argv<
+    T & DirArgs
+  >;
 }
 
 function withHost<T>(y: Argv<T>, verb: string): Argv<T & HostArgs> {
   return withDir(y)
     .positional('host', { type: 'string', demandOption: true, describe: 'host1, host2, ...' })
-    .option('process', { choices: TARGETS, default: 'host' as TargetArg, describe: `what to ${verb}: the whole host, or only its daemon or companion` }) as unknown as Argv<T & HostArgs>;
+    .option('process', {
+      choices: TARGETS,
+      default: 'host' as TargetArg,
+      describe: `what to ${verb}: the whole host, or only its daemon or companion`,
+    }) as unknown as Argv<T & HostArgs>;
 }
 
 const startCommand: CommandModule<object, StartArgs> = {
@@ -59,9 +65,16 @@ const startCommand: CommandModule<object, StartArgs> = {
       .option('disk', { type: 'string', describe: 'shared disk image (default DIR/disk.img)' })
       .option('disk-size', { type: 'string', default: '64M', describe: 'size of a new disk image' })
       .option('io-timeout', { type: 'number', describe: 'io_timeout of every daemon (default 1)' })
-      .option('watchdog-fire-timeout', { type: 'number', describe: 'W of every daemon, companion and device (default 10)' })
+      .option('watchdog-fire-timeout', {
+        type: 'number',
+        describe: 'W of every daemon, companion and device (default 10)',
+      })
       .option('lockspace', { type: 'string', describe: 'on a new disk: initialize this lockspace at offset 0' })
-      .option('resources', { type: 'number', default: 0, describe: 'with --lockspace: resource leases R1..RN at 1 MiB, 2 MiB, ...' }),
+      .option('resources', {
+        type: 'number',
+        default: 0,
+        describe: 'with --lockspace: resource leases R1..RN at 1 MiB, 2 MiB, ...',
+      }),
   handler: async (argv) => {
     const { startCluster, hostPaths, hostName } = await import('@leasehold/watchdog');
     const config = await startCluster({
@@ -76,8 +89,11 @@ const startCommand: CommandModule<object, StartArgs> = {
       nodePath: process.execPath,
       cliPath: CLI_PATH,
     });
-    printLine(`cluster ${config.dir}: ${config.hosts} host(s), disk ${config.disk}, io_timeout ${config.ioTimeoutSeconds}, watchdog_fire_timeout ${config.watchdogFireTimeoutSeconds}`);
-    for (let index = 1; index <= config.hosts; index++) printLine(`${hostName(index)}  ${hostPaths(config.dir, hostName(index)).socket}`);
+    printLine(
+      `cluster ${config.dir}: ${config.hosts} host(s), disk ${config.disk}, io_timeout ${config.ioTimeoutSeconds}, watchdog_fire_timeout ${config.watchdogFireTimeoutSeconds}`,
+    );
+    for (let index = 1; index <= config.hosts; index++)
+      printLine(`${hostName(index)}  ${hostPaths(config.dir, hostName(index)).socket}`);
   },
 };
 
@@ -110,7 +126,11 @@ const statusCommand: CommandModule<object, StatusArgs> = {
         h.up ? 'yes' : 'no',
         pid(h.daemonPid),
         pid(h.companionPid),
-        h.device === null ? 'gone' : h.device.armed ? `armed ${h.device.secondsLeft?.toFixed(1) ?? '?'}s left` : 'disarmed',
+        h.device === null
+          ? 'gone'
+          : h.device.armed
+            ? `armed ${h.device.secondsLeft?.toFixed(1) ?? '?'}s left`
+            : 'disarmed',
         h.device === null ? '-' : String(h.device.fires),
         h.socket,
       ]),
@@ -135,9 +155,11 @@ const execCommand: CommandModule<object, ExecArgs> = {
   command: 'exec <host>',
   describe: 'run a command inside a host (LEASEHOLD_SOCKET set; killed by its reset); `leasehold` means this CLI',
   builder: (y) =>
-    withDir(y)
-      .parserConfiguration({ 'populate--': true })
-      .positional('host', { type: 'string', demandOption: true, describe: 'host1, host2, ...' }) as unknown as Argv<ExecArgs>,
+    withDir(y).parserConfiguration({ 'populate--': true }).positional('host', {
+      type: 'string',
+      demandOption: true,
+      describe: 'host1, host2, ...',
+    }) as unknown as Argv<ExecArgs>,
   handler: async (argv) => {
     const command = (argv['--'] ?? []).map(String);
     if (command.length === 0) throw new CliError('BAD_ARGUMENT', 'give the command to run after --', EXIT_USAGE);
@@ -179,7 +201,9 @@ function hostVerb(verb: 'freeze' | 'thaw' | 'crash' | 'restart', describe: strin
         case 'freeze':
         case 'thaw': {
           const pids = cluster.freezeHost(argv.dir, argv.host, argv.process, verb === 'freeze');
-          printLine(`${verb === 'freeze' ? 'stopped' : 'continued'} ${argv.process} of ${argv.host}: pid ${pids.join(' ')}`);
+          printLine(
+            `${verb === 'freeze' ? 'stopped' : 'continued'} ${argv.process} of ${argv.host}: pid ${pids.join(' ')}`,
+          );
           return;
         }
         case 'crash': {

@@ -17,7 +17,10 @@ let previousRefusalEndSeconds = null;
 for (;;) {
   const attemptStartSeconds = now();
   try {
-    await client.acquire({ lockspace: args.lockspace, resource: args.resource, path: args.path, offsetBytes: args.offsetBytes }, { mode: 'EX', waitSeconds: 0 });
+    await client.acquire(
+      { lockspace: args.lockspace, resource: args.resource, path: args.path, offsetBytes: args.offsetBytes },
+      { mode: 'EX', waitSeconds: 0 },
+    );
     say({ type: 'granted', attemptStartSeconds, grantedSeconds: now(), previousRefusalEndSeconds, refusals });
     break;
   } catch (error) {

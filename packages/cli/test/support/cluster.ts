@@ -4,7 +4,17 @@
  * CLOCK_MONOTONIC seconds, the clock the daemons, companions and devices share on this machine.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +43,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, intervalMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs: number,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -86,7 +101,11 @@ export class ExecProcess {
   }
 
   next(type: string, timeoutMs: number): Promise<Line> {
-    return waitFor(`a "${type}" line (stderr: ${this.stderr})`, () => this.lines.find((line) => line.type === type), timeoutMs);
+    return waitFor(
+      `a "${type}" line (stderr: ${this.stderr})`,
+      () => this.lines.find((line) => line.type === type),
+      timeoutMs,
+    );
   }
 }
 
@@ -110,7 +129,20 @@ export class TestCluster {
   }
 
   start(hosts: number, extra: string[] = []): void {
-    this.cluster(['start', '--hosts', String(hosts), '--io-timeout', String(IO_TIMEOUT_SECONDS), '--watchdog-fire-timeout', String(FIRE_TIMEOUT_SECONDS), '--lockspace', 'LS', '--resources', '2', ...extra]);
+    this.cluster([
+      'start',
+      '--hosts',
+      String(hosts),
+      '--io-timeout',
+      String(IO_TIMEOUT_SECONDS),
+      '--watchdog-fire-timeout',
+      String(FIRE_TIMEOUT_SECONDS),
+      '--lockspace',
+      'LS',
+      '--resources',
+      '2',
+      ...extra,
+    ]);
   }
 
   /** `cluster exec HOST -- ARGS` to completion. */
@@ -120,7 +152,11 @@ export class TestCluster {
 
   /** `cluster exec HOST -- ARGS` in the background. */
   spawnExec(host: string, args: string[]): ExecProcess {
-    const child = spawn(process.execPath, [CLI_PATH, 'testing', 'cluster', 'exec', host, '--dir', this.dir, '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [CLI_PATH, 'testing', 'cluster', 'exec', host, '--dir', this.dir, '--', ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     return new ExecProcess(child);
@@ -138,7 +174,12 @@ export class TestCluster {
 
   /** A client that tries to take R1 every 100 ms until it gets it. */
   acquireLoop(host: string): ExecProcess {
-    return this.spawnExec(host, ['node', ACQUIRE_LOOP, CLIENT_DIST, JSON.stringify({ lockspace: 'LS', resource: 'R1', path: this.disk, offsetBytes: MIB, retryMs: 100 })]);
+    return this.spawnExec(host, [
+      'node',
+      ACQUIRE_LOOP,
+      CLIENT_DIST,
+      JSON.stringify({ lockspace: 'LS', resource: 'R1', path: this.disk, offsetBytes: MIB, retryMs: 100 }),
+    ]);
   }
 
   hostDir(host: string): string {
@@ -166,7 +207,8 @@ export class TestCluster {
     for (const line of readFileSync(path, 'utf8').split('\n')) {
       if (!line.includes('"registration set"')) continue;
       const entry = JSON.parse(line) as { lockspace?: string; expiresAtSeconds?: number };
-      if (entry.lockspace === lockspace && typeof entry.expiresAtSeconds === 'number') expiries.push(entry.expiresAtSeconds);
+      if (entry.lockspace === lockspace && typeof entry.expiresAtSeconds === 'number')
+        expiries.push(entry.expiresAtSeconds);
     }
     return expiries;
   }
@@ -184,7 +226,9 @@ export class TestCluster {
   }
 
   status(): { hosts: Array<{ name: string; up: boolean; daemonPid: number | null; companionPid: number | null }> } {
-    return JSON.parse(this.cluster(['status', '--json'])) as { hosts: Array<{ name: string; up: boolean; daemonPid: number | null; companionPid: number | null }> };
+    return JSON.parse(this.cluster(['status', '--json'])) as {
+      hosts: Array<{ name: string; up: boolean; daemonPid: number | null; companionPid: number | null }>;
+    };
   }
 
   hostUp(host: string): boolean {
@@ -242,7 +286,8 @@ export function hostProcessesMatching(cluster: TestCluster, host: string, comman
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (readlinkSync(`/proc/${entry}/ns/pid`) !== record.pidNamespace) continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim() === commandLine) found.push(Number(entry));
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim() === commandLine)
+        found.push(Number(entry));
     } catch {
       // exited meanwhile
     }

@@ -29,7 +29,8 @@ export interface LvmLab {
 }
 
 export function requireLvm(): void {
-  if (!existsSync(LVM_BINARY)) throw new Error(`the real lvm is required for this test: ${LVM_BINARY} is missing (apt-get install lvm2)`);
+  if (!existsSync(LVM_BINARY))
+    throw new Error(`the real lvm is required for this test: ${LVM_BINARY} is missing (apt-get install lvm2)`);
 }
 
 export function createLvmLab(prefix = 'lvmcmd'): LvmLab {
@@ -67,7 +68,11 @@ export function createLvmLab(prefix = 'lvmcmd'): LvmLab {
     },
     leasehold(command, args, options = {}) {
       const devices = options.devices ?? lab.loops;
-      return runCli([command, '--devices', devices.join(','), ...args], { ...env, LEASEHOLD_CONFIG: join(dir, 'none.conf'), ...options.env });
+      return runCli([command, '--devices', devices.join(','), ...args], {
+        ...env,
+        LEASEHOLD_CONFIG: join(dir, 'none.conf'),
+        ...options.env,
+      });
     },
     addLoop(sizeBytes) {
       const image = join(dir, `disk${lab.images.length}.img`);
@@ -107,7 +112,9 @@ export function lvmNoise(stderr: string): string {
     .filter(
       (l) =>
         l.trim() !== '' &&
-        !/Activation disabled|not zeroed|NOT backed up|device-mapper|\/dev\/mapper\/control|libdevmapper|Required device-mapper target|Failed to check for active|Check that device-mapper/.test(l),
+        !/Activation disabled|not zeroed|NOT backed up|device-mapper|\/dev\/mapper\/control|libdevmapper|Required device-mapper target|Failed to check for active|Check that device-mapper/.test(
+          l,
+        ),
     )
     .join('\n');
 }

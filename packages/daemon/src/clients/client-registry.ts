@@ -48,7 +48,13 @@ export class ClientRegistry {
       client = undefined;
     }
     if (client === undefined) {
-      client = new ClientProcess(credentials.pid, stat.startTime, credentials.uid, credentials.gid, readProcComm(credentials.pid));
+      client = new ClientProcess(
+        credentials.pid,
+        stat.startTime,
+        credentials.uid,
+        credentials.gid,
+        readProcComm(credentials.pid),
+      );
       const created = client;
       created.onExit = () => this.exited(created);
       if (!this.watch.watch(client.pid, created.onExit)) return undefined;

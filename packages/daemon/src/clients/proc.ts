@@ -25,7 +25,8 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const state = rest[0];
   const ppid = Number(rest[1]);
   const startTime = rest[19]; // field 22 = index 22 - 3
-  if (state === undefined || startTime === undefined || !/^\d+$/.test(startTime) || !Number.isInteger(pid)) return undefined;
+  if (state === undefined || startTime === undefined || !/^\d+$/.test(startTime) || !Number.isInteger(pid))
+    return undefined;
   return { pid, ppid, state, startTime: BigInt(startTime) };
 }
 

@@ -16,7 +16,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { NAME_LENGTH_BYTES } from '@leasehold/ondisk';
-import { DEFAULT_IO_TIMEOUT_SECONDS, DEFAULT_WATCHDOG_FIRE_TIMEOUT_SECONDS, MAX_IO_TIMEOUT_SECONDS } from '@leasehold/lease';
+import {
+  DEFAULT_IO_TIMEOUT_SECONDS,
+  DEFAULT_WATCHDOG_FIRE_TIMEOUT_SECONDS,
+  MAX_IO_TIMEOUT_SECONDS,
+} from '@leasehold/lease';
 import { DaemonError } from '@leasehold/protocol';
 import { DEFAULT_HOST_ID_CONF_PATH } from './host-id-conf.js';
 import { parseKvText } from './kv-file.js';
@@ -112,7 +116,8 @@ function badConfig(message: string): DaemonError {
 }
 
 function parseInteger(text: string, what: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw badConfig(`${what} must be an integer ${min}-${max}, got "${text}"`);
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max)
+    throw badConfig(`${what} must be an integer ${min}-${max}, got "${text}"`);
   return Number(text);
 }
 
@@ -124,13 +129,15 @@ export function validateHostName(name: string, what: string): string {
 }
 
 function parseLogLevel(text: string, what: string): LogLevel {
-  if (!(LOG_LEVELS as readonly string[]).includes(text)) throw badConfig(`${what} must be one of ${LOG_LEVELS.join(', ')}, got "${text}"`);
+  if (!(LOG_LEVELS as readonly string[]).includes(text))
+    throw badConfig(`${what} must be one of ${LOG_LEVELS.join(', ')}, got "${text}"`);
   return text as LogLevel;
 }
 
 function parseCommand(text: string, what: string): string[] {
   const argv = text.split(/\s+/).filter((part) => part !== '');
-  if (argv.length === 0 || !argv[0]!.startsWith('/')) throw badConfig(`${what} must start with an absolute path, got "${text}"`);
+  if (argv.length === 0 || !argv[0]!.startsWith('/'))
+    throw badConfig(`${what} must start with an absolute path, got "${text}"`);
   return argv;
 }
 
@@ -197,20 +204,26 @@ function readConfigFile(path: string, explicit: boolean): FileSettings {
 
 function flagInteger(value: number | undefined, what: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  if (!Number.isInteger(value) || value < min || value > max) throw badConfig(`${what} must be an integer ${min}-${max}, got ${value}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw badConfig(`${what} must be an integer ${min}-${max}, got ${value}`);
   return value;
 }
 
 export function resolveDaemonConfig(flags: DaemonFlags): DaemonConfig {
   const configPath = flags.config ?? DEFAULT_CONFIG_PATH;
   const file = readConfigFile(configPath, flags.config !== undefined);
-  const ioTimeoutSeconds = flagInteger(flags.ioTimeout, '--io-timeout', 1, MAX_IO_TIMEOUT_SECONDS) ?? file.ioTimeoutSeconds ?? DEFAULT_IO_TIMEOUT_SECONDS;
+  const ioTimeoutSeconds =
+    flagInteger(flags.ioTimeout, '--io-timeout', 1, MAX_IO_TIMEOUT_SECONDS) ??
+    file.ioTimeoutSeconds ??
+    DEFAULT_IO_TIMEOUT_SECONDS;
   const watchdogFireTimeoutSeconds =
     flagInteger(flags.watchdogFireTimeout, '--watchdog-fire-timeout', 1, MAX_WATCHDOG_FIRE_TIMEOUT_SECONDS) ??
     file.watchdogFireTimeoutSeconds ??
     DEFAULT_WATCHDOG_FIRE_TIMEOUT_SECONDS;
   const killGraceSeconds =
-    flagInteger(flags.killGrace, '--kill-grace', 0, MAX_KILL_GRACE_SECONDS) ?? file.killGraceSeconds ?? defaultKillGraceSeconds(watchdogFireTimeoutSeconds);
+    flagInteger(flags.killGrace, '--kill-grace', 0, MAX_KILL_GRACE_SECONDS) ??
+    file.killGraceSeconds ??
+    defaultKillGraceSeconds(watchdogFireTimeoutSeconds);
   return {
     configPath,
     socketPath: flags.socket ?? DEFAULT_SOCKET_PATH,
@@ -234,7 +247,8 @@ export function resolveDaemonConfig(flags: DaemonFlags): DaemonConfig {
 export type LaneMode = 'shared' | 'per-device';
 
 function parseLaneMode(text: string, what: string): LaneMode {
-  if (text !== 'shared' && text !== 'per-device') throw badConfig(`${what} must be "shared" or "per-device", got "${text}"`);
+  if (text !== 'shared' && text !== 'per-device')
+    throw badConfig(`${what} must be "shared" or "per-device", got "${text}"`);
   return text;
 }
 

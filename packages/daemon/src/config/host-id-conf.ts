@@ -38,7 +38,8 @@ export function parseHostIdConf(text: string, sourceName: string): HostIdMap {
       if (wildcard !== undefined) throw new DaemonError('BAD_CONFIG', `${sourceName}:${line}: "*" given twice`);
       wildcard = hostId;
     } else {
-      if (byLockspace.has(key)) throw new DaemonError('BAD_CONFIG', `${sourceName}:${line}: lockspace "${key}" given twice`);
+      if (byLockspace.has(key))
+        throw new DaemonError('BAD_CONFIG', `${sourceName}:${line}: lockspace "${key}" given twice`);
       byLockspace.set(key, hostId);
     }
   }

@@ -18,7 +18,10 @@ export function parseKvText(text: string, sourceName: string): KvEntry[] {
     if (raw === '' || raw.startsWith('#')) continue;
     const equals = raw.indexOf('=');
     if (equals <= 0) {
-      throw new DaemonError('BAD_CONFIG', `${sourceName}:${index + 1}: expected "key = value", got "${raw.slice(0, 80)}"`);
+      throw new DaemonError(
+        'BAD_CONFIG',
+        `${sourceName}:${index + 1}: expected "key = value", got "${raw.slice(0, 80)}"`,
+      );
     }
     entries.push({ key: raw.slice(0, equals).trim(), value: raw.slice(equals + 1).trim(), line: index + 1 });
   }

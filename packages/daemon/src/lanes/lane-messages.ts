@@ -14,7 +14,9 @@ export interface WireFailure {
   stillHeld?: HeldLease;
 }
 
-export type LaneReply = { type: 'reply'; reqId: number; ok: true; value: unknown } | { type: 'reply'; reqId: number; ok: false; error: WireFailure };
+export type LaneReply =
+  | { type: 'reply'; reqId: number; ok: true; value: unknown }
+  | { type: 'reply'; reqId: number; ok: false; error: WireFailure };
 
 export interface LogNote {
   type: 'log';
@@ -145,9 +147,24 @@ export type ResourceCommand =
       valueBlock?: boolean;
     }
   | { type: 'release'; reqId: number; lockspace: string; lease: PlacedLease }
-  | { type: 'convert'; reqId: number; lockspace: string; lease: PlacedLease; mode: 'exclusive' | 'shared'; waitSeconds: number }
+  | {
+      type: 'convert';
+      reqId: number;
+      lockspace: string;
+      lease: PlacedLease;
+      mode: 'exclusive' | 'shared';
+      waitSeconds: number;
+    }
   | { type: 'cancel'; targetReqId: number }
   | { type: 'examine_requests'; reqId: number; lockspace: string; leases: PlacedLease[]; fromHostIds: number[] }
-  | { type: 'request'; reqId: number; lockspace: string; where: ResourceWhere; lver: bigint; nextLver: boolean; forceMode: 0 | 1 | 2 };
+  | {
+      type: 'request';
+      reqId: number;
+      lockspace: string;
+      where: ResourceWhere;
+      lver: bigint;
+      nextLver: boolean;
+      forceMode: 0 | 1 | 2;
+    };
 
 export type ResourceNote = LogNote | { type: 'ping_host'; lockspace: string; hostId: number };

@@ -68,9 +68,16 @@ export class ResourceLanes extends SlotLanes<ResourceCommand, ResourceNote> {
     const others = [...entry.slots.keys()].filter((name) => name !== stalledLockspace);
     if (others.length === 0) return;
     entry.dedicatedTo = stalledLockspace;
-    const moved = this.fenceOff(entry, others, (lockspace) => ({ type: 'detach', lockspace, reason: 'lane stalled on another lockspace' }));
+    const moved = this.fenceOff(entry, others, (lockspace) => ({
+      type: 'detach',
+      lockspace,
+      reason: 'lane stalled on another lockspace',
+    }));
     if (moved.length === 0) return;
-    this.logger.warn({ lane: entry.id, stalledLockspace, moved }, 'resource lane stalled: moving the other lockspaces to a new lane');
+    this.logger.warn(
+      { lane: entry.id, stalledLockspace, moved },
+      'resource lane stalled: moving the other lockspaces to a new lane',
+    );
     this.events.onMoved(moved);
   }
 }

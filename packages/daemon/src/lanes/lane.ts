@@ -51,7 +51,12 @@ export class Lane<Command extends { type: string }, Note extends { type: string 
 
   constructor(private readonly options: LaneOptions<Note>) {
     this.worker = new Worker(options.script, {
-      workerData: { laneKey: options.laneKey, testFaultDir: options.testFaultDir, logLevel: options.logLevel, ...options.extraWorkerData },
+      workerData: {
+        laneKey: options.laneKey,
+        testFaultDir: options.testFaultDir,
+        logLevel: options.logLevel,
+        ...options.extraWorkerData,
+      },
       resourceLimits: LANE_RESOURCE_LIMITS,
       stdout: false,
       stderr: false,
@@ -85,7 +90,10 @@ export class Lane<Command extends { type: string }, Note extends { type: string 
 
   /** Sends a command with a fresh reqId and resolves with the worker's answer. */
   call<T>(command: WithoutReqId<Extract<Command, { reqId: number }>>, onReqId?: (reqId: number) => void): Promise<T> {
-    if (this.exited) return Promise.reject(new DaemonError('INTERNAL', `${this.options.kind} lane ${this.options.laneKey} has exited`));
+    if (this.exited)
+      return Promise.reject(
+        new DaemonError('INTERNAL', `${this.options.kind} lane ${this.options.laneKey} has exited`),
+      );
     const reqId = this.nextReqId++;
     onReqId?.(reqId);
     return new Promise<T>((resolve, reject) => {

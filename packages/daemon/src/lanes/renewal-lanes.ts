@@ -90,7 +90,8 @@ export class RenewalLanes extends SlotLanes<RenewalCommand, RenewalNote> {
   }
 
   protected override onForget(entry: Entry): void {
-    if (entry.dedicatedTo !== undefined && this.dedicated.get(entry.dedicatedTo) === entry) this.dedicated.delete(entry.dedicatedTo);
+    if (entry.dedicatedTo !== undefined && this.dedicated.get(entry.dedicatedTo) === entry)
+      this.dedicated.delete(entry.dedicatedTo);
   }
 
   /** The lane stalled on a device: it keeps that device; everyone else is fenced off and moved. */
@@ -107,7 +108,10 @@ export class RenewalLanes extends SlotLanes<RenewalCommand, RenewalNote> {
     }
     const moved = this.fenceOff(entry, others, (lockspace) => ({ type: 'forget', lockspace }));
     if (moved.length === 0) return;
-    this.logger.warn({ lane: entry.id, stalledDevice: device, moved }, 'renewal lane stalled on a device: moving the other lockspaces to a new lane');
+    this.logger.warn(
+      { lane: entry.id, stalledDevice: device, moved },
+      'renewal lane stalled on a device: moving the other lockspaces to a new lane',
+    );
     this.events.onMoved(moved, device);
   }
 }

@@ -68,7 +68,8 @@ function note(message: RenewalNote): void {
 function reply(reqId: number, work: () => Promise<unknown>): void {
   work().then(
     (value) => port.postMessage({ type: 'reply', reqId, ok: true, value } satisfies LaneReply),
-    (error: unknown) => port.postMessage({ type: 'reply', reqId, ok: false, error: failureOf(error) } satisfies LaneReply),
+    (error: unknown) =>
+      port.postMessage({ type: 'reply', reqId, ok: false, error: failureOf(error) } satisfies LaneReply),
   );
 }
 
@@ -110,7 +111,14 @@ function startLoop(lease: HeldDeltaLease, path: string): Joined {
           hosts: renewed.hosts(),
         }),
       onRenewalError: (error, sinceSeconds) =>
-        note({ type: 'renewal_error', lockspace, code: error.code, message: error.message, sinceSeconds, atSeconds: clock.nowSeconds() }),
+        note({
+          type: 'renewal_error',
+          lockspace,
+          code: error.code,
+          message: error.message,
+          sinceSeconds,
+          atSeconds: clock.nowSeconds(),
+        }),
       onWarn: (sinceSeconds) => note({ type: 'renewal_warn', lockspace, sinceSeconds }),
       onLost: (error) => note({ type: 'lost', lockspace, code: error.code, message: error.message }),
       onEvent: (event) => note({ type: 'event', lockspace, event }),
@@ -132,12 +140,25 @@ function startLoop(lease: HeldDeltaLease, path: string): Joined {
 }
 
 function joinedReply(lease: HeldDeltaLease): JoinedReply {
-  return { hosts: lease.hosts(), generation: lease.generation, lastRenewalSeconds: lease.lastRenewalSeconds, geometry: lease.geometry, hostId: lease.config.hostId };
+  return {
+    hosts: lease.hosts(),
+    generation: lease.generation,
+    lastRenewalSeconds: lease.lastRenewalSeconds,
+    geometry: lease.geometry,
+    hostId: lease.config.hostId,
+  };
 }
 
-async function join(config: DeltaLeaseConfig, path: string, slot: number, onlyIfFree: boolean, giveUpWhenRenewed: boolean): Promise<JoinedReply> {
+async function join(
+  config: DeltaLeaseConfig,
+  path: string,
+  slot: number,
+  onlyIfFree: boolean,
+  giveUpWhenRenewed: boolean,
+): Promise<JoinedReply> {
   const lockspace = config.spaceName;
-  if (joined.has(lockspace) || joining.has(lockspace)) throw new DeltaError('INVALID_ARGUMENT', `lockspace ${lockspace} is already joined in this lane`);
+  if (joined.has(lockspace) || joining.has(lockspace))
+    throw new DeltaError('INVALID_ARGUMENT', `lockspace ${lockspace} is already joined in this lane`);
   const abort = new AbortController();
   // An already aborted signal makes the acquire give up at once when the slot belongs to a stranger
   // (free slots and our own stale lease go ahead): auto selection must not wait host_dead_seconds.
@@ -149,7 +170,14 @@ async function join(config: DeltaLeaseConfig, path: string, slot: number, onlyIf
       logger: progressLogger(lockspace),
       signal: abort.signal,
       giveUpWhenRenewed,
-      onOwnerWait: (wait) => note({ type: 'progress', lockspace, phase: 'wait-previous-owner', message: ownerWaitText(wait), expectedSeconds: wait.waitSeconds }),
+      onOwnerWait: (wait) =>
+        note({
+          type: 'progress',
+          lockspace,
+          phase: 'wait-previous-owner',
+          message: ownerWaitText(wait),
+          expectedSeconds: wait.waitSeconds,
+        }),
     });
     startLoop(lease, path);
     return joinedReply(lease);
@@ -161,9 +189,16 @@ async function join(config: DeltaLeaseConfig, path: string, slot: number, onlyIf
   }
 }
 
-async function resume(config: DeltaLeaseConfig, path: string, slot: number, generation: bigint, minimumRemainingSeconds: number): Promise<JoinedReply> {
+async function resume(
+  config: DeltaLeaseConfig,
+  path: string,
+  slot: number,
+  generation: bigint,
+  minimumRemainingSeconds: number,
+): Promise<JoinedReply> {
   const lockspace = config.spaceName;
-  if (joined.has(lockspace) || joining.has(lockspace)) throw new DeltaError('INVALID_ARGUMENT', `lockspace ${lockspace} is already joined in this lane`);
+  if (joined.has(lockspace) || joining.has(lockspace))
+    throw new DeltaError('INVALID_ARGUMENT', `lockspace ${lockspace} is already joined in this lane`);
   const disk = diskFor(path, slot);
   try {
     const lease = await resumeDeltaLease(disk, clock, config, generation, minimumRemainingSeconds, logger);
@@ -241,9 +276,13 @@ port.on('message', (command: RenewalCommand) => {
     case 'read_slots':
       return reply(command.reqId, () => readSlots(command.lockspace, command.path, command.offsetBytes, command.slot));
     case 'join':
-      return reply(command.reqId, () => join(command.config, command.path, command.slot, command.onlyIfFree, command.giveUpWhenRenewed ?? false));
+      return reply(command.reqId, () =>
+        join(command.config, command.path, command.slot, command.onlyIfFree, command.giveUpWhenRenewed ?? false),
+      );
     case 'resume':
-      return reply(command.reqId, () => resume(command.config, command.path, command.slot, command.generation, command.minimumRemainingSeconds));
+      return reply(command.reqId, () =>
+        resume(command.config, command.path, command.slot, command.generation, command.minimumRemainingSeconds),
+      );
     case 'forget':
       return forget(command.lockspace);
     case 'cancel_join':
@@ -255,7 +294,10 @@ port.on('message', (command: RenewalCommand) => {
       return abandon(command.lockspace, command.reason);
     case 'set_event':
       return reply(command.reqId, async () => {
-        heldLease(command.lockspace).setEvent(command.hostId, command.event, command.data, { generation: command.generation, replace: command.replace });
+        heldLease(command.lockspace).setEvent(command.hostId, command.event, command.data, {
+          generation: command.generation,
+          replace: command.replace,
+        });
         return {};
       });
     case 'ping_host':

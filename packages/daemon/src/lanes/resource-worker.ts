@@ -8,7 +8,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { assertNever } from '@leasehold/host-core';
 import type { Disk } from '@leasehold/disk';
-import { acquireLease, convertLease, DeltaLeaseView, examineRequests, releaseLease, requestLease, type HeldLease, type PaxosContext } from '@leasehold/lease';
+import {
+  acquireLease,
+  convertLease,
+  DeltaLeaseView,
+  examineRequests,
+  releaseLease,
+  requestLease,
+  type HeldLease,
+  type PaxosContext,
+} from '@leasehold/lease';
 import type { LaneReply, PlacedLease, ResourceCommand, ResourceNote, ResourceWhere } from './lane-messages.js';
 import { LaneControl } from './lane-control.js';
 import { LaneDisks } from './lane-disks.js';
@@ -64,7 +73,8 @@ function deviceOf(path: string, slot: number): Disk {
 
 function attachment(lockspace: string): Attached {
   const entry = attached.get(lockspace);
-  if (entry === undefined) throw new LaneError('NOT_JOINED', `lockspace ${lockspace} is not attached to this resource lane`);
+  if (entry === undefined)
+    throw new LaneError('NOT_JOINED', `lockspace ${lockspace} is not attached to this resource lane`);
   return entry;
 }
 
@@ -74,8 +84,15 @@ function context(lockspace: string, path: string): PaxosContext {
   return { disk: view.fence(slotDisk(deviceOf(path, slot), control, slot)), clock, random, delta: view, logger };
 }
 
-function locationOf(lockspace: string, where: ResourceWhere): { spaceName: string; resourceName: string; offsetBytes: number } {
-  return { spaceName: attachment(lockspace).view.config.spaceName, resourceName: where.resource, offsetBytes: where.offsetBytes };
+function locationOf(
+  lockspace: string,
+  where: ResourceWhere,
+): { spaceName: string; resourceName: string; offsetBytes: number } {
+  return {
+    spaceName: attachment(lockspace).view.config.spaceName,
+    resourceName: where.resource,
+    offsetBytes: where.offsetBytes,
+  };
 }
 
 function reply(reqId: number, lockspace: string | undefined, work: (signal: AbortSignal) => Promise<unknown>): void {
@@ -90,7 +107,8 @@ function reply(reqId: number, lockspace: string | undefined, work: (signal: Abor
   run
     .then(
       (value) => port.postMessage({ type: 'reply', reqId, ok: true, value } satisfies LaneReply),
-      (error: unknown) => port.postMessage({ type: 'reply', reqId, ok: false, error: failureOf(error) } satisfies LaneReply),
+      (error: unknown) =>
+        port.postMessage({ type: 'reply', reqId, ok: false, error: failureOf(error) } satisfies LaneReply),
     )
     .finally(() => pending.delete(reqId));
 }
@@ -99,12 +117,20 @@ function note(message: ResourceNote): void {
   port.postMessage(message);
 }
 
-async function examine(lockspace: string, leases: PlacedLease[], fromHostIds: number[]): Promise<Array<{ lease: PlacedLease; requestLver: bigint; action: string }>> {
+async function examine(
+  lockspace: string,
+  leases: PlacedLease[],
+  fromHostIds: number[],
+): Promise<Array<{ lease: PlacedLease; requestLver: bigint; action: string }>> {
   const byPath = new Map<string, PlacedLease[]>();
   for (const lease of leases) byPath.set(lease.path, [...(byPath.get(lease.path) ?? []), lease]);
   const out: Array<{ lease: PlacedLease; requestLver: bigint; action: string }> = [];
   for (const [path, placed] of byPath) {
-    const notices = await examineRequests({ disk: context(lockspace, path).disk, logger }, placed.map((p) => p.held), fromHostIds);
+    const notices = await examineRequests(
+      { disk: context(lockspace, path).disk, logger },
+      placed.map((p) => p.held),
+      fromHostIds,
+    );
     for (const notice of notices) {
       const lease = placed.find((p) => p.held === notice.lease)!;
       out.push({ lease, requestLver: notice.requestLver, action: notice.action });
@@ -119,11 +145,16 @@ port.on('message', (command: ResourceCommand) => {
       const init = command.view;
       try {
         const lockspaceDisk = slotDisk(deviceOf(init.path, command.slot), control, command.slot);
-        const view = new DeltaLeaseView(init, lockspaceDisk, clock, (hostId) => note({ type: 'ping_host', lockspace: command.lockspace, hostId }));
+        const view = new DeltaLeaseView(init, lockspaceDisk, clock, (hostId) =>
+          note({ type: 'ping_host', lockspace: command.lockspace, hostId }),
+        );
         attached.set(command.lockspace, { view, slot: command.slot });
       } catch (error) {
         // Its operations will fail NOT_JOINED; the lane goes on serving the others.
-        logger.error({ lockspace: command.lockspace, err: failureOf(error) }, 'cannot attach the lockspace to the resource lane');
+        logger.error(
+          { lockspace: command.lockspace, err: failureOf(error) },
+          'cannot attach the lockspace to the resource lane',
+        );
       }
       return;
     }
@@ -147,23 +178,41 @@ port.on('message', (command: ResourceCommand) => {
         }),
       );
     case 'release':
-      return reply(command.reqId, command.lockspace, async () => ({ outcome: await releaseLease(context(command.lockspace, command.lease.path), command.lease.held) }));
+      return reply(command.reqId, command.lockspace, async () => ({
+        outcome: await releaseLease(context(command.lockspace, command.lease.path), command.lease.held),
+      }));
     case 'convert':
-      return reply(command.reqId, command.lockspace, (signal): Promise<HeldLease> =>
-        convertLease(context(command.lockspace, command.lease.path), command.lease.held, command.mode, { waitSeconds: command.waitSeconds, signal }),
+      return reply(
+        command.reqId,
+        command.lockspace,
+        (signal): Promise<HeldLease> =>
+          convertLease(context(command.lockspace, command.lease.path), command.lease.held, command.mode, {
+            waitSeconds: command.waitSeconds,
+            signal,
+          }),
       );
     case 'cancel':
       pending.get(command.targetReqId)?.abort.abort();
       return;
     case 'examine_requests':
-      return reply(command.reqId, command.lockspace, () => examine(command.lockspace, command.leases, command.fromHostIds));
+      return reply(command.reqId, command.lockspace, () =>
+        examine(command.lockspace, command.leases, command.fromHostIds),
+      );
     case 'request':
       return reply(command.reqId, command.lockspace, () =>
-        requestLease({ disk: context(command.lockspace, command.where.path).disk, delta: attachment(command.lockspace).view, logger }, locationOf(command.lockspace, command.where), {
-          lver: command.lver,
-          forceMode: command.forceMode,
-          nextLver: command.nextLver,
-        }),
+        requestLease(
+          {
+            disk: context(command.lockspace, command.where.path).disk,
+            delta: attachment(command.lockspace).view,
+            logger,
+          },
+          locationOf(command.lockspace, command.where),
+          {
+            lver: command.lver,
+            forceMode: command.forceMode,
+            nextLver: command.nextLver,
+          },
+        ),
       );
     default:
       return assertNever(command, 'resource lane command');

@@ -10,7 +10,9 @@ import type { LaneControl } from './lane-control.js';
 export function slotDisk(inner: Disk, control: LaneControl, slot: number): Disk {
   const guarded = <T>(offsetBytes: number, lengthBytes: number, io: () => Promise<T>): Promise<T> => {
     if (!control.enter(slot)) {
-      return Promise.reject(new DiskError('ECLOSED', 'this lockspace has moved to another lane', inner.path, offsetBytes, lengthBytes));
+      return Promise.reject(
+        new DiskError('ECLOSED', 'this lockspace has moved to another lane', inner.path, offsetBytes, lengthBytes),
+      );
     }
     try {
       return io();

@@ -86,13 +86,18 @@ export abstract class SlotLanes<Command extends { type: string }, Note extends {
 
   /** The shared lane, or a new one when there is none with room. */
   protected sharedEntry(): LaneEntry<Command, Note> {
-    if (this.shared === undefined || !this.shared.lane.isAlive || this.shared.freeSlots.length === 0) this.shared = this.create(undefined);
+    if (this.shared === undefined || !this.shared.lane.isAlive || this.shared.freeSlots.length === 0)
+      this.shared = this.create(undefined);
     return this.shared;
   }
 
   protected create(dedicatedTo: string | undefined): LaneEntry<Command, Note> {
     // Lanes stalled on a hung device stay until their thread returns: they count too.
-    if (this.entries.size >= MAX_LANES) throw new DaemonError('TOO_MANY_LANES', `${this.entries.size} ${this.spec.kind} lanes exist (limit ${MAX_LANES}); a device may be hanging`);
+    if (this.entries.size >= MAX_LANES)
+      throw new DaemonError(
+        'TOO_MANY_LANES',
+        `${this.entries.size} ${this.spec.kind} lanes exist (limit ${MAX_LANES}); a device may be hanging`,
+      );
     const id = this.nextId++;
     const control = new LaneControl();
     const entry: LaneEntry<Command, Note> = {
@@ -158,7 +163,11 @@ export abstract class SlotLanes<Command extends { type: string }, Note extends {
    * Fences `lockspaces` off a stalled lane (it can never do I/O for them again) and forgets them
    * there; one with an I/O in flight is skipped (the lane is not stuck after all). Returns those moved.
    */
-  protected fenceOff(entry: LaneEntry<Command, Note>, lockspaces: string[], tell: (lockspace: string) => Command): string[] {
+  protected fenceOff(
+    entry: LaneEntry<Command, Note>,
+    lockspaces: string[],
+    tell: (lockspace: string) => Command,
+  ): string[] {
     if (this.shared === entry) this.shared = undefined;
     const moved: string[] = [];
     for (const name of lockspaces) {

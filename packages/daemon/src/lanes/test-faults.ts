@@ -57,6 +57,7 @@ export class TestFaultSyncDisk implements SyncDisk {
 
   private beforeIo(offsetBytes: number, lengthBytes: number): void {
     while (existsSync(this.hangFile)) blockFor(HANG_POLL_MS);
-    if (existsSync(this.eioFile)) throw new DiskError('EIO', 'injected I/O error (test fault)', this.path, offsetBytes, lengthBytes);
+    if (existsSync(this.eioFile))
+      throw new DiskError('EIO', 'injected I/O error (test fault)', this.path, offsetBytes, lengthBytes);
   }
 }

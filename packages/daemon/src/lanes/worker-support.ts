@@ -9,10 +9,19 @@ import type { LogNote, WireFailure } from './lane-messages.js';
 export const monotonicClock: Clock = {
   nowSeconds: () => Number(process.hrtime.bigint()) / 1e9,
   // Abort-aware, so deadlines raced against finished work do not leave timers behind.
-  sleep: (seconds: number, signal?: AbortSignal) => delay(Math.max(0, seconds * 1000), undefined, signal ? { signal } : undefined),
+  sleep: (seconds: number, signal?: AbortSignal) =>
+    delay(Math.max(0, seconds * 1000), undefined, signal ? { signal } : undefined),
 };
 
-const LEVEL_RANK: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: 100 };
+const LEVEL_RANK: Record<string, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: 100,
+};
 
 /**
  * A Logger whose records go to the main thread, which writes them through pino. Records below
@@ -42,13 +51,20 @@ function plainFields(fields: object): Record<string, unknown> {
 /** Any thrown value as the wire form of a failure (code, message, details). */
 export function failureOf(error: unknown): WireFailure {
   if (typeof error === 'object' && error !== null) {
-    const { code, message, details, stillHeld } = error as { code?: unknown; message?: unknown; details?: unknown; stillHeld?: unknown };
+    const { code, message, details, stillHeld } = error as {
+      code?: unknown;
+      message?: unknown;
+      details?: unknown;
+      stillHeld?: unknown;
+    };
     if (typeof code === 'string' && typeof message === 'string') {
       const failure: WireFailure = { code, message };
-      if (details !== undefined && typeof details === 'object' && details !== null) failure.details = details as Record<string, unknown>;
+      if (details !== undefined && typeof details === 'object' && details !== null)
+        failure.details = details as Record<string, unknown>;
       // The cause (an on-disk error inside a CORRUPT) does not cross the thread: keep its finer code.
       const refined = codeOf(error);
-      if (refined !== undefined && refined !== canonicalCode(code)) failure.details = { ...(failure.details ?? {}), catalogueCode: refined };
+      if (refined !== undefined && refined !== canonicalCode(code))
+        failure.details = { ...(failure.details ?? {}), catalogueCode: refined };
       if (stillHeld !== undefined && stillHeld !== null) failure.stillHeld = stillHeld as WireFailure['stillHeld'];
       return failure;
     }

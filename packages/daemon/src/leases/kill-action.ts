@@ -75,7 +75,8 @@ export class KillAction {
       const watching = this.watch.watch(victim.pid, (pid) => this.exited(plan.lockspace, pid));
       if (!watching) continue;
       campaign.alive.add(victim.pid);
-      if (plan.command !== undefined) this.runCommand(plan, [String(victim.pid)], { LEASEHOLD_PID: String(victim.pid) });
+      if (plan.command !== undefined)
+        this.runCommand(plan, [String(victim.pid)], { LEASEHOLD_PID: String(victim.pid) });
       else this.signal(victim.pid, 'SIGTERM', plan.lockspace);
     }
     if (plan.persistentResources.length > 0) {
@@ -140,7 +141,10 @@ export class KillAction {
       campaign.sigkillAttempts.set(pid, attempts);
       if (attempts > MAX_SIGKILL_ATTEMPTS) {
         if (attempts === MAX_SIGKILL_ATTEMPTS + 1) {
-          this.logger.error({ lockspace, clientPid: pid }, 'lease holder did not die after repeated SIGKILL (stuck in the kernel?): only the watchdog can fence now');
+          this.logger.error(
+            { lockspace, clientPid: pid },
+            'lease holder did not die after repeated SIGKILL (stuck in the kernel?): only the watchdog can fence now',
+          );
         }
         continue;
       }
@@ -159,7 +163,12 @@ export class KillAction {
     }
   }
 
-  private runCommand(plan: KillPlan, extraArgs: string[], env: Record<string, string>, done?: (ok: boolean) => void): void {
+  private runCommand(
+    plan: KillPlan,
+    extraArgs: string[],
+    env: Record<string, string>,
+    done?: (ok: boolean) => void,
+  ): void {
     const [file, ...args] = plan.command ?? [];
     if (file === undefined) {
       done?.(false);
@@ -167,7 +176,10 @@ export class KillAction {
     }
     const argv = [...args, plan.lockspace, ...extraArgs];
     this.logger.warn({ lockspace: plan.lockspace, command: [file, ...argv] }, 'running kill command');
-    const child = spawn(file, argv, { stdio: 'ignore', env: { ...process.env, LEASEHOLD_LOCKSPACE: plan.lockspace, ...env } });
+    const child = spawn(file, argv, {
+      stdio: 'ignore',
+      env: { ...process.env, LEASEHOLD_LOCKSPACE: plan.lockspace, ...env },
+    });
     child.on('error', (error) => {
       this.logger.error({ lockspace: plan.lockspace, err: error }, 'kill command could not run');
       done?.(false);
@@ -181,7 +193,8 @@ export class KillAction {
   private exited(lockspace: string, pid: number): void {
     const campaign = this.campaigns.get(lockspace);
     if (campaign === undefined) return;
-    if (campaign.alive.delete(pid)) this.logger.info({ lockspace, clientPid: pid }, 'lease holder of a lost lockspace has exited');
+    if (campaign.alive.delete(pid))
+      this.logger.info({ lockspace, clientPid: pid }, 'lease holder of a lost lockspace has exited');
     this.checkClean(lockspace);
   }
 

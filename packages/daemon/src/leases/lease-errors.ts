@@ -41,8 +41,15 @@ export function toProtocolError(error: unknown): DaemonError {
   if (error instanceof LaneFailure) {
     const { code, message, details } = error.failure;
     const protocolCode = protocolCodeOf(code, details);
-    const safeDetails = (details === undefined ? {} : (jsonSafe(details) as Record<string, unknown>)) as Record<string, unknown>;
-    return new DaemonError(protocolCode, message, protocolCode === code ? (details === undefined ? undefined : safeDetails) : { ...safeDetails, leaseCode: code });
+    const safeDetails = (details === undefined ? {} : (jsonSafe(details) as Record<string, unknown>)) as Record<
+      string,
+      unknown
+    >;
+    return new DaemonError(
+      protocolCode,
+      message,
+      protocolCode === code ? (details === undefined ? undefined : safeDetails) : { ...safeDetails, leaseCode: code },
+    );
   }
   if (error instanceof DaemonError) return error;
   const { code, message } = classifyError(error);

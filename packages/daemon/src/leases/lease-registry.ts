@@ -22,7 +22,17 @@ import type { LockspaceManager } from '../lockspaces/lockspace-manager.js';
 import type { LockspaceUsers } from '../lockspaces/lockspace-users.js';
 import { DaemonError } from '@leasehold/protocol';
 import { MAX_LEASES_PER_PROCESS } from '@leasehold/protocol';
-import type { AcquireRequest, AcquireResult, ConvertRequest, GetLvbRequest, LeaseInfo, LeaseMode, ReleaseRequest, RequestRequest, SetLvbRequest } from '@leasehold/protocol';
+import type {
+  AcquireRequest,
+  AcquireResult,
+  ConvertRequest,
+  GetLvbRequest,
+  LeaseInfo,
+  LeaseMode,
+  ReleaseRequest,
+  RequestRequest,
+  SetLvbRequest,
+} from '@leasehold/protocol';
 import type { StateDb, StoredLease } from '../state/state-db.js';
 import { monotonicSeconds, sleepMs } from '../util/monotonic.js';
 import { decodeToken, encodeToken } from '../util/wire.js';
@@ -82,11 +92,15 @@ export class LeaseRegistry implements LockspaceUsers {
   // -------------------------------------------------------------------------------- queries
 
   all(): LeaseInfo[] {
-    return [...this.records.values()].filter((record) => record.state !== 'acquiring').map((record) => this.info(record));
+    return [...this.records.values()]
+      .filter((record) => record.state !== 'acquiring')
+      .map((record) => this.info(record));
   }
 
   heldBy(holder: Holder): LeaseInfo[] {
-    return [...(this.byHolder.get(holderKey(holder)) ?? [])].filter((record) => record.state !== 'acquiring').map((record) => this.info(record));
+    return [...(this.byHolder.get(holderKey(holder)) ?? [])]
+      .filter((record) => record.state !== 'acquiring')
+      .map((record) => this.info(record));
   }
 
   countIn(lockspace: string): number {
@@ -100,7 +114,9 @@ export class LeaseRegistry implements LockspaceUsers {
   }
 
   holdersIn(lockspace: string): Array<{ resource: string; holder: string }> {
-    return [...this.records.values()].filter((record) => record.lockspace === lockspace).map((record) => ({ resource: record.resource, holder: describeHolderText(record.holder) }));
+    return [...this.records.values()]
+      .filter((record) => record.lockspace === lockspace)
+      .map((record) => ({ resource: record.resource, holder: describeHolderText(record.holder) }));
   }
 
   // -------------------------------------------------------------------------------- acquire
@@ -108,7 +124,8 @@ export class LeaseRegistry implements LockspaceUsers {
   /** The holder a request names: the caller, a child of the caller (holderPid), or the daemon. */
   holderFor(request: { persistent?: boolean; holderPid?: number }, client: ClientProcess): Holder {
     if (request.persistent === true) {
-      if (request.holderPid !== undefined) throw new DaemonError('BAD_REQUEST', 'persistent and holderPid exclude each other');
+      if (request.holderPid !== undefined)
+        throw new DaemonError('BAD_REQUEST', 'persistent and holderPid exclude each other');
       return { kind: 'persistent' };
     }
     if (request.holderPid === undefined || request.holderPid === client.pid) {
@@ -116,7 +133,11 @@ export class LeaseRegistry implements LockspaceUsers {
     }
     const stat = readProcStat(request.holderPid);
     if (stat === undefined) throw new DaemonError('NOT_PERMITTED', `process ${request.holderPid} does not exist`);
-    if (stat.ppid !== client.pid) throw new DaemonError('NOT_PERMITTED', `process ${request.holderPid} is not a child of the caller (pid ${client.pid})`);
+    if (stat.ppid !== client.pid)
+      throw new DaemonError(
+        'NOT_PERMITTED',
+        `process ${request.holderPid} is not a child of the caller (pid ${client.pid})`,
+      );
     return { kind: 'process', pid: stat.pid, startTime: stat.startTime, uid: client.uid };
   }
 
@@ -137,19 +158,27 @@ export class LeaseRegistry implements LockspaceUsers {
       const existing = this.records.get(key);
       if (existing !== undefined) {
         if (sameHolder(existing.holder, holder)) {
-          throw new DaemonError('ALREADY_HELD', `${request.lockspace}:${request.resource} is already held by this holder (${existing.mode})`);
+          throw new DaemonError(
+            'ALREADY_HELD',
+            `${request.lockspace}:${request.resource} is already held by this holder (${existing.mode})`,
+          );
         }
-        const busy = new DaemonError('LEASE_HELD_LOCALLY', `${request.lockspace}:${request.resource} is held on this host by ${describeHolderText(existing.holder)}`, {
-          holder: describeHolderText(existing.holder),
-          mode: existing.mode,
-        });
+        const busy = new DaemonError(
+          'LEASE_HELD_LOCALLY',
+          `${request.lockspace}:${request.resource} is held on this host by ${describeHolderText(existing.holder)}`,
+          {
+            holder: describeHolderText(existing.holder),
+            mode: existing.mode,
+          },
+        );
         if (timeLeft() <= 0) throw (request.waitSeconds ?? 0) > 0 ? this.timeout(request, busy) : busy;
         await this.waitForLocalRelease(key, timeLeft(), requester.signal);
         continue;
       }
       const outcome = await this.attempt(ls, request, holder, key, Math.max(0, timeLeft()), requester.signal);
       if (outcome.kind === 'held') return outcome.info;
-      if (timeLeft() <= 0 || requester.signal.aborted) throw (request.waitSeconds ?? 0) > 0 ? this.timeout(request, outcome.error) : outcome.error;
+      if (timeLeft() <= 0 || requester.signal.aborted)
+        throw (request.waitSeconds ?? 0) > 0 ? this.timeout(request, outcome.error) : outcome.error;
       await sleepMs(Math.min(timeLeft() * 1000, ACQUIRE_RETRY_MS + Math.random() * ACQUIRE_RETRY_MS));
     }
   }
@@ -162,10 +191,14 @@ export class LeaseRegistry implements LockspaceUsers {
   }
 
   private timeout(request: AcquireRequest, last: DaemonError): DaemonError {
-    return new DaemonError('TIMEOUT', `${request.lockspace}:${request.resource} was still busy after ${request.waitSeconds} s: ${last.message}`, {
-      ...(last.details ?? {}),
-      lastCode: last.code,
-    });
+    return new DaemonError(
+      'TIMEOUT',
+      `${request.lockspace}:${request.resource} was still busy after ${request.waitSeconds} s: ${last.message}`,
+      {
+        ...(last.details ?? {}),
+        lastCode: last.code,
+      },
+    );
   }
 
   /** One acquire through the lane. Busy failures come back as values (the caller may retry). */
@@ -211,7 +244,10 @@ export class LeaseRegistry implements LockspaceUsers {
       this.remove(record);
       this.db.deleteLease(record.lockspace, record.resource, holderKey(holder));
       if (!ls.usable) {
-        throw new DaemonError('LOCKSPACE_LOST', `lockspace ${record.lockspace} lost its lease during the acquire of ${record.resource}`);
+        throw new DaemonError(
+          'LOCKSPACE_LOST',
+          `lockspace ${record.lockspace} lost its lease during the acquire of ${record.resource}`,
+        );
       }
       const code = leaseCodeOf(error);
       const mapped = toProtocolError(error);
@@ -224,9 +260,15 @@ export class LeaseRegistry implements LockspaceUsers {
     // Whoever it was for may have gone meanwhile; then it is given straight back.
     const holderGone = holder.kind === 'process' && !isSameProcessAlive(holder.pid, holder.startTime);
     if (holderGone || signal.aborted || !ls.usable || this.records.get(key) !== record) {
-      this.logger.info({ lockspace: record.lockspace, resource: record.resource, holderGone, aborted: signal.aborted }, 'acquired lease no longer wanted: releasing');
+      this.logger.info(
+        { lockspace: record.lockspace, resource: record.resource, holderGone, aborted: signal.aborted },
+        'acquired lease no longer wanted: releasing',
+      );
       if (this.records.get(key) === record) await this.releaseRecord(record, 'unwanted');
-      throw new DaemonError(holderGone || signal.aborted ? 'CLIENT_GONE' : 'LOCKSPACE_LOST', `${record.lockspace}:${record.resource} was acquired but is no longer wanted`);
+      throw new DaemonError(
+        holderGone || signal.aborted ? 'CLIENT_GONE' : 'LOCKSPACE_LOST',
+        `${record.lockspace}:${record.resource} was acquired but is no longer wanted`,
+      );
     }
     record.state = 'held';
     this.db.transaction(() => {
@@ -275,7 +317,8 @@ export class LeaseRegistry implements LockspaceUsers {
   }
 
   private heldOf(record: LeaseRecord): HeldLease {
-    if (record.held === undefined) throw new DaemonError('NOT_HELD', `${record.lockspace}:${record.resource} is not held on this host`);
+    if (record.held === undefined)
+      throw new DaemonError('NOT_HELD', `${record.lockspace}:${record.resource} is not held on this host`);
     return record.held;
   }
 
@@ -286,11 +329,20 @@ export class LeaseRegistry implements LockspaceUsers {
     record.state = 'converting';
     this.manager.beginResourceOp(ls);
     try {
-      const converted = await this.manager.resourceCall<HeldLease>(ls, { type: 'convert', lease: this.placed(record), mode: modeOf(request.mode), waitSeconds: 0 });
+      const converted = await this.manager.resourceCall<HeldLease>(ls, {
+        type: 'convert',
+        lease: this.placed(record),
+        mode: modeOf(request.mode),
+        waitSeconds: 0,
+      });
       record.held = converted;
       record.mode = request.mode;
       this.persist(record, encodeToken(converted));
-      this.db.addHistory('convert', { lockspace: record.lockspace, resource: record.resource, details: { mode: request.mode, lver: converted.lver } });
+      this.db.addHistory('convert', {
+        lockspace: record.lockspace,
+        resource: record.resource,
+        details: { mode: request.mode, lver: converted.lver },
+      });
       return this.info(record);
     } catch (error) {
       const stillHeld = (error as { failure?: { stillHeld?: HeldLease } }).failure?.stillHeld;
@@ -304,14 +356,21 @@ export class LeaseRegistry implements LockspaceUsers {
       if (record.state === 'converting') record.state = 'held';
       this.manager.endResourceOp(ls);
       // The holder may have exited while the conversion ran (its exit found the lease busy).
-      if (record.holder.kind === 'process' && record.state === 'held' && !isSameProcessAlive(record.holder.pid, record.holder.startTime)) {
+      if (
+        record.holder.kind === 'process' &&
+        record.state === 'held' &&
+        !isSameProcessAlive(record.holder.pid, record.holder.startTime)
+      ) {
         void this.releaseRecord(record, 'holder exited');
       }
     }
   }
 
   /** The held record a request names, if the requester may act on it. */
-  private ownedRecord(request: { lockspace: string; resource: string; persistent?: boolean; holderPid?: number }, client: ClientProcess): LeaseRecord {
+  private ownedRecord(
+    request: { lockspace: string; resource: string; persistent?: boolean; holderPid?: number },
+    client: ClientProcess,
+  ): LeaseRecord {
     const record = this.records.get(leaseKey(request.lockspace, request.resource));
     if (record === undefined && this.manager.get(request.lockspace)?.state === 'starting') {
       // After a restart the leases recorded in state are adopted only once the lockspace is joined.
@@ -322,11 +381,19 @@ export class LeaseRegistry implements LockspaceUsers {
     }
     const wanted = this.holderFor(request, client);
     if (!sameHolder(record.holder, wanted)) {
-      throw new DaemonError('NOT_OWNER', `${request.lockspace}:${request.resource} is held by ${describeHolderText(record.holder)}, not by you`, {
-        holder: describeHolderText(record.holder),
-      });
+      throw new DaemonError(
+        'NOT_OWNER',
+        `${request.lockspace}:${request.resource} is held by ${describeHolderText(record.holder)}, not by you`,
+        {
+          holder: describeHolderText(record.holder),
+        },
+      );
     }
-    if (record.state !== 'held') throw new DaemonError('NOT_HELD', `${request.lockspace}:${request.resource} is being ${record.state === 'releasing' ? 'released' : 'converted'}`);
+    if (record.state !== 'held')
+      throw new DaemonError(
+        'NOT_HELD',
+        `${request.lockspace}:${request.resource} is being ${record.state === 'releasing' ? 'released' : 'converted'}`,
+      );
     return record;
   }
 
@@ -344,8 +411,15 @@ export class LeaseRegistry implements LockspaceUsers {
       }
     } catch (error) {
       // The lease stays ours on disk until our host_id is released or expires; nobody here uses it.
-      this.logger.error({ lockspace: record.lockspace, resource: record.resource, err: toProtocolError(error).toWire() }, 'releasing a lease on disk failed');
-      this.db.addHistory('release_failed', { lockspace: record.lockspace, resource: record.resource, details: { why, error: toProtocolError(error).message } });
+      this.logger.error(
+        { lockspace: record.lockspace, resource: record.resource, err: toProtocolError(error).toWire() },
+        'releasing a lease on disk failed',
+      );
+      this.db.addHistory('release_failed', {
+        lockspace: record.lockspace,
+        resource: record.resource,
+        details: { why, error: toProtocolError(error).message },
+      });
     } finally {
       this.remove(record);
       this.db.transaction(() => {
@@ -365,7 +439,10 @@ export class LeaseRegistry implements LockspaceUsers {
     const holder: Holder = { kind: 'process', pid, startTime, uid: 0 };
     const records = [...(this.byHolder.get(holderKey(holder)) ?? [])].filter((record) => record.state === 'held');
     if (records.length === 0) return;
-    this.logger.info({ clientPid: pid, leases: records.map((record) => `${record.lockspace}:${record.resource}`) }, 'lease holder exited: releasing its leases');
+    this.logger.info(
+      { clientPid: pid, leases: records.map((record) => `${record.lockspace}:${record.resource}`) },
+      'lease holder exited: releasing its leases',
+    );
     for (const record of records) void this.releaseRecord(record, 'holder exited');
   }
 
@@ -382,11 +459,21 @@ export class LeaseRegistry implements LockspaceUsers {
       }
       // No disk I/O for these any more; the state rows stay until the users are gone (onClean).
       this.logger.error(
-        { lockspace, resource: record.resource, mode: record.mode, holderPid: record.holder.kind === 'process' ? record.holder.pid : 'persistent', state: record.state },
+        {
+          lockspace,
+          resource: record.resource,
+          mode: record.mode,
+          holderPid: record.holder.kind === 'process' ? record.holder.pid : 'persistent',
+          state: record.state,
+        },
         'lease lost with its lockspace',
       );
       this.remove(record);
-      this.db.addHistory('lease_lost', { lockspace, resource: record.resource, ...(record.holder.kind === 'process' ? { pid: record.holder.pid } : {}) });
+      this.db.addHistory('lease_lost', {
+        lockspace,
+        resource: record.resource,
+        ...(record.holder.kind === 'process' ? { pid: record.holder.pid } : {}),
+      });
     }
     return { processes: [...processes.values()], persistentResources };
   }
@@ -394,15 +481,24 @@ export class LeaseRegistry implements LockspaceUsers {
   onPings(lockspace: string, fromHostIds: number[]): void {
     const ls = this.manager.get(lockspace);
     if (ls === undefined || !ls.usable) return;
-    const held = [...this.records.values()].filter((record) => record.lockspace === lockspace && record.state === 'held' && record.mode === 'EX' && record.held !== undefined);
+    const held = [...this.records.values()].filter(
+      (record) =>
+        record.lockspace === lockspace && record.state === 'held' && record.mode === 'EX' && record.held !== undefined,
+    );
     if (held.length === 0) return;
     this.manager.beginResourceOp(ls);
     void this.manager
-      .resourceCall<Array<{ lease: PlacedLease; requestLver: bigint; action: string }>>(ls, { type: 'examine_requests', leases: held.map((record) => this.placed(record)), fromHostIds })
+      .resourceCall<Array<{ lease: PlacedLease; requestLver: bigint; action: string }>>(ls, {
+        type: 'examine_requests',
+        leases: held.map((record) => this.placed(record)),
+        fromHostIds,
+      })
       .then((notices) => {
         for (const notice of notices) this.actOnRequest(lockspace, notice.lease, notice.requestLver, notice.action);
       })
-      .catch((error: unknown) => this.logger.warn({ lockspace, err: toProtocolError(error).toWire() }, 'examining requests failed'))
+      .catch((error: unknown) =>
+        this.logger.warn({ lockspace, err: toProtocolError(error).toWire() }, 'examining requests failed'),
+      )
       .finally(() => this.manager.endResourceOp(ls));
   }
 
@@ -419,14 +515,20 @@ export class LeaseRegistry implements LockspaceUsers {
     this.reportedRequests.add(reportKey);
     this.db.addHistory('request_received', { lockspace, resource: record.resource, details: { requestLver, action } });
     if (record.holder.kind === 'persistent') {
-      this.logger.warn({ lockspace, resource: record.resource, action }, 'another host requests a persistent lease; release it to let it go');
+      this.logger.warn(
+        { lockspace, resource: record.resource, action },
+        'another host requests a persistent lease; release it to let it go',
+      );
       return;
     }
     const { pid } = record.holder;
     if (!this.watch.isAlive(pid)) return;
     const command = killCommandFor(this.config, lockspace);
     const signal: NodeJS.Signals = action === 'kill' ? 'SIGKILL' : 'SIGTERM';
-    this.logger.warn({ lockspace, resource: record.resource, clientPid: pid, action }, 'another host requests our lease: asking its holder to stop');
+    this.logger.warn(
+      { lockspace, resource: record.resource, clientPid: pid, action },
+      'another host requests our lease: asking its holder to stop',
+    );
     if (action === 'graceful' && command !== undefined) {
       void import('node:child_process').then(({ spawn }) => {
         const [file, ...args] = command;
@@ -446,14 +548,24 @@ export class LeaseRegistry implements LockspaceUsers {
     this.manager.beginResourceOp(ls);
     const forceMode = request.forceMode === 'force' ? 1 : request.forceMode === 'graceful' ? 2 : 0;
     try {
-      const result = await this.manager.resourceCall<{ ownerId: bigint; lver: bigint; written: boolean; pinged: boolean }>(ls, {
+      const result = await this.manager.resourceCall<{
+        ownerId: bigint;
+        lver: bigint;
+        written: boolean;
+        pinged: boolean;
+      }>(ls, {
         type: 'request',
         where: { resource: request.resource, path: request.path, offsetBytes: request.offsetBytes },
         lver: request.lver === 'next' ? 0n : BigInt(request.lver),
         nextLver: request.lver === 'next',
         forceMode,
       });
-      return { ownerId: Number(result.ownerId), lver: result.lver.toString(), written: result.written, pinged: result.pinged };
+      return {
+        ownerId: Number(result.ownerId),
+        lver: result.lver.toString(),
+        written: result.written,
+        pinged: result.pinged,
+      };
     } catch (error) {
       throw toProtocolError(error);
     } finally {
@@ -472,7 +584,9 @@ export class LeaseRegistry implements LockspaceUsers {
       }
       const held = decodeToken(row.token);
       const holder: Holder =
-        row.holder === 'persistent' ? { kind: 'persistent' } : { kind: 'process', pid: row.pid ?? 0, startTime: row.pidStartTime ?? 0n, uid: 0 };
+        row.holder === 'persistent'
+          ? { kind: 'persistent' }
+          : { kind: 'process', pid: row.pid ?? 0, startTime: row.pidStartTime ?? 0n, uid: 0 };
       const record: LeaseRecord = {
         key,
         lockspace: row.lockspace,
@@ -489,10 +603,20 @@ export class LeaseRegistry implements LockspaceUsers {
       const alive = holder.kind === 'persistent' || isSameProcessAlive(holder.pid, holder.startTime);
       if (alive) {
         this.watchHolder(holder);
-        this.logger.info({ lockspace: row.lockspace, resource: row.resource, holder: describeHolderText(holder) }, 'adopted lease after restart');
-        this.db.addHistory('adopt', { lockspace: row.lockspace, resource: row.resource, ...(holder.kind === 'process' ? { pid: holder.pid } : {}) });
+        this.logger.info(
+          { lockspace: row.lockspace, resource: row.resource, holder: describeHolderText(holder) },
+          'adopted lease after restart',
+        );
+        this.db.addHistory('adopt', {
+          lockspace: row.lockspace,
+          resource: row.resource,
+          ...(holder.kind === 'process' ? { pid: holder.pid } : {}),
+        });
       } else {
-        this.logger.info({ lockspace: row.lockspace, resource: row.resource, holder: describeHolderText(holder) }, 'holder recorded in state is gone: releasing its lease');
+        this.logger.info(
+          { lockspace: row.lockspace, resource: row.resource, holder: describeHolderText(holder) },
+          'holder recorded in state is gone: releasing its lease',
+        );
         void this.releaseRecord(record, 'holder gone across restart');
       }
     }
@@ -504,13 +628,25 @@ export class LeaseRegistry implements LockspaceUsers {
    * ballot) and releasing it leaves it free; if another host has it, there is nothing to clean.
    */
   private async cleanIntent(ls: Lockspace, row: StoredLease): Promise<void> {
-    this.db.deleteLease(row.lockspace, row.resource, row.holder === 'persistent' ? 'persistent' : `pid:${row.pid}:${row.pidStartTime}`);
+    this.db.deleteLease(
+      row.lockspace,
+      row.resource,
+      row.holder === 'persistent' ? 'persistent' : `pid:${row.pid}:${row.pidStartTime}`,
+    );
     if (this.records.has(leaseKey(row.lockspace, row.resource)) || !ls.usable) return;
     this.manager.beginResourceOp(ls);
     try {
-      const held = await this.manager.resourceCall<HeldLease>(ls, { type: 'acquire', where: { resource: row.resource, path: row.path, offsetBytes: row.offsetBytes }, mode: 'exclusive', waitSeconds: 0 });
+      const held = await this.manager.resourceCall<HeldLease>(ls, {
+        type: 'acquire',
+        where: { resource: row.resource, path: row.path, offsetBytes: row.offsetBytes },
+        mode: 'exclusive',
+        waitSeconds: 0,
+      });
       await this.manager.resourceCall(ls, { type: 'release', lease: { path: row.path, held } });
-      this.logger.info({ lockspace: row.lockspace, resource: row.resource }, 'cleaned up an acquire interrupted by the restart');
+      this.logger.info(
+        { lockspace: row.lockspace, resource: row.resource },
+        'cleaned up an acquire interrupted by the restart',
+      );
     } catch {
       // Not ours (or unreachable): nothing to clean.
     } finally {

@@ -39,7 +39,12 @@ function isRaceLoss(error: unknown): boolean {
   return typeof error === 'object' && error !== null && RACE_CODES.has(String((error as { code?: unknown }).code));
 }
 
-export async function pickHostIdAndJoin(io: PickerIo, hostName: string, logger: Logger, random: () => number = Math.random): Promise<JoinedReply> {
+export async function pickHostIdAndJoin(
+  io: PickerIo,
+  hostName: string,
+  logger: Logger,
+  random: () => number = Math.random,
+): Promise<JoinedReply> {
   const lost = new Set<number>();
   for (let attempt = 0; attempt < MAX_FREE_PICK_ATTEMPTS; attempt++) {
     if (io.cancelled()) throw new DaemonError('ABORTED', 'lockstart was cancelled');
@@ -60,7 +65,10 @@ export async function pickHostIdAndJoin(io: PickerIo, hostName: string, logger: 
       return await io.join(hostId, true);
     } catch (error) {
       if (!isRaceLoss(error)) throw error;
-      logger.info({ hostId, code: (error as { code: string }).code }, 'auto host_id: slot taken by another host, picking again');
+      logger.info(
+        { hostId, code: (error as { code: string }).code },
+        'auto host_id: slot taken by another host, picking again',
+      );
       lost.add(hostId);
       await sleepMs(Math.floor(random() * PICK_RETRY_JITTER_MS));
     }
@@ -68,7 +76,12 @@ export async function pickHostIdAndJoin(io: PickerIo, hostName: string, logger: 
   return takeDeadSlot(io, lost, logger, random);
 }
 
-async function takeDeadSlot(io: PickerIo, lost: Set<number>, logger: Logger, random: () => number): Promise<JoinedReply> {
+async function takeDeadSlot(
+  io: PickerIo,
+  lost: Set<number>,
+  logger: Logger,
+  random: () => number,
+): Promise<JoinedReply> {
   const { slots } = await io.readSlots();
   const held = slots.filter((slot) => slot.timestamp !== 0n && !lost.has(slot.hostId)).map((slot) => slot.hostId);
   // Random order, so hosts that all found the lockspace full do not queue on the same slot.
@@ -86,5 +99,8 @@ async function takeDeadSlot(io: PickerIo, lost: Set<number>, logger: Logger, ran
       logger.info({ hostId }, 'auto host_id: held slot is alive');
     }
   }
-  throw new DaemonError('HOSTID_UNAVAILABLE', 'no free or dead host_id could be taken in this lockspace; set one in host-id.conf or free a slot');
+  throw new DaemonError(
+    'HOSTID_UNAVAILABLE',
+    'no free or dead host_id could be taken in this lockspace; set one in host-id.conf or free a slot',
+  );
 }

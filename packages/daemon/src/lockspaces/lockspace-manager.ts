@@ -65,24 +65,36 @@ export class LockspaceManager {
   private closing = false;
 
   constructor(private readonly deps: LockspaceManagerDeps) {
-    this.renewal = new RenewalLanes(deps.logger, deps.config.testFaultDir, deps.config.logLevel, {
-      onNote: (lane, note) => this.onRenewalNote(lane, note),
-      onMoved: (names) => this.onMoved(names),
-      onLaneExit: (names, error) => {
-        for (const name of names) {
-          const ls = this.lockspaces.get(name);
-          if (ls !== undefined && ls.state === 'joined') {
-            this.onLost(ls, 'LANE_FAILED', `the renewal lane of ${name} stopped${error ? `: ${error.message}` : ''}`);
+    this.renewal = new RenewalLanes(
+      deps.logger,
+      deps.config.testFaultDir,
+      deps.config.logLevel,
+      {
+        onNote: (lane, note) => this.onRenewalNote(lane, note),
+        onMoved: (names) => this.onMoved(names),
+        onLaneExit: (names, error) => {
+          for (const name of names) {
+            const ls = this.lockspaces.get(name);
+            if (ls !== undefined && ls.state === 'joined') {
+              this.onLost(ls, 'LANE_FAILED', `the renewal lane of ${name} stopped${error ? `: ${error.message}` : ''}`);
+            }
           }
-        }
+        },
       },
-    }, deps.config.lanes === 'per-device');
-    this.resources = new ResourceLanes(deps.logger, deps.config.testFaultDir, deps.config.logLevel, {
-      onNote: (lane, note) => this.onResourceNote(lane, note),
-      onMoved: (names) => {
-        for (const name of names) this.lockspaces.get(name)?.markResourceMoved();
+      deps.config.lanes === 'per-device',
+    );
+    this.resources = new ResourceLanes(
+      deps.logger,
+      deps.config.testFaultDir,
+      deps.config.logLevel,
+      {
+        onNote: (lane, note) => this.onResourceNote(lane, note),
+        onMoved: (names) => {
+          for (const name of names) this.lockspaces.get(name)?.markResourceMoved();
+        },
       },
-    }, deps.config.lanes === 'per-device');
+      deps.config.lanes === 'per-device',
+    );
   }
 
   setUsers(users: LockspaceUsers): void {
@@ -104,7 +116,8 @@ export class LockspaceManager {
   /** The lockspace, if its delta lease is held and within its deadline; otherwise a coded error. */
   requireUsable(name: string): Lockspace {
     const ls = this.lockspaces.get(name);
-    if (ls === undefined) throw new DaemonError('NO_LOCKSPACE', `lockspace ${name} is not started on this host (use lockstart)`);
+    if (ls === undefined)
+      throw new DaemonError('NO_LOCKSPACE', `lockspace ${name} is not started on this host (use lockstart)`);
     if (ls.usable) return ls;
     switch (ls.state) {
       case 'starting':
@@ -112,10 +125,16 @@ export class LockspaceManager {
       case 'stopping':
         throw new DaemonError('LOCKSPACE_STOPPING', `lockspace ${name} is stopping`);
       case 'failed':
-        throw new DaemonError('NO_LOCKSPACE', `lockspace ${name} failed to start: ${ls.error?.message ?? 'unknown error'}`);
+        throw new DaemonError(
+          'NO_LOCKSPACE',
+          `lockspace ${name} failed to start: ${ls.error?.message ?? 'unknown error'}`,
+        );
       case 'joined':
       case 'lost':
-        throw new DaemonError('LOCKSPACE_LOST', `lockspace ${name} lost its lease: ${ls.error?.message ?? 'renewal deadline passed'}; lockstop it, then lockstart again`);
+        throw new DaemonError(
+          'LOCKSPACE_LOST',
+          `lockspace ${name} lost its lease: ${ls.error?.message ?? 'renewal deadline passed'}; lockstop it, then lockstart again`,
+        );
       default:
         return assertNever(ls.state, 'lockspace state');
     }
@@ -127,23 +146,38 @@ export class LockspaceManager {
     if (this.closing) throw new DaemonError('SHUTTING_DOWN', 'the daemon is shutting down');
     let ls = this.lockspaces.get(request.lockspace);
     if (ls !== undefined) {
-      const same = ls.path === request.path && ls.offsetBytes === request.offsetBytes && (request.hostId === 'auto' || request.hostId === ls.hostId || request.hostId === ls.hostIdRequest);
+      const same =
+        ls.path === request.path &&
+        ls.offsetBytes === request.offsetBytes &&
+        (request.hostId === 'auto' || request.hostId === ls.hostId || request.hostId === ls.hostIdRequest);
       if (ls.state === 'failed' || (ls.state === 'lost' && same)) {
         this.forget(ls);
         ls = undefined;
       } else if (!same) {
-        throw new DaemonError('LOCKSPACE_EXISTS', `lockspace ${request.lockspace} is already ${ls.state} at ${ls.path}:${ls.offsetBytes} with host_id ${ls.hostId ?? ls.hostIdRequest}`);
+        throw new DaemonError(
+          'LOCKSPACE_EXISTS',
+          `lockspace ${request.lockspace} is already ${ls.state} at ${ls.path}:${ls.offsetBytes} with host_id ${ls.hostId ?? ls.hostIdRequest}`,
+        );
       } else if (ls.state === 'stopping') {
-        throw new DaemonError('LOCKSPACE_STOPPING', `lockspace ${request.lockspace} is stopping; wait for it, then start it again`);
+        throw new DaemonError(
+          'LOCKSPACE_STOPPING',
+          `lockspace ${request.lockspace} is stopping; wait for it, then start it again`,
+        );
       }
     }
     if (ls === undefined) {
       if (this.lockspaces.size >= MAX_LOCKSPACES) {
-        throw new DaemonError('TOO_MANY_LOCKSPACES', `${this.lockspaces.size} lockspaces are started (limit ${MAX_LOCKSPACES}); lockstop one first`);
+        throw new DaemonError(
+          'TOO_MANY_LOCKSPACES',
+          `${this.lockspaces.size} lockspaces are started (limit ${MAX_LOCKSPACES}); lockstop one first`,
+        );
       }
       ls = this.create(request.lockspace, request.path, request.offsetBytes, request.hostId);
       this.persist(ls);
-      this.deps.db.addHistory('lockstart', { lockspace: ls.name, details: { path: ls.path, offsetBytes: ls.offsetBytes, hostId: request.hostId } });
+      this.deps.db.addHistory('lockstart', {
+        lockspace: ls.name,
+        details: { path: ls.path, offsetBytes: ls.offsetBytes, hostId: request.hostId },
+      });
       // Lease rows left by an earlier generation (a lockstop during a restart's start, then a crash):
       // their holders may still run, and are stopped before a new generation joins.
       const leftOver = this.deps.db.leases(ls.name).filter((lease) => lease.token !== '');
@@ -162,7 +196,14 @@ export class LockspaceManager {
   }
 
   private create(name: string, path: string, offsetBytes: number, hostIdRequest: number | 'auto'): Lockspace {
-    const ls = new Lockspace(name, path, offsetBytes, hostIdRequest, this.deps.config.ioTimeoutSeconds, this.deps.config.watchdogFireTimeoutSeconds);
+    const ls = new Lockspace(
+      name,
+      path,
+      offsetBytes,
+      hostIdRequest,
+      this.deps.config.ioTimeoutSeconds,
+      this.deps.config.watchdogFireTimeoutSeconds,
+    );
     this.lockspaces.set(name, ls);
     return ls;
   }
@@ -200,7 +241,10 @@ export class LockspaceManager {
           ? { hostId: stored.hostId, generation: stored.generation, stored: leases }
           : { hostId: 0, generation: 0n, stored: leases },
       );
-      this.deps.logger.info({ lockspace: stored.name, resumable, leases: leases.length }, 'restarting lockspace recorded in state');
+      this.deps.logger.info(
+        { lockspace: stored.name, resumable, leases: leases.length },
+        'restarting lockspace recorded in state',
+      );
     }
   }
 
@@ -219,7 +263,8 @@ export class LockspaceManager {
             if (joined === undefined) recovery = { ...recovery, generation: 0n };
           }
           if (joined === undefined) {
-            if (!oldHoldersChecked && recovery !== undefined && recovery.stored.length > 0) await this.confirmOldHoldersDead(ls, recovery.stored);
+            if (!oldHoldersChecked && recovery !== undefined && recovery.stored.length > 0)
+              await this.confirmOldHoldersDead(ls, recovery.stored);
             oldHoldersChecked = true;
             await this.waitForOldHolders(ls);
             joined = await this.join(ls);
@@ -235,7 +280,10 @@ export class LockspaceManager {
       if (ls.state === 'starting') await this.registerWithWatchdog(ls, joined);
       if (ls.state !== 'starting') {
         // lockstop came while we were joining: give the lease straight back.
-        await this.renewal.laneOf(ls.name)?.call({ type: 'leave', lockspace: ls.name }).catch(() => undefined);
+        await this.renewal
+          .laneOf(ls.name)
+          ?.call({ type: 'leave', lockspace: ls.name })
+          .catch(() => undefined);
         this.deps.watchdog.lockspaceRemoved(ls.name);
         this.renewal.leave(ls.name);
         ls.markStartFailed(new DaemonError('LOCKSPACE_STOPPING', `lockspace ${ls.name} was stopped while starting`));
@@ -259,7 +307,10 @@ export class LockspaceManager {
   }
 
   /** A command that needs the lockspace's slot, on its current renewal lane; MovedError if it moves meanwhile. */
-  private callRenewal<T>(ls: Lockspace, command: DistributiveOmit<WithoutReqId<Extract<RenewalCommand, { slot: number }>>, 'slot'>): Promise<T> {
+  private callRenewal<T>(
+    ls: Lockspace,
+    command: DistributiveOmit<WithoutReqId<Extract<RenewalCommand, { slot: number }>>, 'slot'>,
+  ): Promise<T> {
     const epoch = ls.laneEpoch;
     const { lane, slot } = this.renewal.place(ls.name, ls.path);
     const call = lane.call<T>({ ...command, slot } as WithoutReqId<Extract<RenewalCommand, { reqId: number }>>);
@@ -281,7 +332,10 @@ export class LockspaceManager {
       return joined;
     } catch (error) {
       if (error instanceof MovedError) throw error;
-      this.deps.logger.warn({ lockspace: ls.name, hostId: recovery.hostId, err: wireErrorOf(error) }, 'cannot resume the delta lease; joining again');
+      this.deps.logger.warn(
+        { lockspace: ls.name, hostId: recovery.hostId, err: wireErrorOf(error) },
+        'cannot resume the delta lease; joining again',
+      );
       return undefined;
     }
   }
@@ -301,7 +355,10 @@ export class LockspaceManager {
       }
     }
     if (processes.length > 0 || persistentResources.length > 0) {
-      this.deps.logger.warn({ lockspace: ls.name, pids: processes.map((p) => p.pid), persistentResources }, 'old lease holders outlived our delta lease: stopping them before joining again');
+      this.deps.logger.warn(
+        { lockspace: ls.name, pids: processes.map((p) => p.pid), persistentResources },
+        'old lease holders outlived our delta lease: stopping them before joining again',
+      );
       this.deps.kill.start({
         lockspace: ls.name,
         processes,
@@ -326,11 +383,20 @@ export class LockspaceManager {
     const joinWith = (hostId: number, onlyIfFree: boolean, giveUpWhenRenewed = false): Promise<JoinedReply> => {
       ls.hostId = hostId;
       ls.progress('acquire-host-id', `acquiring host_id ${hostId}`, 2 * ls.ioTimeoutSeconds);
-      return this.callRenewal<JoinedReply>(ls, { type: 'join', config: ls.deltaConfig(hostId, hostName), path: ls.path, onlyIfFree, giveUpWhenRenewed });
+      return this.callRenewal<JoinedReply>(ls, {
+        type: 'join',
+        config: ls.deltaConfig(hostId, hostName),
+        path: ls.path,
+        onlyIfFree,
+        giveUpWhenRenewed,
+      });
     };
     // Which host_id first is the host core's rule (chooseHostId); only the lookups are done here.
     const configured = typeof ls.hostIdRequest === 'number' ? undefined : this.deps.hostIds.lookup(ls.name);
-    const remembered = typeof ls.hostIdRequest === 'number' || configured !== undefined ? undefined : this.deps.db.rememberedHostId(ls.name, ls.path, ls.offsetBytes);
+    const remembered =
+      typeof ls.hostIdRequest === 'number' || configured !== undefined
+        ? undefined
+        : this.deps.db.rememberedHostId(ls.name, ls.path, ls.offsetBytes);
     let rememberedTaken = false;
     for (;;) {
       const choice = chooseHostId(ls.hostIdRequest, configured, remembered, rememberedTaken);
@@ -342,7 +408,10 @@ export class LockspaceManager {
       } catch (error) {
         if (error instanceof MovedError) throw error;
         if (!SLOT_TAKEN_CODES.has(wireErrorOf(error).code)) throw error;
-        logger.warn({ lockspace: ls.name, hostId: choice.hostId }, 'remembered host_id is taken by another host; picking a new one');
+        logger.warn(
+          { lockspace: ls.name, hostId: choice.hostId },
+          'remembered host_id is taken by another host; picking a new one',
+        );
         this.deps.db.forgetHostId(ls.name, ls.path, ls.offsetBytes);
         rememberedTaken = true;
       }
@@ -351,7 +420,13 @@ export class LockspaceManager {
     ls.progress('pick-host-id', 'choosing a free host_id');
     return pickHostIdAndJoin(
       {
-        readSlots: () => this.callRenewal<SlotsReply>(ls, { type: 'read_slots', lockspace: ls.name, path: ls.path, offsetBytes: ls.offsetBytes }),
+        readSlots: () =>
+          this.callRenewal<SlotsReply>(ls, {
+            type: 'read_slots',
+            lockspace: ls.name,
+            path: ls.path,
+            offsetBytes: ls.offsetBytes,
+          }),
         // auto: a held slot is waited on only while its owner is silent, never once it is seen renewing.
         join: (hostId, onlyIfFree) => joinWith(hostId, onlyIfFree, true),
         progress: (message) => ls.progress('pick-host-id', message),
@@ -372,7 +447,10 @@ export class LockspaceManager {
     try {
       await this.deps.watchdog.lockspaceAdded(ls.name, lastRenewalSeconds + idRenewalFailSeconds(ls.ioTimeoutSeconds));
     } catch (error) {
-      await this.renewal.laneOf(ls.name)?.call({ type: 'leave', lockspace: ls.name }).catch(() => undefined);
+      await this.renewal
+        .laneOf(ls.name)
+        ?.call({ type: 'leave', lockspace: ls.name })
+        .catch(() => undefined);
       this.deps.watchdog.lockspaceRemoved(ls.name);
       throw error;
     }
@@ -388,9 +466,18 @@ export class LockspaceManager {
       this.deps.db.rememberHostId(ls.name, ls.path, ls.offsetBytes, joined.hostId);
     }
     this.persist(ls);
-    this.deps.db.addHistory('joined', { lockspace: ls.name, details: { hostId: joined.hostId, generation: joined.generation, source: ls.hostIdSource } });
+    this.deps.db.addHistory('joined', {
+      lockspace: ls.name,
+      details: { hostId: joined.hostId, generation: joined.generation, source: ls.hostIdSource },
+    });
     this.deps.logger.info(
-      { lockspace: ls.name, hostId: joined.hostId, generation: joined.generation.toString(), source: ls.hostIdSource, seconds: monotonicSeconds() - ls.startedAtSeconds },
+      {
+        lockspace: ls.name,
+        hostId: joined.hostId,
+        generation: joined.generation.toString(),
+        source: ls.hostIdSource,
+        seconds: monotonicSeconds() - ls.startedAtSeconds,
+      },
       'lockspace joined',
     );
     ls.progress('joined', `joined with host_id ${joined.hostId} generation ${joined.generation}`);
@@ -409,14 +496,18 @@ export class LockspaceManager {
         // An explicit stop of a lost lockspace is the admin saying its persistent users are stopped
         // (their rows go: a later start must not wait for them again).
         this.deps.kill.dropPersistent(name);
-        for (const lease of this.deps.db.leases(name)) if (lease.holder === 'persistent') this.deps.db.deleteLease(name, lease.resource, 'persistent');
+        for (const lease of this.deps.db.leases(name))
+          if (lease.holder === 'persistent') this.deps.db.deleteLease(name, lease.resource, 'persistent');
         this.forget(ls);
         this.deps.db.deleteLockspace(name);
         this.deps.db.addHistory('lockstop', { lockspace: name, details: { from: ls.state } });
         return { lockspace: name, state: 'stopped' };
       case 'starting': {
         if (ls.recordedLeases > 0) {
-          throw new DaemonError('LOCKSPACE_BUSY', `lockspace ${name} is starting again with ${ls.recordedLeases} lease(s) recorded as held; release them once it is joined`);
+          throw new DaemonError(
+            'LOCKSPACE_BUSY',
+            `lockspace ${name} is starting again with ${ls.recordedLeases} lease(s) recorded as held; release them once it is joined`,
+          );
         }
         // A start may be waiting for the persistent users of an older generation: the admin's stop
         // says they are gone.
@@ -431,7 +522,9 @@ export class LockspaceManager {
       case 'joined': {
         const held = this.users.countIn(name);
         if (held > 0) {
-          throw new DaemonError('LOCKSPACE_BUSY', `lockspace ${name} has ${held} lease(s) held; release them first`, { holders: this.users.holdersIn(name) });
+          throw new DaemonError('LOCKSPACE_BUSY', `lockspace ${name} has ${held} lease(s) held; release them first`, {
+            holders: this.users.holdersIn(name),
+          });
         }
         ls.becomeStopping();
         const done = this.teardown(ls);
@@ -465,12 +558,18 @@ export class LockspaceManager {
     if (lane === undefined) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new DaemonError('TIMEOUT', 'the release of the delta lease did not complete')), LEAVE_TIMEOUT_IO_TIMEOUTS * ls.ioTimeoutSeconds * 1000);
+      timer = setTimeout(
+        () => reject(new DaemonError('TIMEOUT', 'the release of the delta lease did not complete')),
+        LEAVE_TIMEOUT_IO_TIMEOUTS * ls.ioTimeoutSeconds * 1000,
+      );
     });
     try {
       await Promise.race([lane.call({ type: 'leave', lockspace: ls.name }), ls.whenMoved(ls.laneEpoch), timeout]);
     } catch (error) {
-      this.deps.logger.warn({ lockspace: ls.name, err: wireErrorOf(error) }, 'releasing the delta lease failed (it expires by itself)');
+      this.deps.logger.warn(
+        { lockspace: ls.name, err: wireErrorOf(error) },
+        'releasing the delta lease failed (it expires by itself)',
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -498,14 +597,28 @@ export class LockspaceManager {
         if (ls.state === 'joined') {
           ls.armExpiry(() => this.onExpired(ls));
           this.deps.watchdog.lockspaceRenewed(ls.name, ls.joinedDeadlineSeconds());
-          this.resources.laneOf(ls.name)?.send({ type: 'renewed', lockspace: ls.name, lastRenewalSeconds: note.lastRenewalSeconds, hosts: note.hosts });
+          this.resources.laneOf(ls.name)?.send({
+            type: 'renewed',
+            lockspace: ls.name,
+            lastRenewalSeconds: note.lastRenewalSeconds,
+            hosts: note.hosts,
+          });
         }
         return;
       case 'renewal_error':
-        ls.recordRenewal({ startedSeconds: note.atSeconds, durationMs: 0, ok: false, code: note.code, message: note.message });
+        ls.recordRenewal({
+          startedSeconds: note.atSeconds,
+          durationMs: 0,
+          ok: false,
+          code: note.code,
+          message: note.message,
+        });
         return;
       case 'renewal_warn':
-        this.deps.logger.warn({ lockspace: ls.name, sinceSeconds: note.sinceSeconds }, 'no successful renewal for 6 x io_timeout');
+        this.deps.logger.warn(
+          { lockspace: ls.name, sinceSeconds: note.sinceSeconds },
+          'no successful renewal for 6 x io_timeout',
+        );
         return;
       case 'lost':
         if (ls.state === 'joined') this.onLost(ls, note.code, note.message);
@@ -548,11 +661,19 @@ export class LockspaceManager {
     this.deps.watchdog.lockspaceLost(ls.name);
     const users = this.users.dropForLoss(ls.name);
     logger.error(
-      { lockspace: ls.name, code, pids: users.processes.map((p) => p.pid), persistentResources: users.persistentResources },
+      {
+        lockspace: ls.name,
+        code,
+        pids: users.processes.map((p) => p.pid),
+        persistentResources: users.persistentResources,
+      },
       `LEASE LOST in lockspace ${ls.name}: ${message}; stopping every user of its leases`,
     );
     this.persist(ls);
-    db.addHistory('lease_lost', { lockspace: ls.name, details: { code, message, pids: users.processes.map((p) => p.pid), persistent: users.persistentResources } });
+    db.addHistory('lease_lost', {
+      lockspace: ls.name,
+      details: { code, message, pids: users.processes.map((p) => p.pid), persistent: users.persistentResources },
+    });
     this.deps.kill.start({
       lockspace: ls.name,
       processes: users.processes,
@@ -611,7 +732,11 @@ export class LockspaceManager {
    * resource operation may be repeated from the start: a ballot that had already committed us finds
    * our own value). Aborting `signal` cancels the command in the lane.
    */
-  async resourceCall<T>(ls: Lockspace, command: DistributiveOmit<WithoutReqId<Extract<ResourceCommand, { reqId: number }>>, 'lockspace'>, signal?: AbortSignal): Promise<T> {
+  async resourceCall<T>(
+    ls: Lockspace,
+    command: DistributiveOmit<WithoutReqId<Extract<ResourceCommand, { reqId: number }>>, 'lockspace'>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (!ls.usable) throw this.notUsable(ls);
       const epoch = ls.resourceEpoch;
@@ -620,13 +745,19 @@ export class LockspaceManager {
       const onAbort = (): void => lane.send({ type: 'cancel', targetReqId: laneReqId });
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const call = lane.call<T>({ ...command, lockspace: ls.name } as WithoutReqId<Extract<ResourceCommand, { reqId: number }>>, (reqId) => {
-          laneReqId = reqId;
-        });
+        const call = lane.call<T>(
+          { ...command, lockspace: ls.name } as WithoutReqId<Extract<ResourceCommand, { reqId: number }>>,
+          (reqId) => {
+            laneReqId = reqId;
+          },
+        );
         return await Promise.race([call, ls.whenResourceMoved(epoch)]);
       } catch (error) {
         if (!(error instanceof MovedError) || attempt >= MAX_RESOURCE_MOVES) throw error;
-        this.deps.logger.info({ lockspace: ls.name, op: command.type }, 'resource lane stalled elsewhere: repeating the operation on a new lane');
+        this.deps.logger.info(
+          { lockspace: ls.name, op: command.type },
+          'resource lane stalled elsewhere: repeating the operation on a new lane',
+        );
       } finally {
         signal?.removeEventListener('abort', onAbort);
       }
@@ -702,7 +833,14 @@ export class LockspaceManager {
 
   // ---------------------------------------------------------------------------- events, etc.
 
-  async setEvent(name: string, hostId: number, event: bigint, data: bigint, generation: bigint, replace: boolean): Promise<void> {
+  async setEvent(
+    name: string,
+    hostId: number,
+    event: bigint,
+    data: bigint,
+    generation: bigint,
+    replace: boolean,
+  ): Promise<void> {
     this.requireUsable(name);
     const lane = this.renewal.laneOf(name);
     if (lane === undefined) throw new DaemonError('LOCKSPACE_LOST', `lockspace ${name} has no renewal lane`);
@@ -724,7 +862,16 @@ export class LockspaceManager {
         this.deps.watchdog.lockspaceRemoved(ls.name);
         await this.leaveDeltaLease(ls);
         // Keep the row: it is started again at the next daemon start.
-        this.deps.db.upsertLockspace({ name: ls.name, path: ls.path, offsetBytes: ls.offsetBytes, hostIdRequest: ls.hostIdRequest, hostId: ls.hostId, generation: ls.generation, startAtBoot: true, state: 'stopped' });
+        this.deps.db.upsertLockspace({
+          name: ls.name,
+          path: ls.path,
+          offsetBytes: ls.offsetBytes,
+          hostIdRequest: ls.hostIdRequest,
+          hostId: ls.hostId,
+          generation: ls.generation,
+          startAtBoot: true,
+          state: 'stopped',
+        });
       } else if (ls.state === 'starting') {
         ls.cancelStart();
         this.renewal.laneOf(ls.name)?.send({ type: 'cancel_join', lockspace: ls.name });
@@ -745,7 +892,12 @@ export class LockspaceManager {
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export function wireErrorOf(error: unknown): WireError {
-  if (error instanceof LaneFailure) return { code: error.failure.code, message: error.failure.message, ...(error.failure.details ? { details: jsonSafe(error.failure.details) as Record<string, unknown> } : {}) };
+  if (error instanceof LaneFailure)
+    return {
+      code: error.failure.code,
+      message: error.failure.message,
+      ...(error.failure.details ? { details: jsonSafe(error.failure.details) as Record<string, unknown> } : {}),
+    };
   if (error instanceof DaemonError) return error.toWire();
   if (typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string') {
     return { code: (error as { code: string }).code, message: String((error as { message?: unknown }).message ?? '') };

@@ -6,10 +6,24 @@
  */
 import type { Geometry } from '@leasehold/ondisk';
 import { assert, assertNever, LockspaceMachine, type HostIdSource } from '@leasehold/host-core';
-import { deltaDeadlineSeconds, hostState, type Clock, type DeltaEvent, type DeltaLeaseConfig, type HostStatus } from '@leasehold/lease';
+import {
+  deltaDeadlineSeconds,
+  hostState,
+  type Clock,
+  type DeltaEvent,
+  type DeltaLeaseConfig,
+  type HostStatus,
+} from '@leasehold/lease';
 import type { WireError } from '@leasehold/protocol';
 import { EVENT_BACKLOG_LENGTH, RENEWAL_HISTORY_LENGTH } from '@leasehold/protocol';
-import type { EventInfo, HostInfo, LockspaceInfo, LockspaceState, ProgressInfo, RenewalRecord } from '@leasehold/protocol';
+import type {
+  EventInfo,
+  HostInfo,
+  LockspaceInfo,
+  LockspaceState,
+  ProgressInfo,
+  RenewalRecord,
+} from '@leasehold/protocol';
 import { RingBuffer } from '../util/ring-buffer.js';
 import { monotonicClock } from '../util/monotonic.js';
 
@@ -69,7 +83,10 @@ export class Lockspace {
     readonly watchdogFireTimeoutSeconds: number,
     private readonly clock: Clock = monotonicClock,
   ) {
-    this.machine = new LockspaceMachine({ name, path, offsetBytes, hostIdRequest, configuredHostId: undefined, rememberedHostId: undefined }, undefined);
+    this.machine = new LockspaceMachine(
+      { name, path, offsetBytes, hostIdRequest, configuredHostId: undefined, rememberedHostId: undefined },
+      undefined,
+    );
     this.startedAtSeconds = clock.nowSeconds();
     this.started = new Promise<void>((resolve, reject) => {
       this.settleStart = { resolve, reject };
@@ -109,7 +126,10 @@ export class Lockspace {
   /** The companion acknowledged the registration of our delta lease: the lockspace may be used. */
   becomeJoined(joined: { hostId: number; generation: bigint; geometry: Geometry; lastRenewalSeconds: number }): void {
     this.machine.enterPhase('register');
-    this.machine.becomeJoined({ hostId: joined.hostId, generation: joined.generation, lastRenewalSeconds: joined.lastRenewalSeconds }, this.hostIdSource ?? 'given');
+    this.machine.becomeJoined(
+      { hostId: joined.hostId, generation: joined.generation, lastRenewalSeconds: joined.lastRenewalSeconds },
+      this.hostIdSource ?? 'given',
+    );
     this.error = undefined;
     this.hostId = joined.hostId;
     this.generation = joined.generation;
@@ -139,12 +159,21 @@ export class Lockspace {
   /** What a joined lockspace holds (asserted joined: never read through a null). */
   joinedFacts(): JoinedLockspace {
     const { hostId, generation, geometry, lastRenewalSeconds } = this;
-    assert(this.state === 'joined' && hostId !== null && generation !== null && geometry !== null && lastRenewalSeconds !== null, `${this.name}: joined facts read while ${this.state}`);
+    assert(
+      this.state === 'joined' &&
+        hostId !== null &&
+        generation !== null &&
+        geometry !== null &&
+        lastRenewalSeconds !== null,
+      `${this.name}: joined facts read while ${this.state}`,
+    );
     return { hostId, generation, geometry, lastRenewalSeconds };
   }
 
   get expiresAtSeconds(): number | null {
-    return this.lastRenewalSeconds === null ? null : deltaDeadlineSeconds(this.lastRenewalSeconds, this.ioTimeoutSeconds);
+    return this.lastRenewalSeconds === null
+      ? null
+      : deltaDeadlineSeconds(this.lastRenewalSeconds, this.ioTimeoutSeconds);
   }
 
   /** The deadline of a joined lockspace (asserted joined). */
@@ -288,7 +317,11 @@ export class Lockspace {
 
   hostInfos(): HostInfo[] {
     const now = this.clock.nowSeconds();
-    const params = { selfHostId: this.hostId ?? 0, ourIoTimeoutSeconds: this.ioTimeoutSeconds, watchdogFireTimeoutSeconds: this.watchdogFireTimeoutSeconds };
+    const params = {
+      selfHostId: this.hostId ?? 0,
+      ourIoTimeoutSeconds: this.ioTimeoutSeconds,
+      watchdogFireTimeoutSeconds: this.watchdogFireTimeoutSeconds,
+    };
     return this.hosts.map((status) => ({
       hostId: status.hostId,
       // Judged by the lease layer's rule from the latest sample (as the renewal lane does).

@@ -16,7 +16,10 @@ export function resolveGroup(group: string, groupFile = '/etc/group'): number {
   try {
     text = readFileSync(groupFile, 'utf8');
   } catch (error) {
-    throw new DaemonError('BAD_CONFIG', `cannot read ${groupFile} to resolve socket group "${group}": ${(error as Error).message}`);
+    throw new DaemonError(
+      'BAD_CONFIG',
+      `cannot read ${groupFile} to resolve socket group "${group}": ${(error as Error).message}`,
+    );
   }
   for (const line of text.split('\n')) {
     const [name, , gid] = line.split(':');

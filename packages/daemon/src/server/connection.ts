@@ -67,11 +67,18 @@ export class Connection implements ClientConnection {
       return this.refuse({ code: 'ACCESS_DENIED', message: 'peer credentials unavailable' });
     }
     if (!deps.access.allows(credentials)) {
-      deps.logger.warn({ clientPid: credentials.pid, uid: credentials.uid, gid: credentials.gid }, 'connection refused: not root, the daemon user, or in the socket group');
-      return this.refuse({ code: 'ACCESS_DENIED', message: `uid ${credentials.uid} may not use this socket (root, the daemon's user and the socket group only)` });
+      deps.logger.warn(
+        { clientPid: credentials.pid, uid: credentials.uid, gid: credentials.gid },
+        'connection refused: not root, the daemon user, or in the socket group',
+      );
+      return this.refuse({
+        code: 'ACCESS_DENIED',
+        message: `uid ${credentials.uid} may not use this socket (root, the daemon's user and the socket group only)`,
+      });
     }
     this.client = deps.clients.attach(credentials, this);
-    if (this.client === undefined) return this.refuse({ code: 'CLIENT_GONE', message: 'the connecting process has already exited' });
+    if (this.client === undefined)
+      return this.refuse({ code: 'CLIENT_GONE', message: 'the connecting process has already exited' });
     socket.on('data', (data: Buffer) => this.onData(data));
     return true;
   }
@@ -83,7 +90,11 @@ export class Connection implements ClientConnection {
   ownerGone(): void {
     if (this.closed) return;
     // A forked child holding the socket must not speak for its dead parent.
-    this.send({ id: null, ok: false, error: { code: 'CLIENT_GONE', message: 'the process that opened this connection has exited' } });
+    this.send({
+      id: null,
+      ok: false,
+      error: { code: 'CLIENT_GONE', message: 'the process that opened this connection has exited' },
+    });
     this.abortAll();
     this.socket.end();
     this.socket.destroySoon();
@@ -103,7 +114,11 @@ export class Connection implements ClientConnection {
     if (this.closed) return;
     for (const frame of this.framer.push(data)) {
       if (frame.kind === 'oversize') {
-        this.send({ id: null, ok: false, error: { code: 'MESSAGE_TOO_LARGE', message: `a request line may be at most ${MAX_MESSAGE_BYTES} bytes` } });
+        this.send({
+          id: null,
+          ok: false,
+          error: { code: 'MESSAGE_TOO_LARGE', message: `a request line may be at most ${MAX_MESSAGE_BYTES} bytes` },
+        });
         this.socket.end();
         this.socket.destroySoon();
         return;
@@ -131,15 +146,30 @@ export class Connection implements ClientConnection {
     }
     const client = this.client!;
     if (client.gone) {
-      this.send({ id, ok: false, error: { code: 'CLIENT_GONE', message: 'the process that opened this connection has exited' } });
+      this.send({
+        id,
+        ok: false,
+        error: { code: 'CLIENT_GONE', message: 'the process that opened this connection has exited' },
+      });
       return;
     }
     if (this.inflight.has(id)) {
-      this.send({ id, ok: false, error: { code: 'DUPLICATE_REQUEST_ID', message: `request ${id} is already in progress` } });
+      this.send({
+        id,
+        ok: false,
+        error: { code: 'DUPLICATE_REQUEST_ID', message: `request ${id} is already in progress` },
+      });
       return;
     }
     if (this.inflight.size >= MAX_INFLIGHT_PER_CONNECTION) {
-      this.send({ id, ok: false, error: { code: 'TOO_MANY_REQUESTS', message: `at most ${MAX_INFLIGHT_PER_CONNECTION} requests may be in progress per connection` } });
+      this.send({
+        id,
+        ok: false,
+        error: {
+          code: 'TOO_MANY_REQUESTS',
+          message: `at most ${MAX_INFLIGHT_PER_CONNECTION} requests may be in progress per connection`,
+        },
+      });
       return;
     }
     const abort = new AbortController();

@@ -162,7 +162,9 @@ export class StateDb {
     const version = this.getMeta('schema_version');
     if (version === undefined) this.setMeta('schema_version', String(SCHEMA_VERSION));
     else if (Number(version) > SCHEMA_VERSION) {
-      throw new Error(`state database ${path} has schema version ${version}, newer than this daemon's ${SCHEMA_VERSION}`);
+      throw new Error(
+        `state database ${path} has schema version ${version}, newer than this daemon's ${SCHEMA_VERSION}`,
+      );
     }
   }
 
@@ -192,31 +194,32 @@ export class StateDb {
   }
 
   setMeta(key: string, value: string): void {
-    this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(
+      key,
+      value,
+    );
   }
 
   // ------------------------------------------------------------------------------ lockspaces
 
   upsertLockspace(lockspace: StoredLockspace): void {
-    this
-      .stmt(
-        `INSERT INTO lockspaces (name, path, offset_bytes, host_id_request, host_id, generation, start_at_boot, state, updated_at)
+    this.stmt(
+      `INSERT INTO lockspaces (name, path, offset_bytes, host_id_request, host_id, generation, start_at_boot, state, updated_at)
          VALUES (@name, @path, @offsetBytes, @hostIdRequest, @hostId, @generation, @startAtBoot, @state, @now)
          ON CONFLICT(name) DO UPDATE SET path = excluded.path, offset_bytes = excluded.offset_bytes,
            host_id_request = excluded.host_id_request, host_id = excluded.host_id, generation = excluded.generation,
            start_at_boot = excluded.start_at_boot, state = excluded.state, updated_at = excluded.updated_at`,
-      )
-      .run({
-        name: lockspace.name,
-        path: lockspace.path,
-        offsetBytes: lockspace.offsetBytes,
-        hostIdRequest: String(lockspace.hostIdRequest),
-        hostId: lockspace.hostId,
-        generation: lockspace.generation === null ? null : lockspace.generation.toString(),
-        startAtBoot: lockspace.startAtBoot ? 1 : 0,
-        state: lockspace.state,
-        now: new Date().toISOString(),
-      });
+    ).run({
+      name: lockspace.name,
+      path: lockspace.path,
+      offsetBytes: lockspace.offsetBytes,
+      hostIdRequest: String(lockspace.hostIdRequest),
+      hostId: lockspace.hostId,
+      generation: lockspace.generation === null ? null : lockspace.generation.toString(),
+      startAtBoot: lockspace.startAtBoot ? 1 : 0,
+      state: lockspace.state,
+      now: new Date().toISOString(),
+    });
   }
 
   deleteLockspace(name: string): void {
@@ -238,55 +241,59 @@ export class StateDb {
   }
 
   rememberedHostId(lockspace: string, path: string, offsetBytes: number): number | undefined {
-    const row = this
-      .stmt('SELECT host_id FROM remembered_host_ids WHERE lockspace = ? AND path = ? AND offset_bytes = ?')
-      .get(lockspace, path, offsetBytes) as { host_id: number } | undefined;
+    const row = this.stmt(
+      'SELECT host_id FROM remembered_host_ids WHERE lockspace = ? AND path = ? AND offset_bytes = ?',
+    ).get(lockspace, path, offsetBytes) as { host_id: number } | undefined;
     return row?.host_id;
   }
 
   rememberHostId(lockspace: string, path: string, offsetBytes: number, hostId: number): void {
-    this
-      .stmt(
-        `INSERT INTO remembered_host_ids (lockspace, path, offset_bytes, host_id) VALUES (?, ?, ?, ?)
+    this.stmt(
+      `INSERT INTO remembered_host_ids (lockspace, path, offset_bytes, host_id) VALUES (?, ?, ?, ?)
          ON CONFLICT(lockspace, path, offset_bytes) DO UPDATE SET host_id = excluded.host_id`,
-      )
-      .run(lockspace, path, offsetBytes, hostId);
+    ).run(lockspace, path, offsetBytes, hostId);
   }
 
   forgetHostId(lockspace: string, path: string, offsetBytes: number): void {
-    this.stmt('DELETE FROM remembered_host_ids WHERE lockspace = ? AND path = ? AND offset_bytes = ?').run(lockspace, path, offsetBytes);
+    this.stmt('DELETE FROM remembered_host_ids WHERE lockspace = ? AND path = ? AND offset_bytes = ?').run(
+      lockspace,
+      path,
+      offsetBytes,
+    );
   }
 
   // ---------------------------------------------------------------------------------- leases
 
   putLease(lease: StoredLease): void {
-    this
-      .stmt(
-        `INSERT INTO leases (lockspace, resource, holder_key, path, offset_bytes, mode, lver, host_id, generation, holder, pid, pid_start_time, token, acquired_at)
+    this.stmt(
+      `INSERT INTO leases (lockspace, resource, holder_key, path, offset_bytes, mode, lver, host_id, generation, holder, pid, pid_start_time, token, acquired_at)
          VALUES (@lockspace, @resource, @holderKey, @path, @offsetBytes, @mode, @lver, @hostId, @generation, @holder, @pid, @pidStartTime, @token, @acquiredAt)
          ON CONFLICT(lockspace, resource, holder_key) DO UPDATE SET path = excluded.path, offset_bytes = excluded.offset_bytes,
            mode = excluded.mode, lver = excluded.lver, host_id = excluded.host_id, generation = excluded.generation, token = excluded.token`,
-      )
-      .run({
-        lockspace: lease.lockspace,
-        resource: lease.resource,
-        holderKey: holderKeyOf(lease.holder, lease.pid, lease.pidStartTime),
-        path: lease.path,
-        offsetBytes: lease.offsetBytes,
-        mode: lease.mode,
-        lver: lease.lver.toString(),
-        hostId: lease.hostId,
-        generation: lease.generation.toString(),
-        holder: lease.holder,
-        pid: lease.pid,
-        pidStartTime: lease.pidStartTime === null ? null : lease.pidStartTime.toString(),
-        token: lease.token,
-        acquiredAt: lease.acquiredAt,
-      });
+    ).run({
+      lockspace: lease.lockspace,
+      resource: lease.resource,
+      holderKey: holderKeyOf(lease.holder, lease.pid, lease.pidStartTime),
+      path: lease.path,
+      offsetBytes: lease.offsetBytes,
+      mode: lease.mode,
+      lver: lease.lver.toString(),
+      hostId: lease.hostId,
+      generation: lease.generation.toString(),
+      holder: lease.holder,
+      pid: lease.pid,
+      pidStartTime: lease.pidStartTime === null ? null : lease.pidStartTime.toString(),
+      token: lease.token,
+      acquiredAt: lease.acquiredAt,
+    });
   }
 
   deleteLease(lockspace: string, resource: string, holderKey: string): void {
-    this.stmt('DELETE FROM leases WHERE lockspace = ? AND resource = ? AND holder_key = ?').run(lockspace, resource, holderKey);
+    this.stmt('DELETE FROM leases WHERE lockspace = ? AND resource = ? AND holder_key = ?').run(
+      lockspace,
+      resource,
+      holderKey,
+    );
   }
 
   deleteLeasesOf(lockspace: string): void {
@@ -318,17 +325,20 @@ export class StateDb {
 
   // --------------------------------------------------------------------------------- history
 
-  addHistory(kind: string, fields: { lockspace?: string; resource?: string; pid?: number; details?: Record<string, unknown> } = {}): void {
-    this
-      .stmt('INSERT INTO history (at, kind, lockspace, resource, pid, details) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(
-        new Date().toISOString(),
-        kind,
-        fields.lockspace ?? null,
-        fields.resource ?? null,
-        fields.pid ?? null,
-        fields.details === undefined ? null : JSON.stringify(fields.details, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
-      );
+  addHistory(
+    kind: string,
+    fields: { lockspace?: string; resource?: string; pid?: number; details?: Record<string, unknown> } = {},
+  ): void {
+    this.stmt('INSERT INTO history (at, kind, lockspace, resource, pid, details) VALUES (?, ?, ?, ?, ?, ?)').run(
+      new Date().toISOString(),
+      kind,
+      fields.lockspace ?? null,
+      fields.resource ?? null,
+      fields.pid ?? null,
+      fields.details === undefined
+        ? null
+        : JSON.stringify(fields.details, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+    );
     // Prune now and then, not on every insert.
     if (++this.historyWrites % 500 === 0) {
       this.stmt('DELETE FROM history WHERE id <= (SELECT MAX(id) FROM history) - ?').run(MAX_HISTORY_ROWS);
@@ -345,7 +355,10 @@ export class StateDb {
       pid: number | null;
       details: string | null;
     }>;
-    return rows.map((row) => ({ ...row, details: row.details === null ? null : (JSON.parse(row.details) as Record<string, unknown>) }));
+    return rows.map((row) => ({
+      ...row,
+      details: row.details === null ? null : (JSON.parse(row.details) as Record<string, unknown>),
+    }));
   }
 
   /** Copies the WAL into the database file (PASSIVE: never waits for readers). */

@@ -211,7 +211,13 @@ export class CompanionLink implements WatchdogLink {
       if (registration.lost) this.notify({ op: 'lost', lockspace });
     }
     this.options.logger.info(
-      { watchdog: 'companion', device: result.device, fireTimeoutSeconds: result.fireTimeoutSeconds, intervalSeconds: result.intervalSeconds, replayed: this.registrations.size },
+      {
+        watchdog: 'companion',
+        device: result.device,
+        fireTimeoutSeconds: result.fireTimeoutSeconds,
+        intervalSeconds: result.intervalSeconds,
+        replayed: this.registrations.size,
+      },
       this.everConnected ? 'reconnected to the watchdog companion' : 'connected to the watchdog companion',
     );
     this.everConnected = true;
@@ -251,7 +257,11 @@ export class CompanionLink implements WatchdogLink {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        resolve({ id, ok: false, error: { code: 'TIMEOUT', message: `no answer from the companion within ${REQUEST_TIMEOUT_MS} ms` } });
+        resolve({
+          id,
+          ok: false,
+          error: { code: 'TIMEOUT', message: `no answer from the companion within ${REQUEST_TIMEOUT_MS} ms` },
+        });
       }, REQUEST_TIMEOUT_MS);
       this.pending.set(id, { resolve, timer });
       socket.write(encodeLine({ id, ...body }));
@@ -264,7 +274,10 @@ export class CompanionLink implements WatchdogLink {
     if (socket === undefined) return;
     void this.request(socket, body).then((reply) => {
       if (!reply.ok && reply.error.code !== 'DISCONNECTED') {
-        this.options.logger.error({ watchdog: 'companion', op: body.op, error: reply.error }, 'the watchdog companion refused an update');
+        this.options.logger.error(
+          { watchdog: 'companion', op: body.op, error: reply.error },
+          'the watchdog companion refused an update',
+        );
       }
     });
   }

@@ -55,13 +55,19 @@ export class NoWatchdogLink implements WatchdogLink {
   }
 
   async prepareLockspace(lockspace: string): Promise<void> {
-    this.logger.warn({ lockspace, watchdog: 'none' }, `starting lockspace ${lockspace} WITHOUT a watchdog: this host cannot be fenced`);
+    this.logger.warn(
+      { lockspace, watchdog: 'none' },
+      `starting lockspace ${lockspace} WITHOUT a watchdog: this host cannot be fenced`,
+    );
   }
 
   async lockspaceAdded(): Promise<void> {}
   lockspaceRenewed(): void {}
   lockspaceLost(lockspace: string): void {
-    this.logger.error({ lockspace, watchdog: 'none' }, 'lease lost with no watchdog to fence this host if its users do not stop');
+    this.logger.error(
+      { lockspace, watchdog: 'none' },
+      'lease lost with no watchdog to fence this host if its users do not stop',
+    );
   }
   lockspaceRemoved(): void {}
   async close(): Promise<void> {}

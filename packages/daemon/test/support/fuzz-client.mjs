@@ -8,10 +8,34 @@ import fc from 'fast-check';
 const args = JSON.parse(process.argv[2]);
 const say = (message) => process.stdout.write(JSON.stringify(message) + '\n');
 const MAX_MESSAGE_BYTES = 64 * 1024;
-const OPS = ['register', 'acquire', 'release', 'set_lvb', 'get_lvb', 'convert', 'inquire', 'request', 'set_event', 'get_events', 'status', 'host_status', 'renewal_history', 'lockstart', 'lockstop'];
+const OPS = [
+  'register',
+  'acquire',
+  'release',
+  'set_lvb',
+  'get_lvb',
+  'convert',
+  'inquire',
+  'request',
+  'set_event',
+  'get_events',
+  'status',
+  'host_status',
+  'renewal_history',
+  'lockstart',
+  'lockstop',
+];
 const location = { lockspace: args.lockspace, resource: 'R1', path: args.path, offsetBytes: args.offsetBytes };
 
-const jsonValue = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 }));
+const jsonValue = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 }),
+);
 const validRequest = fc.oneof(
   fc.constant({ op: 'status' }),
   fc.constant({ op: 'inquire' }),
@@ -20,19 +44,69 @@ const validRequest = fc.oneof(
   fc.constant({ op: 'host_status', lockspace: args.lockspace }),
   fc.constant({ op: 'renewal_history', lockspace: args.lockspace, limit: 3 }),
   fc.constant({ op: 'get_events', lockspace: args.lockspace }),
-  fc.record({ op: fc.constant('acquire'), lockspace: fc.string({ minLength: 1, maxLength: 60 }), resource: fc.string({ minLength: 1, maxLength: 60 }), path: fc.constant('/nonexistent/x'), offsetBytes: fc.nat(), mode: fc.constant('EX') }),
+  fc.record({
+    op: fc.constant('acquire'),
+    lockspace: fc.string({ minLength: 1, maxLength: 60 }),
+    resource: fc.string({ minLength: 1, maxLength: 60 }),
+    path: fc.constant('/nonexistent/x'),
+    offsetBytes: fc.nat(),
+    mode: fc.constant('EX'),
+  }),
 );
 const action = fc.oneof(
   { weight: 3, arbitrary: fc.uint8Array({ maxLength: 300 }).map((bytes) => ({ kind: 'garbage', bytes })) },
-  { weight: 3, arbitrary: fc.tuple(validRequest, fc.nat()).map(([request, cut]) => ({ kind: 'truncated', request, cut })) },
-  { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...OPS), fc.dictionary(fc.constantFrom('lockspace', 'resource', 'path', 'offsetBytes', 'mode', 'waitSeconds', 'hostId', 'lver', 'wait', 'lvb', 'data', 'size', 'x', '__proto__', 'constructor'), jsonValue, { maxKeys: 6 }), fc.oneof(fc.nat(), jsonValue)).map(([op, fields, id]) => ({ kind: 'wrongTypes', message: { ...fields, op, id } })) },
-  { weight: 2, arbitrary: fc.string({ maxLength: 40 }).filter((op) => !OPS.includes(op)).map((op) => ({ kind: 'unknownOp', op })) },
+  {
+    weight: 3,
+    arbitrary: fc.tuple(validRequest, fc.nat()).map(([request, cut]) => ({ kind: 'truncated', request, cut })),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom(...OPS),
+        fc.dictionary(
+          fc.constantFrom(
+            'lockspace',
+            'resource',
+            'path',
+            'offsetBytes',
+            'mode',
+            'waitSeconds',
+            'hostId',
+            'lver',
+            'wait',
+            'lvb',
+            'data',
+            'size',
+            'x',
+            '__proto__',
+            'constructor',
+          ),
+          jsonValue,
+          { maxKeys: 6 },
+        ),
+        fc.oneof(fc.nat(), jsonValue),
+      )
+      .map(([op, fields, id]) => ({ kind: 'wrongTypes', message: { ...fields, op, id } })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .string({ maxLength: 40 })
+      .filter((op) => !OPS.includes(op))
+      .map((op) => ({ kind: 'unknownOp', op })),
+  },
   { weight: 1, arbitrary: jsonValue.map((value) => ({ kind: 'nonObject', value })) },
   { weight: 3, arbitrary: validRequest.map((request) => ({ kind: 'valid', request })) },
-  { weight: 1, arbitrary: fc.tuple(validRequest, fc.nat()).map(([request, cut]) => ({ kind: 'disconnect', request, cut })) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(validRequest, fc.nat()).map(([request, cut]) => ({ kind: 'disconnect', request, cut })),
+  },
   { weight: 1, arbitrary: fc.constantFrom('acquire-wait-disconnect').map(() => ({ kind: 'acquireDisconnect' })) },
 );
-const rare = fc.integer({ min: MAX_MESSAGE_BYTES + 1, max: 4 * MAX_MESSAGE_BYTES }).map((size) => ({ kind: 'huge', size }));
+const rare = fc
+  .integer({ min: MAX_MESSAGE_BYTES + 1, max: 4 * MAX_MESSAGE_BYTES })
+  .map((size) => ({ kind: 'huge', size }));
 
 class Conn {
   constructor() {
@@ -48,21 +122,37 @@ class Conn {
         const line = this.buffer.slice(0, newline);
         this.buffer = this.buffer.slice(newline + 1);
         let reply;
-        try { reply = JSON.parse(line); } catch { counts.unparsableReply = (counts.unparsableReply ?? 0) + 1; continue; }
+        try {
+          reply = JSON.parse(line);
+        } catch {
+          counts.unparsableReply = (counts.unparsableReply ?? 0) + 1;
+          continue;
+        }
         if ('progress' in reply) continue;
         const key = reply.ok ? 'ok' : reply.error.code;
         counts[key] = (counts[key] ?? 0) + 1;
         const waiter = this.waiters.get(reply.id);
-        if (waiter) { this.waiters.delete(reply.id); waiter(reply); }
+        if (waiter) {
+          this.waiters.delete(reply.id);
+          waiter(reply);
+        }
       }
     });
-    this.ready = new Promise((resolve, reject) => { this.socket.once('connect', resolve); this.socket.once('error', reject); });
+    this.ready = new Promise((resolve, reject) => {
+      this.socket.once('connect', resolve);
+      this.socket.once('error', reject);
+    });
   }
-  write(text) { if (!this.socket.destroyed) this.socket.write(text); }
+  write(text) {
+    if (!this.socket.destroyed) this.socket.write(text);
+  }
   call(message) {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no reply to ${JSON.stringify(message)}`)), 20000);
-      this.waiters.set(message.id, (reply) => { clearTimeout(timer); resolve(reply); });
+      this.waiters.set(message.id, (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
       this.write(JSON.stringify(message) + '\n');
     });
   }
@@ -72,19 +162,38 @@ const counts = {};
 let nextId = 1;
 let conn = new Conn();
 await conn.ready;
-const reconnect = async () => { conn.socket.destroy(); conn = new Conn(); await conn.ready; counts.reconnects = (counts.reconnects ?? 0) + 1; };
+const reconnect = async () => {
+  conn.socket.destroy();
+  conn = new Conn();
+  await conn.ready;
+  counts.reconnects = (counts.reconnects ?? 0) + 1;
+};
 const actions = fc.sample(action, { numRuns: args.count, seed: args.seed });
 const rares = fc.sample(rare, { numRuns: 20, seed: args.seed + 1 });
 let sent = 0;
 for (let i = 0; i < actions.length; i++) {
   const a = actions[i];
   switch (a.kind) {
-    case 'garbage': conn.write(Buffer.concat([Buffer.from(a.bytes), Buffer.from('\n')])); break;
-    case 'truncated': { const text = JSON.stringify({ ...a.request, id: nextId++ }); conn.write(text.slice(0, a.cut % Math.max(1, text.length)) + '\n'); break; }
-    case 'wrongTypes': conn.write(JSON.stringify(a.message) + '\n'); break;
-    case 'unknownOp': conn.write(JSON.stringify({ id: nextId++, op: a.op }) + '\n'); break;
-    case 'nonObject': conn.write(JSON.stringify(a.value) + '\n'); break;
-    case 'valid': conn.write(JSON.stringify({ ...a.request, id: nextId++ }) + '\n'); break;
+    case 'garbage':
+      conn.write(Buffer.concat([Buffer.from(a.bytes), Buffer.from('\n')]));
+      break;
+    case 'truncated': {
+      const text = JSON.stringify({ ...a.request, id: nextId++ });
+      conn.write(text.slice(0, a.cut % Math.max(1, text.length)) + '\n');
+      break;
+    }
+    case 'wrongTypes':
+      conn.write(JSON.stringify(a.message) + '\n');
+      break;
+    case 'unknownOp':
+      conn.write(JSON.stringify({ id: nextId++, op: a.op }) + '\n');
+      break;
+    case 'nonObject':
+      conn.write(JSON.stringify(a.value) + '\n');
+      break;
+    case 'valid':
+      conn.write(JSON.stringify({ ...a.request, id: nextId++ }) + '\n');
+      break;
     case 'disconnect': {
       const text = JSON.stringify({ ...a.request, id: nextId++ });
       conn.write(text.slice(0, a.cut % Math.max(1, text.length)));
@@ -114,6 +223,11 @@ for (let i = 0; i < actions.length; i++) {
   }
 }
 const final = await conn.call({ id: nextId++, op: 'status' });
-say({ type: 'done', sent, counts, leasesHeldByUs: final.result.leases.filter((lease) => lease.pid === process.pid).length });
+say({
+  type: 'done',
+  sent,
+  counts,
+  leasesHeldByUs: final.result.leases.filter((lease) => lease.pid === process.pid).length,
+});
 conn.socket.destroy();
 process.exit(0);

@@ -4,7 +4,18 @@
  * Every process started here is stopped by pid in cleanup().
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +35,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, intervalMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -34,8 +50,15 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI_PATH, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
   if (result.error) throw result.error;
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
@@ -140,7 +163,9 @@ export class TestDaemon {
       String(this.options.ioTimeout ?? TEST_IO_TIMEOUT),
       '--watchdog-fire-timeout',
       String(this.options.watchdogFireTimeout ?? TEST_W),
-      ...(this.options.watchdogSocket === undefined ? ['--watchdog', 'none'] : ['--watchdog-socket', this.options.watchdogSocket]),
+      ...(this.options.watchdogSocket === undefined
+        ? ['--watchdog', 'none']
+        : ['--watchdog-socket', this.options.watchdogSocket]),
       '--log-level',
       this.options.logLevel ?? 'debug',
       ...(this.options.faultDir === undefined ? [] : ['--test-fault-dir', this.options.faultDir]),
@@ -210,7 +235,10 @@ export interface HolderProcess {
  * until killed. Options: fork: spawn a child that inherits the daemon socket and outlives us.
  */
 export function startHolder(dir: TestDir, args: Record<string, unknown>): HolderProcess {
-  return watchClient(dir, spawn(process.execPath, [HOLDER_SCRIPT, CLIENT_DIST, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  return watchClient(
+    dir,
+    spawn(process.execPath, [HOLDER_SCRIPT, CLIENT_DIST, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
 }
 
 /**
@@ -223,7 +251,14 @@ export function startOutsider(dir: TestDir, socketPath: string, uidGid: [string,
     copyFileSync(SOCKET_PROBE_SCRIPT, script);
     chmodSync(script, 0o644);
   }
-  const setpriv = [`--reuid=${uidGid[0]}`, `--regid=${uidGid[1]}`, '--clear-groups', process.execPath, script, JSON.stringify({ socket: socketPath })];
+  const setpriv = [
+    `--reuid=${uidGid[0]}`,
+    `--regid=${uidGid[1]}`,
+    '--clear-groups',
+    process.execPath,
+    script,
+    JSON.stringify({ socket: socketPath }),
+  ];
   return watchClient(dir, spawn('setpriv', setpriv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir.path }));
 }
 
@@ -249,14 +284,21 @@ function watchClient(dir: TestDir, child: ChildProcess): HolderProcess {
     child,
     messages,
     next: (type, timeoutMs = 30_000) =>
-      waitFor(`holder message ${type}`, () => messages.find((message) => message.type === type || message.type === 'error'), timeoutMs).then(
+      waitFor(
+        `holder message ${type}`,
+        () => messages.find((message) => message.type === type || message.type === 'error'),
+        timeoutMs,
+      ).then(
         (message) => {
-          if (message.type === 'error' && type !== 'error') throw new Error(`holder failed: ${JSON.stringify(message)}`);
+          if (message.type === 'error' && type !== 'error')
+            throw new Error(`holder failed: ${JSON.stringify(message)}`);
           return message;
         },
         // What the process said on stderr by the time we gave up (not when we started waiting).
         (error: Error) => {
-          throw new Error(`${error.message} (stderr: ${stderr}; exit: ${child.exitCode ?? child.signalCode ?? 'running'})`);
+          throw new Error(
+            `${error.message} (stderr: ${stderr}; exit: ${child.exitCode ?? child.signalCode ?? 'running'})`,
+          );
         },
       ),
   };

@@ -36,7 +36,13 @@ import type { Disk } from '@leasehold/disk';
 import { checkHostId, leadersIdentical, namesEqual, type Geometry, type LeaderRecord } from '@leasehold/ondisk';
 import { diskTimestamp, type Clock } from '../clock.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { deltaShortDelaySeconds, hostDeadSeconds, idRenewalFailSeconds, idRenewalSeconds, MAX_IO_TIMEOUT_SECONDS } from '../timeouts.js';
+import {
+  deltaShortDelaySeconds,
+  hostDeadSeconds,
+  idRenewalFailSeconds,
+  idRenewalSeconds,
+  MAX_IO_TIMEOUT_SECONDS,
+} from '../timeouts.js';
 import { sleepUnlessAborted } from './abortable-sleep.js';
 import type { DeltaLeaseConfig } from './api.js';
 import { effectiveIoTimeoutSeconds, validateDeltaConfig } from './config.js';
@@ -217,7 +223,12 @@ export async function acquireDeltaLease(
  * `work`, unless `deadlineSeconds` (our clock) comes first: then `onDeadline()` says why it failed
  * (and stops the work from writing); the work goes on in the background, its outcome ignored.
  */
-async function withinDeadline<T>(clock: Clock, deadlineSeconds: number, work: Promise<T>, onDeadline: () => DeltaError): Promise<T> {
+async function withinDeadline<T>(
+  clock: Clock,
+  deadlineSeconds: number,
+  work: Promise<T>,
+  onDeadline: () => DeltaError,
+): Promise<T> {
   type Outcome = { kind: 'done'; value: T } | { kind: 'failed'; error: unknown } | { kind: 'deadline' };
   const stop = new AbortController();
   const outcome = await Promise.race<Outcome>([
@@ -225,7 +236,9 @@ async function withinDeadline<T>(clock: Clock, deadlineSeconds: number, work: Pr
       (value): Outcome => ({ kind: 'done', value }),
       (error: unknown): Outcome => ({ kind: 'failed', error }),
     ),
-    sleepUnlessAborted(clock, Math.max(0, deadlineSeconds - clock.nowSeconds()), stop.signal).then((): Outcome => ({ kind: 'deadline' })),
+    sleepUnlessAborted(clock, Math.max(0, deadlineSeconds - clock.nowSeconds()), stop.signal).then(
+      (): Outcome => ({ kind: 'deadline' }),
+    ),
   ]);
   stop.abort();
   switch (outcome.kind) {
@@ -245,7 +258,8 @@ async function withinDeadline<T>(clock: Clock, deadlineSeconds: number, work: Pr
  */
 function checkShortDelayFits(config: DeltaLeaseConfig, previousIoTimeoutSeconds: number): void {
   const shortDelaySeconds = deltaShortDelaySeconds(previousIoTimeoutSeconds);
-  const fits = (ioTimeoutSeconds: number): boolean => shortDelaySeconds < firstRenewalDeadlines(0, { ...config, ioTimeoutSeconds }).writeBySeconds;
+  const fits = (ioTimeoutSeconds: number): boolean =>
+    shortDelaySeconds < firstRenewalDeadlines(0, { ...config, ioTimeoutSeconds }).writeBySeconds;
   if (fits(config.ioTimeoutSeconds)) return;
   const { doneBySeconds } = firstRenewalDeadlines(0, config);
   let smallestFitting = config.ioTimeoutSeconds;
@@ -313,7 +327,11 @@ async function waitWatchingOwner(
   options: AcquireDeltaLeaseOptions,
 ): Promise<void> {
   const { spaceName, hostId } = config;
-  const aborted = (): DeltaError => new DeltaError('ABORTED', `acquire of host_id ${hostId} in lockspace ${spaceName} aborted while waiting`, { spaceName, hostId });
+  const aborted = (): DeltaError =>
+    new DeltaError('ABORTED', `acquire of host_id ${hostId} in lockspace ${spaceName} aborted while waiting`, {
+      spaceName,
+      hostId,
+    });
   const watching = options.onOwnerWait !== undefined || options.giveUpWhenRenewed === true;
   const stepSeconds = watching ? ownerIoTimeoutSeconds * OWNER_WAIT_READ_EVERY_IO_TIMEOUTS : waitSeconds;
   // From when the first read COMPLETED (see the module comment), however late it was delivered.

@@ -16,11 +16,17 @@ export function validateDeltaConfig(config: DeltaLeaseConfig): void {
     throw invalid(`host_id must be an integer 1-${MAX_HOST_ID}, got ${config.hostId}`);
   }
   // §1.1: io_timeout is written as (value & 0xFF); a larger value would publish a wrong one.
-  if (!Number.isInteger(config.ioTimeoutSeconds) || config.ioTimeoutSeconds < 1 || config.ioTimeoutSeconds > MAX_IO_TIMEOUT_SECONDS) {
+  if (
+    !Number.isInteger(config.ioTimeoutSeconds) ||
+    config.ioTimeoutSeconds < 1 ||
+    config.ioTimeoutSeconds > MAX_IO_TIMEOUT_SECONDS
+  ) {
     throw invalid(`io_timeout must be an integer 1-${MAX_IO_TIMEOUT_SECONDS} seconds, got ${config.ioTimeoutSeconds}`);
   }
   if (!Number.isFinite(config.watchdogFireTimeoutSeconds) || config.watchdogFireTimeoutSeconds < 0) {
-    throw invalid(`watchdog_fire_timeout must be a non-negative number of seconds, got ${config.watchdogFireTimeoutSeconds}`);
+    throw invalid(
+      `watchdog_fire_timeout must be a non-negative number of seconds, got ${config.watchdogFireTimeoutSeconds}`,
+    );
   }
   if (!Number.isSafeInteger(config.areaOffsetBytes) || config.areaOffsetBytes < 0) {
     throw invalid(`lockspace offset must be a non-negative byte count, got ${config.areaOffsetBytes}`);

@@ -89,7 +89,9 @@ export function toDeltaError(error: unknown, context: string, details: DeltaErro
   if (error instanceof DeltaError) return error;
   if (error instanceof OnDiskError) {
     const invalid = error.code === 'LAYOUT_INVALID' || error.code === 'NAME_TOO_LONG' || error.code === 'NAME_INVALID';
-    return new DeltaError(invalid ? 'INVALID_ARGUMENT' : 'CORRUPT', `${context}: ${error.message}`, details, { cause: error });
+    return new DeltaError(invalid ? 'INVALID_ARGUMENT' : 'CORRUPT', `${context}: ${error.message}`, details, {
+      cause: error,
+    });
   }
   const message = error instanceof Error ? error.message : String(error);
   return new DeltaError('IO_ERROR', `${context}: ${message}`, details, { cause: error });

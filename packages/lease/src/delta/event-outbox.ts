@@ -34,7 +34,9 @@ export class EventOutbox {
     const busy =
       previous !== undefined &&
       nowSeconds - previous.setAtSeconds < setBitmapSeconds &&
-      (previous.targetGeneration !== next.targetGeneration || previous.event !== next.event || previous.data !== next.data);
+      (previous.targetGeneration !== next.targetGeneration ||
+        previous.event !== next.event ||
+        previous.data !== next.data);
     if (busy && !replace) {
       throw new DeltaError(
         'EVENT_BUSY',

@@ -37,7 +37,8 @@ export function firstRenewalDeadlines(
   const { ioTimeoutSeconds, watchdogFireTimeoutSeconds } = timeouts;
   const writeMarginSeconds = Math.min(ioTimeoutSeconds, watchdogFireTimeoutSeconds);
   return {
-    writeBySeconds: acquiredAtSeconds + idRenewalFailSeconds(ioTimeoutSeconds) + watchdogFireTimeoutSeconds - writeMarginSeconds,
+    writeBySeconds:
+      acquiredAtSeconds + idRenewalFailSeconds(ioTimeoutSeconds) + watchdogFireTimeoutSeconds - writeMarginSeconds,
     doneBySeconds: acquiredAtSeconds + hostDeadSeconds(ioTimeoutSeconds, watchdogFireTimeoutSeconds),
   };
 }

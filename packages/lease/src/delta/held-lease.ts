@@ -157,10 +157,12 @@ export class HeldDeltaLease implements DeltaLease {
       ['data', data],
       ['generation', targetGeneration],
     ] as const) {
-      if (value < 0n || value > MAX_U64) throw new DeltaError('INVALID_ARGUMENT', `${what} must fit in 64 unsigned bits, got ${value}`);
+      if (value < 0n || value > MAX_U64)
+        throw new DeltaError('INVALID_ARGUMENT', `${what} must fit in 64 unsigned bits, got ${value}`);
     }
     // §6: write_generation 0 means "no event" to receivers, so 0 cannot be sent.
-    if (event === 0n) throw new DeltaError('INVALID_ARGUMENT', 'event 0 means "no event"; use clearEvent() to stop sending');
+    if (event === 0n)
+      throw new DeltaError('INVALID_ARGUMENT', 'event 0 means "no event"; use clearEvent() to stop sending');
     const nowSeconds = this.clock.nowSeconds();
     this.outbox.set({ targetGeneration, event, data }, nowSeconds, this.setBitmapSeconds, options.replace ?? false);
     this.pings.ping(targetHostId, nowSeconds);
@@ -262,14 +264,20 @@ export class HeldDeltaLease implements DeltaLease {
     }
     const { writeBySeconds } = firstRenewalDeadlines(this.acquiredAtSeconds, this.config);
     if (nowSeconds < writeBySeconds) return;
-    this.failFirstRenewal(nowSeconds, `its first renewal could not be written before ${(writeBySeconds - this.acquiredAtSeconds).toFixed(1)} s after it`);
+    this.failFirstRenewal(
+      nowSeconds,
+      `its first renewal could not be written before ${(writeBySeconds - this.acquiredAtSeconds).toFixed(1)} s after it`,
+    );
   }
 
   /** After the first renewal's write: it must have completed by acquire write + 8N + W (first-renewal.ts). */
   private checkFirstRenewalDone(nowSeconds: number): void {
     const { doneBySeconds } = firstRenewalDeadlines(this.acquiredAtSeconds, this.config);
     if (nowSeconds <= doneBySeconds) return;
-    this.failFirstRenewal(nowSeconds, `its first renewal completed only after 8 x io_timeout + W = ${(doneBySeconds - this.acquiredAtSeconds).toFixed(1)} s`);
+    this.failFirstRenewal(
+      nowSeconds,
+      `its first renewal completed only after 8 x io_timeout + W = ${(doneBySeconds - this.acquiredAtSeconds).toFixed(1)} s`,
+    );
   }
 
   private failFirstRenewal(nowSeconds: number, why: string): never {
@@ -293,7 +301,11 @@ export class HeldDeltaLease implements DeltaLease {
       ownerGeneration: onDisk.ownerGeneration,
       ownerName: onDisk.resourceName,
     };
-    if (onDisk.ownerId !== ours.ownerId || onDisk.ownerGeneration !== ours.ownerGeneration || !namesEqual(onDisk.resourceName, ours.resourceName)) {
+    if (
+      onDisk.ownerId !== ours.ownerId ||
+      onDisk.ownerGeneration !== ours.ownerGeneration ||
+      !namesEqual(onDisk.resourceName, ours.resourceName)
+    ) {
       const error = new DeltaError(
         'RENEW_OWNER',
         `host_id ${this.config.hostId} of lockspace ${this.config.spaceName} now names owner ${onDisk.ownerId} generation ` +
@@ -376,10 +388,16 @@ export class HeldDeltaLease implements DeltaLease {
 
   private assertHeld(action: string): void {
     if (this.lostReason !== undefined) {
-      throw new DeltaError('LEASE_LOST', `cannot ${action}: ${this.lostReason.message}`, this.baseDetails(), { cause: this.lostReason });
+      throw new DeltaError('LEASE_LOST', `cannot ${action}: ${this.lostReason.message}`, this.baseDetails(), {
+        cause: this.lostReason,
+      });
     }
     if (this.releasedFlag) {
-      throw new DeltaError('NOT_JOINED', `cannot ${action}: host_id ${this.config.hostId} of lockspace ${this.config.spaceName} was released`, this.baseDetails());
+      throw new DeltaError(
+        'NOT_JOINED',
+        `cannot ${action}: host_id ${this.config.hostId} of lockspace ${this.config.spaceName} was released`,
+        this.baseDetails(),
+      );
     }
   }
 
@@ -402,7 +420,10 @@ export class HeldDeltaLease implements DeltaLease {
 
   private checkHostIdRange(hostId: number): void {
     if (!Number.isInteger(hostId) || hostId < 1 || hostId > this.geometry.maxHosts) {
-      throw new DeltaError('INVALID_ARGUMENT', `host_id must be 1-${this.geometry.maxHosts} in this lockspace, got ${hostId}`);
+      throw new DeltaError(
+        'INVALID_ARGUMENT',
+        `host_id must be 1-${this.geometry.maxHosts} in this lockspace, got ${hostId}`,
+      );
     }
   }
 

@@ -109,7 +109,9 @@ export class HostTable {
     // Samples can complete out of order only if a caller overlaps reads; never move evidence back.
     slot.lastCheckStartSeconds = Math.max(slot.lastCheckStartSeconds, checkStartSeconds);
     const changed =
-      sample.ownerId !== slot.ownerId || sample.ownerGeneration !== slot.ownerGeneration || sample.timestamp !== slot.timestamp;
+      sample.ownerId !== slot.ownerId ||
+      sample.ownerGeneration !== slot.ownerGeneration ||
+      sample.timestamp !== slot.timestamp;
     if (!changed) return false;
     slot.ownerId = sample.ownerId;
     slot.ownerGeneration = sample.ownerGeneration;
@@ -195,7 +197,12 @@ export function provenSilenceSeconds(facts: LivenessFacts): number {
  * not age between samples. A healthy observer samples every 2N (its renewal), so FAIL / DEAD still
  * come within one renewal interval after the formula times.
  */
-export function hostState(facts: LivenessFacts, nowSeconds: number, params: LivenessParameters, isSelf: boolean): HostState {
+export function hostState(
+  facts: LivenessFacts,
+  nowSeconds: number,
+  params: LivenessParameters,
+  isSelf: boolean,
+): HostState {
   if (facts.timestamp === 0n) return 'FREE';
   if (isSelf) return 'LIVE';
   const last = facts.lastLiveSeconds ?? facts.firstCheckSeconds;
@@ -204,7 +211,9 @@ export function hostState(facts: LivenessFacts, nowSeconds: number, params: Live
   const checkedAt = facts.lastCheckStartSeconds ?? facts.lastCheckSeconds ?? last;
   const silenceSeconds = Math.max(0, Math.min(checkedAt, nowSeconds) - last);
   if (silenceSeconds <= idRenewalFailSeconds(ioTimeoutSeconds)) {
-    return facts.lastLiveSeconds === undefined || facts.lastLiveSeconds === facts.firstCheckSeconds ? 'UNKNOWN' : 'LIVE';
+    return facts.lastLiveSeconds === undefined || facts.lastLiveSeconds === facts.firstCheckSeconds
+      ? 'UNKNOWN'
+      : 'LIVE';
   }
   if (silenceSeconds <= hostDeadSeconds(ioTimeoutSeconds, params.watchdogFireTimeoutSeconds)) return 'FAIL';
   return 'DEAD';

@@ -6,7 +6,16 @@
  * samples and judges liveness like a joined host would, with no "self".
  */
 import type { Disk } from '@leasehold/disk';
-import { decodeLeader, HOST_BITMAP_BYTES, HOST_BITMAP_OFFSET_BYTES, hostBitmapList, verifyLeader, deltaSectorOffset, type Geometry, type LeaderRecord } from '@leasehold/ondisk';
+import {
+  decodeLeader,
+  HOST_BITMAP_BYTES,
+  HOST_BITMAP_OFFSET_BYTES,
+  hostBitmapList,
+  verifyLeader,
+  deltaSectorOffset,
+  type Geometry,
+  type LeaderRecord,
+} from '@leasehold/ondisk';
 import type { Clock } from '../clock.js';
 import { DEFAULT_IO_TIMEOUT_SECONDS, DEFAULT_WATCHDOG_FIRE_TIMEOUT_SECONDS } from '../timeouts.js';
 import type { HostStatus } from './api.js';
@@ -45,12 +54,21 @@ export function decodeSlots(area: Uint8Array, geometry: Geometry, where: Lockspa
     if (leader.ownerId === 0n && leader.ownerGeneration === 0n && leader.timestamp === 0n) continue;
     let valid = true;
     try {
-      verifyLeader(area, offset, { kind: 'delta', spaceName: where.spaceName, offsetBytes: deltaSectorOffset(where.areaOffsetBytes, hostId, geometry) });
+      verifyLeader(area, offset, {
+        kind: 'delta',
+        spaceName: where.spaceName,
+        offsetBytes: deltaSectorOffset(where.areaOffsetBytes, hostId, geometry),
+      });
     } catch {
       valid = false;
     }
     const bitmapStart = offset + HOST_BITMAP_OFFSET_BYTES;
-    slots.push({ hostId, leader, valid, bitmapHostIds: hostBitmapList(area.subarray(bitmapStart, bitmapStart + HOST_BITMAP_BYTES)) });
+    slots.push({
+      hostId,
+      leader,
+      valid,
+      bitmapHostIds: hostBitmapList(area.subarray(bitmapStart, bitmapStart + HOST_BITMAP_BYTES)),
+    });
   }
   return slots;
 }

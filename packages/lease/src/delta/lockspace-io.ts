@@ -43,7 +43,11 @@ export async function readLockspaceGeometry(disk: Disk, where: LockspaceLocation
   let geometry: Geometry;
   try {
     const probe = await disk.read(where.areaOffsetBytes, probeBytes);
-    const hostOne = verifyLeader(probe, 0, { kind: 'delta', spaceName: where.spaceName, offsetBytes: where.areaOffsetBytes });
+    const hostOne = verifyLeader(probe, 0, {
+      kind: 'delta',
+      spaceName: where.spaceName,
+      offsetBytes: where.areaOffsetBytes,
+    });
     geometry = geometryFromLeader(hostOne.sectorSize, hostOne.flags);
     checkAreaOffset(where.areaOffsetBytes, geometry);
   } catch (error) {
@@ -68,18 +72,37 @@ export async function readLockspaceGeometry(disk: Disk, where: LockspaceLocation
 }
 
 /** Verifies the delta sector of `hostId` inside `area` (a buffer that starts at the area start). */
-export function verifyDeltaSectorInArea(area: Uint8Array, geometry: Geometry, where: LockspaceLocation, hostId: number): DeltaSector {
-  return verifyDeltaSectorAt(area, (hostId - 1) * geometry.sectorSize, deltaSectorOffset(where.areaOffsetBytes, hostId, geometry), where.spaceName, hostId);
+export function verifyDeltaSectorInArea(
+  area: Uint8Array,
+  geometry: Geometry,
+  where: LockspaceLocation,
+  hostId: number,
+): DeltaSector {
+  return verifyDeltaSectorAt(
+    area,
+    (hostId - 1) * geometry.sectorSize,
+    deltaSectorOffset(where.areaOffsetBytes, hostId, geometry),
+    where.spaceName,
+    hostId,
+  );
 }
 
 /** §4 acquire step 1: one single-sector read of host_id's delta lease, verified. */
-export async function readDeltaSector(disk: Disk, geometry: Geometry, where: LockspaceLocation, hostId: number): Promise<DeltaSector> {
+export async function readDeltaSector(
+  disk: Disk,
+  geometry: Geometry,
+  where: LockspaceLocation,
+  hostId: number,
+): Promise<DeltaSector> {
   const offsetBytes = deltaSectorOffset(where.areaOffsetBytes, hostId, geometry);
   let sector: Uint8Array;
   try {
     sector = await disk.read(offsetBytes, geometry.sectorSize);
   } catch (error) {
-    throw toDeltaError(error, `reading the delta lease of host_id ${hostId} at ${disk.path}:${offsetBytes}`, { hostId, offsetBytes });
+    throw toDeltaError(error, `reading the delta lease of host_id ${hostId} at ${disk.path}:${offsetBytes}`, {
+      hostId,
+      offsetBytes,
+    });
   }
   return verifyDeltaSectorAt(sector, 0, offsetBytes, where.spaceName, hostId);
 }
@@ -88,12 +111,22 @@ export async function readDeltaSector(disk: Disk, geometry: Geometry, where: Loc
  * §4 acquire step 1 checks: magic, version major, space name, checksum (-223/-224/-226/-229).
  * `offsetBytes` is the sector's device offset, for messages.
  */
-function verifyDeltaSectorAt(buffer: Uint8Array, offsetInBuffer: number, offsetBytes: number, spaceName: string, hostId: number): DeltaSector {
+function verifyDeltaSectorAt(
+  buffer: Uint8Array,
+  offsetInBuffer: number,
+  offsetBytes: number,
+  spaceName: string,
+  hostId: number,
+): DeltaSector {
   try {
     verifyLeader(buffer, offsetInBuffer, { kind: 'delta', spaceName, offsetBytes });
     return decodeDeltaSector(buffer, offsetInBuffer);
   } catch (error) {
-    throw toDeltaError(error, `delta lease of host_id ${hostId} in lockspace ${spaceName}`, { spaceName, hostId, offsetBytes });
+    throw toDeltaError(error, `delta lease of host_id ${hostId} in lockspace ${spaceName}`, {
+      spaceName,
+      hostId,
+      offsetBytes,
+    });
   }
 }
 
@@ -115,7 +148,11 @@ export interface PreparedSector {
 }
 
 /** §1.2: record, zero, bitmap at 256 (or zero when null: acquire and release clear it), zero padding. */
-export function prepareDeltaSector(leader: LeaderRecord, bitmap: Uint8Array | null, geometry: Geometry): PreparedSector {
+export function prepareDeltaSector(
+  leader: LeaderRecord,
+  bitmap: Uint8Array | null,
+  geometry: Geometry,
+): PreparedSector {
   const bytes = encodeDeltaSector(leader, bitmap, geometry.sectorSize);
   return { bytes, leader: decodeLeader(bytes, 0) };
 }
@@ -132,6 +169,9 @@ export async function writeDeltaSector(
   try {
     await disk.write(offsetBytes, sector.bytes);
   } catch (error) {
-    throw toDeltaError(error, `writing the delta lease of host_id ${hostId} at ${disk.path}:${offsetBytes}`, { hostId, offsetBytes });
+    throw toDeltaError(error, `writing the delta lease of host_id ${hostId} at ${disk.path}:${offsetBytes}`, {
+      hostId,
+      offsetBytes,
+    });
   }
 }

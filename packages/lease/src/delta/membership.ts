@@ -21,7 +21,11 @@ export interface MembershipBound {
 }
 
 /** The u64 fields an acquire sets; all zero means the slot has never been acquired. */
-const USED_MARK_FIELDS = [LEADER_FIELD_OFFSETS.ownerId, LEADER_FIELD_OFFSETS.ownerGeneration, LEADER_FIELD_OFFSETS.timestamp] as const;
+const USED_MARK_FIELDS = [
+  LEADER_FIELD_OFFSETS.ownerId,
+  LEADER_FIELD_OFFSETS.ownerGeneration,
+  LEADER_FIELD_OFFSETS.timestamp,
+] as const;
 const U64_BYTES = 8;
 
 function sectorUsed(area: Uint8Array, sectorStart: number): boolean {

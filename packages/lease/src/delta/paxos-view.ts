@@ -99,7 +99,10 @@ export class DeltaLeaseView implements PaxosDeltaView {
 
   get lost(): boolean {
     if (this.lostReason === undefined && this.clock.nowSeconds() >= this.expiresAtSeconds) {
-      this.lostReason = new DeltaError('LEASE_LOST', `the delta lease of ${this.config.spaceName} passed its renewal deadline`);
+      this.lostReason = new DeltaError(
+        'LEASE_LOST',
+        `the delta lease of ${this.config.spaceName} passed its renewal deadline`,
+      );
     }
     return this.lostReason !== undefined;
   }
@@ -132,7 +135,11 @@ export class DeltaLeaseView implements PaxosDeltaView {
     const state = hostState(
       status,
       this.clock.nowSeconds(),
-      { selfHostId: this.config.hostId, ourIoTimeoutSeconds: this.config.ioTimeoutSeconds, watchdogFireTimeoutSeconds: this.config.watchdogFireTimeoutSeconds },
+      {
+        selfHostId: this.config.hostId,
+        ourIoTimeoutSeconds: this.config.ioTimeoutSeconds,
+        watchdogFireTimeoutSeconds: this.config.watchdogFireTimeoutSeconds,
+      },
       hostId === this.config.hostId && !this.released,
     );
     return { ...status, state };
@@ -185,7 +192,13 @@ export class DeltaLeaseView implements PaxosDeltaView {
       write: (offsetBytes, data) => {
         if (this.released) {
           return Promise.reject(
-            new DiskError('ECLOSED', `write refused: the delta lease of ${this.config.spaceName} is no longer held`, disk.path, offsetBytes, data.byteLength),
+            new DiskError(
+              'ECLOSED',
+              `write refused: the delta lease of ${this.config.spaceName} is no longer held`,
+              disk.path,
+              offsetBytes,
+              data.byteLength,
+            ),
           );
         }
         return disk.write(offsetBytes, data);

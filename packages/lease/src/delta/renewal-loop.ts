@@ -53,7 +53,11 @@ export interface RenewalLoopOptions {
   logger?: Logger;
 }
 
-type AttemptResult = { kind: 'renewed' } | { kind: 'failed'; error: DeltaError } | { kind: 'deadline' } | { kind: 'aborted' };
+type AttemptResult =
+  | { kind: 'renewed' }
+  | { kind: 'failed'; error: DeltaError }
+  | { kind: 'deadline' }
+  | { kind: 'aborted' };
 
 /**
  * Renews `lease` until it is lost, released, or `signal` aborts. `clock` must be the clock the lease
@@ -79,7 +83,10 @@ export async function runRenewalLoop(
     try {
       call();
     } catch (error) {
-      logger.error({ ...logFields, handler: name, error: error instanceof Error ? error.message : String(error) }, 'renewal loop handler failed');
+      logger.error(
+        { ...logFields, handler: name, error: error instanceof Error ? error.message : String(error) },
+        'renewal loop handler failed',
+      );
     }
   };
 
@@ -104,15 +111,23 @@ export async function runRenewalLoop(
     if (nowSeconds >= lostAtSeconds) return lose(expired(lease, nowSeconds));
 
     const dueAtSeconds =
-      lastFailureSeconds === undefined ? lease.lastRenewalSeconds + idRenewalSeconds(ioTimeoutSeconds) : lastFailureSeconds + RENEWAL_RETRY_SECONDS;
+      lastFailureSeconds === undefined
+        ? lease.lastRenewalSeconds + idRenewalSeconds(ioTimeoutSeconds)
+        : lastFailureSeconds + RENEWAL_RETRY_SECONDS;
     if (nowSeconds < dueAtSeconds) {
-      if (!(await sleepUnlessAborted(clock, Math.min(dueAtSeconds, lostAtSeconds) - nowSeconds, signal))) return 'stopped';
+      if (!(await sleepUnlessAborted(clock, Math.min(dueAtSeconds, lostAtSeconds) - nowSeconds, signal)))
+        return 'stopped';
       continue;
     }
 
     const warnAtSeconds = lease.lastRenewalSeconds + idRenewalWarnSeconds(ioTimeoutSeconds);
     const renewal = startRenewal(lease);
-    let result = await raceUntil(renewal, clock, warned ? lostAtSeconds : Math.min(warnAtSeconds, lostAtSeconds), signal);
+    let result = await raceUntil(
+      renewal,
+      clock,
+      warned ? lostAtSeconds : Math.min(warnAtSeconds, lostAtSeconds),
+      signal,
+    );
     if (result.kind === 'deadline' && clock.nowSeconds() < lostAtSeconds) {
       // Still hanging at 6N: warn, and keep waiting until 8N.
       warned = true;
@@ -130,8 +145,10 @@ export async function runRenewalLoop(
         lastFailureSeconds = undefined;
         warned = false;
         notify('onRenewed', () => handlers.onRenewed?.(lease));
-        for (const change of reporter.changes(lease.hosts())) notify('onHostChange', () => handlers.onHostChange?.(change));
-        if (handlers.onEvent) for (const event of lease.takeEvents()) notify('onEvent', () => handlers.onEvent?.(event));
+        for (const change of reporter.changes(lease.hosts()))
+          notify('onHostChange', () => handlers.onHostChange?.(change));
+        if (handlers.onEvent)
+          for (const event of lease.takeEvents()) notify('onEvent', () => handlers.onEvent?.(event));
         if (handlers.onPing) for (const hostId of lease.takePings()) notify('onPing', () => handlers.onPing?.(hostId));
         break;
       case 'failed': {
@@ -139,7 +156,10 @@ export async function runRenewalLoop(
         if (lease.released) return 'released';
         lastFailureSeconds = clock.nowSeconds();
         const sinceSeconds = lastFailureSeconds - lease.lastRenewalSeconds;
-        logger.warn({ ...logFields, code: result.error.code, sinceSeconds }, `delta lease renewal failed: ${result.error.message}`);
+        logger.warn(
+          { ...logFields, code: result.error.code, sinceSeconds },
+          `delta lease renewal failed: ${result.error.message}`,
+        );
         notify('onRenewalError', () => handlers.onRenewalError?.(result.error, sinceSeconds));
         if (!warned && sinceSeconds >= idRenewalWarnSeconds(ioTimeoutSeconds)) {
           warned = true;
@@ -187,9 +207,15 @@ class HostChangeReporter {
     for (const status of statuses) {
       if (status.hostId === this.selfHostId) continue;
       const previous = this.known.get(status.hostId);
-      if (previous !== undefined && previous.state === status.state && previous.generation === status.generation) continue;
+      if (previous !== undefined && previous.state === status.state && previous.generation === status.generation)
+        continue;
       this.known.set(status.hostId, { state: status.state, generation: status.generation });
-      changes.push({ hostId: status.hostId, previousState: previous?.state, previousGeneration: previous?.generation, status });
+      changes.push({
+        hostId: status.hostId,
+        previousState: previous?.state,
+        previousGeneration: previous?.generation,
+        status,
+      });
     }
     return changes;
   }

@@ -34,7 +34,10 @@ export async function resumeDeltaLease(
     leader.ownerGeneration !== generation ||
     !namesEqual(leader.resourceName, config.hostName)
   ) {
-    throw new DeltaError('RENEW_OWNER', `host_id ${config.hostId} of ${lockspace} no longer holds our generation ${generation}; cannot resume`);
+    throw new DeltaError(
+      'RENEW_OWNER',
+      `host_id ${config.hostId} of ${lockspace} no longer holds our generation ${generation}; cannot resume`,
+    );
   }
   // Our timestamps are whole monotonic seconds at the write; one second earlier is surely no later
   // than the start of that renewal, so the deadline computed from it is never late.
@@ -42,8 +45,22 @@ export async function resumeDeltaLease(
   const acquiredAtSeconds = Math.min(Number(leader.timestamp) - 1, nowSeconds);
   const remainingSeconds = acquiredAtSeconds + idRenewalFailSeconds(config.ioTimeoutSeconds) - nowSeconds;
   if (remainingSeconds < minimumRemainingSeconds) {
-    throw new DeltaError('LEASE_LOST', `our last renewal of ${lockspace} is too old to resume (${remainingSeconds.toFixed(1)} s left of 8 x io_timeout)`);
+    throw new DeltaError(
+      'LEASE_LOST',
+      `our last renewal of ${lockspace} is too old to resume (${remainingSeconds.toFixed(1)} s left of 8 x io_timeout)`,
+    );
   }
-  logger.info({ lockspace, hostId: config.hostId, generation, remainingSeconds }, 'delta lease resumed after a daemon restart');
-  return new HeldDeltaLease({ disk, clock, config, geometry: snapshot.geometry, logger, written: leader, acquiredAtSeconds });
+  logger.info(
+    { lockspace, hostId: config.hostId, generation, remainingSeconds },
+    'delta lease resumed after a daemon restart',
+  );
+  return new HeldDeltaLease({
+    disk,
+    clock,
+    config,
+    geometry: snapshot.geometry,
+    logger,
+    written: leader,
+    acquiredAtSeconds,
+  });
 }

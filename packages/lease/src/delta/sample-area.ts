@@ -4,7 +4,13 @@
  * (it renewed) and whose bitmap has our bit, note the ping, and queue its event if write_generation
  * (the event) is not 0.
  */
-import { decodeLeader, HOST_BITMAP_BYTES, HOST_BITMAP_OFFSET_BYTES, hostBitmapGet, type Geometry } from '@leasehold/ondisk';
+import {
+  decodeLeader,
+  HOST_BITMAP_BYTES,
+  HOST_BITMAP_OFFSET_BYTES,
+  hostBitmapGet,
+  type Geometry,
+} from '@leasehold/ondisk';
 import type { EventInbox } from './event-inbox.js';
 import { hostSampleOf, type HostTable } from './host-table.js';
 

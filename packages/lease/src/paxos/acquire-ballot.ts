@@ -68,7 +68,11 @@ interface OwnSectorState {
   valueMayBeOnDisk: boolean;
 }
 
-export async function acquireByBallot(ctx: PaxosContext, area: LeaseArea, options: BallotAcquireOptions): Promise<BallotAcquireResult> {
+export async function acquireByBallot(
+  ctx: PaxosContext,
+  area: LeaseArea,
+  options: BallotAcquireOptions,
+): Promise<BallotAcquireResult> {
   const logger = ctx.logger ?? silentLogger;
   const us = ourIdentity(ctx.delta, area.location, ctx.clock);
   const state: OwnSectorState = { written: undefined, valueMayBeOnDisk: false };
@@ -108,7 +112,11 @@ async function acquireSteps(
 
     // Step 2.
     if (options.lver !== undefined && options.lver !== leader.lver) {
-      throw new PaxosError('ACQUIRE_LVER', `${area.name}: lver is ${leader.lver}, not the ${options.lver} asked for`, area.details({ lver: leader.lver }));
+      throw new PaxosError(
+        'ACQUIRE_LVER',
+        `${area.name}: lver is ${leader.lver}, not the ${options.lver} asked for`,
+        area.details({ lver: leader.lver }),
+      );
     }
 
     // Step 3.
@@ -138,7 +146,11 @@ async function acquireSteps(
       try {
         reads = await planBallotReads(ctx.delta, clock, area.geometry, numHosts, us.hostId, ctx.ballotRange);
       } catch (error) {
-        throw toPaxosError(error, `${area.name}: reading the membership of lockspace ${area.location.spaceName}`, area.details({ lver: leader.lver }));
+        throw toPaxosError(
+          error,
+          `${area.name}: reading the membership of lockspace ${area.location.spaceName}`,
+          area.details({ lver: leader.lver }),
+        );
       }
       const outcome = await runBallot({
         reads,
@@ -179,8 +191,15 @@ async function acquireSteps(
       // retry at once above it. Later aborts are contention: back off like sanlock.
       const skipBackoff = firstAbort && outcome.abort.reason === 'mbal';
       firstAbort = false;
-      if (!skipBackoff && !(await sleepUnlessAborted(clock, ctx.random.next() * BALLOT_BACKOFF_MAX_SECONDS, options.signal))) {
-        throw new PaxosError('ABORTED', `${area.name}: acquire aborted during ballot back-off`, area.details({ lver: leader.lver }));
+      if (
+        !skipBackoff &&
+        !(await sleepUnlessAborted(clock, ctx.random.next() * BALLOT_BACKOFF_MAX_SECONDS, options.signal))
+      ) {
+        throw new PaxosError(
+          'ABORTED',
+          `${area.name}: acquire aborted during ballot back-off`,
+          area.details({ lver: leader.lver }),
+        );
       }
       mbal = nextBallotAfterAbort(mbal, outcome.maxMbal, us.hostId, maxHosts);
 
@@ -194,7 +213,12 @@ async function acquireSteps(
           if (!sharedKnown) continue restart;
           requireJoined(ctx.delta, clock, area.location);
           logger.info({ ...log, writeId: current.writeId }, 'another host committed our value');
-          return { leader: current, dblock: state.written ?? outcome.abort.dblock, sharedHostIds: otherThan(sharedSeen, us.hostId), ownShared: sharedSeen.has(us.hostId) };
+          return {
+            leader: current,
+            dblock: state.written ?? outcome.abort.dblock,
+            sharedHostIds: otherThan(sharedSeen, us.hostId),
+            ownShared: sharedSeen.has(us.hostId),
+          };
         }
         throw ownedError(ctx, area, current);
       }
@@ -218,4 +242,3 @@ function hasAcceptedValue(dblock: Dblock, lver: bigint): boolean {
 function otherThan(hostIds: ReadonlySet<number>, self: number): number[] {
   return [...hostIds].filter((hostId) => hostId !== self).sort((a, b) => a - b);
 }
-

@@ -57,25 +57,39 @@ export interface AcquireOptions {
 
 const SH_RETRY_CODES = new Set(['ACQUIRE_IDLIVE', 'ACQUIRE_OWNED', 'ACQUIRE_OTHER']);
 
-export async function acquireLease(ctx: PaxosContext, location: ResourceLocation, options: AcquireOptions = {}): Promise<HeldLease> {
+export async function acquireLease(
+  ctx: PaxosContext,
+  location: ResourceLocation,
+  options: AcquireOptions = {},
+): Promise<HeldLease> {
   const logger = ctx.logger ?? silentLogger;
   const us = ourIdentity(ctx.delta, location, ctx.clock);
   const area = new LeaseArea(ctx.disk, location, options.geometry);
   if (options.valueBlock === true) checkValueBlockGeometry(area.geometry, area.name);
-  const held = await (options.mode === 'shared' ? acquireShared(ctx, area, us, options, logger) : acquireExclusive(ctx, area, us, options, logger));
+  const held = await (options.mode === 'shared'
+    ? acquireShared(ctx, area, us, options, logger)
+    : acquireExclusive(ctx, area, us, options, logger));
   if (options.valueBlock !== true) return held;
   try {
     return { ...held, valueBlock: await readValueBlock(area) };
   } catch (error) {
     // The lease is ours but its value is not known: give it back rather than hand out a guess.
     await releaseLease(ctx, held).catch((releaseError: unknown) =>
-      logger.error({ resource: area.name, error: releaseError instanceof Error ? releaseError.message : String(releaseError) }, 'giving back a lease whose value block could not be read failed'),
+      logger.error(
+        { resource: area.name, error: releaseError instanceof Error ? releaseError.message : String(releaseError) },
+        'giving back a lease whose value block could not be read failed',
+      ),
     );
     throw error;
   }
 }
 
-function ballotOptions(options: AcquireOptions): { waitSeconds: number; ownerNowait: boolean; lver?: bigint; signal?: AbortSignal } {
+function ballotOptions(options: AcquireOptions): {
+  waitSeconds: number;
+  ownerNowait: boolean;
+  lver?: bigint;
+  signal?: AbortSignal;
+} {
   return {
     waitSeconds: options.waitSeconds ?? 0,
     ownerNowait: options.ownerNowait ?? false,
@@ -84,7 +98,13 @@ function ballotOptions(options: AcquireOptions): { waitSeconds: number; ownerNow
   };
 }
 
-export function heldLeaseOf(area: LeaseArea, us: OurIdentity, mode: LeaseMode, result: BallotAcquireResult, nowSeconds: number): HeldLease {
+export function heldLeaseOf(
+  area: LeaseArea,
+  us: OurIdentity,
+  mode: LeaseMode,
+  result: BallotAcquireResult,
+  nowSeconds: number,
+): HeldLease {
   return {
     location: area.location,
     geometry: area.geometry,
@@ -98,7 +118,13 @@ export function heldLeaseOf(area: LeaseArea, us: OurIdentity, mode: LeaseMode, r
   };
 }
 
-async function acquireExclusive(ctx: PaxosContext, area: LeaseArea, us: OurIdentity, options: AcquireOptions, logger: Logger): Promise<HeldLease> {
+async function acquireExclusive(
+  ctx: PaxosContext,
+  area: LeaseArea,
+  us: OurIdentity,
+  options: AcquireOptions,
+  logger: Logger,
+): Promise<HeldLease> {
   const result = await acquireByBallot(ctx, area, { ...ballotOptions(options), shortHold: false, ownMode: null });
   const held = heldLeaseOf(area, us, 'exclusive', result, ctx.clock.nowSeconds());
   if (result.sharedHostIds.length === 0) return held;
@@ -120,39 +146,74 @@ async function acquireExclusive(ctx: PaxosContext, area: LeaseArea, us: OurIdent
 }
 
 /** Best effort: RELEASED dblock and the leader freed, as an exclusive release (§5.2). */
-async function giveBackExclusive(ctx: PaxosContext, area: LeaseArea, us: OurIdentity, held: HeldLease, logger: Logger): Promise<void> {
+async function giveBackExclusive(
+  ctx: PaxosContext,
+  area: LeaseArea,
+  us: OurIdentity,
+  held: HeldLease,
+  logger: Logger,
+): Promise<void> {
   if (!stillJoined(ctx.delta, ctx.clock)) return; // §7.5: no late writes; the lease expires with our host_id
   try {
     await writeHostSector(area, us.hostId, releasedDblock(held.dblock), null, 'dblock (give back)');
     await releaseLeader(area, ctx.clock, us, held.leader);
   } catch (error) {
-    logger.error({ resource: area.name, lver: held.lver, error: error instanceof Error ? error.message : String(error) }, 'giving the leader back failed');
+    logger.error(
+      { resource: area.name, lver: held.lver, error: error instanceof Error ? error.message : String(error) },
+      'giving the leader back failed',
+    );
   }
 }
 
-async function acquireShared(ctx: PaxosContext, area: LeaseArea, us: OurIdentity, options: AcquireOptions, logger: Logger): Promise<HeldLease> {
+async function acquireShared(
+  ctx: PaxosContext,
+  area: LeaseArea,
+  us: OurIdentity,
+  options: AcquireOptions,
+  logger: Logger,
+): Promise<HeldLease> {
   let result: BallotAcquireResult | undefined;
   for (let retry = 0; result === undefined; retry++) {
     try {
       result = await acquireByBallot(ctx, area, { ...ballotOptions(options), shortHold: true, ownMode: null });
     } catch (error) {
-      const shortHold = isPaxosError(error) && SH_RETRY_CODES.has(error.code) && ((error.details.leaderFlags ?? 0) & LFL_SHORT_HOLD) !== 0;
+      const shortHold =
+        isPaxosError(error) &&
+        SH_RETRY_CODES.has(error.code) &&
+        ((error.details.leaderFlags ?? 0) & LFL_SHORT_HOLD) !== 0;
       if (!shortHold) throw error;
       if (retry >= SH_RETRIES) {
-        throw new PaxosError('ACQUIRE_SHRETRY', `${area.name}: still held briefly by another shared acquirer after ${SH_RETRIES} retries: ${error.message}`, {
-          ...error.details,
-        });
+        throw new PaxosError(
+          'ACQUIRE_SHRETRY',
+          `${area.name}: still held briefly by another shared acquirer after ${SH_RETRIES} retries: ${error.message}`,
+          {
+            ...error.details,
+          },
+        );
       }
-      logger.debug({ resource: area.name, retry, code: error.code }, 'leader held with SHORT_HOLD: shared acquire retries');
+      logger.debug(
+        { resource: area.name, retry, code: error.code },
+        'leader held with SHORT_HOLD: shared acquire retries',
+      );
       if (!(await sleepUnlessAborted(ctx.clock, ctx.random.next() * SH_RETRY_MAX_SECONDS, options.signal))) {
-        throw new PaxosError('ABORTED', `${area.name}: shared acquire aborted during its SHORT_HOLD retry`, area.details());
+        throw new PaxosError(
+          'ABORTED',
+          `${area.name}: shared acquire aborted during its SHORT_HOLD retry`,
+          area.details(),
+        );
       }
     }
   }
   const committed = heldLeaseOf(area, us, 'shared', result, ctx.clock.nowSeconds());
   try {
     requireJoined(ctx.delta, ctx.clock, area.location);
-    await writeHostSector(area, us.hostId, releasedDblock(result.dblock), sharedModeBlock(us.generation), 'dblock + SHARED mode block');
+    await writeHostSector(
+      area,
+      us.hostId,
+      releasedDblock(result.dblock),
+      sharedModeBlock(us.generation),
+      'dblock + SHARED mode block',
+    );
     const released = await releaseLeader(area, ctx.clock, us, result.leader);
     requireJoined(ctx.delta, ctx.clock, area.location);
     return { ...committed, leader: released.leader };

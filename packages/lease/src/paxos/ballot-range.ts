@@ -81,7 +81,11 @@ export interface BallotRangeOptions {
 }
 
 /** The bound to start a ballot with: the latest one if recent enough, otherwise a new whole-area read. */
-export async function freshMembership(delta: PaxosDeltaView, clock: Clock, reuseSeconds: number): Promise<MembershipBound> {
+export async function freshMembership(
+  delta: PaxosDeltaView,
+  clock: Clock,
+  reuseSeconds: number,
+): Promise<MembershipBound> {
   const latest = delta.membership();
   if (latest !== undefined && clock.nowSeconds() - latest.readIssuedAtSeconds < reuseSeconds) return latest;
   return delta.readMembership();

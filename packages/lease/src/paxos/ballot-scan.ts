@@ -58,7 +58,8 @@ function zeroTester(bytes: Uint8Array): (start: number, length: number) => boole
   if (bytes.byteOffset % WORD_BYTES === 0 && bytes.byteLength % WORD_BYTES === 0) {
     const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / WORD_BYTES);
     return (start, length) => {
-      for (let i = start / WORD_BYTES, end = (start + length) / WORD_BYTES; i < end; i++) if (words[i] !== 0) return false;
+      for (let i = start / WORD_BYTES, end = (start + length) / WORD_BYTES; i < end; i++)
+        if (words[i] !== 0) return false;
       return true;
     };
   }

@@ -107,7 +107,10 @@ export async function runBallot(input: BallotInput): Promise<BallotOutcome> {
     inp3: carried?.inp3 ?? diskTimestamp(input.clock),
   });
   if (carried !== undefined) {
-    input.logger.info({ ...log, from: scan1.highestAccepted?.hostId, inp: carried.inp, bal: carried.bal }, 'ballot carries an accepted value forward');
+    input.logger.info(
+      { ...log, from: scan1.highestAccepted?.hostId, inp: carried.inp, bal: carried.bal },
+      'ballot carries an accepted value forward',
+    );
   }
   input.onWriting(phase2, 2);
   await writeHostSector(area, hostId, phase2, input.ownMode, 'phase-2 dblock');
@@ -125,9 +128,16 @@ async function readPhase(input: BallotInput, phase: 1 | 2): Promise<Uint8Array> 
   const { area, reads } = input;
   // A bound already too old when the read is issued cannot make it valid: go straight to the whole range.
   if (reads.partialSectors !== undefined && partialReadValid(reads, input.clock)) {
-    const partial = await area.read(LEADER_SECTOR_INDEX, reads.partialSectors, `phase-${phase} ballot range (host_ids in use)`);
+    const partial = await area.read(
+      LEADER_SECTOR_INDEX,
+      reads.partialSectors,
+      `phase-${phase} ballot range (host_ids in use)`,
+    );
     if (partialReadValid(reads, input.clock)) return partial;
-    input.logger.debug({ resource: area.name, phase }, 'partial ballot read completed too late; reading the whole range');
+    input.logger.debug(
+      { resource: area.name, phase },
+      'partial ballot read completed too late; reading the whole range',
+    );
   }
   return area.read(LEADER_SECTOR_INDEX, reads.fullSectors, `phase-${phase} ballot range`);
 }

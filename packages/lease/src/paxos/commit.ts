@@ -3,7 +3,13 @@
  * ballot's value and write_* = us; SHORT_HOLD set only when we commit ourselves for a shared
  * acquire. Committing another host's value is help, done only when that host cannot do it itself.
  */
-import { encodePaxosLeaderSector, leaderChecksum, LFL_SHORT_HOLD, type Dblock, type LeaderRecord } from '@leasehold/ondisk';
+import {
+  encodePaxosLeaderSector,
+  leaderChecksum,
+  LFL_SHORT_HOLD,
+  type Dblock,
+  type LeaderRecord,
+} from '@leasehold/ondisk';
 import { diskTimestamp } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { PaxosError } from './errors.js';
@@ -68,13 +74,18 @@ export async function commitValue(
   };
   // Safety invariants: one commit per ballot, lver up by exactly one, never FREE.
   if (next.lver !== stepOneLeader.lver + 1n || next.timestamp === 0n) {
-    throw new Error(`internal: commit of lver ${next.lver} timestamp ${next.timestamp} over lver ${stepOneLeader.lver}`);
+    throw new Error(
+      `internal: commit of lver ${next.lver} timestamp ${next.timestamp} over lver ${stepOneLeader.lver}`,
+    );
   }
   next.checksum = leaderChecksum(next);
   await area.writeSector(LEADER_SECTOR_INDEX, encodePaxosLeaderSector(next, area.sectorSize), 'leader (commit)');
   // A host paused across its deadline hears of its commit only afterwards: not a lease it may use.
   requireJoined(ctx.delta, ctx.clock, area.location);
-  logger.info({ resource: area.name, lver: next.lver, ownerId: next.ownerId, ownerGeneration: next.ownerGeneration }, ours ? 'committed ourselves' : 'committed another host');
+  logger.info(
+    { resource: area.name, lver: next.lver, ownerId: next.ownerId, ownerGeneration: next.ownerGeneration },
+    ours ? 'committed ourselves' : 'committed another host',
+  );
   if (!ours) throw otherError(ctx, area, next, value);
   return { leader: next, dblock: value };
 }
@@ -84,11 +95,19 @@ async function ownerWillCommit(ctx: PaxosContext, area: LeaseArea, value: Dblock
   const { delta } = ctx;
   const ownerHostId = Number(value.inp);
   // Not alive only on proven silence (§3, as for shared holders): a stalled observer must not help.
-  const liveness = sharedHolderLiveness(delta.host(ownerHostId), value.inp2, delta.config.ioTimeoutSeconds, delta.config.watchdogFireTimeoutSeconds);
+  const liveness = sharedHolderLiveness(
+    delta.host(ownerHostId),
+    value.inp2,
+    delta.config.ioTimeoutSeconds,
+    delta.config.watchdogFireTimeoutSeconds,
+  );
   if (!liveness.live || ownerHostId < 1 || ownerHostId > area.geometry.maxHosts) return false;
   const { dblock, dblockValid } = await readHostSector(area, ownerHostId, `dblock of host_id ${ownerHostId}`);
   const released = dblockValid && isReleased(dblock) && dblock.lver === value.lver;
-  logger.info({ resource: area.name, lver: value.lver, ownerId: value.inp, reason: liveness.reason, released }, 'carried value of another host');
+  logger.info(
+    { resource: area.name, lver: value.lver, ownerId: value.inp, reason: liveness.reason, released },
+    'carried value of another host',
+  );
   return !released;
 }
 

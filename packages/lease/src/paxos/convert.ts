@@ -31,24 +31,47 @@ export interface ConvertOptions {
   signal?: AbortSignal;
 }
 
-export async function convertLease(ctx: PaxosContext, held: HeldLease, to: LeaseMode, options: ConvertOptions = {}): Promise<HeldLease> {
+export async function convertLease(
+  ctx: PaxosContext,
+  held: HeldLease,
+  to: LeaseMode,
+  options: ConvertOptions = {},
+): Promise<HeldLease> {
   const logger = ctx.logger ?? silentLogger;
   const us = ourIdentity(ctx.delta, held.location, ctx.clock);
   if (us.generation !== held.generation || us.hostId !== held.hostId) {
-    throw new PaxosError('NOT_HELD', `the lease was acquired by another incarnation (host_id ${held.hostId} generation ${held.generation})`, {
-      spaceName: held.location.spaceName,
-      resourceName: held.location.resourceName,
-    });
+    throw new PaxosError(
+      'NOT_HELD',
+      `the lease was acquired by another incarnation (host_id ${held.hostId} generation ${held.generation})`,
+      {
+        spaceName: held.location.spaceName,
+        resourceName: held.location.resourceName,
+      },
+    );
   }
   if (held.mode === to) return held;
   const area = new LeaseArea(ctx.disk, held.location, held.geometry);
-  return to === 'shared' ? exclusiveToShared(ctx, area, us, held, logger) : sharedToExclusive(ctx, area, us, held, options, logger);
+  return to === 'shared'
+    ? exclusiveToShared(ctx, area, us, held, logger)
+    : sharedToExclusive(ctx, area, us, held, options, logger);
 }
 
-async function exclusiveToShared(ctx: PaxosContext, area: LeaseArea, us: OurIdentity, held: HeldLease, logger: Logger): Promise<HeldLease> {
+async function exclusiveToShared(
+  ctx: PaxosContext,
+  area: LeaseArea,
+  us: OurIdentity,
+  held: HeldLease,
+  logger: Logger,
+): Promise<HeldLease> {
   // As sanlock: a value set while exclusive is written before the lease becomes shared.
   await writeValueBlockIfSet(area, held, logger);
-  await writeHostSector(area, us.hostId, releasedDblock(held.dblock), sharedModeBlock(us.generation), 'dblock + SHARED mode block (convert)');
+  await writeHostSector(
+    area,
+    us.hostId,
+    releasedDblock(held.dblock),
+    sharedModeBlock(us.generation),
+    'dblock + SHARED mode block (convert)',
+  );
   const released = await releaseLeader(area, ctx.clock, us, held.leader);
   logger.info({ resource: area.name, lver: held.lver, outcome: released.kind }, 'converted exclusive to shared');
   return { ...held, mode: 'shared', leader: released.leader, acquiredAtSeconds: ctx.clock.nowSeconds() };
@@ -81,7 +104,10 @@ async function sharedToExclusive(
   const sharedAfterCommit: HeldLease = { ...stillShared(), lver: held.lver };
   let live;
   try {
-    live = result.sharedHostIds.length === 0 ? [] : await clearDeadSharedHolders(ctx, area, result.sharedHostIds, us, logger);
+    live =
+      result.sharedHostIds.length === 0
+        ? []
+        : await clearDeadSharedHolders(ctx, area, result.sharedHostIds, us, logger);
   } catch (error) {
     await freeLeaderKeepingShared(ctx, area, us, exclusive, logger);
     throw keepShared(toPaxosError(error, `${area.name}: converting to exclusive`, area.details()), sharedAfterCommit);
@@ -101,7 +127,10 @@ async function sharedToExclusive(
     await writeHostSector(area, us.hostId, result.dblock, null, 'dblock (drop SHARED mode block)');
   } catch (error) {
     // We hold the leader, so we are exclusive; the stale SHARED block goes with our release (sanlock too).
-    logger.warn({ resource: area.name, error: error instanceof Error ? error.message : String(error) }, 'clearing our SHARED mode block failed');
+    logger.warn(
+      { resource: area.name, error: error instanceof Error ? error.message : String(error) },
+      'clearing our SHARED mode block failed',
+    );
   }
   logger.info({ resource: area.name, lver: exclusive.lver }, 'converted shared to exclusive');
   return exclusive;
@@ -116,12 +145,21 @@ function keepShared(error: PaxosError, stillHeld: HeldLease): PaxosError {
 }
 
 /** Gives the leader back after a failed SH→EX; returns the freed leader, if we freed it. */
-async function freeLeaderKeepingShared(ctx: PaxosContext, area: LeaseArea, us: OurIdentity, exclusive: HeldLease, logger: Logger) {
+async function freeLeaderKeepingShared(
+  ctx: PaxosContext,
+  area: LeaseArea,
+  us: OurIdentity,
+  exclusive: HeldLease,
+  logger: Logger,
+) {
   try {
     const outcome = await releaseLeader(area, ctx.clock, us, exclusive.leader);
     return outcome.leader;
   } catch (error) {
-    logger.error({ resource: area.name, lver: exclusive.lver, error: error instanceof Error ? error.message : String(error) }, 'giving the leader back after a failed conversion failed');
+    logger.error(
+      { resource: area.name, lver: exclusive.lver, error: error instanceof Error ? error.message : String(error) },
+      'giving the leader back after a failed conversion failed',
+    );
     return undefined;
   }
 }

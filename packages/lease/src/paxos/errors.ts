@@ -126,14 +126,30 @@ const INVALID_ARGUMENT_CODES: ReadonlySet<OnDiskErrorCode> = new Set<OnDiskError
 export function toPaxosError(error: unknown, context: string, details: PaxosErrorDetails = {}): PaxosError {
   if (error instanceof PaxosError) return error;
   if (error instanceof DeltaError) {
-    const code: PaxosErrorCode = error.code === 'CORRUPT' ? 'CORRUPT' : error.code === 'NOT_JOINED' ? 'NOT_JOINED' : error.code === 'INVALID_ARGUMENT' ? 'INVALID_ARGUMENT' : 'IO_ERROR';
+    const code: PaxosErrorCode =
+      error.code === 'CORRUPT'
+        ? 'CORRUPT'
+        : error.code === 'NOT_JOINED'
+          ? 'NOT_JOINED'
+          : error.code === 'INVALID_ARGUMENT'
+            ? 'INVALID_ARGUMENT'
+            : 'IO_ERROR';
     return new PaxosError(code, `${context}: ${error.message}`, details, { cause: error });
   }
   if (error instanceof OnDiskError) {
     const code: PaxosErrorCode =
-      error.code === 'LEADER_CLEARED' ? 'LEADER_CLEARED' : INVALID_ARGUMENT_CODES.has(error.code) ? 'INVALID_ARGUMENT' : 'CORRUPT';
+      error.code === 'LEADER_CLEARED'
+        ? 'LEADER_CLEARED'
+        : INVALID_ARGUMENT_CODES.has(error.code)
+          ? 'INVALID_ARGUMENT'
+          : 'CORRUPT';
     const errno = error.sanlockErrno;
-    return new PaxosError(code, `${context}: ${error.message}`, details, errno === undefined ? { cause: error } : { cause: error, sanlockErrno: errno });
+    return new PaxosError(
+      code,
+      `${context}: ${error.message}`,
+      details,
+      errno === undefined ? { cause: error } : { cause: error, sanlockErrno: errno },
+    );
   }
   if (error instanceof DiskError) {
     return new PaxosError('IO_ERROR', `${context}: ${error.message}`, details, { cause: error });

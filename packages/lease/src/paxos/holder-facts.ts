@@ -50,7 +50,9 @@ const DECIMALS = 1;
 
 /** "host_id 2 "name" generation 3 (exclusive), LIVE, last renewal seen 1.5 s ago, dead in 60.0 s". */
 export function describeHolder(holder: LeaseHolder, nowSeconds: number): string {
-  const parts = [`host_id ${holder.hostId}${holder.hostName === undefined ? '' : ` "${holder.hostName}"`} generation ${holder.generation} (${holder.mode})`];
+  const parts = [
+    `host_id ${holder.hostId}${holder.hostName === undefined ? '' : ` "${holder.hostName}"`} generation ${holder.generation} (${holder.mode})`,
+  ];
   if (holder.state !== undefined) parts.push(holder.state);
   if (holder.lastLiveSeconds !== undefined) {
     parts.push(`last renewal seen ${(nowSeconds - holder.lastLiveSeconds).toFixed(DECIMALS)} s ago`);
@@ -62,7 +64,9 @@ export function describeHolder(holder: LeaseHolder, nowSeconds: number): string 
     // deadAtSeconds is a deadline, not a verdict (§3): only a look issued after it that still shows
     // no renewal proves death. Past it, a holder can still be live when our own sampling is behind.
     parts.push(
-      remaining > 0 ? `counts as dead in ${remaining.toFixed(DECIMALS)} s unless it renews` : 'past its deadline: dead once a look issued since shows no renewal',
+      remaining > 0
+        ? `counts as dead in ${remaining.toFixed(DECIMALS)} s unless it renews`
+        : 'past its deadline: dead once a look issued since shows no renewal',
     );
   }
   return parts.join(', ');

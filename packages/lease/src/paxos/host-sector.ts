@@ -48,13 +48,23 @@ export function isReleased(dblock: Dblock): boolean {
 }
 
 /** Writes host `hostId`'s sector: `dblock` (checksum computed) and `mode` (null: zero). */
-export async function writeHostSector(area: LeaseArea, hostId: number, dblock: Dblock, mode: ModeBlock | null, what: string): Promise<void> {
+export async function writeHostSector(
+  area: LeaseArea,
+  hostId: number,
+  dblock: Dblock,
+  mode: ModeBlock | null,
+  what: string,
+): Promise<void> {
   await area.writeSector(hostSectorIndex(hostId), encodeHostSector(dblock, mode, area.sectorSize), what);
 }
 
 /** §5.4: a dead shared holder's whole sector is zeroed (dblock and mode block). */
 export async function zeroHostSector(area: LeaseArea, hostId: number): Promise<void> {
-  await area.writeSector(hostSectorIndex(hostId), new Uint8Array(area.sectorSize), `sector of dead shared holder ${hostId}`);
+  await area.writeSector(
+    hostSectorIndex(hostId),
+    new Uint8Array(area.sectorSize),
+    `sector of dead shared holder ${hostId}`,
+  );
 }
 
 export interface HostSectorContents {
@@ -73,6 +83,7 @@ export async function readHostSector(area: LeaseArea, hostId: number, what: stri
 export function decodeHostSectorAt(bytes: Uint8Array, offsetBytes: number): HostSectorContents {
   const { dblock, mode } = decodeHostSector(bytes, offsetBytes);
   // §0: the checksum covers the 48 bytes before it as stored; an all-zero dblock is valid and empty.
-  const dblockValid = dblockIsEmpty(dblock) || sanlockChecksum(bytes, offsetBytes, DBLOCK_CHECKSUM_COVERED_BYTES) === dblock.checksum;
+  const dblockValid =
+    dblockIsEmpty(dblock) || sanlockChecksum(bytes, offsetBytes, DBLOCK_CHECKSUM_COVERED_BYTES) === dblock.checksum;
   return { dblock, mode, dblockValid };
 }

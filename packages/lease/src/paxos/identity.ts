@@ -35,7 +35,10 @@ export function ourIdentity(delta: PaxosDeltaView, location: ResourceLocation, c
  */
 export function stillJoined(delta: PaxosDeltaView, clock?: Clock): boolean {
   if (delta.released || delta.lost) return false;
-  return clock === undefined || clock.nowSeconds() < deltaDeadlineSeconds(delta.lastRenewalSeconds, delta.config.ioTimeoutSeconds);
+  return (
+    clock === undefined ||
+    clock.nowSeconds() < deltaDeadlineSeconds(delta.lastRenewalSeconds, delta.config.ioTimeoutSeconds)
+  );
 }
 
 export function requireJoined(delta: PaxosDeltaView, clock: Clock, location: ResourceLocation): void {

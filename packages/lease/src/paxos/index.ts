@@ -5,7 +5,13 @@ export { acquireLease, SH_RETRIES, type AcquireOptions } from './acquire.js';
 export { releaseLease, type ReleaseOutcome } from './release.js';
 export { convertLease, type ConvertOptions } from './convert.js';
 export { requestLease, type ForceMode, type RequestIo, type RequestOptions, type RequestResult } from './request.js';
-export { examineRequests, RequestWatcher, type LeaseRequestNotice, type RequestAction, type RequestWatchIo } from './request-watch.js';
+export {
+  examineRequests,
+  RequestWatcher,
+  type LeaseRequestNotice,
+  type RequestAction,
+  type RequestWatchIo,
+} from './request-watch.js';
 export { PaxosLeaseManager } from './manager.js';
 export { checkValueBlockGeometry, getValueBlock, setValueBlock, type LeaseValueBlock } from './value-block.js';
 export { describeHolder, holderFacts } from './holder-facts.js';

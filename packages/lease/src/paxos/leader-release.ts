@@ -7,7 +7,13 @@
  *     owner = us with our generation, every byte unchanged (else -251 RELEASE_OWNER);
  *   - write it with timestamp 0 (FREE), write_* = us, SHORT_HOLD cleared. owner and lver stay.
  */
-import { encodePaxosLeaderSector, leaderChecksum, leadersIdentical, LFL_SHORT_HOLD, type LeaderRecord } from '@leasehold/ondisk';
+import {
+  encodePaxosLeaderSector,
+  leaderChecksum,
+  leadersIdentical,
+  LFL_SHORT_HOLD,
+  type LeaderRecord,
+} from '@leasehold/ondisk';
 import { diskTimestamp, type Clock } from '../clock.js';
 import { PaxosError } from './errors.js';
 import type { OurIdentity } from './identity.js';
@@ -19,11 +25,20 @@ export type LeaderReleaseOutcome =
   /** Another host wrote the leader last; we left it alone. `leader` is what we read. */
   | { kind: 'left'; leader: LeaderRecord };
 
-export async function releaseLeader(area: LeaseArea, clock: Clock, us: OurIdentity, last: LeaderRecord): Promise<LeaderReleaseOutcome> {
+export async function releaseLeader(
+  area: LeaseArea,
+  clock: Clock,
+  us: OurIdentity,
+  last: LeaderRecord,
+): Promise<LeaderReleaseOutcome> {
   const leader = await area.readLeader(undefined, 'leader (release)');
   if (leader.writeId !== BigInt(us.hostId)) return { kind: 'left', leader };
   if (leader.lver !== last.lver) {
-    throw new PaxosError('RELEASE_LVER', `${area.name}: release of lver ${last.lver}, but the leader is at lver ${leader.lver}`, area.details({ lver: leader.lver }));
+    throw new PaxosError(
+      'RELEASE_LVER',
+      `${area.name}: release of lver ${last.lver}, but the leader is at lver ${leader.lver}`,
+      area.details({ lver: leader.lver }),
+    );
   }
   const ownerIsUs = leader.ownerId === BigInt(us.hostId) && leader.ownerGeneration === us.generation;
   if (leader.timestamp === 0n || !ownerIsUs || !leadersIdentical(leader, last)) {

@@ -83,7 +83,10 @@ export class LeaseArea {
   /** Writes one whole sector. I/O failures become IO_ERROR (the write may or may not have landed). */
   async writeSector(sectorIndex: number, sector: Uint8Array, what: string): Promise<void> {
     if (sector.byteLength !== this.assumed.sectorSize) {
-      throw new PaxosError('INVALID_ARGUMENT', `internal: ${what} is ${sector.byteLength} bytes, not one ${this.assumed.sectorSize}-byte sector`);
+      throw new PaxosError(
+        'INVALID_ARGUMENT',
+        `internal: ${what} is ${sector.byteLength} bytes, not one ${this.assumed.sectorSize}-byte sector`,
+      );
     }
     try {
       await this.disk.write(this.sectorOffsetBytes(sectorIndex), sector);

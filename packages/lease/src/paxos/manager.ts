@@ -53,7 +53,8 @@ export class PaxosLeaseManager {
       this.leases.set(describeLocation(location), converted);
       return converted;
     } catch (error) {
-      if (isPaxosError(error) && error.stillHeld !== undefined) this.leases.set(describeLocation(location), error.stillHeld);
+      if (isPaxosError(error) && error.stillHeld !== undefined)
+        this.leases.set(describeLocation(location), error.stillHeld);
       throw error;
     }
   }
@@ -67,7 +68,11 @@ export class PaxosLeaseManager {
 
   /** A watcher that checks the request record of our exclusive leases whenever a host pings us. */
   watchRequests(onRequest: (notice: LeaseRequestNotice) => void): RequestWatcher {
-    const io = { disk: this.context.disk, delta: this.context.delta, ...(this.context.logger === undefined ? {} : { logger: this.context.logger }) };
+    const io = {
+      disk: this.context.disk,
+      delta: this.context.delta,
+      ...(this.context.logger === undefined ? {} : { logger: this.context.logger }),
+    };
     return new RequestWatcher(io, () => this.leases.values(), onRequest);
   }
 

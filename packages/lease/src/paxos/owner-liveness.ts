@@ -48,17 +48,30 @@ export interface OwnerWaitOptions {
 
 export type OwnerVerdict = 'ballot' | 'restart';
 
-export async function judgeOwner(ctx: PaxosContext, area: LeaseArea, leader: LeaderRecord, options: OwnerWaitOptions): Promise<OwnerVerdict> {
+export async function judgeOwner(
+  ctx: PaxosContext,
+  area: LeaseArea,
+  leader: LeaderRecord,
+  options: OwnerWaitOptions,
+): Promise<OwnerVerdict> {
   const { delta, clock } = ctx;
   const ownerId = leader.ownerId;
   const ownerGeneration = leader.ownerGeneration;
   const ownerHostId = Number(ownerId);
   const details = area.details({ lver: leader.lver });
   if (!namesEqual(leader.spaceName, delta.config.spaceName) || !stillJoined(delta, clock)) {
-    throw new PaxosError('NOT_JOINED', `${area.name}: judging its owner needs our delta lease in lockspace ${leader.spaceName}`, details);
+    throw new PaxosError(
+      'NOT_JOINED',
+      `${area.name}: judging its owner needs our delta lease in lockspace ${leader.spaceName}`,
+      details,
+    );
   }
   if (ownerHostId < 1 || ownerHostId > delta.geometry.maxHosts) {
-    throw new PaxosError('CORRUPT', `${area.name}: leader names owner host_id ${ownerId}, outside 1..${delta.geometry.maxHosts}`, details);
+    throw new PaxosError(
+      'CORRUPT',
+      `${area.name}: leader names owner host_id ${ownerId}, outside 1..${delta.geometry.maxHosts}`,
+      details,
+    );
   }
   const log = { resource: area.name, lver: leader.lver, ownerId, ownerGeneration };
 
@@ -77,7 +90,8 @@ export async function judgeOwner(ctx: PaxosContext, area: LeaseArea, leader: Lea
   let lastTimestamp: bigint | undefined = known?.timestamp;
 
   for (;;) {
-    if (!stillJoined(delta, clock)) throw new PaxosError('NOT_JOINED', `${area.name}: our delta lease ended while waiting for the owner`, details);
+    if (!stillJoined(delta, clock))
+      throw new PaxosError('NOT_JOINED', `${area.name}: our delta lease ended while waiting for the owner`, details);
     // Taken just BEFORE the read is issued: the read samples the disk no earlier than this, so an
     // unchanged sector proves the owner silent up to here, and no later (§3).
     const issuedAtSeconds = clock.nowSeconds();
@@ -89,7 +103,15 @@ export async function judgeOwner(ctx: PaxosContext, area: LeaseArea, leader: Lea
     }
     const completedAtSeconds = clock.nowSeconds();
     if (sector.timestamp === 0n || sector.ownerId !== ownerId || sector.ownerGeneration > ownerGeneration) {
-      options.logger.info({ ...log, deltaOwner: sector.ownerId, deltaGeneration: sector.ownerGeneration, deltaTimestamp: sector.timestamp }, 'owner host_id is free or taken over: ballot');
+      options.logger.info(
+        {
+          ...log,
+          deltaOwner: sector.ownerId,
+          deltaGeneration: sector.ownerGeneration,
+          deltaTimestamp: sector.timestamp,
+        },
+        'owner host_id is free or taken over: ballot',
+      );
       return 'ballot';
     }
     const ioTimeoutSeconds = effectiveIoTimeoutSeconds(sector.ioTimeoutSeconds, delta.config.ioTimeoutSeconds);
@@ -117,7 +139,10 @@ export async function judgeOwner(ctx: PaxosContext, area: LeaseArea, leader: Lea
       waitStartSeconds = completedAtSeconds;
     } else {
       const status = sameIncarnation(delta.host(ownerHostId), leader);
-      const changedInLatestSample = status !== undefined && status.lastLiveSeconds !== undefined && status.lastCheckSeconds === status.lastLiveSeconds;
+      const changedInLatestSample =
+        status !== undefined &&
+        status.lastLiveSeconds !== undefined &&
+        status.lastCheckSeconds === status.lastLiveSeconds;
       if (sector.timestamp !== lastTimestamp || changedInLatestSample) {
         // A change counts from when we saw it: the read's completion (late, the safe side).
         if (sector.timestamp !== lastTimestamp) waitStartSeconds = completedAtSeconds;
@@ -131,13 +156,19 @@ export async function judgeOwner(ctx: PaxosContext, area: LeaseArea, leader: Lea
       // Proven silence: from wait_start to this read's issue time (see above), never to now.
       const provenSilenceSeconds = issuedAtSeconds - waitStartSeconds;
       if (provenSilenceSeconds > deadSeconds) {
-        options.logger.info({ ...log, waitStartSeconds, issuedAtSeconds, deadSeconds }, 'owner has not renewed for host_dead_seconds: ballot');
+        options.logger.info(
+          { ...log, waitStartSeconds, issuedAtSeconds, deadSeconds },
+          'owner has not renewed for host_dead_seconds: ballot',
+        );
         return 'ballot';
       }
     }
 
     const nowSeconds = clock.nowSeconds();
-    if (options.ownerNowait || nowSeconds + OWNER_POLL_INTERVAL_SECONDS - options.startedAtSeconds > options.waitSeconds) {
+    if (
+      options.ownerNowait ||
+      nowSeconds + OWNER_POLL_INTERVAL_SECONDS - options.startedAtSeconds > options.waitSeconds
+    ) {
       const facts = holder();
       throw new PaxosError(
         'OWNER_NOWAIT',
@@ -159,7 +190,8 @@ export async function judgeOwner(ctx: PaxosContext, area: LeaseArea, leader: Lea
 
 /** Our table's entry for the owner, if it is about the owner's incarnation (id and generation) and has been checked. */
 function sameIncarnation(status: HostStatus | undefined, leader: LeaderRecord): HostStatus | undefined {
-  if (status === undefined || status.lastCheckSeconds === undefined || status.lastLiveSeconds === undefined) return undefined;
+  if (status === undefined || status.lastCheckSeconds === undefined || status.lastLiveSeconds === undefined)
+    return undefined;
   if (status.ownerId !== leader.ownerId || status.generation !== leader.ownerGeneration) return undefined;
   return status;
 }

@@ -50,7 +50,10 @@ export async function releaseLease(ctx: PaxosContext, held: HeldLease): Promise<
   try {
     await writeHostSector(area, us.hostId, releasedDblock(held.dblock), null, 'dblock (release)');
   } catch (error) {
-    logger.warn({ ...log, error: error instanceof Error ? error.message : String(error) }, 'writing the RELEASED dblock failed; freeing the leader anyway');
+    logger.warn(
+      { ...log, error: error instanceof Error ? error.message : String(error) },
+      'writing the RELEASED dblock failed; freeing the leader anyway',
+    );
   }
   const outcome = await releaseLeader(area, ctx.clock, us, held.leader);
   logger.info({ ...log, outcome: outcome.kind }, 'released exclusive');

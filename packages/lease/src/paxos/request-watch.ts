@@ -39,7 +39,11 @@ function actionOf(forceMode: number): RequestAction | undefined {
 }
 
 /** Reads the request record of each exclusive lease of `leases` and returns those asking us to act. */
-export async function examineRequests(io: { disk: Disk; logger?: Logger }, leases: Iterable<HeldLease>, fromHostIds: number[]): Promise<LeaseRequestNotice[]> {
+export async function examineRequests(
+  io: { disk: Disk; logger?: Logger },
+  leases: Iterable<HeldLease>,
+  fromHostIds: number[],
+): Promise<LeaseRequestNotice[]> {
   const logger = io.logger ?? silentLogger;
   const notices: LeaseRequestNotice[] = [];
   for (const lease of leases) {
@@ -50,7 +54,10 @@ export async function examineRequests(io: { disk: Disk; logger?: Logger }, lease
       const bytes = await area.read(REQUEST_SECTOR_INDEX, 1, 'request record');
       record = verifyRequest(bytes, 0, area.sectorOffsetBytes(REQUEST_SECTOR_INDEX));
     } catch (error) {
-      logger.warn({ resource: area.name, error: error instanceof Error ? error.message : String(error) }, 'examining the request record failed');
+      logger.warn(
+        { resource: area.name, error: error instanceof Error ? error.message : String(error) },
+        'examining the request record failed',
+      );
       continue;
     }
     if (record.forceMode === 0 || record.lver === 0n || record.lver <= lease.lver) continue;
@@ -59,8 +66,17 @@ export async function examineRequests(io: { disk: Disk; logger?: Logger }, lease
       logger.warn({ resource: area.name, forceMode: record.forceMode }, 'request with an unknown force mode ignored');
       continue;
     }
-    logger.info({ resource: area.name, heldLver: lease.lver, requestLver: record.lver, action, fromHostIds }, 'request to act on a held lease');
-    notices.push({ lease, requestLver: record.lver, forceMode: record.forceMode, action, fromHostIds: [...fromHostIds] });
+    logger.info(
+      { resource: area.name, heldLver: lease.lver, requestLver: record.lver, action, fromHostIds },
+      'request to act on a held lease',
+    );
+    notices.push({
+      lease,
+      requestLver: record.lver,
+      forceMode: record.forceMode,
+      action,
+      fromHostIds: [...fromHostIds],
+    });
   }
   return notices;
 }

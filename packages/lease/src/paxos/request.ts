@@ -59,10 +59,17 @@ export interface RequestResult {
   pinged: boolean;
 }
 
-export async function requestLease(io: RequestIo, location: ResourceLocation, options: RequestOptions): Promise<RequestResult> {
+export async function requestLease(
+  io: RequestIo,
+  location: ResourceLocation,
+  options: RequestOptions,
+): Promise<RequestResult> {
   const logger = io.logger ?? silentLogger;
   if (!FORCE_MODES.includes(options.forceMode)) {
-    throw new PaxosError('INVALID_ARGUMENT', `force mode must be 0 (none), 1 (kill) or 2 (graceful), got ${String(options.forceMode)}`);
+    throw new PaxosError(
+      'INVALID_ARGUMENT',
+      `force mode must be 0 (none), 1 (kill) or 2 (graceful), got ${String(options.forceMode)}`,
+    );
   }
   if (options.lver < 0n) throw new PaxosError('INVALID_ARGUMENT', `lver must not be negative, got ${options.lver}`);
   const area = new LeaseArea(io.disk, location, io.geometry);
@@ -106,10 +113,18 @@ export async function requestLease(io: RequestIo, location: ResourceLocation, op
   await area.writeSector(REQUEST_SECTOR_INDEX, encodeRequestSector(record, area.sectorSize), 'request record');
 
   let pinged = false;
-  if (ownerId !== 0n && io.delta !== undefined && namesEqual(io.delta.config.spaceName, location.spaceName) && stillJoined(io.delta)) {
+  if (
+    ownerId !== 0n &&
+    io.delta !== undefined &&
+    namesEqual(io.delta.config.spaceName, location.spaceName) &&
+    stillJoined(io.delta)
+  ) {
     io.delta.pingHost(Number(ownerId));
     pinged = true;
   }
-  logger.info({ resource: area.name, lver, forceMode: options.forceMode, ownerId, pinged }, clearing ? 'request cleared' : 'request written');
+  logger.info(
+    { resource: area.name, lver, forceMode: options.forceMode, ownerId, pinged },
+    clearing ? 'request cleared' : 'request written',
+  );
   return { ownerId, lver, written: true, pinged };
 }

@@ -1,5 +1,11 @@
 /** Taking back a ballot value after a failed acquire (sanlock's "retract"). */
-import { encodePaxosLeaderSector, LFL_SHORT_HOLD, type Dblock, type LeaderRecord, type ModeBlock } from '@leasehold/ondisk';
+import {
+  encodePaxosLeaderSector,
+  LFL_SHORT_HOLD,
+  type Dblock,
+  type LeaderRecord,
+  type ModeBlock,
+} from '@leasehold/ondisk';
 import { diskTimestamp } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { releasedDblock, writeHostSector } from './host-sector.js';
@@ -12,12 +18,20 @@ import type { PaxosContext } from './types.js';
  * RELEASED; the leader is freed if it names us and we wrote it. If another host wrote it, our
  * RELEASED dblock tells everyone we let go (§5.3).
  */
-export async function retract(ctx: PaxosContext, area: LeaseArea, us: OurIdentity, written: Dblock, ownMode: ModeBlock | null, logger: Logger): Promise<void> {
+export async function retract(
+  ctx: PaxosContext,
+  area: LeaseArea,
+  us: OurIdentity,
+  written: Dblock,
+  ownMode: ModeBlock | null,
+  logger: Logger,
+): Promise<void> {
   const log = { resource: area.name, hostId: us.hostId, lver: written.lver };
   try {
     await writeHostSector(area, us.hostId, releasedDblock(written), ownMode, 'dblock (retract)');
     const leader = await area.readLeader(us.hostId, 'leader (retract)');
-    const namesUs = leader.ownerId === BigInt(us.hostId) && leader.ownerGeneration === us.generation && leader.timestamp !== 0n;
+    const namesUs =
+      leader.ownerId === BigInt(us.hostId) && leader.ownerGeneration === us.generation && leader.timestamp !== 0n;
     if (namesUs && leader.writeId === BigInt(us.hostId)) {
       const freed: LeaderRecord = {
         ...leader,
@@ -31,6 +45,9 @@ export async function retract(ctx: PaxosContext, area: LeaseArea, us: OurIdentit
     }
     logger.warn(log, 'acquire failed after our ballot value was written: retracted');
   } catch (error) {
-    logger.error({ ...log, error: error instanceof Error ? error.message : String(error) }, 'retract after a failed acquire failed too');
+    logger.error(
+      { ...log, error: error instanceof Error ? error.message : String(error) },
+      'retract after a failed acquire failed too',
+    );
   }
 }

@@ -47,17 +47,28 @@ export function sharedHolderLiveness(
   if (status === undefined) return { live: true, reason: 'no data about the host' };
   if (status.lastCheckSeconds === undefined) return { live: true, reason: 'not checked yet' };
   if (status.timestamp === 0n) return { live: false, reason: 'its delta lease is free' };
-  if (status.generation > modeGeneration) return { live: false, reason: `its delta lease has a newer generation ${status.generation}` };
-  if (status.generation < modeGeneration) return { live: true, reason: `our host table still shows generation ${status.generation}` };
+  if (status.generation > modeGeneration)
+    return { live: false, reason: `its delta lease has a newer generation ${status.generation}` };
+  if (status.generation < modeGeneration)
+    return { live: true, reason: `our host table still shows generation ${status.generation}` };
   // host_dead_seconds of the HOLDER's io_timeout (§3: a host is judged by its own N, ours if it published 0).
-  const deadSeconds = hostDeadSeconds(effectiveIoTimeoutSeconds(status.ioTimeoutSeconds, ourIoTimeoutSeconds), watchdogFireTimeoutSeconds);
+  const deadSeconds = hostDeadSeconds(
+    effectiveIoTimeoutSeconds(status.ioTimeoutSeconds, ourIoTimeoutSeconds),
+    watchdogFireTimeoutSeconds,
+  );
   // §3: silence is proven only up to the issue time of our latest sample of its slot (see above).
   const silenceSeconds = provenSilenceSeconds(status);
   if (silenceSeconds > deadSeconds) {
     const since = status.lastLiveSeconds === undefined ? 'since the first check' : 'since its last renewal seen';
-    return { live: false, reason: `no renewal in the ${silenceSeconds.toFixed(1)} s ${since} up to our latest sample (host_dead_seconds ${deadSeconds})` };
+    return {
+      live: false,
+      reason: `no renewal in the ${silenceSeconds.toFixed(1)} s ${since} up to our latest sample (host_dead_seconds ${deadSeconds})`,
+    };
   }
-  return { live: true, reason: `our latest sample proves only ${silenceSeconds.toFixed(1)} s without a renewal (host_dead_seconds ${deadSeconds})` };
+  return {
+    live: true,
+    reason: `our latest sample proves only ${silenceSeconds.toFixed(1)} s without a renewal (host_dead_seconds ${deadSeconds})`,
+  };
 }
 
 /** Returns the shared holders that are alive; dead ones are cleared from the disk. */
@@ -81,7 +92,12 @@ export async function clearDeadSharedHolders(
       continue;
     }
     const status = delta.host(hostId);
-    const verdict = sharedHolderLiveness(status, mode.generation, delta.config.ioTimeoutSeconds, delta.config.watchdogFireTimeoutSeconds);
+    const verdict = sharedHolderLiveness(
+      status,
+      mode.generation,
+      delta.config.ioTimeoutSeconds,
+      delta.config.watchdogFireTimeoutSeconds,
+    );
     if (verdict.live) {
       logger.info({ ...log, reason: verdict.reason }, 'shared holder is alive');
       live.push(

@@ -42,11 +42,15 @@ export async function readValueBlock(area: LeaseArea): Promise<LeaseValueBlock> 
 function valueBlockOf(held: HeldLease): LeaseValueBlock {
   if (held.valueBlock === undefined) {
     // sanlock: -EINVAL
-    throw new PaxosError('INVALID_ARGUMENT', `${describeLocation(held.location)} was not acquired with its value block`, {
-      spaceName: held.location.spaceName,
-      resourceName: held.location.resourceName,
-      offsetBytes: held.location.offsetBytes,
-    });
+    throw new PaxosError(
+      'INVALID_ARGUMENT',
+      `${describeLocation(held.location)} was not acquired with its value block`,
+      {
+        spaceName: held.location.spaceName,
+        resourceName: held.location.resourceName,
+        offsetBytes: held.location.offsetBytes,
+      },
+    );
   }
   return held.valueBlock;
 }
@@ -56,10 +60,14 @@ export function setValueBlock(held: HeldLease, data: Uint8Array): HeldLease {
   const current = valueBlockOf(held);
   if (data.byteLength > current.bytes.byteLength) {
     // sanlock: -E2BIG
-    throw new PaxosError('INVALID_ARGUMENT', `a value block holds at most ${current.bytes.byteLength} bytes (one sector), not ${data.byteLength}`, {
-      spaceName: held.location.spaceName,
-      resourceName: held.location.resourceName,
-    });
+    throw new PaxosError(
+      'INVALID_ARGUMENT',
+      `a value block holds at most ${current.bytes.byteLength} bytes (one sector), not ${data.byteLength}`,
+      {
+        spaceName: held.location.spaceName,
+        resourceName: held.location.resourceName,
+      },
+    );
   }
   const bytes = current.bytes.slice();
   bytes.set(data, 0);
@@ -70,7 +78,10 @@ export function setValueBlock(held: HeldLease, data: Uint8Array): HeldLease {
 export function getValueBlock(held: HeldLease, sizeBytes = 0): Uint8Array {
   const current = valueBlockOf(held);
   if (!Number.isInteger(sizeBytes) || sizeBytes < 0 || sizeBytes > current.bytes.byteLength) {
-    throw new PaxosError('INVALID_ARGUMENT', `value block size must be 0-${current.bytes.byteLength} bytes, not ${sizeBytes}`);
+    throw new PaxosError(
+      'INVALID_ARGUMENT',
+      `value block size must be 0-${current.bytes.byteLength} bytes, not ${sizeBytes}`,
+    );
   }
   return current.bytes.slice(0, sizeBytes === 0 ? current.bytes.byteLength : sizeBytes);
 }
@@ -86,7 +97,10 @@ export async function writeValueBlockIfSet(area: LeaseArea, held: HeldLease, log
     await area.writeSector(LVB_SECTOR_INDEX, held.valueBlock.bytes, 'value block');
     return true;
   } catch (error) {
-    logger.error({ resource: area.name, error: error instanceof Error ? error.message : String(error) }, 'writing the value block failed');
+    logger.error(
+      { resource: area.name, error: error instanceof Error ? error.message : String(error) },
+      'writing the value block failed',
+    );
     return false;
   }
 }

@@ -82,7 +82,12 @@ export class FakeClock implements Clock {
   private earliest(): Timer | undefined {
     let best: Timer | undefined;
     for (const timer of this.timers) {
-      if (best === undefined || timer.atSeconds < best.atSeconds || (timer.atSeconds === best.atSeconds && timer.sequence < best.sequence)) best = timer;
+      if (
+        best === undefined ||
+        timer.atSeconds < best.atSeconds ||
+        (timer.atSeconds === best.atSeconds && timer.sequence < best.sequence)
+      )
+        best = timer;
     }
     return best;
   }

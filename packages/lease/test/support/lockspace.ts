@@ -27,18 +27,31 @@ export interface TestLockspace {
   writeSector(hostId: number, leader: LeaderRecord, bitmap?: Uint8Array | null): void;
 }
 
-export function makeLockspace(options: { ioTimeoutSeconds?: number; sectorSize?: 512 | 4096; alignBytes?: number } = {}): TestLockspace {
+export function makeLockspace(
+  options: { ioTimeoutSeconds?: number; sectorSize?: 512 | 4096; alignBytes?: number } = {},
+): TestLockspace {
   const geometry = geometryFor(options.sectorSize ?? 512, options.alignBytes ?? MIB);
   const area = buildLockspaceArea({ spaceName: SPACE, geometry, ioTimeoutSeconds: options.ioTimeoutSeconds ?? 10 });
-  const memory = new MemoryDisk({ sectorSize: geometry.sectorSize, sizeBytes: geometry.alignBytes, initialBytes: area });
+  const memory = new MemoryDisk({
+    sectorSize: geometry.sectorSize,
+    sizeBytes: geometry.alignBytes,
+    initialBytes: area,
+  });
   const disk = new HookDisk(memory);
   return {
     memory,
     disk,
     geometry,
-    sector: (hostId) => decodeDeltaSector(memory.readSync(deltaSectorOffset(AREA_OFFSET_BYTES, hostId, geometry), geometry.sectorSize), 0),
+    sector: (hostId) =>
+      decodeDeltaSector(
+        memory.readSync(deltaSectorOffset(AREA_OFFSET_BYTES, hostId, geometry), geometry.sectorSize),
+        0,
+      ),
     writeSector: (hostId, leader, bitmap = null) =>
-      memory.writeSync(deltaSectorOffset(AREA_OFFSET_BYTES, hostId, geometry), encodeDeltaSector(leader, bitmap, geometry.sectorSize)),
+      memory.writeSync(
+        deltaSectorOffset(AREA_OFFSET_BYTES, hostId, geometry),
+        encodeDeltaSector(leader, bitmap, geometry.sectorSize),
+      ),
   };
 }
 

@@ -49,10 +49,25 @@ export function lvmlockResourceArea(vgName: string, resourceName: string, geomet
 export function* lvmlockInitialSlots(options: LvmlockInitOptions): Generator<LvmlockSlotImage> {
   const { vgName, geometry } = options;
   const spaceName = lvmLockspaceName(vgName);
-  yield { slot: LOCKSPACE_SLOT, offsetBytes: 0, resourceName: null, bytes: buildLockspaceArea({ spaceName, geometry, ioTimeoutSeconds: options.ioTimeoutSeconds }) };
+  yield {
+    slot: LOCKSPACE_SLOT,
+    offsetBytes: 0,
+    resourceName: null,
+    bytes: buildLockspaceArea({ spaceName, geometry, ioTimeoutSeconds: options.ioTimeoutSeconds }),
+  };
   const glName = options.globalLock === 'enabled' ? GL_RESOURCE_NAME : GL_DISABLED_RESOURCE_NAME;
-  yield { slot: GL_SLOT, offsetBytes: slotOffsetBytes(GL_SLOT, geometry), resourceName: glName, bytes: lvmlockResourceArea(vgName, glName, geometry) };
-  yield { slot: VG_SLOT, offsetBytes: slotOffsetBytes(VG_SLOT, geometry), resourceName: VG_RESOURCE_NAME, bytes: lvmlockResourceArea(vgName, VG_RESOURCE_NAME, geometry) };
+  yield {
+    slot: GL_SLOT,
+    offsetBytes: slotOffsetBytes(GL_SLOT, geometry),
+    resourceName: glName,
+    bytes: lvmlockResourceArea(vgName, glName, geometry),
+  };
+  yield {
+    slot: VG_SLOT,
+    offsetBytes: slotOffsetBytes(VG_SLOT, geometry),
+    resourceName: VG_RESOURCE_NAME,
+    bytes: lvmlockResourceArea(vgName, VG_RESOURCE_NAME, geometry),
+  };
   // Every #unused area is the same bytes: build it once.
   const unused = lvmlockResourceArea(vgName, UNUSED_RESOURCE_NAME, geometry);
   const slots = slotCount(options.lockLvBytes, geometry);

@@ -55,7 +55,8 @@ export function lvmlockGeometry(sectorSize: number, alignBytes?: number): Geomet
 /** lvmlock's size at vgcreate for this geometry: 256 MiB for 512/1M, 1 GiB for 4K/8M. */
 export function lockLvInitialBytes(geometry: Geometry): number {
   const bytes = LOCK_LV_BYTES_BY_ALIGN.get(geometry.alignBytes);
-  if (bytes === undefined) throw new OnDiskError('LAYOUT_INVALID', `no lvmlock size for align ${formatAlignSize(geometry.alignBytes)}`);
+  if (bytes === undefined)
+    throw new OnDiskError('LAYOUT_INVALID', `no lvmlock size for align ${formatAlignSize(geometry.alignBytes)}`);
   return bytes;
 }
 
@@ -86,12 +87,23 @@ export function lvSlotCount(lockLvBytes: number, geometry: Geometry): number {
 export function lvSlotOfOffset(offsetBytes: number, geometry: Geometry, lockLvBytes?: number): number {
   const align = geometry.alignBytes;
   const end = lockLvBytes === undefined ? Number.MAX_SAFE_INTEGER : slotCount(lockLvBytes, geometry) * align;
-  if (!Number.isSafeInteger(offsetBytes) || offsetBytes % align !== 0 || offsetBytes < FIRST_LV_SLOT * align || offsetBytes >= end) {
-    const expected = `a multiple of ${formatAlignSize(align)} from ${FIRST_LV_SLOT * align}` + (lockLvBytes === undefined ? '' : ` below ${end}`);
-    throw new OnDiskError('LAYOUT_INVALID', `LV lease offset ${String(offsetBytes)} is not an LV slot of lvmlock: expected ${expected}`, {
-      found: String(offsetBytes),
-      expected,
-    });
+  if (
+    !Number.isSafeInteger(offsetBytes) ||
+    offsetBytes % align !== 0 ||
+    offsetBytes < FIRST_LV_SLOT * align ||
+    offsetBytes >= end
+  ) {
+    const expected =
+      `a multiple of ${formatAlignSize(align)} from ${FIRST_LV_SLOT * align}` +
+      (lockLvBytes === undefined ? '' : ` below ${end}`);
+    throw new OnDiskError(
+      'LAYOUT_INVALID',
+      `LV lease offset ${String(offsetBytes)} is not an LV slot of lvmlock: expected ${expected}`,
+      {
+        found: String(offsetBytes),
+        expected,
+      },
+    );
   }
   return offsetBytes / align;
 }

@@ -65,7 +65,8 @@ export function parseVgLockArgs(args: string): VgLockArgs {
   const expected = `"<major>.<minor>.<patch>:<lock LV name>", e.g. "${formatVgLockArgs()}"`;
   checkLength(args, 'VG', expected);
   const [versionText, lockLvName, ...flags] = args.split(':');
-  if (versionText === undefined || lockLvName === undefined || !LV_NAME.test(lockLvName)) throw invalid(args, 'VG', expected);
+  if (versionText === undefined || lockLvName === undefined || !LV_NAME.test(lockLvName))
+    throw invalid(args, 'VG', expected);
   return { version: parseVersion(args, versionText, 'VG', expected), lockLvName, flags };
 }
 
@@ -74,7 +75,8 @@ export function parseLvLockArgs(args: string): LvLockArgs {
   checkLength(args, 'LV', expected);
   const parts = args.split(':');
   const [versionText, offsetText] = parts;
-  if (parts.length !== 2 || versionText === undefined || offsetText === undefined || !OFFSET.test(offsetText)) throw invalid(args, 'LV', expected);
+  if (parts.length !== 2 || versionText === undefined || offsetText === undefined || !OFFSET.test(offsetText))
+    throw invalid(args, 'LV', expected);
   const offsetBytes = Number(offsetText);
   if (!Number.isSafeInteger(offsetBytes)) throw invalid(args, 'LV', expected);
   return { version: parseVersion(args, versionText, 'LV', expected), offsetBytes };
@@ -86,10 +88,14 @@ export function formatVgLockArgs(lockLvName: string = LOCK_LV_NAME): string {
 
 export function formatLvLockArgs(offsetBytes: number): string {
   if (!Number.isSafeInteger(offsetBytes) || offsetBytes < 0) {
-    throw new OnDiskError('LOCK_ARGS_INVALID', `bad LV lease offset ${String(offsetBytes)}: expected a non-negative integer`, {
-      found: String(offsetBytes),
-      expected: 'a non-negative integer',
-    });
+    throw new OnDiskError(
+      'LOCK_ARGS_INVALID',
+      `bad LV lease offset ${String(offsetBytes)}: expected a non-negative integer`,
+      {
+        found: String(offsetBytes),
+        expected: 'a non-negative integer',
+      },
+    );
   }
   return `${LOCK_ARGS_VERSION_TEXT}:${offsetBytes}`;
 }

@@ -36,7 +36,11 @@ export function encodeLvmValueBlock(block: LvmValueBlock): Uint8Array {
 export function decodeLvmValueBlock(source: Uint8Array, offset = 0): LvmValueBlock {
   requireBytes(source, offset, LVM_VALUE_BLOCK_BYTES, 'lvmlockd value block');
   const view = viewOf(source);
-  return { version: view.getUint16(offset, true), flags: view.getUint16(offset + 2, true), rVersion: view.getUint32(offset + 4, true) };
+  return {
+    version: view.getUint16(offset, true),
+    flags: view.getUint16(offset + 2, true),
+    rVersion: view.getUint32(offset + 4, true),
+  };
 }
 
 /** True for a block never written (version 0): no number to compare yet. */
@@ -49,7 +53,10 @@ export function lvmValueBlockIsEmpty(block: LvmValueBlock): boolean {
  * writer): its r_version cannot be trusted, so cached metadata must be reread. lvmlockd does the same.
  */
 export function checkLvmValueBlockVersion(block: LvmValueBlock): void {
-  if (block.version !== 0 && (block.version & VALUE_BLOCK_MAJOR_MASK) > (LVM_VALUE_BLOCK_VERSION & VALUE_BLOCK_MAJOR_MASK)) {
+  if (
+    block.version !== 0 &&
+    (block.version & VALUE_BLOCK_MAJOR_MASK) > (LVM_VALUE_BLOCK_VERSION & VALUE_BLOCK_MAJOR_MASK)
+  ) {
     const found = `0x${block.version.toString(16).padStart(4, '0')}`;
     throw new OnDiskError('VALUE_BLOCK_VERSION', `lvmlockd value block version ${found} is newer than 0x0101`, {
       found,

@@ -76,7 +76,12 @@ export class OwnershipTracker {
 
   end(resource: string, owner: string, atSeconds: number, reason: string): void {
     const current = this.open.get(keyOf(resource, owner));
-    if (current !== undefined) this.close(current, Math.min(atSeconds, current.deadlineSeconds), atSeconds > current.deadlineSeconds ? 'deadline' : reason);
+    if (current !== undefined)
+      this.close(
+        current,
+        Math.min(atSeconds, current.deadlineSeconds),
+        atSeconds > current.deadlineSeconds ? 'deadline' : reason,
+      );
   }
 
   /** Ends everything `owner` holds (it crashed). */
@@ -109,7 +114,13 @@ export class OwnershipTracker {
           if (second.startSeconds >= first.endSeconds) break;
           if (first.owner === second.owner) continue;
           if (first.mode === 'shared' && second.mode === 'shared') continue;
-          found.push({ resource, first, second, fromSeconds: second.startSeconds, toSeconds: Math.min(first.endSeconds, second.endSeconds) });
+          found.push({
+            resource,
+            first,
+            second,
+            fromSeconds: second.startSeconds,
+            toSeconds: Math.min(first.endSeconds, second.endSeconds),
+          });
         }
       }
     }

@@ -37,9 +37,15 @@ interface WorldBasics {
 const worldBasics: fc.Arbitrary<WorldBasics> = fc.record({
   seed: fc.integer(),
   // 4096-byte sectors: 250 slots per 1 MiB area, so each renewal samples 8x fewer slots.
-  sectorSize: fc.oneof({ weight: 9, arbitrary: fc.constant(4096 as const) }, { weight: 1, arbitrary: fc.constant(512 as const) }),
+  sectorSize: fc.oneof(
+    { weight: 9, arbitrary: fc.constant(4096 as const) },
+    { weight: 1, arbitrary: fc.constant(512 as const) },
+  ),
   initIoTimeoutSeconds: ioTimeout,
-  watchdogFireTimeoutSeconds: fc.integer({ min: MIN_WATCHDOG_FIRE_TIMEOUT_SECONDS, max: MAX_WATCHDOG_FIRE_TIMEOUT_SECONDS }),
+  watchdogFireTimeoutSeconds: fc.integer({
+    min: MIN_WATCHDOG_FIRE_TIMEOUT_SECONDS,
+    max: MAX_WATCHDOG_FIRE_TIMEOUT_SECONDS,
+  }),
   watchdogs: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
   maxLatencySeconds: secondsBetween(0.001, 0.3),
   latencyQuantumSeconds: fc.constantFrom(0, 0, 0.05, 0.1),
@@ -58,7 +64,10 @@ function member(
       machine: fc.constant(machine),
       hostId: fc.constant(hostId),
       nameGroup,
-      ioTimeoutSeconds: fc.oneof({ weight: 3, arbitrary: fc.constant(basics.ioTimeoutSeconds) }, { weight: 1, arbitrary: ioTimeout }),
+      ioTimeoutSeconds: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(basics.ioTimeoutSeconds) },
+        { weight: 1, arbitrary: ioTimeout },
+      ),
       startAtSeconds: secondsBetween(0, startWindowSeconds),
       clockOffsetSeconds: secondsBetween(1, MAX_CLOCK_OFFSET_SECONDS),
       rejoinAfterSeconds: secondsBetween(0.5, 30),
@@ -113,7 +122,13 @@ export function ioFault(machine: fc.Arbitrary<string | undefined>, at: fc.Arbitr
       failProbability: fc.constantFrom(0.3, 0.7, 1),
       machine,
     })
-    .map(({ machine: target, ...rest }): FaultSpec => ({ kind: 'io', ...rest, ...(target === undefined ? {} : { machine: target }) }));
+    .map(
+      ({ machine: target, ...rest }): FaultSpec => ({
+        kind: 'io',
+        ...rest,
+        ...(target === undefined ? {} : { machine: target }),
+      }),
+    );
 }
 
 export interface ContentionShape {
@@ -137,9 +152,14 @@ export function contentionScenario(shape: ContentionShape): fc.Arbitrary<DeltaSc
           ...Array.from({ length: contenders }, (_, index) =>
             member(basics, `c${index + 1}`, 1, contenderNames ?? fc.constant(index + 1), 30),
           ),
-          ...Array.from({ length: observers }, (_, index) => member(basics, `o${index + 1}`, index + 2, fc.constant(10 + index), 10)),
+          ...Array.from({ length: observers }, (_, index) =>
+            member(basics, `o${index + 1}`, index + 2, fc.constant(10 + index), 10),
+          ),
         ];
-        const machines = [...Array.from({ length: contenders }, (_, i) => `c${i + 1}`), ...Array.from({ length: observers }, (_, i) => `o${i + 1}`)];
+        const machines = [
+          ...Array.from({ length: contenders }, (_, i) => `c${i + 1}`),
+          ...Array.from({ length: observers }, (_, i) => `o${i + 1}`),
+        ];
         return fc.record({
           members: fc.tuple(...members),
           faults: fc.array(fault(machines, shape.durationSeconds * 0.8), { maxLength: shape.maxFaults }),
@@ -167,7 +187,9 @@ export function observerScenario(shape: ObserverShape): fc.Arbitrary<DeltaScenar
         const observerMachines = Array.from({ length: observers }, (_, i) => `o${i + 1}`);
         const members = [
           ...targetMachines.map((machine, index) => member(basics, machine, index + 1, fc.constant(index + 1), 5)),
-          ...observerMachines.map((machine, index) => member(basics, machine, targets + index + 1, fc.constant(10 + index), 5)),
+          ...observerMachines.map((machine, index) =>
+            member(basics, machine, targets + index + 1, fc.constant(10 + index), 5),
+          ),
         ];
         const stop = fc.tuple(...targetMachines.map((machine) => stopFault(machine, shape.durationSeconds)));
         const extra = fc.array(
@@ -179,7 +201,12 @@ export function observerScenario(shape: ObserverShape): fc.Arbitrary<DeltaScenar
         );
         return fc.record({ members: fc.tuple(...members), stops: stop, extra });
       })
-      .map(({ members, stops, extra }) => ({ ...basics, durationSeconds: shape.durationSeconds, members, faults: [...stops, ...extra] })),
+      .map(({ members, stops, extra }) => ({
+        ...basics,
+        durationSeconds: shape.durationSeconds,
+        members,
+        faults: [...stops, ...extra],
+      })),
   );
 }
 

@@ -28,15 +28,23 @@ export function checkNoEarlyDead(
     if (report.state !== 'DEAD') continue;
     const writes = observations.writesBySlot.get(report.slot) ?? [];
     const matching = writes.filter(
-      (write) => write.generation === report.generation && write.timestamp === report.timestamp && write.hostName === report.hostName,
+      (write) =>
+        write.generation === report.generation &&
+        write.timestamp === report.timestamp &&
+        write.hostName === report.hostName,
     );
     if (matching.length === 0) {
-      violations.push({ kind: 'phantom-record', text: `${describeReport(report)}: no such record was ever written to slot ${report.slot}` });
+      violations.push({
+        kind: 'phantom-record',
+        text: `${describeReport(report)}: no such record was ever written to slot ${report.slot}`,
+      });
       continue;
     }
     const sampleAgeSeconds = lastSampleAgeSeconds(observations, report);
     const observer = observations.members.get(report.observer);
-    const stale = observer === undefined || sampleAgeSeconds > renewalWindowSeconds(observer.ioTimeoutSeconds, maxHealthyLatencySeconds);
+    const stale =
+      observer === undefined ||
+      sampleAgeSeconds > renewalWindowSeconds(observer.ioTimeoutSeconds, maxHealthyLatencySeconds);
     for (const writer of new Set(matching.map((write) => write.writer))) {
       const last = lastLandedBy(writes, writer, report.generation, report.atSeconds);
       if (last === undefined || last.timestamp === 0n) continue;
@@ -46,7 +54,11 @@ export function checkNoEarlyDead(
       if (report.atSeconds >= deadlineSeconds - EPSILON_SECONDS) continue;
       const brokenAt = silenceBrokenAtSeconds.get(leaseKey(report.slot, writer, report.generation));
       const kind: DeltaViolationKind =
-        brokenAt !== undefined && brokenAt <= report.atSeconds ? 'early-dead-after-silence' : stale ? 'early-dead-stale-sample' : 'early-dead';
+        brokenAt !== undefined && brokenAt <= report.atSeconds
+          ? 'early-dead-after-silence'
+          : stale
+            ? 'early-dead-stale-sample'
+            : 'early-dead';
       violations.push({
         kind,
         text:
@@ -70,7 +82,12 @@ function lastSampleAgeSeconds(observations: DeltaObservations, report: HostRepor
 }
 
 /** The last write of one lease (writer and generation) that landed in the slot by `atSeconds`. */
-function lastLandedBy(writes: readonly SlotWrite[], writer: string, generation: bigint, atSeconds: number): SlotWrite | undefined {
+function lastLandedBy(
+  writes: readonly SlotWrite[],
+  writer: string,
+  generation: bigint,
+  atSeconds: number,
+): SlotWrite | undefined {
   let found: SlotWrite | undefined;
   for (const write of writes) {
     if (write.landedAtSeconds > atSeconds) break;

@@ -26,7 +26,10 @@ export interface FailureDetectionResult {
  * observer plus the read and write of that renewal (and one retry pause).
  * Observers that were paused, crashed, lost their lease or had I/O trouble meanwhile are exempt.
  */
-export function checkFailureDetection(observations: DeltaObservations, options: FailureDetectionOptions): FailureDetectionResult {
+export function checkFailureDetection(
+  observations: DeltaObservations,
+  options: FailureDetectionOptions,
+): FailureDetectionResult {
   const violations: DeltaViolation[] = [];
   let checkedPairs = 0;
   const runEndSeconds = observations.nowSeconds;
@@ -38,16 +41,32 @@ export function checkFailureDetection(observations: DeltaObservations, options: 
       const silenceEndSeconds = (writes[index + 1] as SlotWrite | undefined)?.landedAtSeconds ?? runEndSeconds;
       for (const observer of observations.members.values()) {
         if (observer.hostId === slot) continue;
-        const firstSeen = observations.areaReadsByReader.get(observer.label)?.find((read) => read.effectSequence > last.effectSequence);
+        const firstSeen = observations.areaReadsByReader
+          .get(observer.label)
+          ?.find((read) => read.effectSequence > last.effectSequence);
         if (firstSeen === undefined) continue;
         const windowSeconds = renewalWindowSeconds(observer.ioTimeoutSeconds, options.maxHealthyLatencySeconds);
-        const failBySeconds = firstSeen.deliveredAtSeconds + idRenewalFailSeconds(last.ioTimeoutSeconds) + windowSeconds + EPSILON_SECONDS;
+        const failBySeconds =
+          firstSeen.deliveredAtSeconds + idRenewalFailSeconds(last.ioTimeoutSeconds) + windowSeconds + EPSILON_SECONDS;
         const deadBySeconds =
-          firstSeen.deliveredAtSeconds + hostDeadSeconds(last.ioTimeoutSeconds, observer.watchdogFireTimeoutSeconds) + windowSeconds + EPSILON_SECONDS;
+          firstSeen.deliveredAtSeconds +
+          hostDeadSeconds(last.ioTimeoutSeconds, observer.watchdogFireTimeoutSeconds) +
+          windowSeconds +
+          EPSILON_SECONDS;
         if (failBySeconds > silenceEndSeconds) continue; // the slot changed (or the run ended) first
         const checkDead = deadBySeconds <= silenceEndSeconds;
         const untilSeconds = checkDead ? deadBySeconds : failBySeconds;
-        if (!healthy(observations, options.disturbances, observer.label, observer.machine, firstSeen.deliveredAtSeconds, untilSeconds)) continue;
+        if (
+          !healthy(
+            observations,
+            options.disturbances,
+            observer.label,
+            observer.machine,
+            firstSeen.deliveredAtSeconds,
+            untilSeconds,
+          )
+        )
+          continue;
         checkedPairs++;
         const reports = reportsByObserverSlot.get(`${observer.label}/${slot}`) ?? [];
         const what =
@@ -55,19 +74,28 @@ export function checkFailureDetection(observations: DeltaObservations, options: 
           `first seen ${formatSeconds(firstSeen.deliveredAtSeconds)})`;
         const atFail = stateAt(reports, failBySeconds);
         if (atFail !== 'FAIL' && atFail !== 'DEAD') {
-          violations.push({ kind: 'late-fail', text: `${what}: still ${atFail ?? 'unreported'} at ${formatSeconds(failBySeconds)}, FAIL was due by then` });
+          violations.push({
+            kind: 'late-fail',
+            text: `${what}: still ${atFail ?? 'unreported'} at ${formatSeconds(failBySeconds)}, FAIL was due by then`,
+          });
           continue;
         }
         if (!checkDead) continue;
         const atDead = stateAt(reports, deadBySeconds);
         if (atDead !== 'DEAD') {
-          violations.push({ kind: 'late-dead', text: `${what}: still ${atDead ?? 'unreported'} at ${formatSeconds(deadBySeconds)}, DEAD was due by then` });
+          violations.push({
+            kind: 'late-dead',
+            text: `${what}: still ${atDead ?? 'unreported'} at ${formatSeconds(deadBySeconds)}, DEAD was due by then`,
+          });
           continue;
         }
         // FAIL comes before DEAD, unless W is shorter than a renewal interval (then one renewal can
         // see LIVE and the next DEAD).
         const sawFail = reports.some(
-          (report) => report.state === 'FAIL' && report.atSeconds >= firstSeen.deliveredAtSeconds && report.atSeconds <= deadBySeconds,
+          (report) =>
+            report.state === 'FAIL' &&
+            report.atSeconds >= firstSeen.deliveredAtSeconds &&
+            report.atSeconds <= deadBySeconds,
         );
         if (!sawFail && observer.watchdogFireTimeoutSeconds > windowSeconds) {
           violations.push({ kind: 'dead-without-fail', text: `${what}: went to DEAD without reporting FAIL first` });
@@ -87,14 +115,22 @@ function healthy(
   toSeconds: number,
 ): boolean {
   const overlaps = (from: number, to: number): boolean => from <= toSeconds && to >= fromSeconds;
-  if (disturbances.some((d) => (d.machine === undefined || d.machine === machine) && overlaps(d.fromSeconds, d.toSeconds))) return false;
+  if (
+    disturbances.some((d) => (d.machine === undefined || d.machine === machine) && overlaps(d.fromSeconds, d.toSeconds))
+  )
+    return false;
   const lifecycleEvent = observations.world.lifecycle.some(
-    (entry) => entry.label === label && entry.kind !== 'start' && entry.timeSeconds >= fromSeconds && entry.timeSeconds <= toSeconds,
+    (entry) =>
+      entry.label === label &&
+      entry.kind !== 'start' &&
+      entry.timeSeconds >= fromSeconds &&
+      entry.timeSeconds <= toSeconds,
   );
   if (lifecycleEvent) return false;
   // The observer must hold its lease the whole time (it only samples while joined).
   return observations.ownership.intervals.some(
-    (interval: OwnershipInterval) => interval.owner === label && interval.startSeconds <= fromSeconds && interval.endSeconds >= toSeconds,
+    (interval: OwnershipInterval) =>
+      interval.owner === label && interval.startSeconds <= fromSeconds && interval.endSeconds >= toSeconds,
   );
 }
 

@@ -6,6 +6,8 @@ import type { DeltaViolation } from './violations.js';
 export function checkExclusiveOwnership(observations: DeltaObservations): DeltaViolation[] {
   return [
     ...observations.ownership.problems.map((text): DeltaViolation => ({ kind: 'resurrection', text })),
-    ...observations.ownership.overlaps().map((overlap): DeltaViolation => ({ kind: 'overlap', text: describeOverlap(overlap) })),
+    ...observations.ownership
+      .overlaps()
+      .map((overlap): DeltaViolation => ({ kind: 'overlap', text: describeOverlap(overlap) })),
   ];
 }

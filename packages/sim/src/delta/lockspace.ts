@@ -52,6 +52,7 @@ export function createLockspace(world: SimWorld, options: SimLockspaceOptions): 
       const index = Math.floor((offsetBytes - areaOffsetBytes) / geometry.sectorSize);
       return index >= 0 && index < geometry.maxHosts ? index + 1 : undefined;
     },
-    isWholeAreaRead: (offsetBytes, lengthBytes) => offsetBytes === areaOffsetBytes && lengthBytes === geometry.alignBytes,
+    isWholeAreaRead: (offsetBytes, lengthBytes) =>
+      offsetBytes === areaOffsetBytes && lengthBytes === geometry.alignBytes,
   };
 }

@@ -61,7 +61,8 @@ export function deltaMemberProgram(observations: DeltaObservations, plan: DeltaM
     observations.join({ label, machine: context.machine, ...plan });
     const resource = hostIdResource(plan.hostId);
     const failSeconds = idRenewalFailSeconds(plan.ioTimeoutSeconds);
-    const globalDeadline = (lease: HeldDeltaLease): number => clock.toGlobalSeconds(lease.lastRenewalSeconds + failSeconds);
+    const globalDeadline = (lease: HeldDeltaLease): number =>
+      clock.toGlobalSeconds(lease.lastRenewalSeconds + failSeconds);
     const expected = new Set([...EXPECTED_CODES, ...(plan.extraExpectedCodes ?? [])]);
     const judge = (what: string, error: unknown): void => {
       if (isDeltaError(error) && expected.has(error.code)) {
@@ -82,7 +83,9 @@ export function deltaMemberProgram(observations: DeltaObservations, plan: DeltaM
         await clock.sleep(plan.rejoinAfterSeconds);
         continue;
       }
-      context.note(`acquired generation ${lease.generation}, deadline ${(lease.lastRenewalSeconds + failSeconds).toFixed(3)} (local)`);
+      context.note(
+        `acquired generation ${lease.generation}, deadline ${(lease.lastRenewalSeconds + failSeconds).toFixed(3)} (local)`,
+      );
       observations.ownership.begin(resource, label, 'exclusive', observations.nowSeconds, globalDeadline(lease));
       context.watchdog.setExpiry(lease.lastRenewalSeconds + failSeconds);
 
@@ -105,7 +108,9 @@ export function deltaMemberProgram(observations: DeltaObservations, plan: DeltaM
           },
           onHostChange: (change) => {
             const { status } = change;
-            context.note(`host ${status.hostId} ${change.previousState ?? '-'} -> ${status.state} (gen ${status.generation})`);
+            context.note(
+              `host ${status.hostId} ${change.previousState ?? '-'} -> ${status.state} (gen ${status.generation})`,
+            );
             observations.report({
               observer: label,
               slot: status.hostId,

@@ -116,7 +116,8 @@ export class DeltaObservations {
 
   report(entry: Omit<HostReport, 'atSeconds' | 'observerLeaseValid' | 'sequence'>): void {
     const member = this.members.get(entry.observer);
-    const observerLeaseValid = member !== undefined && this.ownership.owns(hostIdResource(member.hostId), entry.observer, this.world.nowSeconds);
+    const observerLeaseValid =
+      member !== undefined && this.ownership.owns(hostIdResource(member.hostId), entry.observer, this.world.nowSeconds);
     this.reports.push({ ...entry, sequence: this.sequence++, atSeconds: this.world.nowSeconds, observerLeaseValid });
   }
 
@@ -161,7 +162,13 @@ export class DeltaObservations {
   private delivered(read: DeliveredRead): void {
     if (!this.lockspace.isWholeAreaRead(read.offsetBytes, read.lengthBytes)) return;
     const list = this.areaReadsByReader.get(read.reader) ?? [];
-    list.push({ sequence: this.sequence++, reader: read.reader, sampledAtSeconds: read.sampledAtSeconds, effectSequence: read.effectSequence, deliveredAtSeconds: read.deliveredAtSeconds });
+    list.push({
+      sequence: this.sequence++,
+      reader: read.reader,
+      sampledAtSeconds: read.sampledAtSeconds,
+      effectSequence: read.effectSequence,
+      deliveredAtSeconds: read.deliveredAtSeconds,
+    });
     this.areaReadsByReader.set(read.reader, list);
   }
 

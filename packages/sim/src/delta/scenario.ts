@@ -31,12 +31,27 @@ export type IoFaultMode = 'slow' | 'fail' | 'hang';
 
 export type FaultSpec =
   /** Crash; optionally start a new incarnation later (same name: fast reacquire; reboot: new clock). */
-  | { kind: 'crash'; machine: string; atSeconds: number; restartAfterSeconds?: number; sameName: boolean; reboot: boolean }
+  | {
+      kind: 'crash';
+      machine: string;
+      atSeconds: number;
+      restartAfterSeconds?: number;
+      sameName: boolean;
+      reboot: boolean;
+    }
   | { kind: 'pause'; machine: string; atSeconds: number; durationSeconds: number }
   /** A clean release asked for from outside (lockstop). */
   | { kind: 'release'; machine: string; atSeconds: number }
   /** I/O trouble on one machine's path, or on the shared storage when `machine` is absent. */
-  | { kind: 'io'; machine?: string; atSeconds: number; durationSeconds: number; mode: IoFaultMode; slowMaxLatencySeconds: number; failProbability: number };
+  | {
+      kind: 'io';
+      machine?: string;
+      atSeconds: number;
+      durationSeconds: number;
+      mode: IoFaultMode;
+      slowMaxLatencySeconds: number;
+      failProbability: number;
+    };
 
 export interface DeltaScenario {
   seed: number;
@@ -81,8 +96,15 @@ const TRACE_DEPTH = 80;
 const SLOW_MIN_LATENCY_SECONDS = 0.2;
 
 /** Runs one scenario with the real delta-lease code on every member and checks the invariants. */
-export async function runDeltaScenario(scenario: DeltaScenario, options: DeltaRunOptions = {}): Promise<DeltaRunResult> {
-  const world = new SimWorld({ seed: scenario.seed, traceDepth: options.traceDepth ?? TRACE_DEPTH, ...(options.tieChooser ? { tieChooser: options.tieChooser } : {}) });
+export async function runDeltaScenario(
+  scenario: DeltaScenario,
+  options: DeltaRunOptions = {},
+): Promise<DeltaRunResult> {
+  const world = new SimWorld({
+    seed: scenario.seed,
+    traceDepth: options.traceDepth ?? TRACE_DEPTH,
+    ...(options.tieChooser ? { tieChooser: options.tieChooser } : {}),
+  });
   const lockspace = createLockspace(world, {
     sectorSize: scenario.sectorSize,
     initIoTimeoutSeconds: scenario.initIoTimeoutSeconds,
@@ -93,7 +115,9 @@ export async function runDeltaScenario(scenario: DeltaScenario, options: DeltaRu
   const names = new Map<string, string>();
   const hosts = new Map<string, SimHost>();
   const specs = new Map<string, MemberSpec>();
-  const startOptions = { watchdogFireTimeoutSeconds: scenario.watchdogs ? scenario.watchdogFireTimeoutSeconds : Infinity };
+  const startOptions = {
+    watchdogFireTimeoutSeconds: scenario.watchdogs ? scenario.watchdogFireTimeoutSeconds : Infinity,
+  };
 
   const startMember = (spec: MemberSpec, clockOffsetSeconds?: number): void => {
     const host = hosts.get(spec.machine) as SimHost;
@@ -135,7 +159,10 @@ export async function runDeltaScenario(scenario: DeltaScenario, options: DeltaRu
   await world.runUntil(scenario.durationSeconds);
   observations.finish();
   for (const entry of world.lifecycle) {
-    if (entry.kind === 'error') observations.problems.push(`${formatSeconds(entry.timeSeconds)} ${entry.label}: program threw: ${entry.detail ?? ''}`);
+    if (entry.kind === 'error')
+      observations.problems.push(
+        `${formatSeconds(entry.timeSeconds)} ${entry.label}: program threw: ${entry.detail ?? ''}`,
+      );
   }
 
   // Rounding to the quantum can add up to one quantum to the drawn latency.
@@ -193,7 +220,8 @@ function scheduleFault(
       world.at(fault.atSeconds + fault.restartAfterSeconds, `restart ${fault.machine}`, () => {
         if (host.isAlive() || host.state === 'not-started') return;
         const spec = specs.get(fault.machine) as MemberSpec;
-        if (!fault.sameName) names.set(fault.machine, `node-${spec.nameGroup}.${fault.machine}.r${host.incarnation + 1}`);
+        if (!fault.sameName)
+          names.set(fault.machine, `node-${spec.nameGroup}.${fault.machine}.r${host.incarnation + 1}`);
         // A reboot restarts the monotonic clock near zero; a daemon restart keeps it.
         const rebootOffsetSeconds = fault.reboot ? -world.nowSeconds + world.random.uniform(1, 100) : undefined;
         startMember(spec, rebootOffsetSeconds);
@@ -208,7 +236,9 @@ function scheduleFault(
     }
     case 'release': {
       const host = hostOf(fault.machine);
-      world.at(fault.atSeconds, `release ${fault.machine}`, () => host.deliver(host.incarnation, () => observations.requestRelease(host.label)));
+      world.at(fault.atSeconds, `release ${fault.machine}`, () =>
+        host.deliver(host.incarnation, () => observations.requestRelease(host.label)),
+      );
       return;
     }
     case 'io': {
@@ -221,7 +251,11 @@ function scheduleFault(
       } else {
         const patch =
           fault.mode === 'slow'
-            ? { slowProbability: 1, slowMinLatencySeconds: SLOW_MIN_LATENCY_SECONDS, slowMaxLatencySeconds: fault.slowMaxLatencySeconds }
+            ? {
+                slowProbability: 1,
+                slowMinLatencySeconds: SLOW_MIN_LATENCY_SECONDS,
+                slowMaxLatencySeconds: fault.slowMaxLatencySeconds,
+              }
             : { failProbability: fault.failProbability };
         // Overlapping windows of one mode on one path: the first one's settings hold until the last ends.
         const key = `${fault.machine ?? ''}/${fault.mode}`;

@@ -4,7 +4,14 @@
  * from clients and the operator go to the current daemon; when it dies they fail DAEMON_GONE and
  * are sent again once it is back, as a client library reconnecting would.
  */
-import { LEAVE_TIMEOUT_IO_TIMEOUTS, type Holder, type HostAction, type HostEvent, type LeaseMode, type Reply } from '@leasehold/host-core';
+import {
+  LEAVE_TIMEOUT_IO_TIMEOUTS,
+  type Holder,
+  type HostAction,
+  type HostEvent,
+  type LeaseMode,
+  type Reply,
+} from '@leasehold/host-core';
 import type { HostContext, SimHost } from '../host.js';
 import { SimCompanion } from './sim-companion.js';
 import { SimDaemon, type DaemonSettings } from './sim-daemon.js';
@@ -95,7 +102,9 @@ export class Machine {
     return async (context) => {
       this.boot = context.incarnation;
       this.context = context;
-      this.companion = new SimCompanion(context, () => context.random.uniform(0.01, this.scenario.companionLatencySeconds));
+      this.companion = new SimCompanion(context, () =>
+        context.random.uniform(0.01, this.scenario.companionLatencySeconds),
+      );
       this.clients = [];
       this.persistentGranted = false;
       this.persistentInUse = false;
@@ -106,7 +115,8 @@ export class Machine {
         this.clients.push(client);
         void this.runClient(context, client);
       }
-      if (this.plan.persistent !== undefined && this.boot === 1) void this.runPersistent(context, this.plan.persistent.atSeconds, this.plan.persistent.holdSeconds);
+      if (this.plan.persistent !== undefined && this.boot === 1)
+        void this.runPersistent(context, this.plan.persistent.atSeconds, this.plan.persistent.holdSeconds);
       // The machine runs until it is reset: a program that returned would stop its deliveries.
       await context.clock.sleep(1e9);
     };
@@ -136,12 +146,18 @@ export class Machine {
       reply: (from, reply) => this.onReply(from, reply),
       kill: (from, action) => this.onKill(from, action),
       watchHolder: (_from, pid) => this.clients.some((client) => client.pid === pid && client.alive),
-      renewed: (_from, generation, lastRenewalSeconds) => this.oracles.renewed(this, generation, context.clock.toGlobalSeconds(lastRenewalSeconds)),
+      renewed: (_from, generation, lastRenewalSeconds) =>
+        this.oracles.renewed(this, generation, context.clock.toGlobalSeconds(lastRenewalSeconds)),
       stepped: (from, event, actions) => this.oracles.stepped(this, from, event, actions),
     });
     this.daemon = daemon;
     context.note(`daemon ${daemon.epoch} starts (${why})`);
-    daemon.feed({ type: 'state_loaded', lockspaces: this.db.lockspaceRows(), leases: this.db.leaseRows(), sameBoot: why === 'restart' });
+    daemon.feed({
+      type: 'state_loaded',
+      lockspaces: this.db.lockspaceRows(),
+      leases: this.db.leaseRows(),
+      sameBoot: why === 'restart',
+    });
   }
 
   crashDaemon(): void {
@@ -180,11 +196,25 @@ export class Machine {
   private eventOf(reqId: number, request: Request): HostEvent {
     switch (request.type) {
       case 'lockstart':
-        return { type: 'lockstart', reqId, name: SPACE, path: 'lockspace', offsetBytes: 0, hostIdRequest: this.plan.hostId };
+        return {
+          type: 'lockstart',
+          reqId,
+          name: SPACE,
+          path: 'lockspace',
+          offsetBytes: 0,
+          hostIdRequest: this.plan.hostId,
+        };
       case 'lockstop':
         return { type: 'lockstop', reqId, name: SPACE };
       case 'acquire':
-        return { type: 'acquire', reqId, lockspace: SPACE, resource: request.resource, mode: request.mode, holder: request.holder };
+        return {
+          type: 'acquire',
+          reqId,
+          lockspace: SPACE,
+          resource: request.resource,
+          mode: request.mode,
+          holder: request.holder,
+        };
       case 'release':
         return { type: 'release', reqId, lockspace: SPACE, resource: request.resource, holder: request.holder };
       default: {
@@ -226,7 +256,9 @@ export class Machine {
       }
       if (action.signal === 'kill') this.exitClient(client, 'killed', this.oracles.now());
       else if (!client.plan.stubborn) {
-        void context.clock.sleep(TERM_EXIT_SECONDS).then(() => this.exitClient(client, 'terminated', this.oracles.now()));
+        void context.clock
+          .sleep(TERM_EXIT_SECONDS)
+          .then(() => this.exitClient(client, 'terminated', this.oracles.now()));
       }
     }
   }
@@ -235,14 +267,19 @@ export class Machine {
   exitClient(client: SimClient, reason: string, atSeconds: number): void {
     if (!client.alive) return;
     client.alive = false;
-    for (const [resource, use] of client.using) this.oracles.endUse(this, client.owner, resource, reason, atSeconds, use.generation);
+    for (const [resource, use] of client.using)
+      this.oracles.endUse(this, client.owner, resource, reason, atSeconds, use.generation);
     client.using.clear();
     client.granted.clear();
     if (reason !== 'reset') this.daemon?.feed({ type: 'client_exit', pid: client.pid, startTime: BigInt(this.boot) });
   }
 
   /** Sends `request` until a daemon answers it (clients retry through daemon restarts). */
-  private async untilAnswered(context: HostContext, request: Request, alive: () => boolean): Promise<Reply | undefined> {
+  private async untilAnswered(
+    context: HostContext,
+    request: Request,
+    alive: () => boolean,
+  ): Promise<Reply | undefined> {
     for (;;) {
       if (!alive()) return undefined;
       const reply = await this.request(request);
@@ -275,7 +312,11 @@ export class Machine {
     // It stops using the lease, then asks for the release.
     client.using.delete(op.resource);
     this.oracles.endUse(this, client.owner, op.resource, 'released', this.oracles.now(), generation);
-    const released = await this.untilAnswered(context, { type: 'release', resource: op.resource, holder: client.holder }, () => client.alive);
+    const released = await this.untilAnswered(
+      context,
+      { type: 'release', resource: op.resource, holder: client.holder },
+      () => client.alive,
+    );
     if (released !== undefined) client.granted.delete(op.resource);
   }
 
@@ -292,7 +333,9 @@ export class Machine {
     if (!this.persistentInUse) return;
     this.persistentInUse = false;
     this.oracles.endUse(this, 'persistent', PERSISTENT_RESOURCE, 'released', this.oracles.now(), generation);
-    const released = await this.untilAnswered(context, { type: 'release', resource: PERSISTENT_RESOURCE, holder }, () => this.host.isAlive(context.incarnation));
+    const released = await this.untilAnswered(context, { type: 'release', resource: PERSISTENT_RESOURCE, holder }, () =>
+      this.host.isAlive(context.incarnation),
+    );
     if (released !== undefined) this.persistentGranted = false;
   }
 
@@ -312,7 +355,11 @@ export class Machine {
           this.persistentInUse = false;
           this.oracles.endUse(this, 'persistent', PERSISTENT_RESOURCE, 'deactivated', this.oracles.now(), undefined);
         }
-        const released = await this.request({ type: 'release', resource: PERSISTENT_RESOURCE, holder: { kind: 'persistent' } });
+        const released = await this.request({
+          type: 'release',
+          resource: PERSISTENT_RESOURCE,
+          holder: { kind: 'persistent' },
+        });
         if (released.ok) this.persistentGranted = false;
       } else if (state !== undefined && state.kind !== 'stopping') {
         await this.lockstop(daemon);
@@ -326,13 +373,27 @@ export class Machine {
     if (state === undefined) return;
     if (state.kind !== 'joined') {
       // Stopping a lost (or restarting) lockspace is the admin saying its LVs are deactivated.
-      if (this.persistentInUse) this.oracles.endUse(this, 'persistent', PERSISTENT_RESOURCE, 'stopped by the admin', this.oracles.now(), undefined);
+      if (this.persistentInUse)
+        this.oracles.endUse(
+          this,
+          'persistent',
+          PERSISTENT_RESOURCE,
+          'stopped by the admin',
+          this.oracles.now(),
+          undefined,
+        );
       this.persistentInUse = false;
     }
-    const boundSeconds = LEAVE_TIMEOUT_IO_TIMEOUTS * this.scenario.ioTimeoutSeconds + this.scenario.killGraceSeconds + 2 * this.scenario.companionLatencySeconds + 2;
+    const boundSeconds =
+      LEAVE_TIMEOUT_IO_TIMEOUTS * this.scenario.ioTimeoutSeconds +
+      this.scenario.killGraceSeconds +
+      2 * this.scenario.companionLatencySeconds +
+      2;
     const bounded = state.kind !== 'starting' || state.phase === 'old-holders' || state.phase === 'prepare';
     const issuedAt = this.oracles.now();
-    this.context?.note(`operator: lockstop (${state.kind}${state.kind === 'starting' ? ` ${state.phase}${state.cancelled ? ' cancelled' : ''}` : ''})`);
+    this.context?.note(
+      `operator: lockstop (${state.kind}${state.kind === 'starting' ? ` ${state.phase}${state.cancelled ? ' cancelled' : ''}` : ''})`,
+    );
     let answered = false;
     const resetsBefore = this.resets;
     // A reset this soon after the lockstop was due anyway: the stop could not have told the companion yet.
@@ -342,7 +403,9 @@ export class Machine {
       void this.oracles.world.after(boundSeconds, `${this.plan.machine}: lockstop bound`, () => {
         const blamedReset = this.resets > resetsBefore && this.lastResetAtSeconds > issuedAt + promptSeconds;
         if (!answered && ((this.daemon === daemon && daemon.isAlive) || blamedReset)) {
-          this.oracles.violation(`${this.label}: lockstop of a ${state.kind} lockspace issued at ${issuedAt.toFixed(3)} did not finish within ${boundSeconds} s`);
+          this.oracles.violation(
+            `${this.label}: lockstop of a ${state.kind} lockspace issued at ${issuedAt.toFixed(3)} did not finish within ${boundSeconds} s`,
+          );
         }
       });
     }

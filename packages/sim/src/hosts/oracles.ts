@@ -40,7 +40,16 @@ const EPSILON_SECONDS = 1e-6;
 export class HostOracles {
   readonly tracker = new OwnershipTracker();
   readonly violations: string[] = [];
-  readonly stats: HostRunStats = { grants: 0, lossesWithLeases: 0, losses: 0, adoptedLeases: 0, restoredJoins: 0, lockstops: 0, daemonRestarts: 0, resets: 0 };
+  readonly stats: HostRunStats = {
+    grants: 0,
+    lossesWithLeases: 0,
+    losses: 0,
+    adoptedLeases: 0,
+    restoredJoins: 0,
+    lockstops: 0,
+    daemonRestarts: 0,
+    resets: 0,
+  };
   /** Latest renewal (global seconds) per machine incarnation and generation. */
   private readonly lastRenewal = new Map<string, number>();
   private readonly resets = new Map<string, number>();
@@ -80,15 +89,25 @@ export class HostOracles {
   beginUse(machine: Machine, owner: string, resource: string, mode: LeaseMode, generation: bigint): void {
     this.stats.grants++;
     this.tracker.begin(resource, owner, mode === 'EX' ? 'exclusive' : 'shared', this.now(), Infinity);
-    if (this.now() > this.fenceAt(machine, generation) + EPSILON_SECONDS) this.violation(`${owner} was granted ${resource} after its host's fencing deadline`);
+    if (this.now() > this.fenceAt(machine, generation) + EPSILON_SECONDS)
+      this.violation(`${owner} was granted ${resource} after its host's fencing deadline`);
   }
 
-  endUse(machine: Machine, owner: string, resource: string, reason: string, atSeconds: number, generation: bigint | undefined): void {
+  endUse(
+    machine: Machine,
+    owner: string,
+    resource: string,
+    reason: string,
+    atSeconds: number,
+    generation: bigint | undefined,
+  ): void {
     this.tracker.end(resource, owner, atSeconds, reason);
     if (reason === 'reset' || generation === undefined) return;
     const fenceAt = this.fenceAt(machine, generation);
     if (atSeconds > fenceAt + EPSILON_SECONDS) {
-      this.violation(`${owner} used ${resource} until ${formatSeconds(atSeconds)} (${reason}), past its host's fencing deadline ${formatSeconds(fenceAt)}, and the host was not reset`);
+      this.violation(
+        `${owner} used ${resource} until ${formatSeconds(atSeconds)} (${reason}), past its host's fencing deadline ${formatSeconds(fenceAt)}, and the host was not reset`,
+      );
     }
   }
 
@@ -100,7 +119,10 @@ export class HostOracles {
         if (!client.alive) continue;
         for (const [resource, use] of client.using) {
           const fenceAt = this.fenceAt(machine, use.generation);
-          if (end > fenceAt + EPSILON_SECONDS) this.violation(`${client.owner} still uses ${resource} at the end, past its host's fencing deadline ${formatSeconds(fenceAt)}, and the host was not reset`);
+          if (end > fenceAt + EPSILON_SECONDS)
+            this.violation(
+              `${client.owner} still uses ${resource} at the end, past its host's fencing deadline ${formatSeconds(fenceAt)}, and the host was not reset`,
+            );
         }
       }
     }
@@ -113,7 +135,9 @@ export class HostOracles {
     const companion = machine.companion;
     const joinedReport = reply.value.kind === 'lockspace' && reply.value.state === 'joined';
     if ((joinedReport || reply.value.kind === 'lease') && companion !== undefined && !companion.registered(SPACE)) {
-      this.violation(`${machine.label}: daemon ${daemon.epoch} reported ${joinedReport ? 'the lockspace joined' : `a lease of ${reply.value.kind === 'lease' ? reply.value.resource : ''} granted`} before the companion acknowledged the registration`);
+      this.violation(
+        `${machine.label}: daemon ${daemon.epoch} reported ${joinedReport ? 'the lockspace joined' : `a lease of ${reply.value.kind === 'lease' ? reply.value.resource : ''} granted`} before the companion acknowledged the registration`,
+      );
     }
   }
 
@@ -124,7 +148,12 @@ export class HostOracles {
       this.stats.losses++;
       if (actions.some((action) => action.type === 'kill' && action.signal === 'term')) this.stats.lossesWithLeases++;
     }
-    if (event.type === 'companion_ack' && event.step === 'add' && ls?.state.kind === 'joined' && ls.state.hostIdSource === 'restored') {
+    if (
+      event.type === 'companion_ack' &&
+      event.step === 'add' &&
+      ls?.state.kind === 'joined' &&
+      ls.state.hostIdSource === 'restored'
+    ) {
       this.stats.restoredJoins++;
       // After the whole drain (holders found dead are released within it).
       queueMicrotask(() => this.checkAdoption(machine, daemon));
@@ -147,17 +176,24 @@ export class HostOracles {
     held.sort();
     this.stats.adoptedLeases += adopted.length;
     if (adopted.join(',') !== held.join(',')) {
-      this.violation(`${machine.label}: daemon ${daemon.epoch} adopted [${adopted.join(', ')}] after its restart, but its clients hold [${held.join(', ')}]`);
+      this.violation(
+        `${machine.label}: daemon ${daemon.epoch} adopted [${adopted.join(', ')}] after its restart, but its clients hold [${held.join(', ')}]`,
+      );
     }
   }
 
   lockstopped(machine: Machine, daemon: SimDaemon): void {
     this.stats.lockstops++;
     const core = daemon.core;
-    if (core.lockspace(SPACE) !== undefined) this.violation(`${machine.label}: lockstop finished but the core still has the lockspace (${core.lockspace(SPACE)?.kind})`);
+    if (core.lockspace(SPACE) !== undefined)
+      this.violation(
+        `${machine.label}: lockstop finished but the core still has the lockspace (${core.lockspace(SPACE)?.kind})`,
+      );
     const leases = core.leaseRecords().filter((record) => record.lockspace === SPACE);
-    if (leases.length > 0) this.violation(`${machine.label}: lockstop finished with ${leases.length} lease record(s) left`);
-    if (core.killPending(SPACE).some((holder) => holder.kind === 'persistent')) this.violation(`${machine.label}: lockstop finished but the start still waits for persistent users`);
+    if (leases.length > 0)
+      this.violation(`${machine.label}: lockstop finished with ${leases.length} lease record(s) left`);
+    if (core.killPending(SPACE).some((holder) => holder.kind === 'persistent'))
+      this.violation(`${machine.label}: lockstop finished but the start still waits for persistent users`);
     // The companion hears of it within its message delay (for a lost lockspace whose users are
     // still being stopped, only once they are gone: that is the kill plan's end, not this).
     const context = machine.context;
@@ -165,7 +201,9 @@ export class HostOracles {
     void context.clock.sleep(2 * this.scenario.companionLatencySeconds + 0.01).then(() => {
       if (!daemon.isAlive || machine.daemon !== daemon) return;
       const state = core.lockspace(SPACE)?.state;
-      const restarted = state !== undefined && !(state.kind === 'starting' && (state.phase === 'prepare' || state.phase === 'old-holders'));
+      const restarted =
+        state !== undefined &&
+        !(state.kind === 'starting' && (state.phase === 'prepare' || state.phase === 'old-holders'));
       if (!restarted && core.killPending(SPACE).length === 0 && machine.companion?.registered(SPACE) === true) {
         this.violation(`${machine.label}: the companion still protects ${SPACE} after its lockstop`);
       }

@@ -26,7 +26,11 @@ export async function runHostScenario(scenario: HostScenario): Promise<HostRunRe
     name: 'lockspace',
     sectorSize: LOCKSPACE_GEOMETRY.sectorSize,
     sizeBytes: LOCKSPACE_GEOMETRY.alignBytes,
-    initialBytes: buildLockspaceArea({ spaceName: SPACE, geometry: LOCKSPACE_GEOMETRY, ioTimeoutSeconds: scenario.ioTimeoutSeconds }),
+    initialBytes: buildLockspaceArea({
+      spaceName: SPACE,
+      geometry: LOCKSPACE_GEOMETRY,
+      ioTimeoutSeconds: scenario.ioTimeoutSeconds,
+    }),
     ioFaults: { minLatencySeconds: 0, maxLatencySeconds: 0 },
   });
   const resources = [...RESOURCES, PERSISTENT_RESOURCE];
@@ -35,14 +39,26 @@ export async function runHostScenario(scenario: HostScenario): Promise<HostRunRe
   resources.forEach((resource, index) => {
     const offset = index * LEASE_GEOMETRY.alignBytes;
     resourceOffsets.set(resource, offset);
-    leaseBytes.set(buildResourceArea({ spaceName: SPACE, resourceName: resource, geometry: LEASE_GEOMETRY, numHosts: 8 }), offset);
+    leaseBytes.set(
+      buildResourceArea({ spaceName: SPACE, resourceName: resource, geometry: LEASE_GEOMETRY, numHosts: 8 }),
+      offset,
+    );
   });
-  const leaseDisk = world.addDisk({ name: 'leases', sectorSize: LEASE_GEOMETRY.sectorSize, sizeBytes: leaseBytes.byteLength, initialBytes: leaseBytes, ioFaults: { minLatencySeconds: 0, maxLatencySeconds: 0 } });
+  const leaseDisk = world.addDisk({
+    name: 'leases',
+    sectorSize: LEASE_GEOMETRY.sectorSize,
+    sizeBytes: leaseBytes.byteLength,
+    initialBytes: leaseBytes,
+    ioFaults: { minLatencySeconds: 0, maxLatencySeconds: 0 },
+  });
   const oracles = new HostOracles(world, scenario, lockspaceDisk, leaseDisk, resourceOffsets);
 
   const machines = new Map<string, Machine>();
   for (const plan of scenario.machines) {
-    const host = world.addHost({ machine: plan.machine, ioFaults: { minLatencySeconds: 0, maxLatencySeconds: scenario.maxIoLatencySeconds, latencyQuantumSeconds: 0.001 } });
+    const host = world.addHost({
+      machine: plan.machine,
+      ioFaults: { minLatencySeconds: 0, maxLatencySeconds: scenario.maxIoLatencySeconds, latencyQuantumSeconds: 0.001 },
+    });
     const machine = new Machine(host, plan, scenario, oracles);
     machines.set(plan.machine, machine);
     const watchdog = { watchdogFireTimeoutSeconds: scenario.watchdogFireTimeoutSeconds };
@@ -53,7 +69,9 @@ export async function runHostScenario(scenario: HostScenario): Promise<HostRunRe
         machine.resets++;
         machine.lastResetAtSeconds = entry.timeSeconds;
         oracles.reset(machine, entry.timeSeconds);
-        world.after(REBOOT_SECONDS, `reboot ${plan.machine}`, () => host.start(machine.program(), { ...watchdog, clockOffsetSeconds: world.random.uniform(100, 1000) }));
+        world.after(REBOOT_SECONDS, `reboot ${plan.machine}`, () =>
+          host.start(machine.program(), { ...watchdog, clockOffsetSeconds: world.random.uniform(100, 1000) }),
+        );
       }
     });
     world.at(0, `boot ${plan.machine}`, () => host.start(machine.program(), watchdog));
@@ -75,7 +93,10 @@ export async function runHostScenario(scenario: HostScenario): Promise<HostRunRe
         ...violations.slice(0, 10).map((violation) => `  - ${violation}`),
         '',
         'ownership intervals:',
-        ...oracles.tracker.intervals.map((i) => `  ${i.owner} ${i.resource} ${i.mode} ${i.startSeconds.toFixed(3)}..${i.endSeconds.toFixed(3)} [${i.endReason}]`),
+        ...oracles.tracker.intervals.map(
+          (i) =>
+            `  ${i.owner} ${i.resource} ${i.mode} ${i.startSeconds.toFixed(3)}..${i.endSeconds.toFixed(3)} [${i.endReason}]`,
+        ),
         '',
         'trace (most recent events of every host):',
         world.trace.format(),
@@ -109,7 +130,11 @@ function schedule(world: SimWorld, machines: Map<string, Machine>, fault: HostFa
         if (!host.isAlive()) return;
         host.crash('power loss');
         world.after(fault.rebootAfterSeconds, `power on ${fault.machine}`, () => {
-          if (!host.isAlive()) host.start(machine.program(), { watchdogFireTimeoutSeconds: scenario.watchdogFireTimeoutSeconds, clockOffsetSeconds: world.random.uniform(100, 1000) });
+          if (!host.isAlive())
+            host.start(machine.program(), {
+              watchdogFireTimeoutSeconds: scenario.watchdogFireTimeoutSeconds,
+              clockOffsetSeconds: world.random.uniform(100, 1000),
+            });
         });
       });
       return;

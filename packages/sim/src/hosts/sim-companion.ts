@@ -53,7 +53,8 @@ export class SimCompanion {
         break;
       case 'renew': {
         const registration = this.registrations.get(message.name);
-        if (registration !== undefined && !registration.lost) registration.expiresAtSeconds = Math.max(registration.expiresAtSeconds, message.expiresAtSeconds);
+        if (registration !== undefined && !registration.lost)
+          registration.expiresAtSeconds = Math.max(registration.expiresAtSeconds, message.expiresAtSeconds);
         break;
       }
       case 'lost': {
@@ -75,7 +76,8 @@ export class SimCompanion {
   private arm(): void {
     let earliest: number | undefined;
     for (const registration of this.registrations.values()) {
-      earliest = earliest === undefined ? registration.expiresAtSeconds : Math.min(earliest, registration.expiresAtSeconds);
+      earliest =
+        earliest === undefined ? registration.expiresAtSeconds : Math.min(earliest, registration.expiresAtSeconds);
     }
     if (earliest === undefined) this.context.watchdog.disarm();
     else this.context.watchdog.setExpiry(earliest);

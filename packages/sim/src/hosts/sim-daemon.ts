@@ -18,7 +18,16 @@ import {
   type PaxosContext,
 } from '@leasehold/lease';
 import type { Disk } from '@leasehold/disk';
-import { HostCore, RESUME_MARGIN_IO_TIMEOUTS, assertNever, type HostAction, type HostEvent, type LaneCommand, type Reply, type RevertedFix } from '@leasehold/host-core';
+import {
+  HostCore,
+  RESUME_MARGIN_IO_TIMEOUTS,
+  assertNever,
+  type HostAction,
+  type HostEvent,
+  type LaneCommand,
+  type Reply,
+  type RevertedFix,
+} from '@leasehold/host-core';
 import type { HostContext } from '../host.js';
 import type { SharedDisk } from '../shared-disk.js';
 import type { SimCompanion } from './sim-companion.js';
@@ -132,7 +141,8 @@ export class SimDaemon {
       case 'watchdog': {
         const { message } = action;
         this.around.companion.send(message, (ok) => {
-          if (message.type === 'prepare' || message.type === 'add') this.feed({ type: 'companion_ack', name: message.name, step: message.type, ok });
+          if (message.type === 'prepare' || message.type === 'add')
+            this.feed({ type: 'companion_ack', name: message.name, step: message.type, ok });
         });
         return;
       }
@@ -228,14 +238,25 @@ export class SimDaemon {
 
   private join(command: Extract<LaneCommand, { type: 'join' | 'pick_and_join' | 'resume' }>): void {
     const name = command.name;
-    const lane: Lane = { lease: undefined, view: undefined, stop: new AbortController(), joinAbort: new AbortController() };
+    const lane: Lane = {
+      lease: undefined,
+      view: undefined,
+      stop: new AbortController(),
+      joinAbort: new AbortController(),
+    };
     this.lanes.set(name, lane);
     const { clock } = this.context;
     const hostId = command.type === 'pick_and_join' ? this.settings.hostId : command.hostId;
     const config = this.deltaConfig(hostId);
     const joining =
       command.type === 'resume'
-        ? resumeDeltaLease(this.lockspaceDisk, clock, config, command.generation, RESUME_MARGIN_IO_TIMEOUTS * this.settings.ioTimeoutSeconds)
+        ? resumeDeltaLease(
+            this.lockspaceDisk,
+            clock,
+            config,
+            command.generation,
+            RESUME_MARGIN_IO_TIMEOUTS * this.settings.ioTimeoutSeconds,
+          )
         : acquireDeltaLease(this.lockspaceDisk, clock, config, { signal: lane.joinAbort.signal });
     joining.then(
       (lease) => {
@@ -243,7 +264,13 @@ export class SimDaemon {
         if (this.lanes.get(name) !== lane) return;
         lane.lease = lease;
         const view = new DeltaLeaseView(
-          { config: lease.config, geometry: lease.geometry, generation: lease.generation, lastRenewalSeconds: lease.lastRenewalSeconds, hosts: lease.hosts() },
+          {
+            config: lease.config,
+            geometry: lease.geometry,
+            generation: lease.generation,
+            lastRenewalSeconds: lease.lastRenewalSeconds,
+            hosts: lease.hosts(),
+          },
           this.lockspaceDisk,
           clock,
           (target) => lease.pingHost(target),
@@ -257,16 +284,31 @@ export class SimDaemon {
             onRenewed: () => {
               view.renewed(lease.lastRenewalSeconds, lease.hosts());
               this.around.renewed(this, lease.generation, lease.lastRenewalSeconds);
-              this.feed({ type: 'renewal_result', name, result: { ok: true, lastRenewalSeconds: lease.lastRenewalSeconds } });
+              this.feed({
+                type: 'renewal_result',
+                name,
+                result: { ok: true, lastRenewalSeconds: lease.lastRenewalSeconds },
+              });
             },
             onLost: (error) => {
               view.markLost(error);
-              this.feed({ type: 'renewal_result', name, result: { ok: false, error: { code: error.code, message: error.message } } });
+              this.feed({
+                type: 'renewal_result',
+                name,
+                result: { ok: false, error: { code: error.code, message: error.message } },
+              });
             },
           },
           lane.stop.signal,
         );
-        this.feed({ type: 'join_result', name, result: { ok: true, facts: { hostId, generation: lease.generation, lastRenewalSeconds: lease.lastRenewalSeconds } } });
+        this.feed({
+          type: 'join_result',
+          name,
+          result: {
+            ok: true,
+            facts: { hostId, generation: lease.generation, lastRenewalSeconds: lease.lastRenewalSeconds },
+          },
+        });
       },
       (error: unknown) => {
         if (this.lanes.get(name) === lane) this.lanes.delete(name);
@@ -278,7 +320,10 @@ export class SimDaemon {
   private paxos(lockspace: string): { ctx: PaxosContext; view: DeltaLeaseView } | undefined {
     const view = this.lanes.get(lockspace)?.view;
     if (view === undefined) return undefined;
-    return { ctx: { disk: view.fence(this.leaseDisk), clock: this.context.clock, random: this.context.random, delta: view }, view };
+    return {
+      ctx: { disk: view.fence(this.leaseDisk), clock: this.context.clock, random: this.context.random, delta: view },
+      view,
+    };
   }
 
   private location(resource: string): { spaceName: string; resourceName: string; offsetBytes: number } {
@@ -290,12 +335,27 @@ export class SimDaemon {
   private acquire(lockspace: string, resource: string, mode: 'EX' | 'SH'): void {
     const paxos = this.paxos(lockspace);
     if (paxos === undefined) {
-      this.feed({ type: 'acquire_result', lockspace, resource, result: { ok: false, error: { code: 'NOT_JOINED', message: 'no lane' } } });
+      this.feed({
+        type: 'acquire_result',
+        lockspace,
+        resource,
+        result: { ok: false, error: { code: 'NOT_JOINED', message: 'no lane' } },
+      });
       return;
     }
-    acquireLease(paxos.ctx, this.location(resource), { mode: mode === 'EX' ? 'exclusive' : 'shared', waitSeconds: 0 }).then(
-      (held) => this.feed({ type: 'acquire_result', lockspace, resource, result: { ok: true, token: this.around.db.putToken(held) } }),
-      (error: unknown) => this.feed({ type: 'acquire_result', lockspace, resource, result: { ok: false, error: errorOf(error) } }),
+    acquireLease(paxos.ctx, this.location(resource), {
+      mode: mode === 'EX' ? 'exclusive' : 'shared',
+      waitSeconds: 0,
+    }).then(
+      (held) =>
+        this.feed({
+          type: 'acquire_result',
+          lockspace,
+          resource,
+          result: { ok: true, token: this.around.db.putToken(held) },
+        }),
+      (error: unknown) =>
+        this.feed({ type: 'acquire_result', lockspace, resource, result: { ok: false, error: errorOf(error) } }),
     );
   }
 

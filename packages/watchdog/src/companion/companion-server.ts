@@ -60,13 +60,24 @@ function serveConnection(socket: Socket, handlers: CompanionHandlers, logger: Lo
     peer = peerCredentials(fd);
   } catch (error) {
     logger.warn({ err: error }, 'cannot read peer credentials: connection refused');
-    socket.end(encodeLine({ id: null, ok: false, error: { code: 'ACCESS_DENIED', message: 'peer credentials unavailable' } }));
+    socket.end(
+      encodeLine({ id: null, ok: false, error: { code: 'ACCESS_DENIED', message: 'peer credentials unavailable' } }),
+    );
     return;
   }
   const ourUid = process.getuid?.() ?? 0;
   if (peer.uid !== 0 && peer.uid !== ourUid) {
-    logger.warn({ clientPid: peer.pid, uid: peer.uid }, 'connection refused: only root and the companion user may register');
-    socket.end(encodeLine({ id: null, ok: false, error: { code: 'ACCESS_DENIED', message: `uid ${peer.uid} may not use the watchdog companion` } }));
+    logger.warn(
+      { clientPid: peer.pid, uid: peer.uid },
+      'connection refused: only root and the companion user may register',
+    );
+    socket.end(
+      encodeLine({
+        id: null,
+        ok: false,
+        error: { code: 'ACCESS_DENIED', message: `uid ${peer.uid} may not use the watchdog companion` },
+      }),
+    );
     return;
   }
   const framer = new LineFramer(MAX_COMPANION_MESSAGE_BYTES);
@@ -78,7 +89,14 @@ function serveConnection(socket: Socket, handlers: CompanionHandlers, logger: Lo
     if (request.op === 'status') return { id: request.id, ok: true, result: handlers.status() };
     if (request.op === 'hello') {
       if (request.version !== COMPANION_PROTOCOL_VERSION) {
-        return { id: request.id, ok: false, error: { code: 'VERSION_MISMATCH', message: `companion speaks version ${COMPANION_PROTOCOL_VERSION}, not ${request.version}` } };
+        return {
+          id: request.id,
+          ok: false,
+          error: {
+            code: 'VERSION_MISMATCH',
+            message: `companion speaks version ${COMPANION_PROTOCOL_VERSION}, not ${request.version}`,
+          },
+        };
       }
       if (request.fireTimeoutSeconds !== handlers.fireTimeoutSeconds) {
         return {
@@ -90,16 +108,22 @@ function serveConnection(socket: Socket, handlers: CompanionHandlers, logger: Lo
           },
         };
       }
-      if (handlers.isStopping()) return { id: request.id, ok: false, error: { code: 'SHUTTING_DOWN', message: 'the companion is stopping' } };
+      if (handlers.isStopping())
+        return { id: request.id, ok: false, error: { code: 'SHUTTING_DOWN', message: 'the companion is stopping' } };
       daemonPid = request.daemonPid;
       logger.info({ daemonPid, peerPid: peer.pid }, 'daemon connected');
       return { id: request.id, ok: true, result: handlers.hello() };
     }
-    if (daemonPid === undefined) return { id: request.id, ok: false, error: { code: 'BAD_REQUEST', message: 'say hello first' } };
+    if (daemonPid === undefined)
+      return { id: request.id, ok: false, error: { code: 'BAD_REQUEST', message: 'say hello first' } };
     switch (request.op) {
       case 'set':
         if (!handlers.set(request.lockspace, request.expiresAtSeconds, daemonPid)) {
-          return { id: request.id, ok: false, error: { code: 'TOO_MANY_REGISTRATIONS', message: 'the registration table is full' } };
+          return {
+            id: request.id,
+            ok: false,
+            error: { code: 'TOO_MANY_REGISTRATIONS', message: 'the registration table is full' },
+          };
         }
         return { id: request.id, ok: true };
       case 'lost':
@@ -117,7 +141,11 @@ function serveConnection(socket: Socket, handlers: CompanionHandlers, logger: Lo
   socket.on('data', (data: Buffer) => {
     for (const frame of framer.push(data)) {
       if (frame.kind === 'oversize') {
-        reply({ id: null, ok: false, error: { code: 'BAD_REQUEST', message: `line longer than ${MAX_COMPANION_MESSAGE_BYTES} bytes` } });
+        reply({
+          id: null,
+          ok: false,
+          error: { code: 'BAD_REQUEST', message: `line longer than ${MAX_COMPANION_MESSAGE_BYTES} bytes` },
+        });
         socket.end();
         return;
       }
@@ -130,6 +158,7 @@ function serveConnection(socket: Socket, handlers: CompanionHandlers, logger: Lo
     }
   });
   socket.on('close', () => {
-    if (daemonPid !== undefined) logger.info({ daemonPid }, 'daemon disconnected (its registrations stay until removed or expired)');
+    if (daemonPid !== undefined)
+      logger.info({ daemonPid }, 'daemon disconnected (its registrations stay until removed or expired)');
   });
 }

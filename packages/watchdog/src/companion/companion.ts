@@ -14,11 +14,22 @@ import type { Server } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from '@leasehold/lease';
 import { sdNotify } from '@leasehold/native';
-import { COMPANION_PROTOCOL_VERSION, DEFAULT_COMPANION_SOCKET_PATH, type StatusResult } from '@leasehold/protocol/companion';
+import {
+  COMPANION_PROTOCOL_VERSION,
+  DEFAULT_COMPANION_SOCKET_PATH,
+  type StatusResult,
+} from '@leasehold/protocol/companion';
 import { WatchdogError } from '../errors.js';
 import { deviceAt, DEFAULT_DEVICE_PATH } from '../device/open-device.js';
 import type { WatchdogDevice } from '../device/watchdog-device.js';
-import { DEFAULT_FIRE_TIMEOUT_SECONDS, defaultIntervalSeconds, isValidInterval, MAX_FIRE_TIMEOUT_SECONDS, MIN_FIRE_TIMEOUT_SECONDS, monotonicSeconds } from '../timing.js';
+import {
+  DEFAULT_FIRE_TIMEOUT_SECONDS,
+  defaultIntervalSeconds,
+  isValidInterval,
+  MAX_FIRE_TIMEOUT_SECONDS,
+  MIN_FIRE_TIMEOUT_SECONDS,
+  monotonicSeconds,
+} from '../timing.js';
 import { listenCompanionSocket, socketAnswers } from './companion-server.js';
 import { DeviceKeeper } from './device-keeper.js';
 import { createMarker, DEFAULT_MARKER_PATH, removeMarker, requireNoMarker } from './marker.js';
@@ -57,12 +68,22 @@ export interface RunningCompanion {
 
 export function resolveCompanionOptions(options: Omit<CompanionOptions, 'logger'>): ResolvedCompanionOptions {
   const fireTimeoutSeconds = options.fireTimeoutSeconds ?? DEFAULT_FIRE_TIMEOUT_SECONDS;
-  if (!Number.isInteger(fireTimeoutSeconds) || fireTimeoutSeconds < MIN_FIRE_TIMEOUT_SECONDS || fireTimeoutSeconds > MAX_FIRE_TIMEOUT_SECONDS) {
-    throw new WatchdogError('BAD_ARGUMENT', `--fire-timeout must be an integer ${MIN_FIRE_TIMEOUT_SECONDS}-${MAX_FIRE_TIMEOUT_SECONDS}, got ${fireTimeoutSeconds}`);
+  if (
+    !Number.isInteger(fireTimeoutSeconds) ||
+    fireTimeoutSeconds < MIN_FIRE_TIMEOUT_SECONDS ||
+    fireTimeoutSeconds > MAX_FIRE_TIMEOUT_SECONDS
+  ) {
+    throw new WatchdogError(
+      'BAD_ARGUMENT',
+      `--fire-timeout must be an integer ${MIN_FIRE_TIMEOUT_SECONDS}-${MAX_FIRE_TIMEOUT_SECONDS}, got ${fireTimeoutSeconds}`,
+    );
   }
   const intervalSeconds = options.intervalSeconds ?? defaultIntervalSeconds(fireTimeoutSeconds);
   if (!isValidInterval(intervalSeconds, fireTimeoutSeconds)) {
-    throw new WatchdogError('BAD_ARGUMENT', `--interval must be > 0 and at most half the fire timeout (${fireTimeoutSeconds / 2} s), got ${intervalSeconds}`);
+    throw new WatchdogError(
+      'BAD_ARGUMENT',
+      `--interval must be > 0 and at most half the fire timeout (${fireTimeoutSeconds / 2} s), got ${intervalSeconds}`,
+    );
   }
   return {
     devicePath: options.devicePath ?? DEFAULT_DEVICE_PATH,
@@ -84,16 +105,28 @@ export async function runCompanion(options: CompanionOptions): Promise<RunningCo
   const resolved = resolveCompanionOptions(options);
   const { logger } = options;
   requireNoMarker(resolved.markerPath);
-  if (await socketAnswers(resolved.socketPath)) throw new WatchdogError('ALREADY_RUNNING', `another companion serves ${resolved.socketPath}`);
+  if (await socketAnswers(resolved.socketPath))
+    throw new WatchdogError('ALREADY_RUNNING', `another companion serves ${resolved.socketPath}`);
   const device = options.device ?? deviceAt(resolved.devicePath);
   const probe = await probeDevice(device, resolved.fireTimeoutSeconds);
   logger.info({ ...probe }, 'watchdog device checked (disarmed until a lockspace registers)');
 
   mkdirSync(dirname(resolved.markerPath), { recursive: true });
-  createMarker(resolved.markerPath, { pid: process.pid, startedAt: new Date().toISOString(), device: resolved.devicePath, socket: resolved.socketPath });
+  createMarker(resolved.markerPath, {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    device: resolved.devicePath,
+    socket: resolved.socketPath,
+  });
 
   const registrations = new Registrations();
-  const keeper = new DeviceKeeper({ device, registrations, fireTimeoutSeconds: resolved.fireTimeoutSeconds, intervalSeconds: resolved.intervalSeconds, logger });
+  const keeper = new DeviceKeeper({
+    device,
+    registrations,
+    fireTimeoutSeconds: resolved.fireTimeoutSeconds,
+    intervalSeconds: resolved.intervalSeconds,
+    logger,
+  });
   let stopping = false;
 
   const status = (): StatusResult => {
@@ -116,10 +149,18 @@ export async function runCompanion(options: CompanionOptions): Promise<RunningCo
       resolved.socketPath,
       {
         fireTimeoutSeconds: resolved.fireTimeoutSeconds,
-        hello: () => ({ version: COMPANION_PROTOCOL_VERSION, fireTimeoutSeconds: resolved.fireTimeoutSeconds, intervalSeconds: resolved.intervalSeconds, device: resolved.devicePath }),
+        hello: () => ({
+          version: COMPANION_PROTOCOL_VERSION,
+          fireTimeoutSeconds: resolved.fireTimeoutSeconds,
+          intervalSeconds: resolved.intervalSeconds,
+          device: resolved.devicePath,
+        }),
         set: (lockspace, expiresAtSeconds, daemonPid) => {
           if (!registrations.set(lockspace, expiresAtSeconds, daemonPid)) return false;
-          logger.debug({ lockspace, expiresAtSeconds, expiresInSeconds: expiresAtSeconds - monotonicSeconds(), daemonPid }, 'registration set');
+          logger.debug(
+            { lockspace, expiresAtSeconds, expiresInSeconds: expiresAtSeconds - monotonicSeconds(), daemonPid },
+            'registration set',
+          );
           void keeper.reconcile();
           return true;
         },
@@ -128,7 +169,8 @@ export async function runCompanion(options: CompanionOptions): Promise<RunningCo
           logger.warn({ lockspace, daemonPid }, 'daemon reports the lease lost: its deadline no longer moves');
         },
         remove: (lockspace, daemonPid) => {
-          if (registrations.remove(lockspace)) logger.info({ lockspace, daemonPid, left: registrations.size }, 'registration removed');
+          if (registrations.remove(lockspace))
+            logger.info({ lockspace, daemonPid, left: registrations.size }, 'registration removed');
           void keeper.reconcile();
         },
         status,

@@ -104,7 +104,8 @@ export class DeviceKeeper {
           this.lastFailing = '';
           return; // nothing to watch until a registration arrives
         case 'healthy':
-          if (this.lastFailing !== '') logger.info({ device: device.path }, 'every registration is within its deadline again: petting');
+          if (this.lastFailing !== '')
+            logger.info({ device: device.path }, 'every registration is within its deadline again: petting');
           this.lastFailing = '';
           await this.pet();
           this.schedule(Math.min(now + intervalSeconds, verdict.nextCheckAtSeconds));
@@ -155,7 +156,12 @@ export class DeviceKeeper {
           await device.closeUnclean();
           this.state = 'closed-unclean';
           logger.warn(
-            { device: device.path, failing, expiresInSeconds: earliestExpirySeconds - now, fireTimeoutSeconds: this.options.fireTimeoutSeconds },
+            {
+              device: device.path,
+              failing,
+              expiresInSeconds: earliestExpirySeconds - now,
+              fireTimeoutSeconds: this.options.fireTimeoutSeconds,
+            },
             'registration(s) at their deadline: closed the watchdog without the magic character; the host is reset unless they recover',
           );
         } else {
@@ -171,11 +177,15 @@ export class DeviceKeeper {
         await this.ensureTimeout();
         await device.closeUnclean();
         this.state = 'closed-unclean';
-        logger.error({ device: device.path, failing }, 'registration(s) failing while the watchdog was disarmed: armed it to reset the host');
+        logger.error(
+          { device: device.path, failing },
+          'registration(s) failing while the watchdog was disarmed: armed it to reset the host',
+        );
         break;
       case 'closed-unclean':
       case 'held-silent':
-        if (key !== this.lastFailing) logger.warn({ device: device.path, failing }, 'still failing: the watchdog is counting down');
+        if (key !== this.lastFailing)
+          logger.warn({ device: device.path, failing }, 'still failing: the watchdog is counting down');
         break;
       default: {
         const unexpected: never = this.state;

@@ -18,7 +18,10 @@ export interface MarkerContent {
   socket: string;
 }
 
-export type MarkerStatus = { status: 'absent' } | { status: 'running'; content: MarkerContent } | { status: 'stale'; content: MarkerContent | undefined };
+export type MarkerStatus =
+  | { status: 'absent' }
+  | { status: 'running'; content: MarkerContent }
+  | { status: 'stale'; content: MarkerContent | undefined };
 
 function isCompanionProcess(pid: number): boolean {
   try {
@@ -33,7 +36,12 @@ function parseContent(text: string): MarkerContent | undefined {
   try {
     const value = JSON.parse(text) as Partial<MarkerContent>;
     if (typeof value.pid !== 'number') return undefined;
-    return { pid: value.pid, startedAt: String(value.startedAt ?? ''), device: String(value.device ?? ''), socket: String(value.socket ?? '') };
+    return {
+      pid: value.pid,
+      startedAt: String(value.startedAt ?? ''),
+      device: String(value.device ?? ''),
+      socket: String(value.socket ?? ''),
+    };
   } catch {
     return undefined;
   }
@@ -48,7 +56,8 @@ export function readMarker(path: string): MarkerStatus {
     throw new WatchdogError('DEVICE_ERROR', `cannot read the marker ${path}: ${(error as Error).message}`);
   }
   const content = parseContent(text);
-  if (content !== undefined && content.pid !== process.pid && isCompanionProcess(content.pid)) return { status: 'running', content };
+  if (content !== undefined && content.pid !== process.pid && isCompanionProcess(content.pid))
+    return { status: 'running', content };
   return { status: 'stale', content };
 }
 
@@ -56,10 +65,16 @@ export function readMarker(path: string): MarkerStatus {
 export function requireNoMarker(path: string): void {
   const marker = readMarker(path);
   if (marker.status === 'running') {
-    throw new WatchdogError('ALREADY_RUNNING', `a watchdog companion (pid ${marker.content.pid}) is already running (marker ${path})`);
+    throw new WatchdogError(
+      'ALREADY_RUNNING',
+      `a watchdog companion (pid ${marker.content.pid}) is already running (marker ${path})`,
+    );
   }
   if (marker.status === 'stale') {
-    const who = marker.content === undefined ? 'a previous companion' : `the previous companion (pid ${marker.content.pid}, started ${marker.content.startedAt})`;
+    const who =
+      marker.content === undefined
+        ? 'a previous companion'
+        : `the previous companion (pid ${marker.content.pid}, started ${marker.content.startedAt})`;
     throw new WatchdogError(
       'UNCLEAN_EXIT',
       `${who} exited without disarming the watchdog and this host has not been reset since (marker ${path}). ` +
@@ -74,7 +89,8 @@ export function createMarker(path: string, content: MarkerContent): void {
   try {
     writeFileSync(path, JSON.stringify(content) + '\n', { flag: 'wx', mode: 0o600 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new WatchdogError('ALREADY_RUNNING', `another companion created ${path} meanwhile`);
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new WatchdogError('ALREADY_RUNNING', `another companion created ${path} meanwhile`);
     throw new WatchdogError('DEVICE_ERROR', `cannot create the marker ${path}: ${(error as Error).message}`);
   }
 }
@@ -91,7 +107,10 @@ export function removeMarker(path: string): void {
 export function clearMarker(path: string): MarkerStatus {
   const marker = readMarker(path);
   if (marker.status === 'running') {
-    throw new WatchdogError('ALREADY_RUNNING', `the companion in ${path} (pid ${marker.content.pid}) is running; stop it instead`);
+    throw new WatchdogError(
+      'ALREADY_RUNNING',
+      `the companion in ${path} (pid ${marker.content.pid}) is running; stop it instead`,
+    );
   }
   if (marker.status === 'stale') removeMarker(path);
   return marker;

@@ -22,7 +22,10 @@ export async function probeDevice(device: WatchdogDevice, fireTimeoutSeconds: nu
       const set = await device.setTimeout(fireTimeoutSeconds);
       const verified = await device.getTimeout();
       if (set !== fireTimeoutSeconds || verified !== fireTimeoutSeconds) {
-        throw new WatchdogError('TIMEOUT_UNSUPPORTED', `${device.path} uses ${verified} s after asking for ${fireTimeoutSeconds} s`);
+        throw new WatchdogError(
+          'TIMEOUT_UNSUPPORTED',
+          `${device.path} uses ${verified} s after asking for ${fireTimeoutSeconds} s`,
+        );
       }
     }
     return { device: device.path, kind: device.kind, previousTimeoutSeconds, fireTimeoutSeconds };

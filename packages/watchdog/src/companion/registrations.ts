@@ -54,7 +54,13 @@ export class Registrations {
   list(nowSeconds: number): RegistrationInfo[] {
     return [...this.table.values()]
       .sort((a, b) => a.lockspace.localeCompare(b.lockspace))
-      .map((r) => ({ lockspace: r.lockspace, expiresAtSeconds: r.expiresAtSeconds, expiresInSeconds: r.expiresAtSeconds - nowSeconds, lost: r.lost, daemonPid: r.daemonPid }));
+      .map((r) => ({
+        lockspace: r.lockspace,
+        expiresAtSeconds: r.expiresAtSeconds,
+        expiresInSeconds: r.expiresAtSeconds - nowSeconds,
+        lost: r.lost,
+        daemonPid: r.daemonPid,
+      }));
   }
 
   verdict(nowSeconds: number, marginSeconds: number): Verdict {

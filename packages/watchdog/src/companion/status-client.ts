@@ -1,6 +1,12 @@
 /** Asks a running companion for its status (`leasehold watchdog --status`, the test cluster). */
 import { createConnection } from 'node:net';
-import { encodeLine, LineFramer, MAX_COMPANION_MESSAGE_BYTES, parseCompanionReply, type StatusResult } from '@leasehold/protocol/companion';
+import {
+  encodeLine,
+  LineFramer,
+  MAX_COMPANION_MESSAGE_BYTES,
+  parseCompanionReply,
+  type StatusResult,
+} from '@leasehold/protocol/companion';
 import { WatchdogError } from '../errors.js';
 
 const STATUS_TIMEOUT_MS = 3000;
@@ -31,4 +37,3 @@ export function companionStatus(socketPath: string): Promise<StatusResult> {
     });
   });
 }
-

@@ -61,7 +61,10 @@ export class CharWatchdogDevice implements WatchdogDevice {
         case 'ENXIO':
           throw new WatchdogError('DEVICE_MISSING', `no watchdog device at ${this.path}`);
         case 'EBUSY':
-          throw new WatchdogError('DEVICE_BUSY', `${this.path} is held by another process (only one may use a watchdog device: wdmd, watchdog, systemd RuntimeWatchdog, sbd?)`);
+          throw new WatchdogError(
+            'DEVICE_BUSY',
+            `${this.path} is held by another process (only one may use a watchdog device: wdmd, watchdog, systemd RuntimeWatchdog, sbd?)`,
+          );
         default:
           throw new WatchdogError('DEVICE_ERROR', `cannot open ${this.path}: ${(error as Error).message}`);
       }
@@ -76,7 +79,8 @@ export class CharWatchdogDevice implements WatchdogDevice {
     try {
       return this.system.setTimeout(this.requireFd(), seconds);
     } catch (error) {
-      if (errnoOf(error) === 'EINVAL') throw new WatchdogError('TIMEOUT_UNSUPPORTED', `${this.path} cannot use a ${seconds} s timeout`);
+      if (errnoOf(error) === 'EINVAL')
+        throw new WatchdogError('TIMEOUT_UNSUPPORTED', `${this.path} cannot use a ${seconds} s timeout`);
       throw new WatchdogError('DEVICE_ERROR', `WDIOC_SETTIMEOUT on ${this.path}: ${(error as Error).message}`);
     }
   }

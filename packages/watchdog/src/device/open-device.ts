@@ -12,7 +12,10 @@ export function deviceAt(path: string): WatchdogDevice {
   try {
     stats = statSync(path);
   } catch {
-    throw new WatchdogError('DEVICE_MISSING', `no watchdog device at ${path} (load a driver such as softdog, or give --device)`);
+    throw new WatchdogError(
+      'DEVICE_MISSING',
+      `no watchdog device at ${path} (load a driver such as softdog, or give --device)`,
+    );
   }
   if (stats.isCharacterDevice()) return new CharWatchdogDevice(path);
   if (stats.isSocket()) return new SocketWatchdogDevice(path);

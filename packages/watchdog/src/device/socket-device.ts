@@ -4,7 +4,14 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import { WatchdogError } from '../errors.js';
-import { encodeIoctl, MAX_REPLY_LINE_BYTES, NEWLINE_BYTE, parseDeviceReply, type DeviceIoctl, type DeviceReply } from './test-device-protocol.js';
+import {
+  encodeIoctl,
+  MAX_REPLY_LINE_BYTES,
+  NEWLINE_BYTE,
+  parseDeviceReply,
+  type DeviceIoctl,
+  type DeviceReply,
+} from './test-device-protocol.js';
 import { KEEPALIVE_BYTE, MAGIC_CLOSE_BYTE, type WatchdogDevice } from './watchdog-device.js';
 
 /** A test device that does not answer within this long is broken. */
@@ -34,7 +41,8 @@ export class SocketWatchdogDevice implements WatchdogDevice {
         resolve(candidate);
       });
       candidate.once('error', (error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') reject(new WatchdogError('DEVICE_MISSING', `no test watchdog device listens at ${this.path}`));
+        if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED')
+          reject(new WatchdogError('DEVICE_MISSING', `no test watchdog device listens at ${this.path}`));
         else reject(new WatchdogError('DEVICE_ERROR', `cannot open ${this.path}: ${error.message}`));
       });
     });
@@ -42,7 +50,8 @@ export class SocketWatchdogDevice implements WatchdogDevice {
     socket.on('data', (data: Buffer) => this.onData(data));
     socket.on('close', () => {
       if (this.socket === socket) this.socket = undefined;
-      for (const resolve of this.waiting.splice(0)) resolve({ ok: false, errno: 'EPIPE', message: 'the device closed the connection' });
+      for (const resolve of this.waiting.splice(0))
+        resolve({ ok: false, errno: 'EPIPE', message: 'the device closed the connection' });
     });
     this.socket = socket;
     const greeting = await this.nextReply();
@@ -61,7 +70,11 @@ export class SocketWatchdogDevice implements WatchdogDevice {
   async setTimeout(seconds: number): Promise<number> {
     const reply = await this.ioctl('SETTIMEOUT', seconds);
     if (!reply.ok) {
-      if (reply.errno === 'EINVAL') throw new WatchdogError('TIMEOUT_UNSUPPORTED', `${this.path} cannot use a ${seconds} s timeout: ${reply.message}`);
+      if (reply.errno === 'EINVAL')
+        throw new WatchdogError(
+          'TIMEOUT_UNSUPPORTED',
+          `${this.path} cannot use a ${seconds} s timeout: ${reply.message}`,
+        );
       throw new WatchdogError('DEVICE_ERROR', `SETTIMEOUT on ${this.path}: ${reply.errno} ${reply.message}`);
     }
     return reply.value ?? seconds;
@@ -69,7 +82,8 @@ export class SocketWatchdogDevice implements WatchdogDevice {
 
   async getTimeout(): Promise<number> {
     const reply = await this.ioctl('GETTIMEOUT');
-    if (!reply.ok || reply.value === undefined) throw new WatchdogError('DEVICE_ERROR', `GETTIMEOUT on ${this.path} failed`);
+    if (!reply.ok || reply.value === undefined)
+      throw new WatchdogError('DEVICE_ERROR', `GETTIMEOUT on ${this.path} failed`);
     return reply.value;
   }
 

@@ -24,7 +24,9 @@ export function encodeIoctl(ioctl: DeviceIoctl, value?: number): Buffer {
   return Buffer.from(`\x1b${ioctl}${value === undefined ? '' : ` ${value}`}\n`, 'latin1');
 }
 
-export type DeviceReply = { ok: true; value: number | undefined; text: string } | { ok: false; errno: string; message: string };
+export type DeviceReply =
+  | { ok: true; value: number | undefined; text: string }
+  | { ok: false; errno: string; message: string };
 
 export function parseDeviceReply(line: string): DeviceReply {
   if (line.startsWith('OK')) {
@@ -33,5 +35,7 @@ export function parseDeviceReply(line: string): DeviceReply {
     return { ok: true, value, text };
   }
   const match = /^ERR (\S+) ?(.*)$/.exec(line);
-  return match === null ? { ok: false, errno: 'EPROTO', message: `bad reply "${line.slice(0, 80)}"` } : { ok: false, errno: match[1]!, message: match[2] ?? '' };
+  return match === null
+    ? { ok: false, errno: 'EPROTO', message: `bad reply "${line.slice(0, 80)}"` }
+    : { ok: false, errno: match[1]!, message: match[2] ?? '' };
 }

@@ -28,8 +28,10 @@ export type DeviceRole =
 
 export function roleOf(result: VgScanResult, path: string): DeviceRole {
   for (const read of result.vgs) {
-    for (const device of read.devices.values()) if (device.path === path) return { kind: 'member', vgName: read.name, device };
-    for (const device of read.outdatedDevices) if (device.path === path) return { kind: 'member', vgName: read.name, device };
+    for (const device of read.devices.values())
+      if (device.path === path) return { kind: 'member', vgName: read.name, device };
+    for (const device of read.outdatedDevices)
+      if (device.path === path) return { kind: 'member', vgName: read.name, device };
   }
   const orphan = result.orphans.find((d) => d.path === path);
   return orphan === undefined ? { kind: 'none' } : { kind: 'orphan', device: orphan };
@@ -45,7 +47,8 @@ export function renumberPvKeys(vg: VolumeGroup): void {
   const rename = new Map<string, string>();
   for (const [i, pv] of vg.pvs.entries()) rename.set(pv.key, `pv${i}`);
   for (const pv of vg.pvs) pv.key = rename.get(pv.key) ?? pv.key;
-  for (const lv of vg.lvs) for (const seg of lv.segments) for (const area of seg.stripes) area.pvKey = rename.get(area.pvKey) ?? area.pvKey;
+  for (const lv of vg.lvs)
+    for (const seg of lv.segments) for (const area of seg.stripes) area.pvKey = rename.get(area.pvKey) ?? area.pvKey;
 }
 
 /** The next free pvN key. */
@@ -57,12 +60,14 @@ export function nextPvKey(vg: VolumeGroup): string {
 }
 
 /** Devices of a VG keyed by PV UUID, for commitVg, with PVs joining added. */
-export function devicesFor(existing: ReadonlyMap<string, PvDevice>, joining: readonly PvDevice[]): Map<string, PvDevice> {
+export function devicesFor(
+  existing: ReadonlyMap<string, PvDevice>,
+  joining: readonly PvDevice[],
+): Map<string, PvDevice> {
   const map = new Map(existing);
   for (const d of joining) map.set(d.label.pvId, d);
   return map;
 }
-
 
 /** lvm's tag rules: 1-1024 characters from [A-Za-z0-9_+.-/=!:&#], not starting with '-'. */
 const TAG_PATTERN = /^[A-Za-z0-9_+./=!:&#][A-Za-z0-9_+.\-/=!:&#]*$/;
@@ -72,7 +77,8 @@ export const MAX_TAG_LENGTH = 1024;
 export function checkedTags(values: readonly string[] | undefined): string[] {
   const tags = values ?? [];
   for (const tag of tags) {
-    if (tag.length > MAX_TAG_LENGTH || !TAG_PATTERN.test(tag)) throw new LvmUsageError([`Invalid argument for --addtag: ${tag}`, 'Error during parsing of command line.']);
+    if (tag.length > MAX_TAG_LENGTH || !TAG_PATTERN.test(tag))
+      throw new LvmUsageError([`Invalid argument for --addtag: ${tag}`, 'Error during parsing of command line.']);
   }
   return [...new Set(tags)];
 }

@@ -4,7 +4,14 @@
  * request to activate (-ay, lvm's default) is answered with a warning, not a failure.
  */
 import { hostname } from 'node:os';
-import { generateUuid, isLvVisible, lvNameProblem, SECTOR_SIZE_BYTES, type LogicalVolume, type VolumeGroup } from '@leasehold/lvm-format';
+import {
+  generateUuid,
+  isLvVisible,
+  lvNameProblem,
+  SECTOR_SIZE_BYTES,
+  type LogicalVolume,
+  type VolumeGroup,
+} from '@leasehold/lvm-format';
 import { allocateExtents, commitVg, type VgRead, VolumeError } from '@leasehold/volume';
 import { checkedTags, displaySizeLong, randomBytes } from './common.js';
 import { COMMON_OPTIONS, hasOption, lastValue, parseLvmArgs, type OptionSpec, type ParsedArgs } from './getopt.js';
@@ -44,9 +51,15 @@ export function pvKeysFor(read: VgRead, paths: readonly string[]): string[] | un
   if (paths.length === 0) return undefined;
   const keys: string[] = [];
   for (const path of paths) {
-    if (/:\d/.test(path)) throw new LvmUsageError([`PE ranges on the command line (${path}) are not supported by leasehold; name whole PVs.`]);
+    if (/:\d/.test(path))
+      throw new LvmUsageError([
+        `PE ranges on the command line (${path}) are not supported by leasehold; name whole PVs.`,
+      ]);
     const pv = read.vg.pvs.find((p) => read.devices.get(p.id)?.path === path);
-    if (pv === undefined) throw new LvmCommandError('PV_NOT_FOUND', [`Physical Volume "${path}" not found in Volume Group "${read.vg.name}".`]);
+    if (pv === undefined)
+      throw new LvmCommandError('PV_NOT_FOUND', [
+        `Physical Volume "${path}" not found in Volume Group "${read.vg.name}".`,
+      ]);
     keys.push(pv.key);
   }
   return keys;
@@ -96,17 +109,30 @@ export function extentsForSize(sizeSectors: number, vg: VolumeGroup, quiet: bool
   const extents = Math.ceil(sizeSectors / vg.extentSizeSectors);
   if (extents * vg.extentSizeSectors !== sizeSectors && !quiet) {
     const shown = displaySizeLong(extents * vg.extentSizeSectors * SECTOR_SIZE_BYTES);
-    printLvmOut([resize ? `Rounding size to boundary between physical extents: ${shown}.` : `Rounding up size to full physical extent ${shown}`]);
+    printLvmOut([
+      resize
+        ? `Rounding size to boundary between physical extents: ${shown}.`
+        : `Rounding up size to full physical extent ${shown}`,
+    ]);
   }
   return extents;
 }
 
 function insufficient(vg: VolumeGroup, keys: readonly string[] | undefined, required: number): LvmCommandError {
-  return new LvmCommandError('INSUFFICIENT_FREE_EXTENTS', [`Volume group "${vg.name}" has insufficient free space (${freeExtentsOn(vg, keys)} extents): ${required} required.`]);
+  return new LvmCommandError('INSUFFICIENT_FREE_EXTENTS', [
+    `Volume group "${vg.name}" has insufficient free space (${freeExtentsOn(vg, keys)} extents): ${required} required.`,
+  ]);
 }
 
 /** Maps the allocator's refusal to lvm's message. */
-export function allocate(read: VgRead, lv: LogicalVolume, extents: number, keys: string[] | undefined, stripes?: number, stripeSizeSectors?: number): void {
+export function allocate(
+  read: VgRead,
+  lv: LogicalVolume,
+  extents: number,
+  keys: string[] | undefined,
+  stripes?: number,
+  stripeSizeSectors?: number,
+): void {
   try {
     lv.segments = allocateExtents({
       vg: read.vg,
@@ -177,24 +203,40 @@ function autoName(vg: VolumeGroup): string {
 export async function runLvcreate(words: string[]): Promise<void> {
   const args = parseLvmArgs('lvcreate', words, LVCREATE_OPTIONS);
   if (hasOption(args, 'help')) {
-    process.stdout.write('  lvcreate -L|--size Size[m|UNIT] | -l|--extents Number[PERCENT] [-n|--name LV] [-i|--stripes Number [-I|--stripesize Size]] [-an] [-Zn] VG [PV ...]\n');
+    process.stdout.write(
+      '  lvcreate -L|--size Size[m|UNIT] | -l|--extents Number[PERCENT] [-n|--name LV] [-i|--stripes Number [-I|--stripesize Size]] [-an] [-Zn] VG [PV ...]\n',
+    );
     return;
   }
   for (const unsupported of ['snapshot', 'thin', 'virtualsize']) {
-    if (hasOption(args, unsupported)) throw new LvmCommandError('UNSUPPORTED', [`leasehold creates linear and striped LVs only (--${unsupported} is not supported).`]);
+    if (hasOption(args, unsupported))
+      throw new LvmCommandError('UNSUPPORTED', [
+        `leasehold creates linear and striped LVs only (--${unsupported} is not supported).`,
+      ]);
   }
   const mirrors = lastValue(args, 'mirrors');
-  if (mirrors !== undefined && mirrors !== '0') throw new LvmCommandError('UNSUPPORTED', ['leasehold creates linear and striped LVs only (--mirrors is not supported).']);
+  if (mirrors !== undefined && mirrors !== '0')
+    throw new LvmCommandError('UNSUPPORTED', [
+      'leasehold creates linear and striped LVs only (--mirrors is not supported).',
+    ]);
   const type = lastValue(args, 'type');
-  if (type !== undefined && type !== 'linear' && type !== 'striped') throw new LvmCommandError('UNSUPPORTED', [`leasehold creates linear and striped LVs only (--type ${type} is not supported).`]);
+  if (type !== undefined && type !== 'linear' && type !== 'striped')
+    throw new LvmCommandError('UNSUPPORTED', [
+      `leasehold creates linear and striped LVs only (--type ${type} is not supported).`,
+    ]);
   const sizeText = lastValue(args, 'size');
   const extentsText = lastValue(args, 'extents');
-  if ((sizeText === undefined) === (extentsText === undefined)) throw usage('lvcreate', ['Please specify either size or extents (not both).']);
+  if ((sizeText === undefined) === (extentsText === undefined))
+    throw usage('lvcreate', ['Please specify either size or extents (not both).']);
   const stripesText = lastValue(args, 'stripes');
   const stripes = stripesText === undefined ? (type === 'striped' ? undefined : 1) : Number(stripesText);
-  if (stripes !== undefined && (!Number.isInteger(stripes) || stripes < 1)) throw usage('lvcreate', [`Invalid argument for --stripes: ${stripesText ?? ''}`]);
+  if (stripes !== undefined && (!Number.isInteger(stripes) || stripes < 1))
+    throw usage('lvcreate', [`Invalid argument for --stripes: ${stripesText ?? ''}`]);
   const stripeSizeText = lastValue(args, 'stripesize');
-  const stripeSizeSectors = stripeSizeText === undefined ? DEFAULT_STRIPE_SIZE_SECTORS : parseSizeArgument(stripeSizeText, '--stripesize', false, 'k').sizeSectors;
+  const stripeSizeSectors =
+    stripeSizeText === undefined
+      ? DEFAULT_STRIPE_SIZE_SECTORS
+      : parseSizeArgument(stripeSizeText, '--stripesize', false, 'k').sizeSectors;
   const [target, ...pvPaths] = args.positionals;
   let nameArg = lastValue(args, 'name');
   let vgName = target;
@@ -209,28 +251,36 @@ export async function runLvcreate(words: string[]): Promise<void> {
   const zero = yesNo(args, 'zero', 'lvcreate') ?? true;
   const readAheadText = lastValue(args, 'readahead');
   const permission = lastValue(args, 'permission') ?? 'rw';
-  if (permission !== 'rw' && permission !== 'r') throw usage('lvcreate', [`Invalid argument for --permission: ${permission}`]);
+  if (permission !== 'rw' && permission !== 'r')
+    throw usage('lvcreate', [`Invalid argument for --permission: ${permission}`]);
   const session = openSession('lvcreate', words, args);
   await withVgLock(session, vgName, async () => {
     const result = await scanSession(session);
     const read = vgForChange(result, vgName as string);
     const vg = read.vg;
     const name = nameArg ?? autoName(vg);
-    if (vg.lvs.some((l) => l.name === name)) throw new LvmCommandError('LV_EXISTS', [`Logical Volume "${name}" already exists in volume group "${vg.name}"`]);
+    if (vg.lvs.some((l) => l.name === name))
+      throw new LvmCommandError('LV_EXISTS', [`Logical Volume "${name}" already exists in volume group "${vg.name}"`]);
     if (vg.maxLv > 0 && vg.lvs.filter(isLvVisible).length >= vg.maxLv) {
-      throw new LvmCommandError('TOO_MANY_LVS', [`Maximum number of logical volumes (${vg.maxLv}) reached in volume group ${vg.name}`]);
+      throw new LvmCommandError('TOO_MANY_LVS', [
+        `Maximum number of logical volumes (${vg.maxLv}) reached in volume group ${vg.name}`,
+      ]);
     }
     const keys = pvKeysFor(read, pvPaths);
     const stripeCount = stripes ?? Math.max(1, keys?.length ?? vg.pvs.length);
-    let extents = sizeText !== undefined
-      ? extentsForSize(parseSizeArgument(sizeText, '--size', false).sizeSectors, vg, session.quiet)
-      : extentsFor(parseExtentsArgument(extentsText as string, '--extents', false), vg, keys);
+    let extents =
+      sizeText !== undefined
+        ? extentsForSize(parseSizeArgument(sizeText, '--size', false).sizeSectors, vg, session.quiet)
+        : extentsFor(parseExtentsArgument(extentsText as string, '--extents', false), vg, keys);
     if (extents % stripeCount !== 0) {
       const rounded = extents + stripeCount - (extents % stripeCount);
-      printLvmOut([`Rounding size ${displaySizeLong(extents * vg.extentSizeSectors * SECTOR_SIZE_BYTES)} (${extents} extents) up to stripe boundary size ${displaySizeLong(rounded * vg.extentSizeSectors * SECTOR_SIZE_BYTES)} (${rounded} extents).`]);
+      printLvmOut([
+        `Rounding size ${displaySizeLong(extents * vg.extentSizeSectors * SECTOR_SIZE_BYTES)} (${extents} extents) up to stripe boundary size ${displaySizeLong(rounded * vg.extentSizeSectors * SECTOR_SIZE_BYTES)} (${rounded} extents).`,
+      ]);
       extents = rounded;
     }
-    if (extents === 0) throw new LvmCommandError('BAD_ARGUMENT', ['Unable to create new logical volume with no extents.']);
+    if (extents === 0)
+      throw new LvmCommandError('BAD_ARGUMENT', ['Unable to create new logical volume with no extents.']);
     if (freeExtentsOn(vg, keys) < extents) throw insufficient(vg, keys, extents);
     const lv: LogicalVolume = {
       name,
@@ -242,7 +292,9 @@ export async function runLvcreate(words: string[]): Promise<void> {
       creationHost: hostname(),
       segments: [],
     };
-    if (readAheadText !== undefined && readAheadText !== 'auto') lv.readAheadSectors = readAheadText === 'none' ? -1 : parseSizeArgument(readAheadText, '--readahead', false, 's').sizeSectors;
+    if (readAheadText !== undefined && readAheadText !== 'auto')
+      lv.readAheadSectors =
+        readAheadText === 'none' ? -1 : parseSizeArgument(readAheadText, '--readahead', false, 's').sizeSectors;
     const alloc = lastValue(args, 'alloc');
     if (alloc !== undefined && alloc !== 'inherit') lv.allocationPolicy = alloc;
     vg.lvs.push(lv);
@@ -251,13 +303,18 @@ export async function runLvcreate(words: string[]): Promise<void> {
     allocate(read, lv, extents, keys, stripeCount, stripeCount > 1 ? stripeSizeSectors : undefined);
     await assignSharedLvLease(read, lv);
     await commitVg(vg, read.devices, writerIdentity(session), { seqno: read.seqno + 1 });
-    if (activate) printLvmLines([`WARNING: leasehold has no activation yet: ${vg.name}/${name} is inactive and was not zeroed.`]);
+    if (activate)
+      printLvmLines([`WARNING: leasehold has no activation yet: ${vg.name}/${name} is inactive and was not zeroed.`]);
     else if (zero) printLvmLines([`WARNING: Logical volume ${vg.name}/${name} not zeroed.`]);
     printLvmOut([`Logical volume "${name}" created.`]);
   });
 }
 
-const LVREMOVE_OPTIONS: readonly OptionSpec[] = [...COMMON_OPTIONS, { long: 'force', short: 'f', value: false }, { long: 'autobackup', short: 'A', value: true }];
+const LVREMOVE_OPTIONS: readonly OptionSpec[] = [
+  ...COMMON_OPTIONS,
+  { long: 'force', short: 'f', value: false },
+  { long: 'autobackup', short: 'A', value: true },
+];
 
 export async function runLvremove(words: string[]): Promise<void> {
   const args = parseLvmArgs('lvremove', words, LVREMOVE_OPTIONS);
@@ -289,7 +346,8 @@ async function removeLvs(session: Session, vgName: string, lvName: string | unde
   for (const name of names) {
     const index = read.vg.lvs.findIndex((l) => l.name === name);
     if (index < 0) throw new LvmCommandError('LV_NOT_FOUND', [`Failed to find logical volume "${vgName}/${name}"`]);
-    if (!isLvVisible(read.vg.lvs[index] as LogicalVolume)) throw new LvmCommandError('LV_INTERNAL', [`Can't remove internal logical volume ${vgName}/${name}.`]);
+    if (!isLvVisible(read.vg.lvs[index] as LogicalVolume))
+      throw new LvmCommandError('LV_INTERNAL', [`Can't remove internal logical volume ${vgName}/${name}.`]);
     const removed = read.vg.lvs[index] as LogicalVolume;
     await checkSharedLvUnused(read, removed);
     read.vg.lvs.splice(index, 1);
@@ -320,7 +378,10 @@ export async function runLvrename(words: string[]): Promise<void> {
     const from = splitLvPath(p[0] as string);
     const to = splitLvPath(p[1] as string);
     if (from.lvName === undefined) throw usage('lvrename', ['Old logical volume name need specifying']);
-    if (to.lvName !== undefined && to.vgName !== from.vgName) throw usage('lvrename', ['Logical volume names must have the same volume group ("' + from.vgName + '" or "' + to.vgName + '")']);
+    if (to.lvName !== undefined && to.vgName !== from.vgName)
+      throw usage('lvrename', [
+        'Logical volume names must have the same volume group ("' + from.vgName + '" or "' + to.vgName + '")',
+      ]);
     vgName = from.vgName;
     oldName = from.lvName;
     newName = to.lvName ?? to.vgName;
@@ -334,15 +395,20 @@ export async function runLvrename(words: string[]): Promise<void> {
     const result = await scanSession(session);
     const read = vgForChange(result, vgName);
     const lv = read.vg.lvs.find((l) => l.name === oldName);
-    if (lv === undefined) throw new LvmCommandError('LV_NOT_FOUND', [`Existing logical volume "${oldName}" not found in volume group "${vgName}"`]);
-    if (read.vg.lvs.some((l) => l.name === newName)) throw new LvmCommandError('LV_EXISTS', [`Logical Volume "${newName}" already exists in volume group "${vgName}"`]);
+    if (lv === undefined)
+      throw new LvmCommandError('LV_NOT_FOUND', [
+        `Existing logical volume "${oldName}" not found in volume group "${vgName}"`,
+      ]);
+    if (read.vg.lvs.some((l) => l.name === newName))
+      throw new LvmCommandError('LV_EXISTS', [
+        `Logical Volume "${newName}" already exists in volume group "${vgName}"`,
+      ]);
     if (!isLvVisible(lv)) throw new LvmCommandError('LV_INTERNAL', [`Cannot rename internal LV "${oldName}".`]);
     lv.name = newName;
     await commitVg(read.vg, read.devices, writerIdentity(session), { seqno: read.seqno + 1 });
     printLvmOut([`Renamed "${oldName}" to "${newName}" in volume group "${vgName}"`]);
   });
 }
-
 
 export const lvcreateCommand = lvmCommand(runLvcreate);
 export const lvremoveCommand = lvmCommand(runLvremove);

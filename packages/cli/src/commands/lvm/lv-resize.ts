@@ -36,24 +36,32 @@ function describeSize(extents: number, extentSizeSectors: number): string {
 async function runResize(kind: ResizeKind, words: string[]): Promise<void> {
   const args = parseLvmArgs(kind, words, RESIZE_OPTIONS);
   if (hasOption(args, 'help')) {
-    process.stdout.write(`  ${kind} -L|--size [+|-]Size[m|UNIT] | -l|--extents [+|-]Number[PERCENT] VG/LV [PV ...] [--devices PV,...]\n`);
+    process.stdout.write(
+      `  ${kind} -L|--size [+|-]Size[m|UNIT] | -l|--extents [+|-]Number[PERCENT] VG/LV [PV ...] [--devices PV,...]\n`,
+    );
     return;
   }
-  if (hasOption(args, 'resizefs')) throw new LvmCommandError('UNSUPPORTED', ['leasehold does not resize file systems (--resizefs); resize the LV, then the file system.']);
+  if (hasOption(args, 'resizefs'))
+    throw new LvmCommandError('UNSUPPORTED', [
+      'leasehold does not resize file systems (--resizefs); resize the LV, then the file system.',
+    ]);
   const sizeText = lastValue(args, 'size');
   const extentsText = lastValue(args, 'extents');
-  if ((sizeText === undefined) === (extentsText === undefined)) throw usage(kind, ['Please specify either size or extents but not both.']);
+  if ((sizeText === undefined) === (extentsText === undefined))
+    throw usage(kind, ['Please specify either size or extents but not both.']);
   const [target, ...pvPaths] = args.positionals;
   if (target === undefined) throw usage(kind, ['Please provide the logical volume name']);
   const { vgName, lvName } = splitLvPath(target);
-  if (lvName === undefined) throw usage(kind, ['Please provide a volume group name and a logical volume name (VG/LV).']);
+  if (lvName === undefined)
+    throw usage(kind, ['Please provide a volume group name and a logical volume name (VG/LV).']);
   const session = openSession(kind, words, args);
   await withVgLock(session, vgName, async () => {
     const result = await scanSession(session);
     const read = vgForChange(result, vgName);
     const vg = read.vg;
     const lv = vg.lvs.find((l) => l.name === lvName);
-    if (lv === undefined) throw new LvmCommandError('LV_NOT_FOUND', [`Logical volume ${lvName} not found in volume group ${vgName}.`]);
+    if (lv === undefined)
+      throw new LvmCommandError('LV_NOT_FOUND', [`Logical volume ${lvName} not found in volume group ${vgName}.`]);
     const keys = pvKeysFor(read, pvPaths);
     const current = lvExtentCount(lv);
     let sign: SizeSign;
@@ -70,12 +78,19 @@ async function runResize(kind: ResizeKind, words: string[]): Promise<void> {
     const target = sign === '+' ? current + amount : sign === '-' ? current - amount : amount;
     if (sign === '-' && kind === 'lvextend') throw usage(kind, ['Negative argument not permitted - use lvreduce']);
     if (sign === '+' && kind === 'lvreduce') throw usage(kind, ['Positive sign not permitted - use lvextend']);
-    if (target === current) throw new LvmCommandError('SIZE_UNCHANGED', [`New size (${target} extents) matches existing size (${current} extents).`]);
+    if (target === current)
+      throw new LvmCommandError('SIZE_UNCHANGED', [
+        `New size (${target} extents) matches existing size (${current} extents).`,
+      ]);
     if (target < current && kind === 'lvextend') {
-      throw new LvmCommandError('BAD_SIZE', [`New size given (${target} extents) not larger than existing size (${current} extents)`]);
+      throw new LvmCommandError('BAD_SIZE', [
+        `New size given (${target} extents) not larger than existing size (${current} extents)`,
+      ]);
     }
     if (target > current && kind === 'lvreduce') {
-      throw new LvmCommandError('BAD_SIZE', [`New size given (${target} extents) not less than existing size (${current} extents)`]);
+      throw new LvmCommandError('BAD_SIZE', [
+        `New size given (${target} extents) not less than existing size (${current} extents)`,
+      ]);
     }
     if (target <= 0) throw new LvmCommandError('BAD_SIZE', [`Unable to reduce ${vgName}/${lvName} below 1 extent.`]);
     if (target > current) {
@@ -94,7 +109,6 @@ async function runResize(kind: ResizeKind, words: string[]): Promise<void> {
 export const runLvextend = (words: string[]): Promise<void> => runResize('lvextend', words);
 export const runLvreduce = (words: string[]): Promise<void> => runResize('lvreduce', words);
 export const runLvresize = (words: string[]): Promise<void> => runResize('lvresize', words);
-
 
 export const lvextendCommand = lvmCommand(runLvextend);
 export const lvreduceCommand = lvmCommand(runLvreduce);

@@ -6,7 +6,15 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseUuid, parseVgText, SECTOR_SIZE_BYTES } from '@leasehold/lvm-format';
-import { GLOBAL_LOCK_NAME, pvcreate, pvremove, scanDevices, takeFileLock, type PvDevice, type VgScanResult } from '@leasehold/volume';
+import {
+  GLOBAL_LOCK_NAME,
+  pvcreate,
+  pvremove,
+  scanDevices,
+  takeFileLock,
+  type PvDevice,
+  type VgScanResult,
+} from '@leasehold/volume';
 import { randomBytes, roleOf } from './common.js';
 import { COMMON_OPTIONS, flagCount, hasOption, lastValue, parseLvmArgs, type OptionSpec } from './getopt.js';
 import { LvmCommandError, LvmUsageError } from './lvm-error.js';
@@ -50,20 +58,27 @@ export function pvLayoutArgs(values: { get(name: string): string[] | undefined }
   const out: PvLayoutArgs = {};
   const copies = last('pvmetadatacopies');
   if (copies !== undefined) {
-    if (!/^[012]$/.test(copies)) throw new LvmUsageError([`Invalid argument for --pvmetadatacopies: ${copies}`, 'Metadata copies must be 0, 1 or 2.']);
+    if (!/^[012]$/.test(copies))
+      throw new LvmUsageError([
+        `Invalid argument for --pvmetadatacopies: ${copies}`,
+        'Metadata copies must be 0, 1 or 2.',
+      ]);
     out.metadataCopies = Number(copies);
   }
   const size = last('metadatasize');
-  if (size !== undefined) out.metadataSizeBytes = parseSizeArgument(size, '--metadatasize', false).sizeSectors * SECTOR_SIZE_BYTES;
+  if (size !== undefined)
+    out.metadataSizeBytes = parseSizeArgument(size, '--metadatasize', false).sizeSectors * SECTOR_SIZE_BYTES;
   const align = last('dataalignment');
-  if (align !== undefined) out.dataAlignmentBytes = parseSizeArgument(align, '--dataalignment', false, 'k').sizeSectors * SECTOR_SIZE_BYTES;
+  if (align !== undefined)
+    out.dataAlignmentBytes = parseSizeArgument(align, '--dataalignment', false, 'k').sizeSectors * SECTOR_SIZE_BYTES;
   const ignore = last('metadataignore');
   if (ignore !== undefined) {
     if (ignore !== 'y' && ignore !== 'n') throw new LvmUsageError([`Invalid argument for --metadataignore: ${ignore}`]);
     out.metadataIgnore = ignore === 'y';
   }
   const labelSector = last('labelsector');
-  if (labelSector !== undefined && labelSector !== '1') throw new LvmUsageError(['leasehold writes labels to sector 1 only (--labelsector 1).']);
+  if (labelSector !== undefined && labelSector !== '1')
+    throw new LvmUsageError(['leasehold writes labels to sector 1 only (--labelsector 1).']);
   return out;
 }
 
@@ -87,10 +102,16 @@ export async function initializePv(result: VgScanResult, path: string, options: 
   const role = roleOf(result, path);
   if (role.kind === 'member') {
     if (options.force < 2) {
-      throw new LvmCommandError('PV_IN_USE', [`Can't initialize physical volume "${path}" of volume group "${role.vgName}" without -ff`, `${path}: physical volume not initialized.`]);
+      throw new LvmCommandError('PV_IN_USE', [
+        `Can't initialize physical volume "${path}" of volume group "${role.vgName}" without -ff`,
+        `${path}: physical volume not initialized.`,
+      ]);
     }
     if (!options.yes) {
-      throw new LvmCommandError('NOT_CONFIRMED', [`Really INITIALIZE physical volume "${path}" of volume group "${role.vgName}" [y/n]? [n]`, `${path}: physical volume not initialized.`]);
+      throw new LvmCommandError('NOT_CONFIRMED', [
+        `Really INITIALIZE physical volume "${path}" of volume group "${role.vgName}" [y/n]? [n]`,
+        `${path}: physical volume not initialized.`,
+      ]);
     }
     printLvmLines([`WARNING: Forcing physical volume creation on ${path} of volume group "${role.vgName}"`]);
   } else if (role.kind === 'none') {
@@ -98,7 +119,10 @@ export async function initializePv(result: VgScanResult, path: string, options: 
     if (found.length > 0) {
       const wipe = options.yes || options.force > 0;
       const leaseArea = found.some(isLeaseArea);
-      for (const sig of found) printLvmLines([`WARNING: ${sig.description} signature detected on ${path} at offset ${sig.offsetBytes}.${wipe ? '' : ' Wipe it? [y/n]: [n]'}`]);
+      for (const sig of found)
+        printLvmLines([
+          `WARNING: ${sig.description} signature detected on ${path} at offset ${sig.offsetBytes}.${wipe ? '' : ' Wipe it? [y/n]: [n]'}`,
+        ]);
       if (leaseArea && options.force < 2) {
         throw new LvmCommandError('SIGNATURE_FOUND', [
           `Can't initialize physical volume "${path}" holding a sanlock lease area without -ff`,
@@ -122,13 +146,16 @@ export async function initializePv(result: VgScanResult, path: string, options: 
     ...(options.uuid !== undefined ? { uuid: options.uuid } : {}),
     ...(options.layout.metadataCopies !== undefined ? { metadataCopies: options.layout.metadataCopies } : {}),
     ...(options.layout.metadataSizeBytes !== undefined ? { metadataSizeBytes: options.layout.metadataSizeBytes } : {}),
-    ...(options.layout.dataAlignmentBytes !== undefined ? { dataAlignmentBytes: options.layout.dataAlignmentBytes } : {}),
+    ...(options.layout.dataAlignmentBytes !== undefined
+      ? { dataAlignmentBytes: options.layout.dataAlignmentBytes }
+      : {}),
     ...(options.layout.metadataIgnore !== undefined ? { metadataIgnore: options.layout.metadataIgnore } : {}),
     ...(options.peStartSectors !== undefined ? { peStartSectors: options.peStartSectors } : {}),
   });
   const rescan = await scanDevices([path], { strict: true });
   const device = rescan.pvs[0];
-  if (device === undefined) throw new LvmCommandError('IO_ERROR', [`${path}: the new PV label could not be read back.`]);
+  if (device === undefined)
+    throw new LvmCommandError('IO_ERROR', [`${path}: the new PV label could not be read back.`]);
   return device;
 }
 
@@ -158,10 +185,13 @@ async function withGlobalLock<T>(session: Session, work: () => Promise<T>): Prom
 export async function runPvcreate(words: string[]): Promise<void> {
   const args = parseLvmArgs('pvcreate', words, PVCREATE_OPTIONS);
   if (hasOption(args, 'help')) {
-    process.stdout.write('  pvcreate PV ... [-f|--force] [-y|--yes] [--pvmetadatacopies 0|1|2] [--metadatasize Size] [--dataalignment Size] [-u|--uuid String --restorefile File] [--devices PV,...]\n');
+    process.stdout.write(
+      '  pvcreate PV ... [-f|--force] [-y|--yes] [--pvmetadatacopies 0|1|2] [--metadatasize Size] [--dataalignment Size] [-u|--uuid String --restorefile File] [--devices PV,...]\n',
+    );
     return;
   }
-  if (args.positionals.length === 0) throw new LvmUsageError(['Please enter a physical volume path.', "Run `pvcreate --help' for more information."]);
+  if (args.positionals.length === 0)
+    throw new LvmUsageError(['Please enter a physical volume path.', "Run `pvcreate --help' for more information."]);
   const layout = pvLayoutArgs(args.values);
   const uuidText = lastValue(args, 'uuid');
   const restoreFile = lastValue(args, 'restorefile');
@@ -210,7 +240,8 @@ export async function runPvremove(words: string[]): Promise<void> {
     process.stdout.write('  pvremove PV ... [-f|--force [-f]] [-y|--yes] [--devices PV,...]\n');
     return;
   }
-  if (args.positionals.length === 0) throw new LvmUsageError(['Please enter a physical volume path.', "Run `pvremove --help' for more information."]);
+  if (args.positionals.length === 0)
+    throw new LvmUsageError(['Please enter a physical volume path.', "Run `pvremove --help' for more information."]);
   const session = openSession('pvremove', words, args);
   const force = flagCount(args, 'force');
   await withGlobalLock(session, async () => {
@@ -221,7 +252,9 @@ export async function runPvremove(words: string[]): Promise<void> {
         const role = roleOf(result, path);
         if (role.kind === 'none') {
           if (force > 0 && existsSync(path)) continue;
-          throw new LvmCommandError('NOT_A_PV', [existsSync(path) ? `No PV found on device ${path}.` : `No device found for ${path}.`]);
+          throw new LvmCommandError('NOT_A_PV', [
+            existsSync(path) ? `No PV found on device ${path}.` : `No device found for ${path}.`,
+          ]);
         }
         if (role.kind === 'member') {
           if (force < 2) {
@@ -232,7 +265,10 @@ export async function runPvremove(words: string[]): Promise<void> {
             ]);
           }
           if (!hasOption(args, 'yes')) {
-            throw new LvmCommandError('NOT_CONFIRMED', [`Really WIPE LABELS from physical volume "${path}" of volume group "${role.vgName}" [y/n]? [n]`, `${path}: physical volume label not removed.`]);
+            throw new LvmCommandError('NOT_CONFIRMED', [
+              `Really WIPE LABELS from physical volume "${path}" of volume group "${role.vgName}" [y/n]? [n]`,
+              `${path}: physical volume label not removed.`,
+            ]);
           }
           printLvmLines([`WARNING: Wiping physical volume label from ${path} of volume group "${role.vgName}".`]);
         }
@@ -247,7 +283,6 @@ export async function runPvremove(words: string[]): Promise<void> {
     if (failed !== undefined) throw new LvmCommandError(failed.code, [], failed.exitStatus);
   });
 }
-
 
 export const pvcreateCommand = lvmCommand(runPvcreate);
 export const pvremoveCommand = lvmCommand(runPvremove);

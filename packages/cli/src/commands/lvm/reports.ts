@@ -113,16 +113,29 @@ export async function runReport(kind: ReportKind, words: readonly string[]): Pro
     return;
   }
   const format = lastValue(args, 'reportformat') ?? 'basic';
-  if (format !== 'basic' && format !== 'json') throw new LvmUsageError([`Invalid report format "${format}" (leasehold supports basic and json).`]);
+  if (format !== 'basic' && format !== 'json')
+    throw new LvmUsageError([`Invalid report format "${format}" (leasehold supports basic and json).`]);
   const fields = selectFields(kind, args.values.get('options') ?? []);
   const sort = selectSort(kind, args.values.get('sort') ?? []);
   const unitsText = lastValue(args, 'units');
-  const units: UnitSettings = { unit: unitsText === undefined ? DEFAULT_UNITS.unit : parseUnitsOption(unitsText), suffix: !hasOption(args, 'nosuffix') };
+  const units: UnitSettings = {
+    unit: unitsText === undefined ? DEFAULT_UNITS.unit : parseUnitsOption(unitsText),
+    suffix: !hasOption(args, 'nosuffix'),
+  };
   const session = openSession(kind, words, args);
   const result = await scanSession(session);
   const views = buildViews(result);
-  const segments = kind === 'lvs' && (hasOption(args, 'segments') || fields.some((f) => f.object === 'seg') || sort.some((k) => k.field.object === 'seg'));
-  const selection = kind === 'pvs' ? pvRows(views, args.positionals) : kind === 'vgs' ? vgRows(views, args.positionals) : lvRows(views, args.positionals, flagCount(args, 'all') > 0, segments);
+  const segments =
+    kind === 'lvs' &&
+    (hasOption(args, 'segments') ||
+      fields.some((f) => f.object === 'seg') ||
+      sort.some((k) => k.field.object === 'seg'));
+  const selection =
+    kind === 'pvs'
+      ? pvRows(views, args.positionals)
+      : kind === 'vgs'
+        ? vgRows(views, args.positionals)
+        : lvRows(views, args.positionals, flagCount(args, 'all') > 0, segments);
   const rows = sortRows(selection.rows, sort);
   printReportLines(
     renderReport(kind, fields, rows, {

@@ -14,7 +14,12 @@ export const ERROR_CODES_ENV = 'LEASEHOLD_ERROR_CODES';
 
 function toLvmError(error: unknown): LvmCommandError {
   if (error instanceof LvmCommandError) return error;
-  if (error instanceof VolumeError) return new LvmCommandError(error.code, [error.message], error.code === 'BAD_ARGUMENT' ? LVM_EXIT_USAGE : LVM_EXIT_FAILED);
+  if (error instanceof VolumeError)
+    return new LvmCommandError(
+      error.code,
+      [error.message],
+      error.code === 'BAD_ARGUMENT' ? LVM_EXIT_USAGE : LVM_EXIT_FAILED,
+    );
   if (error instanceof LvmFormatError) return new LvmCommandError(error.code, [error.message]);
   const code: unknown = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
   if (error instanceof Error && typeof code === 'string') return new LvmCommandError(code, [error.message]);

@@ -8,8 +8,20 @@ import { hostname, machine, release, type as osType, version as osVersion } from
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { isVgShared, LABEL_SCAN_SECTORS, scanLabel, SECTOR_SIZE_BYTES } from '@leasehold/lvm-format';
 import {
-  DEFAULT_VOLUME_CONFIG_PATH, devicesToScan, findVg, loadVolumeConfig, readAllVgs, scanDevices, takeFileLock, VolumeError, vgLockName,
-  type FileLock, type VgRead, type VgScanResult, type VolumeConfig, type WriterIdentity,
+  DEFAULT_VOLUME_CONFIG_PATH,
+  devicesToScan,
+  findVg,
+  loadVolumeConfig,
+  readAllVgs,
+  scanDevices,
+  takeFileLock,
+  VolumeError,
+  vgLockName,
+  type FileLock,
+  type VgRead,
+  type VgScanResult,
+  type VolumeConfig,
+  type WriterIdentity,
 } from '@leasehold/volume';
 import { lastValue, type ParsedArgs } from './getopt.js';
 import { LVM_EXIT_USAGE, LvmCommandError } from './lvm-error.js';
@@ -49,7 +61,11 @@ const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set(['pvs', 'vgs', 'lvs', 'v
 export function openSession(command: string, words: readonly string[], args: ParsedArgs): Session {
   // lvm's --test runs a change without writing it; leasehold has no dry run, so it refuses rather than write
   if ((args.counts.get('test') ?? 0) > 0 && !READ_ONLY_COMMANDS.has(command)) {
-    throw new LvmCommandError('UNSUPPORTED', ['--test (-t) is not supported by leasehold; nothing was done.'], LVM_EXIT_USAGE);
+    throw new LvmCommandError(
+      'UNSUPPORTED',
+      ['--test (-t) is not supported by leasehold; nothing was done.'],
+      LVM_EXIT_USAGE,
+    );
   }
   let config: VolumeConfig;
   const path = configPath(args);
@@ -62,7 +78,13 @@ export function openSession(command: string, words: readonly string[], args: Par
   const listed = (args.values.get('devices') ?? []).flatMap((v) => v.split(',')).filter((s) => s !== '');
   const devices = devicesToScan(listed, config);
   return {
-    command, words, config, devices, explicitDevices: listed.length > 0, quiet: (args.counts.get('quiet') ?? 0) > 0, configPath: path ?? DEFAULT_VOLUME_CONFIG_PATH,
+    command,
+    words,
+    config,
+    devices,
+    explicitDevices: listed.length > 0,
+    quiet: (args.counts.get('quiet') ?? 0) > 0,
+    configPath: path ?? DEFAULT_VOLUME_CONFIG_PATH,
   };
 }
 
@@ -96,7 +118,9 @@ export function damagedLabelWarnings(path: string): string[] {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  return scanLabel(head).warnings.map((w) => `WARNING: ${path}: ${w} (label sectors at offset 0-${head.length - 1}); the device is not used as a PV.`);
+  return scanLabel(head).warnings.map(
+    (w) => `WARNING: ${path}: ${w} (label sectors at offset 0-${head.length - 1}); the device is not used as a PV.`,
+  );
 }
 
 /** The VG for a command that changes it: found, complete, without duplicate PVs, and local. */
@@ -108,7 +132,10 @@ export function vgForChange(result: VgScanResult, name: string): VgRead {
     throw new LvmCommandError('DUPLICATE_PV', [`Cannot change VG ${name} while PVs appear on duplicate devices.`]);
   }
   if (read.missingPvIds.length > 0) {
-    throw new LvmCommandError('MISSING_PV', [`Cannot change VG ${name} while PVs are missing.`, 'See vgreduce --removemissing and vgextend --restoremissing.']);
+    throw new LvmCommandError('MISSING_PV', [
+      `Cannot change VG ${name} while PVs are missing.`,
+      'See vgreduce --removemissing and vgextend --restoremissing.',
+    ]);
   }
   refuseShared(read);
   return read;
@@ -131,7 +158,8 @@ export function findVgOrFail(result: VgScanResult, name: string): VgRead {
   try {
     return findVg(result, name);
   } catch (error) {
-    if (error instanceof VolumeError) throw new LvmCommandError(error.code, [error.message, `Cannot process volume group ${name}`]);
+    if (error instanceof VolumeError)
+      throw new LvmCommandError(error.code, [error.message, `Cannot process volume group ${name}`]);
     throw error;
   }
 }
@@ -142,7 +170,8 @@ export async function withVgLock<T>(session: Session, vgName: string, work: () =
   try {
     lock = await takeFileLock(vgLockName(vgName), { lockingDir: session.config.lockingDir });
   } catch (error) {
-    if (error instanceof VolumeError) throw new LvmCommandError(error.code, [error.message, `Can't get lock for ${vgName}.`]);
+    if (error instanceof VolumeError)
+      throw new LvmCommandError(error.code, [error.message, `Can't get lock for ${vgName}.`]);
     throw error;
   }
   try {

@@ -5,11 +5,39 @@
  * resource at that + its slot offset. Also the writes lvmlockd makes there: the initial image at
  * vgcreate, an LV's lease at lvcreate, `#unused` at lvremove.
  */
-import { type LogicalVolume, SECTOR_SIZE_BYTES, type VolumeGroup, formatUuid, generateUuid } from '@leasehold/lvm-format';
 import {
-  DELTA_LEADER_MAGIC, FIRST_LV_SLOT, GL_DISABLED_RESOURCE_NAME, GL_RESOURCE_NAME, GL_SLOT, LOCK_LV_NAME, PAXOS_LEADER_MAGIC, UNUSED_RESOURCE_NAME,
-  VG_RESOURCE_NAME, VG_SLOT, type Geometry, OnDiskError, decodeLeader, formatLvLockArgs, lockLvInitialBytes, lvSlotOfOffset, lvmLockspaceName,
-  lvmlockGeometry, lvmlockInitialSlots, lvmlockResourceArea, parseLvLockArgs, parseVgLockArgs, slotCount, slotOffsetBytes, verifyLeader,
+  type LogicalVolume,
+  SECTOR_SIZE_BYTES,
+  type VolumeGroup,
+  formatUuid,
+  generateUuid,
+} from '@leasehold/lvm-format';
+import {
+  DELTA_LEADER_MAGIC,
+  FIRST_LV_SLOT,
+  GL_DISABLED_RESOURCE_NAME,
+  GL_RESOURCE_NAME,
+  GL_SLOT,
+  LOCK_LV_NAME,
+  PAXOS_LEADER_MAGIC,
+  UNUSED_RESOURCE_NAME,
+  VG_RESOURCE_NAME,
+  VG_SLOT,
+  type Geometry,
+  OnDiskError,
+  decodeLeader,
+  formatLvLockArgs,
+  lockLvInitialBytes,
+  lvSlotOfOffset,
+  lvmLockspaceName,
+  lvmlockGeometry,
+  lvmlockInitialSlots,
+  lvmlockResourceArea,
+  parseLvLockArgs,
+  parseVgLockArgs,
+  slotCount,
+  slotOffsetBytes,
+  verifyLeader,
 } from '@leasehold/ondisk';
 import type { Disk } from '@leasehold/disk';
 import { directDeviceOpener, readBytes, writeBytes, type VgRead } from '@leasehold/volume';
@@ -50,11 +78,15 @@ function ondiskLines(error: unknown): string[] {
 
 /** The VG's lock LV name from its lock_args (refusing majors this leasehold does not know). */
 export function lockLvNameOf(vg: VolumeGroup): string {
-  if (vg.lockType !== SANLOCK_LOCK_TYPE) fail('SHARED_VG_LOCK', [`VG ${vg.name} has lock type ${vg.lockType ?? 'none'}; leasehold handles sanlock VGs only.`]);
+  if (vg.lockType !== SANLOCK_LOCK_TYPE)
+    fail('SHARED_VG_LOCK', [
+      `VG ${vg.name} has lock type ${vg.lockType ?? 'none'}; leasehold handles sanlock VGs only.`,
+    ]);
   try {
     return parseVgLockArgs(vg.lockArgs ?? '').lockLvName;
   } catch (error) {
-    if (error instanceof OnDiskError) fail(error.code, [`VG ${vg.name}: ${error.message}`, `Nothing was changed in VG ${vg.name}.`]);
+    if (error instanceof OnDiskError)
+      fail(error.code, [`VG ${vg.name}: ${error.message}`, `Nothing was changed in VG ${vg.name}.`]);
     throw error;
   }
 }
@@ -74,11 +106,14 @@ export function lockLvLocation(read: VgRead): LockLvLocation {
   for (const segment of lv.segments) {
     const stripe = segment.stripes[0];
     if (segment.stripes.length !== 1 || stripe === undefined || segment.type !== 'striped') {
-      fail('SHARED_VG_LOCK', [`VG ${vg.name}: the lock LV ${name} has a segment that is not linear; leasehold reaches lvmlock only through linear segments.`]);
+      fail('SHARED_VG_LOCK', [
+        `VG ${vg.name}: the lock LV ${name} has a segment that is not linear; leasehold reaches lvmlock only through linear segments.`,
+      ]);
     }
     const pv = vg.pvs.find((p) => p.key === stripe.pvKey);
     const device = pv === undefined ? undefined : read.devices.get(pv.id);
-    if (pv === undefined || device === undefined) fail('MISSING_PV', [`VG ${vg.name}: the PV holding the lock LV ${name} (${stripe.pvKey}) is missing.`]);
+    if (pv === undefined || device === undefined)
+      fail('MISSING_PV', [`VG ${vg.name}: the PV holding the lock LV ${name} (${stripe.pvKey}) is missing.`]);
     geometry ??= lvmlockGeometry(device.sectorSize);
     const piece = {
       lvOffsetBytes: segment.startExtent * extentBytes,
@@ -87,14 +122,19 @@ export function lockLvLocation(read: VgRead): LockLvLocation {
       pvOffsetBytes: pv.peStartSectors * SECTOR_SIZE_BYTES + stripe.startPe * extentBytes,
     };
     if (piece.pvOffsetBytes % geometry.alignBytes !== 0 || piece.lengthBytes % geometry.alignBytes !== 0) {
-      fail('SHARED_VG_LOCK', [`VG ${vg.name}: a segment of the lock LV starts at byte ${piece.pvOffsetBytes} of ${device.path} (${piece.lengthBytes} bytes), not on the lease align ${geometry.alignBytes}; leasehold cannot reach it without device-mapper.`]);
+      fail('SHARED_VG_LOCK', [
+        `VG ${vg.name}: a segment of the lock LV starts at byte ${piece.pvOffsetBytes} of ${device.path} (${piece.lengthBytes} bytes), not on the lease align ${geometry.alignBytes}; leasehold cannot reach it without device-mapper.`,
+      ]);
     }
     pieces.push(piece);
   }
   const first = pieces[0];
-  if (first === undefined || geometry === undefined) fail('SHARED_VG_LOCK', [`VG ${vg.name}: the lock LV ${name} has no segments.`]);
+  if (first === undefined || geometry === undefined)
+    fail('SHARED_VG_LOCK', [`VG ${vg.name}: the lock LV ${name} has no segments.`]);
   if (first.lengthBytes < slotOffsetBytes(FIRST_LV_SLOT, geometry)) {
-    fail('SHARED_VG_LOCK', [`VG ${vg.name}: the first segment of the lock LV is too short to hold the lockspace, GLLK and VGLK.`]);
+    fail('SHARED_VG_LOCK', [
+      `VG ${vg.name}: the first segment of the lock LV is too short to hold the lockspace, GLLK and VGLK.`,
+    ]);
   }
   let lockspace: string;
   try {
@@ -103,7 +143,15 @@ export function lockLvLocation(read: VgRead): LockLvLocation {
     fail('NAME_TOO_LONG', ondiskLines(error));
   }
   const sizeBytes = pieces.reduce((n, p) => n + p.lengthBytes, 0);
-  return { vgName: vg.name, lockspace, path: first.path, offsetBytes: first.pvOffsetBytes, sizeBytes, geometry, pieces };
+  return {
+    vgName: vg.name,
+    lockspace,
+    path: first.path,
+    offsetBytes: first.pvOffsetBytes,
+    sizeBytes,
+    geometry,
+    pieces,
+  };
 }
 
 /** Where lvmlock byte `lvOffsetBytes` (a slot start) is: its PV and the byte offset on it. */
@@ -113,7 +161,9 @@ export function placeOf(location: LockLvLocation, lvOffsetBytes: number): { path
       return { path: piece.path, offsetBytes: piece.pvOffsetBytes + lvOffsetBytes - piece.lvOffsetBytes };
     }
   }
-  return fail('SHARED_VG_LOCK', [`VG ${location.vgName}: offset ${lvOffsetBytes} is beyond the lock LV (${location.sizeBytes} bytes).`]);
+  return fail('SHARED_VG_LOCK', [
+    `VG ${location.vgName}: offset ${lvOffsetBytes} is beyond the lock LV (${location.sizeBytes} bytes).`,
+  ]);
 }
 
 /** PV byte offset of slot `slot` of lvmlock's first segment (the lockspace, GLLK, VGLK). */
@@ -164,15 +214,31 @@ async function withPv<T>(path: string, write: boolean, work: (disk: Disk) => Pro
  */
 export async function checkLockArea(location: LockLvLocation): Promise<void> {
   await withPv(location.path, false, async (disk) => {
-    const where = (what: string): string => `VG ${location.vgName}: lvmlock on ${location.path} at ${location.offsetBytes}: ${what}`;
+    const where = (what: string): string =>
+      `VG ${location.vgName}: lvmlock on ${location.path} at ${location.offsetBytes}: ${what}`;
     const sector = await readBytes(disk, location.offsetBytes, location.geometry.sectorSize);
     try {
-      verifyLeader(sector, 0, { kind: 'delta', offsetBytes: location.offsetBytes, spaceName: location.lockspace, sectorSize: location.geometry.sectorSize });
+      verifyLeader(sector, 0, {
+        kind: 'delta',
+        offsetBytes: location.offsetBytes,
+        spaceName: location.lockspace,
+        sectorSize: location.geometry.sectorSize,
+      });
       const vglkAt = slotPvOffset(location, VG_SLOT);
       const vglk = await readBytes(disk, vglkAt, location.geometry.sectorSize);
-      verifyLeader(vglk, 0, { kind: 'paxos', offsetBytes: vglkAt, spaceName: location.lockspace, resourceName: VG_RESOURCE_NAME, sectorSize: location.geometry.sectorSize });
+      verifyLeader(vglk, 0, {
+        kind: 'paxos',
+        offsetBytes: vglkAt,
+        spaceName: location.lockspace,
+        resourceName: VG_RESOURCE_NAME,
+        sectorSize: location.geometry.sectorSize,
+      });
     } catch (error) {
-      if (error instanceof OnDiskError) fail(error.code, [where(error.message), 'It is not the lock area lvmlockd or leasehold made for this VG; nothing was written.']);
+      if (error instanceof OnDiskError)
+        fail(error.code, [
+          where(error.message),
+          'It is not the lock area lvmlockd or leasehold made for this VG; nothing was written.',
+        ]);
       throw error;
     }
   });
@@ -202,21 +268,37 @@ export interface NewLockArea {
 export async function initLockArea(area: NewLockArea): Promise<void> {
   await withPv(area.path, true, async (disk) => {
     if (!area.force && (await holdsLease(disk, area.offsetBytes, area.geometry.sectorSize))) {
-      fail('AREA_NOT_EMPTY', [`${area.path} holds a sanlock lease area at ${area.offsetBytes} (another VG's lvmlock?); use -ff to overwrite it.`]);
+      fail('AREA_NOT_EMPTY', [
+        `${area.path} holds a sanlock lease area at ${area.offsetBytes} (another VG's lvmlock?); use -ff to overwrite it.`,
+      ]);
     }
-    for (const slot of lvmlockInitialSlots({ vgName: area.vgName, geometry: area.geometry, lockLvBytes: area.sizeBytes, globalLock: area.globalLock, ioTimeoutSeconds: area.ioTimeoutSeconds })) {
+    for (const slot of lvmlockInitialSlots({
+      vgName: area.vgName,
+      geometry: area.geometry,
+      lockLvBytes: area.sizeBytes,
+      globalLock: area.globalLock,
+      ioTimeoutSeconds: area.ioTimeoutSeconds,
+    })) {
       await writeBytes(disk, area.offsetBytes + slot.offsetBytes, slot.bytes);
     }
   });
 }
 
 /** The hidden lvmlock LV of a new shared VG: lvmlockd's size for the sector size, at PE 0 of the first PV. */
-export function newLockLv(vg: VolumeGroup, geometry: Geometry, random: (n: number) => Uint8Array, hostName: string, nowSeconds: number): LogicalVolume {
+export function newLockLv(
+  vg: VolumeGroup,
+  geometry: Geometry,
+  random: (n: number) => Uint8Array,
+  hostName: string,
+  nowSeconds: number,
+): LogicalVolume {
   const extentBytes = vg.extentSizeSectors * SECTOR_SIZE_BYTES;
   const extents = Math.ceil(lockLvInitialBytes(geometry) / extentBytes);
   const pv = vg.pvs[0];
   if (pv === undefined || pv.peCount < extents) {
-    fail('INSUFFICIENT_FREE_EXTENTS', [`Volume group "${vg.name}" has insufficient free space on its first PV for the lock LV: ${extents} extents required.`]);
+    fail('INSUFFICIENT_FREE_EXTENTS', [
+      `Volume group "${vg.name}" has insufficient free space on its first PV for the lock LV: ${extents} extents required.`,
+    ]);
   }
   return {
     name: LOCK_LV_NAME,
@@ -226,14 +308,19 @@ export function newLockLv(vg: VolumeGroup, geometry: Geometry, random: (n: numbe
     tags: [],
     creationTime: nowSeconds,
     creationHost: hostName,
-    segments: [{ startExtent: 0, extentCount: extents, type: 'striped', tags: [], stripes: [{ pvKey: pv.key, startPe: 0 }] }],
+    segments: [
+      { startExtent: 0, extentCount: extents, type: 'striped', tags: [], stripes: [{ pvKey: pv.key, startPe: 0 }] },
+    ],
   };
 }
 
 /** What one slot holds (its resource name; `#unused` for never-written space, as lvmlockd treats it). */
 async function slotName(pvs: PvSet, location: LockLvLocation, slot: number): Promise<string> {
   const place = placeOf(location, slotOffsetBytes(slot, location.geometry));
-  const leader = decodeLeader(await readBytes(await pvs.get(place.path), place.offsetBytes, location.geometry.sectorSize), 0);
+  const leader = decodeLeader(
+    await readBytes(await pvs.get(place.path), place.offsetBytes, location.geometry.sectorSize),
+    0,
+  );
   if (leader.magic !== PAXOS_LEADER_MAGIC) return UNUSED_RESOURCE_NAME;
   return leader.resourceName;
 }
@@ -249,13 +336,18 @@ export async function assignLvLease(location: LockLvLocation, lvId: string): Pro
     let free: number | undefined;
     for (let slot = FIRST_LV_SLOT; slot < slots; slot++) {
       const name = await slotName(pvs, location, slot);
-      if (name === uuid) fail('DAMAGED', [`VG ${location.vgName}: a lease for LV ${uuid} already exists in lvmlock (slot ${slot}).`]);
+      if (name === uuid)
+        fail('DAMAGED', [`VG ${location.vgName}: a lease for LV ${uuid} already exists in lvmlock (slot ${slot}).`]);
       if (name === UNUSED_RESOURCE_NAME && free === undefined) free = slot;
     }
     if (free === undefined) return undefined;
     const offsetInLockLv = slotOffsetBytes(free, location.geometry);
     const place = placeOf(location, offsetInLockLv);
-    await writeBytes(await pvs.get(place.path), place.offsetBytes, lvmlockResourceArea(location.vgName, uuid, location.geometry));
+    await writeBytes(
+      await pvs.get(place.path),
+      place.offsetBytes,
+      lvmlockResourceArea(location.vgName, uuid, location.geometry),
+    );
     return formatLvLockArgs(offsetInLockLv);
   });
 }
@@ -264,7 +356,11 @@ export async function assignLvLease(location: LockLvLocation, lvId: string): Pro
 export async function initGrownSlots(location: LockLvLocation, fromBytes: number): Promise<void> {
   const unused = lvmlockResourceArea(location.vgName, UNUSED_RESOURCE_NAME, location.geometry);
   await withPvs(true, async (pvs) => {
-    for (let slot = slotCount(fromBytes, location.geometry); slot < slotCount(location.sizeBytes, location.geometry); slot++) {
+    for (
+      let slot = slotCount(fromBytes, location.geometry);
+      slot < slotCount(location.sizeBytes, location.geometry);
+      slot++
+    ) {
       const place = placeOf(location, slotOffsetBytes(slot, location.geometry));
       await writeBytes(await pvs.get(place.path), place.offsetBytes, unused);
     }
@@ -290,7 +386,11 @@ export async function freeLvLease(location: LockLvLocation, lv: LogicalVolume): 
   await withPv(at.path, true, async (disk) => {
     const leader = decodeLeader(await readBytes(disk, at.offsetBytes, location.geometry.sectorSize), 0);
     if (leader.magic === PAXOS_LEADER_MAGIC && leader.resourceName !== formatUuid(lv.id)) return;
-    await writeBytes(disk, at.offsetBytes, lvmlockResourceArea(location.vgName, UNUSED_RESOURCE_NAME, location.geometry));
+    await writeBytes(
+      disk,
+      at.offsetBytes,
+      lvmlockResourceArea(location.vgName, UNUSED_RESOURCE_NAME, location.geometry),
+    );
   });
 }
 
@@ -306,7 +406,11 @@ export async function globalLockState(location: LockLvLocation): Promise<'enable
 export async function setGlobalLock(location: LockLvLocation, state: 'enabled' | 'disabled'): Promise<void> {
   await withPv(location.path, true, async (disk) => {
     const name = state === 'enabled' ? GL_RESOURCE_NAME : GL_DISABLED_RESOURCE_NAME;
-    await writeBytes(disk, slotPvOffset(location, GL_SLOT), lvmlockResourceArea(location.vgName, name, location.geometry));
+    await writeBytes(
+      disk,
+      slotPvOffset(location, GL_SLOT),
+      lvmlockResourceArea(location.vgName, name, location.geometry),
+    );
   });
 }
 

@@ -8,7 +8,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { LeaseholdClient, defaultSocketPath, isLeaseholdError, type Lease } from '@leasehold/client';
 import {
-  GL_RESOURCE_NAME, GL_SLOT, LVM_VALUE_BLOCK_VERSION, VG_RESOURCE_NAME, VG_SLOT, decodeLvmValueBlock, encodeLvmValueBlock, type LvmValueBlock,
+  GL_RESOURCE_NAME,
+  GL_SLOT,
+  LVM_VALUE_BLOCK_VERSION,
+  VG_RESOURCE_NAME,
+  VG_SLOT,
+  decodeLvmValueBlock,
+  encodeLvmValueBlock,
+  type LvmValueBlock,
 } from '@leasehold/ondisk';
 import { parseKvText } from '@leasehold/daemon/config-file';
 import { isVgShared } from '@leasehold/lvm-format';
@@ -49,7 +56,10 @@ export function hostIdFor(session: Session, vgName: string, lockspace: string): 
   if (!existsSync(file)) return 'auto';
   const map = new Map<string, number>();
   for (const entry of parseKvText(readFileSync(file, 'utf8'), file)) {
-    if (!/^\d+$/.test(entry.value)) throw new LvmCommandError('BAD_CONFIG', [`${file}:${entry.line}: host_id must be a number, got "${entry.value}"`]);
+    if (!/^\d+$/.test(entry.value))
+      throw new LvmCommandError('BAD_CONFIG', [
+        `${file}:${entry.line}: host_id must be a number, got "${entry.value}"`,
+      ]);
     map.set(entry.key, Number(entry.value));
   }
   return map.get(vgName) ?? map.get(lockspace) ?? map.get('*') ?? 'auto';
@@ -69,9 +79,14 @@ export async function connectForVg(vgName: string, what: string): Promise<Leaseh
 }
 
 /** One line naming who holds a lease, from the daemon's error details and the lockspace's host table. */
-async function holderText(client: LeaseholdClient, lockspace: string, details: Record<string, unknown> | undefined): Promise<string> {
+async function holderText(
+  client: LeaseholdClient,
+  lockspace: string,
+  details: Record<string, unknown> | undefined,
+): Promise<string> {
   const raw = details?.['ownerId'] ?? details?.['hostId'] ?? details?.['owner'];
-  const ownerId = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : undefined;
+  const ownerId =
+    typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : undefined;
   if (ownerId === undefined) return 'another host';
   try {
     const table = await client.hostStatus(lockspace);
@@ -90,16 +105,29 @@ export interface HeldLock {
 }
 
 /** Acquires `resource` at `offsetBytes` of the VG's lockspace, retrying a busy lease as lvmlockd does. */
-export async function acquireVgResource(client: LeaseholdClient, location: LockLvLocation, resource: string, slot: number, mode: 'EX' | 'SH', label: string): Promise<HeldLock> {
+export async function acquireVgResource(
+  client: LeaseholdClient,
+  location: LockLvLocation,
+  resource: string,
+  slot: number,
+  mode: 'EX' | 'SH',
+  label: string,
+): Promise<HeldLock> {
   const deadline = Date.now() + LOCK_RETRY_SECONDS * 1000;
   for (;;) {
     try {
-      const lease = await client.acquire({ lockspace: location.lockspace, resource, path: location.path, offsetBytes: slotPvOffset(location, slot) }, { mode, lvb: true });
+      const lease = await client.acquire(
+        { lockspace: location.lockspace, resource, path: location.path, offsetBytes: slotPvOffset(location, slot) },
+        { mode, lvb: true },
+      );
       const valueBlock = decodeLvmValueBlock(lease.lvb ?? new Uint8Array(8));
       return { lease, valueBlock };
     } catch (error) {
       if (isLeaseholdError(error, 'NO_LOCKSPACE') || isLeaseholdError(error, 'LOCKSPACE_STARTING')) {
-        throw new LvmCommandError('NO_LOCKSPACE', [`${label} lock failed: the lockspace of VG ${location.vgName} is not started on this host.`, `Start it with: leasehold lockstart ${location.vgName}`]);
+        throw new LvmCommandError('NO_LOCKSPACE', [
+          `${label} lock failed: the lockspace of VG ${location.vgName} is not started on this host.`,
+          `Start it with: leasehold lockstart ${location.vgName}`,
+        ]);
       }
       if (isLeaseholdError(error) && BUSY_CODES.has(error.code) && Date.now() < deadline) {
         await sleep(LOCK_RETRY_MIN_MS + Math.random() * (LOCK_RETRY_MAX_MS - LOCK_RETRY_MIN_MS));
@@ -107,7 +135,10 @@ export async function acquireVgResource(client: LeaseholdClient, location: LockL
       }
       if (isLeaseholdError(error) && BUSY_CODES.has(error.code)) {
         const holder = await holderText(client, location.lockspace, error.details);
-        throw new LvmCommandError('LEASE_HELD', [`${label} lock failed: held by ${holder} (${mode} wanted; retried ${LOCK_RETRY_SECONDS} s).`, error.message]);
+        throw new LvmCommandError('LEASE_HELD', [
+          `${label} lock failed: held by ${holder} (${mode} wanted; retried ${LOCK_RETRY_SECONDS} s).`,
+          error.message,
+        ]);
       }
       throw error;
     }
@@ -171,7 +202,11 @@ export async function beginSharedVgChange(session: Session, vgName: string): Pro
     location = lockLvLocation(read);
   } catch (error) {
     // lvm's words first (the VG needs a lock manager), then why leasehold cannot be that here.
-    if (error instanceof LvmCommandError) throw new LvmCommandError(error.code, [`Cannot access VG ${vgName} with lock type ${read.vg.lockType ?? ''} that requires lvmlockd.`, ...error.lines]);
+    if (error instanceof LvmCommandError)
+      throw new LvmCommandError(error.code, [
+        `Cannot access VG ${vgName} with lock type ${read.vg.lockType ?? ''} that requires lvmlockd.`,
+        ...error.lines,
+      ]);
     throw error;
   }
   const client = await connectForVg(vgName, 'lock');
@@ -216,7 +251,11 @@ export function sharedChangeOf(vgName: string): SharedVgChange | undefined {
  * After a change to the set of VGs or PVs under GLLK EX: bumps GLLK's global version (its value
  * block's r_version), as lvmlockd does, so hosts that cache the VG list reread it.
  */
-export async function withGlobalLockEx<T>(client: LeaseholdClient, location: LockLvLocation, work: () => Promise<T>): Promise<T> {
+export async function withGlobalLockEx<T>(
+  client: LeaseholdClient,
+  location: LockLvLocation,
+  work: () => Promise<T>,
+): Promise<T> {
   const held = await acquireVgResource(client, location, GL_RESOURCE_NAME, GL_SLOT, 'EX', 'Global');
   let ok = false;
   try {
@@ -224,7 +263,9 @@ export async function withGlobalLockEx<T>(client: LeaseholdClient, location: Loc
     ok = true;
     return result;
   } finally {
-    const lvb = ok ? encodeLvmValueBlock({ version: LVM_VALUE_BLOCK_VERSION, flags: 0, rVersion: held.valueBlock.rVersion + 1 }) : undefined;
+    const lvb = ok
+      ? encodeLvmValueBlock({ version: LVM_VALUE_BLOCK_VERSION, flags: 0, rVersion: held.valueBlock.rVersion + 1 })
+      : undefined;
     await held.lease.release(lvb === undefined ? {} : { lvb });
   }
 }

@@ -8,7 +8,14 @@ import { LOCK_LV_EXTEND_BYTES } from '@leasehold/ondisk';
 import { isLeaseholdError } from '@leasehold/client';
 import { allocateExtents, VolumeError, type VgRead } from '@leasehold/volume';
 import { LvmCommandError } from './lvm-error.js';
-import { assignLvLease, freeLvLease, initGrownSlots, lockLvLocation, lockLvNameOf, lvLeasePlace } from './shared-layout.js';
+import {
+  assignLvLease,
+  freeLvLease,
+  initGrownSlots,
+  lockLvLocation,
+  lockLvNameOf,
+  lvLeasePlace,
+} from './shared-layout.js';
 import { sharedChangeOf } from './shared-lock.js';
 
 /** Codes meaning the LV's lease is held elsewhere. */
@@ -17,7 +24,8 @@ const HELD_CODES: ReadonlySet<string> = new Set(['LEASE_HELD', 'LEASE_HELD_LOCAL
 function changeFor(read: VgRead): ReturnType<typeof sharedChangeOf> {
   if (!isVgShared(read.vg)) return undefined;
   const change = sharedChangeOf(read.vg.name);
-  if (change === undefined) throw new LvmCommandError('INTERNAL', [`Internal error: shared VG ${read.vg.name} changed without its VG lock.`]);
+  if (change === undefined)
+    throw new LvmCommandError('INTERNAL', [`Internal error: shared VG ${read.vg.name} changed without its VG lock.`]);
   return change;
 }
 
@@ -38,14 +46,20 @@ export async function assignSharedLvLease(read: VgRead, lv: LogicalVolume): Prom
   try {
     lockLv.segments = allocateExtents({ vg: read.vg, lvName: lockLv.name, existing: lockLv.segments, extents });
   } catch (error) {
-    if (error instanceof VolumeError) throw new LvmCommandError(error.code, [`VG ${read.vg.name}: no free lease slot in lvmlock, and no room to extend it by ${extents} extents: ${error.message}`]);
+    if (error instanceof VolumeError)
+      throw new LvmCommandError(error.code, [
+        `VG ${read.vg.name}: no free lease slot in lvmlock, and no room to extend it by ${extents} extents: ${error.message}`,
+      ]);
     throw error;
   }
   const grown = lockLvLocation(read);
   await initGrownSlots(grown, location.sizeBytes);
   change.location = grown;
   const again = await assignLvLease(grown, lv.id);
-  if (again === undefined) throw new LvmCommandError('SHARED_VG_LOCK', [`VG ${read.vg.name}: no free lease slot in lvmlock after extending it.`]);
+  if (again === undefined)
+    throw new LvmCommandError('SHARED_VG_LOCK', [
+      `VG ${read.vg.name}: no free lease slot in lvmlock after extending it.`,
+    ]);
   lv.lockArgs = again;
 }
 
@@ -56,7 +70,10 @@ export async function checkSharedLvUnused(read: VgRead, lv: LogicalVolume): Prom
   const location = change.location;
   try {
     const place = lvLeasePlace(location, lv);
-    const lease = await change.client.acquire({ lockspace: location.lockspace, resource: formatUuid(lv.id), path: place.path, offsetBytes: place.offsetBytes }, { mode: 'EX' });
+    const lease = await change.client.acquire(
+      { lockspace: location.lockspace, resource: formatUuid(lv.id), path: place.path, offsetBytes: place.offsetBytes },
+      { mode: 'EX' },
+    );
     await lease.release();
   } catch (error) {
     if (isLeaseholdError(error) && HELD_CODES.has(error.code)) {

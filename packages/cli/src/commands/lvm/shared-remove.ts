@@ -39,11 +39,15 @@ export async function planSharedVgRemove(read: VgRead, result: VgScanResult): Pr
   try {
     const started = await startedLockspaces(client);
     if (started.get(location.lockspace) !== 'joined') {
-      throw new LvmCommandError('NO_LOCKSPACE', [`VG ${read.name} lockspace is not started on this host: leasehold lockstart ${read.name}`, `Volume group "${read.name}" not removed`]);
+      throw new LvmCommandError('NO_LOCKSPACE', [
+        `VG ${read.name} lockspace is not started on this host: leasehold lockstart ${read.name}`,
+        `Volume group "${read.name}" not removed`,
+      ]);
     }
     // A host that just left shows as gone only after our next renewal reads its lease: look again
     // for one renewal interval before refusing.
-    const ioTimeoutSeconds = (await client.status()).lockspaces.find((ls) => ls.lockspace === location.lockspace)?.ioTimeoutSeconds ?? 10;
+    const ioTimeoutSeconds =
+      (await client.status()).lockspaces.find((ls) => ls.lockspace === location.lockspace)?.ioTimeoutSeconds ?? 10;
     const deadline = Date.now() + (RENEWALS_TO_WAIT * ioTimeoutSeconds + 1) * 1000;
     let others = await presentHosts(client, location.lockspace);
     while (others.length > 0 && Date.now() < deadline) {
@@ -52,7 +56,11 @@ export async function planSharedVgRemove(read: VgRead, result: VgScanResult): Pr
     }
     if (others.length > 0) {
       const named = others.map((h) => `host_id ${h.hostId} (${h.hostName}, ${h.state})`).join(', ');
-      throw new LvmCommandError('LOCKSPACE_IN_USE', [`Lockspace for "${read.name}" not stopped on other hosts: ${named}.`, `Run leasehold lockstop ${read.name} (or vgchange --lock-stop ${read.name}) there first.`, `Volume group "${read.name}" not removed`]);
+      throw new LvmCommandError('LOCKSPACE_IN_USE', [
+        `Lockspace for "${read.name}" not stopped on other hosts: ${named}.`,
+        `Run leasehold lockstop ${read.name} (or vgchange --lock-stop ${read.name}) there first.`,
+        `Volume group "${read.name}" not removed`,
+      ]);
     }
     if ((await globalLockState(location)) !== 'enabled') return { location };
     const candidates = sharedVgsOf(result).filter((s) => s.read.name !== read.name);
@@ -77,7 +85,9 @@ export async function finishSharedVgRemove(plan: SharedRemovePlan): Promise<void
   const { location } = plan;
   if (plan.moveGlobalLockTo !== undefined) {
     await setGlobalLock(plan.moveGlobalLockTo, 'enabled');
-    printLvmOut([`VG ${location.vgName} held the sanlock global lock; it is now enabled in VG ${plan.moveGlobalLockTo.vgName}.`]);
+    printLvmOut([
+      `VG ${location.vgName} held the sanlock global lock; it is now enabled in VG ${plan.moveGlobalLockTo.vgName}.`,
+    ]);
   }
   const client = await connectForVg(location.vgName, 'lock stop');
   try {

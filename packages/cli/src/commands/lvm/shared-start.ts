@@ -35,7 +35,8 @@ async function locationsFor(session: Session, names: readonly string[]): Promise
     }
     const local = result.vgs.find((v) => v.name === name);
     if (local === undefined) throw new LvmCommandError('VG_NOT_FOUND', [`Volume group "${name}" not found`]);
-    if (local.vg.lockType === undefined || local.vg.lockType === 'none') throw new LvmCommandError('NOT_SHARED', [`VG ${name} is not a shared VG: it has no lockspace to start.`]);
+    if (local.vg.lockType === undefined || local.vg.lockType === 'none')
+      throw new LvmCommandError('NOT_SHARED', [`VG ${name} is not a shared VG: it has no lockspace to start.`]);
     // sharedVgsOf skipped it because its lvmlock is unreachable: say why.
     lockLvLocation(local);
   }
@@ -63,7 +64,10 @@ export async function lockstartVgs(session: Session, names: readonly string[], o
       printLvmOut(['Starting locking.  Waiting until locks are ready...']);
       for (const location of locations) {
         const result = await startVgLockspace(session, client, location, true, options.onProgress);
-        if (result.lockspace.state !== 'joined') throw new LvmCommandError('LOCKSPACE_LOST', [`VG ${location.vgName} start failed: lockspace ${location.lockspace} is ${result.lockspace.state}.`]);
+        if (result.lockspace.state !== 'joined')
+          throw new LvmCommandError('LOCKSPACE_LOST', [
+            `VG ${location.vgName} start failed: lockspace ${location.lockspace} is ${result.lockspace.state}.`,
+          ]);
       }
     }
     return locations.length;
@@ -83,7 +87,9 @@ export async function lockstopVgs(_session: Session, names: readonly string[], w
     let lockspaces: Array<{ vgName: string; lockspace: string }>;
     if (names.length === 0) {
       // Every shared VG's lockspace this daemon has: lvm_<vg> (found even if the VG can no longer be read).
-      lockspaces = [...started.keys()].filter((ls) => ls.startsWith(LVM_LOCKSPACE_PREFIX)).map((ls) => ({ vgName: ls.slice(LVM_LOCKSPACE_PREFIX.length), lockspace: ls }));
+      lockspaces = [...started.keys()]
+        .filter((ls) => ls.startsWith(LVM_LOCKSPACE_PREFIX))
+        .map((ls) => ({ vgName: ls.slice(LVM_LOCKSPACE_PREFIX.length), lockspace: ls }));
     } else {
       lockspaces = names.map((vgName) => ({ vgName, lockspace: lvmLockspaceName(vgName) }));
     }
@@ -95,7 +101,8 @@ export async function lockstopVgs(_session: Session, names: readonly string[], w
       try {
         await client.lockstop(lockspace, { wait });
       } catch (error) {
-        if (isLeaseholdError(error)) throw new LvmCommandError(error.code, [`VG ${vgName} stop failed: ${error.message}`]);
+        if (isLeaseholdError(error))
+          throw new LvmCommandError(error.code, [`VG ${vgName} stop failed: ${error.message}`]);
         throw error;
       }
       printLvmOut([`VG ${vgName} stopped sanlock lockspace`]);
@@ -113,7 +120,10 @@ export async function startCreatedVg(session: Session, vgName: string): Promise<
     client = await connectForVg(vgName, 'lock start');
   } catch (error) {
     if (!(error instanceof LvmCommandError)) throw error;
-    printLvmLines([`WARNING: VG ${vgName} created, but its lockspace is not started: no leasehold daemon is running.`, `Start the daemon, then run: leasehold lockstart ${vgName}`]);
+    printLvmLines([
+      `WARNING: VG ${vgName} created, but its lockspace is not started: no leasehold daemon is running.`,
+      `Start the daemon, then run: leasehold lockstart ${vgName}`,
+    ]);
     return;
   }
   client.close();

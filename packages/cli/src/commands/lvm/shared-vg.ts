@@ -6,11 +6,24 @@
 import { hostname } from 'node:os';
 import { isVgShared, type VolumeGroup } from '@leasehold/lvm-format';
 import type { LeaseholdClient, LockstartResult, ProgressInfo } from '@leasehold/client';
-import { formatVgLockArgs, lockspaceNamesCollide, lvmLockspaceName, lvmlockGeometry, OnDiskError } from '@leasehold/ondisk';
+import {
+  formatVgLockArgs,
+  lockspaceNamesCollide,
+  lvmLockspaceName,
+  lvmlockGeometry,
+  OnDiskError,
+} from '@leasehold/ondisk';
 import type { VgRead, VgScanResult } from '@leasehold/volume';
 import { LvmCommandError } from './lvm-error.js';
 import { printLvmOut } from './output.js';
-import { globalLockState, initLockArea, lockLvLocation, newLockLv, SANLOCK_LOCK_TYPE, type LockLvLocation } from './shared-layout.js';
+import {
+  globalLockState,
+  initLockArea,
+  lockLvLocation,
+  newLockLv,
+  SANLOCK_LOCK_TYPE,
+  type LockLvLocation,
+} from './shared-layout.js';
 import { connectForVg, hostIdFor, sharedSettings, withGlobalLockEx } from './shared-lock.js';
 import type { Session } from './session.js';
 
@@ -31,7 +44,8 @@ export function sharedVgsOf(result: VgScanResult): Array<{ read: VgRead; locatio
 /** The VGs whose GL slot holds the enabled `GLLK`. */
 export async function globalLockVgs(result: VgScanResult): Promise<LockLvLocation[]> {
   const out: LockLvLocation[] = [];
-  for (const { location } of sharedVgsOf(result)) if ((await globalLockState(location)) === 'enabled') out.push(location);
+  for (const { location } of sharedVgsOf(result))
+    if ((await globalLockState(location)) === 'enabled') out.push(location);
   return out;
 }
 
@@ -46,7 +60,11 @@ export async function startedLockspaces(client: LeaseholdClient): Promise<Map<st
  * shared VG, as with lvmlockd). `work` is told whether it holds the GL (then it must re-read: the set
  * of VGs may have changed since the caller's scan). Refused when the GL VG is not started here.
  */
-export async function withGlobalLockIfAny<T>(result: VgScanResult, required: boolean, work: (held: boolean) => Promise<T>): Promise<T> {
+export async function withGlobalLockIfAny<T>(
+  result: VgScanResult,
+  required: boolean,
+  work: (held: boolean) => Promise<T>,
+): Promise<T> {
   const gl = (await globalLockVgs(result))[0];
   if (gl === undefined) return work(false);
   const client = await connectForVg(gl.vgName, 'global lock');
@@ -54,7 +72,9 @@ export async function withGlobalLockIfAny<T>(result: VgScanResult, required: boo
     const started = await startedLockspaces(client);
     if (started.get(gl.lockspace) !== 'joined') {
       if (!required) return await work(false);
-      throw new LvmCommandError('GLOBAL_LOCK', [`Global lock failed: check that global lockspace is started (the global lock is in VG ${gl.vgName}: leasehold lockstart ${gl.vgName}).`]);
+      throw new LvmCommandError('GLOBAL_LOCK', [
+        `Global lock failed: check that global lockspace is started (the global lock is in VG ${gl.vgName}: leasehold lockstart ${gl.vgName}).`,
+      ]);
     }
     return await withGlobalLockEx(client, gl, () => work(true));
   } finally {
@@ -67,7 +87,8 @@ export function checkNewSharedVgName(vgName: string, result: VgScanResult): void
   try {
     lvmLockspaceName(vgName);
   } catch (error) {
-    if (error instanceof OnDiskError) throw new LvmCommandError(error.code, [error.message, `Volume group "${vgName}" not created.`]);
+    if (error instanceof OnDiskError)
+      throw new LvmCommandError(error.code, [error.message, `Volume group "${vgName}" not created.`]);
     throw error;
   }
   for (const other of result.vgs) {
@@ -81,7 +102,13 @@ export function checkNewSharedVgName(vgName: string, result: VgScanResult): void
 }
 
 /** vgcreate --shared, before the commit: lvmlock, its initial image, lock_type/lock_args. */
-export async function prepareSharedVg(session: Session, vg: VolumeGroup, result: VgScanResult, force: boolean, random: (n: number) => Uint8Array): Promise<'enabled' | 'disabled'> {
+export async function prepareSharedVg(
+  session: Session,
+  vg: VolumeGroup,
+  result: VgScanResult,
+  force: boolean,
+  random: (n: number) => Uint8Array,
+): Promise<'enabled' | 'disabled'> {
   checkNewSharedVgName(vg.name, result);
   const shared = sharedVgsOf(result);
   const globalLock = shared.length === 0 ? 'enabled' : 'disabled';
@@ -96,7 +123,9 @@ export async function prepareSharedVg(session: Session, vg: VolumeGroup, result:
   const extentBytes = vg.extentSizeSectors * 512;
   const offsetBytes = pv.peStartSectors * 512;
   if (offsetBytes % geometry.alignBytes !== 0) {
-    throw new LvmCommandError('SHARED_VG_LOCK', [`The first PV's data starts at ${offsetBytes}, not a multiple of the lease align ${geometry.alignBytes}; create it with --dataalignment ${geometry.alignBytes / 1024}k.`]);
+    throw new LvmCommandError('SHARED_VG_LOCK', [
+      `The first PV's data starts at ${offsetBytes}, not a multiple of the lease align ${geometry.alignBytes}; create it with --dataalignment ${geometry.alignBytes / 1024}k.`,
+    ]);
   }
   if (globalLock === 'enabled') printLvmOut(['Enabling sanlock global lock']);
   await initLockArea({
@@ -116,7 +145,9 @@ export async function prepareSharedVg(session: Session, vg: VolumeGroup, result:
 /** The sector size of the PV (4K if any PV of the VG has 4K sectors, as lvmlockd decides). */
 function sectorSizeOf(result: VgScanResult, vg: VolumeGroup): number {
   const ids = new Set(vg.pvs.map((p) => p.id));
-  const devices = [...result.orphans, ...result.vgs.flatMap((r) => [...r.devices.values()])].filter((d) => ids.has(d.label.pvId));
+  const devices = [...result.orphans, ...result.vgs.flatMap((r) => [...r.devices.values()])].filter((d) =>
+    ids.has(d.label.pvId),
+  );
   return devices.some((d) => d.sectorSize === 4096) ? 4096 : 512;
 }
 
@@ -124,7 +155,16 @@ function sectorSizeOf(result: VgScanResult, vg: VolumeGroup): number {
 export type ProgressSink = (progress: ProgressInfo) => void;
 
 /** Starts the VG's lockspace on this host (host_id from host-id.conf or auto). */
-export async function startVgLockspace(session: Session, client: LeaseholdClient, location: LockLvLocation, wait: boolean, onProgress?: ProgressSink): Promise<LockstartResult> {
+export async function startVgLockspace(
+  session: Session,
+  client: LeaseholdClient,
+  location: LockLvLocation,
+  wait: boolean,
+  onProgress?: ProgressSink,
+): Promise<LockstartResult> {
   const hostId = hostIdFor(session, location.vgName, location.lockspace);
-  return client.lockstart(location.lockspace, hostId, location.path, location.offsetBytes, { wait, ...(onProgress === undefined ? {} : { onProgress }) });
+  return client.lockstart(location.lockspace, hostId, location.path, location.offsetBytes, {
+    wait,
+    ...(onProgress === undefined ? {} : { onProgress }),
+  });
 }

@@ -39,32 +39,37 @@ interface WipefsJson {
 
 function runWipefs(path: string): Promise<FoundSignature[]> {
   return new Promise((resolve, reject) => {
-    execFile('wipefs', ['--no-act', '--json', path], { timeout: WIPEFS_TIMEOUT_MS, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (error) {
-        reject(new Error(`wipefs -n ${path} failed: ${(stderr || error.message).trim()}`));
-        return;
-      }
-      if (stdout.trim() === '') {
-        resolve([]);
-        return;
-      }
-      let parsed: WipefsJson;
-      try {
-        parsed = JSON.parse(stdout) as WipefsJson;
-      } catch {
-        reject(new Error(`wipefs -n ${path} printed something that is not JSON`));
-        return;
-      }
-      const found: FoundSignature[] = [];
-      for (const sig of (parsed.signatures ?? []).slice(0, MAX_SIGNATURES)) {
-        const type = sig.type ?? 'unknown';
-        if (type === LVM_MEMBER_TYPE) continue;
-        const offsetBytes = Number.parseInt(sig.offset ?? '0', 16);
-        const extra = sig.label ? ` (label "${sig.label}")` : sig.uuid ? ` (UUID ${sig.uuid})` : '';
-        found.push({ kind: type, offsetBytes, description: `${type}${extra}` });
-      }
-      resolve(found);
-    });
+    execFile(
+      'wipefs',
+      ['--no-act', '--json', path],
+      { timeout: WIPEFS_TIMEOUT_MS, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        if (error) {
+          reject(new Error(`wipefs -n ${path} failed: ${(stderr || error.message).trim()}`));
+          return;
+        }
+        if (stdout.trim() === '') {
+          resolve([]);
+          return;
+        }
+        let parsed: WipefsJson;
+        try {
+          parsed = JSON.parse(stdout) as WipefsJson;
+        } catch {
+          reject(new Error(`wipefs -n ${path} printed something that is not JSON`));
+          return;
+        }
+        const found: FoundSignature[] = [];
+        for (const sig of (parsed.signatures ?? []).slice(0, MAX_SIGNATURES)) {
+          const type = sig.type ?? 'unknown';
+          if (type === LVM_MEMBER_TYPE) continue;
+          const offsetBytes = Number.parseInt(sig.offset ?? '0', 16);
+          const extra = sig.label ? ` (label "${sig.label}")` : sig.uuid ? ` (UUID ${sig.uuid})` : '';
+          found.push({ kind: type, offsetBytes, description: `${type}${extra}` });
+        }
+        resolve(found);
+      },
+    );
   });
 }
 

@@ -95,7 +95,7 @@ export function formatSizeBytes(sizeBytes: number, settings: UnitSettings): stri
   const precise = letter.toLowerCase() === 'b' || letter === 'S' ? 0 : 2;
   const value = sizeBytes / divisor;
   const text = fixedC(value, precise);
-  const roundedUp = (lower === 'r') && Number(text) > value;
+  const roundedUp = lower === 'r' && Number(text) > value;
   const shownLetter = letter.toLowerCase() === 'b' ? 'B' : letter;
   return `${roundedUp ? '<' : ''}${text}${settings.suffix ? shownLetter : ''}`;
 }
@@ -120,8 +120,22 @@ export interface SizeArgument {
 
 const SIZE_SUFFIX_BYTES: Record<string, number> = {
   '': 1024 ** 2, // -L without a unit means MiB
-  b: 1, s: SECTOR_SIZE_BYTES, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5, e: 1024 ** 6,
-  B: 1, S: SECTOR_SIZE_BYTES, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4, P: 1024 ** 5, E: 1024 ** 6,
+  b: 1,
+  s: SECTOR_SIZE_BYTES,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+  p: 1024 ** 5,
+  e: 1024 ** 6,
+  B: 1,
+  S: SECTOR_SIZE_BYTES,
+  K: 1024,
+  M: 1024 ** 2,
+  G: 1024 ** 3,
+  T: 1024 ** 4,
+  P: 1024 ** 5,
+  E: 1024 ** 6,
 };
 
 /**
@@ -130,9 +144,11 @@ const SIZE_SUFFIX_BYTES: Record<string, number> = {
  */
 export function parseSizeArgument(text: string, option: string, allowSign: boolean, defaultUnit = 'm'): SizeArgument {
   const match = /^([+-]?)(\d+(?:\.\d+)?)([bBsSkKmMgGtTpPeE]?)$/.exec(text);
-  if (!match) throw new LvmUsageError([`Invalid argument for ${option}: ${text}`, 'Error during parsing of command line.']);
+  if (!match)
+    throw new LvmUsageError([`Invalid argument for ${option}: ${text}`, 'Error during parsing of command line.']);
   const sign = (match[1] ?? '') as SizeSign;
-  if (sign !== '' && !allowSign) throw new LvmUsageError([`Invalid argument for ${option}: ${text}`, 'Error during parsing of command line.']);
+  if (sign !== '' && !allowSign)
+    throw new LvmUsageError([`Invalid argument for ${option}: ${text}`, 'Error during parsing of command line.']);
   const unit = match[3] === '' || match[3] === undefined ? defaultUnit : match[3];
   const factor = SIZE_SUFFIX_BYTES[unit] ?? 1024 ** 2;
   const bytes = Number(match[2]) * factor;
@@ -152,7 +168,10 @@ export interface ExtentsArgument {
 /** Parses -l/--extents: `[+|-]N` or `[+|-]N%{VG|FREE|PVS|ORIGIN}`. */
 export function parseExtentsArgument(text: string, option: string, allowSign: boolean): ExtentsArgument {
   const match = /^([+-]?)(\d+)(?:%(VG|FREE|PVS|ORIGIN|LV))?$/.exec(text);
-  const invalid = new LvmUsageError([`Invalid argument for ${option}: ${text}`, 'Error during parsing of command line.']);
+  const invalid = new LvmUsageError([
+    `Invalid argument for ${option}: ${text}`,
+    'Error during parsing of command line.',
+  ]);
   if (!match) throw invalid;
   const sign = (match[1] ?? '') as SizeSign;
   if (sign !== '' && !allowSign) throw invalid;
@@ -161,6 +180,7 @@ export function parseExtentsArgument(text: string, option: string, allowSign: bo
   const basisText = match[3];
   if (basisText === 'LV') throw new LvmUsageError([`${option} %LV is not supported by leasehold.`]);
   const basis: ExtentsBasis = basisText === undefined ? 'extents' : (basisText as ExtentsBasis);
-  if (basis !== 'extents' && count > 100 && basis !== 'ORIGIN') throw new LvmUsageError([`Percentage ${count} too large (at most 100).`]);
+  if (basis !== 'extents' && count > 100 && basis !== 'ORIGIN')
+    throw new LvmUsageError([`Percentage ${count} too large (at most 100).`]);
   return { sign, count, basis };
 }

@@ -38,7 +38,10 @@ export async function runVgck(words: string[]): Promise<void> {
         continue;
       }
       if (!update) continue;
-      if (read.duplicatePvIds.length > 0) throw new LvmCommandError('DUPLICATE_PV', [`Cannot update VG ${read.name} while PVs appear on duplicate devices.`]);
+      if (read.duplicatePvIds.length > 0)
+        throw new LvmCommandError('DUPLICATE_PV', [
+          `Cannot update VG ${read.name} while PVs appear on duplicate devices.`,
+        ]);
       refuseShared(read);
       await commitVg(read.vg, read.devices, writerIdentity(session), { seqno: read.seqno + 1 });
       for (const outdated of read.outdatedDevices) {
@@ -63,7 +66,11 @@ export async function runVgck(words: string[]): Promise<void> {
   if (failed) throw new LvmCommandError('VG_CHECK_FAILED', []);
 }
 
-const BACKUP_OPTIONS: readonly OptionSpec[] = [...COMMON_OPTIONS, { long: 'file', short: 'f', value: true }, { long: 'ignorelockingfailure', value: false }];
+const BACKUP_OPTIONS: readonly OptionSpec[] = [
+  ...COMMON_OPTIONS,
+  { long: 'file', short: 'f', value: true },
+  { long: 'ignorelockingfailure', value: false },
+];
 
 export async function runVgcfgbackup(words: string[]): Promise<void> {
   const args = parseLvmArgs('vgcfgbackup', words, BACKUP_OPTIONS);
@@ -92,7 +99,12 @@ export async function runVgcfgbackup(words: string[]): Promise<void> {
   }
 }
 
-const RESTORE_OPTIONS: readonly OptionSpec[] = [...COMMON_OPTIONS, { long: 'file', short: 'f', value: true }, { long: 'force', value: false }, { long: 'list', short: 'l', value: false }];
+const RESTORE_OPTIONS: readonly OptionSpec[] = [
+  ...COMMON_OPTIONS,
+  { long: 'file', short: 'f', value: true },
+  { long: 'force', value: false },
+  { long: 'list', short: 'l', value: false },
+];
 
 export async function runVgcfgrestore(words: string[]): Promise<void> {
   const args = parseLvmArgs('vgcfgrestore', words, RESTORE_OPTIONS);
@@ -101,16 +113,23 @@ export async function runVgcfgrestore(words: string[]): Promise<void> {
     return;
   }
   const [name, extra] = args.positionals;
-  if (name === undefined || extra !== undefined) throw new LvmUsageError(['Please specify a *single* volume group to restore.']);
+  if (name === undefined || extra !== undefined)
+    throw new LvmUsageError(['Please specify a *single* volume group to restore.']);
   const file = lastValue(args, 'file') ?? `${DEFAULT_BACKUP_DIR}/${name}`;
   let meta: VgMetadata;
   try {
     meta = parseVgText(readFileSync(file, 'utf8'));
   } catch (error) {
-    if (error instanceof LvmFormatError) throw new LvmCommandError(error.code, [`${file}: ${error.message}`, `Couldn't read volume group metadata from file.`, 'Restore failed.']);
+    if (error instanceof LvmFormatError)
+      throw new LvmCommandError(error.code, [
+        `${file}: ${error.message}`,
+        `Couldn't read volume group metadata from file.`,
+        'Restore failed.',
+      ]);
     throw new LvmCommandError('BAD_FILE', [`Couldn't read ${file}: ${(error as Error).message}`, 'Restore failed.']);
   }
-  if (meta.vg.name !== name) throw new LvmCommandError('BAD_FILE', [`Volume group ${name} not found in file ${file}.`, 'Restore failed.']);
+  if (meta.vg.name !== name)
+    throw new LvmCommandError('BAD_FILE', [`Volume group ${name} not found in file ${file}.`, 'Restore failed.']);
   if (hasOption(args, 'list')) {
     printLvmOut([`File:\t\t${file}`, `VG name:    \t${name}`, `Description:\t${meta.footer.description ?? ''}`]);
     return;
@@ -119,28 +138,39 @@ export async function runVgcfgrestore(words: string[]): Promise<void> {
   await withVgLock(session, name, async () => {
     const result = await scanSession(session);
     const other = result.vgs.find((v) => v.name === name && v.vg.id !== meta.vg.id);
-    if (other !== undefined) throw new LvmCommandError('VG_EXISTS', [`Another volume group called ${name} (${other.vg.id}) exists; not restoring over it.`, 'Restore failed.']);
+    if (other !== undefined)
+      throw new LvmCommandError('VG_EXISTS', [
+        `Another volume group called ${name} (${other.vg.id}) exists; not restoring over it.`,
+        'Restore failed.',
+      ]);
     const byId = new Map<string, PvDevice>();
     for (const d of result.orphans) byId.set(d.label.pvId, d);
     for (const read of result.vgs) {
       for (const d of read.devices.values()) {
         if (read.vg.id === meta.vg.id) byId.set(d.label.pvId, d);
         else if (meta.vg.pvs.some((p) => p.id === d.label.pvId)) {
-          throw new LvmCommandError('PV_IN_USE', [`PV ${d.path} belongs to VG ${read.name}; not restoring ${name} over it.`, 'Restore failed.']);
+          throw new LvmCommandError('PV_IN_USE', [
+            `PV ${d.path} belongs to VG ${read.name}; not restoring ${name} over it.`,
+            'Restore failed.',
+          ]);
         }
       }
     }
     const devices = new Map<string, PvDevice>();
     for (const pv of meta.vg.pvs) {
       const d = byId.get(pv.id);
-      if (d === undefined) throw new LvmCommandError('MISSING_PV', [`Couldn't find device with uuid ${pv.id}.`, 'Cannot restore Volume Group ' + name + ' with 1 PVs marked as missing.', 'Restore failed.']);
+      if (d === undefined)
+        throw new LvmCommandError('MISSING_PV', [
+          `Couldn't find device with uuid ${pv.id}.`,
+          'Cannot restore Volume Group ' + name + ' with 1 PVs marked as missing.',
+          'Restore failed.',
+        ]);
       devices.set(pv.id, d);
     }
     await commitVg(meta.vg, devices, writerIdentity(session), { seqno: meta.vg.seqno + 1 });
     printLvmOut([`Restored volume group ${name}.`]);
   });
 }
-
 
 export const vgckCommand = lvmCommand(runVgck);
 export const vgcfgbackupCommand = lvmCommand(runVgcfgbackup);

@@ -27,7 +27,9 @@ const VGCHANGE_OPTIONS: readonly OptionSpec[] = [
 export async function runVgchange(words: string[]): Promise<void> {
   const args = parseLvmArgs('vgchange', words, VGCHANGE_OPTIONS);
   if (hasOption(args, 'help')) {
-    process.stdout.write('  vgchange --lock-start [VG ...] [--lock-opt nowait] | vgchange --lock-stop [VG ...] [--devices PV,...]\n');
+    process.stdout.write(
+      '  vgchange --lock-start [VG ...] [--lock-opt nowait] | vgchange --lock-stop [VG ...] [--devices PV,...]\n',
+    );
     return;
   }
   const start = hasOption(args, 'lock-start') || hasOption(args, 'lockstart');
@@ -59,7 +61,9 @@ async function setGl(words: string[], state: 'enabled' | 'disabled'): Promise<vo
     if (state === 'enabled') {
       const others = (await globalLockVgs(result)).filter((l) => l.vgName !== name);
       if (others.length > 0 && !hasOption(args, 'yes')) {
-        throw new LvmCommandError('GLOBAL_LOCK', [`The global lock is already enabled in VG ${others.map((o) => o.vgName).join(', ')}; disable it there first (leasehold gl-disable VG), or give -y to have two.`]);
+        throw new LvmCommandError('GLOBAL_LOCK', [
+          `The global lock is already enabled in VG ${others.map((o) => o.vgName).join(', ')}; disable it there first (leasehold gl-disable VG), or give -y to have two.`,
+        ]);
       }
     }
     if ((await globalLockState(location)) === state) {

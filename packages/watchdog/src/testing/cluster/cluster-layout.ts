@@ -72,9 +72,16 @@ export function readClusterConfig(dir: string): ClusterConfig {
   try {
     value = JSON.parse(readFileSync(join(dir, CLUSTER_FILE), 'utf8')) as ClusterConfig;
   } catch (error) {
-    throw new WatchdogError('CLUSTER_ERROR', `no test cluster in ${dir} (${(error as Error).message}); start one with \`leasehold testing cluster start --dir ${dir} --hosts N\``);
+    throw new WatchdogError(
+      'CLUSTER_ERROR',
+      `no test cluster in ${dir} (${(error as Error).message}); start one with \`leasehold testing cluster start --dir ${dir} --hosts N\``,
+    );
   }
-  if (value.version !== CLUSTER_FORMAT_VERSION) throw new WatchdogError('CLUSTER_ERROR', `${join(dir, CLUSTER_FILE)} has format ${value.version}, expected ${CLUSTER_FORMAT_VERSION}`);
+  if (value.version !== CLUSTER_FORMAT_VERSION)
+    throw new WatchdogError(
+      'CLUSTER_ERROR',
+      `${join(dir, CLUSTER_FILE)} has format ${value.version}, expected ${CLUSTER_FORMAT_VERSION}`,
+    );
   return value;
 }
 
@@ -88,7 +95,10 @@ export function writeClusterConfig(config: ClusterConfig): void {
 export function requireHost(config: ClusterConfig, name: string): HostPaths {
   const match = HOST_NAME_PATTERN.exec(name);
   if (match === null || Number(match[1]) > config.hosts) {
-    throw new WatchdogError('NO_SUCH_HOST', `no host "${name}" in the cluster at ${config.dir} (hosts: host1..host${config.hosts})`);
+    throw new WatchdogError(
+      'NO_SUCH_HOST',
+      `no host "${name}" in the cluster at ${config.dir} (hosts: host1..host${config.hosts})`,
+    );
   }
   return hostPaths(config.dir, name);
 }

@@ -13,9 +13,25 @@ import { WatchdogError } from '../../errors.js';
 import { socketAnswers } from '../../companion/companion-server.js';
 import { runningHost } from '../device/host-file.js';
 import type { EmulatedWatchdogStatus } from '../device/emulated-watchdog.js';
-import { bootNamespace, findRole, hostProcesses, requireRunningHost, startDetachedInHost, type HostRole } from '../host/emulated-host.js';
+import {
+  bootNamespace,
+  findRole,
+  hostProcesses,
+  requireRunningHost,
+  startDetachedInHost,
+  type HostRole,
+} from '../host/emulated-host.js';
 import { isRunning, killNamespace, signal } from '../host/pid-namespace.js';
-import { hostName, hostPaths, readClusterConfig, requireHost, writeClusterConfig, CLUSTER_FORMAT_VERSION, type ClusterConfig, type HostPaths } from './cluster-layout.js';
+import {
+  hostName,
+  hostPaths,
+  readClusterConfig,
+  requireHost,
+  writeClusterConfig,
+  CLUSTER_FORMAT_VERSION,
+  type ClusterConfig,
+  type HostPaths,
+} from './cluster-layout.js';
 
 /** Test timeouts: io_timeout 1, W 10 (host_dead 18 s). */
 export const DEFAULT_CLUSTER_IO_TIMEOUT_SECONDS = 1;
@@ -65,14 +81,16 @@ async function waitForSocket(what: string, path: string, failed: () => string | 
     if (existsSync(path) && (await socketAnswers(path))) return;
     const failure = failed();
     if (failure !== undefined) throw new WatchdogError('CLUSTER_ERROR', `${what} did not start: ${failure}`);
-    if (Date.now() > deadline) throw new WatchdogError('CLUSTER_ERROR', `${what} did not answer within ${READY_TIMEOUT_MS} ms`);
+    if (Date.now() > deadline)
+      throw new WatchdogError('CLUSTER_ERROR', `${what} did not answer within ${READY_TIMEOUT_MS} ms`);
     await sleep(POLL_MS);
   }
 }
 
 function runCli(config: ClusterConfig, args: string[]): void {
   const result = spawnSync(config.nodePath, [config.cliPath, ...args], { encoding: 'utf8' });
-  if (result.status !== 0) throw new WatchdogError('CLUSTER_ERROR', `leasehold ${args.join(' ')} failed: ${result.stderr}`);
+  if (result.status !== 0)
+    throw new WatchdogError('CLUSTER_ERROR', `leasehold ${args.join(' ')} failed: ${result.stderr}`);
 }
 
 // ------------------------------------------------------------------------------------- devices
@@ -98,7 +116,19 @@ async function startDevice(config: ClusterConfig, paths: HostPaths): Promise<voi
     // Detached: its own session, outside every emulated host, so no reset can reach it.
     const child = spawn(
       config.nodePath,
-      [DEVICE_MAIN, '--socket', paths.deviceSocket, '--control', paths.deviceControl, '--timeout', String(config.watchdogFireTimeoutSeconds), '--host-file', paths.hostFile, '--events', paths.deviceEvents],
+      [
+        DEVICE_MAIN,
+        '--socket',
+        paths.deviceSocket,
+        '--control',
+        paths.deviceControl,
+        '--timeout',
+        String(config.watchdogFireTimeoutSeconds),
+        '--host-file',
+        paths.hostFile,
+        '--events',
+        paths.deviceEvents,
+      ],
       { detached: true, stdio: ['ignore', log, log] },
     );
     child.on('error', () => undefined);
@@ -108,15 +138,27 @@ async function startDevice(config: ClusterConfig, paths: HostPaths): Promise<voi
     closeSync(log);
   }
   writeFileSync(devicePidFile(paths), `${pid}\n`);
-  await waitForSocket(`the test watchdog device of ${paths.name}`, paths.deviceControl, () => (isRunning(pid) ? undefined : tail(paths.deviceLog)));
+  await waitForSocket(`the test watchdog device of ${paths.name}`, paths.deviceControl, () =>
+    isRunning(pid) ? undefined : tail(paths.deviceLog),
+  );
 }
 
 /** One line to the device's control socket; resolves to its JSON answer. */
-function deviceControl(paths: HostPaths, command: 'status' | 'power-cycle'): Promise<{ ok: boolean; status?: EmulatedWatchdogStatus; error?: string }> {
+function deviceControl(
+  paths: HostPaths,
+  command: 'status' | 'power-cycle',
+): Promise<{ ok: boolean; status?: EmulatedWatchdogStatus; error?: string }> {
   return new Promise((done, fail) => {
     const socket = createConnection(paths.deviceControl);
     let buffered = '';
-    socket.once('error', (error) => fail(new WatchdogError('CLUSTER_ERROR', `the test watchdog device of ${paths.name} does not answer: ${error.message}`)));
+    socket.once('error', (error) =>
+      fail(
+        new WatchdogError(
+          'CLUSTER_ERROR',
+          `the test watchdog device of ${paths.name} does not answer: ${error.message}`,
+        ),
+      ),
+    );
     socket.once('connect', () => socket.write(`${command}\n`));
     socket.on('data', (data: Buffer) => {
       buffered += data.toString('utf8');
@@ -144,22 +186,44 @@ function daemonArgv(config: ClusterConfig, paths: HostPaths): string[] {
   return [
     'leasehold',
     'daemon',
-    '--socket', paths.socket,
-    '--state-dir', paths.stateDir,
-    '--config', '/dev/null',
-    '--host-id-file', join(paths.dir, 'host-id.conf'),
-    '--io-timeout', String(config.ioTimeoutSeconds),
-    '--watchdog-fire-timeout', String(config.watchdogFireTimeoutSeconds),
-    '--watchdog', 'companion',
-    '--watchdog-socket', paths.companionSocket,
-    '--host-name', paths.name,
-    '--test-fault-dir', paths.faultDir,
-    '--log-level', 'debug',
+    '--socket',
+    paths.socket,
+    '--state-dir',
+    paths.stateDir,
+    '--config',
+    '/dev/null',
+    '--host-id-file',
+    join(paths.dir, 'host-id.conf'),
+    '--io-timeout',
+    String(config.ioTimeoutSeconds),
+    '--watchdog-fire-timeout',
+    String(config.watchdogFireTimeoutSeconds),
+    '--watchdog',
+    'companion',
+    '--watchdog-socket',
+    paths.companionSocket,
+    '--host-name',
+    paths.name,
+    '--test-fault-dir',
+    paths.faultDir,
+    '--log-level',
+    'debug',
   ];
 }
 
 function companionArgv(config: ClusterConfig, paths: HostPaths): string[] {
-  return ['leasehold', 'watchdog', '--device', paths.deviceSocket, '--socket', paths.companionSocket, '--fire-timeout', String(config.watchdogFireTimeoutSeconds), '--log-level', 'debug'];
+  return [
+    'leasehold',
+    'watchdog',
+    '--device',
+    paths.deviceSocket,
+    '--socket',
+    paths.companionSocket,
+    '--fire-timeout',
+    String(config.watchdogFireTimeoutSeconds),
+    '--log-level',
+    'debug',
+  ];
 }
 
 async function startRole(config: ClusterConfig, paths: HostPaths, role: HostRole): Promise<void> {
@@ -170,7 +234,12 @@ async function startRole(config: ClusterConfig, paths: HostPaths, role: HostRole
   const logStart = existsSync(logPath) ? readFileSync(logPath).length : 0;
   // A socket file left by a killed process would look like a live one until someone connects.
   rmSync(socket, { force: true });
-  startDetachedInHost(config, paths, role === 'daemon' ? daemonArgv(config, paths) : companionArgv(config, paths), logPath);
+  startDetachedInHost(
+    config,
+    paths,
+    role === 'daemon' ? daemonArgv(config, paths) : companionArgv(config, paths),
+    logPath,
+  );
   const startedAt = Date.now();
   await waitForSocket(`the ${role} of ${paths.name}`, socket, () => {
     // Give the process a moment to appear before concluding it has exited.
@@ -232,7 +301,14 @@ export async function startCluster(options: StartOptions): Promise<ClusterConfig
     closeSync(openSync(config.disk, 'w'));
     truncateSync(config.disk, options.diskSizeBytes ?? DEFAULT_DISK_SIZE_BYTES);
     if (options.lockspace !== undefined) {
-      runCli(config, ['direct', 'init', '-s', `${options.lockspace}:0:${config.disk}:0`, '-o', String(config.ioTimeoutSeconds)]);
+      runCli(config, [
+        'direct',
+        'init',
+        '-s',
+        `${options.lockspace}:0:${config.disk}:0`,
+        '-o',
+        String(config.ioTimeoutSeconds),
+      ]);
       for (let index = 1; index <= (options.resources ?? 0); index++) {
         runCli(config, ['direct', 'init', '-r', `${options.lockspace}:R${index}:${config.disk}:${index * MIB}`]);
       }
@@ -256,7 +332,8 @@ export async function stopCluster(dir: string): Promise<void> {
     const paths = hostPaths(config.dir, hostName(index));
     await powerOff(paths).catch(() => undefined);
     await stopDevice(paths);
-    for (const socket of [paths.socket, paths.companionSocket, paths.deviceSocket, paths.deviceControl]) rmSync(socket, { force: true });
+    for (const socket of [paths.socket, paths.companionSocket, paths.deviceSocket, paths.deviceControl])
+      rmSync(socket, { force: true });
   }
 }
 
@@ -316,7 +393,10 @@ export async function clusterStatus(dir: string): Promise<{ config: ClusterConfi
   for (let index = 1; index <= config.hosts; index++) {
     const paths = hostPaths(config.dir, hostName(index));
     const record = runningHost(paths.hostFile);
-    const device = devicePid(paths) === undefined ? null : ((await deviceControl(paths, 'status').catch(() => undefined))?.status ?? null);
+    const device =
+      devicePid(paths) === undefined
+        ? null
+        : ((await deviceControl(paths, 'status').catch(() => undefined))?.status ?? null);
     hosts.push({
       name: paths.name,
       up: record !== undefined,

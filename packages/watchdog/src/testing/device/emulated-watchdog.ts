@@ -14,7 +14,15 @@ import { MAGIC_CLOSE_BYTE } from '../../device/watchdog-device.js';
 export const MIN_DEVICE_TIMEOUT_SECONDS = 1;
 export const MAX_DEVICE_TIMEOUT_SECONDS = 3600;
 
-export type DeviceEventType = 'open' | 'busy' | 'set-timeout' | 'magic-close' | 'unclean-close' | 'fire' | 'reset' | 'power-cycle';
+export type DeviceEventType =
+  | 'open'
+  | 'busy'
+  | 'set-timeout'
+  | 'magic-close'
+  | 'unclean-close'
+  | 'fire'
+  | 'reset'
+  | 'power-cycle';
 
 export interface DeviceEvent {
   type: DeviceEventType;
@@ -134,7 +142,10 @@ export class EmulatedWatchdog {
     }
     // watchdog_release(): "watchdog did not stop!", and one last ping.
     this.keepalive();
-    this.event('unclean-close', { lastKeepaliveSeconds: this.lastKeepalive, firesAtSeconds: this.lastKeepalive! + this.timeoutSeconds });
+    this.event('unclean-close', {
+      lastKeepaliveSeconds: this.lastKeepalive,
+      firesAtSeconds: this.lastKeepalive! + this.timeoutSeconds,
+    });
   }
 
   /** The machine lost power (test cluster `crash`): the device comes back disarmed. */
@@ -156,7 +167,11 @@ export class EmulatedWatchdog {
     if (now < this.lastKeepalive + this.timeoutSeconds) return;
     this.firing = true;
     this.fires++;
-    this.event('fire', { lastKeepaliveSeconds: this.lastKeepalive, timeoutSeconds: this.timeoutSeconds, lateBySeconds: now - (this.lastKeepalive + this.timeoutSeconds) });
+    this.event('fire', {
+      lastKeepaliveSeconds: this.lastKeepalive,
+      timeoutSeconds: this.timeoutSeconds,
+      lateBySeconds: now - (this.lastKeepalive + this.timeoutSeconds),
+    });
     try {
       const result = await this.options.resetHost();
       this.event('reset', result);
@@ -182,7 +197,11 @@ export class EmulatedWatchdog {
     switch (name) {
       case 'SETTIMEOUT': {
         const seconds = Number(argument);
-        if (!Number.isInteger(seconds) || seconds < MIN_DEVICE_TIMEOUT_SECONDS || seconds > MAX_DEVICE_TIMEOUT_SECONDS) {
+        if (
+          !Number.isInteger(seconds) ||
+          seconds < MIN_DEVICE_TIMEOUT_SECONDS ||
+          seconds > MAX_DEVICE_TIMEOUT_SECONDS
+        ) {
           return `ERR EINVAL timeout must be ${MIN_DEVICE_TIMEOUT_SECONDS}-${MAX_DEVICE_TIMEOUT_SECONDS} s`;
         }
         this.timeoutSeconds = seconds;
@@ -193,7 +212,10 @@ export class EmulatedWatchdog {
       case 'GETTIMEOUT':
         return `OK ${this.timeoutSeconds}`;
       case 'GETTIMELEFT': {
-        const left = this.lastKeepalive === null ? this.timeoutSeconds : Math.max(0, Math.ceil(this.lastKeepalive + this.timeoutSeconds - this.options.now()));
+        const left =
+          this.lastKeepalive === null
+            ? this.timeoutSeconds
+            : Math.max(0, Math.ceil(this.lastKeepalive + this.timeoutSeconds - this.options.now()));
         return `OK ${left}`;
       }
       case 'KEEPALIVE':

@@ -13,7 +13,8 @@ function parseArgs(argv: string[]): Map<string, string> {
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i]!;
     const value = argv[i + 1];
-    if (!(FLAGS as readonly string[]).includes(flag) || value === undefined) throw new WatchdogError('BAD_ARGUMENT', `usage: test-device-main ${FLAGS.map((f) => `${f} VALUE`).join(' ')}`);
+    if (!(FLAGS as readonly string[]).includes(flag) || value === undefined)
+      throw new WatchdogError('BAD_ARGUMENT', `usage: test-device-main ${FLAGS.map((f) => `${f} VALUE`).join(' ')}`);
     values.set(flag, value);
   }
   for (const flag of FLAGS) if (!values.has(flag)) throw new WatchdogError('BAD_ARGUMENT', `missing ${flag}`);

@@ -88,7 +88,9 @@ export async function runTestDevice(options: TestDeviceOptions): Promise<Running
     watchdog,
     close: async () => {
       clearInterval(ticker);
-      await Promise.all([device, control].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+      await Promise.all(
+        [device, control].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      );
     },
   };
 }

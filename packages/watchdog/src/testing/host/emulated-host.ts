@@ -27,7 +27,8 @@ async function until<T>(what: string, timeoutMs: number, probe: () => T | undefi
   for (;;) {
     const value = probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new WatchdogError('CLUSTER_ERROR', `timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new WatchdogError('CLUSTER_ERROR', `timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(POLL_MS);
   }
 }
@@ -43,20 +44,41 @@ export async function bootNamespace(paths: HostPaths): Promise<HostRecord> {
   let unshare: ChildProcess;
   try {
     // --kill-child: if unshare itself is killed, the host goes down with it.
-    unshare = spawn('unshare', ['--fork', '--pid', '--mount', '--mount-proc', '--propagation', 'private', '--kill-child', '--', '/bin/sh', '-c', INIT_SCRIPT], {
-      detached: true,
-      stdio: ['ignore', log, log],
-    });
+    unshare = spawn(
+      'unshare',
+      [
+        '--fork',
+        '--pid',
+        '--mount',
+        '--mount-proc',
+        '--propagation',
+        'private',
+        '--kill-child',
+        '--',
+        '/bin/sh',
+        '-c',
+        INIT_SCRIPT,
+      ],
+      {
+        detached: true,
+        stdio: ['ignore', log, log],
+      },
+    );
   } finally {
     closeSync(log);
   }
-  const spawnError = new Promise<never>((_, reject) => unshare.once('error', (error) => reject(new WatchdogError('CLUSTER_ERROR', `cannot run unshare: ${error.message}`))));
+  const spawnError = new Promise<never>((_, reject) =>
+    unshare.once('error', (error) =>
+      reject(new WatchdogError('CLUSTER_ERROR', `cannot run unshare: ${error.message}`)),
+    ),
+  );
   unshare.unref();
   const ourNamespace = pidNamespaceOf(process.pid);
   const booted = (async () => {
     const unsharePid = unshare.pid!;
     const initPid = await until('the host init to start', BOOT_TIMEOUT_MS, () => {
-      if (!isRunning(unsharePid)) throw new WatchdogError('CLUSTER_ERROR', `unshare exited: ${readFileSync(paths.initLog, 'utf8').slice(-2000)}`);
+      if (!isRunning(unsharePid))
+        throw new WatchdogError('CLUSTER_ERROR', `unshare exited: ${readFileSync(paths.initLog, 'utf8').slice(-2000)}`);
       let children: string;
       try {
         children = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim();
@@ -72,7 +94,10 @@ export async function bootNamespace(paths: HostPaths): Promise<HostRecord> {
       try {
         return readFileSync(`/proc/${initPid}/mountinfo`, 'utf8').includes(` ${SHM_FS_NAME} `) ? true : undefined;
       } catch {
-        throw new WatchdogError('CLUSTER_ERROR', `the host init exited: ${readFileSync(paths.initLog, 'utf8').slice(-2000)}`);
+        throw new WatchdogError(
+          'CLUSTER_ERROR',
+          `the host init exited: ${readFileSync(paths.initLog, 'utf8').slice(-2000)}`,
+        );
       }
     });
     const record: HostRecord = { initPid, pidNamespace, bootedAt: new Date().toISOString() };
@@ -84,12 +109,21 @@ export async function bootNamespace(paths: HostPaths): Promise<HostRecord> {
 
 export function requireRunningHost(paths: HostPaths): HostRecord {
   const record = runningHost(paths.hostFile);
-  if (record === undefined) throw new WatchdogError('HOST_DOWN', `${paths.name} is not running (start it with \`leasehold testing cluster restart ${paths.name}\`)`);
+  if (record === undefined)
+    throw new WatchdogError(
+      'HOST_DOWN',
+      `${paths.name} is not running (start it with \`leasehold testing cluster restart ${paths.name}\`)`,
+    );
   return record;
 }
 
 /** The argv that runs `argv` inside the host. `leasehold` means the cluster's own CLI. */
-export function inHostArgv(config: ClusterConfig, record: HostRecord, argv: string[], workingDirectory: string): string[] {
+export function inHostArgv(
+  config: ClusterConfig,
+  record: HostRecord,
+  argv: string[],
+  workingDirectory: string,
+): string[] {
   const command = argv[0] === 'leasehold' ? [config.nodePath, config.cliPath, ...argv.slice(1)] : argv;
   return ['-t', String(record.initPid), '--pid', '--mount', `--wd=${workingDirectory}`, '--', ...command];
 }
@@ -99,7 +133,12 @@ export function hostEnvironment(paths: HostPaths): NodeJS.ProcessEnv {
 }
 
 /** Runs a command in the host (foreground: the caller waits for it). */
-export function spawnInHost(config: ClusterConfig, paths: HostPaths, argv: string[], stdio: StdioOptions): ChildProcess {
+export function spawnInHost(
+  config: ClusterConfig,
+  paths: HostPaths,
+  argv: string[],
+  stdio: StdioOptions,
+): ChildProcess {
   const record = requireRunningHost(paths);
   return spawn('nsenter', inHostArgv(config, record, argv, process.cwd()), { stdio, env: hostEnvironment(paths) });
 }
@@ -116,7 +155,11 @@ export function startDetachedInHost(config: ClusterConfig, paths: HostPaths, arg
     const [first, ...rest] = inHostArgv(config, record, argv, paths.dir);
     const separator = rest.indexOf('--');
     const inHost = [first!, ...rest.slice(0, separator + 1), 'setsid', '-f', ...rest.slice(separator + 1)];
-    const child = spawn('nsenter', inHost, { detached: true, stdio: ['ignore', log, log], env: hostEnvironment(paths) });
+    const child = spawn('nsenter', inHost, {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: hostEnvironment(paths),
+    });
     child.on('error', () => undefined);
     child.unref();
   } finally {
@@ -135,7 +178,9 @@ function isRole(argv: string[], role: HostRole, paths: HostPaths): boolean {
 export function findRole(paths: HostPaths, role: HostRole): number | undefined {
   const record = runningHost(paths.hostFile);
   if (record === undefined) return undefined;
-  return processesInNamespace(record.pidNamespace).find((pid) => isRunning(pid) && isRole(commandLineOf(pid), role, paths));
+  return processesInNamespace(record.pidNamespace).find(
+    (pid) => isRunning(pid) && isRole(commandLineOf(pid), role, paths),
+  );
 }
 
 /** Every process of the host (init included). */

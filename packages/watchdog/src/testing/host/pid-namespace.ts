@@ -66,7 +66,8 @@ export function thawFreezerOf(pid: number): boolean {
   }
   for (const line of text.split('\n')) {
     const [, controllers, path] = line.split(':');
-    if (controllers === undefined || path === undefined || path === '/' || !controllers.split(',').includes('freezer')) continue;
+    if (controllers === undefined || path === undefined || path === '/' || !controllers.split(',').includes('freezer'))
+      continue;
     try {
       writeFileSync(`/sys/fs/cgroup/freezer${path}/freezer.state`, 'THAWED');
       return true;
@@ -115,7 +116,10 @@ const RESET_GIVE_UP_MS = 10_000;
  * SIGKILL to every process of the namespace (its init first, so that the kernel kills the rest even
  * if one is forked meanwhile), thawing frozen ones, until none is left. Resolves to the pids killed.
  */
-export async function killNamespace(initPid: number, namespace: string): Promise<{ killed: number[]; leftAlive: number[] }> {
+export async function killNamespace(
+  initPid: number,
+  namespace: string,
+): Promise<{ killed: number[]; leftAlive: number[] }> {
   const killed = new Set<number>();
   if (pidNamespaceOf(initPid) === namespace) {
     signal(initPid, 'SIGKILL');

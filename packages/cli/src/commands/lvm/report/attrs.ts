@@ -8,7 +8,12 @@ import { isVgShared } from '@leasehold/lvm-format';
 import type { LvView, PvView, VgView } from './views.js';
 
 const ALLOCATION_CHARS: Record<string, string> = {
-  contiguous: 'c', cling: 'l', cling_by_tags: 'l', normal: 'n', anywhere: 'a', inherit: 'i',
+  contiguous: 'c',
+  cling: 'l',
+  cling_by_tags: 'l',
+  normal: 'n',
+  anywhere: 'a',
+  inherit: 'i',
 };
 
 export function pvAttr(pv: PvView): string {

@@ -28,7 +28,11 @@ export function mdaFreeBytes(mda: MdaState): number {
 }
 
 function mdaViews(device: PvDevice): MdaView[] {
-  return device.mdas.map((m) => ({ sizeBytes: m.area.sizeBytes, freeBytes: mdaFreeBytes(m), used: m.header !== undefined && !m.ignored }));
+  return device.mdas.map((m) => ({
+    sizeBytes: m.area.sizeBytes,
+    freeBytes: mdaFreeBytes(m),
+    used: m.header !== undefined && !m.ignored,
+  }));
 }
 
 function deviceNumbers(path: string): { major: number | undefined; minor: number | undefined } {
@@ -61,7 +65,16 @@ function orphanView(device: PvDevice): PvView {
 
 function vgView(read: VgRead): VgView {
   const vg = read.vg;
-  const view: VgView = { vg, pvs: [], pvByKey: new Map(), lvs: [], missingPvCount: 0, freeExtents: 0, totalExtents: 0, textSizeBytes: read.source.sizeBytes };
+  const view: VgView = {
+    vg,
+    pvs: [],
+    pvByKey: new Map(),
+    lvs: [],
+    missingPvCount: 0,
+    freeExtents: 0,
+    totalExtents: 0,
+    textSizeBytes: read.source.sizeBytes,
+  };
   const allocated = new Map<string, number>();
   for (const lv of vg.lvs) {
     for (const seg of lv.segments) {
@@ -73,18 +86,30 @@ function vgView(read: VgRead): VgView {
   for (const pv of vg.pvs) {
     const device = read.devices.get(pv.id);
     const alloc = allocated.get(pv.key) ?? 0;
-    const pvView: PvView = device === undefined
-      ? {
-          deviceName: UNKNOWN_DEVICE_NAME, uuid: pv.id, devSizeBytes: 0, major: undefined, minor: undefined, mdas: [], extVersion: 0,
-          peStartBytes: pv.peStartSectors * SECTOR_SIZE_BYTES, labelInUse: true, vg: view, pv, peAllocCount: alloc, missing: true,
-        }
-      : {
-          ...orphanView(device),
-          peStartBytes: pv.peStartSectors * SECTOR_SIZE_BYTES,
-          vg: view,
-          pv,
-          peAllocCount: alloc,
-        };
+    const pvView: PvView =
+      device === undefined
+        ? {
+            deviceName: UNKNOWN_DEVICE_NAME,
+            uuid: pv.id,
+            devSizeBytes: 0,
+            major: undefined,
+            minor: undefined,
+            mdas: [],
+            extVersion: 0,
+            peStartBytes: pv.peStartSectors * SECTOR_SIZE_BYTES,
+            labelInUse: true,
+            vg: view,
+            pv,
+            peAllocCount: alloc,
+            missing: true,
+          }
+        : {
+            ...orphanView(device),
+            peStartBytes: pv.peStartSectors * SECTOR_SIZE_BYTES,
+            vg: view,
+            pv,
+            peAllocCount: alloc,
+          };
     if (pvView.missing) view.missingPvCount++;
     view.pvs.push(pvView);
     view.pvByKey.set(pv.key, pvView);

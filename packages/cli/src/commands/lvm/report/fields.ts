@@ -125,28 +125,63 @@ function lvName(lv: LvView): string {
   return lv.visible ? lv.lv.name : `[${lv.lv.name}]`;
 }
 
-type Def = [name: string, heading: string, minWidth: number, object: FieldObject, numeric: boolean, get: (row: ReportRow) => FieldValue];
+type Def = [
+  name: string,
+  heading: string,
+  minWidth: number,
+  object: FieldObject,
+  numeric: boolean,
+  get: (row: ReportRow) => FieldValue,
+];
 
 const DEFS: Def[] = [
   // ---- LV fields ----
   ['lv_uuid', 'LV UUID', 38, 'lv', false, (r) => formatUuid(lvOf(r).lv.id)],
   ['lv_name', 'LV', 4, 'lv', false, (r) => lvName(lvOf(r))],
   ['lv_full_name', 'LV', 4, 'lv', false, (r) => `${lvOf(r).vgView.vg.name}/${lvOf(r).lv.name}`],
-  ['lv_path', 'Path', 0, 'lv', false, (r) => (lvOf(r).visible ? `/dev/${lvOf(r).vgView.vg.name}/${lvOf(r).lv.name}` : '')],
+  [
+    'lv_path',
+    'Path',
+    0,
+    'lv',
+    false,
+    (r) => (lvOf(r).visible ? `/dev/${lvOf(r).vgView.vg.name}/${lvOf(r).lv.name}` : ''),
+  ],
   ['lv_dm_path', 'DMPath', 0, 'lv', false, (r) => `/dev/mapper/${dmName(lvOf(r).vgView.vg.name, lvOf(r).lv.name)}`],
   ['lv_parent', 'Parent', 0, 'lv', false, () => ''],
-  ['lv_layout', 'Layout', 10, 'lv', false, (r) => (lvOf(r).lv.segments.some((s) => s.stripes.length > 1) ? 'striped' : 'linear')],
+  [
+    'lv_layout',
+    'Layout',
+    10,
+    'lv',
+    false,
+    (r) => (lvOf(r).lv.segments.some((s) => s.stripes.length > 1) ? 'striped' : 'linear'),
+  ],
   ['lv_role', 'Role', 10, 'lv', false, (r) => lvRole(lvOf(r))],
   ['lv_allocation_policy', 'AllocPol', 10, 'lv', false, (r) => lvOf(r).lv.allocationPolicy ?? 'inherit'],
   ['lv_fixed_minor', 'FixMin', 10, 'lv', true, (r) => bin(lvOf(r).lv.status.includes('FIXED_MINOR'), 'fixed minor')],
-  ['lv_skip_activation', 'SkipAct', 15, 'lv', true, (r) => bin(lvOf(r).lv.flags.includes('ACTIVATION_SKIP'), 'skip activation')],
+  [
+    'lv_skip_activation',
+    'SkipAct',
+    15,
+    'lv',
+    true,
+    (r) => bin(lvOf(r).lv.flags.includes('ACTIVATION_SKIP'), 'skip activation'),
+  ],
   ['lv_active', 'Active', 0, 'lv', false, () => ''],
   ['lv_major', 'Maj', 0, 'lv', true, (r) => lvOf(r).lv.major ?? -1],
   ['lv_minor', 'Min', 0, 'lv', true, (r) => lvOf(r).lv.minor ?? -1],
-  ['lv_read_ahead', 'Rahead', 0, 'lv', true, (r) => {
-    const ra = lvOf(r).lv.readAheadSectors;
-    return ra === undefined ? 'auto' : ra < 0 ? 'none' : size(ra * SECTOR);
-  }],
+  [
+    'lv_read_ahead',
+    'Rahead',
+    0,
+    'lv',
+    true,
+    (r) => {
+      const ra = lvOf(r).lv.readAheadSectors;
+      return ra === undefined ? 'auto' : ra < 0 ? 'none' : size(ra * SECTOR);
+    },
+  ],
   ['lv_size', 'LSize', 0, 'lv', true, (r) => size(lvOf(r).extentCount * extentBytes(lvOf(r).vgView))],
   ['seg_count', '#Seg', 0, 'lv', true, (r) => lvOf(r).lv.segments.length],
   ['origin', 'Origin', 0, 'lv', false, () => ''],
@@ -164,14 +199,28 @@ const DEFS: Def[] = [
   ['lv_tags', 'LV Tags', 0, 'lv', false, (r) => lvOf(r).lv.tags.join(',')],
   ['lv_profile', 'LProfile', 0, 'lv', false, (r) => lvOf(r).lv.profile ?? ''],
   ['lv_lockargs', 'LLockArgs', 0, 'lv', false, (r) => lvOf(r).lv.lockArgs ?? ''],
-  ['lv_time', 'CTime', 26, 'lv', false, (r) => {
-    const t = lvOf(r).lv.creationTime;
-    return t === undefined ? '' : formatLvmTime(t);
-  }],
+  [
+    'lv_time',
+    'CTime',
+    26,
+    'lv',
+    false,
+    (r) => {
+      const t = lvOf(r).lv.creationTime;
+      return t === undefined ? '' : formatLvmTime(t);
+    },
+  ],
   ['lv_host', 'Host', 10, 'lv', false, (r) => lvOf(r).lv.creationHost ?? ''],
   ['lv_kernel_major', 'KMaj', 0, 'lv', true, () => -1],
   ['lv_kernel_minor', 'KMin', 0, 'lv', true, () => -1],
-  ['lv_permissions', 'LPerms', 8, 'lv', false, (r) => (lvOf(r).lv.status.includes('WRITE') ? 'writeable' : 'read-only')],
+  [
+    'lv_permissions',
+    'LPerms',
+    8,
+    'lv',
+    false,
+    (r) => (lvOf(r).lv.status.includes('WRITE') ? 'writeable' : 'read-only'),
+  ],
   ['lv_attr', 'Attr', 0, 'lv', false, (r) => lvAttr(lvOf(r))],
   // ---- segment fields (an lvs with any of them prints one row per segment) ----
   ['segtype', 'Type', 0, 'seg', false, (r) => segType(segOf(r))],
@@ -202,7 +251,14 @@ const DEFS: Def[] = [
   ['pv_free', 'PFree', 0, 'pv', true, (r) => size(pvFreeBytes(pvOf(r)))],
   ['pv_used', 'Used', 0, 'pv', true, (r) => size(pvOf(r).peAllocCount * extentBytes(pvOf(r).vg))],
   ['pv_attr', 'Attr', 0, 'pv', false, (r) => pvAttr(pvOf(r))],
-  ['pv_allocatable', 'Allocatable', 0, 'pv', true, (r) => bin(pvOf(r).vg !== undefined && (pvOf(r).pv?.status.includes('ALLOCATABLE') ?? false), 'allocatable')],
+  [
+    'pv_allocatable',
+    'Allocatable',
+    0,
+    'pv',
+    true,
+    (r) => bin(pvOf(r).vg !== undefined && (pvOf(r).pv?.status.includes('ALLOCATABLE') ?? false), 'allocatable'),
+  ],
   ['pv_exported', 'Exported', 10, 'pv', true, (r) => bin(pvOf(r).pv?.status.includes('EXPORTED') ?? false, 'exported')],
   ['pv_missing', 'Missing', 10, 'pv', true, (r) => bin(pvOf(r).missing, 'missing')],
   ['pv_pe_count', 'PE', 3, 'pv', true, (r) => pvOf(r).pv?.peCount ?? 0],
@@ -221,13 +277,48 @@ const DEFS: Def[] = [
   ['vg_uuid', 'VG UUID', 38, 'vg', false, (r) => vgField(r, (v) => formatUuid(v.vg.id))],
   ['vg_name', 'VG', 0, 'vg', false, (r) => vgField(r, (v) => v.vg.name)],
   ['vg_attr', 'Attr', 5, 'vg', false, (r) => vgField(r, vgAttr)],
-  ['vg_permissions', 'VPerms', 10, 'vg', false, (r) => vgField(r, (v) => (v.vg.status.includes('WRITE') ? 'writeable' : 'read-only'))],
-  ['vg_extendable', 'Extendable', 0, 'vg', true, (r) => vgField(r, (v) => bin(v.vg.status.includes('RESIZEABLE'), 'extendable'))],
-  ['vg_exported', 'Exported', 10, 'vg', true, (r) => vgField(r, (v) => bin(v.vg.status.includes('EXPORTED'), 'exported'))],
-  ['vg_autoactivation', 'AutoAct', 0, 'vg', true, (r) => vgField(r, (v) => bin(!v.vg.flags.includes('NOAUTOACTIVATE'), 'enabled'))],
+  [
+    'vg_permissions',
+    'VPerms',
+    10,
+    'vg',
+    false,
+    (r) => vgField(r, (v) => (v.vg.status.includes('WRITE') ? 'writeable' : 'read-only')),
+  ],
+  [
+    'vg_extendable',
+    'Extendable',
+    0,
+    'vg',
+    true,
+    (r) => vgField(r, (v) => bin(v.vg.status.includes('RESIZEABLE'), 'extendable')),
+  ],
+  [
+    'vg_exported',
+    'Exported',
+    10,
+    'vg',
+    true,
+    (r) => vgField(r, (v) => bin(v.vg.status.includes('EXPORTED'), 'exported')),
+  ],
+  [
+    'vg_autoactivation',
+    'AutoAct',
+    0,
+    'vg',
+    true,
+    (r) => vgField(r, (v) => bin(!v.vg.flags.includes('NOAUTOACTIVATE'), 'enabled')),
+  ],
   ['vg_partial', 'Partial', 10, 'vg', true, (r) => vgField(r, (v) => bin(v.missingPvCount > 0, 'partial'))],
   ['vg_allocation_policy', 'AllocPol', 10, 'vg', false, (r) => vgField(r, (v) => v.vg.allocationPolicy ?? 'normal')],
-  ['vg_clustered', 'Clustered', 10, 'vg', true, (r) => vgField(r, (v) => bin(v.vg.status.includes('CLUSTERED'), 'clustered'))],
+  [
+    'vg_clustered',
+    'Clustered',
+    10,
+    'vg',
+    true,
+    (r) => vgField(r, (v) => bin(v.vg.status.includes('CLUSTERED'), 'clustered')),
+  ],
   ['vg_shared', 'Shared', 7, 'vg', true, (r) => vgField(r, (v) => bin(isVgShared(v.vg), 'shared'))],
   ['vg_size', 'VSize', 0, 'vg', true, (r) => vgSize(r, (v) => v.totalExtents)],
   ['vg_free', 'VFree', 0, 'vg', true, (r) => vgSize(r, (v) => v.freeExtents)],
@@ -249,9 +340,39 @@ const DEFS: Def[] = [
   ['vg_profile', 'VProfile', 0, 'vg', false, (r) => vgField(r, (v) => v.vg.profile ?? '')],
   ['vg_mda_count', '#VMda', 0, 'vg', true, (r) => vgNum(r, (v) => vgMdas(v).length)],
   ['vg_mda_used_count', '#VMdaUse', 0, 'vg', true, (r) => vgNum(r, (v) => vgMdas(v).filter((m) => m.used).length)],
-  ['vg_mda_free', 'VMdaFree', 9, 'vg', true, (r) => (vgOf(r) === undefined ? '' : size(minOf(vgMdas(need(vgOf(r), 'VG')).filter((m) => m.used).map((m) => m.freeBytes))))],
-  ['vg_mda_size', 'VMdaSize', 9, 'vg', true, (r) => (vgOf(r) === undefined ? '' : size(minOf(vgMdas(need(vgOf(r), 'VG')).map((m) => m.sizeBytes))))],
-  ['vg_mda_copies', '#VMdaCps', 0, 'vg', true, (r) => vgField(r, (v) => (v.vg.metadataCopies ? String(v.vg.metadataCopies) : 'unmanaged'))],
+  [
+    'vg_mda_free',
+    'VMdaFree',
+    9,
+    'vg',
+    true,
+    (r) =>
+      vgOf(r) === undefined
+        ? ''
+        : size(
+            minOf(
+              vgMdas(need(vgOf(r), 'VG'))
+                .filter((m) => m.used)
+                .map((m) => m.freeBytes),
+            ),
+          ),
+  ],
+  [
+    'vg_mda_size',
+    'VMdaSize',
+    9,
+    'vg',
+    true,
+    (r) => (vgOf(r) === undefined ? '' : size(minOf(vgMdas(need(vgOf(r), 'VG')).map((m) => m.sizeBytes)))),
+  ],
+  [
+    'vg_mda_copies',
+    '#VMdaCps',
+    0,
+    'vg',
+    true,
+    (r) => vgField(r, (v) => (v.vg.metadataCopies ? String(v.vg.metadataCopies) : 'unmanaged')),
+  ],
 ];
 
 function vgField(row: ReportRow, get: (vg: VgView) => string): string {
@@ -271,8 +392,79 @@ function vgSize(row: ReportRow, extents: (vg: VgView) => number): FieldValue {
 
 /** lvm's `<kind>_all` field groups, in lvm's column order (the fields of each section leasehold knows). */
 export const FIELD_GROUPS: ReadonlyMap<string, readonly string[]> = new Map([
-  ['pv_all', ['pv_fmt', 'pv_uuid', 'dev_size', 'pv_name', 'pv_major', 'pv_minor', 'pv_mda_free', 'pv_mda_size', 'pv_ext_vsn', 'pe_start', 'pv_size', 'pv_free', 'pv_used', 'pv_attr', 'pv_allocatable', 'pv_exported', 'pv_missing', 'pv_pe_count', 'pv_pe_alloc_count', 'pv_tags', 'pv_mda_count', 'pv_mda_used_count', 'pv_ba_start', 'pv_ba_size', 'pv_in_use', 'pv_duplicate', 'pv_device_id', 'pv_device_id_type']],
-  ['vg_all', ['vg_fmt', 'vg_uuid', 'vg_name', 'vg_attr', 'vg_permissions', 'vg_extendable', 'vg_exported', 'vg_autoactivation', 'vg_partial', 'vg_allocation_policy', 'vg_clustered', 'vg_shared', 'vg_size', 'vg_free', 'vg_sysid', 'vg_systemid', 'vg_lock_type', 'vg_lock_args', 'vg_extent_size', 'vg_extent_count', 'vg_free_count', 'max_lv', 'max_pv', 'pv_count', 'vg_missing_pv_count', 'lv_count', 'snap_count', 'vg_seqno', 'vg_tags', 'vg_profile', 'vg_mda_count', 'vg_mda_used_count', 'vg_mda_free', 'vg_mda_size', 'vg_mda_copies']],
+  [
+    'pv_all',
+    [
+      'pv_fmt',
+      'pv_uuid',
+      'dev_size',
+      'pv_name',
+      'pv_major',
+      'pv_minor',
+      'pv_mda_free',
+      'pv_mda_size',
+      'pv_ext_vsn',
+      'pe_start',
+      'pv_size',
+      'pv_free',
+      'pv_used',
+      'pv_attr',
+      'pv_allocatable',
+      'pv_exported',
+      'pv_missing',
+      'pv_pe_count',
+      'pv_pe_alloc_count',
+      'pv_tags',
+      'pv_mda_count',
+      'pv_mda_used_count',
+      'pv_ba_start',
+      'pv_ba_size',
+      'pv_in_use',
+      'pv_duplicate',
+      'pv_device_id',
+      'pv_device_id_type',
+    ],
+  ],
+  [
+    'vg_all',
+    [
+      'vg_fmt',
+      'vg_uuid',
+      'vg_name',
+      'vg_attr',
+      'vg_permissions',
+      'vg_extendable',
+      'vg_exported',
+      'vg_autoactivation',
+      'vg_partial',
+      'vg_allocation_policy',
+      'vg_clustered',
+      'vg_shared',
+      'vg_size',
+      'vg_free',
+      'vg_sysid',
+      'vg_systemid',
+      'vg_lock_type',
+      'vg_lock_args',
+      'vg_extent_size',
+      'vg_extent_count',
+      'vg_free_count',
+      'max_lv',
+      'max_pv',
+      'pv_count',
+      'vg_missing_pv_count',
+      'lv_count',
+      'snap_count',
+      'vg_seqno',
+      'vg_tags',
+      'vg_profile',
+      'vg_mda_count',
+      'vg_mda_used_count',
+      'vg_mda_free',
+      'vg_mda_size',
+      'vg_mda_copies',
+    ],
+  ],
 ]);
 
 /**
@@ -280,11 +472,28 @@ export const FIELD_GROUPS: ReadonlyMap<string, readonly string[]> = new Map([
  * orphan VG with these values (checked against pvs -o vg_all).
  */
 const ORPHAN_VG_VALUES: ReadonlyMap<string, FieldValue> = new Map<string, FieldValue>([
-  ['vg_fmt', FORMAT_NAME], ['vg_attr', 'r-----'], ['vg_permissions', 'read-only'], ['vg_autoactivation', 'enabled'],
-  ['vg_allocation_policy', 'unknown'], ['vg_size', size(0)], ['vg_free', size(0)], ['vg_extent_size', size(0)],
-  ['vg_extent_count', 0], ['vg_free_count', 0], ['max_lv', 0], ['max_pv', 0], ['pv_count', 0], ['vg_missing_pv_count', 0],
-  ['lv_count', 0], ['snap_count', 0], ['vg_seqno', 0], ['vg_mda_count', 0], ['vg_mda_used_count', 0],
-  ['vg_mda_free', size(0)], ['vg_mda_size', size(0)], ['vg_mda_copies', 'unmanaged'],
+  ['vg_fmt', FORMAT_NAME],
+  ['vg_attr', 'r-----'],
+  ['vg_permissions', 'read-only'],
+  ['vg_autoactivation', 'enabled'],
+  ['vg_allocation_policy', 'unknown'],
+  ['vg_size', size(0)],
+  ['vg_free', size(0)],
+  ['vg_extent_size', size(0)],
+  ['vg_extent_count', 0],
+  ['vg_free_count', 0],
+  ['max_lv', 0],
+  ['max_pv', 0],
+  ['pv_count', 0],
+  ['vg_missing_pv_count', 0],
+  ['lv_count', 0],
+  ['snap_count', 0],
+  ['vg_seqno', 0],
+  ['vg_mda_count', 0],
+  ['vg_mda_used_count', 0],
+  ['vg_mda_free', size(0)],
+  ['vg_mda_size', size(0)],
+  ['vg_mda_copies', 'unmanaged'],
 ]);
 
 function toField([name, heading, minWidth, object, numeric, get]: Def): FieldDef {

@@ -55,7 +55,8 @@ export function selectFields(kind: ReportKind, options: readonly string[]): Fiel
       names = names.filter((n) => !drop.has(lookupField(kind, n).name));
     } else names = splitList(option);
   }
-  if (names.length > MAX_REPORT_FIELDS) throw new LvmCommandError('BAD_FIELD', [`Too many fields (${names.length}, at most ${MAX_REPORT_FIELDS}).`]);
+  if (names.length > MAX_REPORT_FIELDS)
+    throw new LvmCommandError('BAD_FIELD', [`Too many fields (${names.length}, at most ${MAX_REPORT_FIELDS}).`]);
   return names.map((n) => lookupField(kind, n));
 }
 
@@ -130,7 +131,12 @@ function text(value: FieldValue, units: UnitSettings): string {
 const JSON_KEYS: Record<ReportKind, string> = { pvs: 'pv', vgs: 'vg', lvs: 'lv' };
 
 /** Renders rows to lines (without trailing newline). */
-export function renderReport(kind: ReportKind, fields: readonly FieldDef[], rows: readonly ReportRow[], options: RenderOptions): string[] {
+export function renderReport(
+  kind: ReportKind,
+  fields: readonly FieldDef[],
+  rows: readonly ReportRow[],
+  options: RenderOptions,
+): string[] {
   const cells: string[][] = rows.map((row) => fields.map((f) => text(f.get(row), options.units)));
   if (options.json) return renderJson(kind, fields, cells);
   if (rows.length === 0) return [];
@@ -144,7 +150,9 @@ export function renderReport(kind: ReportKind, fields: readonly FieldDef[], rows
     return width;
   });
   if (options.headings) {
-    lines.push('  ' + fields.map((f, i) => (aligned ? f.heading.padEnd(widths[i] as number) : f.heading)).join(separator));
+    lines.push(
+      '  ' + fields.map((f, i) => (aligned ? f.heading.padEnd(widths[i] as number) : f.heading)).join(separator),
+    );
   }
   for (const row of cells) {
     const parts = row.map((cell, i) => {
