@@ -11,6 +11,7 @@ const PACKAGES = [
   'disk',
   'lease',
   'host-core',
+  'activation',
   'sim',
   'protocol',
   'daemon',

@@ -9,7 +9,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['native', 'ondisk', 'lvm-format'],
   ['disk'],
   ['lease', 'protocol'],
-  ['host-core'],
+  ['host-core', 'activation'],
   ['sim', 'daemon', 'watchdog'],
   ['volume'],
   ['client'],

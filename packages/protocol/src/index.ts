@@ -6,5 +6,6 @@
 export * from './limits.js';
 export * from './codes.js';
 export * from './messages.js';
+export * from './activation.js';
 export * from './framing.js';
 export { OPS, requestIdOf, validateRequest } from './validate.js';

@@ -1,0 +1,58 @@
+/**
+ * Activation as it travels between the lvm-named commands and the daemon: which LV, how its sectors
+ * map onto PVs (each host computes this from its own VG metadata and its own PV paths), and what
+ * device the daemon made for it. Sizes and offsets are in 512-byte sectors, as lvm and dm count.
+ */
+import type { LeaseMode, ResourceLocation } from './messages.js';
+
+/** dm: device-mapper linear tables through dmsetup; loop: one loop device over the PV; none: the lease only. */
+export type ActivationBackendName = 'dm' | 'loop' | 'none';
+export const ACTIVATION_BACKENDS: readonly ActivationBackendName[] = ['dm', 'loop', 'none'];
+
+/** One run of the LV's sectors on one PV. */
+export interface LvSegmentMap {
+  /** First sector of the run within the LV. */
+  lvStartSectors: number;
+  lengthSectors: number;
+  /** This host's path of the PV. */
+  pvPath: string;
+  /** Where the run starts on the PV: pe_start + first extent x extent size. */
+  pvOffsetSectors: number;
+}
+
+/** An LV's whole mapping: segments in LV order, contiguous, covering sizeSectors. */
+export interface LvMapping {
+  vgName: string;
+  lvName: string;
+  /** The LV's UUID as lvm prints it (with dashes): the LV lease's resource name in lvmlockd's layout. */
+  lvUuid: string;
+  sizeSectors: number;
+  segments: LvSegmentMap[];
+}
+
+/** What a backend made for an active LV. */
+export interface ActiveDevice {
+  backend: ActivationBackendName;
+  /** /dev/loopN, /dev/mapper/<vg>-<lv>; null for the none backend. */
+  devicePath: string | null;
+  /** <device_dir>/<vg>/<lv>, a symlink to devicePath; null for none. */
+  linkPath: string | null;
+  /** The block device's number, to find its openers in /proc; null for none. */
+  major: number | null;
+  minor: number | null;
+  sizeSectors: number;
+}
+
+/** One activation the daemon holds (the `activations` op, status, lvs). */
+export interface ActivationInfo extends ResourceLocation {
+  vgName: string;
+  lvName: string;
+  mode: LeaseMode;
+  device: ActiveDevice;
+  /** Wall-clock ISO time of the activation. */
+  activatedAt: string;
+  /** The VG seqno of the metadata this host's mapping was last built from (refresh). */
+  mappingSeqno: number | null;
+  /** How it came to be held: by an activate request, or adopted after a daemon restart. */
+  origin: 'activated' | 'adopted';
+}
