@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alignedBuffer } from '@leasehold/native';
+import { alignedBuffer, loopSetSizeLimit } from '@leasehold/native';
 import { makeLoopSet, makeLvmSandbox } from '@leasehold/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActiveDevice, LvMapping } from '@leasehold/protocol';
@@ -214,6 +214,28 @@ describe('the loop backend', () => {
       expect(readDirect(at.pvPath, at.offset, tail.length).equals(tail)).toBe(true);
       device = refreshed;
       mapping = grown;
+
+      // What the loop device cannot follow in place is refused, and the device stays as it was.
+      const [run] = grown.segments;
+      if (run === undefined) throw new Error('no run');
+      const moved: LvMapping = { ...grown, segments: [{ ...run, pvOffsetSectors: run.pvOffsetSectors + 2048 }] };
+      expect(await codeOf(backend.refresh(device, moved, { deviceDir }))).toBe('ACTIVATION_FAILED');
+      const half = run.lengthSectors / 2;
+      const split: LvMapping = {
+        ...grown,
+        sizeSectors: grown.sizeSectors + half,
+        segments: [
+          run,
+          {
+            ...run,
+            lvStartSectors: run.lengthSectors,
+            lengthSectors: half,
+            pvOffsetSectors: run.pvOffsetSectors + 4 * run.lengthSectors,
+          },
+        ],
+      };
+      expect(await codeOf(backend.refresh(device, split, { deviceDir }))).toBe('LV_MULTI_SEGMENT');
+      expect((await loopStatus(name))?.sizeSectors).toBe((16 * MIB) / SECTOR);
     } finally {
       closeSync(holder);
     }
@@ -288,3 +310,14 @@ describe('the loop backend', () => {
 async function restartedVerify(device: ActiveDevice, mapping: LvMapping): Promise<boolean> {
   return createBackend('loop').verify(device, mapping, { deviceDir });
 }
+
+describe('the native loop resize', () => {
+  it('refuses a descriptor that is not a loop device (ENOTTY), without touching it', async () => {
+    const fd = openSync(real.loops.images[0] ?? '', constants.O_RDONLY);
+    try {
+      await expect(loopSetSizeLimit(fd, MIB)).rejects.toMatchObject({ code: 'ENOTTY' });
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
