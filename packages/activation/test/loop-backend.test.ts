@@ -277,8 +277,13 @@ describe('the loop backend', () => {
     expect(await findOpeners([{ major: number.major, minor: number.minor + 1000 }])).toEqual([]);
     expect(await findOpeners([])).toEqual([]);
 
-    // Deactivating under an opener detaches only lazily: reported busy, gone once the opener exits.
+    // Deactivating under an opener is refused before anything is detached, naming the opener.
+    await expect(backend.deactivate(device, mapping, { deviceDir })).rejects.toThrow(
+      `open by process ${child.pid} (sleep)`,
+    );
     expect(await codeOf(backend.deactivate(device, mapping, { deviceDir }))).toBe('ACTIVATION_BUSY');
+    expect(await loopStatus(loopNameOf(device.devicePath ?? '') ?? '')).toMatchObject({ sizeLimitBytes: 16 * MIB });
+    expect(readlinkSync(device.linkPath ?? '')).toBe(device.devicePath);
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
@@ -287,6 +292,18 @@ describe('the loop backend', () => {
     expect(existsSync(device.linkPath ?? '')).toBe(false);
     expect(existsSync(join(deviceDir, VG))).toBe(false);
     expect(await restartedVerify(device, mapping)).toBe(false);
+  });
+
+  it('deactivate leaves alone a loop device that now maps something else (its number reused after a reboot)', async () => {
+    const second = mappingOf('second');
+    const active = track(await backend.activate(second, { deviceDir }));
+    expect(active.backingFile).toBe(second.segments[0]?.pvPath);
+    expect(active.offsetBytes).toBe((second.segments[0]?.pvOffsetSectors ?? -1) * SECTOR);
+    await backend.deactivate({ ...active, offsetBytes: (active.offsetBytes ?? 0) + MIB }, second, { deviceDir });
+    expect(await loopStatus(loopNameOf(active.devicePath ?? '') ?? '')).not.toBeNull();
+    expect(existsSync(active.linkPath ?? '')).toBe(false);
+    await backend.deactivate(active, second, { deviceDir });
+    expect(await loopStatus(loopNameOf(active.devicePath ?? '') ?? '')).toBeNull();
   });
 
   it('deactivate refuses a device held exclusively (as a mount holds it) and then detaches it', async () => {

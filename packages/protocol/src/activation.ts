@@ -43,6 +43,12 @@ export interface ActiveDevice {
   major: number | null;
   minor: number | null;
   sizeSectors: number;
+  /**
+   * loop: the file the device maps (as the kernel resolved the PV's path) and from which byte, so a
+   * device number reused after a reboot is never taken for this LV's. Absent for dm and none.
+   */
+  backingFile?: string;
+  offsetBytes?: number;
 }
 
 /** One activation the daemon holds (the `activations` op, status, lvs). */
