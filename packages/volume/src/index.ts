@@ -28,6 +28,7 @@ export {
   directoryTextCache,
   encodeEntry,
   MAX_METADATA_CACHE_ENTRIES,
+  MIN_CACHED_TEXT_BYTES,
   type ParsedTextCache,
 } from './text-cache.js';
 export { type CopySource, findVg, readAllVgs, type ReadOptions, type VgRead, type VgScanResult } from './read.js';

@@ -29,6 +29,8 @@ import { lvmCrc, VG_IMPORT_REVISION, type VgMetadata } from '@leasehold/lvm-form
 export const DEFAULT_METADATA_CACHE_DIR = '/run/leasehold/metadata-cache';
 /** Entries kept; the oldest go when a write finds more (each commit makes a new text). */
 export const MAX_METADATA_CACHE_ENTRIES = 64;
+/** Texts smaller than this are parsed: that costs less than reading and writing an entry. */
+export const MIN_CACHED_TEXT_BYTES = 16 * 1024;
 /** Texts larger than this are not cached (lvm's largest metadata area is far smaller). */
 export const MAX_CACHED_TEXT_BYTES = 64 * 1024 * 1024;
 const MAGIC = 'leasehold-vg-text-cache';
@@ -120,7 +122,7 @@ export function directoryTextCache(dir: string): ParsedTextCache {
   };
   return {
     get(text, checksum) {
-      if (text.length > MAX_CACHED_TEXT_BYTES) return undefined;
+      if (text.length < MIN_CACHED_TEXT_BYTES || text.length > MAX_CACHED_TEXT_BYTES) return undefined;
       try {
         if (!usable()) return undefined;
       } catch {
@@ -130,7 +132,7 @@ export function directoryTextCache(dir: string): ParsedTextCache {
       return data === undefined ? undefined : decodeEntry(data, text);
     },
     put(text, checksum, metadata) {
-      if (text.length > MAX_CACHED_TEXT_BYTES) return;
+      if (text.length < MIN_CACHED_TEXT_BYTES || text.length > MAX_CACHED_TEXT_BYTES) return;
       const path = join(dir, entryName(text, checksum));
       const temp = `${path}.${process.pid}.tmp`;
       try {

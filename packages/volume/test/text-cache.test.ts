@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -27,7 +28,13 @@ import {
   type LogicalVolume,
   type VgMetadata,
 } from '@leasehold/lvm-format';
-import { decodeEntry, directoryTextCache, encodeEntry, MAX_METADATA_CACHE_ENTRIES } from '@leasehold/volume';
+import {
+  decodeEntry,
+  directoryTextCache,
+  encodeEntry,
+  MAX_METADATA_CACHE_ENTRIES,
+  MIN_CACHED_TEXT_BYTES,
+} from '@leasehold/volume';
 
 const work = mkdtempSync(join(tmpdir(), 'leasehold-text-cache-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -49,7 +56,20 @@ const textArb = fc
     time: fc.integer({ min: 1, max: 2 ** 33 }),
     shared: fc.boolean(),
   })
-  .map((r): Uint8Array => {
+  .map((r) => vgText(r));
+
+interface TextShape {
+  lvCount: number;
+  tags: string[];
+  host: string;
+  desc: string;
+  seqno: number;
+  time: number;
+  shared: boolean;
+}
+
+function vgText(r: TextShape): Uint8Array {
+  {
     const lvs: LogicalVolume[] = Array.from({ length: r.lvCount }, (_, i) => ({
       name: `lv${i}`,
       id: `${UUID.slice(0, 26)}${String(i).padStart(6, '0')}`,
@@ -95,7 +115,11 @@ const textArb = fc
       footer: { description: r.desc, creationHost: r.host, creationTime: r.time },
     };
     return encodeVgText(meta);
-  });
+  }
+}
+
+/** A text big enough to be cached (200 LVs, about 50 KB). */
+const bigText = vgText({ lvCount: 200, tags: ['t'], host: 'h', desc: 'd', seqno: 7, time: 1, shared: true });
 
 function checksum(text: Uint8Array): number {
   return lvmCrc(text);
@@ -150,8 +174,17 @@ describe('entries', () => {
 });
 
 describe('the cache directory', () => {
-  const text = fixture('lvm-2.03.16-raw.vg');
+  const text = bigText;
   const model = parseVgText(text);
+
+  it(`does not cache texts under ${MIN_CACHED_TEXT_BYTES} bytes (parsing them costs less)`, () => {
+    const dir = join(work, 'small');
+    const small = fixture('lvm-2.03.16-raw.vg');
+    expect(small.length).toBeLessThan(MIN_CACHED_TEXT_BYTES);
+    expect(text.length).toBeGreaterThanOrEqual(MIN_CACHED_TEXT_BYTES);
+    directoryTextCache(dir).put(small, checksum(small), parseVgText(small));
+    expect(existsSync(dir)).toBe(false);
+  });
 
   it('keeps a model for the next command, in a directory only this user may write', () => {
     const dir = join(work, 'private');
@@ -169,7 +202,7 @@ describe('the cache directory', () => {
     const [name] = readdirSync(dir) as [string];
     chmodSync(dir, 0o777);
     expect(cache.get(text, checksum(text))).toBeUndefined();
-    cache.put(fixture('lvm-2.03.16-backup.vg'), 1, model);
+    cache.put(vgText({ lvCount: 150, tags: [], host: 'x', desc: 'y', seqno: 1, time: 1, shared: false }), 1, model);
     expect(readdirSync(dir)).toEqual([name]);
     chmodSync(dir, 0o700);
     expect(cache.get(text, checksum(text))).toEqual(model);
