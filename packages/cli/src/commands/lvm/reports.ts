@@ -12,6 +12,14 @@ import type { ReportRow } from './report/views.js';
 import { openSession, scanSession } from './session.js';
 import { DEFAULT_UNITS, parseUnitsOption, type UnitSettings } from './units.js';
 import { lvmCommand } from './run.js';
+import { readSharedVgsLocked } from './shared-report.js';
+
+/** The VG of a report argument: `vg`, `vg/lv` or `/dev/vg/lv`. */
+function reportedVgName(name: string): string {
+  const trimmed = name.startsWith('/dev/') ? name.slice('/dev/'.length) : name;
+  const slash = trimmed.indexOf('/');
+  return slash < 0 ? trimmed : trimmed.slice(0, slash);
+}
 
 const REPORT_OPTIONS: readonly OptionSpec[] = [
   ...COMMON_OPTIONS,
@@ -123,7 +131,11 @@ export async function runReport(kind: ReportKind, words: readonly string[]): Pro
     suffix: !hasOption(args, 'nosuffix'),
   };
   const session = openSession(kind, words, args);
-  const result = await scanSession(session);
+  const result = await readSharedVgsLocked(
+    session,
+    await scanSession(session, [], { readOnly: true }),
+    kind === 'pvs' ? [] : args.positionals.map((name) => reportedVgName(name)),
+  );
   const views = buildViews(result);
   const segments =
     kind === 'lvs' &&

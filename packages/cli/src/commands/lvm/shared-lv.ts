@@ -15,6 +15,7 @@ import {
   lockLvLocation,
   lockLvNameOf,
   lvLeasePlace,
+  lvSlotsInUse,
 } from './shared-layout.js';
 import { sharedChangeOf } from './shared-lock.js';
 
@@ -34,7 +35,8 @@ export async function assignSharedLvLease(read: VgRead, lv: LogicalVolume): Prom
   const change = changeFor(read);
   if (change === undefined) return;
   const location = lockLvLocation(read);
-  const args = await assignLvLease(location, lv.id);
+  const inUse = lvSlotsInUse(read.vg, location.geometry);
+  const args = await assignLvLease(location, lv.id, inUse);
   if (args !== undefined) {
     lv.lockArgs = args;
     return;
@@ -55,7 +57,7 @@ export async function assignSharedLvLease(read: VgRead, lv: LogicalVolume): Prom
   const grown = lockLvLocation(read);
   await initGrownSlots(grown, location.sizeBytes);
   change.location = grown;
-  const again = await assignLvLease(grown, lv.id);
+  const again = await assignLvLease(grown, lv.id, inUse);
   if (again === undefined)
     throw new LvmCommandError('SHARED_VG_LOCK', [
       `VG ${read.vg.name}: no free lease slot in lvmlock after extending it.`,
