@@ -12,6 +12,7 @@
  * lvmlock. A refusal names the holder (host_id, name, mode, liveness, last renewal).
  */
 import { open } from 'node:fs/promises';
+import { lvMapping } from '@leasehold/activation';
 import { isLeaseholdError, type LeaseholdClient } from '@leasehold/client';
 import { formatUuid, isLvVisible, isVgShared, type LogicalVolume } from '@leasehold/lvm-format';
 import type { ActivateResult, LvMapping } from '@leasehold/client';
@@ -45,32 +46,13 @@ export function parseActivationValue(value: string, command: string): Activation
   ]);
 }
 
-// TEMPORARY until the activation-backends merge brings lvMapping.
-function lvMapping(vg: VgRead['vg'], lvName: string, pvPathOf: (pvKey: string) => string): LvMapping {
-  const lv = vg.lvs.find((l) => l.name === lvName);
-  if (lv === undefined) throw new Error(`no LV ${lvName}`);
-  const segments = lv.segments.map((seg) => {
-    const stripe = seg.stripes[0];
-    const pv = vg.pvs.find((p) => p.key === stripe?.pvKey);
-    return {
-      lvStartSectors: seg.startExtent * vg.extentSizeSectors,
-      lengthSectors: seg.extentCount * vg.extentSizeSectors,
-      pvPath: pvPathOf(stripe?.pvKey ?? ''),
-      pvOffsetSectors: (pv?.peStartSectors ?? 0) + (stripe?.startPe ?? 0) * vg.extentSizeSectors,
-    };
-  });
-  const sizeSectors = segments.reduce((n, s) => n + s.lengthSectors, 0);
-  return { vgName: vg.name, lvName, lvUuid: formatUuid(lv.id), sizeSectors, segments };
-}
-
 /** The LV's sectors on this host's PVs, from the VG metadata read here. */
 export function mappingOf(read: VgRead, lv: LogicalVolume): LvMapping {
-  return lvMapping(read.vg, lv.name, (pvKey: string) => {
-    const pv = read.vg.pvs.find((p) => p.key === pvKey);
-    const device = pv === undefined ? undefined : read.devices.get(pv.id);
+  return lvMapping(read.vg, lv.name, (pv) => {
+    const device = read.devices.get(pv.id);
     if (device === undefined)
       throw new LvmCommandError('MISSING_PV', [
-        `Cannot activate ${read.vg.name}/${lv.name}: its PV ${pv?.id === undefined ? pvKey : formatUuid(pv.id)} is missing.`,
+        `Cannot activate ${read.vg.name}/${lv.name}: its PV ${formatUuid(pv.id)} (${pv.key}) is missing.`,
       ]);
     return device.path;
   });
