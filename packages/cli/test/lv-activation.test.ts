@@ -326,4 +326,19 @@ describe('LV activation between two leasehold hosts (loop backend)', () => {
     await ok(host2, ['lvchange', '-aey', `${VG}/lv1`]);
     await ok(host2, ['lvchange', '-an', `${VG}/lv1`]);
   }, 120_000);
+
+  it('vgremove -f deactivates the LVs active here first, then removes the VG and leaves its lockspace', async () => {
+    await ok(host2, ['lockstop', '--wait', VG]);
+    await ok(host1, ['lvchange', '-aey', `${VG}/lv1`]);
+    const refused = await lh(host1, ['lvremove', `${VG}/lv1`]);
+    expect(refused.status).toBe(5);
+    expect(refused.stderr).toContain(`Logical volume ${VG}/lv1 is active on this host`);
+    expect(existsSync(linkOf(host1, 'lv1'))).toBe(true);
+    const removed = await ok(host1, ['vgremove', '-f', VG]);
+    expect(removed).toContain(`Volume group "${VG}" successfully removed`);
+    expect(existsSync(linkOf(host1, 'lv1'))).toBe(false);
+    const status = await host1.daemon.with((client) => client.status());
+    expect(status.activations).toEqual([]);
+    expect(status.lockspaces).toEqual([]);
+  }, 120_000);
 });
