@@ -20,7 +20,7 @@ import { printLvmLines, printLvmOut } from './output.js';
 import { openSession, scanSession, vgForChange, withVgLock, writerIdentity, type Session } from './session.js';
 import { parseExtentsArgument, parseSizeArgument, type ExtentsArgument } from './units.js';
 import { lvmCommand } from './run.js';
-import { assignSharedLvLease, checkSharedLvUnused, freeSharedLvLease } from './shared-lv.js';
+import { assignSharedLvLease, checkSharedLvChange, checkSharedLvUnused, freeSharedLvLease } from './shared-lv.js';
 
 /** lvm names LVs created without -n lvol0, lvol1 ... */
 const AUTO_NAME_PREFIX = 'lvol';
@@ -404,6 +404,7 @@ export async function runLvrename(words: string[]): Promise<void> {
         `Logical Volume "${newName}" already exists in volume group "${vgName}"`,
       ]);
     if (!isLvVisible(lv)) throw new LvmCommandError('LV_INTERNAL', [`Cannot rename internal LV "${oldName}".`]);
+    await checkSharedLvChange(read, lv, 'rename');
     lv.name = newName;
     await commitVg(read.vg, read.devices, writerIdentity(session), { seqno: read.seqno + 1 });
     printLvmOut([`Renamed "${oldName}" to "${newName}" in volume group "${vgName}"`]);

@@ -11,6 +11,7 @@ import { LvmCommandError } from './lvm-error.js';
 import { printLvmOut } from './output.js';
 import { globalLockState, lockLvLocation, setGlobalLock, type LockLvLocation } from './shared-layout.js';
 import { connectForVg } from './shared-lock.js';
+import { checkNoSharedLvActive } from './shared-lv.js';
 import { sharedVgsOf, startedLockspaces } from './shared-vg.js';
 
 /** Host states that mean "still in the lockspace" (lvmlockd refuses on LIVE and unknown states). */
@@ -44,6 +45,8 @@ export async function planSharedVgRemove(read: VgRead, result: VgScanResult): Pr
         `Volume group "${read.name}" not removed`,
       ]);
     }
+    // An LV active anywhere is named first: that is what keeps its host in the lockspace.
+    await checkNoSharedLvActive(read, client, location);
     // A host that just left shows as gone only after our next renewal reads its lease: look again
     // for one renewal interval before refusing.
     const ioTimeoutSeconds =
