@@ -132,7 +132,12 @@ async function diskTable(location: LockLvLocation): Promise<HostTableView> {
 }
 
 /** A holder as the host table shows its host; undefined when it holds nothing any more (see the top). */
-function holderOf(table: HostTableView, hostId: number, mode: 'EX' | 'SH', generation: bigint): LvLeaseHolder | undefined {
+function holderOf(
+  table: HostTableView,
+  hostId: number,
+  mode: 'EX' | 'SH',
+  generation: bigint,
+): LvLeaseHolder | undefined {
   const host = table.byId.get(hostId);
   if (host === undefined || host.state === 'FREE' || host.generation > generation) return undefined;
   return {

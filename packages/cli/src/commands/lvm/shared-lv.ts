@@ -85,10 +85,7 @@ const CHANGE_VERB: Record<SharedLvChange, string> = {
  * (active shared) refuses a resize, as lvm does ("incompatible mode"); a remove or rename of an LV
  * active here needs it deactivated first (its device carries its name). Undefined: allowed.
  */
-export function sharedLvRefusal(
-  change: SharedLvChange,
-  holders: LvLeaseHolders,
-): LvmCommandError | undefined {
+export function sharedLvRefusal(change: SharedLvChange, holders: LvLeaseHolders): LvmCommandError | undefined {
   const name = `${holders.vgName}/${holders.lvName}`;
   const others = otherHolders(holders);
   if (others.length > 0) {
@@ -127,7 +124,12 @@ export async function checkSharedLvChange(read: VgRead, lv: LogicalVolume, chang
   for (let attempt = 0; attempt < HELD_LOOKS; attempt++) {
     try {
       const lease = await vgChange.client.acquire(
-        { lockspace: location.lockspace, resource: formatUuid(lv.id), path: place.path, offsetBytes: place.offsetBytes },
+        {
+          lockspace: location.lockspace,
+          resource: formatUuid(lv.id),
+          path: place.path,
+          offsetBytes: place.offsetBytes,
+        },
         { mode: 'EX' },
       );
       await lease.release();
@@ -153,7 +155,11 @@ const MAX_NAMED_ACTIVE_LVS = 8;
  * each such LV and its holders as lvremove would. A holder whose host is DEAD does not count: its
  * lease may be taken (lvmlockd's vgremove ignores DEAD hosts too).
  */
-export async function checkNoSharedLvActive(read: VgRead, client: LeaseholdClient, location: LockLvLocation): Promise<void> {
+export async function checkNoSharedLvActive(
+  read: VgRead,
+  client: LeaseholdClient,
+  location: LockLvLocation,
+): Promise<void> {
   const reader = new VgHolderReader(read, client, location);
   const lines: string[] = [];
   let refused = 0;

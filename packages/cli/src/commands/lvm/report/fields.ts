@@ -199,7 +199,11 @@ const DEFS: Def[] = [
     10,
     'lv',
     true,
-    (r) => bin((lvOf(r).lock?.holders?.holders ?? []).some((h) => !h.self), 'active remotely'),
+    (r) =>
+      bin(
+        (lvOf(r).lock?.holders?.holders ?? []).some((h) => !h.self),
+        'active remotely',
+      ),
   ],
   ['lv_active_exclusively', 'ActExcl', 10, 'lv', true, (r) => activeText(lvOf(r), 'active exclusively', 'EX')],
   // leasehold's own: who holds the LV's lease (from disk) and this host's mode (from its daemon).
