@@ -659,6 +659,24 @@ export const ERROR_CATALOGUE = {
     "another command on this host holds the VG's file lock",
     'wait for it to finish, then retry',
   ),
+  LV_IN_USE: entry(
+    'volumes',
+    'failed',
+    "a process has the LV's device open, so it cannot be deactivated",
+    'stop the processes the message names (fuser -m, lsof), unmount it, then try again',
+  ),
+  LV_NOT_ACTIVE: entry(
+    'volumes',
+    'failed',
+    'the LV is not active on this host',
+    'activate it first: leasehold activate -aey|-asy VG/LV',
+  ),
+  ACTIVATION_FAILED: entry(
+    'volumes',
+    'failed',
+    "the LV's device could not be made (dmsetup or losetup failed); its lease was released again",
+    "the message gives the tool's words; check activation_backend in leasehold.conf",
+  ),
   // Bugs.
   INTERNAL: entry(
     'bug',
