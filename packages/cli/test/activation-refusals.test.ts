@@ -1,6 +1,6 @@
 /**
- * LVs active on another host, between two real leasehold hosts (daemons host_id 1 and 2) on loop
- * devices. The other host holds the LV's lease persistently, as an activation does: lvremove,
+ * LVs active on another host, between two real leasehold hosts (daemons host_id 1 and 2, activation
+ * backend none) on loop devices. The other host activates the LV through its daemon: lvremove,
  * lvreduce, lvextend, lvrename and vgremove are refused with lvm's exit status 5, naming the holder
  * (host_id, host name, mode, liveness, last renewal); lvs shows lock_holders from disk and lock_mode /
  * active of this host; SH on both hosts refuses the changes on either; held only here, a reduce of a
@@ -72,35 +72,51 @@ function makeHost(name: string, hostId: number): Host {
     conf,
     `io_timeout = 1\ndevices = ${loops.devices.join(', ')}\nlocking_dir = ${hostDir}/lock\nhost_id_file = ${hostIdFile}\n`,
   );
-  const daemon = new TestDaemon(dir, { name, hostIdFile, logLevel: 'info' });
+  const daemon = new TestDaemon(dir, { name, hostIdFile, logLevel: 'info', configText: 'activation_backend = none\n' });
   return { name, hostId, daemon, env: { LEASEHOLD_SOCKET: daemon.socketPath, LEASEHOLD_CONFIG: conf } };
 }
 
-/** Where an LV's lease is, from its lock_args: the lease the daemon holds for an activation. */
-async function leaseOf(
-  lvName: string,
-): Promise<{ lockspace: string; resource: string; path: string; offsetBytes: number }> {
+/** An LV's lease (from its lock_args) and its mapping on the one PV, as the activating command sends them. */
+async function activationOf(lvName: string) {
   const state = await readVolumes({ devices: loops.devices });
-  const lv = state.result.vgs.find((v) => v.name === VG)?.vg.lvs.find((l) => l.name === lvName);
-  if (lv?.lockArgs === undefined) throw new Error(`no LV ${lvName} with lock_args`);
+  const read = state.result.vgs.find((v) => v.name === VG);
+  const lv = read?.vg.lvs.find((l) => l.name === lvName);
+  if (read === undefined || lv?.lockArgs === undefined) throw new Error(`no LV ${lvName} with lock_args`);
   const [d0] = loops.devices as [string];
+  const extentSectors = read.vg.extentSizeSectors;
+  const peStartSectors = read.vg.pvs[0]?.peStartSectors ?? 0;
+  const segments = lv.segments.map((seg) => ({
+    lvStartSectors: seg.startExtent * extentSectors,
+    lengthSectors: seg.extentCount * extentSectors,
+    pvPath: d0,
+    pvOffsetSectors: peStartSectors + (seg.stripes[0]?.startPe ?? 0) * extentSectors,
+  }));
+  const resource = formatUuid(lv.id);
   return {
     lockspace: LOCKSPACE,
-    resource: formatUuid(lv.id),
+    resource,
     path: d0,
     offsetBytes: PE_START + Number(lv.lockArgs.split(':')[1]),
+    vgSeqno: read.seqno,
+    mapping: {
+      vgName: VG,
+      lvName,
+      lvUuid: resource,
+      sizeSectors: segments.reduce((n, s) => n + s.lengthSectors, 0),
+      segments,
+    },
   };
 }
 
-/** Holds the LV's lease on `host` as an activation does: persistent, held by the daemon itself. */
+/** Activates the LV on `host` through its daemon (backend none: the lease only, held persistently). */
 async function activate(host: Host, lvName: string, mode: 'EX' | 'SH'): Promise<void> {
-  const where = await leaseOf(lvName);
-  await host.daemon.with((client) => client.acquire(where, { mode, persistent: true }));
+  const request = await activationOf(lvName);
+  await host.daemon.with((client) => client.activate({ ...request, mode }));
 }
 
 async function deactivate(host: Host, lvName: string): Promise<void> {
-  const where = await leaseOf(lvName);
-  await host.daemon.with((client) => client.release(where.lockspace, where.resource, { persistent: true }));
+  const { lockspace, resource } = await activationOf(lvName);
+  await host.daemon.with((client) => client.deactivate(lockspace, resource));
 }
 
 async function lvField(host: Host, field: string, lv: string): Promise<string> {

@@ -2,8 +2,8 @@
  * The lease and activation state behind lvs' leasehold columns, gathered once per command for the
  * LVs of shared VGs being reported, and only when a selected field needs it:
  * - holders: read from disk (lv-holders.ts), one look at each VG's lockspace;
- * - this host's activation mode: from the daemon (the persistent leases it holds for activations);
- *   unknown when the daemon cannot be reached.
+ * - this host's activation mode: from the daemon's `activations` op; unknown when the daemon cannot
+ *   be reached.
  */
 import { LeaseholdClient, defaultSocketPath, type LeaseMode } from '@leasehold/client';
 import { formatUuid, isVgShared } from '@leasehold/lvm-format';
@@ -54,9 +54,8 @@ async function localActivations(): Promise<Map<string, LeaseMode> | undefined> {
     return undefined;
   }
   try {
-    // The activations are the daemon's persistent leases on LV UUIDs.
-    const leases = await client.inquire({ persistent: true });
-    return new Map(leases.filter((l) => l.holder === 'persistent').map((l) => [key(l.lockspace, l.resource), l.mode]));
+    const activations = await client.activations();
+    return new Map(activations.map((a) => [key(a.lockspace, a.resource), a.mode]));
   } catch {
     return undefined;
   } finally {
