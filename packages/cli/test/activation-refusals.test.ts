@@ -1,6 +1,6 @@
 /**
  * LVs active on another host, between two real leasehold hosts (daemons host_id 1 and 2, activation
- * backend none) on loop devices. The other host activates the LV through its daemon: lvremove,
+ * backend none) on loop devices. The other host activates the LV (lvchange -aey/-asy): lvremove,
  * lvreduce, lvextend, lvrename and vgremove are refused with lvm's exit status 5, naming the holder
  * (host_id, host name, mode, liveness, last renewal); lvs shows lock_holders from disk and lock_mode /
  * active of this host; SH on both hosts refuses the changes on either; held only here, a reduce of a
@@ -9,16 +9,11 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatUuid } from '@leasehold/lvm-format';
-import { readVolumes } from '@leasehold/volume';
 import { makeLoopSet, type LoopSet } from '@leasehold/testkit';
 import { CLI_PATH, TestDaemon, TestDir } from '../../daemon/test/support/harness.js';
 
 const MIB = 1024 * 1024;
-/** lvmlock is the first LV of a fresh VG: at pe_start of its first PV. */
-const PE_START = MIB;
 const VG = 'svAct';
-const LOCKSPACE = `lvm_${VG}`;
 
 interface Host {
   name: string;
@@ -76,47 +71,13 @@ function makeHost(name: string, hostId: number): Host {
   return { name, hostId, daemon, env: { LEASEHOLD_SOCKET: daemon.socketPath, LEASEHOLD_CONFIG: conf } };
 }
 
-/** An LV's lease (from its lock_args) and its mapping on the one PV, as the activating command sends them. */
-async function activationOf(lvName: string) {
-  const state = await readVolumes({ devices: loops.devices });
-  const read = state.result.vgs.find((v) => v.name === VG);
-  const lv = read?.vg.lvs.find((l) => l.name === lvName);
-  if (read === undefined || lv?.lockArgs === undefined) throw new Error(`no LV ${lvName} with lock_args`);
-  const [d0] = loops.devices as [string];
-  const extentSectors = read.vg.extentSizeSectors;
-  const peStartSectors = read.vg.pvs[0]?.peStartSectors ?? 0;
-  const segments = lv.segments.map((seg) => ({
-    lvStartSectors: seg.startExtent * extentSectors,
-    lengthSectors: seg.extentCount * extentSectors,
-    pvPath: d0,
-    pvOffsetSectors: peStartSectors + (seg.stripes[0]?.startPe ?? 0) * extentSectors,
-  }));
-  const resource = formatUuid(lv.id);
-  return {
-    lockspace: LOCKSPACE,
-    resource,
-    path: d0,
-    offsetBytes: PE_START + Number(lv.lockArgs.split(':')[1]),
-    vgSeqno: read.seqno,
-    mapping: {
-      vgName: VG,
-      lvName,
-      lvUuid: resource,
-      sizeSectors: segments.reduce((n, s) => n + s.lengthSectors, 0),
-      segments,
-    },
-  };
-}
-
-/** Activates the LV on `host` through its daemon (backend none: the lease only, held persistently). */
+/** Activates the LV on `host` (backend none: the lease only, held by the daemon). */
 async function activate(host: Host, lvName: string, mode: 'EX' | 'SH'): Promise<void> {
-  const request = await activationOf(lvName);
-  await host.daemon.with((client) => client.activate({ ...request, mode }));
+  await ok(host, ['lvchange', mode === 'EX' ? '-aey' : '-asy', `${VG}/${lvName}`]);
 }
 
 async function deactivate(host: Host, lvName: string): Promise<void> {
-  const { lockspace, resource } = await activationOf(lvName);
-  await host.daemon.with((client) => client.deactivate(lockspace, resource));
+  await ok(host, ['lvchange', '-an', `${VG}/${lvName}`]);
 }
 
 async function lvField(host: Host, field: string, lv: string): Promise<string> {
@@ -202,13 +163,18 @@ describe('changes of an LV active on another host are refused, naming the holder
       'lv2',
       /is active shared on host_id 1 "[^"]+" \(SH, LIVE/,
     );
+    // The refused lvremove -f on host 2 left its SH alone (lvm refuses before deactivating).
+    expect(await lvField(hostA, 'lock_holders', 'lv2')).toBe('1:SH,2:SH');
     await deactivate(hostB, 'lv2');
     const reduce = await lh(hostA, ['lvreduce', '-f', '-L', '-4m', `${VG}/lv2`]);
     expect(reduce.status).toBe(5);
     expect(reduce.stderr).toContain(`Cannot reduce ${VG}/lv2: it is active shared on this host`);
-    const remove = await lh(hostA, ['lvremove', '-f', `${VG}/lv2`]);
+    const rename = await lh(hostA, ['lvrename', VG, 'lv2', 'lv2b']);
+    expect(rename.status).toBe(5);
+    expect(rename.stderr).toContain(`Logical volume ${VG}/lv2 is active on this host (SH)`);
+    const remove = await lh(hostA, ['lvremove', `${VG}/lv2`]);
     expect(remove.status).toBe(5);
-    expect(remove.stderr).toContain(`Logical volume ${VG}/lv2 is active on this host (SH)`);
+    expect(remove.stderr).toContain(`Logical volume ${VG}/lv2 is active on this host`);
     await deactivate(hostA, 'lv2');
     await ok(hostA, ['lvreduce', '-f', '-L', '-4m', `${VG}/lv2`]);
   }, 120_000);

@@ -26,6 +26,8 @@ export interface LvMapping {
   lvName: string;
   /** The LV's UUID as lvm prints it (with dashes): the LV lease's resource name in lvmlockd's layout. */
   lvUuid: string;
+  /** The VG's UUID as lvm prints it: with lvUuid, the dm backend names the device LVM-<vgid><lvid> as lvm does. */
+  vgUuid?: string;
   sizeSectors: number;
   segments: LvSegmentMap[];
 }

@@ -125,11 +125,18 @@ const sectors: FieldCheck = (value, field) => {
 };
 
 const MAPPING_FIELDS = ['vgName', 'lvName', 'lvUuid', 'sizeSectors', 'segments'];
+const MAPPING_OPTIONAL_FIELDS = ['vgUuid'];
 const SEGMENT_FIELDS = ['lvStartSectors', 'lengthSectors', 'pvPath', 'pvOffsetSectors'];
 
-function exactFields(value: Record<string, unknown>, fields: readonly string[], field: string): void {
+function exactFields(
+  value: Record<string, unknown>,
+  fields: readonly string[],
+  field: string,
+  optionalFields: readonly string[] = [],
+): void {
   for (const key of Object.keys(value))
-    if (!fields.includes(key)) throw bad(field, `has an unknown field "${key.slice(0, 64)}"`);
+    if (!fields.includes(key) && !optionalFields.includes(key))
+      throw bad(field, `has an unknown field "${key.slice(0, 64)}"`);
   for (const key of fields) if (value[key] === undefined) throw bad(`${field}.${key}`, 'is required');
 }
 
@@ -137,7 +144,8 @@ function exactFields(value: Record<string, unknown>, fields: readonly string[], 
 const lvMapping: FieldCheck = (value, field) => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(field, 'must be an object');
   const mapping = value as Record<string, unknown>;
-  exactFields(mapping, MAPPING_FIELDS, field);
+  exactFields(mapping, MAPPING_FIELDS, field, MAPPING_OPTIONAL_FIELDS);
+  if (mapping['vgUuid'] !== undefined) name(mapping['vgUuid'], `${field}.vgUuid`);
   lvmName(mapping['vgName'], `${field}.vgName`);
   lvmName(mapping['lvName'], `${field}.lvName`);
   name(mapping['lvUuid'], `${field}.lvUuid`);

@@ -113,11 +113,18 @@ export function sharedLvRefusal(change: SharedLvChange, holders: LvLeaseHolders)
 /**
  * lvremove, lvreduce, lvextend and lvrename in a shared VG, before the commit (under VGLK EX): the
  * LV's lease taken EX for a moment proves it inactive everywhere; when it cannot be taken the lease
- * is read from disk and the refusal names who holds it and how (exit status 5).
+ * is read from disk and the refusal names who holds it and how (exit status 5). Returns whether it is
+ * active here (held by this host only); with `activeHereAllowed` that is returned rather than refused
+ * (lvremove -f deactivates it then).
  */
-export async function checkSharedLvChange(read: VgRead, lv: LogicalVolume, change: SharedLvChange): Promise<void> {
+export async function checkSharedLvChange(
+  read: VgRead,
+  lv: LogicalVolume,
+  change: SharedLvChange,
+  options: { activeHereAllowed?: boolean } = {},
+): Promise<'inactive' | 'active-here'> {
   const vgChange = changeFor(read);
-  if (vgChange === undefined || lv.lockArgs === undefined) return;
+  if (vgChange === undefined || lv.lockArgs === undefined) return 'inactive';
   const location = vgChange.location;
   const place = lvLeasePlace(location, lv);
   let lastMessage = '';
@@ -133,16 +140,17 @@ export async function checkSharedLvChange(read: VgRead, lv: LogicalVolume, chang
         { mode: 'EX' },
       );
       await lease.release();
-      return;
+      return 'inactive';
     } catch (error) {
       if (!(isLeaseholdError(error) && HELD_CODES.has(error.code))) throw error;
       lastMessage = error.message;
     }
     const holders = await new VgHolderReader(read, vgChange.client, location).holdersOf(lv);
     if (holders.holders.length === 0) continue; // let go meanwhile: take it again
+    if (options.activeHereAllowed === true && otherHolders(holders).length === 0) return 'active-here';
     const refusal = sharedLvRefusal(change, holders);
     if (refusal !== undefined) throw refusal;
-    return;
+    return 'active-here';
   }
   throw new LvmCommandError('LEASE_HELD', [`LV locked by other host: ${read.vg.name}/${lv.name}`, lastMessage]);
 }
@@ -179,8 +187,8 @@ export async function checkNoSharedLvActive(
 }
 
 /** lvremove in a shared VG, before the commit: the LV must not be active (its lease held) anywhere. */
-export function checkSharedLvUnused(read: VgRead, lv: LogicalVolume): Promise<void> {
-  return checkSharedLvChange(read, lv, 'remove');
+export async function checkSharedLvUnused(read: VgRead, lv: LogicalVolume): Promise<void> {
+  await checkSharedLvChange(read, lv, 'remove');
 }
 
 /** lvremove in a shared VG, after the commit: the slot is `#unused` again. */
