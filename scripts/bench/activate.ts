@@ -6,11 +6,13 @@
  * tools alternating; wall clock of the command, medians:
  *   activate:   `leasehold lvchange -aey VG/LV` against lvm's `lvchange -aey VG/LV` (LV lease EX, persistent)
  *   deactivate: `leasehold lvchange -an VG/LV`  against lvm's `lvchange -an VG/LV`  (lease released)
+ * A bare `node -e 0` is timed in the same run, interleaved: no Node command can take less, so its ratio
+ * to lvm's is printed beside (the floor of any ratio here).
  * Last line: RESULT activate_ratio=<x> deactivate_ratio=<x>
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LvmlockdCluster } from '@leasehold/testkit';
 import { CLI_PATH, median, nowSeconds, ratio } from './lib/measure.js';
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
   await host.lvmOk(['lvchange', '-aey', `${VG}/lvm`]);
   await host.lvmOk(['lvchange', '-an', `${VG}/lvm`]);
 
+  const nodeFloor: number[] = [];
   const activates = { leasehold: [] as number[], lvm: [] as number[] };
   const deactivates = { leasehold: [] as number[], lvm: [] as number[] };
   for (let i = 0; i < REPS; i++) {
@@ -107,6 +110,9 @@ async function main(): Promise<void> {
     activates.lvm.push(await lvm(['lvchange', '-aey', `${VG}/lvm`]));
     deactivates.leasehold.push(leasehold(['lvchange', '-an', `${VG}/lh`]));
     deactivates.lvm.push(await lvm(['lvchange', '-an', `${VG}/lvm`]));
+    const started = nowSeconds();
+    spawnSync(process.execPath, ['-e', '0']);
+    nodeFloor.push(nowSeconds() - started);
   }
   const row = (what: string, m: { leasehold: number[]; lvm: number[] }): void => {
     console.log(
@@ -115,6 +121,10 @@ async function main(): Promise<void> {
   };
   row('lvchange -aey', activates);
   row('lvchange -an', deactivates);
+  const floor = median(nodeFloor);
+  console.log(
+    `${'node -e 0'.padEnd(14)} ${floor.toFixed(3)} s: as a ratio to lvm's, activate ${ratio(floor, median(activates.lvm))}, deactivate ${ratio(floor, median(deactivates.lvm))} (no Node command can do better); load average ${loadavg()[0]?.toFixed(1)}`,
+  );
   console.log(
     `RESULT activate_ratio=${ratio(median(activates.leasehold), median(activates.lvm))} deactivate_ratio=${ratio(median(deactivates.leasehold), median(deactivates.lvm))}`,
   );
