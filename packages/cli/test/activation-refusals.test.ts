@@ -4,7 +4,8 @@
  * lvreduce, lvextend, lvrename and vgremove are refused with lvm's exit status 5, naming the holder
  * (host_id, host name, mode, liveness, last renewal); lvs shows lock_holders from disk and lock_mode /
  * active of this host; SH on both hosts refuses the changes on either; held only here, a reduce of a
- * shared-active LV is refused and an EX-active LV may be resized.
+ * shared-active LV is refused and an EX-active LV may be resized; vgremove -f deactivates LVs active
+ * only here, after every other check passed.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -179,7 +180,7 @@ describe('changes of an LV active on another host are refused, naming the holder
     await ok(hostA, ['lvreduce', '-f', '-L', '-4m', `${VG}/lv2`]);
   }, 120_000);
 
-  it('EX here only: the LV may be resized here; another host is refused naming this one', async () => {
+  it('EX here only: the LV may be resized here; another host is refused naming this one; vgremove -f deactivates it', async () => {
     await activate(hostA, 'lv3', 'EX');
     await ok(hostA, ['lvextend', '-L', '+4m', `${VG}/lv3`]);
     expect(await lvField(hostA, 'lv_size', 'lv3')).toBe('12.00m');
@@ -188,9 +189,19 @@ describe('changes of an LV active on another host are refused, naming the holder
       'lv3',
       /host_id 1 "[^"]+" \(EX, LIVE, last renewal/,
     );
-    const vgremove = await lh(hostA, ['vgremove', '-f', VG]);
-    expect(vgremove.status).toBe(5);
-    expect(vgremove.stderr).toContain(`Logical volume ${VG}/lv3 is active on this host (EX)`);
-    await deactivate(hostA, 'lv3');
+    // Host 2 still has the lockspace: refused, and lv3 left active (nothing done before the checks).
+    const early = await lh(hostA, ['vgremove', '-f', VG]);
+    expect(early.status).toBe(5);
+    expect(early.stderr).toContain(`Lockspace for "${VG}" not stopped on other hosts`);
+    expect(await lvField(hostA, 'lock_mode', 'lv3')).toBe('EX');
+    await ok(hostB, ['lockstop', '--wait', VG]);
+    // Without -f an LV active here is named and kept.
+    const kept = await lh(hostA, ['vgremove', '-y', VG]);
+    expect(kept.status, kept.stdout + kept.stderr).toBe(5);
+    expect(kept.stderr).toContain(`Logical volume ${VG}/lv3 is active on this host (EX)`);
+    expect(kept.stderr).toContain(`Volume group "${VG}" not removed`);
+    // -f deactivates it, then removes the VG.
+    await ok(hostA, ['vgremove', '-f', VG]);
+    expect(await hostA.daemon.with((client) => client.activations())).toEqual([]);
   }, 120_000);
 });

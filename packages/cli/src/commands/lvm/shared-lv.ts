@@ -159,31 +159,39 @@ export async function checkSharedLvChange(
 const MAX_NAMED_ACTIVE_LVS = 8;
 
 /**
- * vgremove of a shared VG (under VGLK EX): refused while any of its LVs is active anywhere, naming
- * each such LV and its holders as lvremove would. A holder whose host is DEAD does not count: its
- * lease may be taken (lvmlockd's vgremove ignores DEAD hosts too).
+ * vgremove of a shared VG (under VGLK EX): refused while any of its LVs is active on another host,
+ * naming each such LV and its holders as lvremove would. Returns the LVs active only here, with the
+ * lines that name them, for the caller to deactivate (vgremove -f, as lvm's) or refuse. A holder whose
+ * host is DEAD does not count: its lease may be taken (lvmlockd's vgremove ignores DEAD hosts too).
  */
-export async function checkNoSharedLvActive(
+export async function sharedLvsActive(
   read: VgRead,
   client: LeaseholdClient,
   location: LockLvLocation,
-): Promise<void> {
+): Promise<Array<{ lv: LogicalVolume; lines: string[] }>> {
   const reader = new VgHolderReader(read, client, location);
-  const lines: string[] = [];
-  let refused = 0;
-  let code = 'LV_ACTIVE';
+  const elsewhere: string[][] = [];
+  const here: Array<{ lv: LogicalVolume; lines: string[] }> = [];
   for (const lv of read.vg.lvs) {
     if (lv.name === lockLvNameOf(read.vg) || lv.lockArgs === undefined) continue;
     const holders = await reader.holdersOf(lv);
     const live = { ...holders, holders: holders.holders.filter((h) => h.state !== 'DEAD') };
     const refusal = sharedLvRefusal('remove', live);
     if (refusal === undefined) continue;
-    if (refusal.code === 'LEASE_HELD') code = refusal.code;
-    if (refused++ < MAX_NAMED_ACTIVE_LVS) lines.push(...refusal.lines.filter((l) => !l.startsWith('Failed to lock')));
+    const lines = refusal.lines.filter((l) => !l.startsWith('Failed to lock'));
+    if (refusal.code === 'LEASE_HELD') elsewhere.push(lines);
+    else here.push({ lv, lines });
   }
-  if (refused === 0) return;
-  if (refused > MAX_NAMED_ACTIVE_LVS) lines.push(`... and ${refused - MAX_NAMED_ACTIVE_LVS} more active LVs.`);
-  throw new LvmCommandError(code, [...lines, `Volume group "${read.name}" not removed`]);
+  if (elsewhere.length > 0) throw activeLvsRefusal(read, 'LEASE_HELD', elsewhere);
+  return here;
+}
+
+/** vgremove's refusal naming the active LVs (at most MAX_NAMED_ACTIVE_LVS, the rest counted). */
+export function activeLvsRefusal(read: VgRead, code: string, found: readonly string[][]): LvmCommandError {
+  const lines = found.slice(0, MAX_NAMED_ACTIVE_LVS).flat();
+  if (found.length > MAX_NAMED_ACTIVE_LVS)
+    lines.push(`... and ${found.length - MAX_NAMED_ACTIVE_LVS} more active LVs.`);
+  return new LvmCommandError(code, [...lines, `Volume group "${read.name}" not removed`]);
 }
 
 /** lvremove in a shared VG, before the commit: the LV must not be active (its lease held) anywhere. */
