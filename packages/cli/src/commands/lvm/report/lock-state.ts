@@ -46,24 +46,17 @@ function key(lockspace: string, resource: string): string {
 }
 
 /** The daemon's activations on this host (lockspace + LV UUID -> mode), or undefined when it does not answer. */
-async function localActivations(): Promise<Map<string, LeaseMode> | undefined> {
-  let client: LeaseholdClient;
-  try {
-    client = await LeaseholdClient.connect({ socketPath: defaultSocketPath(), name: 'leasehold-lvs' });
-  } catch {
-    return undefined;
-  }
+async function localActivations(client: LeaseholdClient | undefined): Promise<Map<string, LeaseMode> | undefined> {
+  if (client === undefined) return undefined;
   try {
     const activations = await client.activations();
     return new Map(activations.map((a) => [key(a.lockspace, a.resource), a.mode]));
   } catch {
     return undefined;
-  } finally {
-    client.close();
   }
 }
 
-/** Connects for the holders' liveness (the daemon's host table); undefined when the daemon is down. */
+/** One connection for the command (activations, the holders' liveness); undefined when the daemon is down. */
 async function tryConnect(): Promise<LeaseholdClient | undefined> {
   try {
     return await LeaseholdClient.connect({ socketPath: defaultSocketPath(), name: 'leasehold-lvs' });
@@ -88,8 +81,8 @@ export async function addLockState(rows: readonly ReportRow[], needs: LockStateN
     byVg.set(lv.vgView, list);
   }
   if (byVg.size === 0) return;
-  const local = needs.local ? await localActivations() : undefined;
-  const client = needs.holders ? await tryConnect() : undefined;
+  const client = await tryConnect();
+  const local = needs.local ? await localActivations(client) : undefined;
   try {
     for (const [vg, lvs] of byVg) {
       let reader: VgHolderReader | undefined;
