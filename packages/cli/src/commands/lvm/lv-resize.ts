@@ -9,6 +9,7 @@ import { printLvmOut } from './output.js';
 import { openSession, scanSession, vgForChange, withVgLock, writerIdentity } from './session.js';
 import { parseExtentsArgument, parseSizeArgument, type SizeSign } from './units.js';
 import { lvmCommand } from './run.js';
+import { checkSharedLvChange } from './shared-lv.js';
 
 type ResizeKind = 'lvextend' | 'lvreduce' | 'lvresize';
 
@@ -93,6 +94,8 @@ async function runResize(kind: ResizeKind, words: string[]): Promise<void> {
       ]);
     }
     if (target <= 0) throw new LvmCommandError('BAD_SIZE', [`Unable to reduce ${vgName}/${lvName} below 1 extent.`]);
+    // Shared VG: not while another host has it active (nor a reduce while active shared here).
+    await checkSharedLvChange(read, lv, target < current ? 'reduce' : 'extend');
     if (target > current) {
       allocate(read, lv, target - current, keys);
     } else {

@@ -7,6 +7,7 @@ import { COMMON_OPTIONS, flagCount, hasOption, lastValue, parseLvmArgs, type Opt
 import { LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printReportLines } from './output.js';
 import { buildViews, type ReportViews } from './report/build-views.js';
+import { addLockState, HOLDER_FIELDS, LOCAL_FIELDS } from './report/lock-state.js';
 import { renderReport, selectFields, selectSort, sortRows, type ReportKind } from './report/render.js';
 import type { ReportRow } from './report/views.js';
 import { openSession, scanSession } from './session.js';
@@ -148,6 +149,11 @@ export async function runReport(kind: ReportKind, words: readonly string[]): Pro
       : kind === 'vgs'
         ? vgRows(views, args.positionals)
         : lvRows(views, args.positionals, flagCount(args, 'all') > 0, segments);
+  if (kind === 'lvs') {
+    const names = [...fields.map((f) => f.name), ...sort.map((k) => k.field.name)];
+    const needs = { holders: names.some((n) => HOLDER_FIELDS.has(n)), local: names.some((n) => LOCAL_FIELDS.has(n)) };
+    if (needs.holders || needs.local) await addLockState(selection.rows, needs);
+  }
   const rows = sortRows(selection.rows, sort);
   printReportLines(
     renderReport(kind, fields, rows, {
