@@ -166,8 +166,13 @@ describe('lvextend of an LV active shared on three hosts (loop backend)', () => 
       REFRESH_DEADLINE_MS,
       250,
     );
-    // The same from another host: it is read from the delta leases on disk.
-    expect(await refreshedColumn(hosts[2] as Host)).toBe(`lv1 1:${seqno},2:${seqno},3:${seqno}`);
+    // The same from another host, as lvm lays out a report: it is read from the delta leases on disk.
+    const table = await ok(hosts[2] as Host, ['lvs', '-o', 'lv_name,lv_size,lock_refreshed', LV]);
+    expect(table.split('\n').map((line) => line.trimEnd())).toEqual([
+      '  LV   LSize  Refreshed',
+      `  lv1  16.00m 1:${seqno},2:${seqno},3:${seqno}`,
+      '',
+    ]);
     // Each other daemon ran the refresh itself, once for this seqno (the event arrives several times).
     for (const host of hosts.slice(1)) {
       const activations = await host.daemon.with((client) => client.activations());
