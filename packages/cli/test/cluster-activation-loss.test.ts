@@ -169,9 +169,12 @@ describe('lease loss under an active LV', () => {
     expect(writerExitAt!).toBeLessThanOrEqual(lastRenewal + RENEWAL_FAIL_SECONDS + KILL_SECONDS + LOAD_SLACK_SECONDS);
     // Deactivated on host 1: its link is gone, and status says what happened.
     expect(existsSync(join(c.hostDir('host1'), 'dev', VG, 'lv1'))).toBe(false);
-    const [lost] = activationsOf(c, 'host1');
-    expect(lost).toMatchObject({ lvName: 'lv1', loss: expect.objectContaining({ phase: 'deactivated' }) });
-    expect((lost?.['loss'] as { killedPids: number[] }).killedPids).toHaveLength(1);
+    expect(activationsOf(c, 'host1')).toEqual([
+      expect.objectContaining({
+        lvName: 'lv1',
+        loss: expect.objectContaining({ phase: 'deactivated', killedPids: [expect.any(Number)] }),
+      }),
+    ]);
     // The companion let go only after that, before the watchdog fired: no reset.
     expect(uncleanClose).toBeDefined();
     expect(disarmed).toBeDefined();

@@ -262,6 +262,26 @@ describe('LV activation between two leasehold hosts (loop backend)', () => {
     await ok(host1, ['lvchange', '-an', `${VG}/lv3`]);
   }, 120_000);
 
+  it('bad input: clear lvm-style errors, exit 3 for the command line, 5 for a failure, nothing activated', async () => {
+    const badValue = await lh(host1, ['lvchange', '-axy', `${VG}/lv1`]);
+    expect(badValue.status).toBe(3);
+    expect(badValue.stderr).toContain('Invalid argument for --activate: xy');
+    const noChange = await lh(host1, ['lvchange', `${VG}/lv1`]);
+    expect(noChange.status).toBe(3);
+    const noLv = await lh(host1, ['activate', '-aey', VG]);
+    expect(noLv.status).toBe(3);
+    expect(noLv.stderr).toContain(`"${VG}": Invalid path for Logical Volume.`);
+    const missing = await lh(host1, ['lvchange', '-aey', `${VG}/nosuch`]);
+    expect(missing.status).toBe(5);
+    expect(missing.stderr).toContain(`Failed to find logical volume "${VG}/nosuch"`);
+    const hidden = await lh(host1, ['lvchange', '-aey', `${VG}/lvmlock`]);
+    expect(hidden.status).toBe(5);
+    expect(hidden.stderr).toContain(`Operation not permitted on hidden LV ${VG}/lvmlock.`);
+    const noVg = await lh(host1, ['lvchange', '-aey', 'novg/lv1']);
+    expect(noVg.status).toBe(5);
+    expect(await host1.daemon.with((client) => client.activations())).toEqual([]);
+  }, 60_000);
+
   it('daemon SIGKILL and restart with an LV active: adopted, the device untouched, nobody else could take it', async () => {
     await ok(host1, ['lvchange', '-aey', `${VG}/lv1`]);
     const link = linkOf(host1, 'lv1');

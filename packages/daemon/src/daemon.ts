@@ -93,7 +93,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
     findOpeners: findDeviceOpeners,
     logger,
   });
-  manager.setUsers(new ActivationAwareUsers(leases, activations, activationLoss));
+  kill.setPersistentHandler((lockspace, resources) => activationLoss.onLost(lockspace, resources));
+  manager.setUsers(new ActivationAwareUsers(leases, activations));
   const sharedRefresh = new SharedRefresh({
     activations: (lockspace) => activations.list(lockspace),
     setEvent: (lockspace, hostId, event, data) => manager.setEvent(lockspace, hostId, event, data, 0n, true),
