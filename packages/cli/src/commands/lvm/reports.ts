@@ -6,6 +6,7 @@
 import { COMMON_OPTIONS, flagCount, hasOption, lastValue, parseLvmArgs, type OptionSpec } from './getopt.js';
 import { LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printReportLines } from './output.js';
+import { addRefreshState, REFRESH_FIELDS } from './report/refresh-state.js';
 import { buildViews, type ReportViews } from './report/build-views.js';
 import { addLockState, HOLDER_FIELDS, LOCAL_FIELDS } from './report/lock-state.js';
 import { renderReport, selectFields, selectSort, sortRows, type ReportKind } from './report/render.js';
@@ -138,6 +139,11 @@ export async function runReport(kind: ReportKind, words: readonly string[]): Pro
     kind === 'pvs' ? [] : args.positionals.map((name) => reportedVgName(name)),
   );
   const views = buildViews(result);
+  if (kind === 'lvs' && [...fields, ...sort.map((k) => k.field)].some((f) => REFRESH_FIELDS.has(f.name)))
+    await addRefreshState(
+      views.vgs.flatMap((vg) => vg.lvs),
+      result,
+    );
   const segments =
     kind === 'lvs' &&
     (hasOption(args, 'segments') ||
