@@ -248,10 +248,12 @@ describe('LV activation between two leasehold hosts (loop backend)', () => {
     expect(existsSync(linkOf(host2, 'lv1')) && existsSync(linkOf(host2, 'lv2'))).toBe(true);
     await ok(host2, ['vgchange', '-an', VG]);
 
-    // The last LV grows in place (one segment): the active device follows on --refresh.
+    // The last LV grows in place (one segment): lvextend refreshes the active device itself
+    // (shared-extend.test.ts covers the other hosts), and --refresh again changes nothing.
     await ok(host1, ['lvcreate', '-n', 'lv3', '-L', '4m', VG]);
-    await ok(host1, ['lvextend', '-L', '+4m', `${VG}/lv3`]);
     expect(blockSizeBytes(realpathSync(linkOf(host1, 'lv3')))).toBe(4 * MIB);
+    await ok(host1, ['lvextend', '-L', '+4m', `${VG}/lv3`]);
+    expect(blockSizeBytes(realpathSync(linkOf(host1, 'lv3')))).toBe(8 * MIB);
     await ok(host1, ['lvchange', '--refresh', `${VG}/lv3`]);
     expect(blockSizeBytes(realpathSync(linkOf(host1, 'lv3')))).toBe(8 * MIB);
     expect((await host1.daemon.with((client) => client.activations())).find((a) => a.lvName === 'lv3')).toMatchObject({
@@ -259,6 +261,26 @@ describe('LV activation between two leasehold hosts (loop backend)', () => {
     });
     await ok(host1, ['lvchange', '-an', `${VG}/lv3`]);
   }, 120_000);
+
+  it('bad input: clear lvm-style errors, exit 3 for the command line, 5 for a failure, nothing activated', async () => {
+    const badValue = await lh(host1, ['lvchange', '-axy', `${VG}/lv1`]);
+    expect(badValue.status).toBe(3);
+    expect(badValue.stderr).toContain('Invalid argument for --activate: xy');
+    const noChange = await lh(host1, ['lvchange', `${VG}/lv1`]);
+    expect(noChange.status).toBe(3);
+    const noLv = await lh(host1, ['activate', '-aey', VG]);
+    expect(noLv.status).toBe(3);
+    expect(noLv.stderr).toContain(`"${VG}": Invalid path for Logical Volume.`);
+    const missing = await lh(host1, ['lvchange', '-aey', `${VG}/nosuch`]);
+    expect(missing.status).toBe(5);
+    expect(missing.stderr).toContain(`Failed to find logical volume "${VG}/nosuch"`);
+    const hidden = await lh(host1, ['lvchange', '-aey', `${VG}/lvmlock`]);
+    expect(hidden.status).toBe(5);
+    expect(hidden.stderr).toContain(`Operation not permitted on hidden LV ${VG}/lvmlock.`);
+    const noVg = await lh(host1, ['lvchange', '-aey', 'novg/lv1']);
+    expect(noVg.status).toBe(5);
+    expect(await host1.daemon.with((client) => client.activations())).toEqual([]);
+  }, 60_000);
 
   it('daemon SIGKILL and restart with an LV active: adopted, the device untouched, nobody else could take it', async () => {
     await ok(host1, ['lvchange', '-aey', `${VG}/lv1`]);

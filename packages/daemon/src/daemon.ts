@@ -16,6 +16,7 @@ import { ActivationLossHandler } from './activations/activation-loss.js';
 import { ActivationRegistry } from './activations/activation-registry.js';
 import { ActivationAwareUsers } from './activations/activation-users.js';
 import { chooseBackend, findDeviceOpeners } from './activations/backend-choice.js';
+import { defaultRefreshCommand, runCommand, SharedRefresh } from './activations/shared-refresh.js';
 import type { Server, Socket } from 'node:net';
 import { ClientRegistry } from './clients/client-registry.js';
 import { readBootId } from './clients/proc.js';
@@ -92,7 +93,18 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
     findOpeners: findDeviceOpeners,
     logger,
   });
-  manager.setUsers(new ActivationAwareUsers(leases, activations, activationLoss));
+  kill.setPersistentHandler((lockspace, resources) => activationLoss.onLost(lockspace, resources));
+  manager.setUsers(new ActivationAwareUsers(leases, activations));
+  const sharedRefresh = new SharedRefresh({
+    activations: (lockspace) => activations.list(lockspace),
+    setEvent: (lockspace, hostId, event, data) => manager.setEvent(lockspace, hostId, event, data, 0n, true),
+    command: config.refreshCommand ?? defaultRefreshCommand(),
+    env: { LEASEHOLD_SOCKET: config.socketPath },
+    run: runCommand,
+    logger,
+    onRefreshed: (lockspace, details) => db.addHistory('shared_refresh', { lockspace, details }),
+  });
+  manager.onEvent((lockspace, event) => sharedRefresh.onEvent(lockspace, event));
   const clients = new ClientRegistry(watch, (client) => {
     logger.debug({ clientPid: client.pid }, 'client process exited');
   });

@@ -13,7 +13,7 @@
  */
 import { assertNever, chooseHostId, MAX_LOCKSPACES, SLOT_TAKEN_CODES } from '@leasehold/host-core';
 import { classifyError } from '@leasehold/errors';
-import { idRenewalFailSeconds, type Logger } from '@leasehold/lease';
+import { idRenewalFailSeconds, type DeltaEvent, type Logger } from '@leasehold/lease';
 import type { HostIdMap } from '../config/host-id-conf.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { killCommandFor } from '../config/daemon-config.js';
@@ -63,6 +63,8 @@ export class LockspaceManager {
   private readonly resources: ResourceLanes;
   private users!: LockspaceUsers;
   private closing = false;
+  /** Told of each delta-lease event received (shared extend's refresh, activations/shared-refresh.ts). */
+  private eventListener: ((lockspace: string, event: DeltaEvent) => void) | undefined;
 
   constructor(private readonly deps: LockspaceManagerDeps) {
     this.renewal = new RenewalLanes(
@@ -99,6 +101,10 @@ export class LockspaceManager {
 
   setUsers(users: LockspaceUsers): void {
     this.users = users;
+  }
+
+  onEvent(listener: (lockspace: string, event: DeltaEvent) => void): void {
+    this.eventListener = listener;
   }
 
   get(name: string): Lockspace | undefined {
@@ -625,6 +631,7 @@ export class LockspaceManager {
         return;
       case 'event':
         ls.addEvent(note.event);
+        if (ls.state === 'joined') this.eventListener?.(ls.name, note.event);
         return;
       case 'ping':
         if (ls.state === 'joined') this.users.onPings(ls.name, [note.fromHostId]);

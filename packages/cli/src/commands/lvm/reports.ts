@@ -6,6 +6,7 @@
 import { COMMON_OPTIONS, flagCount, hasOption, lastValue, parseLvmArgs, type OptionSpec } from './getopt.js';
 import { LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printReportLines } from './output.js';
+import { addRefreshState, REFRESH_FIELDS } from './report/refresh-state.js';
 import { buildViews, type ReportViews } from './report/build-views.js';
 import { renderReport, selectFields, selectSort, sortRows, type ReportKind } from './report/render.js';
 import type { ReportRow } from './report/views.js';
@@ -125,6 +126,11 @@ export async function runReport(kind: ReportKind, words: readonly string[]): Pro
   const session = openSession(kind, words, args);
   const result = await scanSession(session);
   const views = buildViews(result);
+  if (kind === 'lvs' && [...fields, ...sort.map((k) => k.field)].some((f) => REFRESH_FIELDS.has(f.name)))
+    await addRefreshState(
+      views.vgs.flatMap((vg) => vg.lvs),
+      result,
+    );
   const segments =
     kind === 'lvs' &&
     (hasOption(args, 'segments') ||

@@ -5,6 +5,7 @@
  */
 import { formatUuid, isLvVisible, isVgShared, SECTOR_SIZE_BYTES } from '@leasehold/lvm-format';
 import { lvAttr, pvAttr, vgAttr } from './attrs.js';
+import { refreshedText } from './refresh-state.js';
 import type { LvView, PvView, ReportRow, SegView, VgView } from './views.js';
 
 /** A size in bytes; printed in the command's units. */
@@ -222,6 +223,8 @@ const DEFS: Def[] = [
     (r) => (lvOf(r).lv.status.includes('WRITE') ? 'writeable' : 'read-only'),
   ],
   ['lv_attr', 'Attr', 0, 'lv', false, (r) => lvAttr(lvOf(r))],
+  // leasehold's own: the seqno each holder refreshed to after a shared extend (refresh-state.ts).
+  ['lv_lock_refreshed', 'Refreshed', 0, 'lv', false, (r) => refreshedText(lvOf(r))],
   // ---- segment fields (an lvs with any of them prints one row per segment) ----
   ['segtype', 'Type', 0, 'seg', false, (r) => segType(segOf(r))],
   ['stripes', '#Str', 0, 'seg', true, (r) => segOf(r)?.seg.stripes.length ?? 0],
