@@ -132,24 +132,30 @@ say "Shared activation (-asy, the lease SH) on both hosts, e.g. for a cluster fi
 on host1 leasehold lvchange -asy "$VG/$LV"
 on host2 leasehold lvchange -asy "$VG/$LV"
 
-say "host1 extends the LV while it is active on both."
+say "host1 extends the LV while it is active on both (lvmlockd cannot). The commit tells the other" \
+  "holders through an event in host1's delta lease; host2's daemon refreshes its device by itself and" \
+  "answers the same way. No command is run on host2."
 on host1 leasehold lvextend -L +8m "$VG/$LV"
+extended_at=$(now)
 # Each host's device is a loop device of the kernel: its size is read from here, without entering the host.
 size_on() { blockdev --getsize64 "$cluster/$1/dev/$VG/$LV"; }
 want=$((24 * 1024 * 1024))
-for _ in $(seq 1 10); do
+for _ in $(seq 1 60); do
   if [ "$(size_on host1)" = "$want" ] && [ "$(size_on host2)" = "$want" ]; then break; fi
   sleep 0.5
 done
-if [ "$(size_on host1)" != "$want" ] || [ "$(size_on host2)" != "$want" ]; then
-  say "The hosts' devices still have the old size: this leasehold does not yet tell the other holders" \
-    "(shared extend), so each host refreshes its device itself."
-  on host1 leasehold lvchange --refresh "$VG/$LV"
-  on host2 leasehold lvchange --refresh "$VG/$LV"
-fi
 for host in host1 host2; do echo "$host's $cluster/$host/dev/$VG/$LV: $(size_on "$host") bytes"; done
 [ "$(size_on host1)" = "$want" ] && [ "$(size_on host2)" = "$want" ] || die "the hosts do not both see 24 MiB"
-on host2 leasehold lvs "$VG"
+printf 'both at the new size %.1f s after the commit\n' "$(awk -v a="$(now)" -v b="$extended_at" 'BEGIN { print a - b }')"
+say "lvs reads from the disk which holder has refreshed to which VG seqno (host_id:seqno)."
+# host2's answer is in its delta lease from its next renewal on (every 2 x io_timeout).
+for _ in $(seq 1 10); do
+  report=$(in_host host2 leasehold lvs -o lv_name,lv_size,lock_refreshed "$VG/$LV")
+  if [[ $report =~ [[:space:]]1:([0-9]+),2:([0-9]+) ]] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]; then break; fi
+  sleep 1
+done
+echo "host2$ leasehold lvs -o lv_name,lv_size,lock_refreshed $VG/$LV"
+echo "$report"
 
 say "Fencing. host2 lets go, host1 converts its SH activation to EX in place and writes to the LV." \
   "Then the whole of host1 freezes (SIGSTOP of every process: a hung kernel, a paused VM), and its lease" \

@@ -1,7 +1,7 @@
 /**
  * The README's demo (`npm run demo` = build + scripts/demo.sh) keeps showing what it says: run for
  * real (root, the emulated cluster, loop devices, the real lvm), its key lines checked:
- * the refusal naming host1, both hosts seeing the extended LV, refusals while host1 is frozen and the
+ * the refusal naming host1, both hosts seeing the extended LV by themselves, refusals while host1 is frozen and the
  * takeover after the deadline with host1 reset before it, host1's bytes read on host2, the real lvs
  * reading the VG, and nothing left behind. The timeline helper it uses is checked on planted logs.
  */
@@ -68,8 +68,16 @@ describe('npm run demo (scripts/demo.sh)', () => {
       expect(refusal).toMatch(/held by host_id 1 "host1" \(EX, LIVE, last renewal [\d.]+ s ago\)/);
       expect(refusal).toContain('(exit status 5)');
 
+      // Shared extend: both devices at the new size with no command run on host2, and lvs shows both
+      // holders refreshed to the same VG seqno.
+      const extend = section(output, '# host1 extends the LV');
       for (const host of ['host1', 'host2'])
-        expect(output).toMatch(new RegExp(`^${host}'s \\S+/${host}/dev/demovg/lv1: ${24 * MIB} bytes$`, 'm'));
+        expect(extend).toMatch(new RegExp(`^${host}'s \\S+/${host}/dev/demovg/lv1: ${24 * MIB} bytes$`, 'm'));
+      expect(extend).toMatch(/^both at the new size [\d.]+ s after the commit$/m);
+      expect(extend).not.toContain('host2$');
+      const refreshed = /^ +lv1 +24\.00m +1:(\d+),2:(\d+) *$/m.exec(section(output, '# lvs reads from the disk'));
+      expect(refreshed?.[1]).toBeDefined();
+      expect(refreshed?.[2]).toBe(refreshed?.[1]);
 
       // Refused while host1 is frozen (it still holds the lease), then activated.
       const attempts = [
