@@ -38,11 +38,11 @@ function runDemo(): Promise<{ code: number | null; output: string }> {
   });
 }
 
-/** The text from the line that starts with `marker` to the next `# ` narration line. */
+/** The text from `marker` to the next narration (a blank line, then `# ` lines). */
 function section(output: string, marker: string): string {
   const start = output.indexOf(marker);
   if (start === -1) throw new Error(`the demo printed no "${marker}":\n${output}`);
-  const end = output.indexOf('\n# ', start + marker.length);
+  const end = output.indexOf('\n\n# ', start + marker.length);
   return output.slice(start, end === -1 ? undefined : end);
 }
 
