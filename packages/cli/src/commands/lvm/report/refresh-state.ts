@@ -110,22 +110,25 @@ function format(ids: number[], hosts: Map<number, DeltaHost>): string {
 
 /** Reads the refresh state of the LVs of shared VGs among `lvs` (one read of each VG's lockspace). */
 export async function addRefreshState(lvs: readonly LvView[], result: VgScanResult): Promise<void> {
+  const reads = new Map(result.vgs.map((read) => [read.vg, read]));
   const byVg = new Map<VgRead, LvView[]>();
   for (const lv of lvs) {
-    if (texts.has(lv)) continue;
     const vg = lv.vgView.vg;
-    if (!isVgShared(vg) || vg.lockType !== SANLOCK_LOCK_TYPE || lv.lv.lockArgs === undefined) continue;
-    const read = result.vgs.find((r) => r.vg === vg);
-    if (read === undefined || lv.lv.name === lockLvNameOf(vg)) continue;
-    const list = byVg.get(read) ?? [];
-    if (!list.includes(lv)) list.push(lv);
-    byVg.set(read, list);
+    const read = reads.get(vg);
+    if (read === undefined || texts.has(lv) || lv.lv.lockArgs === undefined) continue;
+    if (!isVgShared(vg) || vg.lockType !== SANLOCK_LOCK_TYPE) continue;
+    const list = byVg.get(read);
+    if (list === undefined) byVg.set(read, [lv]);
+    else list.push(lv);
   }
   for (const [read, ofVg] of byVg) {
     try {
       const location = lockLvLocation(read);
+      const lockLvName = lockLvNameOf(read.vg);
       const hosts = await deltaHosts(location);
-      for (const lv of ofVg) texts.set(lv, format(await holderIds(location, lv, hosts), hosts));
+      for (const lv of ofVg) {
+        if (lv.lv.name !== lockLvName) texts.set(lv, format(await holderIds(location, lv, hosts), hosts));
+      }
     } catch (error) {
       const message = error instanceof LvmCommandError ? error.lines.join(' ') : String(error);
       printLvmLines([`WARNING: VG ${read.vg.name}: lock_refreshed not read: ${message}`]);
