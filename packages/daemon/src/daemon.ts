@@ -70,7 +70,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
   const kill = new KillAction(watch, logger, (lockspace) => manager.onClean(lockspace));
   manager = new LockspaceManager({ config, hostName, db, hostIds, watchdog, kill, logger });
   const leases = new LeaseRegistry(manager, db, watch, config, logger);
-  manager.setUsers(leases);
+  manager.subscribe(leases);
   const clients = new ClientRegistry(watch, (client) => {
     logger.debug({ clientPid: client.pid }, 'client process exited');
   });

@@ -776,7 +776,11 @@ export class HostCore {
       this.leases.remove(record);
     }
     this.state({ type: 'put_lockspace', row: this.row(ls, ls.state.kind === 'lost' ? ls.state.facts : undefined) });
-    this.log('error', ls.name, `LEASE LOST: ${error.code} ${error.message}; stopping every user of its leases`);
+    this.log(
+      'error',
+      ls.name,
+      `LEASE LOST in lockspace ${ls.name}: ${error.message}; stopping every user of its leases`,
+    );
     const unique = uniqueHolders(holders);
     if (unique.length === 0) {
       this.clean(ls.name);
