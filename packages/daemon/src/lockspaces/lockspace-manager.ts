@@ -873,6 +873,10 @@ export class LockspaceManager {
 
   /** A join the core no longer waits for has ended: what it got is given up, its slot freed. */
   private staleJoinSettled(name: string, lane: RenewalLane | undefined, joined: boolean): void {
+    this.deps.logger.info(
+      { lockspace: name, joined },
+      'the join of a cancelled start has ended: its result is given up',
+    );
     // A new start of the lockspace owns the slot now: leave it alone.
     if (this.joins.has(name) || this.core.lockspace(name)?.kind === 'joined') return;
     if (joined) lane?.send({ type: 'abandon', lockspace: name, reason: 'the start was cancelled' });
