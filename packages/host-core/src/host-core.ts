@@ -555,10 +555,21 @@ export class HostCore {
     this.finishStop(ls, { code: 'LOCKSPACE_STOPPING', message: `lockspace ${ls.name} was stopped while starting` });
   }
 
+  /**
+   * The start was cancelled by the daemon's shutdown alone (no lockstop asked for it): its row stays,
+   * and the next daemon starts it again, as it does a joined lockspace left at shutdown.
+   */
+  private onlyShutdown(ls: LockspaceMachine): boolean {
+    return this.closing && ls.stopWaiters.length === 0;
+  }
+
   /** A cancelled start whose lane holds the delta lease: give it back (bounded). */
   private stopAfterCancelledJoin(ls: LockspaceMachine): void {
     this.watchdog({ type: 'remove', name: ls.name });
-    ls.becomeStopping(this.nowSeconds + LEAVE_TIMEOUT_IO_TIMEOUTS * this.config.ioTimeoutSeconds, false);
+    ls.becomeStopping(
+      this.nowSeconds + LEAVE_TIMEOUT_IO_TIMEOUTS * this.config.ioTimeoutSeconds,
+      this.onlyShutdown(ls),
+    );
     this.lane({ type: 'leave', name: ls.name });
   }
 
@@ -687,7 +698,8 @@ export class HostCore {
 
   private finishStop(ls: LockspaceMachine, startError: CoreError | undefined): void {
     const state = ls.state;
-    const keepRow = state.kind === 'stopping' && state.keepRow;
+    const keepRow =
+      (state.kind === 'stopping' && state.keepRow) || (state.kind === 'starting' && this.onlyShutdown(ls));
     ls.becomeStopped(undefined);
     if (this.lockspaces.get(ls.name) === ls) this.lockspaces.delete(ls.name);
     if (keepRow)

@@ -398,8 +398,8 @@ export class LockspaceManager {
   }
 
   /**
-   * Steps the core at once (also inside another step's actions) and returns the reply to the request
-   * it makes, if the core answered it in this step.
+   * Steps the core at once with a lease event (also inside another step's actions) and returns the
+   * reply to the request it makes, if the core answered it in this step.
    */
   private stepForReply(event: (reqId: number) => HostEvent): Reply | undefined {
     const reqId = this.nextReqId++;
@@ -407,7 +407,8 @@ export class LockspaceManager {
     this.replyWaiters.set(reqId, (answer) => {
       reply = answer;
     });
-    this.run(event(reqId));
+    // Lease events change no lockspace's state: nothing to observe, only actions to execute.
+    for (const action of this.core.step(event(reqId))) this.execute(action);
     // Answered later (an acquire's or release's result): nobody waits for that reply.
     this.replyWaiters.set(reqId, () => undefined);
     if (reply !== undefined) this.replyWaiters.delete(reqId);
