@@ -7,8 +7,9 @@
  * after the last renewal, even when a lane hung in a syscall says nothing), what a lockstop does, when
  * a bounded leave is given up, who is killed after a loss and when a start waits for holders of an
  * older generation. The simulator runs the same core. This class only executes the actions: lane
- * commands on the worker threads, watchdog messages, state rows in SQLite, kills through KillAction,
- * logs, replies to the requests waiting, and the one timer the core asks for (`wake`). What comes
+ * commands on the worker threads (renewal-executor.ts), watchdog messages, state rows in SQLite, kills
+ * through KillAction, logs, replies to the requests waiting, and the one timer the core asks for
+ * (`wake`, wake-timer.ts). What comes
  * back (a join or renewal result, an acknowledgement, a timer, a finished kill) goes in as an event.
  *
  * The resource leases are the LeaseRegistry's to acquire and release (it has the I/O details the core
@@ -20,7 +21,6 @@
 import {
   assertNever,
   HostCore,
-  RESUME_MARGIN_IO_TIMEOUTS,
   type CoreError,
   type Holder as CoreHolder,
   type HostAction,
@@ -34,29 +34,25 @@ import {
   type StateChange,
   type WatchdogMessage,
 } from '@leasehold/host-core';
-import { classifyError } from '@leasehold/errors';
 import type { Logger } from '@leasehold/lease';
 import type { HostIdMap } from '../config/host-id-conf.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { killCommandFor } from '../config/daemon-config.js';
 import type { KillAction } from '../leases/kill-action.js';
 import { describeHolderText, type Holder } from '../leases/holder.js';
-import type { JoinedReply, RenewalNote, ResourceNote, SlotsReply } from '../lanes/lane-messages.js';
-import { LaneFailure, type WithoutReqId } from '../lanes/lane.js';
-import type { RenewalCommand } from '../lanes/lane-messages.js';
+import type { ResourceNote } from '../lanes/lane-messages.js';
 import type { ResourceLane } from '../lanes/lane-pool.js';
-import { RenewalLanes, type RenewalLane } from '../lanes/renewal-lanes.js';
 import { DaemonError, type WireError } from '@leasehold/protocol';
 import type { LockspaceInfo, LockstartRequest, LockstopResult, ProgressInfo } from '@leasehold/protocol';
 import type { StateDb, StoredLease } from '../state/state-db.js';
 import { monotonicClock, monotonicSeconds } from '../util/monotonic.js';
-import { jsonSafe } from '../util/wire.js';
 import type { WatchdogLink } from '../watchdog/watchdog-link.js';
-import { pickHostIdAndJoin } from './host-id-picker.js';
-import { Lockspace, MovedError } from './lockspace.js';
+import { Lockspace } from './lockspace.js';
 import type { LockspaceUsers } from './lockspace-users.js';
-import { ResourceAttachments, type DistributiveOmit, type ResourceCall } from './resource-attachments.js';
+import { ResourceAttachments, type ResourceCall } from './resource-attachments.js';
+import { RenewalExecutor } from './renewal-executor.js';
 import { WakeTimer } from './wake-timer.js';
+import { wireErrorOf } from './wire-error.js';
 
 export { RESOURCE_LANE_IDLE_MS } from './resource-attachments.js';
 
@@ -70,28 +66,19 @@ export interface LockspaceManagerDeps {
   logger: Logger;
 }
 
-/** A join, pick or resume in flight on a renewal lane (one per lockspace). */
-interface PendingJoin {
-  token: number;
-  command: Extract<LaneCommand, { type: 'join' | 'pick_and_join' | 'resume' }>;
-}
-
 export class LockspaceManager {
   private readonly core: HostCore;
   private readonly views = new Map<string, Lockspace>();
-  private readonly renewal: RenewalLanes;
+  private readonly renewals: RenewalExecutor;
   private readonly resources: ResourceAttachments;
   private readonly wake: WakeTimer;
   private readonly listeners = new Set<LockspaceUsers>();
   private readonly replyWaiters = new Map<number, (reply: Reply) => void>();
-  private readonly joins = new Map<string, PendingJoin>();
-  private readonly leaves = new Map<string, number>();
   /** Lease rows recorded before a restart, by lockspace: adopted when the core resumes it. */
   private readonly recorded = new Map<string, StoredLease[]>();
   private readonly queue: HostEvent[] = [];
   private draining = false;
   private nextReqId = 1;
-  private nextToken = 1;
   private closing = false;
   private whenNoneStopping: (() => void) | undefined;
 
@@ -102,32 +89,17 @@ export class LockspaceManager {
       killGraceSeconds: deps.config.killGraceSeconds,
     });
     this.wake = new WakeTimer(monotonicClock, () => this.feed({ type: 'expiry_tick' }));
-    this.renewal = new RenewalLanes(
-      deps.logger,
-      deps.config.testFaultDir,
-      deps.config.logLevel,
-      {
-        onNote: (lane, note) => this.onRenewalNote(lane, note),
-        onMoved: (names) => this.onMoved(names),
-        onLaneExit: (names, error) => {
-          for (const name of names) {
-            if (this.core.lockspace(name)?.kind !== 'joined') continue;
-            this.feed({
-              type: 'renewal_result',
-              name,
-              result: {
-                ok: false,
-                error: {
-                  code: 'LANE_FAILED',
-                  message: `the renewal lane of ${name} stopped${error ? `: ${error.message}` : ''}`,
-                },
-              },
-            });
-          }
-        },
+    this.renewals = new RenewalExecutor(deps.config, deps.hostName, deps.logger, {
+      feed: (event) => this.feed(event),
+      view: (name) => this.views.get(name),
+      kindOf: (name) => this.core.lockspace(name)?.kind,
+      detachResources: (ls, reason) => this.resources.detach(ls, reason),
+      renewed: (ls, lastRenewalSeconds, hosts) =>
+        this.resources.laneOf(ls.name)?.send({ type: 'renewed', lockspace: ls.name, lastRenewalSeconds, hosts }),
+      pinged: (name, fromHostIds) => {
+        for (const users of this.listeners) users.onPings(name, fromHostIds);
       },
-      deps.config.lanes === 'per-device',
-    );
+    });
     this.resources = new ResourceAttachments(
       deps.config,
       deps.hostName,
@@ -192,7 +164,7 @@ export class LockspaceManager {
   }
 
   laneCounts(): { renewal: number; resource: number } {
-    return { ...this.renewal.counts(), resource: this.resources.count() };
+    return { renewal: this.renewals.count(), resource: this.resources.count() };
   }
 
   // -------------------------------------------------------------------------------- lockstart
@@ -308,7 +280,7 @@ export class LockspaceManager {
     // The core bounds every leave (a hung device): this ends.
     await allLeft;
     this.wake.close();
-    this.renewal.terminateAll();
+    this.renewals.terminateAll();
     this.resources.terminateAll();
   }
 
@@ -373,7 +345,7 @@ export class LockspaceManager {
     replace: boolean,
   ): Promise<void> {
     this.requireUsable(name);
-    const lane = this.renewal.laneOf(name);
+    const lane = this.renewals.laneOf(name);
     if (lane === undefined) throw new DaemonError('LOCKSPACE_LOST', `lockspace ${name} has no renewal lane`);
     await lane.call({ type: 'set_event', lockspace: name, hostId, event, data, generation, replace });
   }
@@ -716,328 +688,13 @@ export class LockspaceManager {
 
   private laneCommand(command: LaneCommand): void {
     switch (command.type) {
-      case 'join':
-      case 'pick_and_join':
-      case 'resume':
-        this.startJoin(command);
-        return;
-      case 'cancel_join':
-        this.cancelJoin(command.name);
-        return;
-      case 'leave':
-        this.leave(command.name);
-        return;
-      case 'abandon':
-        this.abandon(command.name);
-        return;
       case 'acquire':
       case 'release':
       case 'clean_intent':
         // The registry performs these itself (it asked the core first, through the lease* methods).
         return;
       default:
-        assertNever(command, 'lane command');
-    }
-  }
-
-  private startJoin(command: PendingJoin['command']): void {
-    const name = command.name;
-    const ls = this.views.get(name);
-    if (ls === undefined) return;
-    const pending: PendingJoin = { token: this.nextToken++, command };
-    this.joins.set(name, pending);
-    const current = (): boolean => this.joins.get(name) === pending;
-    const lane = (): RenewalLane | undefined => this.renewal.laneOf(name);
-    let work: Promise<JoinedReply>;
-    try {
-      work = this.joinWork(ls, command, current);
-    } catch (error) {
-      work = Promise.reject(error);
-    }
-    const usedLane = lane();
-    work.then(
-      (joined) => {
-        if (!current()) {
-          this.staleJoinSettled(name, usedLane, true);
-          return;
-        }
-        this.joins.delete(name);
-        ls.geometry = joined.geometry;
-        if (ls.hosts.length === 0) ls.hosts = joined.hosts;
-        this.feed({
-          type: 'join_result',
-          name,
-          result: {
-            ok: true,
-            facts: {
-              hostId: joined.hostId,
-              generation: joined.generation,
-              lastRenewalSeconds: joined.lastRenewalSeconds,
-            },
-          },
-        });
-      },
-      (error: unknown) => {
-        if (!current()) {
-          this.staleJoinSettled(name, usedLane, false);
-          return;
-        }
-        if (error instanceof MovedError) {
-          // The lane stalled on another device meanwhile: the same command again on a new lane (a
-          // join that already wrote finds our own name there and takes the fast reacquire).
-          this.deps.logger.info(
-            { lockspace: name },
-            'renewal lane stalled during the start: starting again on another lane',
-          );
-          this.startJoin(command);
-          return;
-        }
-        this.joins.delete(name);
-        const wire = wireErrorOf(error);
-        if (command.type === 'resume')
-          this.deps.logger.warn(
-            { lockspace: name, hostId: command.hostId, err: wire },
-            'cannot resume the delta lease; joining again',
-          );
-        this.renewal.leave(name);
-        this.feed({ type: 'join_result', name, result: { ok: false, error: coreError(wire) } });
-      },
-    );
-  }
-
-  private joinWork(ls: Lockspace, command: PendingJoin['command'], current: () => boolean): Promise<JoinedReply> {
-    const { hostName, logger } = this.deps;
-    const joinWith = (hostId: number, onlyIfFree: boolean, giveUpWhenRenewed: boolean): Promise<JoinedReply> => {
-      ls.hostId = hostId;
-      ls.progress('acquire-host-id', `acquiring host_id ${hostId}`, 2 * ls.ioTimeoutSeconds);
-      return this.callRenewal<JoinedReply>(ls, {
-        type: 'join',
-        config: ls.deltaConfig(hostId, hostName),
-        path: ls.path,
-        onlyIfFree,
-        giveUpWhenRenewed,
-      });
-    };
-    switch (command.type) {
-      case 'resume':
-        ls.progress('resume', `resuming host_id ${command.hostId} generation ${command.generation}`);
-        return this.callRenewal<JoinedReply>(ls, {
-          type: 'resume',
-          config: ls.deltaConfig(command.hostId, hostName),
-          path: ls.path,
-          generation: command.generation,
-          // Enough of the 8N window must be left to renew before the deadline.
-          minimumRemainingSeconds: RESUME_MARGIN_IO_TIMEOUTS * ls.ioTimeoutSeconds,
-        });
-      case 'join':
-        return joinWith(command.hostId, command.onlyIfFree, false);
-      case 'pick_and_join':
-        ls.progress('pick-host-id', 'choosing a free host_id');
-        return pickHostIdAndJoin(
-          {
-            readSlots: () =>
-              this.callRenewal<SlotsReply>(ls, {
-                type: 'read_slots',
-                lockspace: ls.name,
-                path: ls.path,
-                offsetBytes: ls.offsetBytes,
-              }),
-            // auto: a held slot is waited on only while its owner is silent, never once it is seen renewing.
-            join: (hostId, onlyIfFree) => joinWith(hostId, onlyIfFree, true),
-            progress: (message) => ls.progress('pick-host-id', message),
-            cancelled: () => !current(),
-          },
-          hostName,
-          logger,
-        );
-      default:
-        return assertNever(command, 'join command');
-    }
-  }
-
-  /**
-   * lockstop (or shutdown) during a join: the lane is told to stop it, and the core gets its answer
-   * now. A join on a dead device sits in a syscall and could answer never; its late result is
-   * dropped (staleJoinSettled), and its slot stays fenced to it until then.
-   */
-  private cancelJoin(name: string): void {
-    const pending = this.joins.get(name);
-    if (pending === undefined) return;
-    this.joins.delete(name);
-    this.renewal.laneOf(name)?.send({ type: 'cancel_join', lockspace: name });
-    this.feed({
-      type: 'join_result',
-      name,
-      result: { ok: false, error: { code: 'CANCELLED', message: `the start of lockspace ${name} was cancelled` } },
-    });
-  }
-
-  /** A join the core no longer waits for has ended: what it got is given up, its slot freed. */
-  private staleJoinSettled(name: string, lane: RenewalLane | undefined, joined: boolean): void {
-    this.deps.logger.info(
-      { lockspace: name, joined },
-      'the join of a cancelled start has ended: its result is given up',
-    );
-    // A new start of the lockspace owns the slot now: leave it alone.
-    if (this.joins.has(name) || this.core.lockspace(name)?.kind === 'joined') return;
-    if (joined) lane?.send({ type: 'abandon', lockspace: name, reason: 'the start was cancelled' });
-    if (this.renewal.laneOf(name) === lane) this.renewal.leave(name);
-  }
-
-  /** Gives our delta lease back; the core bounds the wait (then abandons) and ignores a late answer. */
-  private leave(name: string): void {
-    const ls = this.views.get(name);
-    if (ls !== undefined) this.resources.detach(ls, 'lockstop');
-    const lane = this.renewal.laneOf(name);
-    if (lane === undefined || ls === undefined) {
-      this.renewal.leave(name);
-      this.feed({ type: 'leave_done', name });
-      return;
-    }
-    const token = this.nextToken++;
-    this.leaves.set(name, token);
-    Promise.race([lane.call({ type: 'leave', lockspace: name }), ls.whenMoved(ls.laneEpoch)])
-      .catch((error: unknown) =>
-        this.deps.logger.warn(
-          { lockspace: name, err: wireErrorOf(error) },
-          'releasing the delta lease failed (it expires by itself)',
-        ),
-      )
-      .finally(() => {
-        if (this.leaves.get(name) !== token) return;
-        this.leaves.delete(name);
-        this.renewal.leave(name);
-        this.feed({ type: 'leave_done', name });
-      });
-  }
-
-  /** Nothing more is written for the lockspace (lost, or a leave that did not complete in time). */
-  private abandon(name: string): void {
-    this.leaves.delete(name);
-    const ls = this.views.get(name);
-    if (ls !== undefined) this.resources.detach(ls, ls.core.kind === 'lost' ? 'lease lost' : 'abandoned');
-    const reason = ls?.core.state.kind === 'lost' ? ls.core.state.error.message : 'the daemon gave the lease up';
-    this.renewal.laneOf(name)?.send({ type: 'abandon', lockspace: name, reason });
-    this.renewal.leave(name);
-  }
-
-  /** A command that needs the lockspace's slot, on its current renewal lane; MovedError if it moves meanwhile. */
-  private callRenewal<T>(
-    ls: Lockspace,
-    command: DistributiveOmit<WithoutReqId<Extract<RenewalCommand, { slot: number }>>, 'slot'>,
-  ): Promise<T> {
-    const epoch = ls.laneEpoch;
-    const { lane, slot } = this.renewal.place(ls.name, ls.path);
-    const call = lane.call<T>({ ...command, slot } as WithoutReqId<Extract<RenewalCommand, { reqId: number }>>);
-    return Promise.race([call, ls.whenMoved(epoch)]);
-  }
-
-  // ------------------------------------------------------------------------- lane notifications
-
-  private onRenewalNote(lane: RenewalLane, note: RenewalNote): void {
-    if (note.type === 'log') return;
-    const ls = this.views.get(note.lockspace);
-    // Notes from a lane the lockspace was moved away from are stale.
-    if (ls === undefined || this.renewal.laneOf(ls.name) !== lane) return;
-    switch (note.type) {
-      case 'renewed':
-        if (ls.state !== 'joined' && ls.state !== 'starting') return;
-        ls.hosts = note.hosts;
-        ls.recordRenewal({ startedSeconds: note.lastRenewalSeconds, durationMs: note.durationMs, ok: true });
-        this.feed({
-          type: 'renewal_result',
-          name: ls.name,
-          result: { ok: true, lastRenewalSeconds: note.lastRenewalSeconds },
-        });
-        if (ls.state === 'joined') {
-          this.resources.laneOf(ls.name)?.send({
-            type: 'renewed',
-            lockspace: ls.name,
-            lastRenewalSeconds: note.lastRenewalSeconds,
-            hosts: note.hosts,
-          });
-        }
-        return;
-      case 'renewal_error':
-        ls.recordRenewal({
-          startedSeconds: note.atSeconds,
-          durationMs: 0,
-          ok: false,
-          code: note.code,
-          message: note.message,
-        });
-        return;
-      case 'renewal_warn':
-        this.deps.logger.warn(
-          { lockspace: ls.name, sinceSeconds: note.sinceSeconds },
-          'no successful renewal for 6 x io_timeout',
-        );
-        return;
-      case 'lost':
-        this.feed({
-          type: 'renewal_result',
-          name: ls.name,
-          result: { ok: false, error: { code: note.code, message: note.message } },
-        });
-        return;
-      case 'event':
-        ls.addEvent(note.event);
-        return;
-      case 'ping':
-        if (ls.state === 'joined') for (const users of this.listeners) users.onPings(ls.name, [note.fromHostId]);
-        return;
-      case 'progress':
-        ls.progress(note.phase, note.message, note.expectedSeconds);
-        return;
-      default:
-        assertNever(note, 'renewal note');
-    }
-  }
-
-  /**
-   * These lockspaces were fenced off a lane that stalled on another device. Joined ones resume their
-   * delta lease (same generation, from the disk) on a fresh lane; the core's deadline is unchanged
-   * meanwhile. A join in flight starts again there (startJoin sees MovedError).
-   */
-  private onMoved(names: string[]): void {
-    for (const name of names) {
-      const ls = this.views.get(name);
-      if (ls === undefined) continue;
-      ls.markMoved();
-      if (ls.core.kind !== 'joined') continue;
-      const facts = ls.joinedFacts();
-      void this.callRenewal<JoinedReply>(ls, {
-        type: 'resume',
-        config: ls.deltaConfig(facts.hostId, this.deps.hostName),
-        path: ls.path,
-        generation: facts.generation,
-        minimumRemainingSeconds: ls.ioTimeoutSeconds,
-      }).then(
-        (joined) => {
-          if (this.views.get(name) !== ls) return;
-          this.feed({
-            type: 'renewal_result',
-            name,
-            result: { ok: true, lastRenewalSeconds: joined.lastRenewalSeconds },
-          });
-          this.deps.logger.info({ lockspace: name }, 'lockspace moved to a new renewal lane');
-        },
-        (error: unknown) => {
-          if (error instanceof MovedError || this.views.get(name) !== ls) return;
-          const wire = wireErrorOf(error);
-          this.feed({
-            type: 'renewal_result',
-            name,
-            result: {
-              ok: false,
-              error: {
-                code: wire.code,
-                message: `could not move the lockspace off a stalled renewal lane: ${wire.message}`,
-              },
-            },
-          });
-        },
-      );
+        this.renewals.execute(command);
     }
   }
 
@@ -1045,7 +702,7 @@ export class LockspaceManager {
     if (note.type !== 'ping_host') return;
     const ls = this.views.get(note.lockspace);
     if (ls?.state === 'joined' && this.resources.laneOf(ls.name) === lane) {
-      this.renewal.laneOf(ls.name)?.send({ type: 'ping_host', lockspace: ls.name, hostId: note.hostId });
+      this.renewals.laneOf(ls.name)?.send({ type: 'ping_host', lockspace: ls.name, hostId: note.hostId });
     }
   }
 }
@@ -1094,16 +751,4 @@ function describeCoreHolder(holder: CoreHolder): string {
     : describeHolderText({ ...holder, uid: 0 });
 }
 
-export function wireErrorOf(error: unknown): WireError {
-  if (error instanceof LaneFailure)
-    return {
-      code: error.failure.code,
-      message: error.failure.message,
-      ...(error.failure.details ? { details: jsonSafe(error.failure.details) as Record<string, unknown> } : {}),
-    };
-  if (error instanceof DaemonError) return error.toWire();
-  if (typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string') {
-    return { code: (error as { code: string }).code, message: String((error as { message?: unknown }).message ?? '') };
-  }
-  return classifyError(error);
-}
+export { wireErrorOf } from './wire-error.js';
