@@ -54,7 +54,12 @@ export type RevertedFix =
   /** c494f00: lockstop of a starting lockspace leaves the persistent users it waits for. */
   | 'lockstop-starting'
   /** host_id reuse: a new generation joins while holders of the older one may still run. */
-  | 'host-id-reuse';
+  | 'host-id-reuse'
+  /**
+   * The shell's (the core has nothing to switch): cancel_join waits for the lane's answer, which a
+   * join on hung storage gives only when the storage comes back.
+   */
+  | 'lockstop-hung-join';
 
 export interface HostCoreConfig {
   ioTimeoutSeconds: number;

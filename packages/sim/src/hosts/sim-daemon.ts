@@ -196,6 +196,8 @@ export class SimDaemon {
         const lane = this.lanes.get(command.name);
         if (lane === undefined || lane.lease !== undefined) return;
         lane.joinAbort.abort();
+        // The reverted fix: the answer is the join's own, whenever the storage gives it.
+        if (this.settings.revertedFix === 'lockstop-hung-join') return;
         this.lanes.delete(command.name);
         this.feed({
           type: 'join_result',
