@@ -14,7 +14,6 @@
 import { sdNotify } from '@leasehold/native';
 import { ActivationLossHandler } from './activations/activation-loss.js';
 import { ActivationRegistry } from './activations/activation-registry.js';
-import { ActivationAwareUsers } from './activations/activation-users.js';
 import { chooseBackend, findDeviceOpeners } from './activations/backend-choice.js';
 import { defaultRefreshCommand, runCommand, SharedRefresh } from './activations/shared-refresh.js';
 import type { Server, Socket } from 'node:net';
@@ -94,7 +93,12 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
     logger,
   });
   kill.setPersistentHandler((lockspace, resources) => activationLoss.onLost(lockspace, resources));
-  manager.setUsers(new ActivationAwareUsers(leases, activations));
+  manager.subscribe(leases);
+  manager.subscribe({
+    dropForLoss: () => undefined,
+    onPings: () => undefined,
+    adoptStored: (ls) => void activations.restore(ls.name),
+  });
   const sharedRefresh = new SharedRefresh({
     activations: (lockspace) => activations.list(lockspace),
     setEvent: (lockspace, hostId, event, data) => manager.setEvent(lockspace, hostId, event, data, 0n, true),
