@@ -4,7 +4,7 @@
  * against the VG metadata by property. The PVs are real loop devices so tables name them by
  * major:minor as lvm's do.
  */
-import { existsSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from '@fast-check/vitest';
@@ -261,10 +261,17 @@ describe('the dm backend (recording dmsetup stand-in)', () => {
 });
 
 describe('createBackend and defaultBackendName', () => {
-  it('dm where the device-mapper control node exists, loop elsewhere', () => {
-    expect(defaultBackendName(join(deviceDir, 'no-such-control'))).toBe('loop');
-    expect(defaultBackendName(deviceDir)).toBe('dm');
-    expect(defaultBackendName()).toBe(existsSync('/dev/mapper/control') ? 'dm' : 'loop');
+  it('dm where the device-mapper control node exists and the kernel lists the driver, loop elsewhere', () => {
+    const withDm = join(deviceDir, 'misc-with-dm');
+    const withoutDm = join(deviceDir, 'misc-without-dm');
+    writeFileSync(withDm, '237 loop-control\n236 device-mapper\n');
+    writeFileSync(withoutDm, '237 loop-control\n229 fuse\n');
+    expect(defaultBackendName(join(deviceDir, 'no-such-control'), withDm)).toBe('loop');
+    expect(defaultBackendName(deviceDir, withDm)).toBe('dm');
+    expect(defaultBackendName(deviceDir, withoutDm)).toBe('loop');
+    expect(defaultBackendName(deviceDir, join(deviceDir, 'no-such-misc'))).toBe('loop');
+    const here = existsSync('/dev/mapper/control') && /\sdevice-mapper$/m.test(readFileSync('/proc/misc', 'utf8'));
+    expect(defaultBackendName()).toBe(here ? 'dm' : 'loop');
   });
 
   it('makes each named backend', () => {
