@@ -112,13 +112,12 @@ afterAll(async () => {
 });
 
 describe('changes of an LV active on another host are refused, naming the holder', () => {
-  it('EX on host 2: lvremove, lvreduce, lvextend, lvrename and vgremove on host 1 fail with status 5', async () => {
+  it('EX on host 2: lvremove, lvreduce, lvrename and vgremove on host 1 fail with status 5', async () => {
     await activate(hostB, 'lv1', 'EX');
     // Host 1 names host 2 with its delta-lease name and liveness from host 1's daemon.
     const holder = /host_id 2 "[^"]+" \(EX, LIVE, last renewal \d+\.\d s ago\)/;
     expectRefusedNaming(await lh(hostA, ['lvremove', '-f', `${VG}/lv1`]), 'lv1', holder);
     expectRefusedNaming(await lh(hostA, ['lvreduce', '-f', '-L', '-4m', `${VG}/lv1`]), 'lv1', holder);
-    expectRefusedNaming(await lh(hostA, ['lvextend', '-L', '+4m', `${VG}/lv1`]), 'lv1', holder);
     expectRefusedNaming(await lh(hostA, ['lvrename', VG, 'lv1', 'renamed']), 'lv1', holder);
     const vgremove = await lh(hostA, ['vgremove', '-f', VG]);
     expectRefusedNaming(vgremove, 'lv1', holder);
@@ -185,10 +184,13 @@ describe('changes of an LV active on another host are refused, naming the holder
     await ok(hostA, ['lvextend', '-L', '+4m', `${VG}/lv3`]);
     expect(await lvField(hostA, 'lv_size', 'lv3')).toBe('12.00m');
     expectRefusedNaming(
-      await lh(hostB, ['lvextend', '-L', '+4m', `${VG}/lv3`]),
+      await lh(hostB, ['lvreduce', '-f', '-L', '-4m', `${VG}/lv3`]),
       'lv3',
       /host_id 1 "[^"]+" \(EX, LIVE, last renewal/,
     );
+    // An extend from host 2 is allowed: host 1, which has it active, refreshes (shared extend).
+    await ok(hostB, ['lvextend', '-L', '+4m', `${VG}/lv3`]);
+    expect(await lvField(hostA, 'lv_size', 'lv3')).toBe('16.00m');
     // Host 2 still has the lockspace: refused, and lv3 left active (nothing done before the checks).
     const early = await lh(hostA, ['vgremove', '-f', VG]);
     expect(early.status).toBe(5);

@@ -43,8 +43,10 @@ function holdersOf(list: LvLeaseHolder[], liveness: 'daemon' | 'disk' = 'daemon'
 }
 
 describe('sharedLvRefusal', () => {
-  it('another host holding the LV refuses every change, naming it with lvm first and last lines', () => {
-    for (const change of CHANGES) {
+  it('another host holding the LV refuses every change but an extend, naming it with lvm first and last lines', () => {
+    for (const mode of ['EX', 'SH'] as const)
+      expect(sharedLvRefusal('extend', holdersOf([holder(2, mode)]))).toBeUndefined();
+    for (const change of CHANGES.filter((c) => c !== 'extend')) {
       for (const mode of ['EX', 'SH'] as const) {
         const refusal = sharedLvRefusal(change, holdersOf([holder(2, mode)]));
         expect(refusal?.code).toBe('LEASE_HELD');
@@ -58,10 +60,10 @@ describe('sharedLvRefusal', () => {
     }
   });
 
-  it('held only here: EX allows a resize; SH refuses it; remove and rename are refused either way', () => {
+  it('held only here: EX allows a reduce, SH refuses it; an extend is allowed; remove and rename are refused', () => {
     for (const mode of ['EX', 'SH'] as const) {
       const here = holdersOf([holder(1, mode, true)]);
-      expect(sharedLvRefusal('extend', here)?.code).toBe(mode === 'EX' ? undefined : 'LV_ACTIVE_SHARED');
+      expect(sharedLvRefusal('extend', here)).toBeUndefined();
       expect(sharedLvRefusal('reduce', here)?.code).toBe(mode === 'EX' ? undefined : 'LV_ACTIVE_SHARED');
       expect(sharedLvRefusal('remove', here)?.code).toBe('LV_ACTIVE');
       expect(sharedLvRefusal('rename', here)?.code).toBe('LV_ACTIVE');
@@ -92,10 +94,11 @@ describe('sharedLvRefusal', () => {
       if (mine !== undefined) list.push(holder(mine, exclusiveHere && others.length === 0 ? 'EX' : 'SH', true));
       for (const id of others) list.push(holder(id, 'SH'));
       const refusal = sharedLvRefusal(change, holdersOf(list));
-      const resizeAllowedHere = (change === 'extend' || change === 'reduce') && list[0]?.mode === 'EX';
-      const expected = others.length > 0 || (mine !== undefined && !resizeAllowedHere);
+      const reduceAllowedHere = change === 'reduce' && list[0]?.mode === 'EX';
+      // An extend is never refused: the holders refresh after the commit (shared extend).
+      const expected = change !== 'extend' && (others.length > 0 || (mine !== undefined && !reduceAllowedHere));
       expect(refusal !== undefined).toBe(expected);
-      if (others.length > 0) for (const id of others) expect(refusal?.lines[1]).toContain(`host_id ${id} `);
+      if (expected && others.length > 0) for (const id of others) expect(refusal?.lines[1]).toContain(`host_id ${id} `);
     },
   );
 });

@@ -81,13 +81,16 @@ const CHANGE_VERB: Record<SharedLvChange, string> = {
 };
 
 /**
- * The refusal for a change of an LV whose lease is held, from who holds it (read from disk): another
- * host, SH or EX, always refuses (lvm's "LV locked by other host", naming the holders). Held only
+ * The refusal for a change of an LV whose lease is held, from who holds it (read from disk). An extend
+ * is always allowed (the holders refresh). Otherwise another host, SH or EX, always refuses (lvm's "LV locked by other host", naming the holders). Held only
  * here: EX (active exclusively here) allows a resize, as lvm's transient EX is then a no-op; SH
  * (active shared) refuses a resize, as lvm does ("incompatible mode"); a remove or rename of an LV
  * active here needs it deactivated first (its device carries its name). Undefined: allowed.
  */
 export function sharedLvRefusal(change: SharedLvChange, holders: LvLeaseHolders): LvmCommandError | undefined {
+  // An extend is never refused: every host that has the LV active refreshes its mapping after the
+  // commit (shared extend, shared-extend.ts), which lvmlockd cannot do.
+  if (change === 'extend') return undefined;
   const name = `${holders.vgName}/${holders.lvName}`;
   const others = otherHolders(holders);
   if (others.length > 0) {
@@ -99,11 +102,10 @@ export function sharedLvRefusal(change: SharedLvChange, holders: LvLeaseHolders)
   }
   const own = holders.holders.find((h) => h.self);
   if (own === undefined) return undefined;
-  const resize = change === 'reduce' || change === 'extend';
-  if (resize && own.mode === 'EX') return undefined;
-  if (resize) {
+  if (change === 'reduce' && own.mode === 'EX') return undefined;
+  if (change === 'reduce') {
     return new LvmCommandError('LV_ACTIVE_SHARED', [
-      `Cannot ${CHANGE_VERB[change]} ${name}: it is active shared on this host (-asy), and leasehold ${change === 'reduce' ? 'never reduces a shared-active LV' : 'extends a shared-active LV only once shared extend exists'}.`,
+      `Cannot ${CHANGE_VERB[change]} ${name}: it is active shared on this host (-asy), and leasehold never reduces a shared-active LV.`,
       `Deactivate it on every host (leasehold lvchange -an ${name}) first.`,
     ]);
   }
