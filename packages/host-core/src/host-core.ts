@@ -18,7 +18,7 @@ import { idRenewalFailSeconds, type Clock } from '@leasehold/lease';
 import { assert, assertNever } from './assert.js';
 import { chooseHostId, SLOT_TAKEN_CODES } from './host-id-choice.js';
 import { KillCampaigns } from './kill-campaigns.js';
-import { LeaseBook, type LeaseRecord } from './lease-book.js';
+import { LeaseBook, leaseKey, type LeaseRecord } from './lease-book.js';
 import { DEFAULT_LIMITS, type HostCoreLimits } from './limits.js';
 import { LockspaceMachine, type LockspaceSpec, type Recovery } from './lockspace-machine.js';
 import {
@@ -59,7 +59,9 @@ export type RevertedFix =
    * The shell's (the core has nothing to switch): cancel_join waits for the lane's answer, which a
    * join on hung storage gives only when the storage comes back.
    */
-  | 'lockstop-hung-join';
+  | 'lockstop-hung-join'
+  /** An acquire admitted while the restarted daemon still gives back an interrupted one (clean_intent). */
+  | 'clean-intent-race';
 
 export interface HostCoreConfig {
   ioTimeoutSeconds: number;
@@ -80,6 +82,11 @@ export class HostCore {
    * holders of an older generation (found by the whole-host simulator).
    */
   private readonly orphanLeases = new Map<string, LeaseRow[]>();
+  /**
+   * Resources whose clean_intent is in progress, with the lockspace machine it was issued for (an
+   * entry of an earlier start of the lockspace is stale). Bounded by the lease rows state may hold.
+   */
+  private readonly cleaning = new Map<string, LockspaceMachine>();
   private pendingRequests = 0;
   private closing = false;
   private out: HostAction[] = [];
@@ -183,6 +190,9 @@ export class HostCore {
         break;
       case 'release_result':
         this.onReleaseResult(event.lockspace, event.resource);
+        break;
+      case 'clean_done':
+        this.cleaning.delete(leaseKey(event.lockspace, event.resource));
         break;
       case 'client_exit':
         this.onClientExit({ kind: 'process', pid: event.pid, startTime: event.startTime });
@@ -586,8 +596,13 @@ export class HostCore {
       if (row.token === '') {
         // An acquire interrupted by the restart: the lease may be ours on disk with nobody using it.
         this.state({ type: 'delete_lease', lockspace: row.lockspace, resource: row.resource, holder: row.holder });
-        if (this.leases.get(row.lockspace, row.resource) === undefined)
+        if (this.leases.get(row.lockspace, row.resource) === undefined) {
+          if (this.config.revertedFix !== 'clean-intent-race') {
+            assert(this.cleaning.size < this.maxCleaning(), 'cleanings are bounded by the lease rows state holds');
+            this.cleaning.set(leaseKey(row.lockspace, row.resource), ls);
+          }
           this.lane({ type: 'clean_intent', lockspace: row.lockspace, resource: row.resource });
+        }
         continue;
       }
       if (this.leases.get(row.lockspace, row.resource) !== undefined) continue;
@@ -605,6 +620,11 @@ export class HostCore {
       if (row.holder.kind === 'process') this.out.push({ type: 'watch_holder', holder: row.holder });
       this.log('info', ls.name, `adopted ${row.resource} held by ${describeHolder(row.holder)}`);
     }
+  }
+
+  /** At most one clean per lease row state can hold. */
+  private maxCleaning(): number {
+    return this.limits.clients * this.limits.leasesPerClient + this.limits.persistentLeases;
   }
 
   // ------------------------------------------------------------------------------- lockstop
@@ -883,6 +903,18 @@ export class HostCore {
       });
       return;
     }
+    const key = leaseKey(event.lockspace, event.resource);
+    const cleaner = this.cleaning.get(key);
+    if (cleaner !== undefined && cleaner === this.lockspaces.get(event.lockspace)) {
+      // Found by the whole-host simulator: a second ballot of our host_id beside the clean's, and
+      // the clean's release freed the lease this acquire had just been granted.
+      this.fail(event.reqId, {
+        code: 'LEASE_HELD_LOCALLY',
+        message: `${event.lockspace}:${event.resource} is being given back by the daemon (an acquire its restart interrupted); retry`,
+      });
+      return;
+    }
+    if (cleaner !== undefined) this.cleaning.delete(key);
     const limit = this.leases.refusal(event.holder);
     if (limit !== undefined) {
       this.fail(event.reqId, limit);

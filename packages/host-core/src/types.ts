@@ -103,6 +103,8 @@ export type HostEvent =
     }
   | { type: 'release'; reqId: number; lockspace: string; resource: string; holder: Holder }
   | { type: 'release_result'; lockspace: string; resource: string }
+  /** The clean_intent of this resource ended (whatever its outcome): acquires of it are admitted again. */
+  | { type: 'clean_done'; lockspace: string; resource: string }
   | { type: 'client_exit'; pid: number; startTime: bigint }
   | { type: 'kill_done'; name: string; holder: Holder }
   | { type: 'shutdown' };
@@ -121,6 +123,12 @@ export type LaneCommand =
   | { type: 'abandon'; name: string }
   | { type: 'acquire'; lockspace: string; resource: string; mode: LeaseMode }
   | { type: 'release'; lockspace: string; resource: string; token: string }
+  /**
+   * Give back a lease an acquire interrupted by the daemon's restart may have left ours on disk
+   * (acquire as ourselves, release). Its clean_done must follow, whatever the outcome: until then
+   * no acquire of the resource is admitted on this host (two ballots of one host_id share its
+   * dblock, and the clean's release would free the other's lease).
+   */
   | { type: 'clean_intent'; lockspace: string; resource: string };
 
 export type WatchdogMessage =

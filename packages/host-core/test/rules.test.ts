@@ -1,6 +1,6 @@
 /** The rules the fixed daemon bugs broke, and restart adoption, at the level of the core's actions. */
 import { describe, expect, it } from 'vitest';
-import type { HostEvent, LeaseRow } from '../src/types.js';
+import type { Holder, HostEvent, LeaseRow } from '../src/types.js';
 import { CLIENT, IO_TIMEOUT, joinOk, lockstart, newCore, ofType, PERSISTENT } from './support.js';
 
 describe('host core rules', () => {
@@ -138,6 +138,18 @@ describe('host core rules', () => {
       { type: 'clean_intent', lockspace: 'ls', resource: 'c' },
     ]);
     expect(ofType(adopted, 'watch_holder')).toEqual([{ type: 'watch_holder', holder: CLIENT }]);
+
+    // Until the give-back of c is over, no acquire of c is admitted (found by the whole-host
+    // simulator: a second ballot of our host_id, whose lease the give-back's release then freed).
+    const OTHER: Holder = { kind: 'process', pid: 200, startTime: 9n };
+    const during = step({ type: 'acquire', reqId: 10, lockspace: 'ls', resource: 'c', mode: 'EX', holder: OTHER });
+    expect(ofType(during, 'lane')).toEqual([]);
+    expect(ofType(during, 'reply')[0]?.reply).toMatchObject({ ok: false, error: { code: 'LEASE_HELD_LOCALLY' } });
+    step({ type: 'clean_done', lockspace: 'ls', resource: 'c' });
+    const after = step({ type: 'acquire', reqId: 11, lockspace: 'ls', resource: 'c', mode: 'EX', holder: OTHER });
+    expect(ofType(after, 'lane').map((a) => a.command)).toEqual([
+      { type: 'acquire', lockspace: 'ls', resource: 'c', mode: 'EX' },
+    ]);
   });
 
   it('bounded: leases per client, lockspaces and requests have named limits with clear codes', () => {

@@ -11,6 +11,8 @@
  *   host-id-reuse:        51.049s h1#1:pid100 used r1 until 51.049s (released), past its host's fencing deadline 27.303s,
  *                         and the host was not reset (and h2 was granted r1 meanwhile: r1 owned twice)
  *   lockstop-hung-join:   9.600s h1#1: lockstop of a starting lockspace issued at 3.000 did not finish within 6.6 s
+ *   clean-intent-race:    r1 owned twice from 7.062s to 8.019s: h1#1:pid100 (exclusive) 6.257s..8.019s [released]
+ *                         and h2#1:pid100 (exclusive) 7.062s..27.971s [crashed]
  */
 import { describe, expect, it } from 'vitest';
 import type { RevertedFix } from '@leasehold/host-core';

@@ -1,4 +1,4 @@
-/** Whole-host scenarios for the simulator tests: the four fixed bugs, and random schedules. */
+/** Whole-host scenarios for the simulator tests: the fixed bugs, and random schedules. */
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import type { RevertedFix } from '@leasehold/host-core';
@@ -14,6 +14,7 @@ import {
   type HostScenario,
   type MachinePlan,
 } from '@leasehold/sim';
+import { CLEAN_INTENT_RACE_CASE } from './support/clean-intent-race-case.js';
 
 export const BASE: Omit<HostScenario, 'seed' | 'machines' | 'faults'> = {
   ioTimeoutSeconds: 1,
@@ -120,6 +121,7 @@ export const FIX_SCENARIOS: Record<RevertedFix, { scenario: HostScenario; violat
     },
     violation: /past its host's fencing deadline|owned twice/,
   },
+  'clean-intent-race': { scenario: CLEAN_INTENT_RACE_CASE, violation: /r1 owned twice/ },
 };
 
 // --------------------------------------------------------------------------------- random worlds

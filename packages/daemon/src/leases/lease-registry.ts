@@ -77,6 +77,8 @@ const modeOf = (mode: LeaseMode): 'exclusive' | 'shared' => (mode === 'EX' ? 'ex
 export class LeaseRegistry implements LockspaceUsers {
   private readonly records = new Map<string, LeaseRecord>();
   private readonly byHolder = new Map<string, Set<LeaseRecord>>();
+  /** Interrupted acquires being given back after a restart (one per lease row state held, so bounded by it). */
+  private readonly cleaning = new Map<string, Promise<void>>();
   private readonly releaseWaiters = new Map<string, Set<() => void>>();
   private readonly watchedHolders = new Map<string, (pid: number) => void>();
   private readonly reportedRequests = new Set<string>();
@@ -155,6 +157,14 @@ export class LeaseRegistry implements LockspaceUsers {
     for (;;) {
       if (requester.signal.aborted) throw new DaemonError('CLIENT_GONE', 'the client went away');
       const ls = this.manager.requireUsable(request.lockspace);
+      const cleaning = this.cleaning.get(key);
+      if (cleaning !== undefined) {
+        // An acquire the restart interrupted is being given back: a ballot of ours beside it would
+        // share our dblock, and its release would free what this acquire got. It is bounded (one
+        // acquire without waiting, one release), so every acquire waits for it.
+        await cleaning;
+        continue;
+      }
       const existing = this.records.get(key);
       if (existing !== undefined) {
         if (sameHolder(existing.holder, holder)) {
@@ -585,7 +595,7 @@ export class LeaseRegistry implements LockspaceUsers {
     for (const row of stored) {
       const key = leaseKey(row.lockspace, row.resource);
       if (row.token === '') {
-        void this.cleanIntent(ls, row);
+        this.cleanIntent(ls, row);
         continue;
       }
       const held = decodeToken(row.token);
@@ -633,7 +643,25 @@ export class LeaseRegistry implements LockspaceUsers {
    * using it. Acquiring it as ourselves (our own lease with the same generation goes straight to a
    * ballot) and releasing it leaves it free; if another host has it, there is nothing to clean.
    */
-  private async cleanIntent(ls: Lockspace, row: StoredLease): Promise<void> {
+  private cleanIntent(ls: Lockspace, row: StoredLease): void {
+    const key = leaseKey(row.lockspace, row.resource);
+    if (this.cleaning.has(key)) return;
+    const done = this.cleanInterrupted(ls, row)
+      .catch((error: unknown) =>
+        this.logger.warn(
+          { lockspace: row.lockspace, resource: row.resource, err: error },
+          'the give-back of an acquire interrupted by the restart failed',
+        ),
+      )
+      .finally(() => {
+        // The core admits acquires of the resource again; so does acquire() here.
+        this.manager.leaseCleaned(row.lockspace, row.resource);
+        this.cleaning.delete(key);
+      });
+    this.cleaning.set(key, done);
+  }
+
+  private async cleanInterrupted(ls: Lockspace, row: StoredLease): Promise<void> {
     this.db.deleteLease(
       row.lockspace,
       row.resource,

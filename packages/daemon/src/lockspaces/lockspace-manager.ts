@@ -311,12 +311,12 @@ export class LockspaceManager {
 
   /** The registry's acquire ended: held (with the token it keeps) or failed. */
   leaseAcquired(lockspace: string, resource: string, result: { token: string } | { error: WireError }): void {
-    this.stepForReply(() => ({
+    this.stepWithoutReply({
       type: 'acquire_result',
       lockspace,
       resource,
       result: 'token' in result ? { ok: true, token: result.token } : { ok: false, error: coreError(result.error) },
-    }));
+    });
   }
 
   /** The registry begins to release a lease it holds (or gives back one nobody wants). */
@@ -326,7 +326,12 @@ export class LockspaceManager {
 
   /** The registry's release ended (on disk, or forgotten: it expires with our host_id). */
   leaseReleased(lockspace: string, resource: string): void {
-    this.stepForReply(() => ({ type: 'release_result', lockspace, resource }));
+    this.stepWithoutReply({ type: 'release_result', lockspace, resource });
+  }
+
+  /** The registry's give-back of an acquire the restart interrupted is over: the core admits acquires of it again. */
+  leaseCleaned(lockspace: string, resource: string): void {
+    this.stepWithoutReply({ type: 'clean_done', lockspace, resource });
   }
 
   // -------------------------------------------------------------------------- resource lanes
@@ -392,6 +397,13 @@ export class LockspaceManager {
     this.replyWaiters.set(reqId, () => undefined);
     if (reply !== undefined) this.replyWaiters.delete(reqId);
     return reply;
+  }
+
+  /** A lease event that carries no request (a result): its actions only, no reply to wait for. */
+  private stepWithoutReply(
+    event: Extract<HostEvent, { type: 'acquire_result' | 'release_result' | 'clean_done' }>,
+  ): void {
+    for (const action of this.core.step(event)) this.execute(action);
   }
 
   private run(event: HostEvent): void {

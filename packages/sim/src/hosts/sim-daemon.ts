@@ -388,11 +388,16 @@ export class SimDaemon {
   }
 
   private cleanIntent(lockspace: string, resource: string): void {
+    const done = (): void => this.feed({ type: 'clean_done', lockspace, resource });
     const paxos = this.paxos(lockspace);
-    if (paxos === undefined) return;
+    if (paxos === undefined) {
+      done();
+      return;
+    }
     void acquireLease(paxos.ctx, this.location(resource), { mode: 'exclusive', waitSeconds: 0 })
       .then((held) => releaseLease(paxos.ctx, held))
-      .catch(() => undefined);
+      .catch(() => undefined)
+      .then(done);
   }
 
   /** The machine's disk as this process sees it: once the process is dead, its I/O never returns. */
