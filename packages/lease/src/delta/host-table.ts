@@ -67,6 +67,11 @@ interface SlotMemory {
 
 export class HostTable {
   private readonly slots = new Map<number, SlotMemory>();
+  /**
+   * Host ids whose triple has ever been non-zero here, so statuses() need not walk the thousands of
+   * never-acquired slots a whole-area sample creates. Bounded by the slots, which the geometry bounds.
+   */
+  private readonly everHeld = new Set<number>();
 
   constructor(private params: LivenessParameters) {}
 
@@ -95,6 +100,7 @@ export class HostTable {
       sample.ownerGeneration !== slot.ownerGeneration ||
       sample.timestamp !== slot.timestamp;
     if (!changed) return false;
+    this.everHeld.add(hostId);
     slot.ownerId = sample.ownerId;
     slot.ownerGeneration = sample.ownerGeneration;
     slot.timestamp = sample.timestamp;
@@ -164,7 +170,9 @@ export class HostTable {
   /** Every slot that has ever held an owner (FREE ones included, after a release), by host_id. */
   statuses(nowSeconds: number): HostStatus[] {
     const result: HostStatus[] = [];
-    for (const [hostId, slot] of this.slots) {
+    for (const hostId of this.everHeld) {
+      const slot = this.slots.get(hostId);
+      if (slot === undefined) continue;
       if (slot.ownerId === 0n && slot.ownerGeneration === 0n && slot.timestamp === 0n) continue;
       result.push(this.toStatus(hostId, slot, nowSeconds));
     }

@@ -14,6 +14,7 @@ import {
 } from '@leasehold/ondisk';
 import type { EventInbox } from './event-inbox.js';
 import { hostSampleOf, type HostTable } from './host-table.js';
+import { deltaSlotUsed } from './membership.js';
 
 /** The receiving side of a joined host. */
 export interface SampleReceiver {
@@ -24,20 +25,6 @@ export interface SampleReceiver {
 }
 
 const { ownerId: OWNER_ID, ownerGeneration: OWNER_GENERATION, timestamp: TIMESTAMP } = LEADER_FIELD_OFFSETS;
-const U32_BYTES = 4;
-
-/** owner_id, owner_generation and timestamp all zero (a slot never acquired), read without BigInts. */
-function tripleIsZero(view: DataView, offset: number): boolean {
-  return (
-    (view.getUint32(offset + OWNER_ID) |
-      view.getUint32(offset + OWNER_ID + U32_BYTES) |
-      view.getUint32(offset + OWNER_GENERATION) |
-      view.getUint32(offset + OWNER_GENERATION + U32_BYTES) |
-      view.getUint32(offset + TIMESTAMP) |
-      view.getUint32(offset + TIMESTAMP + U32_BYTES)) ===
-    0
-  );
-}
 
 /**
  * Samples every host slot of `area`, whose read was issued at observer time `readStartSeconds`
@@ -59,7 +46,7 @@ export function sampleLockspaceArea(
     const offset = (hostId - 1) * geometry.sectorSize;
     // Most slots are unchanged since the last sample (most are empty): their triple alone says so,
     // and decoding each whole record of a 2000-slot area on every renewal dominated the cost.
-    const unchanged = tripleIsZero(view, offset)
+    const unchanged = !deltaSlotUsed(view, offset)
       ? table.observeIfUnchanged(hostId, 0n, 0n, 0n, nowSeconds, readStartSeconds)
       : table.observeIfUnchanged(
           hostId,
