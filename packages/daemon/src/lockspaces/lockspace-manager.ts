@@ -751,7 +751,12 @@ export class LockspaceManager {
             laneReqId = reqId;
           },
         );
-        return await Promise.race([call, ls.whenResourceMoved(epoch)]);
+        const moved = ls.whenResourceMoved(epoch);
+        try {
+          return await Promise.race([call, moved.moved]);
+        } finally {
+          moved.forget();
+        }
       } catch (error) {
         if (!(error instanceof MovedError) || attempt >= MAX_RESOURCE_MOVES) throw error;
         this.deps.logger.info(
