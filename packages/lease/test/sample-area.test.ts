@@ -8,7 +8,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeLeader, deltaSectorOffset, LEADER_FIELD_OFFSETS } from '@leasehold/ondisk';
-import { type Clock, HostTable, hostSampleOf, LockspaceObserver, type LivenessParameters } from '@leasehold/lease';
+import {
+  type Clock,
+  type HostStatus,
+  HostTable,
+  hostSampleOf,
+  LockspaceObserver,
+  type LivenessParameters,
+} from '@leasehold/lease';
 import { AREA_OFFSET_BYTES, makeLockspace, SPACE } from './support/lockspace.js';
 
 const IO_TIMEOUT_SECONDS = 1;
