@@ -27,4 +27,16 @@ export type {
   GetEventsResult,
   RenewalHistoryResult,
   RegisterResult,
+  ActivateRequest,
+  ActivateResult,
+  ActivationInfo,
+  ActivationLoss,
+  ActiveDevice,
+  DeactivateResult,
+  LvMapping,
+  LvSegmentMap,
+  RefreshRequest,
+  RefreshResult,
 } from '@leasehold/protocol';
+/** Shared extend's delta-lease events (docs/volumes.md). */
+export { EVENT_LV_EXTENDED, EVENT_LV_REFRESHED } from '@leasehold/protocol';

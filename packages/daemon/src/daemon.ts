@@ -12,6 +12,10 @@
  * hang joining that thread): the emergency exit is SIGKILL to ourselves.
  */
 import { sdNotify } from '@leasehold/native';
+import { ActivationLossHandler } from './activations/activation-loss.js';
+import { ActivationRegistry } from './activations/activation-registry.js';
+import { chooseBackend, findDeviceOpeners } from './activations/backend-choice.js';
+import { defaultRefreshCommand, runCommand, SharedRefresh } from './activations/shared-refresh.js';
 import type { Server, Socket } from 'node:net';
 import { ClientRegistry } from './clients/client-registry.js';
 import { readBootId } from './clients/proc.js';
@@ -70,7 +74,41 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
   const kill = new KillAction(watch, logger, (lockspace) => manager.onClean(lockspace));
   manager = new LockspaceManager({ config, hostName, db, hostIds, watchdog, kill, logger });
   const leases = new LeaseRegistry(manager, db, watch, config, logger);
-  manager.setUsers(leases);
+  const activations = new ActivationRegistry({
+    leases,
+    manager,
+    db,
+    backend: chooseBackend(config.activationBackend),
+    deviceDir: config.deviceDir,
+    findOpeners: findDeviceOpeners,
+    logger,
+  });
+  activations.load(sameBoot);
+  const activationLoss = new ActivationLossHandler({
+    registry: activations,
+    kill,
+    config,
+    db,
+    findOpeners: findDeviceOpeners,
+    logger,
+  });
+  kill.setPersistentHandler((lockspace, resources) => activationLoss.onLost(lockspace, resources));
+  manager.subscribe(leases);
+  manager.subscribe({
+    dropForLoss: () => undefined,
+    onPings: () => undefined,
+    adoptStored: (ls) => void activations.restore(ls.name),
+  });
+  const sharedRefresh = new SharedRefresh({
+    activations: (lockspace) => activations.list(lockspace),
+    setEvent: (lockspace, hostId, event, data) => manager.setEvent(lockspace, hostId, event, data, 0n, true),
+    command: config.refreshCommand ?? defaultRefreshCommand(),
+    env: { LEASEHOLD_SOCKET: config.socketPath },
+    run: runCommand,
+    logger,
+    onRefreshed: (lockspace, details) => db.addHistory('shared_refresh', { lockspace, details }),
+  });
+  manager.onEvent((lockspace, event) => sharedRefresh.onEvent(lockspace, event));
   const clients = new ClientRegistry(watch, (client) => {
     logger.debug({ clientPid: client.pid }, 'client process exited');
   });
@@ -81,6 +119,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
     hostName,
     lockspaces: manager,
     leases,
+    activations,
     clients,
     watchdog,
     logger,
@@ -154,6 +193,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
     server.close();
     for (const connection of connections) connection.close();
     watch.close();
+    activationLoss.close();
     kill.close();
     try {
       db.close();

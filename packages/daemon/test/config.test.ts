@@ -44,6 +44,15 @@ describe('leasehold.conf', () => {
     expect(() => parseConfigText('nope = 1', 'f.conf')).toThrow(/f\.conf:1/);
   });
 
+  it("accepts the volume commands' settings in the same file and leaves them to the commands", () => {
+    const settings = parseConfigText(
+      'io_timeout = 3\ndevices = /dev/sdb /dev/sdc\nlocking_dir = /run/lock/lvm\nmetadata_cache_dir = none\n',
+      'shared.conf',
+    );
+    expect(settings.ioTimeoutSeconds).toBe(3);
+    expect(codeOf(() => parseConfigText('device = /dev/sdb', 'x'))).toBe('BAD_CONFIG');
+  });
+
   it('flags win over the file, the file over the defaults; kill grace follows W like sanlock', () => {
     const path = dir.file('leasehold.conf');
     writeFileSync(path, 'io_timeout = 5\nwatchdog_fire_timeout = 40\n');
@@ -63,6 +72,33 @@ describe('leasehold.conf', () => {
     });
     expect(defaultKillGraceSeconds(10)).toBe(0);
     expect(codeOf(() => resolveDaemonConfig({ config: dir.file('missing.conf') }))).toBe('BAD_CONFIG');
+  });
+
+  it('activation settings: backend, device_dir, refresh_command; flags win; bad values refused', () => {
+    const path = dir.file('activation.conf');
+    writeFileSync(
+      path,
+      'activation_backend = loop\ndevice_dir = /run/lh-dev/\nrefresh_command = /usr/sbin/leasehold lvchange --refresh\n',
+    );
+    expect(resolveDaemonConfig({ config: path })).toMatchObject({
+      activationBackend: 'loop',
+      deviceDir: '/run/lh-dev',
+      refreshCommand: ['/usr/sbin/leasehold', 'lvchange', '--refresh'],
+    });
+    expect(resolveDaemonConfig({ config: path, activationBackend: 'none', deviceDir: '/tmp/d' })).toMatchObject({
+      activationBackend: 'none',
+      deviceDir: '/tmp/d',
+    });
+    const empty = dir.file('empty.conf');
+    writeFileSync(empty, '');
+    expect(resolveDaemonConfig({ config: empty })).toMatchObject({
+      activationBackend: undefined,
+      deviceDir: '/dev',
+      refreshCommand: undefined,
+    });
+    expect(codeOf(() => parseConfigText('activation_backend = lvm', 'x'))).toBe('BAD_CONFIG');
+    expect(codeOf(() => parseConfigText('device_dir = dev', 'x'))).toBe('BAD_CONFIG');
+    expect(codeOf(() => resolveDaemonConfig({ config: path, activationBackend: 'zfs' }))).toBe('BAD_CONFIG');
   });
 });
 

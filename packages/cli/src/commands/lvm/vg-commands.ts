@@ -260,7 +260,7 @@ export async function runVgremove(words: string[]): Promise<void> {
                 ]);
               }
             }
-            sharedPlan = await planSharedVgRemove(read, result);
+            sharedPlan = await planSharedVgRemove(read, result, { force: hasOption(args, 'force') });
             for (const lv of read.vg.lvs.filter(isLvVisible))
               printLvmOut([`Logical volume "${lv.name}" successfully removed.`]);
             for (const device of read.devices.values()) await orphanPv(device);
