@@ -58,4 +58,21 @@ describe('daemon Lockspace states', () => {
     expect(stopping.state).toBe('stopping');
     expect(stopping.usable).toBe(false);
   });
+
+  it('a resource operation that ended and forgot its wait is not rejected at the next move; one in flight is', async () => {
+    const ls = lockspace({ seconds: 100 });
+    const finished = ls.whenResourceMoved(ls.resourceEpoch);
+    finished.forget();
+    const inFlight = ls.whenResourceMoved(ls.resourceEpoch);
+    let finishedSettled = false;
+    finished.moved.catch(() => {
+      finishedSettled = true;
+    });
+    ls.markResourceMoved();
+    await expect(inFlight.moved).rejects.toThrow();
+    await Promise.resolve();
+    expect(finishedSettled).toBe(false);
+    // An epoch already gone is rejected at once.
+    await expect(ls.whenResourceMoved(ls.resourceEpoch - 1).moved).rejects.toThrow();
+  });
 });

@@ -87,6 +87,16 @@ export class DirectDisk implements Disk, SyncDisk {
   }
 
   readSync(offsetBytes: number, lengthBytes: number): Uint8Array {
+    return new Uint8Array(this.readToIoBuffer(offsetBytes, lengthBytes)); // a copy: the I/O buffer is reused
+  }
+
+  /** Into the caller's buffer (Disk.readInto): no buffer is left behind for the garbage collector. */
+  readIntoSync(offsetBytes: number, target: Uint8Array): void {
+    target.set(this.readToIoBuffer(offsetBytes, target.byteLength));
+  }
+
+  /** The bytes read, in the reused I/O buffer: valid until the next I/O on this disk. */
+  private readToIoBuffer(offsetBytes: number, lengthBytes: number): Uint8Array {
     this.checkOpen(offsetBytes, lengthBytes);
     checkIo(this, offsetBytes, lengthBytes);
     const buffer = this.bufferFor(lengthBytes);
@@ -105,7 +115,7 @@ export class DirectDisk implements Disk, SyncDisk {
         lengthBytes,
       );
     }
-    return new Uint8Array(buffer.subarray(0, lengthBytes)); // a copy: the I/O buffer is reused
+    return buffer.subarray(0, lengthBytes);
   }
 
   writeSync(offsetBytes: number, data: Uint8Array): void {
@@ -142,6 +152,10 @@ export class DirectDisk implements Disk, SyncDisk {
 
   read(offsetBytes: number, lengthBytes: number): Promise<Uint8Array> {
     return settle(() => this.readSync(offsetBytes, lengthBytes));
+  }
+
+  readInto(offsetBytes: number, target: Uint8Array): Promise<void> {
+    return settle(() => this.readIntoSync(offsetBytes, target));
   }
 
   write(offsetBytes: number, data: Uint8Array): Promise<void> {

@@ -17,6 +17,13 @@ export interface Disk {
   readonly sizeBytes: number;
   /** Reads `lengthBytes` starting at `offsetBytes`. The result is a fresh buffer the caller owns. */
   read(offsetBytes: number, lengthBytes: number): Promise<Uint8Array>;
+  /**
+   * Optional: reads `target.byteLength` bytes at `offsetBytes` into `target`, a buffer the caller
+   * keeps and reuses. For large reads repeated for ever (a renewal reads the whole 1 MiB lockspace
+   * area every 2 x io_timeout): a fresh buffer per read leaves megabytes of dead ones behind until
+   * the next garbage collection. Callers fall back to read() where it is absent.
+   */
+  readInto?(offsetBytes: number, target: Uint8Array): Promise<void>;
   /** Writes `data` (whole sectors) at `offsetBytes`. */
   write(offsetBytes: number, data: Uint8Array): Promise<void>;
   close(): Promise<void>;

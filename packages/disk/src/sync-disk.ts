@@ -11,6 +11,8 @@ export interface SyncDisk {
   readonly sizeBytes: number;
   /** Reads `lengthBytes` at `offsetBytes` into a fresh buffer the caller owns. */
   readSync(offsetBytes: number, lengthBytes: number): Uint8Array;
+  /** Optional: Disk.readInto, synchronously. */
+  readIntoSync?(offsetBytes: number, target: Uint8Array): void;
   writeSync(offsetBytes: number, data: Uint8Array): void;
   closeSync(): void;
 }
@@ -20,6 +22,7 @@ export interface SyncDisk {
  * thread; only the result is delivered as a promise (errors become rejections, never throws).
  */
 export function asyncFromSync(disk: SyncDisk): Disk {
+  const readIntoSync = disk.readIntoSync?.bind(disk);
   return {
     get path() {
       return disk.path;
@@ -31,6 +34,9 @@ export function asyncFromSync(disk: SyncDisk): Disk {
       return disk.sizeBytes;
     },
     read: (offsetBytes, lengthBytes) => settle(() => disk.readSync(offsetBytes, lengthBytes)),
+    ...(readIntoSync === undefined
+      ? {}
+      : { readInto: (offsetBytes: number, target: Uint8Array) => settle(() => readIntoSync(offsetBytes, target)) }),
     write: (offsetBytes, data) => settle(() => disk.writeSync(offsetBytes, data)),
     close: () => settle(() => disk.closeSync()),
   };

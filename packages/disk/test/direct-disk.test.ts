@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { alignedBuffer, bufferAddress } from '@leasehold/native';
-import { DiskError } from '../src/index.js';
+import { asyncFromSync, DiskError } from '../src/index.js';
 import { DirectDisk, openDirectDisk, openDirectDiskSync } from '../src/direct.js';
 import { attachLoopDevice, type LoopDevice, makeImageFile, patternSectors } from './loop-device.js';
 
@@ -142,6 +142,27 @@ describe.each(['file', 'loop512', 'loop4096'])('DirectDisk on %s', (name) => {
       const second = disk.readSync(0, t.sectorSize);
       expect(second).toEqual(data);
       expect(second.buffer).not.toBe(first.buffer);
+    } finally {
+      disk.closeSync();
+    }
+  });
+
+  it('readInto fills the buffer of the caller with what read returns, sync and async, and refuses bad ranges', async () => {
+    const t = target(name);
+    const disk = openDirectDiskSync(t.path);
+    try {
+      const data = patternSectors(t.sectorSize, 3, 9);
+      disk.writeSync(t.sectorSize, data);
+      const into = new Uint8Array(3 * t.sectorSize);
+      disk.readIntoSync(t.sectorSize, into);
+      expect(into).toEqual(data);
+      expect(into).toEqual(disk.readSync(t.sectorSize, 3 * t.sectorSize));
+      const viaAsync = asyncFromSync(disk);
+      into.fill(0);
+      await viaAsync.readInto?.(t.sectorSize, into);
+      expect(into).toEqual(data);
+      expect(() => disk.readIntoSync(1, into)).toThrow(DiskError);
+      expect(() => disk.readIntoSync(DEVICE_SIZE_BYTES, into)).toThrow(DiskError);
     } finally {
       disk.closeSync();
     }

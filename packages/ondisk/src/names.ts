@@ -137,7 +137,14 @@ export function decodeName(source: Uint8Array, offset: number): string {
     if ((source[end] ?? 0) >= 0x80) ascii = false;
     end++;
   }
-  if (ascii) return String.fromCharCode(...source.subarray(offset, end));
+  // Hot path: records are decoded by the thousand (whole lockspace areas, mostly empty slots). A
+  // char loop, not a spread of a subarray: the spread allocates and cost ten times as much.
+  if (end === offset) return '';
+  if (ascii) {
+    let name = '';
+    for (let i = offset; i < end; i++) name += String.fromCharCode(source[i] ?? 0);
+    return name;
+  }
   let name = '';
   for (let i = offset; i < end; ) {
     const length = utf8SequenceLength(source, i, end);

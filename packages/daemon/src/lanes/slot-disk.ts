@@ -20,6 +20,7 @@ export function slotDisk(inner: Disk, control: LaneControl, slot: number): Disk 
       control.exit(slot);
     }
   };
+  const readInto = inner.readInto?.bind(inner);
   return {
     get path() {
       return inner.path;
@@ -31,6 +32,12 @@ export function slotDisk(inner: Disk, control: LaneControl, slot: number): Disk 
       return inner.sizeBytes;
     },
     read: (offsetBytes, lengthBytes) => guarded(offsetBytes, lengthBytes, () => inner.read(offsetBytes, lengthBytes)),
+    ...(readInto === undefined
+      ? {}
+      : {
+          readInto: (offsetBytes: number, target: Uint8Array) =>
+            guarded(offsetBytes, target.byteLength, () => readInto(offsetBytes, target)),
+        }),
     write: (offsetBytes, data) => guarded(offsetBytes, data.byteLength, () => inner.write(offsetBytes, data)),
     close: () => Promise.resolve(),
   };

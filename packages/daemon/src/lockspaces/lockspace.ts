@@ -224,18 +224,34 @@ export class Lockspace {
 
   /** Bumped when the lockspace is detached from its resource lane (idle, lost, or the lane stalled). */
   resourceEpoch = 0;
-  private resourceMovedWaiters: Array<(error: Error) => void> = [];
+  /** One per resource operation in flight; each is dropped when its operation ends (see whenResourceMoved). */
+  private readonly resourceMovedWaiters = new Set<(error: Error) => void>();
 
   markResourceMoved(): void {
     this.resourceEpoch++;
-    const waiters = this.resourceMovedWaiters;
-    this.resourceMovedWaiters = [];
+    const waiters = [...this.resourceMovedWaiters];
+    this.resourceMovedWaiters.clear();
     for (const reject of waiters) reject(new MovedError(this.name));
   }
 
-  whenResourceMoved(epoch: number): Promise<never> {
-    if (this.resourceEpoch !== epoch) return Promise.reject(new MovedError(this.name));
-    return new Promise<never>((_resolve, reject) => this.resourceMovedWaiters.push(reject));
+  /**
+   * Rejects with MovedError when the lockspace leaves the resource lane of `epoch`. Every acquire and
+   * release waits on this beside its lane call: `forget()` when the call is over, or the waiters of
+   * finished operations pile up (thousands of closures, and as many MovedErrors at the next detach).
+   */
+  whenResourceMoved(epoch: number): { moved: Promise<never>; forget: () => void } {
+    if (this.resourceEpoch !== epoch) return { moved: Promise.reject(new MovedError(this.name)), forget: () => {} };
+    let waiter: ((error: Error) => void) | undefined;
+    const moved = new Promise<never>((_resolve, reject) => {
+      waiter = reject;
+      this.resourceMovedWaiters.add(reject);
+    });
+    return {
+      moved,
+      forget: () => {
+        if (waiter !== undefined) this.resourceMovedWaiters.delete(waiter);
+      },
+    };
   }
 
   /** The renewal lane changed under whatever was waiting on the old one. */

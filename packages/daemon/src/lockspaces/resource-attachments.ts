@@ -84,7 +84,12 @@ export class ResourceAttachments {
             laneReqId = reqId;
           },
         );
-        return await Promise.race([call, ls.whenResourceMoved(epoch)]);
+        const moved = ls.whenResourceMoved(epoch);
+        try {
+          return await Promise.race([call, moved.moved]);
+        } finally {
+          moved.forget();
+        }
       } catch (error) {
         if (!(error instanceof MovedError) || attempt >= MAX_RESOURCE_MOVES) throw error;
         this.logger.info(

@@ -51,6 +51,9 @@ export class HeldDeltaLease implements DeltaLease {
   private readonly table: HostTable;
   private readonly outbox = new EventOutbox();
   private readonly inbox = new EventInbox();
+  /** See takeAreaBuffer(). */
+  private areaBuffer: Uint8Array | undefined;
+  private areaBufferTaken = false;
   private readonly pings = new PingBitmap();
   private readonly pingsFrom = new Set<number>();
 
@@ -223,19 +226,12 @@ export class HeldDeltaLease implements DeltaLease {
     const startSeconds = this.clock.nowSeconds();
     this.checkMayWrite(startSeconds, afterAcquire);
     // §4 renew step 1: the whole align area in one read; it also feeds liveness and events.
-    const area = await readLockspaceArea(this.disk, this.geometry, this.config);
-    // §3: a change seen counts from when the read completed (surely after it happened: the safe
-    // side); "no change" proves silence only up to when the read was issued (startSeconds).
-    sampleLockspaceArea(
-      area,
-      this.geometry,
-      this.table,
-      this.clock.nowSeconds(),
-      { hostId: this.config.hostId, inbox: this.inbox, pingsFrom: this.pingsFrom },
-      startSeconds,
-    );
-    this.noteMembership(membershipOfArea(area, this.geometry, startSeconds));
-    this.verifyOwnSector(area);
+    const reused = this.takeAreaBuffer();
+    try {
+      this.sampleArea(await readLockspaceArea(this.disk, this.geometry, this.config, reused), startSeconds);
+    } finally {
+      if (reused !== undefined) this.areaBufferTaken = false;
+    }
     const writeSeconds = this.clock.nowSeconds();
     // Also catches a markLost() from the renewal loop while the read was hanging: never write late.
     this.assertHeld('renew');
@@ -254,6 +250,34 @@ export class HeldDeltaLease implements DeltaLease {
     await this.writeOwn(next);
     if (afterAcquire) this.checkFirstRenewalDone(this.clock.nowSeconds());
     this.lastRenewalStartSeconds = startSeconds;
+  }
+
+  /**
+   * The buffer renewals read the area into where the disk can (Disk.readInto): one per lease, so a
+   * renewal every 2N leaves no megabyte behind for the garbage collector. Taken while a renewal
+   * uses it; an overlapping renewal reads into a fresh buffer instead.
+   */
+  private takeAreaBuffer(): Uint8Array | undefined {
+    if (this.disk.readInto === undefined || this.areaBufferTaken) return undefined;
+    this.areaBufferTaken = true;
+    this.areaBuffer ??= new Uint8Array(this.geometry.alignBytes);
+    return this.areaBuffer;
+  }
+
+  /** Renew steps after the read: liveness, events and membership from the area; our own sector checked. */
+  private sampleArea(area: Uint8Array, startSeconds: number): void {
+    // §3: a change seen counts from when the read completed (surely after it happened: the safe
+    // side); "no change" proves silence only up to when the read was issued (startSeconds).
+    sampleLockspaceArea(
+      area,
+      this.geometry,
+      this.table,
+      this.clock.nowSeconds(),
+      { hostId: this.config.hostId, inbox: this.inbox, pingsFrom: this.pingsFrom },
+      startSeconds,
+    );
+    this.noteMembership(membershipOfArea(area, this.geometry, startSeconds));
+    this.verifyOwnSector(area);
   }
 
   /** Before each I/O of a renewal: the normal 8N rule, or the first renewal's own deadline. */

@@ -67,6 +67,11 @@ interface SlotMemory {
 
 export class HostTable {
   private readonly slots = new Map<number, SlotMemory>();
+  /**
+   * Host ids whose triple has ever been non-zero here, so statuses() need not walk the thousands of
+   * never-acquired slots a whole-area sample creates. Bounded by the slots, which the geometry bounds.
+   */
+  private readonly everHeld = new Set<number>();
 
   constructor(private params: LivenessParameters) {}
 
@@ -89,6 +94,48 @@ export class HostTable {
    * remembered state starts at zero).
    */
   observe(hostId: number, sample: HostSample, nowSeconds: number, readStartSeconds: number = nowSeconds): boolean {
+    const slot = this.checkedSlot(hostId, nowSeconds, readStartSeconds);
+    const changed =
+      sample.ownerId !== slot.ownerId ||
+      sample.ownerGeneration !== slot.ownerGeneration ||
+      sample.timestamp !== slot.timestamp;
+    if (!changed) return false;
+    this.everHeld.add(hostId);
+    slot.ownerId = sample.ownerId;
+    slot.ownerGeneration = sample.ownerGeneration;
+    slot.timestamp = sample.timestamp;
+    slot.ioTimeoutSeconds = sample.ioTimeoutSeconds;
+    slot.hostName = sample.hostName;
+    slot.lastLiveSeconds = nowSeconds;
+    return true;
+  }
+
+  /**
+   * The cheap half of observe() for a whole-area read, where most slots have not changed (and most
+   * are empty): when the slot's triple is the one the table holds (a slot never sampled holds the
+   * zero triple), records the sample exactly as observe() would and returns true, without the rest
+   * of the record having been decoded. Otherwise records nothing and returns false: the caller
+   * decodes the record and calls observe().
+   */
+  observeIfUnchanged(
+    hostId: number,
+    ownerId: bigint,
+    ownerGeneration: bigint,
+    timestamp: bigint,
+    nowSeconds: number,
+    readStartSeconds: number = nowSeconds,
+  ): boolean {
+    const known = this.slots.get(hostId);
+    const unchanged =
+      known === undefined
+        ? ownerId === 0n && ownerGeneration === 0n && timestamp === 0n
+        : ownerId === known.ownerId && ownerGeneration === known.ownerGeneration && timestamp === known.timestamp;
+    if (unchanged) this.checkedSlot(hostId, nowSeconds, readStartSeconds);
+    return unchanged;
+  }
+
+  /** The slot's memory (created at its first sample, with the zero triple), its check times updated. */
+  private checkedSlot(hostId: number, nowSeconds: number, readStartSeconds: number): SlotMemory {
     const checkStartSeconds = Math.min(readStartSeconds, nowSeconds);
     let slot = this.slots.get(hostId);
     if (slot === undefined) {
@@ -108,18 +155,7 @@ export class HostTable {
     slot.lastCheckSeconds = nowSeconds;
     // Samples can complete out of order only if a caller overlaps reads; never move evidence back.
     slot.lastCheckStartSeconds = Math.max(slot.lastCheckStartSeconds, checkStartSeconds);
-    const changed =
-      sample.ownerId !== slot.ownerId ||
-      sample.ownerGeneration !== slot.ownerGeneration ||
-      sample.timestamp !== slot.timestamp;
-    if (!changed) return false;
-    slot.ownerId = sample.ownerId;
-    slot.ownerGeneration = sample.ownerGeneration;
-    slot.timestamp = sample.timestamp;
-    slot.ioTimeoutSeconds = sample.ioTimeoutSeconds;
-    slot.hostName = sample.hostName;
-    slot.lastLiveSeconds = nowSeconds;
-    return true;
+    return slot;
   }
 
   /**
@@ -134,7 +170,9 @@ export class HostTable {
   /** Every slot that has ever held an owner (FREE ones included, after a release), by host_id. */
   statuses(nowSeconds: number): HostStatus[] {
     const result: HostStatus[] = [];
-    for (const [hostId, slot] of this.slots) {
+    for (const hostId of this.everHeld) {
+      const slot = this.slots.get(hostId);
+      if (slot === undefined) continue;
       if (slot.ownerId === 0n && slot.ownerGeneration === 0n && slot.timestamp === 0n) continue;
       result.push(this.toStatus(hostId, slot, nowSeconds));
     }

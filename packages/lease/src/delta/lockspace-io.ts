@@ -131,8 +131,18 @@ function verifyDeltaSectorAt(
 }
 
 /** §4 renew step 1: the whole align area in one I/O. */
-export async function readLockspaceArea(disk: Disk, geometry: Geometry, where: LockspaceLocation): Promise<Uint8Array> {
+export async function readLockspaceArea(
+  disk: Disk,
+  geometry: Geometry,
+  where: LockspaceLocation,
+  /** A buffer of the area's size to read into (and return) when the disk can (Disk.readInto). */
+  into?: Uint8Array,
+): Promise<Uint8Array> {
   try {
+    if (into !== undefined && into.byteLength === geometry.alignBytes && disk.readInto !== undefined) {
+      await disk.readInto(where.areaOffsetBytes, into);
+      return into;
+    }
     return await disk.read(where.areaOffsetBytes, geometry.alignBytes);
   } catch (error) {
     throw toDeltaError(error, `reading lockspace ${where.spaceName} at ${disk.path}:${where.areaOffsetBytes}`, {

@@ -20,27 +20,32 @@ export interface MembershipBound {
   readIssuedAtSeconds: number;
 }
 
-/** The u64 fields an acquire sets; all zero means the slot has never been acquired. */
-const USED_MARK_FIELDS = [
-  LEADER_FIELD_OFFSETS.ownerId,
-  LEADER_FIELD_OFFSETS.ownerGeneration,
-  LEADER_FIELD_OFFSETS.timestamp,
-] as const;
-const U64_BYTES = 8;
+const { ownerId: OWNER_ID, ownerGeneration: OWNER_GENERATION, timestamp: TIMESTAMP } = LEADER_FIELD_OFFSETS;
+const U32_BYTES = 4;
 
-function sectorUsed(area: Uint8Array, sectorStart: number): boolean {
-  for (const field of USED_MARK_FIELDS) {
-    const start = sectorStart + field;
-    for (let i = start; i < start + U64_BYTES; i++) if (area[i] !== 0) return true;
-  }
-  return false;
+/**
+ * True when owner_id, owner_generation or timestamp of the record at `offset` is non-zero: the slot
+ * has been acquired. Read as u32 halves, without BigInts: whole-area reads test 2000 slots at a time.
+ */
+export function deltaSlotUsed(view: DataView, offset: number): boolean {
+  return (
+    (view.getUint32(offset + OWNER_ID) |
+      view.getUint32(offset + OWNER_ID + U32_BYTES) |
+      view.getUint32(offset + OWNER_GENERATION) |
+      view.getUint32(offset + OWNER_GENERATION + U32_BYTES) |
+      view.getUint32(offset + TIMESTAMP) |
+      view.getUint32(offset + TIMESTAMP + U32_BYTES)) !==
+    0
+  );
 }
 
 /** The bound a whole-area read shows; scans from the top, so it costs little when few host_ids are used. */
 export function membershipOfArea(area: Uint8Array, geometry: Geometry, readIssuedAtSeconds: number): MembershipBound {
   const slots = Math.min(geometry.maxHosts, Math.floor(area.byteLength / geometry.sectorSize));
+  const view = new DataView(area.buffer, area.byteOffset, area.byteLength);
   for (let hostId = slots; hostId >= 1; hostId--) {
-    if (sectorUsed(area, (hostId - 1) * geometry.sectorSize)) return { highestUsedHostId: hostId, readIssuedAtSeconds };
+    if (deltaSlotUsed(view, (hostId - 1) * geometry.sectorSize))
+      return { highestUsedHostId: hostId, readIssuedAtSeconds };
   }
   return { highestUsedHostId: 0, readIssuedAtSeconds };
 }
