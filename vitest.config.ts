@@ -49,5 +49,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two files at a time even on a 2-core machine (vitest's default there is one): most files wait
+    // on real processes, sleeps and devices, not the CPU, and CI must stay under its time limit.
+    maxWorkers: 2,
   },
 });
