@@ -21,17 +21,22 @@ beforeAll(() => {
 });
 afterAll(() => lab?.cleanup());
 
+/**
+ * Devices written as D0, D1 ...: longest paths first (/dev/loop13 before /dev/loop1); runs of spaces
+ * folded, because report columns are padded to the device names, which differ in length between
+ * the two sets.
+ */
+function unmap(set: string[], text: string): string {
+  return [...set.entries()]
+    .sort(([, a], [, b]) => b.length - a.length)
+    .reduce((t, [i, d]) => t.replaceAll(d, `D${i}`), text)
+    .replace(/ {2,}/g, ' ');
+}
+
 /** Runs one step with lvm on lvmSet and with leasehold on ourSet; devices are written as D0, D1 ... */
 function both(command: string, args: string[]): void {
   const map = (set: string[]): string[] =>
     args.map((a) => a.replace(/^D(\d)$/, (_m, i: string) => set[Number(i)] as string));
-  // Longest paths first (/dev/loop13 before /dev/loop1); runs of spaces folded, because report
-  // columns are padded to the device names, which differ in length between the two sets.
-  const unmap = (set: string[], text: string): string =>
-    [...set.entries()]
-      .sort(([, a], [, b]) => b.length - a.length)
-      .reduce((t, [i, d]) => t.replaceAll(d, `D${i}`), text)
-      .replace(/ {2,}/g, ' ');
   const lvmArgs =
     command.startsWith('lv') || command === 'vgremove' || command === 'vgreduce'
       ? ['--driverloaded', 'n', ...map(lvmSet)]
@@ -62,8 +67,8 @@ describe('the changing commands print what lvm prints', () => {
     both('lvextend', ['-l', '+6', 'msgvg/str']);
     // the same requests placed the same extents (the real lvm reads both sets)
     const layout = (set: string[]): string =>
-      set.reduce(
-        (t, d, i) => t.replaceAll(d, `D${i}`),
+      unmap(
+        set,
         lab.lvm(
           'lvs',
           ['--driverloaded', 'n', '-o', 'lv_name,lv_size,seg_pe_ranges,devices,stripes,stripe_size', 'msgvg'],

@@ -69,7 +69,11 @@ describe('KillAction: persistent users handed over, holds', () => {
     kill.start({ lockspace: 'vg3', processes: [], persistentResources: [], command: undefined, graceSeconds: 0 });
     expect(cleaned).toEqual([]);
     // A process found later (an LV's opener) joins the campaign: SIGTERM, then SIGKILL (grace 0).
-    const victim = spawn('sh', ['-c', 'trap "" TERM; while :; do sleep 0.1; done'], { stdio: 'ignore' });
+    // It says so once SIGTERM is ignored: a SIGTERM sent before the trap is in place would end it.
+    const victim = spawn('sh', ['-c', 'trap "" TERM; echo ready; while :; do sleep 0.1; done'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    await new Promise<void>((resolve) => victim.stdout.once('data', () => resolve()));
     const stat = await waitFor('the victim to run', () =>
       victim.pid === undefined ? undefined : readProcStat(victim.pid),
     );
