@@ -1,0 +1,94 @@
+/**
+ * Epochs: one activation of one LV on one host, from its acknowledgement to the end of its use. The
+ * use ends at the earliest of: the writer's deactivate request (it closed the device before asking),
+ * the writer's death (the harness saw it exit), the host's reset, a cleanup deactivation that
+ * succeeded. An epoch whose lease was never seen released (no deactivate-ok) is "unreleased": another
+ * host may only have it after fencing.
+ */
+import type { HistoryEvent, LeaseMode } from '../history.js';
+
+export interface Epoch {
+  host: string;
+  lv: string;
+  epoch: bigint;
+  mode: LeaseMode;
+  worker: string;
+  startNs: bigint;
+  /** End of use; `runEndNs` when nothing ended it. */
+  useEndNs: bigint;
+  /** When the lease was seen released (deactivate-ok); undefined: never. */
+  releasedNs: bigint | undefined;
+}
+
+export function epochKey(host: string, lv: string, epoch: bigint): string {
+  return `${host}\u0000${lv}\u0000${epoch}`;
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+
+/** Events in time order (stable for equal times: the order they were given in). */
+export function sortedEvents(events: readonly HistoryEvent[]): HistoryEvent[] {
+  return events
+    .map((event, index) => ({ event, index }))
+    .sort((a, b) => (a.event.tNs < b.event.tNs ? -1 : a.event.tNs > b.event.tNs ? 1 : a.index - b.index))
+    .map(({ event }) => event);
+}
+
+export function buildEpochs(sorted: readonly HistoryEvent[], runEndNs: bigint): Map<string, Epoch> {
+  const epochs = new Map<string, Epoch>();
+  const byWorker = new Map<string, Epoch[]>();
+  const byHost = new Map<string, Epoch[]>();
+  const endUse = (list: Epoch[] | undefined, atNs: bigint, lv?: string): void => {
+    for (const epoch of list ?? []) {
+      if (epoch.startNs <= atNs && (lv === undefined || epoch.lv === lv)) epoch.useEndNs = min(epoch.useEndNs, atNs);
+    }
+  };
+  for (const event of sorted) {
+    switch (event.kind) {
+      case 'activate-ok': {
+        const epoch: Epoch = {
+          host: event.host,
+          lv: event.lv,
+          epoch: event.epoch,
+          mode: event.mode,
+          worker: event.worker,
+          startNs: event.tNs,
+          useEndNs: runEndNs,
+          releasedNs: undefined,
+        };
+        epochs.set(epochKey(event.host, event.lv, event.epoch), epoch);
+        byWorker.set(event.worker, [...(byWorker.get(event.worker) ?? []), epoch]);
+        byHost.set(event.host, [...(byHost.get(event.host) ?? []), epoch]);
+        break;
+      }
+      case 'deactivate-start':
+      case 'deactivate-ok': {
+        if (event.epoch !== null) {
+          const epoch = epochs.get(epochKey(event.host, event.lv, event.epoch));
+          if (epoch === undefined) break;
+          epoch.useEndNs = min(epoch.useEndNs, event.tNs);
+          if (event.kind === 'deactivate-ok') epoch.releasedNs ??= event.tNs;
+        } else if (event.kind === 'deactivate-ok') {
+          // The harness's cleanup: whatever this host had active on the LV is gone now.
+          for (const epoch of byHost.get(event.host) ?? []) {
+            if (epoch.lv !== event.lv || epoch.startNs > event.tNs) continue;
+            epoch.useEndNs = min(epoch.useEndNs, event.tNs);
+            epoch.releasedNs ??= event.tNs;
+          }
+        }
+        break;
+      }
+      case 'worker-exit':
+        endUse(byWorker.get(event.worker), event.tNs);
+        break;
+      case 'reset':
+        endUse(byHost.get(event.host), event.tNs);
+        break;
+      default:
+        break;
+    }
+  }
+  return epochs;
+}
