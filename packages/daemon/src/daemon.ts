@@ -127,6 +127,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
       hostName,
       ioTimeoutSeconds: config.ioTimeoutSeconds,
       watchdogFireTimeoutSeconds: config.watchdogFireTimeoutSeconds,
+      bootId,
       sameBoot,
     },
     'daemon serving',
