@@ -135,7 +135,7 @@ const LVM_COMMANDS: readonly LeafSpec[] = [
   { name: 'vgrename', summary: 'rename a volume group', module: 'lvm/vg-commands', exportName: 'vgrenameCommand' },
   {
     name: 'vgchange',
-    summary: 'start or stop the lockspaces of shared VGs (--lock-start, --lock-stop)',
+    summary: 'start or stop the lockspaces of shared VGs (--lock-start, --lock-stop), activate their LVs (-a)',
     module: 'lvm/vg-lock-commands',
     exportName: 'vgchangeCommand',
   },
@@ -176,6 +176,18 @@ const LVM_COMMANDS: readonly LeafSpec[] = [
     exportName: 'lvcreateCommand',
   },
   { name: 'lvremove', summary: 'remove logical volumes', module: 'lvm/lv-commands', exportName: 'lvremoveCommand' },
+  {
+    name: 'lvchange',
+    summary: 'activate (-aey, -asy), deactivate (-an) or refresh (--refresh) logical volumes',
+    module: 'lvm/lv-activate',
+    exportName: 'lvchangeCommand',
+  },
+  {
+    name: 'activate',
+    summary: 'activate LVs exclusively (-aey) or shared (-asy) on this host, or deactivate them (-an)',
+    module: 'lvm/lv-activate',
+    exportName: 'activateCommand',
+  },
   { name: 'lvrename', summary: 'rename a logical volume', module: 'lvm/lv-commands', exportName: 'lvrenameCommand' },
   { name: 'lvextend', summary: 'grow a logical volume', module: 'lvm/lv-resize', exportName: 'lvextendCommand' },
   { name: 'lvreduce', summary: 'shrink a logical volume', module: 'lvm/lv-resize', exportName: 'lvreduceCommand' },

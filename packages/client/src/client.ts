@@ -13,6 +13,12 @@
 import {
   DEFAULT_SOCKET_PATH_FOR_CLIENTS,
   type AcquireRequest,
+  type ActivateRequest,
+  type ActivateResult,
+  type ActivationInfo,
+  type DeactivateResult,
+  type RefreshRequest,
+  type RefreshResult,
   type ForceMode,
   type GetEventsResult,
   type HostStatusResult,
@@ -276,6 +282,29 @@ export class LeaseholdClient {
 
   lockstop(lockspace: string, options: { wait?: boolean } = {}): Promise<LockstopResult> {
     return this.call('lockstop', { lockspace, wait: options.wait ?? false });
+  }
+
+  /**
+   * Activates an LV on this host: the daemon holds its lease (EX or SH) for as long as it is active,
+   * beyond this process's life. LEASE_HELD / SHARED_HOLDERS name the other holders in the details.
+   */
+  activate(request: Omit<ActivateRequest, 'op'>): Promise<ActivateResult> {
+    return this.call('activate', { ...request });
+  }
+
+  /** Deactivates an LV active on this host (LV_IN_USE while a process has its device open). */
+  deactivate(lockspace: string, resource: string): Promise<DeactivateResult> {
+    return this.call('deactivate', { lockspace, resource });
+  }
+
+  /** Makes an LV active on this host follow its changed mapping (LV_NOT_ACTIVE when it is not active here). */
+  refreshActivation(request: Omit<RefreshRequest, 'op'>): Promise<RefreshResult> {
+    return this.call('refresh', { ...request });
+  }
+
+  /** The LVs active on this host, in one lockspace or all. */
+  async activations(lockspace?: string): Promise<ActivationInfo[]> {
+    return (await this.call('activations', lockspace === undefined ? {} : { lockspace })).activations;
   }
 
   close(): void {

@@ -12,6 +12,10 @@
  * hang joining that thread): the emergency exit is SIGKILL to ourselves.
  */
 import { sdNotify } from '@leasehold/native';
+import { ActivationLossHandler } from './activations/activation-loss.js';
+import { ActivationRegistry } from './activations/activation-registry.js';
+import { ActivationAwareUsers } from './activations/activation-users.js';
+import { chooseBackend, findDeviceOpeners } from './activations/backend-choice.js';
 import type { Server, Socket } from 'node:net';
 import { ClientRegistry } from './clients/client-registry.js';
 import { readBootId } from './clients/proc.js';
@@ -70,7 +74,25 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
   const kill = new KillAction(watch, logger, (lockspace) => manager.onClean(lockspace));
   manager = new LockspaceManager({ config, hostName, db, hostIds, watchdog, kill, logger });
   const leases = new LeaseRegistry(manager, db, watch, config, logger);
-  manager.setUsers(leases);
+  const activations = new ActivationRegistry({
+    leases,
+    manager,
+    db,
+    backend: chooseBackend(config.activationBackend),
+    deviceDir: config.deviceDir,
+    findOpeners: findDeviceOpeners,
+    logger,
+  });
+  activations.load(sameBoot);
+  const activationLoss = new ActivationLossHandler({
+    registry: activations,
+    kill,
+    config,
+    db,
+    findOpeners: findDeviceOpeners,
+    logger,
+  });
+  manager.setUsers(new ActivationAwareUsers(leases, activations, activationLoss));
   const clients = new ClientRegistry(watch, (client) => {
     logger.debug({ clientPid: client.pid }, 'client process exited');
   });
@@ -81,6 +103,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
     hostName,
     lockspaces: manager,
     leases,
+    activations,
     clients,
     watchdog,
     logger,
@@ -155,6 +178,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
     server.close();
     for (const connection of connections) connection.close();
     watch.close();
+    activationLoss.close();
     kill.close();
     try {
       db.close();

@@ -1,6 +1,7 @@
 /** Dispatch of validated requests to the parts of the daemon that serve them. */
 import { assertNever } from '@leasehold/host-core';
 import type { Logger } from '@leasehold/lease';
+import type { ActivationRegistry } from './activations/activation-registry.js';
 import type { ClientRegistry } from './clients/client-registry.js';
 import type { DaemonConfig } from './config/daemon-config.js';
 import type { LeaseRegistry } from './leases/lease-registry.js';
@@ -18,6 +19,7 @@ export interface HandlerDeps {
   hostName: string;
   lockspaces: LockspaceManager;
   leases: LeaseRegistry;
+  activations: ActivationRegistry;
   clients: ClientRegistry;
   watchdog: WatchdogLink;
   logger: Logger;
@@ -28,7 +30,7 @@ export interface HandlerDeps {
 export function createRequestHandler(
   deps: HandlerDeps,
 ): (request: Request, context: RequestContext) => Promise<unknown> {
-  const { lockspaces, leases } = deps;
+  const { lockspaces, leases, activations } = deps;
 
   const status = (): StatusResult => ({
     daemon: {
@@ -56,6 +58,7 @@ export function createRequestHandler(
         uid: client.uid,
       }),
     })),
+    activations: activations.list(),
   });
 
   /**
@@ -172,6 +175,21 @@ export function createRequestHandler(
         return { lockspace: await lockspaces.lockstart(request, context.progress) };
       case 'lockstop':
         return lockspaces.lockstop(request.lockspace, request.wait ?? false);
+      case 'activate':
+        refuseWhenClosing();
+        return logged(
+          'acquire',
+          { lockspace: request.lockspace, resource: request.resource, mode: request.mode, persistent: true },
+          client.pid,
+          () => activations.activate(request, { client, signal: context.signal }),
+        );
+      case 'deactivate':
+        return activations.deactivate(request.lockspace, request.resource);
+      case 'refresh':
+        refuseWhenClosing();
+        return activations.refresh(request);
+      case 'activations':
+        return { activations: activations.list(request.lockspace) };
       default:
         return assertNever(request, 'request');
     }

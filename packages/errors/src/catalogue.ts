@@ -659,6 +659,37 @@ export const ERROR_CATALOGUE = {
     "another command on this host holds the VG's file lock",
     'wait for it to finish, then retry',
   ),
+  LV_IN_USE: entry(
+    'volumes',
+    'failed',
+    "a process has the LV's device open, so it cannot be deactivated",
+    'stop the processes the message names (fuser -m, lsof), unmount it, then try again',
+  ),
+  LV_NOT_ACTIVE: entry(
+    'volumes',
+    'failed',
+    'the LV is not active on this host',
+    'activate it first: leasehold activate -aey|-asy VG/LV',
+  ),
+  // Activation backends (activation_backend in leasehold.conf).
+  LV_MULTI_SEGMENT: entry(
+    'volumes',
+    'failed',
+    'the loop backend maps single-segment LVs only, and this LV has several segments',
+    'set activation_backend = dm in leasehold.conf (device-mapper maps any linear LV)',
+  ),
+  ACTIVATION_FAILED: entry(
+    'volumes',
+    'failed',
+    "the LV's device could not be made, changed or removed (losetup, dmsetup or the kernel refused)",
+    "the message gives the tool's words; check that the PVs are there and the kernel has loop or device-mapper",
+  ),
+  ACTIVATION_BUSY: entry(
+    'volumes',
+    'failed',
+    "the LV's device is still in use (mounted, open, or held by another device)",
+    'unmount it and stop what uses it (fuser -vm /dev/VG/LV), then deactivate again',
+  ),
   // Bugs.
   INTERNAL: entry(
     'bug',

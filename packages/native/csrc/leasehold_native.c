@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 #include <linux/watchdog.h>
 #include <node_api.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -43,6 +45,8 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
     case EIO: name = "EIO"; break;
     case EBUSY: name = "EBUSY"; break;
     case EINTR: name = "EINTR"; break;
+    case EAGAIN: name = "EAGAIN"; break;
+    case ENXIO: name = "ENXIO"; break;
   }
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
   napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
@@ -235,6 +239,71 @@ static napi_value funlock(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* loopSetSizeLimit(fd, sizeLimitBytes): a promise. Changes a bound loop device's sizelimit in place
+ * (losetup cannot: it only re-reads the backing size) and makes the device take the new capacity.
+ * Runs on a libuv worker: the kernel flushes and freezes the queue, which can be slow on a busy PV. */
+#define LOOP_EAGAIN_RETRIES 10
+
+struct loop_size_work {
+  napi_async_work work;
+  napi_deferred deferred;
+  int fd;
+  uint64_t size_limit;
+  int err;
+  const char *what;
+};
+
+static void loop_size_execute(napi_env env, void *data) {
+  (void)env;
+  struct loop_size_work *w = data;
+  struct loop_info64 li;
+  memset(&li, 0, sizeof li);
+  if (ioctl(w->fd, LOOP_GET_STATUS64, &li) < 0) { w->err = errno; w->what = "LOOP_GET_STATUS64"; return; }
+  li.lo_sizelimit = w->size_limit;
+  int rc, tries = 0;
+  /* Some kernels answer EAGAIN while the page cache they just flushed still has pages: retry briefly. */
+  do {
+    rc = ioctl(w->fd, LOOP_SET_STATUS64, &li);
+  } while (rc < 0 && (errno == EINTR || (errno == EAGAIN && ++tries < LOOP_EAGAIN_RETRIES && usleep(10000) == 0)));
+  if (rc < 0) { w->err = errno; w->what = "LOOP_SET_STATUS64"; return; }
+  /* Kernels before 5.x update the capacity only on LOOP_SET_CAPACITY; newer ones already did. */
+  if (ioctl(w->fd, LOOP_SET_CAPACITY, 0) < 0) { w->err = errno; w->what = "LOOP_SET_CAPACITY"; return; }
+  w->err = 0;
+}
+
+static void loop_size_complete(napi_env env, napi_status status, void *data) {
+  struct loop_size_work *w = data;
+  if (status != napi_ok && w->err == 0) { w->err = EINTR; w->what = "loopSetSizeLimit"; }
+  if (w->err != 0) {
+    throw_errno(env, w->what, w->err);
+    napi_value error;
+    napi_get_and_clear_last_exception(env, &error);
+    napi_reject_deferred(env, w->deferred, error);
+  } else {
+    napi_value undef;
+    napi_get_undefined(env, &undef);
+    napi_resolve_deferred(env, w->deferred, undef);
+  }
+  napi_delete_async_work(env, w->work);
+  free(w);
+}
+
+static napi_value loop_set_size_limit(napi_env env, napi_callback_info info) {
+  int64_t a[2];
+  if (arg_i64(env, info, 2, a)) return NULL;
+  if (a[0] < 0 || a[1] < 0) return throw_errno(env, "loopSetSizeLimit", EINVAL);
+  struct loop_size_work *w = calloc(1, sizeof *w);
+  if (w == NULL) return throw_errno(env, "loopSetSizeLimit", ENOMEM);
+  w->fd = (int)a[0];
+  w->size_limit = (uint64_t)a[1];
+  napi_value promise, name;
+  napi_create_promise(env, &w->deferred, &promise);
+  napi_create_string_utf8(env, "loopSetSizeLimit", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, loop_size_execute, loop_size_complete, w, &w->work);
+  napi_queue_async_work(env, w->work);
+  return promise;
+}
+
 #define EXPORT(name, fn) do { napi_value f; napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f); napi_set_named_property(env, exports, name, f); } while (0)
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -251,6 +320,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("sdNotify", sd_notify);
   EXPORT("flockNb", flock_nb);
   EXPORT("funlock", funlock);
+  EXPORT("loopSetSizeLimit", loop_set_size_limit);
   return exports;
 }
 

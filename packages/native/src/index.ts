@@ -30,6 +30,7 @@ interface NativeBinding {
   sdNotify(socketPath: string, message: string): boolean;
   flockNb(fd: number, exclusive: number): boolean;
   funlock(fd: number): boolean;
+  loopSetSizeLimit(fd: number, sizeLimitBytes: number): Promise<void>;
 }
 
 const require = createRequire(import.meta.url);
@@ -87,4 +88,13 @@ export function flockNonBlocking(fd: number, exclusive: boolean): boolean {
 /** Releases a flock(2) taken on `fd`. */
 export function funlock(fd: number): void {
   binding.funlock(fd);
+}
+
+/**
+ * Sets a bound loop device's sizelimit in place (LOOP_SET_STATUS64, then LOOP_SET_CAPACITY) so it
+ * takes a new size while open: what `losetup` cannot do. Runs off the event loop; `fd` is the loop
+ * device, open for as long as the promise is pending.
+ */
+export function loopSetSizeLimit(fd: number, sizeLimitBytes: number): Promise<void> {
+  return binding.loopSetSizeLimit(fd, sizeLimitBytes);
 }

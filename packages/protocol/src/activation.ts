@@ -26,6 +26,8 @@ export interface LvMapping {
   lvName: string;
   /** The LV's UUID as lvm prints it (with dashes): the LV lease's resource name in lvmlockd's layout. */
   lvUuid: string;
+  /** The VG's UUID as lvm prints it: with lvUuid, the dm backend names the device LVM-<vgid><lvid> as lvm does. */
+  vgUuid?: string;
   sizeSectors: number;
   segments: LvSegmentMap[];
 }
@@ -55,4 +57,21 @@ export interface ActivationInfo extends ResourceLocation {
   mappingSeqno: number | null;
   /** How it came to be held: by an activate request, or adopted after a daemon restart. */
   origin: 'activated' | 'adopted';
+  /** Set once the VG's lockspace was lost: the lease is no longer ours, and this says what was done. */
+  loss?: ActivationLoss;
+}
+
+/** What the daemon did to an active LV whose lockspace lost its lease (status shows it). */
+export interface ActivationLoss {
+  /** Wall-clock ISO time the loss was seen. */
+  at: string;
+  /**
+   * stopping: its users are being stopped (kill action) before the device goes; deactivated: done,
+   * the companion may let the lockspace go; failed: the device could not be removed (the watchdog
+   * resets the host before another host may take the LV).
+   */
+  phase: 'stopping' | 'deactivated' | 'failed';
+  /** Processes found with the device open, sent the kill action. */
+  killedPids: number[];
+  message: string;
 }

@@ -35,6 +35,10 @@ export const PROTOCOL_ERROR_CODES = [
   'TOO_MANY_LEASES',
   'TIMEOUT', // the wait for a busy lease ran out
   'NOT_SUPPORTED', // the lease layer for this operation is not available
+  // Activations.
+  'LV_IN_USE', // a process has the LV's device open (details: pids)
+  'LV_NOT_ACTIVE', // the LV is not active on this host
+  'ACTIVATION_FAILED', // the activation backend failed (the lease was released again)
   // The daemon.
   'SHUTTING_DOWN',
   'BAD_CONFIG', // the daemon's configuration is invalid (start-up only)

@@ -29,3 +29,7 @@ export const EVENT_BACKLOG_LENGTH = 256;
 export const PROTOCOL_VERSION = 1;
 /** Where clients look for the daemon when neither --socket nor $LEASEHOLD_SOCKET says otherwise. */
 export const DEFAULT_SOCKET_PATH_FOR_CLIENTS = '/run/leasehold/leasehold.sock';
+/** Segments of one LV mapping in an activate/refresh request (lvm's own limit is far above any real LV). */
+export const MAX_MAPPING_SEGMENTS = 1024;
+/** VG and LV names: lvm's NAME_LEN (128) less the terminating NUL. */
+export const MAX_LVM_NAME_BYTES = 127;

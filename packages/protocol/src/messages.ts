@@ -10,6 +10,7 @@
  * in progress on that connection); replies may come in any order. u64 values (lver, generation,
  * event, data) travel as decimal strings. A line longer than MAX_MESSAGE_BYTES closes the connection.
  */
+import type { ActivationInfo, LvMapping } from './activation.js';
 import type { WireError } from './codes.js';
 
 export type LeaseMode = 'EX' | 'SH';
@@ -146,6 +147,44 @@ export interface LockstopRequest {
   wait?: boolean;
 }
 
+/**
+ * Activate an LV on this host: the daemon takes its lease persistently (EX or SH), makes the device
+ * (the configured backend) and records it. resource = the LV's UUID; path/offsetBytes = its lease.
+ * Already active here in the other mode: converted (SH to EX fails with SHARED_HOLDERS).
+ */
+export interface ActivateRequest extends ResourceLocation {
+  op: 'activate';
+  mode: LeaseMode;
+  /** The LV's sectors on this host's PVs, from the VG metadata the command read. */
+  mapping: LvMapping;
+  /** The seqno of that metadata. */
+  vgSeqno: number;
+  /** 0 (default): fail at once when another host holds the lease; otherwise retry this long. */
+  waitSeconds?: number;
+}
+
+/** Deactivate: the device goes (refused with LV_IN_USE while a process has it open), then the lease. */
+export interface DeactivateRequest {
+  op: 'deactivate';
+  lockspace: string;
+  resource: string;
+}
+
+/** Make an active device follow a changed mapping (after an extend). */
+export interface RefreshRequest {
+  op: 'refresh';
+  lockspace: string;
+  resource: string;
+  mapping: LvMapping;
+  vgSeqno: number;
+}
+
+/** The LVs active on this host (in one lockspace, or all). */
+export interface ActivationsRequest {
+  op: 'activations';
+  lockspace?: string;
+}
+
 export type Request =
   | RegisterRequest
   | AcquireRequest
@@ -161,7 +200,11 @@ export type Request =
   | HostStatusRequest
   | RenewalHistoryRequest
   | LockstartRequest
-  | LockstopRequest;
+  | LockstopRequest
+  | ActivateRequest
+  | DeactivateRequest
+  | RefreshRequest
+  | ActivationsRequest;
 
 export type Op = Request['op'];
 
@@ -247,6 +290,8 @@ export interface StatusResult {
   lockspaces: LockspaceInfo[];
   leases: LeaseInfo[];
   clients: ClientInfo[];
+  /** LVs active on this host, and what became of those whose lockspace was lost (absent: an older daemon). */
+  activations?: ActivationInfo[];
 }
 
 export interface HostInfo {
@@ -313,6 +358,25 @@ export interface ProgressInfo {
   expectedSeconds?: number;
 }
 
+export interface ActivateResult {
+  activation: ActivationInfo;
+  /** activated: newly; converted: it was active here in the other mode; unchanged: already so. */
+  change: 'activated' | 'converted' | 'unchanged';
+}
+
+export interface DeactivateResult {
+  /** false: it was not active on this host. */
+  deactivated: boolean;
+}
+
+export interface RefreshResult {
+  activation: ActivationInfo;
+}
+
+export interface ActivationsResult {
+  activations: ActivationInfo[];
+}
+
 export interface ResultOf {
   register: RegisterResult;
   acquire: AcquireResult;
@@ -329,6 +393,10 @@ export interface ResultOf {
   renewal_history: RenewalHistoryResult;
   lockstart: LockstartResult;
   lockstop: LockstopResult;
+  activate: ActivateResult;
+  deactivate: DeactivateResult;
+  refresh: RefreshResult;
+  activations: ActivationsResult;
 }
 
 // ---------------------------------------------------------------------------------------- replies

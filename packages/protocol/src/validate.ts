@@ -9,6 +9,8 @@ import {
   MAX_ACQUIRE_WAIT_SECONDS,
   MAX_CLIENT_NAME_BYTES,
   MAX_LVB_BYTES,
+  MAX_LVM_NAME_BYTES,
+  MAX_MAPPING_SEGMENTS,
   MAX_PATH_BYTES,
   MAX_REQUEST_ID,
   RENEWAL_HISTORY_LENGTH,
@@ -111,6 +113,65 @@ const forceMode: FieldCheck = (value, field) => {
     throw bad(field, 'must be "none", "force" or "graceful"');
 };
 
+const lvmName: FieldCheck = (value, field) => {
+  if (typeof value !== 'string' || value.length === 0 || utf8Bytes(value) > MAX_LVM_NAME_BYTES || value.includes('/'))
+    throw bad(field, `must be an lvm name of 1-${MAX_LVM_NAME_BYTES} bytes without "/"`);
+  if (value.includes('\0')) throw bad(field, 'must not contain NUL');
+};
+
+const sectors: FieldCheck = (value, field) => {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw bad(field, 'must be a non-negative integer (sectors)');
+};
+
+const MAPPING_FIELDS = ['vgName', 'lvName', 'lvUuid', 'sizeSectors', 'segments'];
+const MAPPING_OPTIONAL_FIELDS = ['vgUuid'];
+const SEGMENT_FIELDS = ['lvStartSectors', 'lengthSectors', 'pvPath', 'pvOffsetSectors'];
+
+function exactFields(
+  value: Record<string, unknown>,
+  fields: readonly string[],
+  field: string,
+  optionalFields: readonly string[] = [],
+): void {
+  for (const key of Object.keys(value))
+    if (!fields.includes(key) && !optionalFields.includes(key))
+      throw bad(field, `has an unknown field "${key.slice(0, 64)}"`);
+  for (const key of fields) if (value[key] === undefined) throw bad(`${field}.${key}`, 'is required');
+}
+
+/** An LvMapping: contiguous segments in LV order that cover exactly sizeSectors. */
+const lvMapping: FieldCheck = (value, field) => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(field, 'must be an object');
+  const mapping = value as Record<string, unknown>;
+  exactFields(mapping, MAPPING_FIELDS, field, MAPPING_OPTIONAL_FIELDS);
+  if (mapping['vgUuid'] !== undefined) name(mapping['vgUuid'], `${field}.vgUuid`);
+  lvmName(mapping['vgName'], `${field}.vgName`);
+  lvmName(mapping['lvName'], `${field}.lvName`);
+  name(mapping['lvUuid'], `${field}.lvUuid`);
+  sectors(mapping['sizeSectors'], `${field}.sizeSectors`);
+  const segments = mapping['segments'];
+  if (!Array.isArray(segments) || segments.length === 0 || segments.length > MAX_MAPPING_SEGMENTS)
+    throw bad(`${field}.segments`, `must be an array of 1-${MAX_MAPPING_SEGMENTS} segments`);
+  let next = 0;
+  for (const [i, segment] of segments.entries()) {
+    const where = `${field}.segments[${i}]`;
+    if (typeof segment !== 'object' || segment === null || Array.isArray(segment))
+      throw bad(where, 'must be an object');
+    const seg = segment as Record<string, unknown>;
+    exactFields(seg, SEGMENT_FIELDS, where);
+    sectors(seg['lvStartSectors'], `${where}.lvStartSectors`);
+    sectors(seg['lengthSectors'], `${where}.lengthSectors`);
+    sectors(seg['pvOffsetSectors'], `${where}.pvOffsetSectors`);
+    path(seg['pvPath'], `${where}.pvPath`);
+    if (seg['lvStartSectors'] !== next)
+      throw bad(`${where}.lvStartSectors`, `must be ${next} (segments are contiguous)`);
+    if (seg['lengthSectors'] === 0) throw bad(`${where}.lengthSectors`, 'must not be 0');
+    next += seg['lengthSectors'] as number;
+  }
+  if (next !== mapping['sizeSectors']) throw bad(`${field}.sizeSectors`, `must be ${next}, the segments' total`);
+};
+
 const required = (check: FieldCheck): FieldSpec => ({ check });
 const optional = (check: FieldCheck): FieldSpec => ({ check, optional: true });
 
@@ -182,6 +243,21 @@ const SCHEMAS: Record<Op, Record<string, FieldSpec>> = {
     wait: optional(bool),
   },
   lockstop: { lockspace: required(name), wait: optional(bool) },
+  activate: {
+    ...location,
+    mode: required(mode),
+    mapping: required(lvMapping),
+    vgSeqno: required(offset),
+    waitSeconds: optional(numberRange(0, MAX_ACQUIRE_WAIT_SECONDS)),
+  },
+  deactivate: { lockspace: required(name), resource: required(name) },
+  refresh: {
+    lockspace: required(name),
+    resource: required(name),
+    mapping: required(lvMapping),
+    vgSeqno: required(offset),
+  },
+  activations: { lockspace: optional(name) },
 };
 
 export const OPS = Object.keys(SCHEMAS) as Op[];

@@ -106,3 +106,82 @@ describe('validateRequest', () => {
     expect(encodeLine({ lver: 5n })).toBe('{"lver":"5"}\n');
   });
 });
+
+describe('validateRequest: activation ops', () => {
+  const mapping = {
+    vgName: 'vg0',
+    lvName: 'lv1',
+    lvUuid: 'Ozck4L-K3xB-guIE-awlZ-4Mcs-RZUM-eEaZlh',
+    sizeSectors: 16384,
+    segments: [
+      { lvStartSectors: 0, lengthSectors: 8192, pvPath: '/dev/sdb', pvOffsetSectors: 2048 },
+      { lvStartSectors: 8192, lengthSectors: 8192, pvPath: '/dev/sdc', pvOffsetSectors: 2048 },
+    ],
+  };
+  const activate = {
+    id: 3,
+    op: 'activate',
+    lockspace: 'lvm_vg0',
+    resource: mapping.lvUuid,
+    path: '/dev/sdb',
+    offsetBytes: 70254592,
+    mode: 'SH',
+    mapping,
+    vgSeqno: 7,
+  };
+
+  it('accepts activate, deactivate, refresh and activations as ACTIVATION.md has them', () => {
+    const { id: _id, ...rest } = activate;
+    expect(validateRequest(activate).request).toEqual(rest);
+    expect(validateRequest({ ...activate, waitSeconds: 5 }).request).toMatchObject({ waitSeconds: 5 });
+    expect(validateRequest({ id: 4, op: 'deactivate', lockspace: 'lvm_vg0', resource: 'R' }).request).toEqual({
+      op: 'deactivate',
+      lockspace: 'lvm_vg0',
+      resource: 'R',
+    });
+    expect(
+      validateRequest({ id: 5, op: 'refresh', lockspace: 'lvm_vg0', resource: 'R', mapping, vgSeqno: 8 }).request,
+    ).toMatchObject({ op: 'refresh', vgSeqno: 8 });
+    expect(validateRequest({ id: 6, op: 'activations' }).request).toEqual({ op: 'activations' });
+    expect(validateRequest({ id: 7, op: 'activations', lockspace: 'lvm_vg0' }).request).toEqual({
+      op: 'activations',
+      lockspace: 'lvm_vg0',
+    });
+  });
+
+  it('refuses mappings that are not contiguous, do not add up, or carry unknown fields', () => {
+    const withMapping = (m: unknown): string | undefined => codeOf(() => validateRequest({ ...activate, mapping: m }));
+    expect(withMapping({ ...mapping, sizeSectors: 16385 })).toBe('BAD_REQUEST');
+    expect(withMapping({ ...mapping, segments: [] })).toBe('BAD_REQUEST');
+    expect(withMapping({ ...mapping, extra: 1 })).toBe('BAD_REQUEST');
+    expect(withMapping({ ...mapping, lvName: 'a/b' })).toBe('BAD_REQUEST');
+    expect(
+      withMapping({ ...mapping, segments: [mapping.segments[1], mapping.segments[0]] }),
+      'segments out of LV order',
+    ).toBe('BAD_REQUEST');
+    expect(
+      withMapping({ ...mapping, segments: [{ ...mapping.segments[0], pvPath: 'sdb' }, mapping.segments[1]] }),
+    ).toBe('BAD_REQUEST');
+    expect(codeOf(() => validateRequest({ ...activate, vgSeqno: -1 }))).toBe('BAD_REQUEST');
+    expect(codeOf(() => validateRequest({ ...activate, mapping: undefined }))).toBe('BAD_REQUEST');
+    expect(codeOf(() => validateRequest({ id: 1, op: 'deactivate', lockspace: 'x' }))).toBe('BAD_REQUEST');
+  });
+
+  test.prop([
+    fc.array(fc.integer({ min: 1, max: 1 << 20 }), { minLength: 1, maxLength: 20 }),
+    fc.integer({ min: -3, max: 3 }),
+  ])(
+    'a mapping is accepted exactly when its segments are contiguous from 0 and add up to sizeSectors',
+    (lengths, sizeDelta) => {
+      let start = 0;
+      const segments = lengths.map((length, i) => {
+        const segment = { lvStartSectors: start, lengthSectors: length, pvPath: `/dev/pv${i}`, pvOffsetSectors: 2048 };
+        start += length;
+        return segment;
+      });
+      const m = { ...mapping, sizeSectors: start + sizeDelta, segments };
+      const code = codeOf(() => validateRequest({ ...activate, mapping: m }));
+      expect(code).toBe(sizeDelta === 0 ? undefined : 'BAD_REQUEST');
+    },
+  );
+});

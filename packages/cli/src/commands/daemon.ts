@@ -19,6 +19,8 @@ interface DaemonArgs {
   'log-level'?: string;
   'log-format'?: string;
   lanes?: string;
+  'activation-backend'?: string;
+  'device-dir'?: string;
   'test-fault-dir'?: string;
   'test-socket-mode'?: string;
 }
@@ -58,6 +60,12 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
         type: 'string',
         describe: 'shared (default: lockspaces share I/O threads, quarantined on a stall) | per-device',
       })
+      .option('activation-backend', {
+        type: 'string',
+        choices: ['dm', 'loop', 'none'],
+        describe: 'how LVs are activated (default dm where /dev/mapper/control exists, else loop)',
+      })
+      .option('device-dir', { type: 'string', describe: 'where the VG/LV links of active LVs go (default /dev)' })
       .option('test-fault-dir', { type: 'string', hidden: true })
       .option('test-socket-mode', { type: 'string', hidden: true }),
   handler: async (argv) => {
@@ -77,6 +85,8 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       logLevel: argv['log-level'],
       logFormat: argv['log-format'],
       lanes: argv.lanes,
+      activationBackend: argv['activation-backend'],
+      deviceDir: argv['device-dir'],
       testFaultDir: argv['test-fault-dir'],
       testSocketMode: argv['test-socket-mode'] === undefined ? undefined : parseInt(argv['test-socket-mode'], 8),
     });

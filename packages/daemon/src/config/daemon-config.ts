@@ -13,6 +13,11 @@
  *   lanes = shared                  shared (default) | per-device: worker threads for lease I/O (docs/daemon.md)
  *   log_level = info
  *   watchdog_socket = /run/leasehold/watchdog.sock   the watchdog companion's socket
+ *   activation_backend = dm         dm | loop | none: how LVs are activated (default dm where
+ *                                   /dev/mapper/control exists, else loop)
+ *   device_dir = /dev               where the <vg>/<lv> links of active LVs go
+ *   refresh_command = /usr/sbin/leasehold lvchange --refresh   run as `<command> <vg>/<lv>` when a
+ *                                   shared extend asks this host to refresh (default: this leasehold's)
  */
 import { readFileSync } from 'node:fs';
 import { NAME_LENGTH_BYTES } from '@leasehold/ondisk';
@@ -21,7 +26,7 @@ import {
   DEFAULT_WATCHDOG_FIRE_TIMEOUT_SECONDS,
   MAX_IO_TIMEOUT_SECONDS,
 } from '@leasehold/lease';
-import { DaemonError } from '@leasehold/protocol';
+import { ACTIVATION_BACKENDS, DaemonError, type ActivationBackendName } from '@leasehold/protocol';
 import { DEFAULT_HOST_ID_CONF_PATH } from './host-id-conf.js';
 import { parseKvText } from './kv-file.js';
 import { DEFAULT_SOCKET_PATH_FOR_CLIENTS } from '@leasehold/protocol';
@@ -34,6 +39,8 @@ export const DEFAULT_STATE_DIR = '/var/lib/leasehold';
 export const DEFAULT_SOCKET_MODE = 0o660;
 /** Without an explicit `--watchdog none`, the daemon insists on fencing through the companion. */
 export const DEFAULT_WATCHDOG = 'companion';
+/** Where the <vg>/<lv> links of active LVs go, as lvm makes them. */
+export const DEFAULT_DEVICE_DIR = '/dev';
 const MAX_WATCHDOG_FIRE_TIMEOUT_SECONDS = 600;
 const MAX_KILL_GRACE_SECONDS = 600;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -74,6 +81,12 @@ export interface DaemonConfig {
   testFaultDir: string | undefined;
   /** 'shared': lockspaces share lanes, quarantined on a stall; 'per-device': one renewal lane per device, one resource lane per lockspace. */
   lanes: LaneMode;
+  /** How LVs are activated; undefined = dm where /dev/mapper/control exists, else loop. */
+  activationBackend: ActivationBackendName | undefined;
+  /** Where the <vg>/<lv> links of active LVs go. */
+  deviceDir: string;
+  /** argv run with `<vg>/<lv>` appended when a shared extend asks for a refresh; undefined = our own lvchange --refresh. */
+  refreshCommand: string[] | undefined;
 }
 
 /** Command-line flags; undefined = not given. */
@@ -95,6 +108,8 @@ export interface DaemonFlags {
   testFaultDir?: string;
   lanes?: string;
   testSocketMode?: number;
+  activationBackend?: string;
+  deviceDir?: string;
 }
 
 interface FileSettings {
@@ -109,6 +124,9 @@ interface FileSettings {
   lanes?: LaneMode;
   killCommandFallback?: string[];
   killCommandByLockspace: Map<string, string[]>;
+  activationBackend?: ActivationBackendName;
+  deviceDir?: string;
+  refreshCommand?: string[];
 }
 
 function badConfig(message: string): DaemonError {
@@ -184,11 +202,31 @@ export function parseConfigText(text: string, sourceName: string): FileSettings 
       case 'kill_command':
         settings.killCommandFallback = parseCommand(value, where);
         break;
+      case 'activation_backend':
+        settings.activationBackend = parseBackend(value, where);
+        break;
+      case 'device_dir':
+        settings.deviceDir = absoluteDir(value, where);
+        break;
+      case 'refresh_command':
+        settings.refreshCommand = parseCommand(value, where);
+        break;
       default:
         throw badConfig(`${where}: unknown setting`);
     }
   }
   return settings;
+}
+
+function parseBackend(text: string, what: string): ActivationBackendName {
+  const found = ACTIVATION_BACKENDS.find((name) => name === text);
+  if (found === undefined) throw badConfig(`${what} must be one of ${ACTIVATION_BACKENDS.join(', ')}, got "${text}"`);
+  return found;
+}
+
+function absoluteDir(text: string, what: string): string {
+  if (!text.startsWith('/')) throw badConfig(`${what} must be an absolute path, got "${text}"`);
+  return text.length > 1 ? text.replace(/\/+$/, '') : text;
 }
 
 function readConfigFile(path: string, explicit: boolean): FileSettings {
@@ -241,6 +279,15 @@ export function resolveDaemonConfig(flags: DaemonFlags): DaemonConfig {
     logLevel: flags.logLevel !== undefined ? parseLogLevel(flags.logLevel, '--log-level') : (file.logLevel ?? 'info'),
     testFaultDir: flags.testFaultDir,
     lanes: flags.lanes !== undefined ? parseLaneMode(flags.lanes, '--lanes') : (file.lanes ?? 'shared'),
+    activationBackend:
+      flags.activationBackend !== undefined
+        ? parseBackend(flags.activationBackend, '--activation-backend')
+        : file.activationBackend,
+    deviceDir:
+      flags.deviceDir !== undefined
+        ? absoluteDir(flags.deviceDir, '--device-dir')
+        : (file.deviceDir ?? DEFAULT_DEVICE_DIR),
+    refreshCommand: file.refreshCommand,
   };
 }
 

@@ -9,8 +9,9 @@
  *                      MAX_SIGKILL_ATTEMPTS: the watchdog must then fence the host).
  *
  * Processes are tracked by pidfd, and signalled only while their pidfd says they have not exited,
- * so a reused pid is never hit. When every holder is gone (and the persistent users are stopped),
- * the lockspace is reported clean: the watchdog link may then stop protecting it.
+ * so a reused pid is never hit. When every holder is gone (and the persistent users are stopped, and
+ * no hold is left: the activation registry holds a campaign until its LVs are deactivated), the
+ * lockspace is reported clean: the watchdog link may then stop protecting it.
  */
 import { spawn } from 'node:child_process';
 import type { Clock, Logger } from '@leasehold/lease';
@@ -49,6 +50,8 @@ interface Campaign {
 
 export class KillAction {
   private readonly campaigns = new Map<string, Campaign>();
+  /** Holds on lockspaces' campaigns (see hold()), by lockspace. */
+  private readonly holds = new Map<string, number>();
 
   constructor(
     private readonly watch: ProcessWatch,
@@ -100,10 +103,29 @@ export class KillAction {
     this.checkClean(plan.lockspace);
   }
 
-  /** Processes of the lockspace's campaign still alive (0 when there is none). */
+  /**
+   * Keeps the lockspace's campaign from finishing while other work must be done first (active LVs
+   * to deactivate once their users are gone); the returned function lets go (once). May come before
+   * start(): the campaign that starts then waits for it too.
+   */
+  hold(lockspace: string): () => void {
+    this.holds.set(lockspace, (this.holds.get(lockspace) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.holds.get(lockspace) ?? 1) - 1;
+      if (left > 0) this.holds.set(lockspace, left);
+      else this.holds.delete(lockspace);
+      this.checkClean(lockspace);
+    };
+  }
+
+  /** Processes of the lockspace's campaign still alive (0 when there is none), and holds on it. */
   pendingCount(lockspace: string): number {
     const campaign = this.campaigns.get(lockspace);
-    return campaign === undefined ? 0 : campaign.alive.size + (campaign.persistentPending ? 1 : 0);
+    const held = this.holds.get(lockspace) ?? 0;
+    return campaign === undefined ? held : campaign.alive.size + (campaign.persistentPending ? 1 : 0) + held;
   }
 
   /** Resolves when the lockspace's users are all gone. */
@@ -201,6 +223,7 @@ export class KillAction {
   private checkClean(lockspace: string): void {
     const campaign = this.campaigns.get(lockspace);
     if (campaign === undefined || campaign.alive.size > 0 || campaign.persistentPending) return;
+    if ((this.holds.get(lockspace) ?? 0) > 0) return;
     if (campaign.timer !== undefined) clearInterval(campaign.timer);
     this.campaigns.delete(lockspace);
     this.logger.info({ lockspace }, 'no process uses the lost lockspace any more');

@@ -9,6 +9,8 @@
  * - lockspaces: what was started (and is started again at boot) and where it stands.
  * - remembered_host_ids: host_ids picked automatically, reused next time.
  * - leases: what is held and by whom (pid + start time), to adopt or clean up after a restart.
+ * - activations (schema 2): the LVs active on this host (mapping, device), next to their persistent
+ *   leases, so a restarted daemon checks and keeps them (lvmlockd's adopt file).
  * - history: acquire / release / lease-loss events, bounded.
  *
  * Synchronous = NORMAL: a committed transaction survives the daemon's own crash (it is in the WAL);
@@ -23,7 +25,7 @@ export const STATE_FILE_NAME = 'state.db';
 export const MAX_HISTORY_ROWS = 10_000;
 /** How often the daemon checkpoints the WAL. */
 export const CHECKPOINT_INTERVAL_MS = 30_000;
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 export interface StoredLockspace {
   name: string;
@@ -54,6 +56,22 @@ export interface StoredLease {
   /** The lease layer's token (JSON), needed to release the lease after a restart. */
   token: string;
   acquiredAt: string;
+}
+
+/** An LV activation: 'activating' is written before its lease is acquired, 'active' once the device exists. */
+export interface StoredActivation {
+  lockspace: string;
+  resource: string;
+  path: string;
+  offsetBytes: number;
+  mode: 'EX' | 'SH';
+  state: 'activating' | 'active';
+  /** LvMapping as JSON. */
+  mapping: string;
+  /** ActiveDevice as JSON; null before the device exists. */
+  device: string | null;
+  vgSeqno: number | null;
+  activatedAt: string;
 }
 
 export interface HistoryEntry {
@@ -134,6 +152,19 @@ CREATE TABLE IF NOT EXISTS leases (
   acquired_at TEXT NOT NULL,
   PRIMARY KEY (lockspace, resource, holder_key)
 );
+CREATE TABLE IF NOT EXISTS activations (
+  lockspace TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  path TEXT NOT NULL,
+  offset_bytes INTEGER NOT NULL,
+  mode TEXT NOT NULL,
+  state TEXT NOT NULL,
+  mapping TEXT NOT NULL,
+  device TEXT,
+  vg_seqno INTEGER,
+  activated_at TEXT NOT NULL,
+  PRIMARY KEY (lockspace, resource)
+);
 CREATE TABLE IF NOT EXISTS history (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   at TEXT NOT NULL,
@@ -160,7 +191,9 @@ export class StateDb {
     this.db.pragma('wal_autocheckpoint = 0');
     this.db.exec(SCHEMA);
     const version = this.getMeta('schema_version');
-    if (version === undefined) this.setMeta('schema_version', String(SCHEMA_VERSION));
+    // Older schemas only lack tables, which SCHEMA has just created: the version moves up.
+    if (version === undefined || Number(version) < SCHEMA_VERSION)
+      this.setMeta('schema_version', String(SCHEMA_VERSION));
     else if (Number(version) > SCHEMA_VERSION) {
       throw new Error(
         `state database ${path} has schema version ${version}, newer than this daemon's ${SCHEMA_VERSION}`,
@@ -320,6 +353,57 @@ export class StateDb {
       pidStartTime: row.pid_start_time === null ? null : BigInt(row.pid_start_time),
       token: row.token,
       acquiredAt: row.acquired_at,
+    }));
+  }
+
+  // ----------------------------------------------------------------------------- activations
+
+  putActivation(activation: StoredActivation): void {
+    this.stmt(
+      `INSERT INTO activations (lockspace, resource, path, offset_bytes, mode, state, mapping, device, vg_seqno, activated_at)
+         VALUES (@lockspace, @resource, @path, @offsetBytes, @mode, @state, @mapping, @device, @vgSeqno, @activatedAt)
+         ON CONFLICT(lockspace, resource) DO UPDATE SET path = excluded.path, offset_bytes = excluded.offset_bytes,
+           mode = excluded.mode, state = excluded.state, mapping = excluded.mapping, device = excluded.device,
+           vg_seqno = excluded.vg_seqno, activated_at = excluded.activated_at`,
+    ).run({ ...activation });
+  }
+
+  deleteActivation(lockspace: string, resource: string): void {
+    this.stmt('DELETE FROM activations WHERE lockspace = ? AND resource = ?').run(lockspace, resource);
+  }
+
+  deleteActivationsOf(lockspace: string): void {
+    this.stmt('DELETE FROM activations WHERE lockspace = ?').run(lockspace);
+  }
+
+  activations(lockspace?: string): StoredActivation[] {
+    const rows = (
+      lockspace === undefined
+        ? this.stmt('SELECT * FROM activations ORDER BY lockspace, resource').all()
+        : this.stmt('SELECT * FROM activations WHERE lockspace = ? ORDER BY resource').all(lockspace)
+    ) as Array<{
+      lockspace: string;
+      resource: string;
+      path: string;
+      offset_bytes: number;
+      mode: string;
+      state: string;
+      mapping: string;
+      device: string | null;
+      vg_seqno: number | null;
+      activated_at: string;
+    }>;
+    return rows.map((row) => ({
+      lockspace: row.lockspace,
+      resource: row.resource,
+      path: row.path,
+      offsetBytes: row.offset_bytes,
+      mode: row.mode === 'SH' ? 'SH' : 'EX',
+      state: row.state === 'active' ? 'active' : 'activating',
+      mapping: row.mapping,
+      device: row.device,
+      vgSeqno: row.vg_seqno,
+      activatedAt: row.activated_at,
     }));
   }
 

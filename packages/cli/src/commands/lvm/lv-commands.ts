@@ -1,12 +1,14 @@
 /**
  * lvcreate, lvremove and lvrename: one commit each (lvremove: one per LV, as lvm), linear and
- * striped LVs only. leasehold has no activation yet: LVs are created inactive and not zeroed, and a
- * request to activate (-ay, lvm's default) is answered with a warning, not a failure.
+ * striped LVs only. In a shared VG lvcreate activates the new LV (lvm's default -ay, exclusive; -an
+ * not to) through the daemon and zeroes its start; in a local VG LVs are created inactive and not
+ * zeroed, with a warning. lvremove -f deactivates an LV active on this host first.
  */
 import { hostname } from 'node:os';
 import {
   generateUuid,
   isLvVisible,
+  isVgShared,
   lvNameProblem,
   SECTOR_SIZE_BYTES,
   type LogicalVolume,
@@ -21,6 +23,8 @@ import { openSession, scanSession, vgForChange, withVgLock, writerIdentity, type
 import { parseExtentsArgument, parseSizeArgument, type ExtentsArgument } from './units.js';
 import { lvmCommand } from './run.js';
 import { assignSharedLvLease, checkSharedLvUnused, freeSharedLvLease } from './shared-lv.js';
+import { activateNewLv, deactivateBeforeRemove } from './activation.js';
+import { sharedChangeOf } from './shared-lock.js';
 
 /** lvm names LVs created without -n lvol0, lvol1 ... */
 const AUTO_NAME_PREFIX = 'lvol';
@@ -303,8 +307,22 @@ export async function runLvcreate(words: string[]): Promise<void> {
     allocate(read, lv, extents, keys, stripeCount, stripeCount > 1 ? stripeSizeSectors : undefined);
     await assignSharedLvLease(read, lv);
     await commitVg(vg, read.devices, writerIdentity(session), { seqno: read.seqno + 1 });
-    if (activate)
-      printLvmLines([`WARNING: leasehold has no activation yet: ${vg.name}/${name} is inactive and was not zeroed.`]);
+    const change = sharedChangeOf(vg.name);
+    if (activate && isVgShared(vg) && change !== undefined) {
+      const mode = lastValue(args, 'activate') === 'sy' ? 'SH' : 'EX';
+      try {
+        await activateNewLv(change.client, read, name, mode, read.seqno + 1, zero);
+      } catch (error) {
+        if (!(error instanceof LvmCommandError)) throw error;
+        throw new LvmCommandError(error.code, [
+          ...error.lines,
+          `Logical volume "${name}" created, but not activated: ${vg.name}/${name} is inactive.`,
+        ]);
+      }
+    } else if (activate)
+      printLvmLines([
+        `WARNING: leasehold activates LVs of shared VGs only: ${vg.name}/${name} is inactive and was not zeroed.`,
+      ]);
     else if (zero) printLvmLines([`WARNING: Logical volume ${vg.name}/${name} not zeroed.`]);
     printLvmOut([`Logical volume "${name}" created.`]);
   });
@@ -328,7 +346,7 @@ export async function runLvremove(words: string[]): Promise<void> {
   for (const arg of args.positionals) {
     const { vgName, lvName } = splitLvPath(arg);
     try {
-      await withVgLock(session, vgName, () => removeLvs(session, vgName, lvName));
+      await withVgLock(session, vgName, () => removeLvs(session, vgName, lvName, hasOption(args, 'force')));
     } catch (error) {
       if (!(error instanceof LvmCommandError)) throw error;
       printLvmLines(error.lines);
@@ -338,7 +356,7 @@ export async function runLvremove(words: string[]): Promise<void> {
   if (failed !== undefined) throw new LvmCommandError(failed.code, [], failed.exitStatus);
 }
 
-async function removeLvs(session: Session, vgName: string, lvName: string | undefined): Promise<void> {
+async function removeLvs(session: Session, vgName: string, lvName: string | undefined, force: boolean): Promise<void> {
   const result = await scanSession(session);
   const read = vgForChange(result, vgName);
   const names = lvName === undefined ? read.vg.lvs.filter(isLvVisible).map((l) => l.name) : [lvName];
@@ -349,6 +367,8 @@ async function removeLvs(session: Session, vgName: string, lvName: string | unde
     if (!isLvVisible(read.vg.lvs[index] as LogicalVolume))
       throw new LvmCommandError('LV_INTERNAL', [`Can't remove internal logical volume ${vgName}/${name}.`]);
     const removed = read.vg.lvs[index] as LogicalVolume;
+    const change = sharedChangeOf(vgName);
+    if (change !== undefined) await deactivateBeforeRemove(change.client, read, removed, force);
     await checkSharedLvUnused(read, removed);
     read.vg.lvs.splice(index, 1);
     seqno++;

@@ -1,11 +1,12 @@
 /**
- * vgchange as far as leasehold has it (--lock-start / --lock-stop of shared VGs; -an is accepted and
- * does nothing: leasehold has no activation), and lvmlockctl's --gl-enable / --gl-disable as
+ * vgchange as far as leasehold has it (--lock-start / --lock-stop of shared VGs; -a activates or
+ * deactivates every LV of the VGs, lv-activate.ts), and lvmlockctl's --gl-enable / --gl-disable as
  * `leasehold gl-enable VG` / `gl-disable VG`.
  */
 import { COMMON_OPTIONS, hasOption, lastValue, parseLvmArgs, type OptionSpec } from './getopt.js';
 import { LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printLvmOut } from './output.js';
+import { runVgActivation } from './lv-activate.js';
 import { lvmCommand } from './run.js';
 import { findVgOrFail, openSession, scanSession, withVgLock } from './session.js';
 import { globalLockState, lockLvLocation, setGlobalLock } from './shared-layout.js';
@@ -28,7 +29,7 @@ export async function runVgchange(words: string[]): Promise<void> {
   const args = parseLvmArgs('vgchange', words, VGCHANGE_OPTIONS);
   if (hasOption(args, 'help')) {
     process.stdout.write(
-      '  vgchange --lock-start [VG ...] [--lock-opt nowait] | vgchange --lock-stop [VG ...] [--devices PV,...]\n',
+      '  vgchange --lock-start [VG ...] [--lock-opt nowait] | vgchange --lock-stop [VG ...] | vgchange -a ey|sy|y|n VG ... [--devices PV,...]\n',
     );
     return;
   }
@@ -45,8 +46,11 @@ export async function runVgchange(words: string[]): Promise<void> {
     await lockstopVgs(session, args.positionals, true);
     return;
   }
-  if (activate !== undefined && !start && !stop && ['n', 'ln', 'en', 'sn'].includes(activate)) return; // nothing is active
-  throw new LvmUsageError(['leasehold vgchange supports --lock-start, --lock-stop and -an only.']);
+  if (activate !== undefined && !start && !stop) {
+    await runVgActivation(words, activate, args.positionals);
+    return;
+  }
+  throw new LvmUsageError(['leasehold vgchange supports --lock-start, --lock-stop and -a only.']);
 }
 
 async function setGl(words: string[], state: 'enabled' | 'disabled'): Promise<void> {

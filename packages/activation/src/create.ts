@@ -1,0 +1,32 @@
+/** Picks the backend leasehold.conf names (activation_backend), or the one this machine supports. */
+import { existsSync } from 'node:fs';
+import type { ActivationBackendName } from '@leasehold/protocol';
+import type { ActivationBackend } from './backend.js';
+import { createDmBackend } from './dm-backend.js';
+import { createLoopBackend } from './loop-backend.js';
+import { noneBackend } from './none-backend.js';
+
+/** Present where the kernel has device-mapper. */
+export const DM_CONTROL_PATH = '/dev/mapper/control';
+
+export interface CreateBackendOptions {
+  /** The dmsetup to run (tests pass a recording stand-in). */
+  dmsetupPath?: string;
+  losetupPath?: string;
+}
+
+export function createBackend(name: ActivationBackendName, options: CreateBackendOptions = {}): ActivationBackend {
+  switch (name) {
+    case 'dm':
+      return createDmBackend(options.dmsetupPath === undefined ? {} : { dmsetupPath: options.dmsetupPath });
+    case 'loop':
+      return createLoopBackend(options.losetupPath === undefined ? {} : { losetupPath: options.losetupPath });
+    case 'none':
+      return noneBackend;
+  }
+}
+
+/** dm where device-mapper is there, else loop (issue 13: the default of activation_backend). */
+export function defaultBackendName(controlPath: string = DM_CONTROL_PATH): 'dm' | 'loop' {
+  return existsSync(controlPath) ? 'dm' : 'loop';
+}
