@@ -63,23 +63,20 @@ export function buildEpochs(sorted: readonly HistoryEvent[], runEndNs: bigint): 
         byHost.set(event.host, [...(byHost.get(event.host) ?? []), epoch]);
         break;
       }
-      case 'deactivate-start':
-      case 'deactivate-ok': {
-        if (event.epoch !== null) {
-          const epoch = epochs.get(epochKey(event.host, event.lv, event.epoch));
-          if (epoch === undefined) break;
-          epoch.useEndNs = min(epoch.useEndNs, event.tNs);
-          if (event.kind === 'deactivate-ok') epoch.releasedNs ??= event.tNs;
-        } else if (event.kind === 'deactivate-ok') {
-          // The harness's cleanup: whatever this host had active on the LV is gone now.
-          for (const epoch of byHost.get(event.host) ?? []) {
-            if (epoch.lv !== event.lv || epoch.startNs > event.tNs) continue;
-            epoch.useEndNs = min(epoch.useEndNs, event.tNs);
-            epoch.releasedNs ??= event.tNs;
-          }
-        }
+      case 'deactivate-start': {
+        const epoch = event.epoch === null ? undefined : epochs.get(epochKey(event.host, event.lv, event.epoch));
+        if (epoch !== undefined) epoch.useEndNs = min(epoch.useEndNs, event.tNs);
         break;
       }
+      case 'deactivate-ok':
+        // The host's lease on the LV is gone, whichever epoch asked: an LV is active once per host, so
+        // an earlier epoch whose own deactivation failed (or whose writer died) ends here too.
+        for (const epoch of byHost.get(event.host) ?? []) {
+          if (epoch.lv !== event.lv || epoch.startNs > event.tNs) continue;
+          epoch.useEndNs = min(epoch.useEndNs, event.tNs);
+          epoch.releasedNs ??= event.tNs;
+        }
+        break;
       case 'worker-exit':
         endUse(byWorker.get(event.worker), event.tNs);
         break;

@@ -18,6 +18,8 @@ export const VIOLATION_KINDS = [
   'corrupt-record',
   /** A writer read back something else than what it had just written, or a reader read garbage. */
   'readback',
+  /** The VG metadata fails leasehold's vgck or the real one (found by the harness, not the checker). */
+  'vg-check',
 ] as const;
 export type ViolationKind = (typeof VIOLATION_KINDS)[number];
 

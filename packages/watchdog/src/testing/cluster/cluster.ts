@@ -264,7 +264,9 @@ async function startRole(config: ClusterConfig, paths: HostPaths, role: HostRole
 
 function writeDaemonConfig(config: ClusterConfig, paths: HostPaths): void {
   if (config.daemonSettings === undefined) return;
-  const lines = Object.entries(config.daemonSettings).map(([key, value]) => `${key} = ${value}\n`);
+  // Every host has its own device_dir: emulated hosts share the machine's /dev.
+  const settings = { device_dir: paths.deviceDir, ...config.daemonSettings };
+  const lines = Object.entries(settings).map(([key, value]) => `${key} = ${value}\n`);
   writeFileSync(paths.daemonConfig, lines.join(''));
 }
 

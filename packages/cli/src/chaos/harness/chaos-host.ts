@@ -1,0 +1,227 @@
+/**
+ * One emulated host of the chaos run as the harness sees it: whether it is up, its writer (one at a
+ * time, restarted when it dies), the cleanup after a killed writer, recovery after a reset (boot,
+ * lockstart), and the resets its test watchdog device logs.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { restartHost, runningHost, type ClusterConfig, type HostPaths } from '@leasehold/watchdog';
+import type { HistoryEvent } from '../history.js';
+import { appendEvent, monotonicNs } from '../history-file.js';
+import { parseHistory } from '../history.js';
+import { inHostPid, runInHost, spawnCommandInHost } from './in-host.js';
+import { CHAOS_VG, SHARED_LV, workerLvs, type ChaosOptions } from './options.js';
+
+const COMMAND_TIMEOUT_MS = 60_000;
+const LOCKSTART_ATTEMPTS = 6;
+const LOCKSTART_RETRY_MS = 2000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}
+
+export type HostState = 'up' | 'down' | 'booting';
+
+export class ChaosHost {
+  state: HostState = 'up';
+  /** A fault is in progress (no new writer, no other fault). */
+  faulted = false;
+  private writer: ChildProcess | undefined;
+  private writerExited: Promise<void> = Promise.resolve();
+  private writerCount = 0;
+  private resetsSeen = 0;
+  private stopping = false;
+  /** When writers stop starting new cycles (set when the workload starts). */
+  untilNs = 0n;
+  readonly commandEnv: NodeJS.ProcessEnv;
+
+  constructor(
+    readonly index: number,
+    readonly paths: HostPaths,
+    readonly cluster: ClusterConfig,
+    private readonly options: ChaosOptions,
+    private readonly historyDir: string,
+    private readonly note: (line: string) => void,
+  ) {
+    this.commandEnv = { LEASEHOLD_CONFIG: join(paths.dir, 'lvm.conf') };
+  }
+
+  get name(): string {
+    return this.paths.name;
+  }
+
+  get harnessHistory(): string {
+    return join(this.historyDir, `harness-${this.name}.jsonl`);
+  }
+
+  log(event: HistoryEvent): void {
+    appendEvent(this.harnessHistory, event);
+  }
+
+  /** `leasehold ARGS` in this host. */
+  leasehold(args: string[], timeoutMs = COMMAND_TIMEOUT_MS) {
+    return runInHost(this.cluster, this.paths, ['leasehold', ...args], this.commandEnv, timeoutMs);
+  }
+
+  async lockstart(): Promise<boolean> {
+    for (let attempt = 1; attempt <= LOCKSTART_ATTEMPTS; attempt++) {
+      const result = await this.leasehold(['lockstart', CHAOS_VG, '--wait']);
+      if (result.status === 0) return true;
+      this.note(
+        `${this.name}: lockstart ${CHAOS_VG} failed (${attempt}): ${result.stderr.trim().split('\n')[0] ?? ''}`,
+      );
+      if (/LOST|lost/.test(result.stderr)) await this.leasehold(['lockstop', CHAOS_VG]);
+      await sleep(LOCKSTART_RETRY_MS);
+    }
+    return false;
+  }
+
+  /** The in-host pid of the running writer, if any. */
+  writerPid(): number | undefined {
+    return this.writer === undefined ? undefined : inHostPid(this.writer);
+  }
+
+  /** Starts a writer if the host is up, unfaulted and has none. */
+  ensureWriter(): void {
+    if (this.stopping || this.writer !== undefined || this.state !== 'up' || this.faulted) return;
+    if (monotonicNs() >= this.untilNs) return;
+    this.writerCount++;
+    const worker = `${this.name}-w${this.writerCount}`;
+    const historyPath = join(this.historyDir, `${worker}.jsonl`);
+    const child = spawnCommandInHost(
+      this.cluster,
+      this.paths,
+      [
+        'leasehold',
+        'testing',
+        'chaos-writer',
+        '--history',
+        historyPath,
+        '--host',
+        this.name,
+        '--worker',
+        worker,
+        '--vg',
+        CHAOS_VG,
+        '--lvs',
+        [...workerLvs(this.options), SHARED_LV].join(','),
+        '--shared-lvs',
+        SHARED_LV,
+        '--device-dir',
+        this.paths.deviceDir,
+        '--slots',
+        String(this.options.slotsPerLv),
+        '--writes',
+        String(this.options.writesPerCycle),
+        '--write-pause-ms',
+        String(this.options.writePauseMs),
+        '--until-ns',
+        String(this.untilNs),
+        '--seed',
+        String(this.options.seed * 1000 + this.index * 100 + this.writerCount),
+      ],
+      this.commandEnv,
+    );
+    this.writer = child;
+    let stderr = '';
+    child.stderr?.on('data', (data: Buffer) => {
+      if (stderr.length < 4000) stderr += data.toString();
+    });
+    child.stdout?.resume();
+    this.writerExited = new Promise((done) => {
+      child.once('close', (code, signal) => {
+        this.log({ kind: 'worker-exit', tNs: monotonicNs(), host: this.name, worker, code, signal });
+        this.writer = undefined;
+        if (code !== 0) {
+          this.note(`${worker} exited (${code ?? signal}) ${stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
+          void this.cleanupAfter(worker, historyPath).finally(done);
+        } else {
+          done();
+        }
+      });
+    });
+  }
+
+  /** The LV a dead writer last asked for, deactivated here (a no-op when it is not active). */
+  private async cleanupAfter(worker: string, historyPath: string): Promise<void> {
+    if (!existsSync(historyPath)) return;
+    let lv: string | undefined;
+    try {
+      for (const event of parseHistory(readFileSync(historyPath, 'utf8'), historyPath)) {
+        if (event.kind === 'activate-start') lv = event.lv;
+      }
+    } catch {
+      return;
+    }
+    if (lv === undefined) return;
+    while (!this.stopping && (this.state !== 'up' || this.faulted)) {
+      if (this.state === 'down' || this.state === 'booting') return; // a reboot deactivates everything
+      await sleep(500);
+    }
+    if (this.state !== 'up') return;
+    const cleaner = `harness-${this.name}`;
+    this.log({ kind: 'deactivate-start', tNs: monotonicNs(), host: this.name, worker: cleaner, lv, epoch: null });
+    const result = await this.leasehold(['activate', '-an', `${CHAOS_VG}/${lv}`]);
+    this.log(
+      result.status === 0
+        ? { kind: 'deactivate-ok', tNs: monotonicNs(), host: this.name, worker: cleaner, lv, epoch: null }
+        : {
+            kind: 'deactivate-fail',
+            tNs: monotonicNs(),
+            host: this.name,
+            worker: cleaner,
+            lv,
+            epoch: null,
+            code: result.stderr.trim().split('\n')[0]?.slice(0, 120) ?? `exit ${result.status}`,
+          },
+    );
+    if (result.status !== 0) this.note(`${worker}: cleanup -an ${lv} failed: ${result.stderr.trim()}`);
+  }
+
+  /** New resets in the test device's event log, logged at the device's own (monotonic) time. */
+  pollResets(): boolean {
+    if (!existsSync(this.paths.deviceEvents)) return false;
+    const resets = readFileSync(this.paths.deviceEvents, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"type":"reset"'))
+      .map((line) => JSON.parse(line) as { atSeconds: number });
+    let found = false;
+    for (const reset of resets.slice(this.resetsSeen)) {
+      this.log({ kind: 'reset', tNs: BigInt(Math.round(reset.atSeconds * 1e9)), host: this.name });
+      this.note(`${this.name}: reset by its watchdog`);
+      found = true;
+    }
+    this.resetsSeen = resets.length;
+    if (found || (this.state === 'up' && runningHost(this.paths.hostFile) === undefined)) {
+      this.state = 'down';
+      return true;
+    }
+    return false;
+  }
+
+  /** Boots the host again after its reset or power cycle, and rejoins the VG's lockspace. */
+  async recover(): Promise<void> {
+    if (this.state !== 'down' || this.stopping) return;
+    this.state = 'booting';
+    await sleep(this.options.bootDelaySeconds * 1000);
+    try {
+      await restartHost(this.cluster.dir, this.name, 'host');
+    } catch (error) {
+      this.note(`${this.name}: boot failed: ${(error as Error).message}`);
+      this.state = 'down';
+      return;
+    }
+    this.log({ kind: 'boot', tNs: monotonicNs(), host: this.name });
+    this.note(`${this.name}: booted`);
+    await this.lockstart();
+    this.state = 'up';
+    this.faulted = false;
+  }
+
+  /** Stops starting writers and waits (up to timeoutMs) for the current one to finish. */
+  async finish(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    await Promise.race([this.writerExited, sleep(timeoutMs)]);
+  }
+}

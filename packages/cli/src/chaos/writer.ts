@@ -1,0 +1,172 @@
+/**
+ * The chaos writer (`leasehold testing chaos-writer`): runs inside an emulated host and loops until
+ * its deadline: activate an LV (`leasehold activate -aey`, or `-asy` on a shared-read LV), write
+ * records through the LV's block device with O_DIRECT (each acknowledged in the history only after
+ * its write returned), read them back, deactivate. Every step goes to its history file first.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DirectDisk } from '@leasehold/disk/direct';
+import { appendEvent, monotonicNs } from './history-file.js';
+import type { HistoryEvent, LeaseMode, ReadResult } from './history.js';
+import { decodeSlot, encodeRecord, RECORD_SIZE_BYTES } from './record.js';
+import { Random } from './random.js';
+
+const CLI_PATH = fileURLToPath(new URL('../../bin/leasehold.js', import.meta.url));
+/** An activation command that takes longer than this is given up (and logged as failed). */
+const COMMAND_TIMEOUT_MS = 60_000;
+/** Share of the cycles on a shared-read LV that read it shared (-asy); the rest write it (-aey). */
+const SHARED_READ_RATIO = 0.6;
+const RETRY_PAUSE_MS = [100, 600] as const;
+const CODE_MAX_CHARS = 120;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+export interface WriterOptions {
+  historyPath: string;
+  host: string;
+  worker: string;
+  vg: string;
+  lvs: readonly string[];
+  sharedLvs: readonly string[];
+  deviceDir: string;
+  slots: number;
+  writesPerCycle: number;
+  writePauseMs: number;
+  untilNs: bigint;
+  seed: number;
+}
+
+function pause(milliseconds: number): void {
+  Atomics.wait(sleeper, 0, 0, milliseconds);
+}
+
+/** The first line of a failed command's output, as the history's failure code. */
+function failureCode(stderr: string, stdout: string, status: number | null, signal: string | null): string {
+  const line = `${stderr}\n${stdout}`
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '');
+  return (line ?? `exit ${status ?? signal ?? '?'}`).slice(0, CODE_MAX_CHARS);
+}
+
+function runLeasehold(args: string[]): { ok: boolean; code: string } {
+  const result = spawnSync(process.execPath, [CLI_PATH, ...args], {
+    encoding: 'utf8',
+    timeout: COMMAND_TIMEOUT_MS,
+    env: process.env,
+  });
+  if (result.status === 0) return { ok: true, code: '' };
+  return { ok: false, code: failureCode(result.stderr ?? '', result.stdout ?? '', result.status, result.signal) };
+}
+
+export class ChaosWriter {
+  private readonly random: Random;
+  private readonly hostIndex: number;
+
+  constructor(private readonly options: WriterOptions) {
+    this.random = new Random(options.seed);
+    this.hostIndex = Number(/^host(\d+)$/.exec(options.host)?.[1] ?? Number.NaN);
+    if (!Number.isInteger(this.hostIndex)) throw new RangeError(`--host must be hostN, got ${options.host}`);
+  }
+
+  private log(event: HistoryEvent): void {
+    appendEvent(this.options.historyPath, event);
+  }
+
+  run(): void {
+    while (monotonicNs() < this.options.untilNs) this.cycle();
+  }
+
+  private cycle(): void {
+    const { vg, worker, host } = this.options;
+    const lv = this.random.pick(this.options.lvs);
+    const mode: LeaseMode = this.options.sharedLvs.includes(lv) && this.random.next() < SHARED_READ_RATIO ? 'SH' : 'EX';
+    const epoch = monotonicNs();
+    this.log({ kind: 'activate-start', tNs: epoch, host, worker, lv, mode, epoch });
+    const activated = runLeasehold(['activate', mode === 'EX' ? '-aey' : '-asy', `${vg}/${lv}`]);
+    if (!activated.ok) {
+      this.log({ kind: 'activate-fail', tNs: monotonicNs(), host, worker, lv, mode, epoch, code: activated.code });
+      pause(this.random.between(RETRY_PAUSE_MS[0], RETRY_PAUSE_MS[1]));
+      return;
+    }
+    this.log({ kind: 'activate-ok', tNs: monotonicNs(), host, worker, lv, mode, epoch });
+    try {
+      if (mode === 'EX') this.writeAndReadBack(lv, epoch);
+      else this.readShared(lv, epoch);
+    } catch {
+      // Logged as write-fail where it happened; the device may be gone (lease loss): deactivate.
+    }
+    this.log({ kind: 'deactivate-start', tNs: monotonicNs(), host, worker, lv, epoch });
+    const deactivated = runLeasehold(['activate', '-an', `${vg}/${lv}`]);
+    this.log(
+      deactivated.ok
+        ? { kind: 'deactivate-ok', tNs: monotonicNs(), host, worker, lv, epoch }
+        : { kind: 'deactivate-fail', tNs: monotonicNs(), host, worker, lv, epoch, code: deactivated.code },
+    );
+  }
+
+  private open(lv: string, readOnly: boolean): DirectDisk {
+    const disk = DirectDisk.openSync(join(this.options.deviceDir, this.options.vg, lv), { readOnly });
+    if (disk.sectorSize !== RECORD_SIZE_BYTES) {
+      disk.closeSync();
+      throw new RangeError(`the chaos writer needs ${RECORD_SIZE_BYTES}-byte sectors, ${lv} has ${disk.sectorSize}`);
+    }
+    return disk;
+  }
+
+  private writeAndReadBack(lv: string, epoch: bigint): void {
+    const { host, worker } = this.options;
+    const disk = this.open(lv, false);
+    try {
+      const lastSeqOfSlot = new Map<number, bigint>();
+      for (let index = 0; index < this.options.writesPerCycle; index++) {
+        const seq = BigInt(index);
+        const slot = this.random.below(this.options.slots);
+        const issuedAtNs = monotonicNs();
+        const bytes = encodeRecord({ hostIndex: this.hostIndex, slot, epoch, seq, issuedAtNs, lv });
+        this.log({ kind: 'write-start', tNs: issuedAtNs, host, worker, lv, epoch, seq, slot });
+        try {
+          disk.writeSync(slot * RECORD_SIZE_BYTES, bytes);
+        } catch (error) {
+          const code = (error as { code?: string }).code ?? 'EIO';
+          this.log({ kind: 'write-fail', tNs: monotonicNs(), host, worker, lv, epoch, seq, slot, code });
+          throw error;
+        }
+        this.log({ kind: 'write-ok', tNs: monotonicNs(), host, worker, lv, epoch, seq, slot });
+        lastSeqOfSlot.set(slot, seq);
+        if (this.options.writePauseMs > 0) pause(this.options.writePauseMs);
+      }
+      for (const [slot, seq] of lastSeqOfSlot) {
+        const found = decodeSlot(disk.readSync(slot * RECORD_SIZE_BYTES, RECORD_SIZE_BYTES));
+        let result: ReadResult;
+        if (found.kind === 'record') {
+          const r = found.record;
+          const ours =
+            r.hostIndex === this.hostIndex && r.epoch === epoch && r.seq === seq && r.slot === slot && r.lv === lv;
+          result = ours ? 'ok' : 'mismatch';
+        } else {
+          result = found.kind === 'empty' ? 'mismatch' : found.kind;
+        }
+        this.log({ kind: 'read', tNs: monotonicNs(), host, worker, lv, epoch, slot, result });
+      }
+    } finally {
+      disk.closeSync();
+    }
+  }
+
+  private readShared(lv: string, epoch: bigint): void {
+    const { host, worker } = this.options;
+    const disk = this.open(lv, true);
+    try {
+      for (let slot = 0; slot < this.options.slots; slot++) {
+        const found = decodeSlot(disk.readSync(slot * RECORD_SIZE_BYTES, RECORD_SIZE_BYTES));
+        let result: ReadResult = found.kind === 'record' ? 'ok' : found.kind;
+        if (found.kind === 'record' && (found.record.slot !== slot || found.record.lv !== lv)) result = 'mismatch';
+        this.log({ kind: 'read', tNs: monotonicNs(), host, worker, lv, epoch, slot, result });
+      }
+    } finally {
+      disk.closeSync();
+    }
+  }
+}
