@@ -1,26 +1,24 @@
 /**
  * The chaos writer (`leasehold testing chaos-writer`): runs inside an emulated host and loops until
- * its deadline: activate an LV (`leasehold activate -aey`, or `-asy` on a shared-read LV), write
+ * its deadline: activate an LV (`leasehold activate -aey`, or `-asy` on a shared-read LV, run in
+ * this process), write
  * records through the LV's block device with O_DIRECT (each acknowledged in the history only after
  * its write returned), read them back, deactivate. Every step goes to its history file first.
  */
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DirectDisk } from '@leasehold/disk/direct';
+import { runLvchange } from '../commands/lvm/lv-activate.js';
+import { LvmCommandError } from '../commands/lvm/lvm-error.js';
 import { appendEvent, monotonicNs } from './history-file.js';
 import type { HistoryEvent, LeaseMode, ReadResult } from './history.js';
 import { decodeSlot, encodeRecord, RECORD_SIZE_BYTES } from './record.js';
 import { Random } from './random.js';
 
-const CLI_PATH = fileURLToPath(new URL('../../bin/leasehold.js', import.meta.url));
-/** An activation command that takes longer than this is given up (and logged as failed). */
-const COMMAND_TIMEOUT_MS = 60_000;
 /** Share of the cycles on a shared-read LV that read it shared (-asy); the rest write it (-aey). */
 const SHARED_READ_RATIO = 0.6;
 const RETRY_PAUSE_MS = [100, 600] as const;
 const CODE_MAX_CHARS = 120;
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 export interface WriterOptions {
   historyPath: string;
@@ -37,27 +35,28 @@ export interface WriterOptions {
   seed: number;
 }
 
-function pause(milliseconds: number): void {
-  Atomics.wait(sleeper, 0, 0, milliseconds);
-}
-
-/** The first line of a failed command's output, as the history's failure code. */
-function failureCode(stderr: string, stdout: string, status: number | null, signal: string | null): string {
-  const line = `${stderr}\n${stdout}`
-    .split('\n')
-    .map((l) => l.trim())
-    .find((l) => l !== '');
-  return (line ?? `exit ${status ?? signal ?? '?'}`).slice(0, CODE_MAX_CHARS);
-}
-
-function runLeasehold(args: string[]): { ok: boolean; code: string } {
-  const result = spawnSync(process.execPath, [CLI_PATH, ...args], {
-    encoding: 'utf8',
-    timeout: COMMAND_TIMEOUT_MS,
-    env: process.env,
-  });
-  if (result.status === 0) return { ok: true, code: '' };
-  return { ok: false, code: failureCode(result.stderr ?? '', result.stdout ?? '', result.status, result.signal) };
+/**
+ * `leasehold activate ARGS` in this process (what the command does, without a new node per cycle:
+ * on a loaded machine the start-up of node would be most of a cycle). Never throws.
+ */
+async function activateCommand(args: string[]): Promise<{ ok: boolean; code: string }> {
+  // The command prints why an LV failed (lvm's lines on stderr) and throws a bare FAILED: keep them.
+  const printed: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array): boolean => {
+    printed.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    await runLvchange('activate', args);
+    return { ok: true, code: '' };
+  } catch (error) {
+    const thrown = error instanceof LvmCommandError ? error.lines.join(' ') : (error as Error).message;
+    const text = `${printed.join(' ')} ${thrown}`.replace(/\s+/g, ' ').trim();
+    return { ok: false, code: text.slice(0, CODE_MAX_CHARS) || 'failed' };
+  } finally {
+    process.stderr.write = write;
+  }
 }
 
 export class ChaosWriter {
@@ -74,31 +73,31 @@ export class ChaosWriter {
     appendEvent(this.options.historyPath, event);
   }
 
-  run(): void {
-    while (monotonicNs() < this.options.untilNs) this.cycle();
+  async run(): Promise<void> {
+    while (monotonicNs() < this.options.untilNs) await this.cycle();
   }
 
-  private cycle(): void {
+  private async cycle(): Promise<void> {
     const { vg, worker, host } = this.options;
     const lv = this.random.pick(this.options.lvs);
     const mode: LeaseMode = this.options.sharedLvs.includes(lv) && this.random.next() < SHARED_READ_RATIO ? 'SH' : 'EX';
     const epoch = monotonicNs();
     this.log({ kind: 'activate-start', tNs: epoch, host, worker, lv, mode, epoch });
-    const activated = runLeasehold(['activate', mode === 'EX' ? '-aey' : '-asy', `${vg}/${lv}`]);
+    const activated = await activateCommand([mode === 'EX' ? '-aey' : '-asy', `${vg}/${lv}`]);
     if (!activated.ok) {
       this.log({ kind: 'activate-fail', tNs: monotonicNs(), host, worker, lv, mode, epoch, code: activated.code });
-      pause(this.random.between(RETRY_PAUSE_MS[0], RETRY_PAUSE_MS[1]));
+      await sleep(this.random.between(RETRY_PAUSE_MS[0], RETRY_PAUSE_MS[1]));
       return;
     }
     this.log({ kind: 'activate-ok', tNs: monotonicNs(), host, worker, lv, mode, epoch });
     try {
-      if (mode === 'EX') this.writeAndReadBack(lv, epoch);
+      if (mode === 'EX') await this.writeAndReadBack(lv, epoch);
       else this.readShared(lv, epoch);
     } catch {
       // Logged as write-fail where it happened; the device may be gone (lease loss): deactivate.
     }
     this.log({ kind: 'deactivate-start', tNs: monotonicNs(), host, worker, lv, epoch });
-    const deactivated = runLeasehold(['activate', '-an', `${vg}/${lv}`]);
+    const deactivated = await activateCommand(['-an', `${vg}/${lv}`]);
     this.log(
       deactivated.ok
         ? { kind: 'deactivate-ok', tNs: monotonicNs(), host, worker, lv, epoch }
@@ -115,7 +114,7 @@ export class ChaosWriter {
     return disk;
   }
 
-  private writeAndReadBack(lv: string, epoch: bigint): void {
+  private async writeAndReadBack(lv: string, epoch: bigint): Promise<void> {
     const { host, worker } = this.options;
     const disk = this.open(lv, false);
     try {
@@ -135,7 +134,7 @@ export class ChaosWriter {
         }
         this.log({ kind: 'write-ok', tNs: monotonicNs(), host, worker, lv, epoch, seq, slot });
         lastSeqOfSlot.set(slot, seq);
-        if (this.options.writePauseMs > 0) pause(this.options.writePauseMs);
+        if (this.options.writePauseMs > 0) await sleep(this.options.writePauseMs);
       }
       for (const [slot, seq] of lastSeqOfSlot) {
         const found = decodeSlot(disk.readSync(slot * RECORD_SIZE_BYTES, RECORD_SIZE_BYTES));

@@ -1,6 +1,7 @@
 /**
- * One emulated host of the chaos run as the harness sees it: whether it is up, its writer (one at a
- * time, restarted when it dies), the cleanup after a killed writer, recovery after a reset (boot,
+ * One emulated host of the chaos run as the harness sees it: whether it is up, its writers (one per
+ * lane, each lane with its own LVs so that no two writers of a host share an LV; restarted when they
+ * die), the cleanup after a killed writer, recovery after a reset (boot,
  * lockstart), and the resets its test watchdog device logs.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { restartHost, runningHost, type ClusterConfig, type HostPaths } from '@l
 import type { HistoryEvent } from '../history.js';
 import { appendEvent, monotonicNs } from '../history-file.js';
 import { parseHistory } from '../history.js';
-import { inHostPid, runInHost, spawnCommandInHost } from './in-host.js';
+import { continueLaunchers, inHostPid, runInHost, spawnCommandInHost } from './in-host.js';
 import { CHAOS_VG, SHARED_LV, workerLvs, type ChaosOptions } from './options.js';
 
 const COMMAND_TIMEOUT_MS = 60_000;
@@ -27,8 +28,8 @@ export class ChaosHost {
   state: HostState = 'up';
   /** A fault is in progress (no new writer, no other fault). */
   faulted = false;
-  private writer: ChildProcess | undefined;
-  private writerExited: Promise<void> = Promise.resolve();
+  private readonly writers: Array<ChildProcess | undefined>;
+  private readonly writersExited: Array<Promise<void>>;
   private writerCount = 0;
   private resetsSeen = 0;
   private stopping = false;
@@ -45,6 +46,14 @@ export class ChaosHost {
     private readonly note: (line: string) => void,
   ) {
     this.commandEnv = { LEASEHOLD_CONFIG: join(paths.dir, 'lvm.conf') };
+    this.writers = Array.from({ length: options.writersPerHost }, () => undefined);
+    this.writersExited = Array.from({ length: options.writersPerHost }, () => Promise.resolve());
+  }
+
+  /** The LVs of writer lane `lane`: every writersPerHost-th one (the shared-read LV in lane 0). */
+  private laneLvs(lane: number): string[] {
+    const all = workerLvs(this.options).filter((_, index) => index % this.options.writersPerHost === lane);
+    return lane === 0 ? [...all, SHARED_LV] : all;
   }
 
   get name(): string {
@@ -77,14 +86,21 @@ export class ChaosHost {
     return false;
   }
 
-  /** The in-host pid of the running writer, if any. */
-  writerPid(): number | undefined {
-    return this.writer === undefined ? undefined : inHostPid(this.writer);
+  /** The in-host pids of the running writers. */
+  writerPids(): number[] {
+    return this.writers.flatMap((writer) => {
+      const pid = writer === undefined ? undefined : inHostPid(writer);
+      return pid === undefined ? [] : [pid];
+    });
   }
 
-  /** Starts a writer if the host is up, unfaulted and has none. */
-  ensureWriter(): void {
-    if (this.stopping || this.writer !== undefined || this.state !== 'up' || this.faulted) return;
+  /** Starts the writers the host lacks, if it is up and unfaulted. */
+  ensureWriters(): void {
+    for (let lane = 0; lane < this.writers.length; lane++) this.ensureWriter(lane);
+  }
+
+  private ensureWriter(lane: number): void {
+    if (this.stopping || this.writers[lane] !== undefined || this.state !== 'up' || this.faulted) return;
     if (monotonicNs() >= this.untilNs) return;
     this.writerCount++;
     const worker = `${this.name}-w${this.writerCount}`;
@@ -105,7 +121,7 @@ export class ChaosHost {
         '--vg',
         CHAOS_VG,
         '--lvs',
-        [...workerLvs(this.options), SHARED_LV].join(','),
+        this.laneLvs(lane).join(','),
         '--shared-lvs',
         SHARED_LV,
         '--device-dir',
@@ -123,16 +139,16 @@ export class ChaosHost {
       ],
       this.commandEnv,
     );
-    this.writer = child;
+    this.writers[lane] = child;
     let stderr = '';
     child.stderr?.on('data', (data: Buffer) => {
       if (stderr.length < 4000) stderr += data.toString();
     });
     child.stdout?.resume();
-    this.writerExited = new Promise((done) => {
+    this.writersExited[lane] = new Promise((done) => {
       child.once('close', (code, signal) => {
         this.log({ kind: 'worker-exit', tNs: monotonicNs(), host: this.name, worker, code, signal });
-        this.writer = undefined;
+        this.writers[lane] = undefined;
         if (code !== 0) {
           this.note(`${worker} exited (${code ?? signal}) ${stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
           void this.cleanupAfter(worker, historyPath).finally(done);
@@ -159,7 +175,7 @@ export class ChaosHost {
       if (this.state === 'down' || this.state === 'booting') return; // a reboot deactivates everything
       await sleep(500);
     }
-    if (this.state !== 'up') return;
+    if (this.state !== 'up' || runningHost(this.paths.hostFile) === undefined) return;
     const cleaner = `harness-${this.name}`;
     this.log({ kind: 'deactivate-start', tNs: monotonicNs(), host: this.name, worker: cleaner, lv, epoch: null });
     const result = await this.leasehold(['activate', '-an', `${CHAOS_VG}/${lv}`]);
@@ -193,6 +209,7 @@ export class ChaosHost {
       found = true;
     }
     this.resetsSeen = resets.length;
+    if (found) continueLaunchers(this.name);
     if (found || (this.state === 'up' && runningHost(this.paths.hostFile) === undefined)) {
       this.state = 'down';
       return true;
@@ -222,6 +239,7 @@ export class ChaosHost {
   /** Stops starting writers and waits (up to timeoutMs) for the current one to finish. */
   async finish(timeoutMs: number): Promise<void> {
     this.stopping = true;
-    await Promise.race([this.writerExited, sleep(timeoutMs)]);
+    continueLaunchers(this.name);
+    await Promise.race([Promise.all(this.writersExited), sleep(timeoutMs)]);
   }
 }

@@ -9,6 +9,7 @@ import type { FaultKind } from '../history.js';
 import { monotonicNs } from '../history-file.js';
 import type { Random } from '../random.js';
 import type { ChaosHost } from './chaos-host.js';
+import { continueLaunchers } from './in-host.js';
 
 /** Relative weights of the fault kinds. */
 export const FAULT_WEIGHTS: Readonly<Record<FaultKind, number>> = {
@@ -22,12 +23,23 @@ export const FAULT_WEIGHTS: Readonly<Record<FaultKind, number>> = {
 };
 const SHORT_FREEZE_MS = [500, 1500] as const;
 const RESTART_AFTER_KILL_MS = [500, 2500] as const;
-/** A long freeze that the watchdog has not ended after this long is thawed (and noted: it should not happen). */
-const LONG_FREEZE_GIVE_UP_MS = 60_000;
+/** A host whose watchdog should reset it and has not after this long is noted (and a frozen one thawed). */
+const RESET_GIVE_UP_MS = 60_000;
 const POLL_MS = 200;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
+}
+
+/** Waits for the host's watchdog to reset it; false (and noted) when it did not within RESET_GIVE_UP_MS. */
+async function waitForReset(host: ChaosHost, context: FaultContext): Promise<boolean> {
+  const giveUpAt = Date.now() + RESET_GIVE_UP_MS;
+  while (host.state === 'up' && Date.now() < giveUpAt) {
+    host.pollResets();
+    await sleep(POLL_MS);
+  }
+  if (host.state === 'up') context.note(`${host.name}: not reset within ${RESET_GIVE_UP_MS} ms`);
+  return host.state !== 'up';
 }
 
 export function pickFault(random: Random): FaultKind {
@@ -55,19 +67,26 @@ export async function injectFault(host: ChaosHost, kind: FaultKind, context: Fau
   const log = (): void => host.log({ kind: 'fault', tNs: monotonicNs(), host: host.name, fault: kind });
   switch (kind) {
     case 'kill-writer': {
-      const pid = host.writerPid();
-      if (pid === undefined) return false;
+      const pids = host.writerPids();
+      if (pids.length === 0) return false;
+      const pid = context.random.pick(pids);
       log();
       process.kill(pid, 'SIGKILL');
       return true;
     }
-    case 'kill-daemon':
-    case 'kill-companion': {
-      const role = kind === 'kill-daemon' ? 'daemon' : 'companion';
+    case 'kill-daemon': {
       log();
-      await crashHost(dir, host.name, role);
+      await crashHost(dir, host.name, 'daemon');
       await sleep(context.random.between(RESTART_AFTER_KILL_MS[0], RESTART_AFTER_KILL_MS[1]));
-      if (host.state === 'up') await restartHost(dir, host.name, role);
+      if (host.state === 'up') await restartHost(dir, host.name, 'daemon');
+      return true;
+    }
+    case 'kill-companion': {
+      // A crashed companion leaves its marker: a new one refuses to start (UNCLEAN_EXIT) and the
+      // device, closed unclean, resets the host W later (docs/timing.md, case 5). Wait for that.
+      log();
+      await crashHost(dir, host.name, 'companion');
+      await waitForReset(host, context);
       return true;
     }
     case 'freeze-short': {
@@ -75,20 +94,14 @@ export async function injectFault(host: ChaosHost, kind: FaultKind, context: Fau
       freezeHost(dir, host.name, 'host', true);
       await sleep(context.random.between(SHORT_FREEZE_MS[0], SHORT_FREEZE_MS[1]));
       if (host.state === 'up') freezeHost(dir, host.name, 'host', false);
+      continueLaunchers(host.name);
       return true;
     }
     case 'freeze-long': {
       log();
       freezeHost(dir, host.name, 'host', true);
-      const giveUpAt = Date.now() + LONG_FREEZE_GIVE_UP_MS;
-      while (host.state === 'up' && Date.now() < giveUpAt) {
-        host.pollResets();
-        await sleep(POLL_MS);
-      }
-      if (host.state === 'up') {
-        context.note(`${host.name}: frozen ${LONG_FREEZE_GIVE_UP_MS} ms and not reset; thawed`);
-        freezeHost(dir, host.name, 'host', false);
-      }
+      if (!(await waitForReset(host, context))) freezeHost(dir, host.name, 'host', false);
+      continueLaunchers(host.name);
       return true;
     }
     case 'storage-hang': {

@@ -23,13 +23,35 @@ export function inHostPid(nsenter: ChildProcess): number | undefined {
   }
 }
 
+/** The nsenter processes running commands in each host (by host name). */
+const launchers = new Map<string, Set<ChildProcess>>();
+
 export function spawnCommandInHost(
   config: ClusterConfig,
   paths: HostPaths,
   argv: string[],
   env: NodeJS.ProcessEnv,
 ): ChildProcess {
-  return spawnInHost(config, paths, argv, ['ignore', 'pipe', 'pipe'], env);
+  const child = spawnInHost(config, paths, argv, ['ignore', 'pipe', 'pipe'], env);
+  const set = launchers.get(paths.name) ?? new Set<ChildProcess>();
+  launchers.set(paths.name, set);
+  set.add(child);
+  child.once('exit', () => set.delete(child));
+  return child;
+}
+
+/**
+ * nsenter stops itself when the command it waits for is stopped (a host freeze) and nothing in the
+ * host continues it afterwards: this does, after a thaw or a reset, so that it reaps its command.
+ */
+export function continueLaunchers(host: string): void {
+  for (const child of launchers.get(host) ?? []) {
+    try {
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGCONT');
+    } catch {
+      // gone
+    }
+  }
 }
 
 /** Runs `argv` in the host to its end (SIGKILL after timeoutMs). Never throws for a failed command. */

@@ -5,6 +5,7 @@ export const MIN_CHAOS_HOSTS = 3;
 export const MAX_CHAOS_HOSTS = 5;
 export const MAX_CHAOS_LVS = 32;
 export const MAX_SLOTS_PER_LV = 2048;
+export const MAX_WRITERS_PER_HOST = 4;
 export const CHAOS_VG = 'vg0';
 export const SHARED_LV = 'shared0';
 export const WORKER_LV_PREFIX = 'lv';
@@ -18,6 +19,8 @@ export interface ChaosOptions {
   /** Exclusive-write LVs lv0..; plus one shared-read LV. */
   lvs: number;
   slotsPerLv: number;
+  /** Writers per host, each on its own share of the LVs. */
+  writersPerHost: number;
   writesPerCycle: number;
   writePauseMs: number;
   faultIntervalSeconds: number;
@@ -58,6 +61,12 @@ export function validateChaosOptions(options: ChaosOptions): string | undefined 
     return `--lvs must be 1-${MAX_CHAOS_LVS}, got ${options.lvs}`;
   if (!Number.isInteger(options.slotsPerLv) || options.slotsPerLv < 1 || options.slotsPerLv > MAX_SLOTS_PER_LV)
     return `--slots must be 1-${MAX_SLOTS_PER_LV}, got ${options.slotsPerLv}`;
+  if (
+    !Number.isInteger(options.writersPerHost) ||
+    options.writersPerHost < 1 ||
+    options.writersPerHost > Math.min(MAX_WRITERS_PER_HOST, options.lvs)
+  )
+    return `--writers must be 1-${Math.min(MAX_WRITERS_PER_HOST, options.lvs)} (at most one per LV), got ${options.writersPerHost}`;
   if (!(options.durationSeconds > 0)) return `--duration must be positive`;
   return undefined;
 }

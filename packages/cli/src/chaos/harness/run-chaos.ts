@@ -129,7 +129,7 @@ class ChaosRun {
       writeFileSync(join(options.dir, 'run.json'), JSON.stringify(record, null, 2) + '\n');
     }
     try {
-      const outcome = await checkRunDir(options.dir, extraViolations);
+      const outcome = await checkRunDir(options.dir, pvPath, extraViolations);
       const clean = outcome.result.violations.length + extraViolations.length === 0;
       if (clean && !options.keep) rmSync(image, { force: true });
       return outcome;
@@ -211,7 +211,7 @@ class ChaosRun {
       for (const host of this.hosts) {
         if (host.state === 'up') host.pollResets();
         if (host.state === 'down') track(host.recover());
-        host.ensureWriter();
+        host.ensureWriters();
       }
       if (Date.now() >= nextFault) {
         nextFault = Date.now() + nextGap(options.faultIntervalSeconds);
@@ -256,7 +256,7 @@ class ChaosRun {
       const ok = result.status === 0;
       this.harnessLog(host.name, { kind: 'metadata', tNs: monotonicNs(), host: host.name, op, lv, ok });
       if (!ok) {
-        this.note(`${host.name}: ${op} ${lv} failed: ${result.stderr.trim().split('\n')[0] ?? ''}`);
+        this.note(`${host.name}: ${op} ${lv} failed: ${result.stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
         if (op === 'lvcreate') return;
       }
     }
@@ -275,10 +275,17 @@ class ChaosRun {
   }
 }
 
-/** Runs the checker over a run's directory (its histories, its run.json, the PV). */
-export async function checkRunDir(dir: string, extra: Violation[] = []): Promise<ChaosOutcome> {
+/** Attaches a PV image to a loop device as the run does (512-byte sectors, direct I/O). */
+export function attachPvImage(image: string): string {
+  return execFileSync('losetup', ['-f', '--show', '--sector-size', '512', '--direct-io=on', image], {
+    encoding: 'utf8',
+  }).trim();
+}
+
+/** Runs the checker over a run's directory (its histories and run.json) and its PV (attached at pvPath). */
+export async function checkRunDir(dir: string, pvPath: string, extra: Violation[] = []): Promise<ChaosOutcome> {
   const record = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunRecord;
-  const images = await readLvImages(record.pvPath, record.vg, record.lvs, record.slotsPerLv);
+  const images = await readLvImages(pvPath, record.vg, record.lvs, record.slotsPerLv);
   const result = checkHistory({
     events: readHistoryDir(join(dir, 'history')),
     images,
