@@ -17,7 +17,6 @@ import { Random } from './random.js';
 
 /** Share of the cycles on a shared-read LV that read it shared (-asy); the rest write it (-aey). */
 const SHARED_READ_RATIO = 0.6;
-const RETRY_PAUSE_MS = [100, 600] as const;
 const CODE_MAX_CHARS = 120;
 
 export interface WriterOptions {
@@ -73,11 +72,19 @@ export class ChaosWriter {
     appendEvent(this.options.historyPath, event);
   }
 
-  async run(): Promise<void> {
-    while (monotonicNs() < this.options.untilNs) await this.cycle();
+  /**
+   * Cycles until the deadline (true) or until an activation command failed (false): a failed command
+   * may leave state in this process (a VG lock held by our connection) that only our exit clears,
+   * so the writer then exits and the harness starts a fresh one.
+   */
+  async run(): Promise<boolean> {
+    while (monotonicNs() < this.options.untilNs) {
+      if (!(await this.cycle())) return false;
+    }
+    return true;
   }
 
-  private async cycle(): Promise<void> {
+  private async cycle(): Promise<boolean> {
     const { vg, worker, host } = this.options;
     const lv = this.random.pick(this.options.lvs);
     const mode: LeaseMode = this.options.sharedLvs.includes(lv) && this.random.next() < SHARED_READ_RATIO ? 'SH' : 'EX';
@@ -86,8 +93,7 @@ export class ChaosWriter {
     const activated = await activateCommand([mode === 'EX' ? '-aey' : '-asy', `${vg}/${lv}`]);
     if (!activated.ok) {
       this.log({ kind: 'activate-fail', tNs: monotonicNs(), host, worker, lv, mode, epoch, code: activated.code });
-      await sleep(this.random.between(RETRY_PAUSE_MS[0], RETRY_PAUSE_MS[1]));
-      return;
+      return false;
     }
     this.log({ kind: 'activate-ok', tNs: monotonicNs(), host, worker, lv, mode, epoch });
     try {
@@ -103,6 +109,7 @@ export class ChaosWriter {
         ? { kind: 'deactivate-ok', tNs: monotonicNs(), host, worker, lv, epoch }
         : { kind: 'deactivate-fail', tNs: monotonicNs(), host, worker, lv, epoch, code: deactivated.code },
     );
+    return deactivated.ok;
   }
 
   private open(lv: string, readOnly: boolean): DirectDisk {

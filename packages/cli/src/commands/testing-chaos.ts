@@ -19,6 +19,8 @@ const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600 };
 const PRINTED_VIOLATIONS = 20;
 /** The shared VG's PV (sparse): room for the 256 MiB lock LV and the test LVs. */
 const PV_SIZE_BYTES = 1024 * 1024 * 1024;
+/** The writer's exit status after a failed activation command (the harness starts a new one). */
+export const WRITER_RECYCLE_EXIT = 3;
 
 export function parseDurationSeconds(text: string): number {
   const match = DURATION_PATTERN.exec(text.trim());
@@ -75,7 +77,7 @@ export const chaosCommand: CommandModule<object, ChaosArgs> = {
         default: '3m',
         describe: 'how long the writers and faults run (30s, 3m, 1h)',
       })
-      .option('lvs', { type: 'number', default: 6, describe: 'exclusive-write LVs (plus one shared-read LV)' })
+      .option('lvs', { type: 'number', default: 8, describe: 'exclusive-write LVs (plus one shared-read LV)' })
       .option('slots', { type: 'number', default: 64, describe: 'record slots (512-byte sectors) per LV' })
       .option('writers', { type: 'number', default: 2, describe: 'writers per host, each on its own LVs' })
       .option('writes', { type: 'number', default: 12, describe: 'writes per activation' })
@@ -179,7 +181,7 @@ export const chaosWriterCommand: CommandModule<object, WriterArgs> = {
     if (!/^\d+$/.test(argv['until-ns']))
       throw new CliError('BAD_ARGUMENT', `--until-ns must be nanoseconds, got "${argv['until-ns']}"`, EXIT_USAGE);
     const split = (text: string): string[] => text.split(',').filter((part) => part !== '');
-    await new ChaosWriter({
+    const finished = await new ChaosWriter({
       historyPath: argv.history,
       host: argv.host,
       worker: argv.worker,
@@ -193,7 +195,8 @@ export const chaosWriterCommand: CommandModule<object, WriterArgs> = {
       untilNs: BigInt(argv['until-ns']),
       seed: argv.seed,
     }).run();
-    // The activations ran in this process: their failures are in the history, not the exit status.
-    process.exitCode = 0;
+    // The activations ran in this process: their failures are in the history; the exit status only
+    // says whether the writer stopped at its deadline (0) or after a failed command (3).
+    process.exitCode = finished ? 0 : WRITER_RECYCLE_EXIT;
   },
 };

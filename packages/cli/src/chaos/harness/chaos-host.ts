@@ -17,6 +17,13 @@ import { CHAOS_VG, SHARED_LV, workerLvs, type ChaosOptions } from './options.js'
 const COMMAND_TIMEOUT_MS = 60_000;
 const LOCKSTART_ATTEMPTS = 6;
 const LOCKSTART_RETRY_MS = 2000;
+/** The writer's exit status after a failed activation command (see testing-chaos.ts). */
+const WRITER_RECYCLE_EXIT = 3;
+const MIN_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 4000;
+const SHORT_LIFE_MS = 10_000;
+/** Activation failures after which the LV may be active all the same (the reply was lost). */
+const AMBIGUOUS_FAILURE = /closed the connection|ECONNRESET|EPIPE|timed out/i;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
@@ -30,6 +37,9 @@ export class ChaosHost {
   faulted = false;
   private readonly writers: Array<ChildProcess | undefined>;
   private readonly writersExited: Array<Promise<void>>;
+  /** Per lane: no new writer before this time (Date.now ms), and the current back-off. */
+  private readonly notBeforeMs: number[];
+  private readonly backoffMs: number[];
   private writerCount = 0;
   private resetsSeen = 0;
   private stopping = false;
@@ -48,6 +58,8 @@ export class ChaosHost {
     this.commandEnv = { LEASEHOLD_CONFIG: join(paths.dir, 'lvm.conf') };
     this.writers = Array.from({ length: options.writersPerHost }, () => undefined);
     this.writersExited = Array.from({ length: options.writersPerHost }, () => Promise.resolve());
+    this.notBeforeMs = Array.from({ length: options.writersPerHost }, () => 0);
+    this.backoffMs = Array.from({ length: options.writersPerHost }, () => MIN_BACKOFF_MS);
   }
 
   /** The LVs of writer lane `lane`: every writersPerHost-th one (the shared-read LV in lane 0). */
@@ -101,7 +113,8 @@ export class ChaosHost {
 
   private ensureWriter(lane: number): void {
     if (this.stopping || this.writers[lane] !== undefined || this.state !== 'up' || this.faulted) return;
-    if (monotonicNs() >= this.untilNs) return;
+    if (monotonicNs() >= this.untilNs || Date.now() < (this.notBeforeMs[lane] ?? 0)) return;
+    const startedAtMs = Date.now();
     this.writerCount++;
     const worker = `${this.name}-w${this.writerCount}`;
     const historyPath = join(this.historyDir, `${worker}.jsonl`);
@@ -148,29 +161,48 @@ export class ChaosHost {
     this.writersExited[lane] = new Promise((done) => {
       child.once('close', (code, signal) => {
         this.log({ kind: 'worker-exit', tNs: monotonicNs(), host: this.name, worker, code, signal });
-        this.writers[lane] = undefined;
-        if (code !== 0) {
-          this.note(`${worker} exited (${code ?? signal}) ${stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
-          void this.cleanupAfter(worker, historyPath).finally(done);
-        } else {
+        // A writer that stopped soon after it started (its host cannot activate now) is not restarted
+        // at once: back off, so that failing writers do not take the CPU the others need.
+        const lived = Date.now() - startedAtMs;
+        const backoff =
+          lived < SHORT_LIFE_MS ? Math.min(MAX_BACKOFF_MS, (this.backoffMs[lane] ?? 0) * 2) : MIN_BACKOFF_MS;
+        this.backoffMs[lane] = backoff;
+        this.notBeforeMs[lane] = Date.now() + backoff;
+        const finished = (): void => {
+          this.writers[lane] = undefined;
           done();
+        };
+        if (code !== 0) {
+          if (code !== WRITER_RECYCLE_EXIT)
+            this.note(`${worker} exited (${code ?? signal}) ${stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
+          // The lane's next writer starts only after the cleanup: it may pick the same LV.
+          void this.cleanupAfter(worker, historyPath, code === WRITER_RECYCLE_EXIT).finally(finished);
+        } else {
+          finished();
         }
       });
     });
   }
 
-  /** The LV a dead writer last asked for, deactivated here (a no-op when it is not active). */
-  private async cleanupAfter(worker: string, historyPath: string): Promise<void> {
+  /**
+   * The LV a dead writer last asked for, deactivated here (a no-op when it is not active). A writer
+   * that stopped after a refused activation needs none, unless the refusal leaves it unknown whether
+   * the daemon activated (the connection broke).
+   */
+  private async cleanupAfter(worker: string, historyPath: string, recycled: boolean): Promise<void> {
     if (!existsSync(historyPath)) return;
     let lv: string | undefined;
+    let last: HistoryEvent | undefined;
     try {
       for (const event of parseHistory(readFileSync(historyPath, 'utf8'), historyPath)) {
         if (event.kind === 'activate-start') lv = event.lv;
+        last = event;
       }
     } catch {
       return;
     }
     if (lv === undefined) return;
+    if (recycled && last?.kind === 'activate-fail' && !AMBIGUOUS_FAILURE.test(last.code ?? '')) return;
     while (!this.stopping && (this.state !== 'up' || this.faulted)) {
       if (this.state === 'down' || this.state === 'booting') return; // a reboot deactivates everything
       await sleep(500);
