@@ -18,6 +18,9 @@ import { Random } from './random.js';
 /** Share of the cycles on a shared-read LV that read it shared (-asy); the rest write it (-aey). */
 const SHARED_READ_RATIO = 0.6;
 const CODE_MAX_CHARS = 120;
+/** lvm's answer when another host holds the LV (EX, or SH when EX was asked). */
+const REFUSAL = /^LV locked by other host/;
+const REFUSAL_PAUSE_MS = [50, 300] as const;
 
 export interface WriterOptions {
   historyPath: string;
@@ -73,9 +76,9 @@ export class ChaosWriter {
   }
 
   /**
-   * Cycles until the deadline (true) or until an activation command failed (false): a failed command
-   * may leave state in this process (a VG lock held by our connection) that only our exit clears,
-   * so the writer then exits and the harness starts a fresh one.
+   * Cycles until the deadline (true) or until an activation command failed other than by a refusal
+   * (false): such a failure may leave state in this process (a VG lock held by our connection) that
+   * only our exit clears, so the writer then exits and the harness starts a fresh one.
    */
   async run(): Promise<boolean> {
     while (monotonicNs() < this.options.untilNs) {
@@ -93,7 +96,10 @@ export class ChaosWriter {
     const activated = await activateCommand([mode === 'EX' ? '-aey' : '-asy', `${vg}/${lv}`]);
     if (!activated.ok) {
       this.log({ kind: 'activate-fail', tNs: monotonicNs(), host, worker, lv, mode, epoch, code: activated.code });
-      return false;
+      // A refusal (another host holds the LV) is a clean answer: the command released what it took.
+      if (!REFUSAL.test(activated.code)) return false;
+      await sleep(this.random.between(REFUSAL_PAUSE_MS[0], REFUSAL_PAUSE_MS[1]));
+      return true;
     }
     this.log({ kind: 'activate-ok', tNs: monotonicNs(), host, worker, lv, mode, epoch });
     try {

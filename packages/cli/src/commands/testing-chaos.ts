@@ -77,11 +77,11 @@ export const chaosCommand: CommandModule<object, ChaosArgs> = {
         default: '3m',
         describe: 'how long the writers and faults run (30s, 3m, 1h)',
       })
-      .option('lvs', { type: 'number', default: 8, describe: 'exclusive-write LVs (plus one shared-read LV)' })
+      .option('lvs', { type: 'number', default: 9, describe: 'exclusive-write LVs (plus one shared-read LV)' })
       .option('slots', { type: 'number', default: 64, describe: 'record slots (512-byte sectors) per LV' })
-      .option('writers', { type: 'number', default: 2, describe: 'writers per host, each on its own LVs' })
-      .option('writes', { type: 'number', default: 12, describe: 'writes per activation' })
-      .option('write-pause-ms', { type: 'number', default: 40, describe: 'pause after each write' })
+      .option('writers', { type: 'number', default: 3, describe: 'writers per host, each on its own LVs' })
+      .option('writes', { type: 'number', default: 8, describe: 'writes per activation' })
+      .option('write-pause-ms', { type: 'number', default: 20, describe: 'pause after each write' })
       .option('fault-interval', { type: 'number', default: 4, describe: 'mean seconds between faults' })
       .option('churn-interval', { type: 'number', default: 8, describe: 'mean seconds between metadata churns' })
       .option('boot-delay', { type: 'number', default: 2, describe: 'seconds a reset host takes to boot' })

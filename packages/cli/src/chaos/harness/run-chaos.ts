@@ -121,6 +121,11 @@ class ChaosRun {
       this.running = false;
       await Promise.all(this.hosts.map((host) => host.finish(FINISH_WAIT_MS)));
       extraViolations.push(...this.checkMetadata(pvPath));
+    } catch (error) {
+      // No check without a whole run: stop what runs and free the PV's loop device.
+      await stopCluster(this.clusterDir).catch(() => undefined);
+      spawnSync('losetup', ['-d', pvPath]);
+      throw error;
     } finally {
       this.running = false;
       if (cluster !== undefined)
@@ -138,9 +143,13 @@ class ChaosRun {
     }
   }
 
+  private get clusterDir(): string {
+    return resolve(this.options.dir, 'cluster');
+  }
+
   private async setUp(pvPath: string): Promise<ClusterConfig> {
     const { options } = this;
-    const clusterDir = resolve(options.dir, 'cluster');
+    const clusterDir = this.clusterDir;
     for (let index = 1; index <= options.hosts; index++) {
       const paths = hostPaths(clusterDir, hostName(index));
       mkdirSync(join(paths.dir, 'lock'), { recursive: true });
