@@ -24,6 +24,7 @@ import { Random } from '../random.js';
 import { ChaosHost } from './chaos-host.js';
 import { injectFault, pickFault } from './faults.js';
 import { readLvImages } from './images.js';
+import { realLvmProblems } from './real-lvm.js';
 import {
   CHAOS_VG,
   CHURN_LV_PREFIX,
@@ -271,7 +272,7 @@ class ChaosRun {
     }
   }
 
-  /** The VG metadata passes leasehold's vgck and, where lvm2 is installed, the real one. */
+  /** The VG metadata passes leasehold's vgck and, where lvm2 is installed, the real lvm's pvck and reports. */
   private checkMetadata(pvPath: string): Violation[] {
     const found: Violation[] = [];
     const ours = spawnSync(this.options.nodePath, [this.options.cliPath, 'vgck', '--devices', pvPath, CHAOS_VG], {
@@ -280,6 +281,9 @@ class ChaosRun {
     });
     if (ours.status !== 0)
       found.push({ kind: 'vg-check', lv: '-', message: `leasehold vgck ${CHAOS_VG}: ${ours.stderr.trim()}` });
+    const real = realLvmProblems(pvPath, CHAOS_VG, [...workerLvs(this.options), SHARED_LV]);
+    if (real === undefined) this.note('lvm2 is not installed: the real lvm did not check the VG');
+    for (const problem of real ?? []) found.push({ kind: 'vg-check', lv: '-', message: problem });
     return found;
   }
 }
