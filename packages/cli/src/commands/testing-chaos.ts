@@ -71,7 +71,7 @@ export const chaosCommand: CommandModule<object, ChaosArgs> = {
   builder: (y) =>
     y
       .option('dir', { type: 'string', describe: 'where the evidence goes (default: a new directory in /tmp)' })
-      .option('hosts', { type: 'number', default: 4, describe: 'emulated leasehold hosts (3-5)' })
+      .option('hosts', { type: 'number', default: 5, describe: 'emulated leasehold hosts (3-5)' })
       .option('duration', {
         type: 'string',
         default: '3m',
@@ -82,7 +82,7 @@ export const chaosCommand: CommandModule<object, ChaosArgs> = {
       .option('writers', { type: 'number', default: 3, describe: 'writers per host, each on its own LVs' })
       .option('writes', { type: 'number', default: 8, describe: 'writes per activation' })
       .option('write-pause-ms', { type: 'number', default: 20, describe: 'pause after each write' })
-      .option('fault-interval', { type: 'number', default: 4, describe: 'mean seconds between faults' })
+      .option('fault-interval', { type: 'number', default: 3, describe: 'mean seconds between faults' })
       .option('churn-interval', { type: 'number', default: 8, describe: 'mean seconds between metadata churns' })
       .option('boot-delay', { type: 'number', default: 2, describe: 'seconds a reset host takes to boot' })
       .option('io-timeout', { type: 'number', default: 1, describe: 'io_timeout of every daemon' })
