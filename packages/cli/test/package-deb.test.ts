@@ -170,6 +170,7 @@ describe('scripts/install --root', () => {
     const modules = join(lib, 'node_modules');
     for (const name of DEV_ONLY_PACKAGES) expect(() => lstatSync(join(modules, name)), name).toThrow();
     expect(readdirSync(join(lib, 'packages')).sort()).toEqual([
+      'activation',
       'cli',
       'client',
       'daemon',

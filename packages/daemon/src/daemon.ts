@@ -92,7 +92,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
     findOpeners: findDeviceOpeners,
     logger,
   });
-  manager.setUsers(new ActivationAwareUsers(leases, activations, activationLoss));
+  kill.setPersistentHandler((lockspace, resources) => activationLoss.onLost(lockspace, resources));
+  manager.setUsers(new ActivationAwareUsers(leases, activations));
   const clients = new ClientRegistry(watch, (client) => {
     logger.debug({ clientPid: client.pid }, 'client process exited');
   });

@@ -64,6 +64,33 @@ describe('leasehold.conf', () => {
     expect(defaultKillGraceSeconds(10)).toBe(0);
     expect(codeOf(() => resolveDaemonConfig({ config: dir.file('missing.conf') }))).toBe('BAD_CONFIG');
   });
+
+  it('activation settings: backend, device_dir, refresh_command; flags win; bad values refused', () => {
+    const path = dir.file('activation.conf');
+    writeFileSync(
+      path,
+      'activation_backend = loop\ndevice_dir = /run/lh-dev/\nrefresh_command = /usr/sbin/leasehold lvchange --refresh\n',
+    );
+    expect(resolveDaemonConfig({ config: path })).toMatchObject({
+      activationBackend: 'loop',
+      deviceDir: '/run/lh-dev',
+      refreshCommand: ['/usr/sbin/leasehold', 'lvchange', '--refresh'],
+    });
+    expect(resolveDaemonConfig({ config: path, activationBackend: 'none', deviceDir: '/tmp/d' })).toMatchObject({
+      activationBackend: 'none',
+      deviceDir: '/tmp/d',
+    });
+    const empty = dir.file('empty.conf');
+    writeFileSync(empty, '');
+    expect(resolveDaemonConfig({ config: empty })).toMatchObject({
+      activationBackend: undefined,
+      deviceDir: '/dev',
+      refreshCommand: undefined,
+    });
+    expect(codeOf(() => parseConfigText('activation_backend = lvm', 'x'))).toBe('BAD_CONFIG');
+    expect(codeOf(() => parseConfigText('device_dir = dev', 'x'))).toBe('BAD_CONFIG');
+    expect(codeOf(() => resolveDaemonConfig({ config: path, activationBackend: 'zfs' }))).toBe('BAD_CONFIG');
+  });
 });
 
 describe('host-id.conf', () => {

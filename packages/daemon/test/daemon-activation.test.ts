@@ -92,7 +92,7 @@ describe('activation ops between two daemons (none backend)', () => {
     expect((await onA((client) => client.activate(activateRequest('R1', 1, 'EX')))).change).toBe('unchanged');
     const busy = await refusal(() => onA((client) => client.lockstop('AC')));
     expect(busy.code).toBe('LOCKSPACE_BUSY');
-    expect(JSON.stringify(busy.details)).toContain('active LV vg0/lv_R1 (EX)');
+    expect(JSON.stringify(busy.details)).toContain('R1');
 
     expect(await onA((client) => client.deactivate('AC', 'R1'))).toEqual({ deactivated: true });
     expect(await onA((client) => client.deactivate('AC', 'R1'))).toEqual({ deactivated: false });
@@ -180,4 +180,32 @@ describe('activation ops between two daemons (none backend)', () => {
     expect((await onB((client) => client.activate(activateRequest('R1', 1, 'EX')))).change).toBe('activated');
     expect(await onB((client) => client.deactivate('AC', 'R1'))).toEqual({ deactivated: true });
   }, 60_000);
+
+  it('restarted after its lease expired: the old activation is deactivated, not left to the admin, and the lockspace rejoins', async () => {
+    await onA((client) => client.activate(activateRequest('R3', 3, 'EX')));
+    await hostA.kill('SIGKILL');
+    // Past 6 x io_timeout: the delta lease cannot be resumed, a new generation must join.
+    await new Promise((resolve) => setTimeout(resolve, 7000));
+    hostA = await new TestDaemon(dir, {
+      name: 'actA',
+      stateDir: hostA.stateDir,
+      extraArgs: ['--activation-backend', 'none'],
+    }).start();
+    const joined = await waitFor(
+      'the lockspace to join again',
+      async () => {
+        const ls = (await onA((client) => client.status())).lockspaces.find((l) => l.lockspace === 'AC');
+        return ls?.state === 'joined' ? ls : undefined;
+      },
+      40_000,
+    );
+    expect(joined.hostIdSource).not.toBe('restored');
+    expect(await onA((client) => client.activations('AC'))).toEqual([
+      expect.objectContaining({ resource: 'R3', loss: expect.objectContaining({ phase: 'deactivated' }) }),
+    ]);
+    expect((await onA((client) => client.status())).leases).toEqual([]);
+    // Activated again from scratch, under the new generation.
+    expect((await onA((client) => client.activate(activateRequest('R3', 3, 'EX')))).change).toBe('activated');
+    expect(await onA((client) => client.deactivate('AC', 'R3'))).toEqual({ deactivated: true });
+  }, 90_000);
 });

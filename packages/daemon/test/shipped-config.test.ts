@@ -16,7 +16,14 @@ const SHIPPED_HOST_ID_CONF = readFileSync(new URL('host-id.conf.example', REPO),
 /** A commented-out setting: `#key = value` (prose comments have a space after '#'). */
 const COMMENTED_SETTING = /^#([a-z_][a-z0-9_.]*|\*) = (.*)$/gm;
 /** Settings the file shows as examples, not defaults (the daemon has no value for them). */
-const EXAMPLE_ONLY_KEYS = new Set(['socket_group', 'host_name', 'kill_command', 'kill_command.vg0']);
+const EXAMPLE_ONLY_KEYS = new Set([
+  'socket_group',
+  'host_name',
+  'kill_command',
+  'kill_command.vg0',
+  'activation_backend',
+  'refresh_command',
+]);
 
 const dir = new TestDir();
 afterAll(() => dir.cleanup());

@@ -1,4 +1,5 @@
 /** Unit tests of the state database and of the lease token encoding it stores. */
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StateDb, MAX_HISTORY_ROWS } from '../src/state/state-db.js';
 import { decodeToken, encodeToken } from '../src/util/wire.js';
@@ -77,6 +78,46 @@ describe('tokens and /proc parsing', () => {
     const back = decodeToken(encodeToken(held as never)) as unknown as typeof held;
     expect(back.valueBlock.bytes).toBeInstanceOf(Uint8Array);
     expect(back).toEqual(held);
+  });
+
+  it('keeps activations across reopen, and moves a schema-1 database up to schema 2', () => {
+    const stateDir = dir.file('state-activations');
+    let db = StateDb.open(stateDir);
+    const row = {
+      lockspace: 'lvm_vg0',
+      resource: 'Ozck4L-K3xB-guIE-awlZ-4Mcs-RZUM-eEaZlh',
+      path: '/dev/sdb',
+      offsetBytes: 70254592,
+      mode: 'SH' as const,
+      state: 'activating' as const,
+      mapping: '{"vgName":"vg0"}',
+      device: null,
+      vgSeqno: 7,
+      activatedAt: '2026-01-01T00:00:00.000Z',
+    };
+    db.putActivation(row);
+    db.putActivation({ ...row, state: 'active', device: '{"backend":"loop"}', mode: 'EX' });
+    db.close();
+    db = StateDb.open(stateDir);
+    expect(db.activations()).toEqual([{ ...row, state: 'active', device: '{"backend":"loop"}', mode: 'EX' }]);
+    expect(db.activations('other')).toEqual([]);
+    db.deleteActivation(row.lockspace, row.resource);
+    expect(db.activations()).toEqual([]);
+    expect(db.getMeta('schema_version')).toBe('2');
+    db.close();
+
+    // A database written by a schema-1 daemon (no activations table) opens and gains it.
+    const oldDir = dir.file('state-schema1');
+    StateDb.open(oldDir).close();
+    const raw = new Database(`${oldDir}/state.db`);
+    raw.exec('DROP TABLE activations');
+    raw.prepare("UPDATE meta SET value = '1' WHERE key = 'schema_version'").run();
+    raw.close();
+    db = StateDb.open(oldDir);
+    expect(db.getMeta('schema_version')).toBe('2');
+    db.putActivation(row);
+    expect(db.activations()).toHaveLength(1);
+    db.close();
   });
 
   it('parses /proc/PID/stat with spaces and parentheses in the command name', () => {

@@ -56,6 +56,22 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
       )) {
         printLine(line);
       }
+      const activations = status.activations ?? [];
+      if (activations.length === 0) return;
+      printLine();
+      // What became of each LV whose lockspace was lost is shown here (issue 13: status shows it).
+      for (const line of formatTable(
+        ['LV', 'MODE', 'DEVICE', 'ORIGIN', 'STATE'],
+        activations.map((a) => [
+          `${a.vgName}/${a.lvName}`,
+          a.mode,
+          a.device.devicePath ?? `(${a.device.backend})`,
+          a.origin,
+          a.loss === undefined ? 'active' : `lease lost ${a.loss.at}: ${a.loss.phase}: ${a.loss.message}`,
+        ]),
+      )) {
+        printLine(line);
+      }
     } finally {
       client.close();
     }

@@ -47,15 +47,16 @@ export class ActivationLossHandler {
   }
 
   /**
-   * The lockspace is lost and its leases dropped (no more disk I/O for them): these activation
-   * leases' LVs are stopped and deactivated. Called synchronously from the loss, before the kill
-   * campaign starts, so the hold is in place when it does.
+   * The lockspace's kill campaign starts with these persistent leases lost (no more disk I/O for
+   * them): the LVs active from them are taken over, their users stopped and the LVs deactivated,
+   * with the campaign held until then. Also for an older generation's activations found after a
+   * late restart (their lease expired while the daemon was down). Returns the resources taken over.
    */
-  onLost(lockspace: string, resources: readonly string[]): void {
+  onLost(lockspace: string, resources: readonly string[]): string[] {
     const records = resources
       .map((resource) => this.deps.registry.recordOf(lockspace, resource))
-      .filter((record): record is ActivationRecord => record !== undefined);
-    if (records.length === 0) return;
+      .filter((record): record is ActivationRecord => record !== undefined && record.loss === undefined);
+    if (records.length === 0) return [];
     const at = new Date().toISOString();
     for (const record of records) {
       record.loss = {
@@ -79,6 +80,7 @@ export class ActivationLossHandler {
         this.deps.registry.trimLost();
         release();
       });
+    return records.map((record) => record.resource);
   }
 
   private async stopAll(lockspace: string, records: ActivationRecord[]): Promise<void> {

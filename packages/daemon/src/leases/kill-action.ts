@@ -48,10 +48,18 @@ interface Campaign {
   waiters: Array<() => void>;
 }
 
+/**
+ * Takes over the users of some persistent leases of a lost lockspace (the activation registry: the
+ * users of an active LV are the processes with its device open). Returns the resources it took; it
+ * holds the campaign (hold()) until they are stopped. The rest are left to the kill command.
+ */
+export type PersistentUsersHandler = (lockspace: string, resources: readonly string[]) => string[];
+
 export class KillAction {
   private readonly campaigns = new Map<string, Campaign>();
   /** Holds on lockspaces' campaigns (see hold()), by lockspace. */
   private readonly holds = new Map<string, number>();
+  private persistentHandler: PersistentUsersHandler | undefined;
 
   constructor(
     private readonly watch: ProcessWatch,
@@ -61,8 +69,24 @@ export class KillAction {
     private readonly clock: Clock = monotonicClock,
   ) {}
 
+  /** Who stops the users of persistent leases it knows (set once, at start-up). */
+  setPersistentHandler(handler: PersistentUsersHandler): void {
+    this.persistentHandler = handler;
+  }
+
   /** Starts (or extends) the campaign against a lockspace's users. */
-  start(plan: KillPlan): void {
+  start(requested: KillPlan): void {
+    const claimed =
+      this.persistentHandler === undefined || requested.persistentResources.length === 0
+        ? []
+        : this.persistentHandler(requested.lockspace, requested.persistentResources);
+    const plan: KillPlan =
+      claimed.length === 0
+        ? requested
+        : {
+            ...requested,
+            persistentResources: requested.persistentResources.filter((resource) => !claimed.includes(resource)),
+          };
     const campaign: Campaign = this.campaigns.get(plan.lockspace) ?? {
       plan,
       alive: new Set(),

@@ -43,7 +43,8 @@ import {
 import { parseSizeArgument } from './units.js';
 import { lvmCommand } from './run.js';
 import { checkNewSharedVgName, prepareSharedVg, withGlobalLockIfAny } from './shared-vg.js';
-import { scanQuietly } from './shared-lock.js';
+import { scanQuietly, sharedChangeOf } from './shared-lock.js';
+import { deactivateBeforeRemove } from './activation.js';
 import { finishSharedVgRemove, planSharedVgRemove, type SharedRemovePlan } from './shared-remove.js';
 import { lockLvNameOf } from './shared-layout.js';
 import { startCreatedVg } from './shared-start.js';
@@ -259,6 +260,13 @@ export async function runVgremove(words: string[]): Promise<void> {
                   `Volume group "${name}" not removed`,
                 ]);
               }
+            }
+            // LVs active on this host go first (lvm's vgremove -f deactivates them; leasehold's holds leases).
+            const change = sharedChangeOf(name);
+            if (change !== undefined) {
+              const force = hasOption(args, 'force') || hasOption(args, 'yes');
+              for (const lv of read.vg.lvs.filter(isLvVisible))
+                await deactivateBeforeRemove(change.client, read, lv, force);
             }
             sharedPlan = await planSharedVgRemove(read, result);
             for (const lv of read.vg.lvs.filter(isLvVisible))

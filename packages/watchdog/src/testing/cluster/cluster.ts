@@ -220,6 +220,11 @@ function daemonArgv(config: ClusterConfig, paths: HostPaths): string[] {
     paths.name,
     '--test-fault-dir',
     paths.faultDir,
+    // Each host's own <vg>/<lv> links; loop devices, which work wherever the kernel has loop.
+    '--device-dir',
+    join(paths.dir, 'dev'),
+    '--activation-backend',
+    'loop',
     '--log-level',
     'debug',
   ];
