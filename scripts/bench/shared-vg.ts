@@ -5,7 +5,11 @@
  * of the command, the tools alternating, medians:
  *   lockstart: `leasehold lockstart --wait VG` against `vgchange --lock-start VG` (each after a clean stop)
  *   lvcreate -an -L 4m / lvremove -f on the shared VG: leasehold's against lvm's through lvmlockd
+ *   lvs of the shared VG: leasehold's (under VGLK SH through the daemon) against lvm's (VGLK SH through
+ *   lvmlockd), and leasehold's lvs of it with the lock skipped (no daemon) to show what the lock costs
+ * NODE_EXTRA_CA_CERTS is removed for leasehold's commands unless BENCH_KEEP_NODE_ENV=1 (see volume.ts).
  * Last line: RESULT lockstart_ratio=<x> shared_lvcreate_ratio=<x> shared_lvremove_ratio=<x>
+ *   shared_lvs_ratio=<x> shared_lvs_ms=<x> shared_lvs_unlocked_ms=<x> node_extra_ca_certs=<unset|removed|kept>
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,11 +40,15 @@ async function cleanup(): Promise<void> {
 }
 
 let env: NodeJS.ProcessEnv = {};
+const keepNodeEnv = process.env.BENCH_KEEP_NODE_ENV === '1';
+const caCertsState = process.env.NODE_EXTRA_CA_CERTS === undefined ? 'unset' : keepNodeEnv ? 'kept' : 'removed';
 
-function leasehold(args: string[]): number {
+function leasehold(args: string[], extraEnv: NodeJS.ProcessEnv = {}): number {
   const started = nowSeconds();
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, ...extraEnv };
+  if (!keepNodeEnv) delete childEnv.NODE_EXTRA_CA_CERTS;
   const result = spawnSync(process.execPath, [CLI_PATH, ...args], {
-    env: { ...process.env, ...env },
+    env: childEnv,
     encoding: 'utf8',
   });
   if (result.status !== 0) throw new Error(`leasehold ${args.join(' ')} failed: ${result.stdout}${result.stderr}`);
@@ -109,6 +117,17 @@ async function main(): Promise<void> {
     removes.leasehold.push(leasehold(['lvremove', '-f', `${VG}/lh${i}`]));
     removes.lvm.push(await lvm(['lvremove', '-f', `${VG}/lvm${i}`]));
   }
+  // Reports: VGLK SH around the read (leasehold: through its daemon; lvm: through lvmlockd).
+  const reports = { leasehold: [] as number[], lvm: [] as number[] };
+  const unlocked: number[] = [];
+  const noDaemon = { LEASEHOLD_SOCKET: join(work, 'no-daemon.sock') };
+  leasehold(['lvs', VG]);
+  await lvm(['lvs', VG]);
+  for (let i = 0; i < REPS; i++) {
+    reports.leasehold.push(leasehold(['lvs', VG]));
+    reports.lvm.push(await lvm(['lvs', VG]));
+    unlocked.push(leasehold(['lvs', VG], noDaemon));
+  }
   const row = (what: string, m: { leasehold: number[]; lvm: number[] }): void => {
     console.log(
       `${what.padEnd(10)} leasehold ${median(m.leasehold).toFixed(3)} s  lvm+lvmlockd ${median(m.lvm).toFixed(3)} s  (medians of ${m.lvm.length})`,
@@ -117,8 +136,13 @@ async function main(): Promise<void> {
   row('lockstart', starts);
   row('lvcreate', creates);
   row('lvremove', removes);
+  row('lvs', reports);
   console.log(
-    `RESULT lockstart_ratio=${ratio(median(starts.leasehold), median(starts.lvm))} shared_lvcreate_ratio=${ratio(median(creates.leasehold), median(creates.lvm))} shared_lvremove_ratio=${ratio(median(removes.leasehold), median(removes.lvm))}`,
+    `lvs without the lock (no daemon: "Reading VG ${VG} without a lock."): leasehold ${median(unlocked).toFixed(3)} s; NODE_EXTRA_CA_CERTS ${caCertsState}`,
+  );
+  console.log(
+    `RESULT lockstart_ratio=${ratio(median(starts.leasehold), median(starts.lvm))} shared_lvcreate_ratio=${ratio(median(creates.leasehold), median(creates.lvm))} shared_lvremove_ratio=${ratio(median(removes.leasehold), median(removes.lvm))}` +
+      ` shared_lvs_ratio=${ratio(median(reports.leasehold), median(reports.lvm))} shared_lvs_ms=${(median(reports.leasehold) * 1000).toFixed(1)} shared_lvs_unlocked_ms=${(median(unlocked) * 1000).toFixed(1)} node_extra_ca_certs=${caCertsState}`,
   );
 }
 

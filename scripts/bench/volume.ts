@@ -6,10 +6,19 @@
  * device-mapper). The VGs of 100 and 1000 LVs are written with vgcfgrestore from a generated backup
  * (1000 lvcreates would take minutes).
  * A bare `node -e 0` is timed in the same run: no Node program can take less, so its ratio to each
- * lvm command (the floor_* figures) bounds what leasehold's ratio can reach on this machine.
+ * lvm command (the floor_* figures) bounds what leasehold's ratio can reach on this machine, and
+ * (leasehold - node -e 0) / lvm (the over_floor_* figures) is what leasehold's own work costs.
+ * NODE_EXTRA_CA_CERTS makes every Node process load that certificate file at start (50-70 ms of CPU
+ * on the test machines, where it is set for a proxy); leasehold never uses TLS and a host normally
+ * has no such setting, so the runs go without it unless BENCH_KEEP_NODE_ENV=1 (reported either way,
+ * with the floor measured both ways).
+ * lvs of 1000 LVs is also timed with the metadata cache off (metadata_cache_dir = none): the first
+ * lvs after a change parses the text (lvs_1000_nocache_ms).
  * Last line: RESULT lvs_1_ratio=<x> lvs_1000_ratio=<x> lvcreate_ratio=<x> lvremove_ratio=<x>
  *   lvs_1000_ms=<leasehold wall> node_floor_ms=<node -e 0 wall> node_floor_cpu_ms=<its CPU>
  *   floor_lvs_1_ratio=<x> floor_lvs_1000_ratio=<x> floor_lvcreate_ratio=<x> floor_lvremove_ratio=<x>
+ *   over_floor_lvs_1_ratio=<x> ... over_floor_lvremove_ratio=<x> lvs_1000_nocache_ms=<x>
+ *   node_floor_with_ca_certs_ms=<x> node_extra_ca_certs=<unset|removed|kept>
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,12 +40,17 @@ writeFileSync(
   'devices { use_devicesfile = 0 obtain_device_list_from_udev = 0 }\nbackup { backup = 0 archive = 0 }\nactivation { udev_sync = 0 udev_rules = 0 monitoring = 0 }\nglobal { use_lvmlockd = 0 }\n',
 );
 writeFileSync(join(work, 'none.conf'), '# devices come from --devices\n');
-const env = {
+writeFileSync(join(work, 'nocache.conf'), 'metadata_cache_dir = none\n');
+const keepNodeEnv = process.env.BENCH_KEEP_NODE_ENV === '1';
+const caCerts = process.env.NODE_EXTRA_CA_CERTS;
+const caCertsState = caCerts === undefined ? 'unset' : keepNodeEnv ? 'kept' : 'removed';
+const env: NodeJS.ProcessEnv = {
   ...process.env,
   LVM_SYSTEM_DIR: etc,
   LVM_SUPPRESS_FD_WARNINGS: '1',
   LEASEHOLD_CONFIG: join(work, 'none.conf'),
 };
+if (!keepNodeEnv) delete env.NODE_EXTRA_CA_CERTS;
 const image = join(work, 'pv.img');
 execFileSync('truncate', ['-s', String(DEVICE_BYTES), image]);
 const loop = execFileSync('losetup', ['-f', '--show', '--direct-io=on', image], { encoding: 'utf8' }).trim();
@@ -56,9 +70,9 @@ const TIME_FILE = join(work, 'time.txt');
 let timing = false;
 
 /** Runs argv, through /usr/bin/time while measuring (the machine may be busy: CPU time tells more than wall time). */
-function exec(argv: string[], what: string): string {
+function exec(argv: string[], what: string, extraEnv: NodeJS.ProcessEnv = {}): string {
   const full = timing ? ['/usr/bin/time', '-f', '%U %S', '-o', TIME_FILE, ...argv] : argv;
-  const result = spawnSync(full[0] as string, full.slice(1), { env, encoding: 'utf8' });
+  const result = spawnSync(full[0] as string, full.slice(1), { env: { ...env, ...extraEnv }, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`${what} failed: ${result.stderr}`);
   return result.stdout;
 }
@@ -68,10 +82,11 @@ function lvm(command: string, args: string[]): string {
   return exec(['lvm', command, '--devices', loop, ...extra, ...args], `lvm ${command} ${args.join(' ')}`);
 }
 
-function leasehold(command: string, args: string[]): string {
+function leasehold(command: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): string {
   return exec(
     [process.execPath, CLI_PATH, command, '--devices', loop, ...args],
     `leasehold ${command} ${args.join(' ')}`,
+    extraEnv,
   );
 }
 
@@ -129,12 +144,12 @@ function measure(
 }
 
 /** REPS runs of a bare `node -e 0` (Node's own start-up and exit), interleaved with lvm's `lvs`. */
-function measureNodeFloor(): Sample {
+function measureNodeFloor(extraEnv: NodeJS.ProcessEnv = {}): Sample {
   const samples: Sample[] = [];
-  exec([process.execPath, '-e', '0'], 'node -e 0');
+  exec([process.execPath, '-e', '0'], 'node -e 0', extraEnv);
   for (let i = 0; i < REPS; i++) {
     lvm('lvs', [VG]);
-    samples.push(time(() => exec([process.execPath, '-e', '0'], 'node -e 0')));
+    samples.push(time(() => exec([process.execPath, '-e', '0'], 'node -e 0', extraEnv)));
   }
   return { wallMs: median(samples.map((x) => x.wallMs)), cpuMs: median(samples.map((x) => x.cpuMs)) };
 }
@@ -200,6 +215,7 @@ const vgUuid = parseUuid(lvm('vgs', ['--noheadings', '-o', 'vg_uuid', VG]).trim(
 
 const results = new Map<string, Pair>();
 let nodeFloor: Sample = { wallMs: Number.NaN, cpuMs: Number.NaN };
+let nodeFloorWithCaCerts: Sample = { wallMs: Number.NaN, cpuMs: Number.NaN };
 let seqno = Number(lvm('vgs', ['--noheadings', '-o', 'vg_seqno', VG]).trim());
 for (const count of LV_COUNTS) {
   restoreVg(pvUuid, vgUuid, count, seqno + 10);
@@ -213,8 +229,21 @@ for (const count of LV_COUNTS) {
       () => leasehold('lvs', [VG]),
     ),
   );
+  if (count === 1000) {
+    // the first lvs after a change parses the text: no metadata cache
+    const nocache = { LEASEHOLD_CONFIG: join(work, 'nocache.conf') };
+    results.set(
+      'lvs_1000_nocache',
+      measure(
+        () => lvm('lvs', [VG]),
+        () => leasehold('lvs', [VG], nocache),
+      ),
+    );
+  }
   if (count === 1) {
     nodeFloor = measureNodeFloor();
+    if (caCerts !== undefined)
+      nodeFloorWithCaCerts = keepNodeEnv ? nodeFloor : measureNodeFloor({ NODE_EXTRA_CA_CERTS: caCerts });
     results.set(
       'vgs',
       measure(
@@ -252,6 +281,11 @@ for (const count of LV_COUNTS) {
 console.log(
   `volume commands, medians of ${REPS} runs (ms), same loop device ${loop}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
 );
+console.log(
+  caCertsState === 'removed'
+    ? `NODE_EXTRA_CA_CERTS (${caCerts}) removed for every run (node -e 0 with it: ${nodeFloorWithCaCerts.wallMs.toFixed(1)} ms wall, ${nodeFloorWithCaCerts.cpuMs.toFixed(0)} ms CPU); BENCH_KEEP_NODE_ENV=1 keeps it`
+    : `NODE_EXTRA_CA_CERTS ${caCertsState}`,
+);
 console.log('command       wall: lvm  leasehold  ratio    cpu: lvm  leasehold  ratio');
 for (const [name, pair] of results) {
   const wall = `${pair.lvmMs.toFixed(1).padStart(9)} ${pair.leaseholdMs.toFixed(1).padStart(10)} ${ratio(pair.leaseholdMs, pair.lvmMs).padStart(6)}`;
@@ -275,8 +309,20 @@ const floor = (name: string): string => {
 console.log(
   `node -e 0 alone: ${nodeFloor.wallMs.toFixed(1)} ms wall, ${nodeFloor.cpuMs.toFixed(0)} ms CPU; as a ratio to lvm: lvs_1 ${floor('lvs_1')}, lvs_1000 ${floor('lvs_1000')}, lvcreate ${floor('lvcreate')}, lvremove ${floor('lvremove')}`,
 );
+/** (leasehold - node -e 0) / lvm: what leasehold's own work costs beside lvm's whole command. */
+const overFloor = (name: string): string => {
+  const pair = results.get(name);
+  return pair === undefined ? 'nan' : ratio(Math.max(0, pair.leaseholdMs - nodeFloor.wallMs), pair.lvmMs);
+};
+console.log(
+  `leasehold minus node -e 0, as a ratio to lvm: lvs_1 ${overFloor('lvs_1')}, lvs_1000 ${overFloor('lvs_1000')}, lvcreate ${overFloor('lvcreate')}, lvremove ${overFloor('lvremove')}`,
+);
+const commands = ['lvs_1', 'lvs_1000', 'lvcreate', 'lvremove'];
 console.log(
   `RESULT lvs_1_ratio=${r('lvs_1')} lvs_1000_ratio=${r('lvs_1000')} lvcreate_ratio=${r('lvcreate')} lvremove_ratio=${r('lvremove')}` +
     ` lvs_1000_ms=${results.get('lvs_1000')?.leaseholdMs.toFixed(1) ?? 'nan'} node_floor_ms=${nodeFloor.wallMs.toFixed(1)} node_floor_cpu_ms=${nodeFloor.cpuMs.toFixed(0)}` +
-    ` floor_lvs_1_ratio=${floor('lvs_1')} floor_lvs_1000_ratio=${floor('lvs_1000')} floor_lvcreate_ratio=${floor('lvcreate')} floor_lvremove_ratio=${floor('lvremove')}`,
+    ` ${commands.map((c) => `floor_${c}_ratio=${floor(c)}`).join(' ')}` +
+    ` ${commands.map((c) => `over_floor_${c}_ratio=${overFloor(c)}`).join(' ')}` +
+    ` lvs_1000_nocache_ms=${results.get('lvs_1000_nocache')?.leaseholdMs.toFixed(1) ?? 'nan'}` +
+    ` node_floor_with_ca_certs_ms=${nodeFloorWithCaCerts.wallMs.toFixed(1)} node_extra_ca_certs=${caCertsState}`,
 );

@@ -1,5 +1,5 @@
 /** Picks the backend leasehold.conf names (activation_backend), or the one this machine supports. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { ActivationBackendName } from '@leasehold/protocol';
 import type { ActivationBackend } from './backend.js';
 import { createDmBackend } from './dm-backend.js';
@@ -26,7 +26,25 @@ export function createBackend(name: ActivationBackendName, options: CreateBacken
   }
 }
 
-/** dm where device-mapper is there, else loop (issue 13: the default of activation_backend). */
-export function defaultBackendName(controlPath: string = DM_CONTROL_PATH): 'dm' | 'loop' {
-  return existsSync(controlPath) ? 'dm' : 'loop';
+/** The kernel's misc devices: device-mapper is listed there when the driver is loaded. */
+export const PROC_MISC_PATH = '/proc/misc';
+
+function kernelHasDeviceMapper(miscPath: string): boolean {
+  try {
+    return /\sdevice-mapper$/m.test(readFileSync(miscPath, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * dm where device-mapper is there, else loop (issue 13: the default of activation_backend). A control
+ * node alone is not enough: containers and these test machines have /dev/mapper/control without the
+ * driver, where every dmsetup call fails.
+ */
+export function defaultBackendName(
+  controlPath: string = DM_CONTROL_PATH,
+  miscPath: string = PROC_MISC_PATH,
+): 'dm' | 'loop' {
+  return existsSync(controlPath) && kernelHasDeviceMapper(miscPath) ? 'dm' : 'loop';
 }

@@ -14,6 +14,8 @@ import { runTool, runToolOk, toolFailure } from './run-tool.js';
 
 export const DEFAULT_DMSETUP_PATH = 'dmsetup';
 export const DM_DEVICE_DIR = '/dev/mapper';
+/** dmsetup's words for a name no device has. */
+const NO_DEVICE_PATTERN = /does not exist/i;
 /** dmsetup's words when the device is still open. */
 const BUSY_PATTERN = /busy/i;
 
@@ -48,19 +50,12 @@ export async function resolvedTable(mapping: LvMapping): Promise<string> {
 export function createDmBackend(backendOptions: DmBackendOptions = {}): ActivationBackend {
   const dmsetup = backendOptions.dmsetupPath ?? DEFAULT_DMSETUP_PATH;
 
-  /** major:minor of the named device, or null when there is none. */
+  /** major:minor of the named device, or null when there is none (any other failure throws). */
   async function info(name: string): Promise<{ major: number; minor: number } | null> {
-    const result = await runTool(dmsetup, [
-      'info',
-      '-c',
-      '--noheadings',
-      '-o',
-      'major,minor',
-      '--separator',
-      ':',
-      name,
-    ]);
-    if (result.status !== 0) return null;
+    const args = ['info', '-c', '--noheadings', '-o', 'major,minor', '--separator', ':', name];
+    const result = await runTool(dmsetup, args);
+    if (result.status !== 0 && NO_DEVICE_PATTERN.test(result.stderr)) return null;
+    if (result.status !== 0) throw toolFailure(dmsetup, args, result);
     const [major, minor] = result.stdout.trim().split(':').map(Number);
     if (major === undefined || minor === undefined || Number.isNaN(major) || Number.isNaN(minor))
       throw new ActivationError('ACTIVATION_FAILED', `dmsetup info ${name} printed "${result.stdout.trim()}"`);

@@ -7,7 +7,13 @@ export { noneBackend } from './none-backend.js';
 export { createLoopBackend, singleRun, DEFAULT_LOSETUP_PATH, type LoopBackendOptions } from './loop-backend.js';
 export { createDmBackend, DEFAULT_DMSETUP_PATH, DM_DEVICE_DIR, type DmBackendOptions } from './dm-backend.js';
 export { dmName, dmUuid, dmLinearTable, MAX_DM_NAME_BYTES, DM_UUID_PREFIX } from './dm-table.js';
-export { createBackend, defaultBackendName, DM_CONTROL_PATH, type CreateBackendOptions } from './create.js';
+export {
+  createBackend,
+  defaultBackendName,
+  DM_CONTROL_PATH,
+  PROC_MISC_PATH,
+  type CreateBackendOptions,
+} from './create.js';
 export { lvMapping, MAX_MAPPING_SEGMENTS, type PvPathOf } from './mapping.js';
 export {
   findOpeners,

@@ -10,10 +10,13 @@ import type { ActivationBackend, BackendOptions } from './backend.js';
 import { ActivationError } from './errors.js';
 import { isCode, linkPathOf, makeLink, readLink, removeLink } from './links.js';
 import { type LoopStatus, loopNameOf, loopStatus } from './loop-sysfs.js';
+import { findOpeners } from './openers.js';
 import { runTool, runToolOk, toolFailure } from './run-tool.js';
 
 export const SECTOR_BYTES = 512;
 export const DEFAULT_LOSETUP_PATH = 'losetup';
+/** How many openers a busy refusal names. */
+const NAMED_OPENERS = 5;
 
 export interface LoopBackendOptions {
   losetupPath?: string;
@@ -66,7 +69,30 @@ function deviceOf(devicePath: string, linkPath: string, status: LoopStatus): Act
     major: status.major,
     minor: status.minor,
     sizeSectors: status.sizeSectors,
+    backingFile: status.backingFile,
+    offsetBytes: status.offsetBytes,
   };
+}
+
+/** False when the device records what it mapped and the loop device now maps something else. */
+function stillMaps(device: ActiveDevice, status: LoopStatus): boolean {
+  if (device.backingFile !== undefined && device.backingFile !== status.backingFile) return false;
+  if (device.offsetBytes !== undefined && device.offsetBytes !== status.offsetBytes) return false;
+  return device.major === status.major && device.minor === status.minor;
+}
+
+/** Throws ACTIVATION_BUSY, naming them, when processes have the device open. */
+async function assertNoOpeners(devicePath: string, status: LoopStatus): Promise<void> {
+  const openers = await findOpeners([{ major: status.major, minor: status.minor }]);
+  if (openers.length === 0) return;
+  const named = openers
+    .slice(0, NAMED_OPENERS)
+    .map((o) => `${o.pid} (${o.comm})`)
+    .join(', ');
+  throw new ActivationError(
+    'ACTIVATION_BUSY',
+    `${devicePath} is open by process${openers.length === 1 ? '' : 'es'} ${named}${openers.length > NAMED_OPENERS ? ', ...' : ''}`,
+  );
 }
 
 async function boundStatus(devicePath: string): Promise<LoopStatus> {
@@ -163,16 +189,18 @@ export function createLoopBackend(backendOptions: LoopBackendOptions = {}): Acti
     async deactivate(device, mapping, options): Promise<void> {
       const linkPath = device.linkPath ?? linkPathOf(options.deviceDir, mapping.vgName, mapping.lvName);
       const name = device.devicePath === null ? null : loopNameOf(device.devicePath);
-      if (device.devicePath !== null && name !== null && (await loopStatus(name)) !== null) {
+      const status = name === null ? null : await loopStatus(name);
+      if (device.devicePath !== null && name !== null && status !== null && stillMaps(device, status)) {
+        // Refused before detaching: the kernel would detach an open device only lazily, half-done.
         await assertNotClaimed(device.devicePath);
+        await assertNoOpeners(device.devicePath, status);
         const args = ['--detach', device.devicePath];
         const result = await runTool(losetup, args);
-        // The kernel detaches a device that is still open only when its last user closes it.
         const after = await loopStatus(name);
         if (after !== null && result.status === 0)
           throw new ActivationError(
             'ACTIVATION_BUSY',
-            `${device.devicePath} is still open; it is detached when its last user closes it`,
+            `${device.devicePath} was opened meanwhile; it is detached when its last user closes it`,
           );
         if (after !== null) throw toolFailure(losetup, args, result);
       }

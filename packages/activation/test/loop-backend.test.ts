@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alignedBuffer } from '@leasehold/native';
+import { alignedBuffer, loopSetSizeLimit } from '@leasehold/native';
 import { makeLoopSet, makeLvmSandbox } from '@leasehold/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActiveDevice, LvMapping } from '@leasehold/protocol';
@@ -214,6 +214,28 @@ describe('the loop backend', () => {
       expect(readDirect(at.pvPath, at.offset, tail.length).equals(tail)).toBe(true);
       device = refreshed;
       mapping = grown;
+
+      // What the loop device cannot follow in place is refused, and the device stays as it was.
+      const [run] = grown.segments;
+      if (run === undefined) throw new Error('no run');
+      const moved: LvMapping = { ...grown, segments: [{ ...run, pvOffsetSectors: run.pvOffsetSectors + 2048 }] };
+      expect(await codeOf(backend.refresh(device, moved, { deviceDir }))).toBe('ACTIVATION_FAILED');
+      const half = run.lengthSectors / 2;
+      const split: LvMapping = {
+        ...grown,
+        sizeSectors: grown.sizeSectors + half,
+        segments: [
+          run,
+          {
+            ...run,
+            lvStartSectors: run.lengthSectors,
+            lengthSectors: half,
+            pvOffsetSectors: run.pvOffsetSectors + 4 * run.lengthSectors,
+          },
+        ],
+      };
+      expect(await codeOf(backend.refresh(device, split, { deviceDir }))).toBe('LV_MULTI_SEGMENT');
+      expect((await loopStatus(name))?.sizeSectors).toBe((16 * MIB) / SECTOR);
     } finally {
       closeSync(holder);
     }
@@ -255,8 +277,13 @@ describe('the loop backend', () => {
     expect(await findOpeners([{ major: number.major, minor: number.minor + 1000 }])).toEqual([]);
     expect(await findOpeners([])).toEqual([]);
 
-    // Deactivating under an opener detaches only lazily: reported busy, gone once the opener exits.
+    // Deactivating under an opener is refused before anything is detached, naming the opener.
+    await expect(backend.deactivate(device, mapping, { deviceDir })).rejects.toThrow(
+      `open by process ${child.pid} (sleep)`,
+    );
     expect(await codeOf(backend.deactivate(device, mapping, { deviceDir }))).toBe('ACTIVATION_BUSY');
+    expect(await loopStatus(loopNameOf(device.devicePath ?? '') ?? '')).toMatchObject({ sizeLimitBytes: 16 * MIB });
+    expect(readlinkSync(device.linkPath ?? '')).toBe(device.devicePath);
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
@@ -265,6 +292,18 @@ describe('the loop backend', () => {
     expect(existsSync(device.linkPath ?? '')).toBe(false);
     expect(existsSync(join(deviceDir, VG))).toBe(false);
     expect(await restartedVerify(device, mapping)).toBe(false);
+  });
+
+  it('deactivate leaves alone a loop device that now maps something else (its number reused after a reboot)', async () => {
+    const second = mappingOf('second');
+    const active = track(await backend.activate(second, { deviceDir }));
+    expect(active.backingFile).toBe(second.segments[0]?.pvPath);
+    expect(active.offsetBytes).toBe((second.segments[0]?.pvOffsetSectors ?? -1) * SECTOR);
+    await backend.deactivate({ ...active, offsetBytes: (active.offsetBytes ?? 0) + MIB }, second, { deviceDir });
+    expect(await loopStatus(loopNameOf(active.devicePath ?? '') ?? '')).not.toBeNull();
+    expect(existsSync(active.linkPath ?? '')).toBe(false);
+    await backend.deactivate(active, second, { deviceDir });
+    expect(await loopStatus(loopNameOf(active.devicePath ?? '') ?? '')).toBeNull();
   });
 
   it('deactivate refuses a device held exclusively (as a mount holds it) and then detaches it', async () => {
@@ -288,3 +327,14 @@ describe('the loop backend', () => {
 async function restartedVerify(device: ActiveDevice, mapping: LvMapping): Promise<boolean> {
   return createBackend('loop').verify(device, mapping, { deviceDir });
 }
+
+describe('the native loop resize', () => {
+  it('refuses a descriptor that is not a loop device (ENOTTY), without touching it', async () => {
+    const fd = openSync(real.loops.images[0] ?? '', constants.O_RDONLY);
+    try {
+      await expect(loopSetSizeLimit(fd, MIB)).rejects.toMatchObject({ code: 'ENOTTY' });
+    } finally {
+      closeSync(fd);
+    }
+  });
+});

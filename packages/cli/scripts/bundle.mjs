@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, version as esbuildVersion } from 'esbuild';
 
@@ -112,7 +112,12 @@ const importMetaUrl = {
               relative(dirname(join(dir, json.main)), args.path)
                 .split(sep)
                 .join('/'),
-            )})`;
+            )}, ${JSON.stringify([
+              relative(BUNDLE_DIR, dirname(join(dir, json.main)))
+                .split(sep)
+                .join('/'),
+              basename(json.main),
+            ])})`;
       return { contents: contents.replaceAll('import.meta.url', call), loader: 'js', resolveDir: dirname(args.path) };
     });
   },
@@ -120,9 +125,12 @@ const importMetaUrl = {
 
 const BANNER = [
   '"use strict";',
-  'var __leaseholdFileUrl = (pkg, rel) => {',
+  // `near`: where the package's main file was beside the bundles when they were built; found there,
+  // it spares the module resolution of require.resolve (2-3 ms of every command's start-up).
+  'var __leaseholdFileUrl = (pkg, rel, near) => {',
   '  const path = require("node:path");',
-  '  const base = pkg === null ? path.resolve(__dirname, "..") : path.dirname(require.resolve(pkg));',
+  '  const guess = near === undefined ? undefined : path.resolve(__dirname, near[0]);',
+  '  const base = pkg === null ? path.resolve(__dirname, "..") : guess !== undefined && require("node:fs").existsSync(path.join(guess, near[1])) ? guess : path.dirname(require.resolve(pkg));',
   '  return require("node:url").pathToFileURL(path.resolve(base, rel)).href;',
   '};',
 ].join('\n');

@@ -129,7 +129,7 @@ function makeHost(name: string, hostId: number): Host {
 
 beforeAll(async () => {
   dir = new TestDir();
-  loops = makeLoopSet([600 * MIB, 300 * MIB, 300 * MIB, 300 * MIB, 800 * MIB, 100 * MIB]);
+  loops = makeLoopSet([600 * MIB, 300 * MIB, 300 * MIB, 300 * MIB, 800 * MIB, 100 * MIB, 100 * MIB]);
   hostA = makeHost('hostA', 1);
   hostB = makeHost('hostB', 2);
   await hostA.daemon.start();
@@ -380,6 +380,61 @@ describe('shared VGs between two leasehold hosts', () => {
     const glBefore = (await valueBlock(d1, GL_SLOT)).rVersion;
     await ok(hostA, ['vgextend', 'svG', loops.devices[5] as string]);
     expect((await valueBlock(d1, GL_SLOT)).rVersion).toBe(glBefore + 1);
+  }, 180_000);
+
+  it('pvcreate and pvremove take GLLK EX; reports read a shared VG under VGLK SH, or say they read it without', async () => {
+    const [, d1] = loops.devices as [string, string];
+    const fresh = loops.devices[6] as string;
+    // GLLK is in svB now (moved at svA's vgremove); both hosts have svB started.
+    const before = (await valueBlock(d1, GL_SLOT)).rVersion;
+    await ok(hostA, ['pvcreate', fresh]);
+    expect((await valueBlock(d1, GL_SLOT)).rVersion).toBe(before + 1);
+    await ok(hostB, ['pvremove', fresh]);
+    expect((await valueBlock(d1, GL_SLOT)).rVersion).toBe(before + 2);
+    // The global lock's VG not started on a host: pvcreate there fails, as with lvmlockd, and writes nothing.
+    await ok(hostB, ['lockstop', '--wait', 'svB']);
+    const label = sha(await readAt(fresh, 0, 4096));
+    const refused = await lh(hostB, ['pvcreate', fresh]);
+    expect(refused.status).toBe(5);
+    expect(refused.stderr).toContain('Global lock failed: check that global lockspace is started');
+    expect(sha(await readAt(fresh, 0, 4096))).toBe(label);
+    // ... and a report there reads svB without its lock, saying so as lvm does.
+    const unlocked = await lh(hostB, ['lvs', 'svB']);
+    expect(unlocked.status).toBe(0);
+    expect(unlocked.stderr).toContain('Reading VG svB without a lock.');
+    await ok(hostB, ['lockstart', '--wait', 'svB']);
+    // VGLK held EX by host B (a change in progress): host A's lvs waits for it, then reads under SH.
+    const vglk = {
+      lockspace: 'lvm_svB',
+      resource: 'VGLK',
+      path: d1,
+      offsetBytes: PE_START + slotOffsetBytes(VG_SLOT, geometry),
+    };
+    await hostB.daemon.with(async (client) => {
+      const lease = await client.acquire(vglk, { mode: 'EX' });
+      const report = lh(hostA, ['lvs', '--noheadings', '-o', 'lv_name', 'svB']).then((r) => ({
+        ...r,
+        doneAt: Date.now(),
+      }));
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      const releasedAt = Date.now();
+      await lease.release();
+      const result = await report;
+      expect(result.status).toBe(0);
+      expect(result.stderr).not.toContain('without a lock');
+      expect(result.doneAt).toBeGreaterThanOrEqual(releasedAt);
+    });
+    // VGLK held SH elsewhere does not hold a report up.
+    await hostB.daemon.with(async (client) => {
+      const lease = await client.acquire(vglk, { mode: 'SH' });
+      try {
+        const result = await lh(hostA, ['vgs', 'svB']);
+        expect(result.status).toBe(0);
+        expect(result.stderr).toBe('');
+      } finally {
+        await lease.release();
+      }
+    });
   }, 180_000);
 
   it('bad input: names too long, damaged or foreign lvmlock, unknown lock_args major: clear errors, nothing written', async () => {

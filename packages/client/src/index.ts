@@ -38,3 +38,5 @@ export type {
   RefreshRequest,
   RefreshResult,
 } from '@leasehold/protocol';
+/** Shared extend's delta-lease events (docs/volumes.md). */
+export { EVENT_LV_EXTENDED, EVENT_LV_REFRESHED } from '@leasehold/protocol';

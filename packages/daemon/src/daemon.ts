@@ -14,8 +14,8 @@
 import { sdNotify } from '@leasehold/native';
 import { ActivationLossHandler } from './activations/activation-loss.js';
 import { ActivationRegistry } from './activations/activation-registry.js';
-import { ActivationAwareUsers } from './activations/activation-users.js';
 import { chooseBackend, findDeviceOpeners } from './activations/backend-choice.js';
+import { defaultRefreshCommand, runCommand, SharedRefresh } from './activations/shared-refresh.js';
 import type { Server, Socket } from 'node:net';
 import { ClientRegistry } from './clients/client-registry.js';
 import { readBootId } from './clients/proc.js';
@@ -93,7 +93,22 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
     logger,
   });
   kill.setPersistentHandler((lockspace, resources) => activationLoss.onLost(lockspace, resources));
-  manager.setUsers(new ActivationAwareUsers(leases, activations));
+  manager.subscribe(leases);
+  manager.subscribe({
+    dropForLoss: () => undefined,
+    onPings: () => undefined,
+    adoptStored: (ls) => void activations.restore(ls.name),
+  });
+  const sharedRefresh = new SharedRefresh({
+    activations: (lockspace) => activations.list(lockspace),
+    setEvent: (lockspace, hostId, event, data) => manager.setEvent(lockspace, hostId, event, data, 0n, true),
+    command: config.refreshCommand ?? defaultRefreshCommand(),
+    env: { LEASEHOLD_SOCKET: config.socketPath },
+    run: runCommand,
+    logger,
+    onRefreshed: (lockspace, details) => db.addHistory('shared_refresh', { lockspace, details }),
+  });
+  manager.onEvent((lockspace, event) => sharedRefresh.onEvent(lockspace, event));
   const clients = new ClientRegistry(watch, (client) => {
     logger.debug({ clientPid: client.pid }, 'client process exited');
   });

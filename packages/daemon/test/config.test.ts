@@ -44,6 +44,15 @@ describe('leasehold.conf', () => {
     expect(() => parseConfigText('nope = 1', 'f.conf')).toThrow(/f\.conf:1/);
   });
 
+  it("accepts the volume commands' settings in the same file and leaves them to the commands", () => {
+    const settings = parseConfigText(
+      'io_timeout = 3\ndevices = /dev/sdb /dev/sdc\nlocking_dir = /run/lock/lvm\nmetadata_cache_dir = none\n',
+      'shared.conf',
+    );
+    expect(settings.ioTimeoutSeconds).toBe(3);
+    expect(codeOf(() => parseConfigText('device = /dev/sdb', 'x'))).toBe('BAD_CONFIG');
+  });
+
   it('flags win over the file, the file over the defaults; kill grace follows W like sanlock', () => {
     const path = dir.file('leasehold.conf');
     writeFileSync(path, 'io_timeout = 5\nwatchdog_fire_timeout = 40\n');

@@ -556,6 +556,18 @@ export const ERROR_CATALOGUE = {
     'the logical volume is internal (hidden) and cannot be changed this way',
     'leave it alone: its VG manages it',
   ),
+  LV_ACTIVE: entry(
+    'volumes',
+    'failed',
+    'the LV is active on this host, and the change needs it inactive (its device carries its name)',
+    'deactivate it first: leasehold lvchange -an VG/LV',
+  ),
+  LV_ACTIVE_SHARED: entry(
+    'volumes',
+    'failed',
+    'the LV is active shared (-asy), and a shared-active LV is not resized',
+    'deactivate it on every host (leasehold lvchange -an VG/LV), then resize it',
+  ),
   TOO_MANY_LVS: entry(
     'volumes',
     'failed',

@@ -54,7 +54,12 @@ export type RevertedFix =
   /** c494f00: lockstop of a starting lockspace leaves the persistent users it waits for. */
   | 'lockstop-starting'
   /** host_id reuse: a new generation joins while holders of the older one may still run. */
-  | 'host-id-reuse';
+  | 'host-id-reuse'
+  /**
+   * The shell's (the core has nothing to switch): cancel_join waits for the lane's answer, which a
+   * join on hung storage gives only when the storage comes back.
+   */
+  | 'lockstop-hung-join';
 
 export interface HostCoreConfig {
   ioTimeoutSeconds: number;
@@ -555,10 +560,21 @@ export class HostCore {
     this.finishStop(ls, { code: 'LOCKSPACE_STOPPING', message: `lockspace ${ls.name} was stopped while starting` });
   }
 
+  /**
+   * The start was cancelled by the daemon's shutdown alone (no lockstop asked for it): its row stays,
+   * and the next daemon starts it again, as it does a joined lockspace left at shutdown.
+   */
+  private onlyShutdown(ls: LockspaceMachine): boolean {
+    return this.closing && ls.stopWaiters.length === 0;
+  }
+
   /** A cancelled start whose lane holds the delta lease: give it back (bounded). */
   private stopAfterCancelledJoin(ls: LockspaceMachine): void {
     this.watchdog({ type: 'remove', name: ls.name });
-    ls.becomeStopping(this.nowSeconds + LEAVE_TIMEOUT_IO_TIMEOUTS * this.config.ioTimeoutSeconds, false);
+    ls.becomeStopping(
+      this.nowSeconds + LEAVE_TIMEOUT_IO_TIMEOUTS * this.config.ioTimeoutSeconds,
+      this.onlyShutdown(ls),
+    );
     this.lane({ type: 'leave', name: ls.name });
   }
 
@@ -687,7 +703,8 @@ export class HostCore {
 
   private finishStop(ls: LockspaceMachine, startError: CoreError | undefined): void {
     const state = ls.state;
-    const keepRow = state.kind === 'stopping' && state.keepRow;
+    const keepRow =
+      (state.kind === 'stopping' && state.keepRow) || (state.kind === 'starting' && this.onlyShutdown(ls));
     ls.becomeStopped(undefined);
     if (this.lockspaces.get(ls.name) === ls) this.lockspaces.delete(ls.name);
     if (keepRow)
@@ -776,7 +793,11 @@ export class HostCore {
       this.leases.remove(record);
     }
     this.state({ type: 'put_lockspace', row: this.row(ls, ls.state.kind === 'lost' ? ls.state.facts : undefined) });
-    this.log('error', ls.name, `LEASE LOST: ${error.code} ${error.message}; stopping every user of its leases`);
+    this.log(
+      'error',
+      ls.name,
+      `LEASE LOST in lockspace ${ls.name}: ${error.message}; stopping every user of its leases`,
+    );
     const unique = uniqueHolders(holders);
     if (unique.length === 0) {
       this.clean(ls.name);

@@ -111,6 +111,11 @@ export type LaneCommand =
   | { type: 'join'; name: string; path: string; offsetBytes: number; hostId: number; onlyIfFree: boolean }
   | { type: 'pick_and_join'; name: string; path: string; offsetBytes: number }
   | { type: 'resume'; name: string; path: string; offsetBytes: number; hostId: number; generation: bigint }
+  /**
+   * Stop the join or resume in progress. Its join_result must follow promptly (a failure, unless the
+   * join had already finished): a lane whose device hangs answers at once for it, and drops the late
+   * result, so that a lockstop never waits for a dead device.
+   */
   | { type: 'cancel_join'; name: string }
   | { type: 'leave'; name: string }
   | { type: 'abandon'; name: string }

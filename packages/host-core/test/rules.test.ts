@@ -37,6 +37,26 @@ describe('host core rules', () => {
     expect(core.lockspace('ls')).toBeUndefined();
   });
 
+  it('a start cancelled by the shutdown keeps its row (started again next time); one lockstopped loses it', () => {
+    const stateOf = (actions: ReturnType<ReturnType<typeof newCore>['step']>) =>
+      ofType(actions, 'state').map((action) => action.change.type);
+    for (const how of ['shutdown', 'lockstop'] as const) {
+      const { core, step } = newCore();
+      step(lockstart());
+      step({ type: 'companion_ack', name: 'ls', step: 'prepare', ok: true });
+      const stop = step(how === 'shutdown' ? { type: 'shutdown' } : { type: 'lockstop', reqId: 2, name: 'ls' });
+      expect(ofType(stop, 'lane')[0]?.command).toEqual({ type: 'cancel_join', name: 'ls' });
+      const cancelled = step({
+        type: 'join_result',
+        name: 'ls',
+        result: { ok: false, error: { code: 'CANCELLED', message: 'cancelled' } },
+      });
+      expect(core.lockspace('ls')).toBeUndefined();
+      const changes = [...stateOf(stop), ...stateOf(cancelled)];
+      expect(changes).toEqual(how === 'shutdown' ? ['put_lockspace'] : ['delete_lockspace', 'delete_lockspace']);
+    }
+  });
+
   it('a lockstop of a start waiting for an old persistent holder drops it and finishes', () => {
     const stored: LeaseRow[] = [{ lockspace: 'ls', resource: 'lv1', mode: 'EX', holder: PERSISTENT, token: 'tok' }];
     const loaded: HostEvent = {

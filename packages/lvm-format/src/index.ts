@@ -1,7 +1,7 @@
 export * from './model.js';
 export * from './errors.js';
 export * from './constants.js';
-export { LVM_INITIAL_CRC, lvmCrc } from './crc.js';
+export { LVM_INITIAL_CRC, lvmCrc, lvmCrcPortable, NATIVE_CRC_MIN_BYTES } from './crc.js';
 export * from './uuid.js';
 export * from './names.js';
 export * from './label.js';

@@ -41,6 +41,13 @@ function bad(message: string): never {
   throw new LvmFormatError('BAD_METADATA', message);
 }
 
+/**
+ * Bump whenever the model parseVgText returns for some text may change (the parser, the import, the
+ * checks, the model's shape): caches of parsed texts (volume's text-cache.ts) drop older entries.
+ * packages/volume/test/text-cache.test.ts pins a digest of the sources that decide it.
+ */
+export const VG_IMPORT_REVISION = 1;
+
 /** The VG name the text starts with (lvm checks it before parsing), or a BAD_METADATA error. */
 export function leadingVgName(text: Uint8Array): string {
   let end = 0;

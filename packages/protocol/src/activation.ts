@@ -43,6 +43,12 @@ export interface ActiveDevice {
   major: number | null;
   minor: number | null;
   sizeSectors: number;
+  /**
+   * loop: the file the device maps (as the kernel resolved the PV's path) and from which byte, so a
+   * device number reused after a reboot is never taken for this LV's. Absent for dm and none.
+   */
+  backingFile?: string;
+  offsetBytes?: number;
 }
 
 /** One activation the daemon holds (the `activations` op, status, lvs). */
@@ -75,3 +81,18 @@ export interface ActivationLoss {
   killedPids: number[];
   message: string;
 }
+
+/**
+ * Shared extend (docs/volumes.md, "Extending an LV active on several hosts"): delta-lease events
+ * (sanlock's set_event) in a VG's lockspace. They spell "LHEX" and "LHRF" so that they cannot be
+ * mistaken for another application's events in the same lockspace.
+ *
+ * EVENT_LV_EXTENDED: sent by lvextend/lvresize to every other host of the lockspace after the commit;
+ * data = the VG seqno after it. A host with LVs of that VG active refreshes them.
+ */
+export const EVENT_LV_EXTENDED = 0x4c48_4558n;
+/**
+ * EVENT_LV_REFRESHED: a host's answer once its active LVs of the VG follow the metadata; data = the
+ * VG seqno it refreshed to. It stays in that host's delta lease (lvs' lock_refreshed reads it there).
+ */
+export const EVENT_LV_REFRESHED = 0x4c48_5246n;

@@ -1,6 +1,7 @@
 /**
- * The four bugs found in the daemon's decisions, each as a whole-host scenario that runs the host
- * core with and without its fix (the core's test-only `revertedFix` switch puts the bug back): with
+ * The bugs found in the daemon's decisions, each as a whole-host scenario that runs the host core
+ * with and without its fix (the test-only `revertedFix` switch puts the bug back, in the core or, for
+ * lockstop-hung-join, in the simulated daemon's shell): with
  * the fix no invariant breaks; without it the scenario's invariant does. That is what makes these
  * scenarios, and the invariants behind them, able to fail. With each fix reverted the first
  * violation reads (seeded, so every run reads the same):
@@ -9,6 +10,7 @@
  *   lockstop-starting:    29.600s h1#1: lockstop of a starting lockspace issued at 23.000 did not finish within 6.6 s
  *   host-id-reuse:        51.049s h1#1:pid100 used r1 until 51.049s (released), past its host's fencing deadline 27.303s,
  *                         and the host was not reset (and h2 was granted r1 meanwhile: r1 owned twice)
+ *   lockstop-hung-join:   9.600s h1#1: lockstop of a starting lockspace issued at 3.000 did not finish within 6.6 s
  */
 import { describe, expect, it } from 'vitest';
 import type { RevertedFix } from '@leasehold/host-core';

@@ -67,6 +67,8 @@ const contender: ClientPlan = {
  *   resume; the start waits for the persistent users; the admin stops them and the lockspace.
  * - host-id-reuse: the daemon dies under a client's lease and comes back too late to resume; the new
  *   generation must not be joined while that client still runs.
+ * - lockstop-hung-join: the storage path hangs before the first join; the lockspace is stopped while
+ *   the join waits on it: the stop must finish at once, not when the storage comes back.
  */
 export const FIX_SCENARIOS: Record<RevertedFix, { scenario: HostScenario; violation: RegExp }> = {
   'watchdog-ack': {
@@ -93,6 +95,18 @@ export const FIX_SCENARIOS: Record<RevertedFix, { scenario: HostScenario; violat
       faults: [
         { kind: 'daemon-crash', machine: 'h1', atSeconds: 15, restartAfterSeconds: 7 },
         { kind: 'lockstop', machine: 'h1', atSeconds: 23, restartAfterSeconds: 100 },
+      ],
+    },
+    violation: /lockstop of a starting lockspace .* did not finish/,
+  },
+  'lockstop-hung-join': {
+    scenario: {
+      ...BASE,
+      seed: 15,
+      machines: [quiet('h1', 1)],
+      faults: [
+        { kind: 'hang', machine: 'h1', atSeconds: 0.5, durationSeconds: 40 },
+        { kind: 'lockstop', machine: 'h1', atSeconds: 3, restartAfterSeconds: 100 },
       ],
     },
     violation: /lockstop of a starting lockspace .* did not finish/,

@@ -5,12 +5,18 @@
  * leasehold.conf keys read here (others belong to the daemon and are ignored):
  *   devices = /dev/sdb, /dev/sdc*, /srv/images/*.img   paths or globs, comma- or space-separated
  *   locking_dir = /run/lock/lvm                        where the per-VG flock files live (lvm's)
+ *   metadata_cache_dir = /run/leasehold/metadata-cache parsed metadata texts kept between commands
+ *                                                      (text-cache.ts); `none` turns it off
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseKvText } from '@leasehold/daemon/config-file';
 import { VolumeError } from './errors.js';
 import { DEFAULT_LOCKING_DIR } from './lock.js';
+import { DEFAULT_METADATA_CACHE_DIR } from './text-cache.js';
+
+/** metadata_cache_dir value that turns the cache off. */
+export const NO_METADATA_CACHE = 'none';
 
 export const DEFAULT_VOLUME_CONFIG_PATH = '/etc/leasehold/leasehold.conf';
 /** Scanned when neither devices nor a `devices` filter are given. */
@@ -29,12 +35,14 @@ export interface VolumeConfig {
   /** Paths and globs from `devices =`; undefined when the file has none. */
   devices?: string[];
   lockingDir: string;
+  /** Where parsed metadata texts are kept between commands; undefined: no cache. */
+  metadataCacheDir?: string;
 }
 
 /** Reads leasehold.conf. An explicit path that does not exist is an error; the default path may be absent. */
 export function loadVolumeConfig(path?: string): VolumeConfig {
   const file = path ?? DEFAULT_VOLUME_CONFIG_PATH;
-  const config: VolumeConfig = { lockingDir: DEFAULT_LOCKING_DIR };
+  const config: VolumeConfig = { lockingDir: DEFAULT_LOCKING_DIR, metadataCacheDir: DEFAULT_METADATA_CACHE_DIR };
   if (!existsSync(file)) {
     if (path !== undefined) throw new VolumeError('BAD_CONFIG', `Config file ${file} not found.`);
     return config;
@@ -56,6 +64,10 @@ export function loadVolumeConfig(path?: string): VolumeConfig {
   for (const entry of entries) {
     if (entry.key === 'devices') config.devices = entry.value.split(/[\s,]+/).filter((s) => s !== '');
     if (entry.key === 'locking_dir') config.lockingDir = entry.value;
+    if (entry.key === 'metadata_cache_dir') {
+      if (entry.value === NO_METADATA_CACHE || entry.value === '') delete config.metadataCacheDir;
+      else config.metadataCacheDir = entry.value;
+    }
   }
   return config;
 }

@@ -7,6 +7,7 @@ export {
   expandDevicePatterns,
   loadVolumeConfig,
   MAX_SCANNED_DEVICES,
+  NO_METADATA_CACHE,
   type VolumeConfig,
 } from './config.js';
 export {
@@ -16,10 +17,21 @@ export {
   type MdaState,
   type PvDevice,
   scanDevices,
+  SCAN_PREFIX_BYTES,
   scanDisk,
   type ScanOptions,
+  type TextParser,
 } from './scan.js';
-export { type CopySource, findVg, readAllVgs, type VgRead, type VgScanResult } from './read.js';
+export {
+  DEFAULT_METADATA_CACHE_DIR,
+  decodeEntry,
+  directoryTextCache,
+  encodeEntry,
+  MAX_METADATA_CACHE_ENTRIES,
+  MIN_CACHED_TEXT_BYTES,
+  type ParsedTextCache,
+} from './text-cache.js';
+export { type CopySource, findVg, readAllVgs, type ReadOptions, type VgRead, type VgScanResult } from './read.js';
 export { commitVg, type CommitOptions, type CommitResult, footerFor, orphanPv, type WriterIdentity } from './commit.js';
 export { pvcreate, type PvcreateOptions, type PvcreateResult, pvremove } from './pv-ops.js';
 export {

@@ -28,7 +28,7 @@ export interface CopySource {
 
 export interface VgRead {
   name: string;
-  /** A private copy of the winning text's model: callers may change it and pass it to commitVg. */
+  /** A private copy of the winning text's model (callers may change it and pass it to commitVg), unless read with readOnly. */
   metadata: VgMetadata;
   vg: VolumeGroup;
   seqno: number;
@@ -71,8 +71,17 @@ function copyOf(device: PvDevice, mda: MdaState): Copy | undefined {
   };
 }
 
+export interface ReadOptions {
+  /**
+   * The caller only reads the VGs (reports): their models are the scan's own, not private copies
+   * (copying a VG of 1000 LVs costs a cold report several ms). Never pass a VgRead read this way to
+   * a change: the model is shared with every later scan of the same text in this process.
+   */
+  readOnly?: boolean;
+}
+
 /** Groups the scan into VGs and orphans. */
-export function readAllVgs(scan: DeviceScan): VgScanResult {
+export function readAllVgs(scan: DeviceScan, options: ReadOptions = {}): VgScanResult {
   const result: VgScanResult = { vgs: [], orphans: [], warnings: [...scan.warnings] };
   const byPvId = new Map<string, PvDevice[]>();
   for (const device of scan.pvs) {
@@ -94,7 +103,7 @@ export function readAllVgs(scan: DeviceScan): VgScanResult {
   const claimed = new Set<PvDevice>();
   const names = new Map<string, string>();
   for (const copies of groups.values()) {
-    const read = resolveVg(copies, byPvId);
+    const read = resolveVg(copies, byPvId, options.readOnly === true);
     const other = names.get(read.name);
     if (other !== undefined)
       result.warnings.push(
@@ -116,7 +125,7 @@ export function readAllVgs(scan: DeviceScan): VgScanResult {
   return result;
 }
 
-function resolveVg(copies: Copy[], byPvId: Map<string, PvDevice[]>): VgRead {
+function resolveVg(copies: Copy[], byPvId: Map<string, PvDevice[]>, readOnly: boolean): VgRead {
   let best = copies[0] as Copy;
   for (const c of copies) if (c.metadata.vg.seqno > best.metadata.vg.seqno) best = c;
   const name = best.metadata.vg.name;
@@ -151,7 +160,9 @@ function resolveVg(copies: Copy[], byPvId: Map<string, PvDevice[]>): VgRead {
     );
     needsRepair = true;
   }
-  const metadata: VgMetadata = { vg: cloneVolumeGroup(best.metadata.vg), footer: { ...best.metadata.footer } };
+  const metadata: VgMetadata = readOnly
+    ? best.metadata
+    : { vg: cloneVolumeGroup(best.metadata.vg), footer: { ...best.metadata.footer } };
   const vg = metadata.vg;
   const devices = new Map<string, PvDevice>();
   const missingPvIds: string[] = [];

@@ -25,6 +25,15 @@ import {
 } from '@leasehold/lvm-format';
 import { VolumeError } from './errors.js';
 import { readBytes } from './io.js';
+import type { ParsedTextCache } from './text-cache.js';
+
+/**
+ * Bytes read from the start of a device in one I/O, as lvm's scan does: the label and, on most PVs,
+ * the mda header and the text too, which then cost no read of their own.
+ */
+export const SCAN_PREFIX_BYTES = 128 * 1024;
+/** Parsed texts remembered by this process (a command scans again after taking a lock). */
+export const MAX_PARSED_TEXTS_IN_PROCESS = 16;
 
 /** Opens devices for the volume layer (DirectDisk by default; tests pass in-memory disks). */
 export interface DeviceOpener {
@@ -79,6 +88,8 @@ export interface DeviceScan {
 
 export interface ScanOptions {
   opener?: DeviceOpener;
+  /** Parsed texts from earlier commands (leasehold.conf's metadata cache); none by default. */
+  textCache?: ParsedTextCache;
   /** Treat a device that cannot be opened as an error instead of a warning (devices named explicitly). */
   strict?: boolean;
 }
@@ -87,7 +98,7 @@ export interface ScanOptions {
 export async function scanDevices(paths: readonly string[], options: ScanOptions = {}): Promise<DeviceScan> {
   const opener = options.opener ?? directDeviceOpener;
   const scan: DeviceScan = { pvs: [], nonPvs: [], warnings: [], skipped: [] };
-  const parsed = new Map<string, VgMetadata | LvmFormatError>();
+  const parsed: TextParser = { cache: options.textCache };
   for (const path of paths) {
     let disk: Disk;
     try {
@@ -116,11 +127,11 @@ export async function scanDevices(paths: readonly string[], options: ScanOptions
 export async function scanDisk(
   disk: Disk,
   path: string,
-  cache: Map<string, VgMetadata | LvmFormatError> = new Map(),
+  parser: TextParser = {},
 ): Promise<{ device?: PvDevice; warnings: string[] }> {
   if (disk.sizeBytes < MIN_PV_SIZE_BYTES) return { warnings: [] };
-  const head = await readBytes(disk, 0, LABEL_SCAN_SECTORS * SECTOR_SIZE_BYTES);
-  const found = scanLabel(head);
+  const reader = await PrefixReader.open(disk);
+  const found = scanLabel(await reader.read(0, LABEL_SCAN_SECTORS * SECTOR_SIZE_BYTES));
   const warnings = found.warnings.map((w) => `${path}: ${w}`);
   if (found.label === undefined) return { warnings };
   const device: PvDevice = {
@@ -132,18 +143,70 @@ export async function scanDisk(
   };
   for (let index = 0; index < found.label.metadataAreas.length; index++) {
     const area = found.label.metadataAreas[index] as DiskLocn;
-    device.mdas.push(await readMda(disk, path, index, area, cache));
+    device.mdas.push(await readMda(reader, path, index, area, parser));
   }
   return { device, warnings };
 }
 
+/** Reads byte ranges of a disk, from the prefix read at open when they lie in it. */
+class PrefixReader {
+  private constructor(
+    readonly disk: Disk,
+    private readonly prefix: Uint8Array,
+  ) {}
+
+  static async open(disk: Disk): Promise<PrefixReader> {
+    return new PrefixReader(disk, await readBytes(disk, 0, Math.min(SCAN_PREFIX_BYTES, disk.sizeBytes)));
+  }
+
+  async read(offsetBytes: number, lengthBytes: number): Promise<Uint8Array> {
+    if (offsetBytes + lengthBytes <= this.prefix.length)
+      return this.prefix.subarray(offsetBytes, offsetBytes + lengthBytes);
+    return readBytes(this.disk, offsetBytes, lengthBytes);
+  }
+}
+
+/** Parses texts once per process and, with a cache, once across commands. */
+export interface TextParser {
+  cache?: ParsedTextCache | undefined;
+}
+
+interface ParsedText {
+  text: Uint8Array;
+  result: VgMetadata | LvmFormatError;
+}
+
+/** This process's parsed texts by checksum and size, the bytes kept to compare (a scan after a lock reads them again). */
+const parsedInProcess = new Map<string, ParsedText>();
+
+function parseText(text: Uint8Array, checksum: number, parser: TextParser): VgMetadata | LvmFormatError {
+  const key = `${checksum}:${text.length}`;
+  const known = parsedInProcess.get(key);
+  if (known !== undefined && Buffer.compare(known.text, text) === 0) return known.result;
+  let result: VgMetadata | LvmFormatError | undefined = parser.cache?.get(text, checksum);
+  if (result === undefined) {
+    try {
+      leadingVgName(text);
+      result = parseVgText(text);
+      parser.cache?.put(text, checksum, result);
+    } catch (error) {
+      if (!(error instanceof LvmFormatError)) throw error;
+      result = error;
+    }
+  }
+  if (parsedInProcess.size >= MAX_PARSED_TEXTS_IN_PROCESS) parsedInProcess.clear();
+  parsedInProcess.set(key, { text, result });
+  return result;
+}
+
 async function readMda(
-  disk: Disk,
+  reader: PrefixReader,
   path: string,
   index: number,
   area: DiskLocn,
-  cache: Map<string, VgMetadata | LvmFormatError>,
+  parser: TextParser,
 ): Promise<MdaState> {
+  const disk = reader.disk;
   const state: MdaState = { index, area, ignored: false, problems: [] };
   if (area.offsetBytes + area.sizeBytes > disk.sizeBytes) {
     state.problems.push(
@@ -151,7 +214,7 @@ async function readMda(
     );
     return state;
   }
-  const decoded = decodeMdaHeader(await readBytes(disk, area.offsetBytes, SECTOR_SIZE_BYTES), area.offsetBytes, path);
+  const decoded = decodeMdaHeader(await reader.read(area.offsetBytes, SECTOR_SIZE_BYTES), area.offsetBytes, path);
   if (!decoded.ok) {
     state.problems.push(...decoded.problems, `bad metadata header on ${path} in mda${index + 1}`);
     return state;
@@ -175,7 +238,7 @@ async function readMda(
   }
   const pieces: Uint8Array[] = [];
   for (const part of readPlan(locn, header.sizeBytes))
-    pieces.push(await readBytes(disk, area.offsetBytes + part.offsetBytes, part.lengthBytes));
+    pieces.push(await reader.read(area.offsetBytes + part.offsetBytes, part.lengthBytes));
   const text = pieces.length === 1 ? (pieces[0] as Uint8Array) : concat(pieces);
   const crc = lvmCrc(text);
   if (crc !== locn.checksum) {
@@ -186,18 +249,7 @@ async function readMda(
     return state;
   }
   state.text = text;
-  const key = `${locn.checksum}:${locn.sizeBytes}`;
-  let result = cache.get(key);
-  if (result === undefined) {
-    try {
-      leadingVgName(text);
-      result = parseVgText(text);
-    } catch (error) {
-      if (!(error instanceof LvmFormatError)) throw error;
-      result = error;
-    }
-    cache.set(key, result);
-  }
+  const result = parseText(text, locn.checksum, parser);
   if (result instanceof LvmFormatError) {
     const where = `on ${path} at offset ${area.offsetBytes + locn.offsetBytes}`;
     state.problems.push(

@@ -21,6 +21,7 @@ import {
   DEFAULT_WATCHDOG_FIRE_TIMEOUT_SECONDS,
   LockspaceObserver,
   sleepUnlessAborted,
+  type HostState,
   type HostStatus,
   type LockspaceSlot,
 } from '@leasehold/lease';
@@ -45,7 +46,7 @@ const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 /** One row of the report. */
 export interface HostRow {
   hostId: number;
-  state: string;
+  state: HostState;
   generation: bigint;
   timestamp: bigint;
   ioTimeoutSeconds: number;

@@ -18,6 +18,9 @@
  *   device_dir = /dev               where the <vg>/<lv> links of active LVs go
  *   refresh_command = /usr/sbin/leasehold lvchange --refresh   run as `<command> <vg>/<lv>` when a
  *                                   shared extend asks this host to refresh (default: this leasehold's)
+ *
+ * The same file carries the lvm-named commands' settings (VOLUME_COMMAND_SETTINGS): the daemon
+ * accepts them and leaves them to the commands.
  */
 import { readFileSync } from 'node:fs';
 import { NAME_LENGTH_BYTES } from '@leasehold/ondisk';
@@ -28,6 +31,9 @@ import {
 } from '@leasehold/lease';
 import { ACTIVATION_BACKENDS, DaemonError, type ActivationBackendName } from '@leasehold/protocol';
 import { DEFAULT_HOST_ID_CONF_PATH } from './host-id-conf.js';
+
+/** Keys of leasehold.conf read by the volume commands (docs/volumes.md), not by the daemon. */
+export const VOLUME_COMMAND_SETTINGS: ReadonlySet<string> = new Set(['devices', 'locking_dir', 'metadata_cache_dir']);
 import { parseKvText } from './kv-file.js';
 import { DEFAULT_SOCKET_PATH_FOR_CLIENTS } from '@leasehold/protocol';
 import { DEFAULT_COMPANION_SOCKET_PATH } from '@leasehold/protocol/companion';
@@ -212,6 +218,7 @@ export function parseConfigText(text: string, sourceName: string): FileSettings 
         settings.refreshCommand = parseCommand(value, where);
         break;
       default:
+        if (VOLUME_COMMAND_SETTINGS.has(key)) break;
         throw badConfig(`${where}: unknown setting`);
     }
   }

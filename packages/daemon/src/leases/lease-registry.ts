@@ -222,6 +222,8 @@ export class LeaseRegistry implements LockspaceUsers {
       held: undefined,
       acquiredAt: new Date().toISOString(),
     };
+    // The host core admits the acquire (its book of who holds what follows ours) or refuses it.
+    this.manager.leaseAcquiring(record.lockspace, record.resource, record.mode, holder);
     this.add(record);
     // The intent is on record before anything is written to the lease.
     this.persist(record, '');
@@ -242,6 +244,7 @@ export class LeaseRegistry implements LockspaceUsers {
       );
     } catch (error) {
       this.remove(record);
+      this.manager.leaseAcquired(record.lockspace, record.resource, { error: toProtocolError(error).toWire() });
       this.db.deleteLease(record.lockspace, record.resource, holderKey(holder));
       if (!ls.usable) {
         throw new DaemonError(
@@ -257,6 +260,7 @@ export class LeaseRegistry implements LockspaceUsers {
       this.manager.endResourceOp(ls);
     }
     record.held = held;
+    this.manager.leaseAcquired(record.lockspace, record.resource, { token: encodeToken(held) });
     // Whoever it was for may have gone meanwhile; then it is given straight back.
     const holderGone = holder.kind === 'process' && !isSameProcessAlive(holder.pid, holder.startTime);
     if (holderGone || signal.aborted || !ls.usable || this.records.get(key) !== record) {
@@ -399,6 +403,7 @@ export class LeaseRegistry implements LockspaceUsers {
 
   private async releaseRecord(record: LeaseRecord, why: string): Promise<void> {
     record.state = 'releasing';
+    this.manager.leaseReleasing(record.lockspace, record.resource, record.holder);
     const ls = this.manager.get(record.lockspace);
     try {
       if (ls?.usable && record.held !== undefined) {
@@ -422,6 +427,7 @@ export class LeaseRegistry implements LockspaceUsers {
       });
     } finally {
       this.remove(record);
+      this.manager.leaseReleased(record.lockspace, record.resource);
       this.db.transaction(() => {
         this.db.deleteLease(record.lockspace, record.resource, holderKey(record.holder));
         this.db.addHistory('release', {

@@ -1,18 +1,17 @@
-/** What the lockspace manager needs from whoever keeps the resource leases (the LeaseRegistry). */
+/**
+ * What the lockspace manager tells whoever keeps the resource leases' I/O details (the
+ * LeaseRegistry) about the host core's decisions. Notifications only: the manager decides nothing
+ * from the registry (the core's lease book, which the registry keeps informed, is what counts).
+ */
 import type { StoredLease } from '../state/state-db.js';
-import type { KillVictim } from '../leases/kill-action.js';
 import type { Lockspace } from './lockspace.js';
 
 export interface LockspaceUsers {
-  /** Leases held in the lockspace (by processes or persistently). */
-  countIn(lockspace: string): number;
-  /** Who holds leases in it (for LOCKSPACE_BUSY messages). */
-  holdersIn(lockspace: string): Array<{ resource: string; holder: string }>;
   /**
    * The lockspace's delta lease is lost: forget its leases without any disk I/O (nothing may be
-   * written for them any more) and fail operations in progress. Returns who used them.
+   * written for them any more) and fail operations in progress. The core has started the kill plan.
    */
-  dropForLoss(lockspace: string): { processes: KillVictim[]; persistentResources: string[] };
+  dropForLoss(lockspace: string): void;
   /** Hosts pinged us in this lockspace: look for requests on the leases held in it. */
   onPings(lockspace: string, fromHostIds: number[]): void;
   /** The delta lease was resumed (same generation) after a restart: adopt or clean up what state recorded. */

@@ -1,8 +1,9 @@
 /**
- * One lockspace as the daemon runs it: where it is, which host_id and generation we hold, its state,
- * the deadline of its delta lease on the main thread's own clock, and what it has seen lately (host
- * table, renewal history, events). Transitions are driven by the LockspaceManager, through the host
- * core's LockspaceMachine: each `become*` asserts the state it leaves.
+ * One lockspace as the daemon shows it: where it is, which host_id and generation we hold, its state,
+ * the deadline of its delta lease, and what it has seen lately (host table, renewal history, events).
+ * Its state is the host core's LockspaceMachine: in the daemon the core makes every transition and
+ * the LockspaceManager copies the facts over after each step (followCore). The `become*` methods
+ * drive a standalone machine (each asserts the state it leaves); the daemon never calls them.
  */
 import type { Geometry } from '@leasehold/ondisk';
 import { assert, assertNever, LockspaceMachine, type HostIdSource } from '@leasehold/host-core';
@@ -49,11 +50,6 @@ export class Lockspace {
   private readonly machine: LockspaceMachine;
   hostId: number | null = null;
   hostIdSource: HostIdSource | null = null;
-  /**
-   * Leases recorded as held before a restart that are neither adopted nor taken over by a kill
-   * plan yet: until then the lockspace is busy (lockstop refuses, as with leases held).
-   */
-  recordedLeases = 0;
   generation: bigint | null = null;
   geometry: Geometry | null = null;
   lastRenewalSeconds: number | null = null;
@@ -61,16 +57,12 @@ export class Lockspace {
   error: WireError | undefined;
   /** Bumped when the lockspace is moved to another renewal lane (its old lane stalled). */
   laneEpoch = 0;
-  /** Resource operations in progress (the resource lane is not stopped while any are). */
-  resourceOps = 0;
-  resourceIdleTimer: NodeJS.Timeout | undefined;
   /** Resolves when the start finishes (joined, or failed/stopped: then it rejects). */
   readonly started: Promise<void>;
   readonly startedAtSeconds: number;
   private readonly renewals = new RingBuffer<RenewalEntry>(RENEWAL_HISTORY_LENGTH);
   private readonly events = new RingBuffer<EventInfo>(EVENT_BACKLOG_LENGTH);
   private eventSeq = 0;
-  private expiryTimer: NodeJS.Timeout | undefined;
   private readonly progressListeners = new Set<(progress: ProgressInfo) => void>();
   private settleStart!: { resolve: () => void; reject: (error: Error) => void };
 
@@ -82,11 +74,15 @@ export class Lockspace {
     readonly ioTimeoutSeconds: number,
     readonly watchdogFireTimeoutSeconds: number,
     private readonly clock: Clock = monotonicClock,
+    /** The host core's machine of this lockspace; a standalone one when not given. */
+    machine?: LockspaceMachine,
   ) {
-    this.machine = new LockspaceMachine(
-      { name, path, offsetBytes, hostIdRequest, configuredHostId: undefined, rememberedHostId: undefined },
-      undefined,
-    );
+    this.machine =
+      machine ??
+      new LockspaceMachine(
+        { name, path, offsetBytes, hostIdRequest, configuredHostId: undefined, rememberedHostId: undefined },
+        undefined,
+      );
     this.startedAtSeconds = clock.nowSeconds();
     this.started = new Promise<void>((resolve, reject) => {
       this.settleStart = { resolve, reject };
@@ -121,6 +117,43 @@ export class Lockspace {
       default:
         return assertNever(state, 'lockspace state');
     }
+  }
+
+  /** The host core's machine this view follows. */
+  get core(): LockspaceMachine {
+    return this.machine;
+  }
+
+  /** Copies what the host core decided into what users see (after every step of the core). */
+  followCore(): void {
+    const state = this.machine.state;
+    switch (state.kind) {
+      case 'starting':
+        if (state.hostIdSource !== null) this.hostIdSource = state.hostIdSource;
+        if (state.joined !== undefined) this.noteJoined(state.joined);
+        return;
+      case 'joined':
+        this.hostIdSource = state.hostIdSource;
+        this.error = undefined;
+        this.noteJoined(state.facts);
+        return;
+      case 'lost':
+        this.error = { ...state.error };
+        return;
+      case 'stopped':
+        if (state.error !== undefined) this.error = { ...state.error };
+        return;
+      case 'stopping':
+        return;
+      default:
+        assertNever(state, 'lockspace state');
+    }
+  }
+
+  private noteJoined(facts: { hostId: number; generation: bigint; lastRenewalSeconds: number }): void {
+    this.hostId = facts.hostId;
+    this.generation = facts.generation;
+    this.lastRenewalSeconds = Math.max(this.lastRenewalSeconds ?? 0, facts.lastRenewalSeconds);
   }
 
   /** The companion acknowledged the registration of our delta lease: the lockspace may be used. */
@@ -225,25 +258,6 @@ export class Lockspace {
 
   markStartFailed(error: Error): void {
     this.settleStart.reject(error);
-  }
-
-  /** (Re)arms the main thread's deadline: at 8N after the last renewal `onExpired` runs. */
-  armExpiry(onExpired: () => void): void {
-    this.clearExpiry();
-    const expires = this.expiresAtSeconds;
-    if (expires === null) return;
-    const delayMs = Math.max(0, (expires - this.clock.nowSeconds()) * 1000);
-    this.expiryTimer = setTimeout(() => {
-      // Timers may fire early by a millisecond; never declare loss before the deadline itself.
-      const remaining = (this.expiresAtSeconds ?? 0) - this.clock.nowSeconds();
-      if (remaining > 0) this.armExpiry(onExpired);
-      else onExpired();
-    }, delayMs);
-  }
-
-  clearExpiry(): void {
-    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
-    this.expiryTimer = undefined;
   }
 
   recordRenewal(entry: RenewalEntry): void {

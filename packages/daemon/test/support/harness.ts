@@ -119,6 +119,8 @@ export interface DaemonOptions {
   configText?: string;
   /** Fence through the companion at this socket instead of running with `--watchdog none`. */
   watchdogSocket?: string;
+  /** Added to the daemon's environment (its child commands inherit it). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class TestDaemon {
@@ -176,7 +178,12 @@ export class TestDaemon {
   /** Starts the daemon and waits until it answers on its socket. */
   async start(): Promise<this> {
     const log = openSync(this.logPath, 'a');
-    this.process = this.dir.track(spawn(process.execPath, this.args(), { stdio: ['ignore', log, log] }));
+    this.process = this.dir.track(
+      spawn(process.execPath, this.args(), {
+        stdio: ['ignore', log, log],
+        env: { ...process.env, ...this.options.env },
+      }),
+    );
     closeSync(log);
     await waitFor(`daemon ${this.options.name} to serve`, async () => {
       if (this.process.exitCode !== null) throw new Error(`daemon ${this.options.name} exited: ${this.log()}`);

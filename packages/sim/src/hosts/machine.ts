@@ -389,7 +389,9 @@ export class Machine {
       this.scenario.killGraceSeconds +
       2 * this.scenario.companionLatencySeconds +
       2;
-    const bounded = state.kind !== 'starting' || state.phase === 'old-holders' || state.phase === 'prepare';
+    // A join or resume in flight is cancelled at once (even on a hung disk): bounded too. Only the
+    // companion's answer to a registration is waited for.
+    const bounded = state.kind !== 'starting' || state.phase !== 'register';
     const issuedAt = this.oracles.now();
     this.context?.note(
       `operator: lockstop (${state.kind}${state.kind === 'starting' ? ` ${state.phase}${state.cancelled ? ' cancelled' : ''}` : ''})`,

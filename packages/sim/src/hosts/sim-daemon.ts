@@ -190,9 +190,22 @@ export class SimDaemon {
       case 'resume':
         this.join(command);
         return;
-      case 'cancel_join':
-        this.lanes.get(command.name)?.joinAbort.abort();
+      case 'cancel_join': {
+        // The core gets its answer at once (the daemon's lane may sit on a dead device); the join's
+        // late result is dropped, and a delta lease it got is never renewed (it expires).
+        const lane = this.lanes.get(command.name);
+        if (lane === undefined || lane.lease !== undefined) return;
+        lane.joinAbort.abort();
+        // The reverted fix: the answer is the join's own, whenever the storage gives it.
+        if (this.settings.revertedFix === 'lockstop-hung-join') return;
+        this.lanes.delete(command.name);
+        this.feed({
+          type: 'join_result',
+          name: command.name,
+          result: { ok: false, error: { code: 'CANCELLED', message: 'the start was cancelled' } },
+        });
         return;
+      }
       case 'leave': {
         const lane = this.lanes.get(command.name);
         this.lanes.delete(command.name);
@@ -260,7 +273,7 @@ export class SimDaemon {
         : acquireDeltaLease(this.lockspaceDisk, clock, config, { signal: lane.joinAbort.signal });
     joining.then(
       (lease) => {
-        // (Cancelled while the write was in flight, it is ours all the same: the core gives it back.)
+        // Cancelled meanwhile: the core was answered already; nothing renews this lease.
         if (this.lanes.get(name) !== lane) return;
         lane.lease = lease;
         const view = new DeltaLeaseView(
@@ -311,7 +324,9 @@ export class SimDaemon {
         });
       },
       (error: unknown) => {
-        if (this.lanes.get(name) === lane) this.lanes.delete(name);
+        // A cancelled join was answered already.
+        if (this.lanes.get(name) !== lane) return;
+        this.lanes.delete(name);
         this.feed({ type: 'join_result', name, result: { ok: false, error: errorOf(error) } });
       },
     );

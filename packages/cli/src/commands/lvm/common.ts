@@ -1,5 +1,5 @@
 /** Helpers the changing lvm commands share: sizes in messages, PV entries, PV keys, confirmations. */
-import { randomFillSync } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { PhysicalVolume, VolumeGroup } from '@leasehold/lvm-format';
 import { type PvDevice, pvEntryFor, type VgScanResult } from '@leasehold/volume';
 import { fixedC } from './units.js';
@@ -16,8 +16,22 @@ export function displaySizeLong(sizeBytes: number): string {
   return `${Number(text) > value ? '<' : ''}${text} ${LONG_UNITS[exponent]}`;
 }
 
+/** The kernel's random source, as lvm reads it for UUIDs (loading node:crypto costs a command ~5 ms). */
+const RANDOM_DEVICE = '/dev/urandom';
+
 export function randomBytes(length: number): Uint8Array {
-  return randomFillSync(new Uint8Array(length));
+  const out = new Uint8Array(length);
+  const fd = openSync(RANDOM_DEVICE, 'r');
+  try {
+    for (let done = 0; done < length; ) {
+      const n = readSync(fd, out, done, length - done, null);
+      if (n <= 0) throw new Error(`short read from ${RANDOM_DEVICE}`);
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
 }
 
 /** The device of `path` in a scan: a member of a VG, an orphan PV, or not a PV. */

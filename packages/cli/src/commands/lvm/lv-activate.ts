@@ -19,7 +19,7 @@ const LVCHANGE_OPTIONS: readonly OptionSpec[] = [
 ];
 
 function failed(count: number): LvmCommandError | undefined {
-  return count === 0 ? undefined : new LvmCommandError('FAILED', [], undefined);
+  return count === 0 ? undefined : new LvmCommandError('ACTIVATION_FAILED', [], undefined);
 }
 
 async function refreshTargets(session: Session, targets: readonly string[]): Promise<number> {

@@ -22,7 +22,7 @@ import { printLvmLines, printLvmOut } from './output.js';
 import { openSession, scanSession, vgForChange, withVgLock, writerIdentity, type Session } from './session.js';
 import { parseExtentsArgument, parseSizeArgument, type ExtentsArgument } from './units.js';
 import { lvmCommand } from './run.js';
-import { assignSharedLvLease, checkSharedLvUnused, freeSharedLvLease } from './shared-lv.js';
+import { assignSharedLvLease, checkSharedLvChange, checkSharedLvUnused, freeSharedLvLease } from './shared-lv.js';
 import { activateNewLv, deactivateBeforeRemove } from './activation.js';
 import { sharedChangeOf } from './shared-lock.js';
 
@@ -367,9 +367,13 @@ async function removeLvs(session: Session, vgName: string, lvName: string | unde
     if (!isLvVisible(read.vg.lvs[index] as LogicalVolume))
       throw new LvmCommandError('LV_INTERNAL', [`Can't remove internal logical volume ${vgName}/${name}.`]);
     const removed = read.vg.lvs[index] as LogicalVolume;
+    // As lvm: another host's hold refuses before anything is done here; active only here, -f
+    // deactivates it, and then the lease must be free.
     const change = sharedChangeOf(vgName);
-    if (change !== undefined) await deactivateBeforeRemove(change.client, read, removed, force);
-    await checkSharedLvUnused(read, removed);
+    if ((await checkSharedLvChange(read, removed, 'remove', { activeHereAllowed: true })) === 'active-here') {
+      if (change !== undefined) await deactivateBeforeRemove(change.client, read, removed, force);
+      await checkSharedLvUnused(read, removed);
+    }
     read.vg.lvs.splice(index, 1);
     seqno++;
     await commitVg(read.vg, read.devices, writerIdentity(session), { seqno });
@@ -424,6 +428,7 @@ export async function runLvrename(words: string[]): Promise<void> {
         `Logical Volume "${newName}" already exists in volume group "${vgName}"`,
       ]);
     if (!isLvVisible(lv)) throw new LvmCommandError('LV_INTERNAL', [`Cannot rename internal LV "${oldName}".`]);
+    await checkSharedLvChange(read, lv, 'rename');
     lv.name = newName;
     await commitVg(read.vg, read.devices, writerIdentity(session), { seqno: read.seqno + 1 });
     printLvmOut([`Renamed "${oldName}" to "${newName}" in volume group "${vgName}"`]);

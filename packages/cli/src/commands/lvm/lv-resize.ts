@@ -7,8 +7,11 @@ import { allocate, extentsFor, extentsForSize, pvKeysFor, splitLvPath } from './
 import { LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printLvmOut } from './output.js';
 import { openSession, scanSession, vgForChange, withVgLock, writerIdentity } from './session.js';
+import { announceExtend, refreshHereAfterExtend, type ExtendAnnouncement } from './shared-extend.js';
+import { sharedChangeOf } from './shared-lock.js';
 import { parseExtentsArgument, parseSizeArgument, type SizeSign } from './units.js';
 import { lvmCommand } from './run.js';
+import { checkSharedLvChange } from './shared-lv.js';
 
 type ResizeKind = 'lvextend' | 'lvreduce' | 'lvresize';
 
@@ -55,6 +58,7 @@ async function runResize(kind: ResizeKind, words: string[]): Promise<void> {
   if (lvName === undefined)
     throw usage(kind, ['Please provide a volume group name and a logical volume name (VG/LV).']);
   const session = openSession(kind, words, args);
+  let announcement: ExtendAnnouncement | undefined;
   await withVgLock(session, vgName, async () => {
     const result = await scanSession(session);
     const read = vgForChange(result, vgName);
@@ -93,17 +97,27 @@ async function runResize(kind: ResizeKind, words: string[]): Promise<void> {
       ]);
     }
     if (target <= 0) throw new LvmCommandError('BAD_SIZE', [`Unable to reduce ${vgName}/${lvName} below 1 extent.`]);
+    // Shared VG: not while another host has it active (nor a reduce while active shared here).
+    await checkSharedLvChange(read, lv, target < current ? 'reduce' : 'extend');
     if (target > current) {
       allocate(read, lv, target - current, keys);
     } else {
       lv.segments = reduceExtents(lv.segments, current - target, lv.name);
     }
-    await commitVg(vg, read.devices, writerIdentity(session), { seqno: read.seqno + 1 });
+    const seqno = read.seqno + 1;
+    await commitVg(vg, read.devices, writerIdentity(session), { seqno });
     printLvmOut([
       `Size of logical volume ${vgName}/${lvName} changed from ${describeSize(current, vg.extentSizeSectors)} to ${describeSize(target, vg.extentSizeSectors)}.`,
       `Logical volume ${vgName}/${lvName} successfully resized.`,
     ]);
+    // A shared VG grown: the LV may be active here and on other hosts (shared-extend.ts).
+    const shared = sharedChangeOf(vgName);
+    if (shared !== undefined && target > current) {
+      await refreshHereAfterExtend(shared.client, { ...read, seqno }, lvName);
+      announcement = { vgName, lvName, lockspace: shared.location.lockspace, seqno };
+    }
   });
+  if (announcement !== undefined) await announceExtend(announcement);
 }
 
 export const runLvextend = (words: string[]): Promise<void> => runResize('lvextend', words);

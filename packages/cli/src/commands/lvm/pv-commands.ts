@@ -20,6 +20,8 @@ import { COMMON_OPTIONS, flagCount, hasOption, lastValue, parseLvmArgs, type Opt
 import { LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printLvmLines, printLvmOut } from './output.js';
 import { openSession, scanSession, type Session } from './session.js';
+import { scanQuietly } from './shared-lock.js';
+import { withGlobalLockIfAny } from './shared-vg.js';
 import { isLeaseArea, probeForeignSignatures, wipeSignatures } from './signatures.js';
 import { parseSizeArgument } from './units.js';
 import { lvmCommand } from './run.js';
@@ -176,7 +178,9 @@ function peStartFromFile(file: string, uuid: string): number {
 async function withGlobalLock<T>(session: Session, work: () => Promise<T>): Promise<T> {
   const lock = await takeFileLock(GLOBAL_LOCK_NAME, { lockingDir: session.config.lockingDir });
   try {
-    return await work();
+    // pvcreate and pvremove change the set of orphan PVs: GLLK EX when a shared VG carries it, as
+    // lvmlockd takes it (and, as there, a global lock that cannot be had fails the command).
+    return await withGlobalLockIfAny(await scanQuietly(session), true, () => work());
   } finally {
     lock.release();
   }

@@ -6,12 +6,22 @@
 import { COMMON_OPTIONS, flagCount, hasOption, lastValue, parseLvmArgs, type OptionSpec } from './getopt.js';
 import { LvmCommandError, LvmUsageError } from './lvm-error.js';
 import { printReportLines } from './output.js';
+import { addRefreshState, REFRESH_FIELDS } from './report/refresh-state.js';
 import { buildViews, type ReportViews } from './report/build-views.js';
+import { addLockState, HOLDER_FIELDS, LOCAL_FIELDS } from './report/lock-state.js';
 import { renderReport, selectFields, selectSort, sortRows, type ReportKind } from './report/render.js';
 import type { ReportRow } from './report/views.js';
 import { openSession, scanSession } from './session.js';
 import { DEFAULT_UNITS, parseUnitsOption, type UnitSettings } from './units.js';
 import { lvmCommand } from './run.js';
+import { readSharedVgsLocked } from './shared-report.js';
+
+/** The VG of a report argument: `vg`, `vg/lv` or `/dev/vg/lv`. */
+function reportedVgName(name: string): string {
+  const trimmed = name.startsWith('/dev/') ? name.slice('/dev/'.length) : name;
+  const slash = trimmed.indexOf('/');
+  return slash < 0 ? trimmed : trimmed.slice(0, slash);
+}
 
 const REPORT_OPTIONS: readonly OptionSpec[] = [
   ...COMMON_OPTIONS,
@@ -123,8 +133,17 @@ export async function runReport(kind: ReportKind, words: readonly string[]): Pro
     suffix: !hasOption(args, 'nosuffix'),
   };
   const session = openSession(kind, words, args);
-  const result = await scanSession(session);
+  const result = await readSharedVgsLocked(
+    session,
+    await scanSession(session, [], { readOnly: true }),
+    kind === 'pvs' ? [] : args.positionals.map((name) => reportedVgName(name)),
+  );
   const views = buildViews(result);
+  if (kind === 'lvs' && [...fields, ...sort.map((k) => k.field)].some((f) => REFRESH_FIELDS.has(f.name)))
+    await addRefreshState(
+      views.vgs.flatMap((vg) => vg.lvs),
+      result,
+    );
   const segments =
     kind === 'lvs' &&
     (hasOption(args, 'segments') ||
@@ -136,6 +155,11 @@ export async function runReport(kind: ReportKind, words: readonly string[]): Pro
       : kind === 'vgs'
         ? vgRows(views, args.positionals)
         : lvRows(views, args.positionals, flagCount(args, 'all') > 0, segments);
+  if (kind === 'lvs') {
+    const names = [...fields.map((f) => f.name), ...sort.map((k) => k.field.name)];
+    const needs = { holders: names.some((n) => HOLDER_FIELDS.has(n)), local: names.some((n) => LOCAL_FIELDS.has(n)) };
+    if (needs.holders || needs.local) await addLockState(selection.rows, needs);
+  }
   const rows = sortRows(selection.rows, sort);
   printReportLines(
     renderReport(kind, fields, rows, {

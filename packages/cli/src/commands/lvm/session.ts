@@ -10,6 +10,7 @@ import { isVgShared, LABEL_SCAN_SECTORS, scanLabel, SECTOR_SIZE_BYTES } from '@l
 import {
   DEFAULT_VOLUME_CONFIG_PATH,
   devicesToScan,
+  directoryTextCache,
   findVg,
   loadVolumeConfig,
   readAllVgs,
@@ -18,6 +19,7 @@ import {
   VolumeError,
   vgLockName,
   type FileLock,
+  type ParsedTextCache,
   type VgRead,
   type VgScanResult,
   type VolumeConfig,
@@ -88,15 +90,32 @@ export function openSession(command: string, words: readonly string[], args: Par
   };
 }
 
-/** Scans every device of the session, plus devices named as arguments (`extra`), once each; prints the scan's warnings. */
-export async function scanSession(session: Session, extra: readonly string[] = []): Promise<VgScanResult> {
+/** leasehold.conf's cache of parsed metadata texts (metadata_cache_dir), if any. */
+export function textCacheOf(session: Session): ParsedTextCache | undefined {
+  const dir = session.config.metadataCacheDir;
+  return dir === undefined ? undefined : directoryTextCache(dir);
+}
+
+/**
+ * Scans every device of the session, plus devices named as arguments (`extra`), once each; prints the
+ * scan's warnings. `readOnly`: the caller only reports (models not copied, see readAllVgs).
+ */
+export async function scanSession(
+  session: Session,
+  extra: readonly string[] = [],
+  options: { readOnly?: boolean } = {},
+): Promise<VgScanResult> {
   const paths = [...session.devices];
   for (const p of extra) if (!paths.includes(p)) paths.push(p);
   for (const device of session.devices) {
     if (session.explicitDevices && !existsSync(device)) printLvmLines([`Device not found for ${device}.`]);
   }
-  const scan = await scanDevices(paths.filter((d) => existsSync(d)));
-  const result = readAllVgs(scan);
+  const textCache = textCacheOf(session);
+  const scan = await scanDevices(
+    paths.filter((d) => existsSync(d)),
+    textCache === undefined ? {} : { textCache },
+  );
+  const result = readAllVgs(scan, options);
   printLvmLines(result.warnings);
   for (const path of scan.nonPvs) printLvmLines(damagedLabelWarnings(path));
   return result;

@@ -326,19 +326,44 @@ async function slotName(pvs: PvSet, location: LockLvLocation, slot: number): Pro
 }
 
 /**
- * lvcreate: the lowest free LV slot gets a lease named by the LV UUID; returns the lock_args
- * (`1.0.0:<offset in lvmlock>`), or undefined when lvmlock is full. Refused when the UUID already has a slot.
+ * The LV slots the VG's metadata gives to its LVs (from their lock_args): in use whatever the disk
+ * says, so lvcreate neither reads them nor hands one out twice.
  */
-export async function assignLvLease(location: LockLvLocation, lvId: string): Promise<string | undefined> {
+export function lvSlotsInUse(vg: VolumeGroup, geometry: Geometry): Set<number> {
+  const used = new Set<number>();
+  for (const lv of vg.lvs) {
+    if (lv.lockArgs === undefined) continue;
+    try {
+      used.add(lvSlotOfOffset(parseLvLockArgs(lv.lockArgs).offsetBytes, geometry));
+    } catch (error) {
+      // an LV whose lock_args name no slot holds none (lvremove reports it)
+      if (!(error instanceof OnDiskError)) throw error;
+    }
+  }
+  return used;
+}
+
+/**
+ * lvcreate: the lowest free LV slot gets a lease named by the LV UUID; returns the lock_args
+ * (`1.0.0:<offset in lvmlock>`), or undefined when lvmlock is full. As lvmlockd, the first slot
+ * whose lease is `#unused` on disk wins; slots in `inUse` (the VG's LVs have them) are not read, so a
+ * VG of N LVs costs one read here instead of N. Refused when a slot read already holds the UUID.
+ */
+export async function assignLvLease(
+  location: LockLvLocation,
+  lvId: string,
+  inUse: ReadonlySet<number> = new Set(),
+): Promise<string | undefined> {
   const uuid = formatUuid(lvId);
   return withPvs(true, async (pvs) => {
     const slots = slotCount(location.sizeBytes, location.geometry);
     let free: number | undefined;
-    for (let slot = FIRST_LV_SLOT; slot < slots; slot++) {
+    for (let slot = FIRST_LV_SLOT; slot < slots && free === undefined; slot++) {
+      if (inUse.has(slot)) continue;
       const name = await slotName(pvs, location, slot);
       if (name === uuid)
         fail('DAMAGED', [`VG ${location.vgName}: a lease for LV ${uuid} already exists in lvmlock (slot ${slot}).`]);
-      if (name === UNUSED_RESOURCE_NAME && free === undefined) free = slot;
+      if (name === UNUSED_RESOURCE_NAME) free = slot;
     }
     if (free === undefined) return undefined;
     const offsetInLockLv = slotOffsetBytes(free, location.geometry);

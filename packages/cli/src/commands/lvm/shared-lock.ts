@@ -19,10 +19,17 @@ import {
 } from '@leasehold/ondisk';
 import { parseKvText } from '@leasehold/daemon/config-file';
 import { isVgShared } from '@leasehold/lvm-format';
-import { findVg, readAllVgs, scanDevices, type VgRead, type VgScanResult } from '@leasehold/volume';
+import {
+  findVg,
+  readAllVgs,
+  scanDevices,
+  type ParsedTextCache,
+  type VgRead,
+  type VgScanResult,
+} from '@leasehold/volume';
 import { LvmCommandError } from './lvm-error.js';
 import { lockLvLocation, slotPvOffset, type LockLvLocation } from './shared-layout.js';
-import type { Session } from './session.js';
+import { textCacheOf, type Session } from './session.js';
 
 /** lvmlockd retries a busy VG/GL lock 4 times 1 s apart and lvm repeats the request 3 times: ~15 s. */
 export const LOCK_RETRY_SECONDS = 15;
@@ -176,17 +183,32 @@ const inProgress = new Map<string, SharedVgChange>();
 
 /** Every VG of the session's devices, without printing the scan's warnings (the command's own scan does). */
 export async function scanQuietly(session: Session): Promise<VgScanResult> {
-  return readAllVgs(await scanDevices(session.devices.filter((d) => existsSync(d))));
+  return readAllVgs(
+    await scanDevices(
+      session.devices.filter((d) => existsSync(d)),
+      scanOptions(session),
+    ),
+  );
+}
+
+function scanOptions(session: Session): { textCache?: ParsedTextCache } {
+  const textCache = textCacheOf(session);
+  return textCache === undefined ? {} : { textCache };
 }
 
 async function quietRead(session: Session, vgName: string, first: readonly string[] = []): Promise<VgRead | undefined> {
   // The PV holding lvmlock first: a VG on one PV is then read from it alone.
   if (first.length > 0) {
-    const own = readAllVgs(await scanDevices([...first]));
+    const own = readAllVgs(await scanDevices([...first], scanOptions(session)));
     const read = own.vgs.find((v) => v.name === vgName);
     if (read !== undefined && read.missingPvIds.length === 0) return findVg(own, vgName);
   }
-  const result = readAllVgs(await scanDevices(session.devices.filter((d) => existsSync(d))));
+  const result = readAllVgs(
+    await scanDevices(
+      session.devices.filter((d) => existsSync(d)),
+      scanOptions(session),
+    ),
+  );
   return result.vgs.some((v) => v.name === vgName) ? findVg(result, vgName) : undefined;
 }
 

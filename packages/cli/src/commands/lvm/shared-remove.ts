@@ -11,6 +11,8 @@ import { LvmCommandError } from './lvm-error.js';
 import { printLvmOut } from './output.js';
 import { globalLockState, lockLvLocation, setGlobalLock, type LockLvLocation } from './shared-layout.js';
 import { connectForVg } from './shared-lock.js';
+import { activeLvsRefusal, checkSharedLvChange, sharedLvsActive } from './shared-lv.js';
+import { deactivateLv } from './activation.js';
 import { sharedVgsOf, startedLockspaces } from './shared-vg.js';
 
 /** Host states that mean "still in the lockspace" (lvmlockd refuses on LIVE and unknown states). */
@@ -32,7 +34,11 @@ export interface SharedRemovePlan {
 }
 
 /** Checks before removing shared VG `read` (under its VGLK); undefined for a local VG. */
-export async function planSharedVgRemove(read: VgRead, result: VgScanResult): Promise<SharedRemovePlan | undefined> {
+export async function planSharedVgRemove(
+  read: VgRead,
+  result: VgScanResult,
+  options: { force?: boolean } = {},
+): Promise<SharedRemovePlan | undefined> {
   if (!isVgShared(read.vg)) return undefined;
   const location = lockLvLocation(read);
   const client = await connectForVg(read.name, 'remove');
@@ -44,6 +50,9 @@ export async function planSharedVgRemove(read: VgRead, result: VgScanResult): Pr
         `Volume group "${read.name}" not removed`,
       ]);
     }
+    // LVs active on another host first (named, nothing done); those active only here wait for the
+    // other checks, then -f deactivates them as lvm's vgremove -f does.
+    const activeHere = await sharedLvsActive(read, client, location);
     // A host that just left shows as gone only after our next renewal reads its lease: look again
     // for one renewal interval before refusing.
     const ioTimeoutSeconds =
@@ -62,22 +71,44 @@ export async function planSharedVgRemove(read: VgRead, result: VgScanResult): Pr
         `Volume group "${read.name}" not removed`,
       ]);
     }
-    if ((await globalLockState(location)) !== 'enabled') return { location };
-    const candidates = sharedVgsOf(result).filter((s) => s.read.name !== read.name);
-    if (candidates.length === 0) return { location };
-    const target = candidates.find((s) => started.get(s.location.lockspace) === 'joined');
-    if (target === undefined) {
-      const names = candidates.map((c) => c.read.name).join(', ');
-      throw new LvmCommandError('GLOBAL_LOCK', [
-        `VG ${read.name} holds the global lock and no other shared VG is started on this host to take it (shared VGs: ${names}).`,
-        `Start one first (leasehold lockstart ${candidates[0]?.read.name ?? 'VG'}), or enable the global lock elsewhere (leasehold gl-enable VG) and disable it here (leasehold gl-disable ${read.name}).`,
-        `Volume group "${read.name}" not removed`,
-      ]);
+    if (activeHere.length > 0 && options.force !== true)
+      throw activeLvsRefusal(
+        read,
+        'LV_ACTIVE',
+        activeHere.map((a) => a.lines),
+      );
+    const plan = await globalLockPlan(read, result, location, started);
+    // Every check passed: -f deactivates the LVs active here; each lease must then be free.
+    for (const { lv } of activeHere) {
+      await deactivateLv(client, read, lv.name);
+      await checkSharedLvChange(read, lv, 'remove');
     }
-    return { location, moveGlobalLockTo: target.location };
+    return plan;
   } finally {
     client.close();
   }
+}
+
+/** Where the enabled global lock goes when VG `read` holds it (refused when nowhere here). */
+async function globalLockPlan(
+  read: VgRead,
+  result: VgScanResult,
+  location: LockLvLocation,
+  started: Map<string, string>,
+): Promise<SharedRemovePlan> {
+  if ((await globalLockState(location)) !== 'enabled') return { location };
+  const candidates = sharedVgsOf(result).filter((s) => s.read.name !== read.name);
+  if (candidates.length === 0) return { location };
+  const target = candidates.find((s) => started.get(s.location.lockspace) === 'joined');
+  if (target === undefined) {
+    const names = candidates.map((c) => c.read.name).join(', ');
+    throw new LvmCommandError('GLOBAL_LOCK', [
+      `VG ${read.name} holds the global lock and no other shared VG is started on this host to take it (shared VGs: ${names}).`,
+      `Start one first (leasehold lockstart ${candidates[0]?.read.name ?? 'VG'}), or enable the global lock elsewhere (leasehold gl-enable VG) and disable it here (leasehold gl-disable ${read.name}).`,
+      `Volume group "${read.name}" not removed`,
+    ]);
+  }
+  return { location, moveGlobalLockTo: target.location };
 }
 
 /** After the VG is removed and its VGLK released: move the GL, leave the lockspace, wipe its area. */

@@ -43,8 +43,7 @@ import {
 import { parseSizeArgument } from './units.js';
 import { lvmCommand } from './run.js';
 import { checkNewSharedVgName, prepareSharedVg, withGlobalLockIfAny } from './shared-vg.js';
-import { scanQuietly, sharedChangeOf } from './shared-lock.js';
-import { deactivateBeforeRemove } from './activation.js';
+import { scanQuietly } from './shared-lock.js';
 import { finishSharedVgRemove, planSharedVgRemove, type SharedRemovePlan } from './shared-remove.js';
 import { lockLvNameOf } from './shared-layout.js';
 import { startCreatedVg } from './shared-start.js';
@@ -261,14 +260,7 @@ export async function runVgremove(words: string[]): Promise<void> {
                 ]);
               }
             }
-            // LVs active on this host go first (lvm's vgremove -f deactivates them; leasehold's holds leases).
-            const change = sharedChangeOf(name);
-            if (change !== undefined) {
-              const force = hasOption(args, 'force') || hasOption(args, 'yes');
-              for (const lv of read.vg.lvs.filter(isLvVisible))
-                await deactivateBeforeRemove(change.client, read, lv, force);
-            }
-            sharedPlan = await planSharedVgRemove(read, result);
+            sharedPlan = await planSharedVgRemove(read, result, { force: hasOption(args, 'force') });
             for (const lv of read.vg.lvs.filter(isLvVisible))
               printLvmOut([`Logical volume "${lv.name}" successfully removed.`]);
             for (const device of read.devices.values()) await orphanPv(device);

@@ -1,8 +1,8 @@
 /**
  * The Attr strings of pvs, vgs and lvs (man pvs/vgs/lvs, "Attr" sections), for the LV kinds leasehold
- * knows: linear and striped LVs, hidden or not. leasehold has no activation yet, so every LV is
- * inactive: lvm on a host with device-mapper prints such an LV as `-wi-------` (without device-mapper
- * it prints `-wi-XX----`, state unknown).
+ * knows: linear and striped LVs, hidden or not. The state is `a` for an LV of a shared VG the daemon
+ * holds active on this host (lvs asks it when lv_attr is shown), else `-` as lvm prints an inactive LV
+ * on a host with device-mapper (`-wi-------`; without device-mapper lvm prints `-wi-XX----`).
  */
 import { isVgShared } from '@leasehold/lvm-format';
 import type { LvView, PvView, VgView } from './views.js';
@@ -42,12 +42,12 @@ export function lvAttr(view: LvView): string {
   const perm = lv.status.includes('WRITE') ? 'w' : 'r';
   const policy = ALLOCATION_CHARS[lv.allocationPolicy ?? 'inherit'] ?? 'i';
   const fixedMinor = lv.status.includes('FIXED_MINOR') ? 'm' : '-';
-  // state and open: inactive (leasehold has no activation yet)
+  const state = view.lock?.local === 'EX' || view.lock?.local === 'SH' ? 'a' : '-';
   const target = '-';
   const zero = '-';
   const health = view.vgView.missingPvCount > 0 && lvUsesMissingPv(view) ? 'p' : '-';
   const skip = lv.flags.includes('ACTIVATION_SKIP') ? 'k' : '-';
-  return `${type}${perm}${policy}${fixedMinor}--${target}${zero}${health}${skip}`;
+  return `${type}${perm}${policy}${fixedMinor}${state}-${target}${zero}${health}${skip}`;
 }
 
 function lvUsesMissingPv(view: LvView): boolean {

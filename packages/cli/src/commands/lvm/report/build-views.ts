@@ -67,6 +67,7 @@ function vgView(read: VgRead): VgView {
   const vg = read.vg;
   const view: VgView = {
     vg,
+    read,
     pvs: [],
     pvByKey: new Map(),
     lvs: [],

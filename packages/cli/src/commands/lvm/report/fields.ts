@@ -4,7 +4,9 @@
  * the --units of the command; numbers and sizes are right-aligned, everything else left-aligned.
  */
 import { formatUuid, isLvVisible, isVgShared, SECTOR_SIZE_BYTES } from '@leasehold/lvm-format';
+import { holdersLong, holdersShort, type LvLeaseHolders } from '../lv-holders.js';
 import { lvAttr, pvAttr, vgAttr } from './attrs.js';
+import { refreshedText } from './refresh-state.js';
 import type { LvView, PvView, ReportRow, SegView, VgView } from './views.js';
 
 /** A size in bytes; printed in the command's units. */
@@ -121,6 +123,28 @@ function lvRole(lv: LvView): string {
   return lv.lv.name === SANLOCK_LV_NAME ? 'private,lockd,sanlock' : 'private';
 }
 
+/**
+ * lvm's active fields: `word` when active on this host (in `onlyMode`, if given), '' when not, and
+ * `unknown` (as lvm prints with activation disabled) when the daemon did not say. LVs of local VGs
+ * have no lock state: leasehold activates LVs of shared VGs only.
+ */
+function activeText(lv: LvView, word: string, onlyMode?: 'EX' | 'SH'): string {
+  const local = lv.lock?.local;
+  if (local === undefined || local === 'inactive') return '';
+  if (local === 'unknown') return 'unknown';
+  return onlyMode === undefined || local === onlyMode ? word : '';
+}
+
+function lockMode(lv: LvView): string {
+  const local = lv.lock?.local;
+  return local === 'EX' || local === 'SH' ? local : '';
+}
+
+function holdersOf(lv: LvView, format: (holders: LvLeaseHolders) => string): string {
+  const holders = lv.lock?.holders;
+  return holders === undefined ? '' : format(holders);
+}
+
 function lvName(lv: LvView): string {
   return lv.visible ? lv.lv.name : `[${lv.lv.name}]`;
 }
@@ -168,7 +192,25 @@ const DEFS: Def[] = [
     true,
     (r) => bin(lvOf(r).lv.flags.includes('ACTIVATION_SKIP'), 'skip activation'),
   ],
-  ['lv_active', 'Active', 0, 'lv', false, () => ''],
+  ['lv_active', 'Active', 0, 'lv', false, (r) => activeText(lvOf(r), 'active')],
+  ['lv_active_locally', 'ActLocal', 10, 'lv', true, (r) => activeText(lvOf(r), 'active locally')],
+  [
+    'lv_active_remotely',
+    'ActRemote',
+    10,
+    'lv',
+    true,
+    (r) =>
+      bin(
+        (lvOf(r).lock?.holders?.holders ?? []).some((h) => !h.self),
+        'active remotely',
+      ),
+  ],
+  ['lv_active_exclusively', 'ActExcl', 10, 'lv', true, (r) => activeText(lvOf(r), 'active exclusively', 'EX')],
+  // leasehold's own: who holds the LV's lease (from disk) and this host's mode (from its daemon).
+  ['lv_lock_holders', 'LockHolders', 0, 'lv', false, (r) => holdersOf(lvOf(r), holdersShort)],
+  ['lv_lock_holders_long', 'LockHolderHosts', 0, 'lv', false, (r) => holdersOf(lvOf(r), holdersLong)],
+  ['lv_lock_mode', 'LockMode', 0, 'lv', false, (r) => lockMode(lvOf(r))],
   ['lv_major', 'Maj', 0, 'lv', true, (r) => lvOf(r).lv.major ?? -1],
   ['lv_minor', 'Min', 0, 'lv', true, (r) => lvOf(r).lv.minor ?? -1],
   [
@@ -222,6 +264,8 @@ const DEFS: Def[] = [
     (r) => (lvOf(r).lv.status.includes('WRITE') ? 'writeable' : 'read-only'),
   ],
   ['lv_attr', 'Attr', 0, 'lv', false, (r) => lvAttr(lvOf(r))],
+  // leasehold's own: the seqno each holder refreshed to after a shared extend (refresh-state.ts).
+  ['lv_lock_refreshed', 'Refreshed', 0, 'lv', false, (r) => refreshedText(lvOf(r))],
   // ---- segment fields (an lvs with any of them prints one row per segment) ----
   ['segtype', 'Type', 0, 'seg', false, (r) => segType(segOf(r))],
   ['stripes', '#Str', 0, 'seg', true, (r) => segOf(r)?.seg.stripes.length ?? 0],

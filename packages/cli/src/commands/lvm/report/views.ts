@@ -4,6 +4,8 @@
  * report of 1000 LVs is a single pass with no lookups by name.
  */
 import type { LogicalVolume, PhysicalVolume, Segment, VolumeGroup } from '@leasehold/lvm-format';
+import type { VgRead } from '@leasehold/volume';
+import type { LvLockState } from './lock-state.js';
 
 export interface MdaView {
   sizeBytes: number;
@@ -39,6 +41,8 @@ export interface PvView {
 
 export interface VgView {
   vg: VolumeGroup;
+  /** What the scan read (the shared-VG lock fields find lvmlock through it). */
+  read: VgRead;
   /** In the order of the VG text. */
   pvs: PvView[];
   /** PV key (pv0, pv1 ...) to its view. */
@@ -57,6 +61,8 @@ export interface LvView {
   lv: LogicalVolume;
   extentCount: number;
   visible: boolean;
+  /** Lease and activation state (lock_holders, lock_mode, active): set only when a field needs it. */
+  lock?: LvLockState;
 }
 
 export interface SegView {
