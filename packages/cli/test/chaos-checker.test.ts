@@ -118,6 +118,52 @@ describe('checker: clean histories', () => {
     );
   });
 
+  it('accepts an LV taken at once after its holder asked to deactivate and froze before the answer (long run, lv0 and lv6)', () => {
+    // The 30-minute run's evidence: host2's writer asked -an, its daemon released the lease on disk,
+    // and the freeze came before the writer logged deactivate-ok; host1 found the lease free 0.3 s
+    // later. The lease may have been free from the request on: no takeover, no violation.
+    const b = new HistoryBuilder(LVS);
+    const held = b.activate('host2', 'lv0', 'EX');
+    b.write('host2', held.worker, 'lv0', held.epoch, 0n, 3);
+    b.read('host2', held.worker, 'lv0', held.epoch, 3, 'ok');
+    b.events.push({
+      kind: 'deactivate-start',
+      tNs: b.tick(),
+      host: 'host2',
+      worker: held.worker,
+      lv: 'lv0',
+      epoch: held.epoch,
+    });
+    b.tick(70_000_000n);
+    b.fault('host2', 'freeze-long');
+    b.tick(270_000_000n);
+    const taker = b.activate('host1', 'lv0', 'EX');
+    b.write('host1', taker.worker, 'lv0', taker.epoch, 0n, 3);
+    b.deactivate('host1', taker.worker, 'lv0', taker.epoch);
+    b.tick(10n * SECOND_NS);
+    b.reset('host2');
+    b.workerExit('host2', held.worker, 'SIGKILL');
+    b.tick(2n * SECOND_NS);
+    b.boot('host2');
+    // The harness's own cleanup, asked and never answered, frees the LV the same way.
+    const other = b.activate('host3', 'lv1', 'EX');
+    b.workerExit('host3', other.worker, 'SIGKILL');
+    b.events.push({
+      kind: 'deactivate-start',
+      tNs: b.tick(),
+      host: 'host3',
+      worker: 'harness-host3',
+      lv: 'lv1',
+      epoch: null,
+    });
+    b.fault('host3', 'power-cycle');
+    b.reset('host3');
+    b.activate('host1', 'lv1', 'EX');
+    const result = checkHistory(b.input());
+    expect(result.violations).toEqual([]);
+    expect(result.counts.takeovers).toBe(0);
+  });
+
   it('accepts a takeover after a rebooted host joined again, before the deadline', () => {
     const b = new HistoryBuilder(LVS);
     const held = b.activate('host1', 'lv0', 'EX');
@@ -190,6 +236,18 @@ describe('checker: planted violations', () => {
     b.reset('host1');
     b.workerExit('host1', a.worker, 'SIGKILL');
     b.tick(2n * SECOND_NS);
+    b.activate('host2', 'lv0', 'EX');
+    expect(kinds(b)).toEqual(['early-takeover']);
+  });
+
+  it('a takeover before the deadline of a host whose deactivation was refused before it froze', () => {
+    const b = new HistoryBuilder(LVS);
+    const a = b.activate('host1', 'lv0', 'EX');
+    const request = { host: 'host1', worker: a.worker, lv: 'lv0', epoch: a.epoch };
+    b.events.push({ kind: 'deactivate-start', tNs: b.tick(), ...request });
+    b.events.push({ kind: 'deactivate-fail', tNs: b.tick(), ...request, code: 'Logical volume vg0/lv0 in use.' });
+    b.fault('host1', 'freeze-long');
+    b.tick(SECOND_NS);
     b.activate('host2', 'lv0', 'EX');
     expect(kinds(b)).toEqual(['early-takeover']);
   });

@@ -129,13 +129,18 @@ function checkTakeovers(
         const held = list[before]!;
         if (held.host === taker.host || (held.mode === 'SH' && taker.mode === 'SH')) continue;
         if (held.releasedNs !== undefined && held.releasedNs <= taker.startNs) continue;
-        tookOver = true;
+        // Its deactivation was asked and never answered: the daemon may have released the lease at
+        // any moment from that request on (its use ended there). Taken before the holder's deadline,
+        // it was free then: neither a violation nor a takeover. Taken after, it counts as one.
+        const mayBeFree = held.releaseAskedNs !== undefined && held.releaseAskedNs <= taker.startNs;
         // The lease has moved: later activations take it from the taker, not from this epoch.
         held.releasedNs = taker.startNs;
         const host = facts.get(held.host) ?? { renewalStops: [], resets: [], boots: [] };
         const stop = firstIn(host.renewalStops, held.startNs, taker.startNs);
         const reset = firstIn(host.resets, held.startNs, taker.startNs);
         if (stop === undefined && reset === undefined) {
+          if (mayBeFree) continue;
+          tookOver = true;
           report.add(
             'takeover-of-live-lease',
             lv,
@@ -143,17 +148,20 @@ function checkTakeovers(
           );
           continue;
         }
-        if (stop === undefined) continue;
-        const boot = reset === undefined ? undefined : firstIn(host.boots, reset, taker.startNs + 1n);
-        const deadline = stop + minTakeoverDelayNs;
-        const earliest = boot !== undefined && boot < deadline ? boot : deadline;
-        if (taker.startNs < earliest) {
-          report.add(
-            'early-takeover',
-            lv,
-            `${lv}: ${taker.host} took it at ${taker.startNs}, ${Number(earliest - taker.startNs) / 1e9} s before ${held.host}'s deadline (renewals stopped at ${stop})`,
-          );
+        if (stop !== undefined) {
+          const boot = reset === undefined ? undefined : firstIn(host.boots, reset, taker.startNs + 1n);
+          const deadline = stop + minTakeoverDelayNs;
+          const earliest = boot !== undefined && boot < deadline ? boot : deadline;
+          if (taker.startNs < earliest) {
+            if (mayBeFree) continue;
+            report.add(
+              'early-takeover',
+              lv,
+              `${lv}: ${taker.host} took it at ${taker.startNs}, ${Number(earliest - taker.startNs) / 1e9} s before ${held.host}'s deadline (renewals stopped at ${stop})`,
+            );
+          }
         }
+        tookOver = true;
       }
       if (tookOver) takeovers++;
     }

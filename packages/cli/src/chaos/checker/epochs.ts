@@ -3,7 +3,9 @@
  * use ends at the earliest of: the writer's deactivate request (it closed the device before asking),
  * the writer's death (the harness saw it exit), the host's reset, a cleanup deactivation that
  * succeeded. An epoch whose lease was never seen released (no deactivate-ok) is "unreleased": another
- * host may only have it after fencing.
+ * host may only have it after fencing, unless a deactivation of it was asked and never answered (the
+ * asker was frozen, killed or reset while its daemon released the lease): then the lease may be free
+ * from that request on.
  */
 import type { HistoryEvent, LeaseMode } from '../history.js';
 
@@ -18,6 +20,11 @@ export interface Epoch {
   useEndNs: bigint;
   /** When the lease was seen released (deactivate-ok); undefined: never. */
   releasedNs: bigint | undefined;
+  /**
+   * The first deactivation of this epoch that was asked and never answered (no deactivate-ok or -fail
+   * of that request): the daemon may have released the lease from then on. Undefined: none.
+   */
+  releaseAskedNs: bigint | undefined;
 }
 
 export function epochKey(host: string, lv: string, epoch: bigint): string {
@@ -40,6 +47,10 @@ export function buildEpochs(sorted: readonly HistoryEvent[], runEndNs: bigint): 
   const epochs = new Map<string, Epoch>();
   const byWorker = new Map<string, Epoch[]>();
   const byHost = new Map<string, Epoch[]>();
+  /** Deactivations asked and not answered yet, by host, worker and LV. */
+  const unanswered = new Map<string, { atNs: bigint; epochs: Epoch[] }>();
+  const requestKey = (event: { host: string; worker: string; lv: string }): string =>
+    `${event.host}\u0000${event.worker}\u0000${event.lv}`;
   const endUse = (list: Epoch[] | undefined, atNs: bigint, lv?: string): void => {
     for (const epoch of list ?? []) {
       if (epoch.startNs <= atNs && (lv === undefined || epoch.lv === lv)) epoch.useEndNs = min(epoch.useEndNs, atNs);
@@ -57,6 +68,7 @@ export function buildEpochs(sorted: readonly HistoryEvent[], runEndNs: bigint): 
           startNs: event.tNs,
           useEndNs: runEndNs,
           releasedNs: undefined,
+          releaseAskedNs: undefined,
         };
         epochs.set(epochKey(event.host, event.lv, event.epoch), epoch);
         byWorker.set(event.worker, [...(byWorker.get(event.worker) ?? []), epoch]);
@@ -66,9 +78,23 @@ export function buildEpochs(sorted: readonly HistoryEvent[], runEndNs: bigint): 
       case 'deactivate-start': {
         const epoch = event.epoch === null ? undefined : epochs.get(epochKey(event.host, event.lv, event.epoch));
         if (epoch !== undefined) epoch.useEndNs = min(epoch.useEndNs, event.tNs);
+        // The harness's cleanup (no epoch) deactivates whatever the host still has active on the LV.
+        const asked =
+          event.epoch === null
+            ? (byHost.get(event.host) ?? []).filter(
+                (other) => other.lv === event.lv && other.startNs <= event.tNs && other.releasedNs === undefined,
+              )
+            : epoch === undefined
+              ? []
+              : [epoch];
+        unanswered.set(requestKey(event), { atNs: event.tNs, epochs: asked });
         break;
       }
+      case 'deactivate-fail':
+        unanswered.delete(requestKey(event));
+        break;
       case 'deactivate-ok':
+        unanswered.delete(requestKey(event));
         // The host's lease on the LV is gone, whichever epoch asked: an LV is active once per host, so
         // an earlier epoch whose own deactivation failed (or whose writer died) ends here too.
         for (const epoch of byHost.get(event.host) ?? []) {
@@ -85,6 +111,11 @@ export function buildEpochs(sorted: readonly HistoryEvent[], runEndNs: bigint): 
         break;
       default:
         break;
+    }
+  }
+  for (const { atNs, epochs: asked } of unanswered.values()) {
+    for (const epoch of asked) {
+      if (epoch.releaseAskedNs === undefined || atNs < epoch.releaseAskedNs) epoch.releaseAskedNs = atNs;
     }
   }
   return epochs;
