@@ -272,6 +272,16 @@ export class ChaosHost {
   async finish(timeoutMs: number): Promise<void> {
     this.stopping = true;
     continueLaunchers(this.name);
-    await Promise.race([Promise.all(this.writersExited), sleep(timeoutMs)]);
+    // The timer is cleared once the writers are done: left pending, it kept the command alive for
+    // the whole timeout after the run.
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((done) => {
+      timer = setTimeout(done, timeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all(this.writersExited), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
