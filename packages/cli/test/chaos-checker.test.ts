@@ -64,6 +64,7 @@ describe('history format', () => {
     builder.fault('host2', 'freeze-long');
     builder.reset('host2');
     builder.deactivate('host2', 'harness', 'lv1', null);
+    builder.events.push({ kind: 'daemon-start', tNs: builder.tick(), host: 'host3', newGeneration: true });
     const text = builder.events.map(formatEvent).join('\n') + '\n{"tNs":"12","ho';
     expect(parseHistory(text, 'h.jsonl')).toEqual(builder.events);
   });
@@ -164,6 +165,22 @@ describe('checker: clean histories', () => {
     expect(result.counts.takeovers).toBe(0);
   });
 
+  it('accepts a takeover before the deadline once the killed daemon came back with a new generation (CI run, lv6)', () => {
+    // host5's daemon was killed holding lv6, restarted 3 s later too late to resume its delta lease,
+    // deactivated lv6 and joined with generation 2; host2 then found host_id 5 with a new generation.
+    const b = new HistoryBuilder(LVS);
+    const held = b.activate('host5', 'lv0', 'EX');
+    b.fault('host5', 'kill-daemon');
+    b.workerExit('host5', held.worker);
+    b.tick(3n * SECOND_NS);
+    b.events.push({ kind: 'daemon-start', tNs: b.tick(), host: 'host5', newGeneration: true });
+    b.tick(2n * SECOND_NS);
+    b.activate('host2', 'lv0', 'EX');
+    const result = checkHistory(b.input());
+    expect(result.violations).toEqual([]);
+    expect(result.counts.takeovers).toBe(1);
+  });
+
   it('accepts a takeover after a rebooted host joined again, before the deadline', () => {
     const b = new HistoryBuilder(LVS);
     const held = b.activate('host1', 'lv0', 'EX');
@@ -248,6 +265,18 @@ describe('checker: planted violations', () => {
     b.events.push({ kind: 'deactivate-fail', tNs: b.tick(), ...request, code: 'Logical volume vg0/lv0 in use.' });
     b.fault('host1', 'freeze-long');
     b.tick(SECOND_NS);
+    b.activate('host2', 'lv0', 'EX');
+    expect(kinds(b)).toEqual(['early-takeover']);
+  });
+
+  it('a takeover before the deadline of a host whose restarted daemon resumed its delta lease', () => {
+    const b = new HistoryBuilder(LVS);
+    const held = b.activate('host5', 'lv0', 'EX');
+    b.fault('host5', 'kill-daemon');
+    b.workerExit('host5', held.worker);
+    b.tick(SECOND_NS);
+    b.events.push({ kind: 'daemon-start', tNs: b.tick(), host: 'host5', newGeneration: false });
+    b.tick(2n * SECOND_NS);
     b.activate('host2', 'lv0', 'EX');
     expect(kinds(b)).toEqual(['early-takeover']);
   });

@@ -13,6 +13,9 @@
  *   fault                                     fault                   (the harness's fault, at its start)
  *   reset                                     (every process of the host is dead: watchdog fire or power off)
  *   boot                                      (the host runs again)
+ *   daemon-start                              newGeneration           (the daemon started again after a
+ *                                             kill; newGeneration: it could not resume its delta lease and
+ *                                             joined with a new one, which frees its old leases at once)
  *   metadata                                  op lv ok               (lvcreate, lvextend, lvremove)
  *
  * epoch and seq are decimal strings (64-bit). Parsing checks every field: the checker must never
@@ -94,6 +97,10 @@ export interface FaultEvent extends Base {
 export interface HostEvent extends Base {
   kind: 'reset' | 'boot';
 }
+export interface DaemonStartEvent extends Base {
+  kind: 'daemon-start';
+  newGeneration: boolean;
+}
 export interface MetadataEvent extends Base {
   kind: 'metadata';
   op: string;
@@ -108,6 +115,7 @@ export type HistoryEvent =
   | WorkerExitEvent
   | FaultEvent
   | HostEvent
+  | DaemonStartEvent
   | MetadataEvent;
 
 export class HistoryError extends Error {
@@ -201,6 +209,9 @@ export function parseEvent(raw: Json): HistoryEvent {
     case 'reset':
     case 'boot':
       return { ...base, kind };
+    case 'daemon-start':
+      if (typeof raw['newGeneration'] !== 'boolean') throw new HistoryError('newGeneration: not a boolean');
+      return { ...base, kind, newGeneration: raw['newGeneration'] };
     case 'metadata':
       return {
         ...base,

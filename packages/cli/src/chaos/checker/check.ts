@@ -84,6 +84,8 @@ interface HostFacts {
   renewalStops: bigint[];
   resets: bigint[];
   boots: bigint[];
+  /** Daemon starts after a kill that joined with a new generation (the old leases free from then). */
+  rejoins: bigint[];
 }
 
 function hostFacts(sorted: readonly HistoryEvent[]): Map<string, HostFacts> {
@@ -91,7 +93,7 @@ function hostFacts(sorted: readonly HistoryEvent[]): Map<string, HostFacts> {
   const of = (host: string): HostFacts => {
     let entry = facts.get(host);
     if (entry === undefined) {
-      entry = { renewalStops: [], resets: [], boots: [] };
+      entry = { renewalStops: [], resets: [], boots: [], rejoins: [] };
       facts.set(host, entry);
     }
     return entry;
@@ -100,6 +102,7 @@ function hostFacts(sorted: readonly HistoryEvent[]): Map<string, HostFacts> {
     if (event.kind === 'fault' && RENEWAL_STOPPING_FAULTS.has(event.fault)) of(event.host).renewalStops.push(event.tNs);
     if (event.kind === 'reset') of(event.host).resets.push(event.tNs);
     if (event.kind === 'boot') of(event.host).boots.push(event.tNs);
+    if (event.kind === 'daemon-start' && event.newGeneration) of(event.host).rejoins.push(event.tNs);
   }
   return facts;
 }
@@ -111,8 +114,10 @@ function firstIn(times: readonly bigint[], afterNs: bigint, beforeNs: bigint): b
 /**
  * A takeover: an activation on a host while another host's conflicting epoch on the LV was never
  * released. Legal only after that host stopped renewing (a fault) or was reset, and not before the
- * deadline: fault + minTakeoverDelay, or the host's boot after a reset if that came first (a host
- * that rebooted has nothing of its old processes left and joins with a new generation).
+ * deadline: fault + minTakeoverDelay, or the host's boot after a reset, or its daemon's restart that
+ * joined with a new generation, if that came first (sanlock: a lease whose owner's host_id shows a
+ * new generation is free at once; a rebooted host has nothing of its old processes left, a restarted
+ * daemon deactivates the old generation's LVs before it writes the new one).
  */
 function checkTakeovers(
   lvEpochs: Map<string, Epoch[]>,
@@ -135,7 +140,7 @@ function checkTakeovers(
         const mayBeFree = held.releaseAskedNs !== undefined && held.releaseAskedNs <= taker.startNs;
         // The lease has moved: later activations take it from the taker, not from this epoch.
         held.releasedNs = taker.startNs;
-        const host = facts.get(held.host) ?? { renewalStops: [], resets: [], boots: [] };
+        const host = facts.get(held.host) ?? { renewalStops: [], resets: [], boots: [], rejoins: [] };
         const stop = firstIn(host.renewalStops, held.startNs, taker.startNs);
         const reset = firstIn(host.resets, held.startNs, taker.startNs);
         if (stop === undefined && reset === undefined) {
@@ -150,8 +155,9 @@ function checkTakeovers(
         }
         if (stop !== undefined) {
           const boot = reset === undefined ? undefined : firstIn(host.boots, reset, taker.startNs + 1n);
-          const deadline = stop + minTakeoverDelayNs;
-          const earliest = boot !== undefined && boot < deadline ? boot : deadline;
+          const rejoin = firstIn(host.rejoins, stop, taker.startNs + 1n);
+          let earliest = stop + minTakeoverDelayNs;
+          for (const free of [boot, rejoin]) if (free !== undefined && free < earliest) earliest = free;
           if (taker.startNs < earliest) {
             if (mayBeFree) continue;
             report.add(

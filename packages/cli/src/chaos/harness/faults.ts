@@ -2,7 +2,7 @@
  * The faults the chaos run injects into a host, one at a time per host, each logged (at its start)
  * in the host's harness history before it is done.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { crashHost, freezeHost, restartHost } from '@leasehold/watchdog';
 import type { FaultKind } from '../history.js';
@@ -26,6 +26,13 @@ const RESTART_AFTER_KILL_MS = [500, 2500] as const;
 /** A host whose watchdog should reset it and has not after this long is noted (and a frozen one thawed). */
 const RESET_GIVE_UP_MS = 60_000;
 const POLL_MS = 200;
+/** How long a restarted daemon may take to say whether it resumed its delta lease. */
+const DAEMON_REJOIN_WAIT_MS = 30_000;
+/** The most of a daemon log read at once while waiting for that. */
+const MAX_LOG_READ_BYTES = 4 * 1024 * 1024;
+/** The daemon's log lines (docs/daemon.md) that tell a resumed delta lease from a new generation. */
+const NOT_RESUMED_MESSAGE = '"msg":"cannot resume the delta lease; joining again"';
+const JOINED_MESSAGE = '"msg":"lockspace joined"';
 
 function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
@@ -40,6 +47,52 @@ async function waitForReset(host: ChaosHost, context: FaultContext): Promise<boo
   }
   if (host.state === 'up') context.note(`${host.name}: not reset within ${RESET_GIVE_UP_MS} ms`);
   return host.state !== 'up';
+}
+
+function fileSizeBytes(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Logs the daemon's start once its log says how it came back: its delta lease resumed (its leases are
+ * still its own) or joined anew with a new generation (sanlock: its old leases are free at once; the
+ * daemon wrote the new generation only after deactivating their LVs). Logged at the start, the first
+ * moment the new generation can be on disk; unknown after DAEMON_REJOIN_WAIT_MS counts as resumed.
+ */
+async function noteDaemonStart(host: ChaosHost, startedNs: bigint, logOffsetBytes: number): Promise<void> {
+  const giveUpAt = Date.now() + DAEMON_REJOIN_WAIT_MS;
+  let newGeneration = false;
+  while (host.state === 'up' && Date.now() < giveUpAt) {
+    const text = readFrom(host.paths.daemonLog, logOffsetBytes);
+    if (text.includes(NOT_RESUMED_MESSAGE)) {
+      newGeneration = true;
+      break;
+    }
+    if (text.includes(JOINED_MESSAGE)) break;
+    await sleep(POLL_MS);
+  }
+  host.log({ kind: 'daemon-start', tNs: startedNs, host: host.name, newGeneration });
+}
+
+function readFrom(path: string, offsetBytes: number): string {
+  try {
+    const size = statSync(path).size;
+    if (size <= offsetBytes) return '';
+    const buffer = Buffer.alloc(Math.min(size - offsetBytes, MAX_LOG_READ_BYTES));
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, buffer, 0, buffer.length, offsetBytes);
+    } finally {
+      closeSync(fd);
+    }
+    return buffer.toString('utf8');
+  } catch {
+    return '';
+  }
 }
 
 export function pickFault(random: Random): FaultKind {
@@ -78,7 +131,12 @@ export async function injectFault(host: ChaosHost, kind: FaultKind, context: Fau
       log();
       await crashHost(dir, host.name, 'daemon');
       await sleep(context.random.between(RESTART_AFTER_KILL_MS[0], RESTART_AFTER_KILL_MS[1]));
-      if (host.state === 'up') await restartHost(dir, host.name, 'daemon');
+      if (host.state === 'up') {
+        const logOffsetBytes = fileSizeBytes(host.paths.daemonLog);
+        const startedNs = monotonicNs();
+        await restartHost(dir, host.name, 'daemon');
+        await noteDaemonStart(host, startedNs, logOffsetBytes);
+      }
       return true;
     }
     case 'kill-companion': {
