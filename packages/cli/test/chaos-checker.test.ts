@@ -181,6 +181,31 @@ describe('checker: clean histories', () => {
     expect(result.counts.takeovers).toBe(1);
   });
 
+  it('accepts an LV freed by a daemon killed during -an and started again, whose answers came late or never (30-minute run, lv4)', () => {
+    // host2's writer asked -an; the daemon removed the device and was killed before the release (the
+    // writer's answer: the connection closed). The restarted daemon resumed, found the adopted LV's
+    // device gone and released the lease; host4 took it 3.6 s after the kill, while the harness's own
+    // -an of the LV was still waiting for its (late) answer.
+    const b = new HistoryBuilder(LVS);
+    const held = b.activate('host2', 'lv0', 'EX');
+    const request = { host: 'host2', worker: held.worker, lv: 'lv0', epoch: held.epoch };
+    b.events.push({ kind: 'deactivate-start', tNs: b.tick(), ...request });
+    b.fault('host2', 'kill-daemon');
+    b.events.push({ kind: 'deactivate-fail', tNs: b.tick(), ...request, code: 'the daemon closed the connection' });
+    b.workerExit('host2', held.worker);
+    b.tick(SECOND_NS);
+    b.events.push({ kind: 'daemon-start', tNs: b.tick(), host: 'host2', newGeneration: false });
+    b.tick(2n * SECOND_NS);
+    const cleanup = { host: 'host2', worker: 'harness-host2', lv: 'lv0', epoch: null };
+    b.events.push({ kind: 'deactivate-start', tNs: b.tick(), ...cleanup });
+    b.activate('host4', 'lv0', 'EX');
+    b.tick(6n * SECOND_NS);
+    b.events.push({ kind: 'deactivate-ok', tNs: b.tick(), ...cleanup });
+    const result = checkHistory(b.input());
+    expect(result.violations).toEqual([]);
+    expect(result.counts.takeovers).toBe(0);
+  });
+
   it('accepts a takeover after a rebooted host joined again, before the deadline', () => {
     const b = new HistoryBuilder(LVS);
     const held = b.activate('host1', 'lv0', 'EX');

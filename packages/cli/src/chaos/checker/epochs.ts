@@ -27,6 +27,9 @@ export interface Epoch {
   releaseAskedNs: bigint | undefined;
 }
 
+/** A failed deactivation whose answer was lost with the connection (the daemon was killed meanwhile). */
+const LOST_ANSWER = /closed the connection|cannot reach the leasehold daemon|ECONNRESET|EPIPE|timed out/i;
+
 export function epochKey(host: string, lv: string, epoch: bigint): string {
   return `${host}\u0000${lv}\u0000${epoch}`;
 }
@@ -51,6 +54,14 @@ export function buildEpochs(sorted: readonly HistoryEvent[], runEndNs: bigint): 
   const unanswered = new Map<string, { atNs: bigint; epochs: Epoch[] }>();
   const requestKey = (event: { host: string; worker: string; lv: string }): string =>
     `${event.host}\u0000${event.worker}\u0000${event.lv}`;
+  /** The request's epochs may be free from its time on. */
+  const markAsked = (request: { atNs: bigint; epochs: Epoch[] } | undefined): void => {
+    if (request === undefined) return;
+    for (const epoch of request.epochs) {
+      if (epoch.releaseAskedNs === undefined || request.atNs < epoch.releaseAskedNs)
+        epoch.releaseAskedNs = request.atNs;
+    }
+  };
   const endUse = (list: Epoch[] | undefined, atNs: bigint, lv?: string): void => {
     for (const epoch of list ?? []) {
       if (epoch.startNs <= atNs && (lv === undefined || epoch.lv === lv)) epoch.useEndNs = min(epoch.useEndNs, atNs);
@@ -87,13 +98,19 @@ export function buildEpochs(sorted: readonly HistoryEvent[], runEndNs: bigint): 
             : epoch === undefined
               ? []
               : [epoch];
+        // An earlier request of the same asker that never got its answer stays unanswered.
+        markAsked(unanswered.get(requestKey(event)));
         unanswered.set(requestKey(event), { atNs: event.tNs, epochs: asked });
         break;
       }
       case 'deactivate-fail':
-        unanswered.delete(requestKey(event));
+        // A broken connection is no answer: the daemon may have carried the request out (or, killed
+        // half-way, its successor releases the lease of a device already gone).
+        if (!LOST_ANSWER.test(event.code ?? '')) unanswered.delete(requestKey(event));
         break;
-      case 'deactivate-ok':
+      case 'deactivate-ok': {
+        // The release happened somewhere between the request and this answer.
+        markAsked(unanswered.get(requestKey(event)));
         unanswered.delete(requestKey(event));
         // The host's lease on the LV is gone, whichever epoch asked: an LV is active once per host, so
         // an earlier epoch whose own deactivation failed (or whose writer died) ends here too.
@@ -103,6 +120,7 @@ export function buildEpochs(sorted: readonly HistoryEvent[], runEndNs: bigint): 
           epoch.releasedNs ??= event.tNs;
         }
         break;
+      }
       case 'worker-exit':
         endUse(byWorker.get(event.worker), event.tNs);
         break;
@@ -113,10 +131,6 @@ export function buildEpochs(sorted: readonly HistoryEvent[], runEndNs: bigint): 
         break;
     }
   }
-  for (const { atNs, epochs: asked } of unanswered.values()) {
-    for (const epoch of asked) {
-      if (epoch.releaseAskedNs === undefined || atNs < epoch.releaseAskedNs) epoch.releaseAskedNs = atNs;
-    }
-  }
+  for (const request of unanswered.values()) markAsked(request);
   return epochs;
 }
