@@ -5,6 +5,7 @@
  */
 import { constants } from 'node:fs';
 import { open, realpath } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActiveDevice, LvMapping, LvSegmentMap } from '@leasehold/protocol';
 import type { ActivationBackend, BackendOptions } from './backend.js';
 import { ActivationError } from './errors.js';
@@ -17,6 +18,12 @@ export const SECTOR_BYTES = 512;
 export const DEFAULT_LOSETUP_PATH = 'losetup';
 /** How many openers a busy refusal names. */
 const NAMED_OPENERS = 5;
+/**
+ * After `losetup --detach` succeeded, how long the device may stay bound before we call it busy: the
+ * kernel detaches at the last close, so a short-lived opener (a device scan) only delays it.
+ */
+export const DETACH_SETTLE_MS = 2000;
+const DETACH_POLL_MS = 10;
 
 export interface LoopBackendOptions {
   losetupPath?: string;
@@ -79,6 +86,21 @@ function stillMaps(device: ActiveDevice, status: LoopStatus): boolean {
   if (device.backingFile !== undefined && device.backingFile !== status.backingFile) return false;
   if (device.offsetBytes !== undefined && device.offsetBytes !== status.offsetBytes) return false;
   return device.major === status.major && device.minor === status.minor;
+}
+
+/**
+ * The device's binding once a detach the kernel accepted has taken effect, or what is still bound
+ * after DETACH_SETTLE_MS: null when the device is gone or now maps something else (it was detached
+ * and bound again meanwhile).
+ */
+async function detachSettled(name: string, before: LoopStatus): Promise<LoopStatus | null> {
+  const giveUpAt = performance.now() + DETACH_SETTLE_MS;
+  for (;;) {
+    const now = await loopStatus(name);
+    if (now === null || now.backingFile !== before.backingFile || now.offsetBytes !== before.offsetBytes) return null;
+    if (performance.now() >= giveUpAt) return now;
+    await sleep(DETACH_POLL_MS);
+  }
 }
 
 /** Throws ACTIVATION_BUSY, naming them, when processes have the device open. */
@@ -196,7 +218,7 @@ export function createLoopBackend(backendOptions: LoopBackendOptions = {}): Acti
         await assertNoOpeners(device.devicePath, status);
         const args = ['--detach', device.devicePath];
         const result = await runTool(losetup, args);
-        const after = await loopStatus(name);
+        const after = result.status === 0 ? await detachSettled(name, status) : await loopStatus(name);
         if (after !== null && result.status === 0)
           throw new ActivationError(
             'ACTIVATION_BUSY',

@@ -329,6 +329,43 @@ describe('LV activation between two leasehold hosts (loop backend)', () => {
     await ok(host2, ['lvchange', '-an', `${VG}/lv1`]);
   }, 120_000);
 
+  it('-aey of an LV active here whose loop device went away meanwhile makes a device of its own, not the stale one', async () => {
+    // A busy -an leaves the kernel to detach the loop device at its last close, and its number is
+    // then free for another LV. The chaos run caught an LV's writes landing in another LV that way.
+    const pv = loops.devices[0] as string;
+    await ok(host1, ['lvcreate', '-an', '-n', 'lvstale', '-L', '4m', VG]);
+    await ok(host1, ['lvcreate', '-an', '-n', 'lvother', '-L', '4m', VG]);
+    await ok(host1, ['lvchange', '-aey', `${VG}/lvstale`]);
+    const link = linkOf(host1, 'lvstale');
+    const stale = realpathSync(link);
+    const own = await lvPlace('lvstale');
+    const other = await lvPlace('lvother');
+    // Behind the daemon's back: the device detached, then bound to the other LV's extents.
+    expect(spawnSync('losetup', ['-d', stale]).status).toBe(0);
+    const rebound = spawnSync('losetup', [
+      '--offset',
+      String(other.offsetBytes),
+      '--sizelimit',
+      String(other.sizeBytes),
+      stale,
+      pv,
+    ]);
+    expect(rebound.status).toBe(0);
+    try {
+      await ok(host1, ['lvchange', '-aey', `${VG}/lvstale`]);
+      expect(realpathSync(link)).not.toBe(stale);
+      const marker = randomBytes(4096);
+      await writeAt(link, 0, marker);
+      expect((await readAt(pv, own.offsetBytes, 4096)).equals(marker)).toBe(true);
+      expect((await readAt(pv, other.offsetBytes, 4096)).equals(marker)).toBe(false);
+      expect(host1.daemon.log()).toContain('LV device no longer mapped the LV: made again');
+      await ok(host1, ['lvchange', '-an', `${VG}/lvstale`]);
+      expect(existsSync(link)).toBe(false);
+    } finally {
+      spawnSync('losetup', ['-d', stale]);
+    }
+  }, 120_000);
+
   it('vgremove -f deactivates the LVs active here first, then removes the VG and leaves its lockspace', async () => {
     await ok(host2, ['lockstop', '--wait', VG]);
     await ok(host1, ['lvchange', '-aey', `${VG}/lv1`]);

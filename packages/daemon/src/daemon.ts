@@ -166,6 +166,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
       hostName,
       ioTimeoutSeconds: config.ioTimeoutSeconds,
       watchdogFireTimeoutSeconds: config.watchdogFireTimeoutSeconds,
+      bootId,
       sameBoot,
     },
     'daemon serving',

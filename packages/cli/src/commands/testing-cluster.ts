@@ -11,6 +11,7 @@ import { parseBytes } from '../args.js';
 import { CliError, EXIT_USAGE } from '../cli-error.js';
 import { printError, printJson, printLine } from '../output.js';
 import { formatTable } from './daemon-table.js';
+import { chaosCheckCommand, chaosCommand, chaosWriterCommand } from './testing-chaos.js';
 
 const CLI_PATH = fileURLToPath(new URL('../../bin/leasehold.js', import.meta.url));
 const TARGETS = ['host', 'daemon', 'companion'] as const;
@@ -244,7 +245,13 @@ const clusterCommand: CommandModule = {
 
 export const testingCommand: CommandModule = {
   command: 'testing <command>',
-  describe: 'test tools (emulated cluster with test watchdog devices)',
-  builder: (y: Argv) => y.command(clusterCommand).demandCommand(1),
+  describe: 'test tools (emulated cluster with test watchdog devices, the chaos run)',
+  builder: (y: Argv) =>
+    y
+      .command(clusterCommand)
+      .command(chaosCommand as unknown as CommandModule)
+      .command(chaosCheckCommand as unknown as CommandModule)
+      .command(chaosWriterCommand as unknown as CommandModule)
+      .demandCommand(1),
   handler: () => undefined,
 };

@@ -241,12 +241,51 @@ export class ActivationRegistry {
     return { activation: toInfo(record), change: 'activated' };
   }
 
+  /**
+   * An LV active here is handed out again only with a device that still maps it. The device can go
+   * behind our back: a loop device whose `-an` failed as busy is detached by the kernel at its last
+   * close, and its number is then free for another LV; the record (and the link) would name that
+   * other LV's device. Made again here, under the lease we hold.
+   */
+  private async ensureDevice(record: ActivationRecord): Promise<void> {
+    const { backend, db, logger } = this.deps;
+    const stale = record.device;
+    if (stale === null) return;
+    let made: ActiveDevice;
+    try {
+      if (await backend.verify(stale, record.mapping, this.backendOptions)) return;
+      made = await backend.activate(record.mapping, this.backendOptions);
+    } catch (error) {
+      throw backendError(error, `activating ${lvText(record)} again (${backend.name})`);
+    }
+    record.device = made;
+    db.transaction(() => {
+      db.putActivation(toStored(record));
+      db.addHistory('activate', {
+        lockspace: record.lockspace,
+        resource: record.resource,
+        details: { lv: lvText(record), mode: record.mode, device: made.devicePath, backend: made.backend, again: true },
+      });
+    });
+    logger.warn(
+      {
+        lockspace: record.lockspace,
+        resource: record.resource,
+        lv: lvText(record),
+        stale: stale.devicePath,
+        device: made.devicePath,
+      },
+      'LV device no longer mapped the LV: made again',
+    );
+  }
+
   /** Active here already: the same mode is a no-op, the other one a conversion of the lease. */
   private async changeMode(
     record: ActivationRecord,
     request: ActivateRequest,
     requester: Requester,
   ): Promise<ActivateResult> {
+    await this.ensureDevice(record);
     if (record.mode === request.mode) return { activation: toInfo(record), change: 'unchanged' };
     try {
       await this.deps.leases.convert(

@@ -4,6 +4,7 @@
  * holders recorded before a daemon restart are told apart from strangers that got the same pid.
  */
 import { readFileSync } from 'node:fs';
+import { DaemonError } from '@leasehold/protocol';
 
 export interface ProcStat {
   pid: number;
@@ -76,7 +77,23 @@ export function readProcComm(pid: number): string | undefined {
   }
 }
 
+/**
+ * Overrides the boot id for an emulated host (the test cluster sets a new one at each emulated power
+ * cycle, so that its daemon sees a reboot as a real host's would). Unset in production.
+ */
+export const BOOT_ID_ENV = 'LEASEHOLD_BOOT_ID';
+const BOOT_ID_PATTERN = /^[0-9a-f][0-9a-f-]{0,63}$/;
+
 /** The boot id: CLOCK_MONOTONIC values and start times are only comparable within one boot. */
-export function readBootId(): string {
+export function readBootId(env: NodeJS.ProcessEnv = process.env): string {
+  const override = env[BOOT_ID_ENV];
+  if (override !== undefined) {
+    if (!BOOT_ID_PATTERN.test(override))
+      throw new DaemonError(
+        'BAD_CONFIG',
+        `${BOOT_ID_ENV} must be a boot id (lowercase hex and dashes), got "${override}"`,
+      );
+    return override;
+  }
   return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 }

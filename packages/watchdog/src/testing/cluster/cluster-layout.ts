@@ -22,6 +22,8 @@ export interface ClusterConfig {
   nodePath: string;
   cliPath: string;
   createdAt: string;
+  /** Extra leasehold.conf settings of every daemon (e.g. activation_backend); absent: no config file. */
+  daemonSettings?: Record<string, string>;
 }
 
 export interface HostPaths {
@@ -41,6 +43,10 @@ export interface HostPaths {
   daemonLog: string;
   companionLog: string;
   initLog: string;
+  /** The daemon's leasehold.conf (written at boot when the cluster has daemon settings). */
+  daemonConfig: string;
+  /** The host's own `/dev` for activated LVs (device_dir): emulated hosts share the machine's /dev. */
+  deviceDir: string;
 }
 
 export function hostName(index: number): string {
@@ -64,6 +70,8 @@ export function hostPaths(dir: string, name: string): HostPaths {
     daemonLog: join(hostDir, 'daemon.log'),
     companionLog: join(hostDir, 'companion.log'),
     initLog: join(hostDir, 'init.log'),
+    daemonConfig: join(hostDir, 'leasehold.conf'),
+    deviceDir: join(hostDir, 'dev'),
   };
 }
 

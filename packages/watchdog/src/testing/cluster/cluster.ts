@@ -5,7 +5,18 @@
  * drive hosts through these operations.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +53,7 @@ const MIB = 1024 * 1024;
 const READY_TIMEOUT_MS = 20_000;
 const POLL_MS = 50;
 const DEVICE_STOP_TIMEOUT_MS = 2000;
+const LOOP_DEVICE_PATTERN = /^\/dev\/loop\d+$/;
 
 /** The device process's entry (dist, also when this module runs from src under a test runner). */
 const DEVICE_MAIN = fileURLToPath(new URL('../../../dist/testing/device/test-device-main.js', import.meta.url));
@@ -60,6 +72,8 @@ export interface StartOptions {
   resources?: number;
   nodePath: string;
   cliPath: string;
+  /** Extra leasehold.conf settings for every daemon (key = value lines). */
+  daemonSettings?: Record<string, string>;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -191,7 +205,7 @@ function daemonArgv(config: ClusterConfig, paths: HostPaths): string[] {
     '--state-dir',
     paths.stateDir,
     '--config',
-    '/dev/null',
+    config.daemonSettings === undefined ? '/dev/null' : paths.daemonConfig,
     '--host-id-file',
     join(paths.dir, 'host-id.conf'),
     '--io-timeout',
@@ -253,8 +267,48 @@ async function startRole(config: ClusterConfig, paths: HostPaths, role: HostRole
   });
 }
 
+function writeDaemonConfig(config: ClusterConfig, paths: HostPaths): void {
+  if (config.daemonSettings === undefined) return;
+  // Every host has its own device_dir: emulated hosts share the machine's /dev.
+  const settings = { device_dir: paths.deviceDir, ...config.daemonSettings };
+  const lines = Object.entries(settings).map(([key, value]) => `${key} = ${value}\n`);
+  writeFileSync(paths.daemonConfig, lines.join(''));
+}
+
+/**
+ * What a reboot takes away besides the processes: the LV mappings the host had set up. Loop devices
+ * are the machine's, so the emulated host's (those its device_dir links to) are detached here.
+ */
+function detachHostDevices(paths: HostPaths): string[] {
+  const detached: string[] = [];
+  if (!existsSync(paths.deviceDir)) return detached;
+  for (const vg of readdirSync(paths.deviceDir)) {
+    const vgDir = join(paths.deviceDir, vg);
+    let entries: string[];
+    try {
+      entries = readdirSync(vgDir);
+    } catch {
+      continue;
+    }
+    for (const lv of entries) {
+      let target: string;
+      try {
+        target = resolve(vgDir, readlinkSync(join(vgDir, lv)));
+      } catch {
+        continue;
+      }
+      if (!LOOP_DEVICE_PATTERN.test(target)) continue;
+      spawnSync('losetup', ['-d', target], { stdio: 'ignore' });
+      detached.push(target);
+    }
+  }
+  rmSync(paths.deviceDir, { recursive: true, force: true });
+  return detached;
+}
+
 async function bootHost(config: ClusterConfig, paths: HostPaths): Promise<void> {
   mkdirSync(paths.faultDir, { recursive: true });
+  writeDaemonConfig(config, paths);
   await bootNamespace(paths);
   await startRole(config, paths, 'companion');
   await startRole(config, paths, 'daemon');
@@ -264,6 +318,7 @@ async function bootHost(config: ClusterConfig, paths: HostPaths): Promise<void> 
 async function powerOff(paths: HostPaths): Promise<void> {
   const record = runningHost(paths.hostFile);
   if (record !== undefined) await killNamespace(record.initPid, record.pidNamespace);
+  detachHostDevices(paths);
   if (devicePid(paths) !== undefined) await deviceControl(paths, 'power-cycle');
 }
 
@@ -301,6 +356,7 @@ export async function startCluster(options: StartOptions): Promise<ClusterConfig
     nodePath: options.nodePath,
     cliPath: options.cliPath,
     createdAt: new Date().toISOString(),
+    ...(options.daemonSettings === undefined ? {} : { daemonSettings: options.daemonSettings }),
   };
   if (!existsSync(config.disk)) {
     closeSync(openSync(config.disk, 'w'));

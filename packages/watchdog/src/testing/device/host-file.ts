@@ -12,13 +12,20 @@ export interface HostRecord {
   /** `pid:[inode]` of the host's pid namespace. */
   pidNamespace: string;
   bootedAt: string;
+  /** This boot's id (a fresh UUID at each boot): what its processes see as the boot id. */
+  bootId: string;
 }
 
 export function readHostRecord(path: string): HostRecord | undefined {
   try {
     const value = JSON.parse(readFileSync(path, 'utf8')) as Partial<HostRecord>;
     if (typeof value.initPid !== 'number' || typeof value.pidNamespace !== 'string') return undefined;
-    return { initPid: value.initPid, pidNamespace: value.pidNamespace, bootedAt: String(value.bootedAt ?? '') };
+    return {
+      initPid: value.initPid,
+      pidNamespace: value.pidNamespace,
+      bootedAt: String(value.bootedAt ?? ''),
+      bootId: String(value.bootId ?? ''),
+    };
   } catch {
     return undefined;
   }

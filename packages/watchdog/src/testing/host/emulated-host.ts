@@ -5,6 +5,7 @@
  * nsenter; its test watchdog device runs outside it. A reset kills the namespace.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { WatchdogError } from '../../errors.js';
 import type { ClusterConfig, HostPaths } from '../cluster/cluster-layout.js';
@@ -100,7 +101,7 @@ export async function bootNamespace(paths: HostPaths): Promise<HostRecord> {
         );
       }
     });
-    const record: HostRecord = { initPid, pidNamespace, bootedAt: new Date().toISOString() };
+    const record: HostRecord = { initPid, pidNamespace, bootedAt: new Date().toISOString(), bootId: randomUUID() };
     writeHostRecord(paths.hostFile, record);
     return record;
   })();
@@ -128,8 +129,13 @@ export function inHostArgv(
   return ['-t', String(record.initPid), '--pid', '--mount', `--wd=${workingDirectory}`, '--', ...command];
 }
 
-export function hostEnvironment(paths: HostPaths): NodeJS.ProcessEnv {
-  return { ...process.env, LEASEHOLD_SOCKET: paths.socket };
+/** The daemon reads this instead of /proc/sys/kernel/random/boot_id (see daemon clients/proc.ts). */
+export const BOOT_ID_ENV = 'LEASEHOLD_BOOT_ID';
+
+/** What every process of the host sees: its daemon's socket and this boot's id. */
+export function hostEnvironment(paths: HostPaths, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const record = requireRunningHost(paths);
+  return { ...process.env, ...extra, LEASEHOLD_SOCKET: paths.socket, [BOOT_ID_ENV]: record.bootId };
 }
 
 /** Runs a command in the host (foreground: the caller waits for it). */
@@ -138,9 +144,13 @@ export function spawnInHost(
   paths: HostPaths,
   argv: string[],
   stdio: StdioOptions,
+  env: NodeJS.ProcessEnv = {},
 ): ChildProcess {
   const record = requireRunningHost(paths);
-  return spawn('nsenter', inHostArgv(config, record, argv, process.cwd()), { stdio, env: hostEnvironment(paths) });
+  return spawn('nsenter', inHostArgv(config, record, argv, process.cwd()), {
+    stdio,
+    env: hostEnvironment(paths, env),
+  });
 }
 
 /**
