@@ -246,7 +246,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'testing',
-    summary: 'test tools (emulated cluster with test watchdog devices)',
+    summary: 'test tools (emulated cluster with test watchdog devices, the chaos run)',
     module: 'testing-cluster',
     exportName: 'testingCommand',
   },
