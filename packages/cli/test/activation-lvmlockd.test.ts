@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LvmlockdCluster, type LvmlockdHost } from '@leasehold/testkit';
-import { CLI_PATH, TestDaemon, TestDir } from '../../daemon/test/support/harness.js';
+import { CLI_PATH, TestDaemon, TestDir, waitSeesLive } from '../../daemon/test/support/harness.js';
 
 const MIB = 1024 * 1024;
 const VG = 'mxAct';
@@ -88,6 +88,8 @@ beforeAll(async () => {
     }).start();
     env = { LEASEHOLD_SOCKET: daemon.socketPath, LEASEHOLD_CONFIG: conf };
     await ok(['lockstart', '--wait', VG]);
+    // The refusals below name lvmlockd's host LIVE: this daemon must have seen it renew.
+    await waitSeesLive(env, `lvm_${VG}`, [1]);
   } catch (error) {
     await cluster.destroy().catch(() => undefined);
     throw error;

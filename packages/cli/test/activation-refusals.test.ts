@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeLoopSet, type LoopSet } from '@leasehold/testkit';
-import { CLI_PATH, TestDaemon, TestDir } from '../../daemon/test/support/harness.js';
+import { CLI_PATH, TestDaemon, TestDir, waitSeesLive } from '../../daemon/test/support/harness.js';
 
 const MIB = 1024 * 1024;
 const VG = 'svAct';
@@ -101,8 +101,11 @@ beforeAll(async () => {
   const [d0] = loops.devices as [string];
   await ok(hostA, ['vgcreate', '--shared', VG, d0]);
   await ok(hostB, ['lockstart', '--wait', VG]);
+  // The refusals below name each holder LIVE: each daemon must have seen the other renew.
+  await waitSeesLive(hostA.env, `lvm_${VG}`, [2]);
+  await waitSeesLive(hostB.env, `lvm_${VG}`, [1]);
   for (const lv of ['lv1', 'lv2', 'lv3']) await ok(hostA, ['lvcreate', '-an', '-n', lv, '-L', '8m', VG]);
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await hostA?.daemon.kill().catch(() => undefined);

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDirectDisk } from '@leasehold/disk/direct';
 import { readVolumes } from '@leasehold/volume';
 import { makeLoopSet, type LoopSet } from '@leasehold/testkit';
-import { CLI_PATH, TestDaemon, TestDir, waitFor } from '../../daemon/test/support/harness.js';
+import { CLI_PATH, TestDaemon, TestDir, waitFor, waitSeesLive } from '../../daemon/test/support/harness.js';
 
 const MIB = 1024 * 1024;
 const VG = 'actvg';
@@ -142,7 +142,10 @@ beforeAll(async () => {
   await host2.daemon.start();
   await ok(host1, ['vgcreate', '--shared', VG, loops.devices[0] as string]);
   await ok(host2, ['lockstart', '--wait', VG]);
-}, 120_000);
+  // The refusals below name each holder LIVE: each daemon must have seen the other renew.
+  await waitSeesLive(host1.env, `lvm_${VG}`, [2]);
+  await waitSeesLive(host2.env, `lvm_${VG}`, [1]);
+}, 180_000);
 
 afterAll(async () => {
   for (const child of holders) child.kill('SIGKILL');
@@ -187,7 +190,7 @@ describe('LV activation between two leasehold hosts (loop backend)', () => {
     const refused = await lh(host2, ['lvchange', '-aey', `${VG}/lv1`]);
     expect(refused.status).toBe(5);
     expect(refused.stderr).toContain(`LV locked by other host: ${VG}/lv1`);
-    expect(refused.stderr).toMatch(/held by host_id 1 "host1" \(EX, (LIVE|UNKNOWN), last renewal [\d.]+ s ago\)/);
+    expect(refused.stderr).toMatch(/held by host_id 1 "host1" \(EX, LIVE, last renewal [\d.]+ s ago\)/);
     expect(refused.stderr).toContain(`Failed to lock logical volume ${VG}/lv1.`);
     expect(existsSync(linkOf(host2, 'lv1'))).toBe(false);
 

@@ -63,6 +63,37 @@ export function runCli(
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
+/**
+ * Waits until the daemon behind `env` sees each host of `hostIds` LIVE in `lockspace`. A host is
+ * UNKNOWN until the observer has sampled its delta lease twice with a renewal between (the §3 table),
+ * which takes a few renewal intervals on a loaded machine; tests that name a holder's liveness wait
+ * here first instead of accepting UNKNOWN.
+ */
+export async function waitSeesLive(
+  env: NodeJS.ProcessEnv,
+  lockspace: string,
+  hostIds: readonly number[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  let last = '';
+  try {
+    await waitFor(
+      `${hostIds.join(', ')} LIVE in ${lockspace}`,
+      () => {
+        const out = runCli(['hosts', lockspace, '--json'], env);
+        last = out.stdout + out.stderr;
+        if (out.status !== 0) return undefined;
+        const hosts = (JSON.parse(out.stdout) as { hosts: Array<{ hostId: number; state: string }> }).hosts;
+        return hostIds.every((id) => hosts.some((h) => h.hostId === id && h.state === 'LIVE')) || undefined;
+      },
+      timeoutMs,
+      250,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last hosts table:\n${last}`);
+  }
+}
+
 export class TestDir {
   readonly path = mkdtempSync(join(tmpdir(), 'leasehold-daemon-test-'));
   private readonly children = new Set<ChildProcess>();
