@@ -23,32 +23,12 @@ export class SimClock implements Clock {
 
   sleep(seconds: number): Promise<void> {
     if (Number.isNaN(seconds)) return Promise.reject(new RangeError('sleep(NaN)'));
-    const wakeAtSeconds = this.wakeTime(Math.max(0, seconds));
+    const wakeAtSeconds = wakeTimeSeconds(this.world.nowSeconds, this.offsetSeconds, seconds);
     return new Promise<void>((resolve) => {
       this.world.at(wakeAtSeconds, `${this.host.machine}#${this.incarnation} wake`, () =>
         this.host.deliver(this.incarnation, resolve),
       );
     });
-  }
-
-  /**
-   * The global time at which this clock has advanced by `seconds`. Float rounding in
-   * global + offset could leave the local clock a hair short of the target, and a program that
-   * sleeps "the rest" would then sleep an amount too small to move global time: an endless loop
-   * no real clock has. So step up to the first global time whose local reading is far enough.
-   */
-  private wakeTime(seconds: number): number {
-    const nowGlobal = this.world.nowSeconds;
-    const targetLocal = nowGlobal + this.offsetSeconds + seconds;
-    let wakeAt = targetLocal - this.offsetSeconds;
-    for (
-      let step = 0;
-      step < MAX_ROUNDING_STEPS && (wakeAt + this.offsetSeconds < targetLocal || (seconds > 0 && wakeAt <= nowGlobal));
-      step++
-    ) {
-      wakeAt = nextFloatUp(wakeAt);
-    }
-    return wakeAt;
   }
 
   /** The global time at which this clock reads `localSeconds` (for oracles only: hosts never convert). */
@@ -61,8 +41,37 @@ export class SimClock implements Clock {
   }
 }
 
-/** Enough to climb out of any rounding error of one addition. */
+/**
+ * Doublings of the climb below: each doubles the step, so 64 cover any gap between two doubles
+ * (the gap is at most a few thousand ulps of global time: one ulp of local time).
+ */
 const MAX_ROUNDING_STEPS = 64;
+
+/**
+ * The global time at which a clock reading global + `offsetSeconds` has advanced by `seconds` from
+ * `nowGlobalSeconds`. Float rounding makes this subtle when the offset is much larger than global
+ * time: one ulp of local time is then thousands of ulps of global time, and local + seconds rounds
+ * back to local for a sleep below half a local ulp. A program that sleeps "the rest" until a local
+ * deadline would then wake at once, read the same local time and sleep the same sliver again: an
+ * endless loop at one moment that no real clock has (found by delta-ownership, seed -1977161556).
+ * So a sleep of more than zero always ends at a later global time at which the local clock reads
+ * more than now, and at least the target; a sleep of zero ends now (after what is already due).
+ */
+export function wakeTimeSeconds(nowGlobalSeconds: number, offsetSeconds: number, seconds: number): number {
+  if (!(seconds > 0)) return nowGlobalSeconds;
+  const nowLocalSeconds = nowGlobalSeconds + offsetSeconds;
+  const targetLocalSeconds = Math.max(nowLocalSeconds + seconds, nextFloatUp(nowLocalSeconds));
+  let wakeAtSeconds = Math.max(targetLocalSeconds - offsetSeconds, nextFloatUp(nowGlobalSeconds));
+  let stepSeconds = nextFloatUp(wakeAtSeconds) - wakeAtSeconds;
+  for (let step = 0; wakeAtSeconds + offsetSeconds < targetLocalSeconds; step++) {
+    if (step >= MAX_ROUNDING_STEPS) {
+      throw new Error(`wakeTimeSeconds(${nowGlobalSeconds}, ${offsetSeconds}, ${seconds}) did not converge`);
+    }
+    wakeAtSeconds += stepSeconds;
+    stepSeconds *= 2;
+  }
+  return wakeAtSeconds;
+}
 
 const scratch = new Float64Array(1);
 const scratchBits = new BigInt64Array(scratch.buffer);

@@ -33,6 +33,8 @@ export class SimLivelockError extends Error {
 }
 
 const DEFAULT_MAX_EVENTS = 5_000_000;
+/** Events a livelock report shows (the spin is usually a short cycle). */
+const LIVELOCK_RECENT_EVENTS = 12;
 const WORLD = 'world';
 
 /**
@@ -55,6 +57,8 @@ export class SimWorld {
   private readonly maxEvents: number;
   private sequence = 0;
   private nextOpId = 1;
+  /** The last LIVELOCK_RECENT_EVENTS events run, a ring indexed by eventsRun. */
+  private readonly recent: Array<{ timeSeconds: number; label: string }> = [];
 
   constructor(options: SimWorldOptions) {
     this.random = new Prng(options.seed);
@@ -141,8 +145,11 @@ export class SimWorld {
     const event = await this.takeNext();
     if (event === undefined) return false;
     this.nowSeconds = event.timeSeconds;
+    this.recent[this.eventsRun % LIVELOCK_RECENT_EVENTS] = { timeSeconds: event.timeSeconds, label: event.label };
     if (++this.eventsRun > this.maxEvents) {
-      throw new SimLivelockError(`more than ${this.maxEvents} events by ${this.nowSeconds}s (last: ${event.label})`);
+      throw new SimLivelockError(
+        `more than ${this.maxEvents} events by ${this.nowSeconds}s (last: ${event.label}); the last events:\n${this.recentEvents()}`,
+      );
     }
     event.action();
     await drainMicrotasks();
@@ -175,6 +182,17 @@ export class SimWorld {
       }
       await this.step();
     }
+  }
+
+  /** The last events run, oldest first, with their exact times (a spin shows as a repeating cycle). */
+  private recentEvents(): string {
+    const count = Math.min(this.eventsRun, LIVELOCK_RECENT_EVENTS);
+    const lines: string[] = [];
+    for (let i = this.eventsRun - count; i < this.eventsRun; i++) {
+      const entry = this.recent[i % LIVELOCK_RECENT_EVENTS];
+      if (entry !== undefined) lines.push(`  ${entry.timeSeconds} ${entry.label}`);
+    }
+    return lines.join('\n');
   }
 
   private async takeNext(): Promise<SimEvent | undefined> {
