@@ -437,6 +437,48 @@ describe('shared VGs between two leasehold hosts', () => {
     });
   }, 180_000);
 
+  it('reports of every VG or PV take GLLK SH: they wait for a GLLK EX holder; reports of named VGs do not', async () => {
+    const [, d1] = loops.devices as [string, string];
+    // GLLK is in svB (moved at svA's vgremove); both hosts have svB started.
+    const gllk = {
+      lockspace: 'lvm_svB',
+      resource: 'GLLK',
+      path: d1,
+      offsetBytes: PE_START + slotOffsetBytes(GL_SLOT, geometry),
+    };
+    const HOLD_MS = 5000;
+    await hostB.daemon.with(async (client) => {
+      const lease = await client.acquire(gllk, { mode: 'EX' });
+      const startedAt = Date.now();
+      const timed = (args: string[]) => lh(hostA, args).then((r) => ({ ...r, doneAt: Date.now() }));
+      const all = [timed(['pvs', '--noheadings', '-o', 'pv_name']), timed(['vgs']), timed(['lvs'])];
+      // A report of one named VG takes only its VGLK SH: done while the GL is still held EX.
+      const named = await timed(['lvs', '--noheadings', '-o', 'lv_name', 'svB']);
+      expect(named.status, named.stderr).toBe(0);
+      expect(named.doneAt - startedAt).toBeLessThan(HOLD_MS);
+      await new Promise((resolve) => setTimeout(resolve, HOLD_MS - (Date.now() - startedAt)));
+      const releasedAt = Date.now();
+      await lease.release();
+      for (const result of await Promise.all(all)) {
+        expect(result.status, result.stderr).toBe(0);
+        expect(result.stderr).toBe('');
+        expect(result.doneAt).toBeGreaterThanOrEqual(releasedAt);
+      }
+    });
+    // GLLK held SH elsewhere (another report) holds no report up.
+    await hostB.daemon.with(async (client) => {
+      const lease = await client.acquire(gllk, { mode: 'SH' });
+      try {
+        const result = await lh(hostA, ['pvs']);
+        expect(result.status).toBe(0);
+        expect(result.stderr).toBe('');
+        expect(result.stdout).toContain(d1);
+      } finally {
+        await lease.release();
+      }
+    });
+  }, 180_000);
+
   it('bad input: names too long, damaged or foreign lvmlock, unknown lock_args major: clear errors, nothing written', async () => {
     const [d0, d1] = loops.devices as [string, string];
     const long = await lh(hostA, ['vgcreate', '--shared', 'v'.repeat(45), d0]);

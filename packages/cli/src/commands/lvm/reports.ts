@@ -133,10 +133,14 @@ export async function runReport(kind: ReportKind, words: readonly string[]): Pro
     suffix: !hasOption(args, 'nosuffix'),
   };
   const session = openSession(kind, words, args);
+  const named = kind === 'pvs' ? [] : args.positionals.map((name) => reportedVgName(name));
+  // lvmlockd's rule: a report of every VG or PV (pvs; vgs and lvs without names) takes GLLK SH.
+  const listsAll = kind === 'pvs' || named.length === 0;
   const result = await readSharedVgsLocked(
     session,
     await scanSession(session, [], { readOnly: true }),
-    kind === 'pvs' ? [] : args.positionals.map((name) => reportedVgName(name)),
+    named,
+    listsAll,
   );
   const views = buildViews(result);
   if (kind === 'lvs' && [...fields, ...sort.map((k) => k.field)].some((f) => REFRESH_FIELDS.has(f.name)))
