@@ -24,6 +24,7 @@ import { Random } from '../random.js';
 import { ChaosHost } from './chaos-host.js';
 import { injectFault, pickFault } from './faults.js';
 import { readLvImages } from './images.js';
+import { detachPvLoop } from './pv-loop.js';
 import { realLvmProblems } from './real-lvm.js';
 import {
   CHAOS_VG,
@@ -125,7 +126,7 @@ class ChaosRun {
     } catch (error) {
       // No check without a whole run: stop what runs and free the PV's loop device.
       await stopCluster(this.clusterDir).catch(() => undefined);
-      spawnSync('losetup', ['-d', pvPath]);
+      detachPvLoop(pvPath);
       throw error;
     } finally {
       this.running = false;
@@ -140,7 +141,8 @@ class ChaosRun {
       if (clean && !options.keep) rmSync(image, { force: true });
       return outcome;
     } finally {
-      spawnSync('losetup', ['-d', pvPath]);
+      const left = detachPvLoop(pvPath);
+      if (left.length > 0) this.note(`loop devices still attached over ${pvPath}: ${left.join(', ')}`);
     }
   }
 
