@@ -36,8 +36,11 @@ import { CLI_PATH, TestDaemon, TestDir } from '../../daemon/test/support/harness
 const MIB = 1024 * 1024;
 const geometry = lvmlockGeometry(512);
 const PE_START = MIB;
-/** How long the two hosts run random commands at once. */
-const RANDOM_RUN_MS = 25_000;
+/**
+ * How long the two hosts run random commands at once: the issue asks for a few minutes, so CI runs
+ * 150 s; SHARED_VG_RANDOM_SECONDS sets another length.
+ */
+const RANDOM_RUN_MS = Number(process.env.SHARED_VG_RANDOM_SECONDS ?? 150) * 1000;
 
 interface Host {
   name: string;
@@ -220,87 +223,91 @@ describe('shared VGs between two leasehold hosts', () => {
     expect(await ok(hostB, ['lvs', '--noheadings', '--units', 'm', '-o', 'lv_size', 'svA/fromB'])).toContain('8.00m');
   }, 120_000);
 
-  it('random changes from both hosts at once: every acknowledged change is there, no extents overlap, seqno only grows', async () => {
-    const [d0] = loops.devices as [string];
-    const deadline = Date.now() + RANDOM_RUN_MS;
-    const expected = new Map<string, number>(); // LV -> extents (acknowledged)
-    const removed = new Set<string>();
-    const uncertain = new Set<string>();
-    const seqnos: number[][] = [[], []];
-    const run = async (host: Host, index: number): Promise<void> => {
-      let n = 0;
-      const mine: string[] = [];
-      while (Date.now() < deadline) {
-        const pick = Math.random();
-        if (pick < 0.5 || mine.length === 0) {
-          const name = `${host.name}_${n++}`;
-          const result = await lh(host, ['lvcreate', '-an', '-n', name, '-L', '4m', 'svA']);
-          if (result.status === 0) {
-            expected.set(name, 1);
-            mine.push(name);
-          } else uncertain.add(name);
-        } else if (pick < 0.8) {
-          const name = mine.splice(Math.floor(Math.random() * mine.length), 1)[0] as string;
-          const result = await lh(host, ['lvremove', '-f', `svA/${name}`]);
-          if (result.status === 0) {
-            expected.delete(name);
-            removed.add(name);
-          } else uncertain.add(name);
-        } else {
-          const name = mine[Math.floor(Math.random() * mine.length)] as string;
-          const result = await lh(host, ['lvextend', '-l', '+1', `svA/${name}`]);
-          if (result.status === 0) expected.set(name, (expected.get(name) ?? 0) + 1);
-          else uncertain.add(name);
+  it(
+    'random changes from both hosts at once: every acknowledged change is there, no extents overlap, seqno only grows',
+    async () => {
+      const [d0] = loops.devices as [string];
+      const deadline = Date.now() + RANDOM_RUN_MS;
+      const expected = new Map<string, number>(); // LV -> extents (acknowledged)
+      const removed = new Set<string>();
+      const uncertain = new Set<string>();
+      const seqnos: number[][] = [[], []];
+      const run = async (host: Host, index: number): Promise<void> => {
+        let n = 0;
+        const mine: string[] = [];
+        while (Date.now() < deadline) {
+          const pick = Math.random();
+          if (pick < 0.5 || mine.length === 0) {
+            const name = `${host.name}_${n++}`;
+            const result = await lh(host, ['lvcreate', '-an', '-n', name, '-L', '4m', 'svA']);
+            if (result.status === 0) {
+              expected.set(name, 1);
+              mine.push(name);
+            } else uncertain.add(name);
+          } else if (pick < 0.8) {
+            const name = mine.splice(Math.floor(Math.random() * mine.length), 1)[0] as string;
+            const result = await lh(host, ['lvremove', '-f', `svA/${name}`]);
+            if (result.status === 0) {
+              expected.delete(name);
+              removed.add(name);
+            } else uncertain.add(name);
+          } else {
+            const name = mine[Math.floor(Math.random() * mine.length)] as string;
+            const result = await lh(host, ['lvextend', '-l', '+1', `svA/${name}`]);
+            if (result.status === 0) expected.set(name, (expected.get(name) ?? 0) + 1);
+            else uncertain.add(name);
+          }
+          const seqno = await lh(host, ['vgs', '--noheadings', '-o', 'vg_seqno', 'svA']);
+          if (seqno.status === 0) seqnos[index]?.push(Number(seqno.stdout.trim()));
         }
-        const seqno = await lh(host, ['vgs', '--noheadings', '-o', 'vg_seqno', 'svA']);
-        if (seqno.status === 0) seqnos[index]?.push(Number(seqno.stdout.trim()));
+      };
+      await Promise.all([run(hostA, 0), run(hostB, 1)]);
+      expect(expected.size + removed.size, 'acknowledged changes').toBeGreaterThan(4);
+      const read = await vgOf('svA');
+      if (read === undefined) throw new Error('svA is gone');
+      expect(read.warnings).toEqual([]);
+      for (const [name, extents] of expected) {
+        const lv = read.vg.lvs.find((l) => l.name === name);
+        expect(lv, `acknowledged LV ${name}`).toBeDefined();
+        if (!uncertain.has(name)) expect(lvExtentCount(lv as never), name).toBe(extents);
       }
-    };
-    await Promise.all([run(hostA, 0), run(hostB, 1)]);
-    expect(expected.size + removed.size, 'acknowledged changes').toBeGreaterThan(4);
-    const read = await vgOf('svA');
-    if (read === undefined) throw new Error('svA is gone');
-    expect(read.warnings).toEqual([]);
-    for (const [name, extents] of expected) {
-      const lv = read.vg.lvs.find((l) => l.name === name);
-      expect(lv, `acknowledged LV ${name}`).toBeDefined();
-      if (!uncertain.has(name)) expect(lvExtentCount(lv as never), name).toBe(extents);
-    }
-    for (const name of removed)
-      expect(
-        read.vg.lvs.some((l) => l.name === name),
-        `removed LV ${name}`,
-      ).toBe(false);
-    // No PE is used twice.
-    const used = new Set<string>();
-    for (const lv of read.vg.lvs) {
-      for (const seg of lv.segments) {
-        for (const stripe of seg.stripes) {
-          for (let pe = stripe.startPe; pe < stripe.startPe + seg.extentCount / seg.stripes.length; pe++) {
-            const key = `${stripe.pvKey}:${pe}`;
-            expect(used.has(key), `PE ${key} used twice`).toBe(false);
-            used.add(key);
+      for (const name of removed)
+        expect(
+          read.vg.lvs.some((l) => l.name === name),
+          `removed LV ${name}`,
+        ).toBe(false);
+      // No PE is used twice.
+      const used = new Set<string>();
+      for (const lv of read.vg.lvs) {
+        for (const seg of lv.segments) {
+          for (const stripe of seg.stripes) {
+            for (let pe = stripe.startPe; pe < stripe.startPe + seg.extentCount / seg.stripes.length; pe++) {
+              const key = `${stripe.pvKey}:${pe}`;
+              expect(used.has(key), `PE ${key} used twice`).toBe(false);
+              used.add(key);
+            }
           }
         }
       }
-    }
-    // Each LV holds its own slot; every other LV slot is #unused.
-    const slots = new Map<number, string>();
-    for (const lv of read.vg.lvs.filter((l) => l.name !== 'lvmlock')) {
-      const offset = Number(lv.lockArgs?.split(':')[1]);
-      expect(slots.has(offset), `slot ${offset} given twice`).toBe(false);
-      slots.set(offset, formatUuid(lv.id));
-    }
-    for (let slot = FIRST_LV_SLOT; slot < slotCount(lockLvInitialBytes(geometry), geometry); slot++) {
-      expect(await slotName(d0, slot), `slot ${slot}`).toBe(slots.get(slotOffsetBytes(slot, geometry)) ?? '#unused');
-    }
-    for (const list of seqnos) {
-      expect(list.length).toBeGreaterThan(0);
-      for (let i = 1; i < list.length; i++) expect(list[i] as number).toBeGreaterThanOrEqual(list[i - 1] as number);
-    }
-    expect((await valueBlock(d0, VG_SLOT)).rVersion).toBe(read.seqno);
-    expect((await lh(hostA, ['vgck', 'svA'])).status).toBe(0);
-  }, 180_000);
+      // Each LV holds its own slot; every other LV slot is #unused.
+      const slots = new Map<number, string>();
+      for (const lv of read.vg.lvs.filter((l) => l.name !== 'lvmlock')) {
+        const offset = Number(lv.lockArgs?.split(':')[1]);
+        expect(slots.has(offset), `slot ${offset} given twice`).toBe(false);
+        slots.set(offset, formatUuid(lv.id));
+      }
+      for (let slot = FIRST_LV_SLOT; slot < slotCount(lockLvInitialBytes(geometry), geometry); slot++) {
+        expect(await slotName(d0, slot), `slot ${slot}`).toBe(slots.get(slotOffsetBytes(slot, geometry)) ?? '#unused');
+      }
+      for (const list of seqnos) {
+        expect(list.length).toBeGreaterThan(0);
+        for (let i = 1; i < list.length; i++) expect(list[i] as number).toBeGreaterThanOrEqual(list[i - 1] as number);
+      }
+      expect((await valueBlock(d0, VG_SLOT)).rVersion).toBe(read.seqno);
+      expect((await lh(hostA, ['vgck', 'svA'])).status).toBe(0);
+    },
+    RANDOM_RUN_MS + 180_000,
+  );
 
   it('a second shared VG gets _GLLK_disabled, and vgcreate bumps the global version in GLLK', async () => {
     const [d0, d1] = loops.devices as [string, string];
