@@ -49,6 +49,7 @@ interface ChaosArgs {
   'watchdog-fire-timeout': number;
   seed?: number;
   peers: string;
+  'peer-vg-lock': boolean;
   keep: boolean;
 }
 
@@ -100,6 +101,12 @@ export const chaosCommand: CommandModule<object, ChaosArgs> = {
         describe:
           'peer hosts taking the same LV leases with the real tools: lvmlockd (lvmlockd + sanlock, lvchange), sanlock (sanlock client acquire), both as lvmlockd,sanlock',
       })
+      .option('peer-vg-lock', {
+        type: 'boolean',
+        default: false,
+        describe:
+          "the lvmlockd peer's lvchange takes the VG lock too (default: --lockopt skipvg; see docs/timing.md, the chaos run)",
+      })
       .option('keep', { type: 'boolean', default: false, describe: 'keep the PV image of a clean run too' }),
   handler: async (argv) => {
     const { runChaos } = await import('../chaos/harness/run-chaos.js');
@@ -129,6 +136,7 @@ export const chaosCommand: CommandModule<object, ChaosArgs> = {
       pvSizeBytes: PV_SIZE_BYTES,
       seed: argv.seed ?? Date.now() % 1_000_000,
       peers,
+      peerVgLock: argv['peer-vg-lock'],
       keep: argv.keep,
       nodePath: process.execPath,
       cliPath: CLI_PATH,

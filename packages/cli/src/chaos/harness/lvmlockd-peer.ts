@@ -16,8 +16,8 @@ const LVMLOCKD = '/usr/sbin/lvmlockd';
 const LOCK_START_TIMEOUT_MS = 120_000;
 const LV_COMMAND_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
-/** lvm's warning on every command with activation off: no part of why a command failed. */
-const ACTIVATION_OFF_WARNING = /^\s*WARNING: Activation disabled\..*$/gm;
+/** lvm's warnings on every command here (activation off, the VG lock skipped): no part of why it failed. */
+const ROUTINE_WARNINGS = /^\s*WARNING: (Activation disabled|skipping VG lock)\b.*$/gm;
 
 /** A private lvm configuration: only the PV, activation off, lvmlockd on, this host's host_id. */
 function writeLvmConfig(dir: string, pvPath: string, hostId: number): void {
@@ -63,11 +63,20 @@ export class LvmlockdPeer implements PeerLeases {
   private constructor(
     private readonly ns: PeerNamespace,
     private readonly vg: string,
+    /** lvchange takes the VG lock (SH) as it normally does; otherwise `--lockopt skipvg` (see start()). */
+    private readonly vgLock: boolean,
   ) {}
 
-  /** Namespace, lvm configuration, sanlock, lvmlockd; then `vgchange --lock-start VG`. */
+  /**
+   * Namespace, lvm configuration, sanlock, lvmlockd; then `vgchange --lock-start VG`. Without
+   * `vgLock`, lvchange skips the VG lock (`--lockopt skipvg`; the LV lease is taken all the same): a
+   * real sanlock whose ballot for the VG lock a leasehold host carries forward without committing it
+   * raises its ballot number by max_hosts per retry and can stay behind the leasehold hosts' retries
+   * for minutes (docs/timing.md "The chaos run"), which stops the whole cluster's activations.
+   */
   static async start(options: {
     dir: string;
+    vgLock: boolean;
     hostId: number;
     pvPath: string;
     vg: string;
@@ -75,7 +84,7 @@ export class LvmlockdPeer implements PeerLeases {
     ioTimeoutSeconds: number;
   }): Promise<LvmlockdPeer> {
     const ns = await PeerNamespace.start(options.dir);
-    const peer = new LvmlockdPeer(ns, options.vg);
+    const peer = new LvmlockdPeer(ns, options.vg, options.vgLock);
     try {
       writeLvmConfig(options.dir, options.pvPath, options.hostId);
       await ns.linkLockLv(options.vg, options.lockLvDevice);
@@ -102,12 +111,13 @@ export class LvmlockdPeer implements PeerLeases {
   }
 
   private async lvchange(flag: string, target: PeerLv): Promise<PeerAnswer> {
-    const result = await this.lvm(['lvchange', flag, `${this.vg}/${target.lv}`], LV_COMMAND_TIMEOUT_MS);
+    const skip = this.vgLock ? [] : ['--lockopt', 'skipvg'];
+    const result = await this.lvm(['lvchange', ...skip, flag, `${this.vg}/${target.lv}`], LV_COMMAND_TIMEOUT_MS);
     return {
       ok: result.status === 0,
       code: result.timedOut
         ? 'timed out'
-        : shortCode(result.stderr.replace(ACTIVATION_OFF_WARNING, '') || `exit ${result.status}`),
+        : shortCode(result.stderr.replace(ROUTINE_WARNINGS, '') || `exit ${result.status}`),
       ambiguous: result.timedOut,
     };
   }

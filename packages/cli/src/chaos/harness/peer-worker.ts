@@ -15,8 +15,12 @@ import { writeAndReadBack } from '../record-io.js';
 import type { PeerLv } from './peer-layout.js';
 
 const CODE_MAX_CHARS = 120;
-/** Pause after a refusal, and between cycles (so the leasehold writers get their turns too). */
-const PAUSE_MS = [100, 600] as const;
+/**
+ * Pause after a refusal, and between cycles: the leasehold writers get their turns too, and the peer's
+ * VG lock ballots (lvchange takes the VG lock) stay few, since a real sanlock outbid in a ballot by a
+ * leasehold host can take tens of seconds to raise its ballot number past it (docs/timing.md).
+ */
+const PAUSE_MS = [500, 2000] as const;
 /** Releases tried before the worker gives up on an LV (its lease then stays held until the peer stops). */
 const RELEASE_ATTEMPTS = 5;
 const RELEASE_RETRY_MS = 1000;

@@ -5,13 +5,32 @@
  * Peers take no faults; they contend with the leasehold hosts for the LVs.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { CliError } from '../../cli-error.js';
 import type { PeerHost } from '../checker/check.js';
 import { LvmlockdPeer } from './lvmlockd-peer.js';
-import { CHAOS_VG, peerHostIds, workerLvs, type ChaosOptions } from './options.js';
+import { CHAOS_VG, peerHostIds, workerLvs, type ChaosOptions, type PeerKind } from './options.js';
+import { NSENTER, SANLOCK, UNSHARE } from './peer-namespace.js';
 import { readPeerLayout } from './peer-layout.js';
 import { PeerWorker, type PeerLeases } from './peer-worker.js';
 import { SanlockPeer } from './sanlock-peer.js';
+
+/** What each peer kind runs (Debian: sanlock, lvm2, lvm2-lockd, util-linux). */
+const PEER_TOOLS: Readonly<Record<PeerKind, readonly string[]>> = {
+  lvmlockd: [SANLOCK, '/usr/sbin/lvmlockd', '/usr/sbin/lvm', NSENTER, UNSHARE],
+  sanlock: [SANLOCK, NSENTER, UNSHARE],
+};
+
+/** Refuses a run whose peers' tools are missing, naming them (a run with peers never goes on without them). */
+function requirePeerTools(kinds: readonly PeerKind[]): void {
+  const missing = [...new Set(kinds.flatMap((kind) => PEER_TOOLS[kind]))].filter((tool) => !existsSync(tool));
+  if (missing.length > 0)
+    throw new CliError(
+      'NOT_FOUND',
+      `the chaos peers need ${missing.join(', ')} (apt-get install sanlock lvm2 lvm2-lockd util-linux)`,
+    );
+}
 
 interface StartedPeer {
   host: string;
@@ -33,6 +52,7 @@ export class ChaosPeers {
     options: ChaosOptions,
     context: { pvPath: string; image: string; historyDir: string; note: (line: string) => void },
   ): Promise<ChaosPeers> {
+    requirePeerTools(options.peers);
     const peers = new ChaosPeers(context.note);
     try {
       const layout = await readPeerLayout(context.pvPath, CHAOS_VG, workerLvs(options));
@@ -61,7 +81,7 @@ export class ChaosPeers {
         const dir = join(options.dir, 'peers', host);
         const leases =
           kind === 'lvmlockd'
-            ? await LvmlockdPeer.start({ ...common, dir, hostId, pvPath: context.pvPath })
+            ? await LvmlockdPeer.start({ ...common, dir, hostId, pvPath: context.pvPath, vgLock: options.peerVgLock })
             : await SanlockPeer.start({ ...common, dir, hostId });
         const worker = new PeerWorker(
           {
@@ -85,6 +105,7 @@ export class ChaosPeers {
       const results = await Promise.allSettled(starting);
       const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
+      peers.hosts.sort((a, b) => a.host.localeCompare(b.host, 'en', { numeric: true }));
     } catch (error) {
       await peers.stop();
       throw error;

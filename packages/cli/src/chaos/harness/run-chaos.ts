@@ -61,6 +61,16 @@ function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
 }
 
+/** Waits for `promise` at most timeoutMs (the timer cleared after: a pending one keeps the command alive). */
+async function bounded(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise((done) => (timer = setTimeout(done, timeoutMs)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface ChaosOutcome {
   result: CheckResult;
   extraViolations: Violation[];
@@ -131,8 +141,11 @@ class ChaosRun {
       const peersDone = peers?.run(untilNs);
       await this.loop(untilNs, pvPath);
       this.running = false;
-      await peersDone;
-      await Promise.all(this.hosts.map((host) => host.finish(FINISH_WAIT_MS)));
+      // A peer's last cycle may wait long on a lease (its daemon's ballot retries): bounded as the writers.
+      await Promise.all([
+        ...(peersDone === undefined ? [] : [bounded(peersDone, FINISH_WAIT_MS)]),
+        ...this.hosts.map((host) => host.finish(FINISH_WAIT_MS)),
+      ]);
       extraViolations.push(...this.checkMetadata(pvPath));
     } catch (error) {
       // No check without a whole run: stop what runs and free the PV's loop device.
