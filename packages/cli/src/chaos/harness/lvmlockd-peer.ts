@@ -130,6 +130,11 @@ export class LvmlockdPeer implements PeerLeases {
     return this.lvchange('-an', target);
   }
 
+  /** The harness is exiting: kill the peer's processes without a clean release. */
+  killNow(): void {
+    this.ns.killNow();
+  }
+
   /** Drops the LV leases and leaves the lockspace (bounded), then stops the daemons and the namespace. */
   async stop(): Promise<string[]> {
     if (this.lvmlockdPid !== undefined) {

@@ -186,6 +186,17 @@ export class PeerNamespace {
     if (result.status !== 0) throw new Error(`${this.dir}: linking ${link} failed: ${result.stderr.trim()}`);
   }
 
+  /** At once, no clean release (the harness is exiting): SIGKILL what was started and the namespace. */
+  killNow(): void {
+    for (const pid of [...this.started, this.holderPid]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+
   /** Kills what was started in the namespace (last first), then the namespace itself. */
   async stop(): Promise<string[]> {
     const problems: string[] = [];

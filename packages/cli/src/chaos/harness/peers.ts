@@ -35,7 +35,7 @@ function requirePeerTools(kinds: readonly PeerKind[]): void {
 interface StartedPeer {
   host: string;
   kind: string;
-  leases: PeerLeases & { stop(): Promise<string[]> };
+  leases: PeerLeases & { stop(): Promise<string[]>; killNow(): void };
   worker: PeerWorker;
 }
 
@@ -45,7 +45,15 @@ export class ChaosPeers {
   readonly hosts: PeerHost[] = [];
   private lockLvDevice: string | undefined;
 
-  private constructor(private readonly note: (line: string) => void) {}
+  /** Last resort if the harness exits without stop(): kill what the peers started, free the loop. */
+  private readonly onExit = (): void => {
+    for (const peer of this.started) peer.leases.killNow();
+    if (this.lockLvDevice !== undefined) spawnSync('losetup', ['-d', this.lockLvDevice]);
+  };
+
+  private constructor(private readonly note: (line: string) => void) {
+    process.once('exit', this.onExit);
+  }
 
   /** Starts the peers (each joins the VG's lockspace); on failure stops what started and throws. */
   static async start(
@@ -128,6 +136,7 @@ export class ChaosPeers {
 
   /** Stops every peer (leases dropped, lockspace left, daemons and namespaces gone) and frees the loop device. */
   async stop(): Promise<void> {
+    process.removeListener('exit', this.onExit);
     for (const peer of this.started.splice(0)) {
       for (const problem of await peer.leases.stop().catch((error: Error) => [error.message]))
         this.note(`peers: ${peer.host}: stop: ${problem}`);

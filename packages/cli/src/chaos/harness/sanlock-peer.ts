@@ -88,6 +88,11 @@ export class SanlockPeer implements PeerLeases {
     return answer;
   }
 
+  /** The harness is exiting: kill the peer's processes without a clean release. */
+  killNow(): void {
+    this.ns.killNow();
+  }
+
   /** Ends the registered process (its leases go with it), leaves the lockspace, stops sanlock and the namespace. */
   async stop(): Promise<string[]> {
     if (this.registeredPid !== undefined) await killAndWait(this.registeredPid, 'SIGKILL');
