@@ -26,6 +26,7 @@ import { injectFault, pickFault } from './faults.js';
 import { readLvImages } from './images.js';
 import { ChaosPeers } from './peers.js';
 import { realLvmProblems } from './real-lvm.js';
+import { detachStackedLoops } from './stacked-loops.js';
 import {
   CHAOS_VG,
   CHURN_LV_PREFIX,
@@ -151,7 +152,7 @@ class ChaosRun {
       // No check without a whole run: stop what runs and free the PV's loop device.
       await peers?.stop();
       await stopCluster(this.clusterDir).catch(() => undefined);
-      spawnSync('losetup', ['-d', pvPath]);
+      this.detachPv(pvPath);
       throw error;
     } finally {
       this.running = false;
@@ -167,8 +168,16 @@ class ChaosRun {
       if (clean && !options.keep) rmSync(image, { force: true });
       return outcome;
     } finally {
-      spawnSync('losetup', ['-d', pvPath]);
+      this.detachPv(pvPath);
     }
+  }
+
+  /** Frees the PV's loop device, and first any LV mapping still stacked on it. */
+  private detachPv(pvPath: string): void {
+    const stacked = detachStackedLoops(pvPath);
+    if (stacked.length > 0) this.note(`detached LV loop devices left on ${pvPath}: ${stacked.join(', ')}`);
+    const result = spawnSync('losetup', ['-d', pvPath], { encoding: 'utf8' });
+    if (result.status !== 0) this.note(`losetup -d ${pvPath}: ${result.stderr.trim()}`);
   }
 
   private get clusterDir(): string {
