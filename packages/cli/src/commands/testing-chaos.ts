@@ -103,9 +103,9 @@ export const chaosCommand: CommandModule<object, ChaosArgs> = {
       })
       .option('peer-vg-lock', {
         type: 'boolean',
-        default: false,
+        default: true,
         describe:
-          "the lvmlockd peer's lvchange takes the VG lock too (default: --lockopt skipvg; see docs/timing.md, the chaos run)",
+          "the lvmlockd peer's lvchange takes the VG lock as usual; --no-peer-vg-lock adds --lockopt skipvg (the LV lease only)",
       })
       .option('keep', { type: 'boolean', default: false, describe: 'keep the PV image of a clean run too' }),
   handler: async (argv) => {

@@ -69,10 +69,10 @@ export class LvmlockdPeer implements PeerLeases {
 
   /**
    * Namespace, lvm configuration, sanlock, lvmlockd; then `vgchange --lock-start VG`. Without
-   * `vgLock`, lvchange skips the VG lock (`--lockopt skipvg`; the LV lease is taken all the same): a
-   * real sanlock whose ballot for the VG lock a leasehold host carries forward without committing it
-   * raises its ballot number by max_hosts per retry and can stay behind the leasehold hosts' retries
-   * for minutes (docs/timing.md "The chaos run"), which stops the whole cluster's activations.
+   * `vgLock`, lvchange skips the VG lock (`--lockopt skipvg`; the LV lease is taken all the same).
+   * With it (the default) every activation contends for VGLK with the leasehold hosts' commands: the
+   * run that found a leasehold acquire re-balloting over a live sanlock host's carried value
+   * (docs/timing.md, "The chaos run").
    */
   static async start(options: {
     dir: string;

@@ -36,7 +36,7 @@ export interface ChaosOptions {
   seed: number;
   /** Peer hosts taking the same leases with the real tools (host_ids after the leasehold hosts'). */
   peers: readonly PeerKind[];
-  /** The lvmlockd peer's lvchange takes the VG lock (default: `--lockopt skipvg`, see lvmlockd-peer.ts). */
+  /** The lvmlockd peer's lvchange takes the VG lock (the default); false: `--lockopt skipvg`. */
   peerVgLock: boolean;
   /** Keep the PV image even when the run is clean. */
   keep: boolean;
