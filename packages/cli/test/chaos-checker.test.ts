@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkHistory, summaryLine } from '../src/chaos/checker/check.js';
+import { checkHistory, peersLine, summaryLine } from '../src/chaos/checker/check.js';
 import type { ViolationKind } from '../src/chaos/checker/violations.js';
 import { formatEvent, parseHistory, HistoryError } from '../src/chaos/history.js';
 import { decodeSlot, encodeRecord, RECORD_SIZE_BYTES, type ChaosRecord } from '../src/chaos/record.js';
@@ -113,7 +113,7 @@ describe('checker: clean histories', () => {
     b.deactivate('host2', r2.worker, 'lv1', r2.epoch);
     const result = checkHistory(b.input());
     expect(result.violations).toEqual([]);
-    expect(result.counts).toEqual({ faults: 2, activations: 7, takeovers: 1, acknowledgedWrites: 9 });
+    expect(result.counts).toEqual({ faults: 2, activations: 7, takeovers: 1, acknowledgedWrites: 9, peers: [] });
     expect(summaryLine(result, 12.4)).toBe(
       'chaos: 2 faults, 7 activations, 1 takeovers, 9 acknowledged writes, 0 violations, 12 s',
     );
@@ -335,6 +335,75 @@ describe('checker: planted violations', () => {
     b.write('host1', a.worker, 'lv0', a.epoch, 0n, 0);
     b.read('host1', a.worker, 'lv0', a.epoch, 0, 'mismatch');
     expect(kinds(b)).toEqual(['readback']);
+  });
+});
+
+describe('checker: the peer hosts', () => {
+  /** host4 runs the real lvmlockd + sanlock, host5 the plain sanlock (their writers are named so in a run). */
+  const PEERS = [
+    { host: 'host4', kind: 'lvmlockd' },
+    { host: 'host5', kind: 'sanlock' },
+  ];
+
+  it('counts each peer activations and takeovers apart, on a second line, and finds nothing in clean turns', () => {
+    const b = new HistoryBuilder(LVS);
+    b.cleanCycle('host1', 'lv0', [0, 1]);
+    b.cleanCycle('host4', 'lv0', [1, 2]);
+    b.cleanCycle('host5', 'lv0', [2, 3]);
+    b.cleanCycle('host4', 'lv1', [0]);
+    // host2 is fenced holding lv1; the sanlock peer takes it after the deadline.
+    const held = b.activate('host2', 'lv1', 'EX');
+    b.write('host2', held.worker, 'lv1', held.epoch, 0n, 4);
+    b.fault('host2', 'freeze-long');
+    b.reset('host2');
+    b.workerExit('host2', held.worker, 'SIGKILL');
+    b.tick(MIN_TAKEOVER_DELAY_NS + SECOND_NS);
+    b.cleanCycle('host5', 'lv1', [5]);
+    const result = checkHistory({ ...b.input(), peers: PEERS });
+    expect(result.violations).toEqual([]);
+    expect(result.counts.activations).toBe(6);
+    expect(result.counts.takeovers).toBe(1);
+    expect(result.counts.peers).toEqual([
+      { host: 'host4', kind: 'lvmlockd', activations: 2, takeovers: 0 },
+      { host: 'host5', kind: 'sanlock', activations: 2, takeovers: 1 },
+    ]);
+    expect(peersLine(result)).toBe(
+      'chaos peers: host4 lvmlockd 2 activations 0 takeovers, host5 sanlock 2 activations 1 takeovers',
+    );
+    expect(peersLine(checkHistory(b.input()))).toBeUndefined();
+  });
+
+  it('an lvmlockd peer exclusive while a leasehold host has the LV exclusive', () => {
+    const b = new HistoryBuilder(LVS);
+    const ours = b.activate('host1', 'lv2', 'EX');
+    b.write('host1', ours.worker, 'lv2', ours.epoch, 0n, 0);
+    const peer = b.activate('host4', 'lv2', 'EX');
+    b.write('host4', peer.worker, 'lv2', peer.epoch, 0n, 1);
+    b.deactivate('host4', peer.worker, 'lv2', peer.epoch);
+    b.deactivate('host1', ours.worker, 'lv2', ours.epoch);
+    const result = checkHistory({ ...b.input(), peers: PEERS });
+    expect(result.violations.map((violation) => violation.kind)).toEqual(['ex-overlap', 'takeover-of-live-lease']);
+    expect(result.violations[0]?.message).toContain('host4 EX epoch');
+  });
+
+  it('a leasehold host exclusive while the sanlock peer holds the LV, and a peer record that no peer issued', () => {
+    const b = new HistoryBuilder(LVS);
+    const peer = b.activate('host5', 'lv0', 'EX');
+    b.write('host5', peer.worker, 'lv0', peer.epoch, 0n, 0);
+    const ours = b.activate('host2', 'lv0', 'EX');
+    b.write('host2', ours.worker, 'lv0', ours.epoch, 0n, 0);
+    b.deactivate('host2', ours.worker, 'lv0', ours.epoch);
+    b.deactivate('host5', peer.worker, 'lv0', peer.epoch);
+    b.setSlot(
+      'lv0',
+      3,
+      encodeRecord({ hostIndex: 5, slot: 3, epoch: peer.epoch, seq: 7n, issuedAtNs: b.now, lv: 'lv0' }),
+    );
+    expect(checkHistory({ ...b.input(), peers: PEERS }).violations.map((violation) => violation.kind)).toEqual([
+      'ex-overlap',
+      'takeover-of-live-lease',
+      'phantom-record',
+    ]);
   });
 });
 

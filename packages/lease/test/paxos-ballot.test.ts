@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { DiskError } from '@leasehold/disk';
 import { DBLOCK_FL_RELEASED, MBLOCK_SHARED } from '@leasehold/ondisk';
-import { acquireLease, ballotAbove, nextBallotAfterAbort, type PaxosError } from '@leasehold/lease';
+import {
+  acquireLease,
+  ballotAbove,
+  nextBallotAfterAbort,
+  OWNER_COMMIT_POLL_SECONDS,
+  OWNER_COMMIT_WAIT_SECONDS,
+  type PaxosError,
+} from '@leasehold/lease';
 import { FakeClock } from './support/fake-clock.js';
 import {
   contextFor,
@@ -77,6 +84,30 @@ describe('ballot rules (§5.1 step 4)', () => {
     expect(error.details.holders?.[0]).toMatchObject({ hostId: 5, generation: 2n });
     expect(area.leader()).toMatchObject({ lver: 0n, timestamp: 0n });
     expect(area.hostSector(1).dblock).toMatchObject({ bal: 2001n, inp: 5n, lver: 1n });
+    // It gave the owner OWNER_COMMIT_WAIT_SECONDS to commit, reading only: no ballot of ours after.
+    expect(clock.nowSeconds() - START).toBeGreaterThanOrEqual(OWNER_COMMIT_WAIT_SECONDS);
+    expect(clock.nowSeconds() - START).toBeLessThan(OWNER_COMMIT_WAIT_SECONDS + 1);
+  });
+
+  it('waits for a live owner to commit its carried value (no ballot meanwhile), then names it at that lver', async () => {
+    // sanlock's retry after our ballot aborted it: it commits its own value 1.5 s later. Balloting
+    // again meanwhile would abort that retry too (a VG lock stayed uncommitted for minutes so).
+    const { area, clock, one } = setup();
+    area.plantHostSector(5, dblock({ mbal: 5n, bal: 5n, inp: 5n, inp2: 2n, inp3: 888n, lver: 1n }));
+    const OWNER_COMMITS_AFTER_SECONDS = 1.5;
+    void clock
+      .sleep(OWNER_COMMITS_AFTER_SECONDS)
+      .then(() => area.plantLeader({ ...area.leader(), lver: 1n, ownerId: 5n, ownerGeneration: 2n, timestamp: 888n }));
+    const error = (await rejectionOf(clock.run(acquireLease(contextFor(area, clock, one), LOCATION)))) as PaxosError;
+    expect(error).toMatchObject({ code: 'ACQUIRE_OTHER', sanlockErrno: -245 });
+    expect(error.details.holders?.[0]).toMatchObject({ hostId: 5, generation: 2n });
+    expect(error.details).toMatchObject({ lver: 1n });
+    const waitedSeconds = clock.nowSeconds() - START;
+    expect(waitedSeconds).toBeGreaterThanOrEqual(OWNER_COMMITS_AFTER_SECONDS);
+    expect(waitedSeconds).toBeLessThan(OWNER_COMMITS_AFTER_SECONDS + 2 * OWNER_COMMIT_POLL_SECONDS);
+    // Our sector still holds the one phase-2 write: the owner's retry was never aborted again.
+    expect(area.hostSector(1).dblock).toMatchObject({ mbal: 2001n, bal: 2001n, inp: 5n, lver: 1n });
+    expect(area.leader()).toMatchObject({ lver: 1n, ownerId: 5n });
   });
 
   it('commits the carried value for its owner when the owner has let go (RELEASED) or is gone', async () => {

@@ -12,7 +12,8 @@ import { runLvchange } from '../commands/lvm/lv-activate.js';
 import { LvmCommandError } from '../commands/lvm/lvm-error.js';
 import { appendEvent, monotonicNs } from './history-file.js';
 import type { HistoryEvent, LeaseMode, ReadResult } from './history.js';
-import { decodeSlot, encodeRecord, RECORD_SIZE_BYTES } from './record.js';
+import { decodeSlot, RECORD_SIZE_BYTES } from './record.js';
+import { writeAndReadBack } from './record-io.js';
 import { Random } from './random.js';
 
 /** Share of the cycles on a shared-read LV that read it shared (-asy); the rest write it (-aey). */
@@ -128,40 +129,24 @@ export class ChaosWriter {
   }
 
   private async writeAndReadBack(lv: string, epoch: bigint): Promise<void> {
-    const { host, worker } = this.options;
     const disk = this.open(lv, false);
     try {
-      const lastSeqOfSlot = new Map<number, bigint>();
-      for (let index = 0; index < this.options.writesPerCycle; index++) {
-        const seq = BigInt(index);
-        const slot = this.random.below(this.options.slots);
-        const issuedAtNs = monotonicNs();
-        const bytes = encodeRecord({ hostIndex: this.hostIndex, slot, epoch, seq, issuedAtNs, lv });
-        this.log({ kind: 'write-start', tNs: issuedAtNs, host, worker, lv, epoch, seq, slot });
-        try {
-          disk.writeSync(slot * RECORD_SIZE_BYTES, bytes);
-        } catch (error) {
-          const code = (error as { code?: string }).code ?? 'EIO';
-          this.log({ kind: 'write-fail', tNs: monotonicNs(), host, worker, lv, epoch, seq, slot, code });
-          throw error;
-        }
-        this.log({ kind: 'write-ok', tNs: monotonicNs(), host, worker, lv, epoch, seq, slot });
-        lastSeqOfSlot.set(slot, seq);
-        if (this.options.writePauseMs > 0) await sleep(this.options.writePauseMs);
-      }
-      for (const [slot, seq] of lastSeqOfSlot) {
-        const found = decodeSlot(disk.readSync(slot * RECORD_SIZE_BYTES, RECORD_SIZE_BYTES));
-        let result: ReadResult;
-        if (found.kind === 'record') {
-          const r = found.record;
-          const ours =
-            r.hostIndex === this.hostIndex && r.epoch === epoch && r.seq === seq && r.slot === slot && r.lv === lv;
-          result = ours ? 'ok' : 'mismatch';
-        } else {
-          result = found.kind === 'empty' ? 'mismatch' : found.kind;
-        }
-        this.log({ kind: 'read', tNs: monotonicNs(), host, worker, lv, epoch, slot, result });
-      }
+      await writeAndReadBack(
+        {
+          host: this.options.host,
+          hostIndex: this.hostIndex,
+          worker: this.options.worker,
+          slots: this.options.slots,
+          writesPerCycle: this.options.writesPerCycle,
+          writePauseMs: this.options.writePauseMs,
+          random: this.random,
+          log: (event) => this.log(event),
+        },
+        disk,
+        0,
+        lv,
+        epoch,
+      );
     } finally {
       disk.closeSync();
     }

@@ -48,17 +48,24 @@ interface ChaosArgs {
   'io-timeout': number;
   'watchdog-fire-timeout': number;
   seed?: number;
+  peers: string;
+  'peer-vg-lock': boolean;
   keep: boolean;
 }
 
 function reportOutcome(
-  outcome: { line: string; result: { violations: Array<{ kind: string; message: string }> } },
+  outcome: {
+    line: string;
+    peersLine: string | undefined;
+    result: { violations: Array<{ kind: string; message: string }> };
+  },
   dir: string,
 ): void {
   const { violations } = outcome.result;
   for (const violation of violations.slice(0, PRINTED_VIOLATIONS))
     printError(`leasehold: chaos: ${violation.kind}: ${violation.message}`);
   printLine(outcome.line);
+  if (outcome.peersLine !== undefined) printLine(outcome.peersLine);
   if (violations.length > 0) {
     printError(`leasehold: chaos: evidence kept in ${dir} (violations.json, history/, cluster/)`);
     process.exitCode = EXIT_FAILURE;
@@ -88,10 +95,29 @@ export const chaosCommand: CommandModule<object, ChaosArgs> = {
       .option('io-timeout', { type: 'number', default: 1, describe: 'io_timeout of every daemon' })
       .option('watchdog-fire-timeout', { type: 'number', default: 10, describe: 'W of every host' })
       .option('seed', { type: 'number', describe: 'seed of the random choices (default: from the clock)' })
+      .option('peers', {
+        type: 'string',
+        default: 'none',
+        describe:
+          'peer hosts taking the same LV leases with the real tools: lvmlockd (lvmlockd + sanlock, lvchange), sanlock (sanlock client acquire), both as lvmlockd,sanlock',
+      })
+      .option('peer-vg-lock', {
+        type: 'boolean',
+        default: true,
+        describe:
+          "the lvmlockd peer's lvchange takes the VG lock as usual; --no-peer-vg-lock adds --lockopt skipvg (the LV lease only)",
+      })
       .option('keep', { type: 'boolean', default: false, describe: 'keep the PV image of a clean run too' }),
   handler: async (argv) => {
     const { runChaos } = await import('../chaos/harness/run-chaos.js');
-    const { validateChaosOptions } = await import('../chaos/harness/options.js');
+    const { parsePeerKinds, validateChaosOptions } = await import('../chaos/harness/options.js');
+    const peers = parsePeerKinds(argv.peers);
+    if (peers === undefined)
+      throw new CliError(
+        'BAD_ARGUMENT',
+        `--peers must be none or a list of lvmlockd and sanlock (e.g. lvmlockd,sanlock), got "${argv.peers}"`,
+        EXIT_USAGE,
+      );
     const dir = resolve(argv.dir ?? mkdtempSync(join(tmpdir(), 'leasehold-chaos-')));
     const options = {
       dir,
@@ -109,6 +135,8 @@ export const chaosCommand: CommandModule<object, ChaosArgs> = {
       watchdogFireTimeoutSeconds: argv['watchdog-fire-timeout'],
       pvSizeBytes: PV_SIZE_BYTES,
       seed: argv.seed ?? Date.now() % 1_000_000,
+      peers,
+      peerVgLock: argv['peer-vg-lock'],
       keep: argv.keep,
       nodePath: process.execPath,
       cliPath: CLI_PATH,

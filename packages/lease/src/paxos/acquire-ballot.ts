@@ -178,7 +178,16 @@ async function acquireSteps(
         for (const hostId of outcome.sharedHostIds) sharedSeen.add(hostId);
         // No commit once our delta lease is past its deadline: nobody may rely on us any more.
         requireJoined(ctx.delta, clock, area.location);
-        const committed = await commitValue(ctx, area, leader, outcome.dblock, us, options.shortHold, logger);
+        const committed = await commitValue(
+          ctx,
+          area,
+          leader,
+          outcome.dblock,
+          us,
+          options.shortHold,
+          logger,
+          options.signal,
+        );
         return { ...committed, sharedHostIds: otherThan(sharedSeen, us.hostId), ownShared: sharedSeen.has(us.hostId) };
       }
       if (outcome.sharedHostIds !== undefined) {

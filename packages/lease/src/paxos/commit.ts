@@ -11,6 +11,7 @@ import {
   type LeaderRecord,
 } from '@leasehold/ondisk';
 import { diskTimestamp } from '../clock.js';
+import { sleepUnlessAborted } from '../delta/abortable-sleep.js';
 import type { Logger } from '../logger.js';
 import { PaxosError } from './errors.js';
 import { describeHolder, holderFacts } from './holder-facts.js';
@@ -25,6 +26,17 @@ export interface CommitResult {
   dblock: Dblock;
 }
 
+/**
+ * How long an acquire that carried a live host's value waits for that host to commit it before it
+ * gives up (ACQUIRE_OTHER). The owner's ballot was aborted by ours; sanlock retries after a random
+ * 0-1 s with an mbal raised by max_hosts, so a few retries need a few seconds. Balloting again
+ * meanwhile would abort the owner's retry each time: two leasehold-style retry loops against one
+ * sanlock host kept a VG lock uncommitted for minutes (the chaos run with an lvmlockd peer).
+ */
+export const OWNER_COMMIT_WAIT_SECONDS = 6;
+/** Between the leader reads of that wait (one sector each). */
+export const OWNER_COMMIT_POLL_SECONDS = 0.25;
+
 export async function commitValue(
   ctx: PaxosContext,
   area: LeaseArea,
@@ -33,6 +45,7 @@ export async function commitValue(
   us: OurIdentity,
   shortHold: boolean,
   logger: Logger,
+  signal?: AbortSignal,
 ): Promise<CommitResult> {
   const ours = value.inp === BigInt(us.hostId) && value.inp2 === us.generation;
   if (!ours) {
@@ -44,7 +57,7 @@ export async function commitValue(
     // commits its own value: it retries its ballot, and the value is carried back to it. Liveness is
     // unchanged: while the owner is alive, others would wait for it anyway (ACQUIRE_IDLIVE).
     if (await ownerWillCommit(ctx, area, value, logger)) {
-      const current = await area.readLeader(us.hostId, 'leader (value of a live host)');
+      const current = await waitForOwnerCommit(ctx, area, value, us, signal);
       throw current.lver === value.lver && current.ownerId === value.inp && current.ownerGeneration === value.inp2
         ? otherError(ctx, area, current, value)
         : otherError(ctx, area, stepOneLeader, value);
@@ -88,6 +101,26 @@ export async function commitValue(
   );
   if (!ours) throw otherError(ctx, area, next, value);
   return { leader: next, dblock: value };
+}
+
+/**
+ * Reads the leader until it reaches the carried value's lver (its owner committed: usually within a
+ * second) or OWNER_COMMIT_WAIT_SECONDS pass; returns the last leader read. Only reads: nothing of
+ * ours moves the owner's ballot back while it retries.
+ */
+async function waitForOwnerCommit(
+  ctx: PaxosContext,
+  area: LeaseArea,
+  value: Dblock,
+  us: OurIdentity,
+  signal: AbortSignal | undefined,
+): Promise<LeaderRecord> {
+  const untilSeconds = ctx.clock.nowSeconds() + OWNER_COMMIT_WAIT_SECONDS;
+  for (;;) {
+    const current = await area.readLeader(us.hostId, 'leader (value of a live host)');
+    if (current.lver >= value.lver || ctx.clock.nowSeconds() >= untilSeconds) return current;
+    if (!(await sleepUnlessAborted(ctx.clock, OWNER_COMMIT_POLL_SECONDS, signal))) return current;
+  }
 }
 
 /** The value's owner is alive and has not let go of this lver: it will commit the value itself. */

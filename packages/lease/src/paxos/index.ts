@@ -17,6 +17,7 @@ export { checkValueBlockGeometry, getValueBlock, setValueBlock, type LeaseValueB
 export { describeHolder, holderFacts } from './holder-facts.js';
 export { sharedHolderLiveness } from './shared-holders.js';
 export { ballotAbove, nextBallotAfterAbort } from './ballot-number.js';
+export { OWNER_COMMIT_POLL_SECONDS, OWNER_COMMIT_WAIT_SECONDS } from './commit.js';
 export { OWNER_POLL_INTERVAL_SECONDS } from './owner-liveness.js';
 export {
   JOIN_WAIT_MIN_SECONDS,

@@ -25,6 +25,19 @@ export interface CheckInput {
   minTakeoverDelayNs: bigint;
   /** The end of the run: the use of an epoch nothing ended lasts until here. */
   runEndNs: bigint;
+  /** The peer hosts (the real sanlock, lvmlockd + sanlock): their epochs are checked as everyone's, and counted apart. */
+  peers?: readonly PeerHost[];
+}
+
+export interface PeerHost {
+  host: string;
+  kind: string;
+}
+
+export interface PeerCounts extends PeerHost {
+  activations: number;
+  /** Activations of this peer that took an LV from a fenced host. */
+  takeovers: number;
 }
 
 export interface CheckCounts {
@@ -32,6 +45,7 @@ export interface CheckCounts {
   activations: number;
   takeovers: number;
   acknowledgedWrites: number;
+  peers: PeerCounts[];
 }
 
 export interface CheckResult {
@@ -124,8 +138,8 @@ function checkTakeovers(
   facts: Map<string, HostFacts>,
   minTakeoverDelayNs: bigint,
   report: Report,
-): number {
-  let takeovers = 0;
+): Map<string, number> {
+  const takeovers = new Map<string, number>();
   for (const [lv, list] of lvEpochs) {
     for (let index = 0; index < list.length; index++) {
       const taker = list[index]!;
@@ -169,7 +183,7 @@ function checkTakeovers(
         }
         tookOver = true;
       }
-      if (tookOver) takeovers++;
+      if (tookOver) takeovers.set(taker.host, (takeovers.get(taker.host) ?? 0) + 1);
     }
   }
   return takeovers;
@@ -267,6 +281,8 @@ export function checkHistory(input: CheckInput): CheckResult {
   const lvEpochs = byLv(epochs.values());
   checkOverlaps(lvEpochs, report);
   const takeovers = checkTakeovers(lvEpochs, hostFacts(sorted), input.minTakeoverDelayNs, report);
+  const activationsOf = (host: string): number =>
+    sorted.filter((event) => event.kind === 'activate-ok' && event.host === host).length;
   checkDevice(sorted, input.images, report);
   checkReads(sorted, report);
   return {
@@ -274,10 +290,22 @@ export function checkHistory(input: CheckInput): CheckResult {
     counts: {
       faults: sorted.filter((event) => event.kind === 'fault').length,
       activations: sorted.filter((event) => event.kind === 'activate-ok').length,
-      takeovers,
+      takeovers: [...takeovers.values()].reduce((sum, count) => sum + count, 0),
       acknowledgedWrites: sorted.filter((event) => event.kind === 'write-ok').length,
+      peers: (input.peers ?? []).map((peer) => ({
+        ...peer,
+        activations: activationsOf(peer.host),
+        takeovers: takeovers.get(peer.host) ?? 0,
+      })),
     },
   };
+}
+
+/** The peers' line, after the summary line of a run with peers: `chaos peers: host6 lvmlockd 12 activations 1 takeovers, ...`. */
+export function peersLine(result: CheckResult): string | undefined {
+  const { peers } = result.counts;
+  if (peers.length === 0) return undefined;
+  return `chaos peers: ${peers.map((peer) => `${peer.host} ${peer.kind} ${peer.activations} activations ${peer.takeovers} takeovers`).join(', ')}`;
 }
 
 /** The run's one summary line. */

@@ -10,6 +10,9 @@ export const CHAOS_VG = 'vg0';
 export const SHARED_LV = 'shared0';
 export const WORKER_LV_PREFIX = 'lv';
 export const CHURN_LV_PREFIX = 'churn';
+/** The peer hosts a run may add (docs/timing.md "The chaos run"), in the order of their host_ids. */
+export const PEER_KINDS = ['lvmlockd', 'sanlock'] as const;
+export type PeerKind = (typeof PEER_KINDS)[number];
 
 export interface ChaosOptions {
   /** Everything the run leaves (histories, cluster logs, the PV image on failure) goes here. */
@@ -31,6 +34,10 @@ export interface ChaosOptions {
   watchdogFireTimeoutSeconds: number;
   pvSizeBytes: number;
   seed: number;
+  /** Peer hosts taking the same leases with the real tools (host_ids after the leasehold hosts'). */
+  peers: readonly PeerKind[];
+  /** The lvmlockd peer's lvchange takes the VG lock (the default); false: `--lockopt skipvg`. */
+  peerVgLock: boolean;
   /** Keep the PV image even when the run is clean. */
   keep: boolean;
   nodePath: string;
@@ -39,6 +46,22 @@ export interface ChaosOptions {
 
 export function workerLvs(options: Pick<ChaosOptions, 'lvs'>): string[] {
   return Array.from({ length: options.lvs }, (_, index) => `${WORKER_LV_PREFIX}${index}`);
+}
+
+/** `--peers lvmlockd,sanlock` (or `none`); undefined when a name is unknown or repeated. */
+export function parsePeerKinds(text: string): PeerKind[] | undefined {
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '' && name !== 'none');
+  const kinds = names.filter((name): name is PeerKind => (PEER_KINDS as readonly string[]).includes(name));
+  if (kinds.length !== names.length || new Set(kinds).size !== kinds.length) return undefined;
+  return PEER_KINDS.filter((kind) => kinds.includes(kind));
+}
+
+/** The peers' host_ids (and hostN names): right after the leasehold hosts', in PEER_KINDS order. */
+export function peerHostIds(options: Pick<ChaosOptions, 'hosts' | 'peers'>): Array<{ kind: PeerKind; hostId: number }> {
+  return options.peers.map((kind, index) => ({ kind, hostId: options.hosts + 1 + index }));
 }
 
 /**

@@ -17,15 +17,16 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostName, hostPaths, startCluster, stopCluster, type ClusterConfig } from '@leasehold/watchdog';
-import { checkHistory, summaryLine, type CheckResult } from '../checker/check.js';
+import { checkHistory, peersLine, summaryLine, type CheckResult, type PeerHost } from '../checker/check.js';
 import type { Violation } from '../checker/violations.js';
 import { appendEvent, monotonicNs, readHistoryDir } from '../history-file.js';
 import { Random } from '../random.js';
 import { ChaosHost } from './chaos-host.js';
 import { injectFault, pickFault } from './faults.js';
 import { readLvImages } from './images.js';
-import { detachPvLoop } from './pv-loop.js';
+import { ChaosPeers } from './peers.js';
 import { realLvmProblems } from './real-lvm.js';
+import { detachStackedLoops } from './stacked-loops.js';
 import {
   CHAOS_VG,
   CHURN_LV_PREFIX,
@@ -53,10 +54,22 @@ export interface RunRecord {
   minTakeoverDelayNs: string;
   startNs: string;
   runEndNs: string;
+  /** The peer hosts that took part (absent in runs without peers). */
+  peers?: PeerHost[];
 }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
+}
+
+/** Waits for `promise` at most timeoutMs (the timer cleared after: a pending one keeps the command alive). */
+async function bounded(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise((done) => (timer = setTimeout(done, timeoutMs)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export interface ChaosOutcome {
@@ -64,6 +77,8 @@ export interface ChaosOutcome {
   extraViolations: Violation[];
   seconds: number;
   line: string;
+  /** The peers' counts (`chaos peers: ...`), in a run with peers. */
+  peersLine: string | undefined;
 }
 
 class ChaosRun {
@@ -112,24 +127,36 @@ class ChaosRun {
       runEndNs: '0',
     };
     const extraViolations: Violation[] = [];
+    let peers: ChaosPeers | undefined;
     try {
       cluster = await this.setUp(pvPath);
+      if (options.peers.length > 0) {
+        peers = await ChaosPeers.start(options, { pvPath, image, historyDir: this.historyDir, note: this.note });
+        record.peers = peers.hosts;
+      }
       // The clock of the run (and of its summary) starts when the workload does.
       const started = monotonicNs();
       const untilNs = started + BigInt(Math.round(options.durationSeconds * 1e9));
       record.startNs = String(started);
       for (const host of this.hosts) host.untilNs = untilNs;
+      const peersDone = peers?.run(untilNs);
       await this.loop(untilNs, pvPath);
       this.running = false;
-      await Promise.all(this.hosts.map((host) => host.finish(FINISH_WAIT_MS)));
+      // A peer's last cycle may wait long on a lease (its daemon's ballot retries): bounded as the writers.
+      await Promise.all([
+        ...(peersDone === undefined ? [] : [bounded(peersDone, FINISH_WAIT_MS)]),
+        ...this.hosts.map((host) => host.finish(FINISH_WAIT_MS)),
+      ]);
       extraViolations.push(...this.checkMetadata(pvPath));
     } catch (error) {
       // No check without a whole run: stop what runs and free the PV's loop device.
+      await peers?.stop();
       await stopCluster(this.clusterDir).catch(() => undefined);
-      detachPvLoop(pvPath);
+      this.detachPv(pvPath);
       throw error;
     } finally {
       this.running = false;
+      await peers?.stop();
       if (cluster !== undefined)
         await stopCluster(cluster.dir).catch((error: Error) => this.note(`stop: ${error.message}`));
       record.runEndNs = String(monotonicNs());
@@ -141,9 +168,16 @@ class ChaosRun {
       if (clean && !options.keep) rmSync(image, { force: true });
       return outcome;
     } finally {
-      const left = detachPvLoop(pvPath);
-      if (left.length > 0) this.note(`loop devices still attached over ${pvPath}: ${left.join(', ')}`);
+      this.detachPv(pvPath);
     }
+  }
+
+  /** Frees the PV's loop device, and first any LV mapping still stacked on it. */
+  private detachPv(pvPath: string): void {
+    const stacked = detachStackedLoops(pvPath);
+    if (stacked.length > 0) this.note(`detached LV loop devices left on ${pvPath}: ${stacked.join(', ')}`);
+    const result = spawnSync('losetup', ['-d', pvPath], { encoding: 'utf8' });
+    if (result.status !== 0) this.note(`losetup -d ${pvPath}: ${result.stderr.trim()}`);
   }
 
   private get clusterDir(): string {
@@ -306,13 +340,15 @@ export async function checkRunDir(dir: string, pvPath: string, extra: Violation[
     images,
     minTakeoverDelayNs: BigInt(record.minTakeoverDelayNs),
     runEndNs: BigInt(record.runEndNs),
+    peers: record.peers ?? [],
   });
   const seconds = Number(BigInt(record.runEndNs) - BigInt(record.startNs)) / 1e9;
   const all: CheckResult = { ...result, violations: [...result.violations, ...extra] };
   writeFileSync(join(dir, 'violations.json'), JSON.stringify(all.violations, null, 2) + '\n');
   const line = summaryLine(all, seconds);
-  writeFileSync(join(dir, 'summary.txt'), line + '\n');
-  return { result: all, extraViolations: extra, seconds, line };
+  const peers = peersLine(all);
+  writeFileSync(join(dir, 'summary.txt'), [line, ...(peers === undefined ? [] : [peers])].join('\n') + '\n');
+  return { result: all, extraViolations: extra, seconds, line, peersLine: peers };
 }
 
 export function runChaos(options: ChaosOptions): Promise<ChaosOutcome> {
