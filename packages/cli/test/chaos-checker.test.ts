@@ -206,6 +206,30 @@ describe('checker: clean histories', () => {
     expect(result.counts.takeovers).toBe(0);
   });
 
+  it('accepts a takeover after the deadline of a storage hang that began while the activation was being answered (30-minute run, lv6)', () => {
+    // host1's storage hung 1.9 ms before its -aey was answered: its renewals stopped with the lease
+    // already granted, the writer wrote its records, then -an failed (lockspace lost); the daemon
+    // stopped the users and deactivated, and host2 took lv6 20 s later, past host1's deadline.
+    const b = new HistoryBuilder(LVS);
+    const worker = b.newWorker('host1');
+    const epoch = b.tick();
+    b.events.push({ kind: 'activate-start', tNs: epoch, host: 'host1', worker, lv: 'lv0', mode: 'EX', epoch });
+    b.tick(3n * SECOND_NS);
+    const hung = b.fault('host1', 'storage-hang');
+    b.events.push({ kind: 'activate-ok', tNs: b.tick(), host: 'host1', worker, lv: 'lv0', mode: 'EX', epoch });
+    b.write('host1', worker, 'lv0', epoch, 0n, 0);
+    const request = { host: 'host1', worker, lv: 'lv0', epoch };
+    b.events.push({ kind: 'deactivate-start', tNs: b.tick(), ...request });
+    b.tick(8n * SECOND_NS);
+    b.events.push({ kind: 'deactivate-fail', tNs: b.tick(), ...request, code: 'lockspace lvm_vg0 lost its lease' });
+    b.workerExit('host1', worker);
+    while (b.tick() < hung + MIN_TAKEOVER_DELAY_NS);
+    b.activate('host2', 'lv0', 'EX');
+    const result = checkHistory(b.input());
+    expect(result.violations).toEqual([]);
+    expect(result.counts.takeovers).toBe(1);
+  });
+
   it('accepts a takeover after a rebooted host joined again, before the deadline', () => {
     const b = new HistoryBuilder(LVS);
     const held = b.activate('host1', 'lv0', 'EX');
@@ -304,6 +328,29 @@ describe('checker: planted violations', () => {
     b.tick(2n * SECOND_NS);
     b.activate('host2', 'lv0', 'EX');
     expect(kinds(b)).toEqual(['early-takeover']);
+  });
+
+  it('a takeover before the deadline of a storage hang that began while the activation was being answered', () => {
+    const b = new HistoryBuilder(LVS);
+    const worker = b.newWorker('host1');
+    const epoch = b.tick();
+    b.events.push({ kind: 'activate-start', tNs: epoch, host: 'host1', worker, lv: 'lv0', mode: 'EX', epoch });
+    b.fault('host1', 'storage-hang');
+    b.events.push({ kind: 'activate-ok', tNs: b.tick(), host: 'host1', worker, lv: 'lv0', mode: 'EX', epoch });
+    b.workerExit('host1', worker);
+    b.tick(2n * SECOND_NS);
+    b.activate('host2', 'lv0', 'EX');
+    expect(kinds(b)).toEqual(['early-takeover']);
+  });
+
+  it('a takeover from a host whose only fault came before it asked for the LV', () => {
+    const b = new HistoryBuilder(LVS);
+    b.fault('host1', 'storage-hang');
+    const a = b.activate('host1', 'lv0', 'EX');
+    b.workerExit('host1', a.worker, 'SIGKILL');
+    b.tick(60n * SECOND_NS);
+    b.activate('host2', 'lv0', 'EX');
+    expect(kinds(b)).toEqual(['takeover-of-live-lease']);
   });
 
   it('a takeover from a healthy host whose lease was never released', () => {

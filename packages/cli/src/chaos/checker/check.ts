@@ -155,8 +155,10 @@ function checkTakeovers(
         // The lease has moved: later activations take it from the taker, not from this epoch.
         held.releasedNs = taker.startNs;
         const host = facts.get(held.host) ?? { renewalStops: [], resets: [], boots: [], rejoins: [] };
-        const stop = firstIn(host.renewalStops, held.startNs, taker.startNs);
-        const reset = firstIn(host.resets, held.startNs, taker.startNs);
+        // From the request on: a fault between the activation's request and its answer (the lease may
+        // already be granted) stops the renewals that keep it, as one after the answer does.
+        const stop = firstIn(host.renewalStops, held.requestedNs, taker.startNs);
+        const reset = firstIn(host.resets, held.requestedNs, taker.startNs);
         if (stop === undefined && reset === undefined) {
           if (mayBeFree) continue;
           tookOver = true;

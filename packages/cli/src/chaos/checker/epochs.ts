@@ -15,6 +15,11 @@ export interface Epoch {
   epoch: bigint;
   mode: LeaseMode;
   worker: string;
+  /**
+   * When the activation was asked (activate-start): the daemon may hold the lease from then on, so a
+   * fault that stops the host's renewals between the request and its answer fences this epoch too.
+   */
+  requestedNs: bigint;
   startNs: bigint;
   /** End of use; `runEndNs` when nothing ended it. */
   useEndNs: bigint;
@@ -67,15 +72,27 @@ export function buildEpochs(sorted: readonly HistoryEvent[], runEndNs: bigint): 
       if (epoch.startNs <= atNs && (lv === undefined || epoch.lv === lv)) epoch.useEndNs = min(epoch.useEndNs, atNs);
     }
   };
+  /** activate-start times of activations not answered yet, by epoch key. */
+  const requested = new Map<string, bigint>();
   for (const event of sorted) {
     switch (event.kind) {
+      case 'activate-start':
+        requested.set(epochKey(event.host, event.lv, event.epoch), event.tNs);
+        break;
+      case 'activate-fail':
+        requested.delete(epochKey(event.host, event.lv, event.epoch));
+        break;
       case 'activate-ok': {
+        const key = epochKey(event.host, event.lv, event.epoch);
+        const requestedNs = requested.get(key) ?? event.tNs;
+        requested.delete(key);
         const epoch: Epoch = {
           host: event.host,
           lv: event.lv,
           epoch: event.epoch,
           mode: event.mode,
           worker: event.worker,
+          requestedNs: requestedNs < event.tNs ? requestedNs : event.tNs,
           startNs: event.tNs,
           useEndNs: runEndNs,
           releasedNs: undefined,
