@@ -92,7 +92,7 @@ export function buildEpochs(sorted: readonly HistoryEvent[], runEndNs: bigint): 
           epoch: event.epoch,
           mode: event.mode,
           worker: event.worker,
-          requestedNs: requestedNs < event.tNs ? requestedNs : event.tNs,
+          requestedNs: min(requestedNs, event.tNs),
           startNs: event.tNs,
           useEndNs: runEndNs,
           releasedNs: undefined,
