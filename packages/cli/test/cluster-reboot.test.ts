@@ -4,7 +4,7 @@
  * daemon alone keeps it (same boot: adopt), a power cycle changes it (new boot: nothing to adopt),
  * leaves no process of the old boot, and takes the LV mappings (loop devices) the host had set up.
  */
-import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { attachLoop, detachLoop, makeTempImage } from '@leasehold/testkit';
@@ -12,7 +12,7 @@ import { clusterSupported, TestCluster, waitFor } from './support/cluster.js';
 
 const supported = clusterSupported();
 let cluster: TestCluster | undefined;
-const loops: string[] = [];
+const loops: Array<{ device: string; backingPath: string }> = [];
 
 interface Serving {
   bootId: string;
@@ -32,14 +32,24 @@ function hostRecord(c: TestCluster): { bootId: string } {
   return JSON.parse(readFileSync(join(c.hostDir('host1'), 'host.json'), 'utf8')) as { bootId: string };
 }
 
-function loopAttached(device: string): boolean {
-  return existsSync(`/sys/block/${device.replace('/dev/', '')}/loop/backing_file`);
+/**
+ * `device` still maps `backingPath`. By its backing file, not by the device's existence: other tests
+ * (and chaos runs) attach loop devices all the time, and the number of one detached is soon reused.
+ */
+function loopAttached(device: string, backingPath: string): boolean {
+  const file = `/sys/block/${device.replace('/dev/', '')}/loop/backing_file`;
+  if (!existsSync(file)) return false;
+  try {
+    return readFileSync(file, 'utf8').trim() === backingPath;
+  } catch {
+    return false; // detached between the two reads
+  }
 }
 
 afterEach(() => {
   cluster?.stop();
   cluster = undefined;
-  for (const loop of loops.splice(0)) if (loopAttached(loop)) detachLoop(loop);
+  for (const loop of loops.splice(0)) if (loopAttached(loop.device, loop.backingPath)) detachLoop(loop.device);
 });
 
 describe('an emulated power cycle', () => {
@@ -66,7 +76,8 @@ describe('an emulated power cycle', () => {
     // An LV the host activated: a loop device its device_dir links to; and a process using the host.
     const image = makeTempImage(4 * 1024 * 1024);
     const loop = attachLoop(image.path, 512);
-    loops.push(loop);
+    const backingPath = realpathSync(image.path);
+    loops.push({ device: loop, backingPath });
     mkdirSync(join(c.hostDir('host1'), 'dev', 'vg0'), { recursive: true });
     symlinkSync(loop, join(c.hostDir('host1'), 'dev', 'vg0', 'lv0'));
     const sleeper = c.spawnExec('host1', ['sleep', '1000']);
@@ -86,7 +97,7 @@ describe('an emulated power cycle', () => {
       () => sleeper.child.exitCode !== null || sleeper.child.signalCode !== null,
       10_000,
     );
-    expect(loopAttached(loop)).toBe(false);
+    expect(loopAttached(loop, backingPath)).toBe(false);
     expect(existsSync(join(c.hostDir('host1'), 'dev'))).toBe(false);
     image.cleanup();
   }, 120_000);
