@@ -57,8 +57,9 @@ export class SimWorld {
   private readonly maxEvents: number;
   private sequence = 0;
   private nextOpId = 1;
-  /** The last LIVELOCK_RECENT_EVENTS events run, a ring indexed by eventsRun. */
-  private readonly recent: Array<{ timeSeconds: number; label: string }> = [];
+  /** The last LIVELOCK_RECENT_EVENTS events run, a ring indexed by eventsRun (no allocation per event). */
+  private readonly recentTimes = new Float64Array(LIVELOCK_RECENT_EVENTS);
+  private readonly recentLabels: string[] = new Array<string>(LIVELOCK_RECENT_EVENTS).fill('');
 
   constructor(options: SimWorldOptions) {
     this.random = new Prng(options.seed);
@@ -145,7 +146,9 @@ export class SimWorld {
     const event = await this.takeNext();
     if (event === undefined) return false;
     this.nowSeconds = event.timeSeconds;
-    this.recent[this.eventsRun % LIVELOCK_RECENT_EVENTS] = { timeSeconds: event.timeSeconds, label: event.label };
+    const ring = this.eventsRun % LIVELOCK_RECENT_EVENTS;
+    this.recentTimes[ring] = event.timeSeconds;
+    this.recentLabels[ring] = event.label;
     if (++this.eventsRun > this.maxEvents) {
       throw new SimLivelockError(
         `more than ${this.maxEvents} events by ${this.nowSeconds}s (last: ${event.label}); the last events:\n${this.recentEvents()}`,
@@ -189,8 +192,8 @@ export class SimWorld {
     const count = Math.min(this.eventsRun, LIVELOCK_RECENT_EVENTS);
     const lines: string[] = [];
     for (let i = this.eventsRun - count; i < this.eventsRun; i++) {
-      const entry = this.recent[i % LIVELOCK_RECENT_EVENTS];
-      if (entry !== undefined) lines.push(`  ${entry.timeSeconds} ${entry.label}`);
+      const ring = i % LIVELOCK_RECENT_EVENTS;
+      lines.push(`  ${this.recentTimes[ring]} ${this.recentLabels[ring]}`);
     }
     return lines.join('\n');
   }
