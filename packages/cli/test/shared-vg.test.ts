@@ -453,17 +453,19 @@ describe('shared VGs between two leasehold hosts', () => {
       path: d1,
       offsetBytes: PE_START + slotOffsetBytes(GL_SLOT, geometry),
     };
-    const HOLD_MS = 5000;
+    // Under LOCK_RETRY_SECONDS (15 s), so the waiting reports still get the lock at its release.
+    const HOLD_MS = 10_000;
     await hostB.daemon.with(async (client) => {
       const lease = await client.acquire(gllk, { mode: 'EX' });
       const startedAt = Date.now();
       const timed = (args: string[]) => lh(hostA, args).then((r) => ({ ...r, doneAt: Date.now() }));
-      const all = [timed(['pvs', '--noheadings', '-o', 'pv_name']), timed(['vgs']), timed(['lvs'])];
-      // A report of one named VG takes only its VGLK SH: done while the GL is still held EX.
+      // A report of one named VG takes only its VGLK SH: done while the GL is still held EX. Run
+      // alone first: on a loaded machine four commands starting at once can take seconds each.
       const named = await timed(['lvs', '--noheadings', '-o', 'lv_name', 'svB']);
       expect(named.status, named.stderr).toBe(0);
       expect(named.doneAt - startedAt).toBeLessThan(HOLD_MS);
-      await new Promise((resolve) => setTimeout(resolve, HOLD_MS - (Date.now() - startedAt)));
+      const all = [timed(['pvs', '--noheadings', '-o', 'pv_name']), timed(['vgs']), timed(['lvs'])];
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, HOLD_MS - (Date.now() - startedAt))));
       const releasedAt = Date.now();
       await lease.release();
       for (const result of await Promise.all(all)) {
