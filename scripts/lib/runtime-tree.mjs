@@ -59,14 +59,15 @@ function runtimeDependencies(manifest) {
   ];
 }
 
-/** Keeps of a node-gyp build directory only the addons themselves. */
+/** Executables node-gyp builds beside the addons, kept with them (the leasehold-fast front end). */
+const NATIVE_EXECUTABLES = new Set(['leasehold-fast']);
+
+/** Keeps of a node-gyp build directory only the addons themselves and NATIVE_EXECUTABLES. */
 function isBuildIntermediate(relativePath) {
   const parts = relativePath.split(sep);
   if (parts[0] !== 'build') return false;
-  return !(
-    parts.length === 1 ||
-    (parts[1] === 'Release' && (parts.length === 2 || (parts.length === 3 && parts[2].endsWith('.node'))))
-  );
+  const kept = (name) => name.endsWith('.node') || NATIVE_EXECUTABLES.has(name);
+  return !(parts.length === 1 || (parts[1] === 'Release' && (parts.length === 2 || (parts.length === 3 && kept(parts[2])))));
 }
 
 function copyFilter(packageDir, isWorkspace, isNative) {

@@ -245,6 +245,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     exportName: 'watchdogCommand',
   },
   {
+    name: 'command-server',
+    summary: 'keep command workers booted for leasehold-fast, the front end that starts in a millisecond',
+    module: 'command-server',
+    exportName: 'commandServerCommand',
+  },
+  {
     name: 'testing',
     summary: 'test tools (emulated cluster with test watchdog devices, the chaos run)',
     module: 'testing-cluster',

@@ -18,7 +18,7 @@ export interface Route {
 export const TOP_ROUTE_KEY = '_top';
 
 /** Script names that mean "the leasehold CLI itself", not a linked command name. */
-const OWN_NAMES: ReadonlySet<string> = new Set(['leasehold', 'main', 'launcher']);
+const OWN_NAMES: ReadonlySet<string> = new Set(['leasehold', 'leasehold-fast', 'main', 'launcher']);
 
 function matches(spec: CommandSpec, word: string): boolean {
   return spec.name === word || (spec.aliases ?? []).includes(word);

@@ -29,7 +29,12 @@ import { makeTempImage } from '@leasehold/testkit';
 const CHECKOUT = fileURLToPath(new URL('../../../', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(join(CHECKOUT, 'packages/cli/package.json'), 'utf8')) as { version: string })
   .version;
-const UNITS = ['leasehold.service', 'leasehold-watchdog.service', 'leasehold-lockstart.service'];
+const UNITS = [
+  'leasehold.service',
+  'leasehold-watchdog.service',
+  'leasehold-lockstart.service',
+  'leasehold-commands.service',
+];
 /** Packages only the build and the tests use: none may reach the installed tree. */
 const DEV_ONLY_PACKAGES = [
   'typescript',

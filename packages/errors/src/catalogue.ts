@@ -308,6 +308,12 @@ export const ERROR_CATALOGUE = {
     'another daemon already runs with this socket or state',
     'stop it first, or give another --socket / --state-dir',
   ),
+  COMMAND_SERVER_RUNNING: entry(
+    'daemon',
+    'failed',
+    'a command server already answers on this socket',
+    'stop it first (systemctl stop leasehold-commands), or give another --socket',
+  ),
   BAD_CONFIG: entry(
     'daemon',
     'usage',

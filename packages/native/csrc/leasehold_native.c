@@ -20,7 +20,11 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
+
+#include "command_protocol.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -304,6 +308,164 @@ static napi_value loop_set_size_limit(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+
+/* listenUnix(path, backlog): a listening Unix stream socket only its owner may connect to (0600
+ * from the start: bound under a umask that lets no one else in). */
+static napi_value listen_unix(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+  size_t len = 0;
+  int32_t backlog = 0;
+  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &backlog) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "expected (path, backlog)");
+    return NULL;
+  }
+  if (len + 1 >= sizeof path) return throw_errno(env, "listenUnix", ENAMETOOLONG);
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  memcpy(addr.sun_path, path, len + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  mode_t old = umask(0177);
+  int rc = bind(fd, (struct sockaddr *)&addr, sizeof addr);
+  int err = errno;
+  umask(old);
+  if (rc < 0 || listen(fd, backlog) < 0) {
+    if (rc == 0) err = errno;
+    close(fd);
+    return throw_errno(env, "bind/listen", err);
+  }
+  napi_value v;
+  napi_create_int32(env, fd, &v);
+  return v;
+}
+
+static int read_full(int fd, unsigned char *buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, buf + got, len - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    got += (size_t)n;
+  }
+  return 0;
+}
+
+static void refuse(int fd, uint32_t reason) {
+  unsigned char reply[COMMAND_REPLY_BYTES];
+  memcpy(reply, COMMAND_REFUSED_MAGIC, 4);
+  reply[4] = reason & 0xff; reply[5] = (reason >> 8) & 0xff; reply[6] = (reason >> 16) & 0xff; reply[7] = (reason >> 24) & 0xff;
+  ssize_t n;
+  do { n = send(fd, reply, sizeof reply, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+}
+
+/* One request, or -1 (refused and closed, with the reason sent). A stuck peer costs at most the
+ * receive timeout. */
+#define COMMAND_RECEIVE_TIMEOUT_SECONDS 5
+static int receive_request(int conn, int fds[COMMAND_STDIO_FDS], unsigned char **payload, uint32_t *payload_len) {
+  struct ucred cred;
+  socklen_t cred_len = sizeof cred;
+  if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 || cred.uid != geteuid()) {
+    refuse(conn, COMMAND_REFUSED_UID);
+    return -1;
+  }
+  struct timeval timeout = {.tv_sec = COMMAND_RECEIVE_TIMEOUT_SECONDS};
+  setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  unsigned char header[COMMAND_HEADER_BYTES];
+  char control[CMSG_SPACE(sizeof(int) * COMMAND_STDIO_FDS)];
+  struct iovec iov = {.iov_base = header, .iov_len = sizeof header};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  ssize_t n;
+  do { n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL); } while (n < 0 && errno == EINTR);
+  int got = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    int *received = (int *)CMSG_DATA(c);
+    for (int i = 0; i < count; i++) {
+      if (got < COMMAND_STDIO_FDS) fds[got++] = received[i];
+      else close(received[i]);
+    }
+  }
+  uint32_t version = 0, len = 0;
+  if (n == (ssize_t)sizeof header) {
+    version = (uint32_t)header[4] | ((uint32_t)header[5] << 8) | ((uint32_t)header[6] << 16) | ((uint32_t)header[7] << 24);
+    len = (uint32_t)header[8] | ((uint32_t)header[9] << 8) | ((uint32_t)header[10] << 16) | ((uint32_t)header[11] << 24);
+  }
+  unsigned char *buf = NULL;
+  int ok = n == (ssize_t)sizeof header && (msg.msg_flags & MSG_CTRUNC) == 0 && got == COMMAND_STDIO_FDS &&
+           memcmp(header, COMMAND_REQUEST_MAGIC, 4) == 0 && version == COMMAND_PROTOCOL_VERSION &&
+           len <= COMMAND_MAX_PAYLOAD_BYTES && (buf = malloc(len == 0 ? 1 : len)) != NULL && read_full(conn, buf, len) == 0;
+  if (!ok) {
+    free(buf);
+    for (int i = 0; i < got; i++) close(fds[i]);
+    refuse(conn, COMMAND_REFUSED_MALFORMED);
+    return -1;
+  }
+  *payload = buf;
+  *payload_len = len;
+  return 0;
+}
+
+static void free_payload(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  free(data);
+}
+
+/* commandAccept(listenFd): blocks until one well-formed request from a peer of our own uid arrives
+ * (others are refused and skipped); { connFd, pid, fds: [stdin, stdout, stderr], payload }. Only an
+ * idle command worker calls it: blocking its thread is its whole job until then. */
+static napi_value command_accept(napi_env env, napi_callback_info info) {
+  int64_t a[1];
+  if (arg_i64(env, info, 1, a)) return NULL;
+  for (;;) {
+    int conn = accept4((int)a[0], NULL, NULL, SOCK_CLOEXEC);
+    if (conn < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return throw_errno(env, "accept", errno);
+    }
+    int fds[COMMAND_STDIO_FDS];
+    unsigned char *payload = NULL;
+    uint32_t len = 0;
+    if (receive_request(conn, fds, &payload, &len) < 0) {
+      close(conn);
+      continue;
+    }
+    struct timeval none = {0};
+    setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+    struct ucred cred;
+    socklen_t cred_len = sizeof cred;
+    getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len);
+    napi_value obj, v, list, buffer;
+    napi_create_object(env, &obj);
+    napi_create_int32(env, conn, &v);
+    napi_set_named_property(env, obj, "connFd", v);
+    napi_create_int32(env, cred.pid, &v);
+    napi_set_named_property(env, obj, "pid", v);
+    napi_create_array_with_length(env, COMMAND_STDIO_FDS, &list);
+    for (uint32_t i = 0; i < COMMAND_STDIO_FDS; i++) {
+      napi_create_int32(env, fds[i], &v);
+      napi_set_element(env, list, i, v);
+    }
+    napi_set_named_property(env, obj, "fds", list);
+    napi_create_external_buffer(env, len, payload, free_payload, NULL, &buffer);
+    napi_set_named_property(env, obj, "payload", buffer);
+    return obj;
+  }
+}
+
+/* dup2(from, to): `to` becomes a copy of `from` (a worker taking its client's stdio). */
+static napi_value dup2_fd(napi_env env, napi_callback_info info) {
+  int64_t a[2];
+  if (arg_i64(env, info, 2, a)) return NULL;
+  int rc;
+  do { rc = dup2((int)a[0], (int)a[1]); } while (rc < 0 && errno == EINTR);
+  if (rc < 0) return throw_errno(env, "dup2", errno);
+  return NULL;
+}
+
 #define EXPORT(name, fn) do { napi_value f; napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f); napi_set_named_property(env, exports, name, f); } while (0)
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -321,6 +483,9 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("flockNb", flock_nb);
   EXPORT("funlock", funlock);
   EXPORT("loopSetSizeLimit", loop_set_size_limit);
+  EXPORT("listenUnix", listen_unix);
+  EXPORT("commandAccept", command_accept);
+  EXPORT("dup2", dup2_fd);
   return exports;
 }
 

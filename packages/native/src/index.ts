@@ -31,6 +31,21 @@ interface NativeBinding {
   flockNb(fd: number, exclusive: number): boolean;
   funlock(fd: number): boolean;
   loopSetSizeLimit(fd: number, sizeLimitBytes: number): Promise<void>;
+  listenUnix(path: string, backlog: number): number;
+  commandAccept(listenFd: number): AcceptedCommand;
+  dup2(fromFd: number, toFd: number): void;
+}
+
+/** One command handed to a worker by `leasehold-fast` (csrc/command_protocol.h). */
+export interface AcceptedCommand {
+  /** The connection: the exit status goes back on it; it closes when the front end dies. */
+  connFd: number;
+  /** The front end's pid (SO_PEERCRED). */
+  pid: number;
+  /** The front end's stdin, stdout and stderr, received with SCM_RIGHTS. */
+  fds: [number, number, number];
+  /** argc, envc, umask, then the NUL-terminated strings (parsed by the CLI's command-server/protocol.ts). */
+  payload: Buffer;
 }
 
 const require = createRequire(import.meta.url);
@@ -97,4 +112,22 @@ export function funlock(fd: number): void {
  */
 export function loopSetSizeLimit(fd: number, sizeLimitBytes: number): Promise<void> {
   return binding.loopSetSizeLimit(fd, sizeLimitBytes);
+}
+
+/** A listening Unix stream socket at `path`, mode 0600 from the moment it exists; returns its fd. */
+export function listenUnix(path: string, backlog: number): number {
+  return binding.listenUnix(path, backlog);
+}
+
+/**
+ * Blocks this thread until a front end of our own uid sends a well-formed command (others get a
+ * refusal and are skipped). For an idle command worker only: nothing else runs while it waits.
+ */
+export function commandAccept(listenFd: number): AcceptedCommand {
+  return binding.commandAccept(listenFd);
+}
+
+/** dup2(2): `toFd` becomes a copy of `fromFd`. */
+export function dup2(fromFd: number, toFd: number): void {
+  binding.dup2(fromFd, toFd);
 }

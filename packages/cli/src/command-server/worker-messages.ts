@@ -1,0 +1,14 @@
+/** What a command worker tells its server over the IPC channel (worker.ts -> server.ts). */
+export type WorkerMessage =
+  /** Booted and waiting for a command. */
+  | { type: 'ready'; pid: number }
+  /** Took a command: no longer idle; the server starts a replacement. */
+  | { type: 'busy'; pid: number; command: string; frontEndPid: number };
+
+export function isWorkerMessage(value: unknown): value is WorkerMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const message = value as Partial<WorkerMessage>;
+  if (typeof message.pid !== 'number') return false;
+  if (message.type === 'ready') return true;
+  return message.type === 'busy' && typeof message.command === 'string' && typeof message.frontEndPid === 'number';
+}
