@@ -6,16 +6,19 @@
  * tools alternating; wall clock of the command, medians:
  *   activate:   `leasehold lvchange -aey VG/LV` against lvm's `lvchange -aey VG/LV` (LV lease EX, persistent)
  *   deactivate: `leasehold lvchange -an VG/LV`  against lvm's `lvchange -an VG/LV`  (lease released)
- * A bare `node -e 0` is timed in the same run, interleaved: no Node command can take less, so its ratio
- * to lvm's is printed beside (the floor of any ratio here).
- * Last line: RESULT activate_ratio=<x> deactivate_ratio=<x>
+ * leasehold's commands run as installed: `leasehold` is the leasehold-fast front end, which hands each
+ * command to a warm worker of `leasehold command-server` (leasehold-commands.service). The same
+ * commands started as a Node process of their own (node bin/leasehold.js, what a checkout's
+ * `npx leasehold` runs) are timed too, beside a bare `node -e 0`: no Node process can take less.
+ * NODE_EXTRA_CA_CERTS is removed for leasehold's commands unless BENCH_KEEP_NODE_ENV=1 (see volume.ts).
+ * Last line: RESULT activate_ratio=<x> deactivate_ratio=<x> activate_node_ratio=<x> deactivate_node_ratio=<x>
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LvmlockdCluster } from '@leasehold/testkit';
-import { CLI_PATH, median, nowSeconds, ratio } from './lib/measure.js';
+import { CLI_PATH, FAST_PATH, median, nowSeconds, ratio, startCommandServer } from './lib/measure.js';
 
 const REPS = Number(process.env.REPS ?? 7);
 const VG = 'benchact';
@@ -26,14 +29,30 @@ const SOCKET_WAIT_MS = 100;
 const work = mkdtempSync(join(tmpdir(), 'leasehold-bench-activate-'));
 const cluster = LvmlockdCluster.create({ ioTimeoutSeconds: 1 });
 let daemon: ReturnType<typeof spawn> | undefined;
+let commandServer: ReturnType<typeof spawn> | undefined;
 let env: NodeJS.ProcessEnv = {};
+const keepNodeEnv = process.env.BENCH_KEEP_NODE_ENV === '1';
+const caCertsState = process.env.NODE_EXTRA_CA_CERTS === undefined ? 'unset' : keepNodeEnv ? 'kept' : 'removed';
 
+function childEnv(): NodeJS.ProcessEnv {
+  const merged = { ...process.env, ...env };
+  if (!keepNodeEnv) delete merged.NODE_EXTRA_CA_CERTS;
+  return merged;
+}
+
+/** `leasehold ARGS` as installed (the front end, through the command server); seconds. */
 function leasehold(args: string[]): number {
+  return timed(FAST_PATH, args);
+}
+
+/** The same command in a Node process of its own. */
+function leaseholdNode(args: string[]): number {
+  return timed(process.execPath, [CLI_PATH, ...args]);
+}
+
+function timed(program: string, args: string[]): number {
   const started = nowSeconds();
-  const result = spawnSync(process.execPath, [CLI_PATH, ...args], {
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-  });
+  const result = spawnSync(program, args, { env: childEnv(), encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`leasehold ${args.join(' ')} failed: ${result.stdout}${result.stderr}`);
   return nowSeconds() - started;
 }
@@ -44,6 +63,7 @@ async function cleanup(): Promise<void> {
     spawnSync(process.execPath, [CLI_PATH, 'lockstop', '--wait'], { env: { ...process.env, ...env } });
     daemon.kill('SIGTERM');
   }
+  commandServer?.kill('SIGTERM');
   await cluster.destroy().catch((error: unknown) => console.error(String(error)));
   rmSync(work, { recursive: true, force: true });
 }
@@ -68,7 +88,12 @@ async function main(): Promise<void> {
   // The daemon's own settings: the lease only, as lvm with activation disabled.
   writeFileSync(join(work, 'daemon.conf'), 'activation_backend = none\n');
   const socket = join(work, 'lh.sock');
-  env = { LEASEHOLD_SOCKET: socket, LEASEHOLD_CONFIG: join(work, 'leasehold.conf') };
+  env = {
+    LEASEHOLD_SOCKET: socket,
+    LEASEHOLD_CONFIG: join(work, 'leasehold.conf'),
+    LEASEHOLD_COMMAND_SOCKET: join(work, 'commands.sock'),
+  };
+  commandServer = await startCommandServer(join(work, 'commands.sock'), childEnv());
   daemon = spawn(
     process.execPath,
     [
@@ -103,30 +128,32 @@ async function main(): Promise<void> {
   await host.lvmOk(['lvchange', '-an', `${VG}/lvm`]);
 
   const nodeFloor: number[] = [];
-  const activates = { leasehold: [] as number[], lvm: [] as number[] };
-  const deactivates = { leasehold: [] as number[], lvm: [] as number[] };
+  const activates = { leasehold: [] as number[], lvm: [] as number[], node: [] as number[] };
+  const deactivates = { leasehold: [] as number[], lvm: [] as number[], node: [] as number[] };
   for (let i = 0; i < REPS; i++) {
     activates.leasehold.push(leasehold(['lvchange', '-aey', `${VG}/lh`]));
     activates.lvm.push(await lvm(['lvchange', '-aey', `${VG}/lvm`]));
     deactivates.leasehold.push(leasehold(['lvchange', '-an', `${VG}/lh`]));
     deactivates.lvm.push(await lvm(['lvchange', '-an', `${VG}/lvm`]));
+    activates.node.push(leaseholdNode(['lvchange', '-aey', `${VG}/lh`]));
+    deactivates.node.push(leaseholdNode(['lvchange', '-an', `${VG}/lh`]));
     const started = nowSeconds();
-    spawnSync(process.execPath, ['-e', '0']);
+    spawnSync(process.execPath, ['-e', '0'], { env: childEnv() });
     nodeFloor.push(nowSeconds() - started);
   }
-  const row = (what: string, m: { leasehold: number[]; lvm: number[] }): void => {
+  const row = (what: string, m: { leasehold: number[]; lvm: number[]; node: number[] }): void => {
     console.log(
-      `${what.padEnd(14)} leasehold ${median(m.leasehold).toFixed(3)} s  lvm+lvmlockd ${median(m.lvm).toFixed(3)} s  (medians of ${m.lvm.length})`,
+      `${what.padEnd(14)} leasehold ${median(m.leasehold).toFixed(3)} s (a Node process of its own: ${median(m.node).toFixed(3)} s)  lvm+lvmlockd ${median(m.lvm).toFixed(3)} s  (medians of ${m.lvm.length})`,
     );
   };
   row('lvchange -aey', activates);
   row('lvchange -an', deactivates);
   const floor = median(nodeFloor);
   console.log(
-    `${'node -e 0'.padEnd(14)} ${floor.toFixed(3)} s: as a ratio to lvm's, activate ${ratio(floor, median(activates.lvm))}, deactivate ${ratio(floor, median(deactivates.lvm))} (no Node command can do better); load average ${loadavg()[0]?.toFixed(1)}`,
+    `${'node -e 0'.padEnd(14)} ${floor.toFixed(3)} s: as a ratio to lvm's, activate ${ratio(floor, median(activates.lvm))}, deactivate ${ratio(floor, median(deactivates.lvm))} (no Node process can do better); load average ${loadavg()[0]?.toFixed(1)}; NODE_EXTRA_CA_CERTS ${caCertsState}`,
   );
   console.log(
-    `RESULT activate_ratio=${ratio(median(activates.leasehold), median(activates.lvm))} deactivate_ratio=${ratio(median(deactivates.leasehold), median(deactivates.lvm))}`,
+    `RESULT activate_ratio=${ratio(median(activates.leasehold), median(activates.lvm))} deactivate_ratio=${ratio(median(deactivates.leasehold), median(deactivates.lvm))} activate_node_ratio=${ratio(median(activates.node), median(activates.lvm))} deactivate_node_ratio=${ratio(median(deactivates.node), median(deactivates.lvm))}`,
   );
 }
 

@@ -7,16 +7,20 @@
  *   lvcreate -an -L 4m / lvremove -f on the shared VG: leasehold's against lvm's through lvmlockd
  *   lvs of the shared VG: leasehold's (under VGLK SH through the daemon) against lvm's (VGLK SH through
  *   lvmlockd), and leasehold's lvs of it with the lock skipped (no daemon) to show what the lock costs
+ * leasehold's commands run as installed: `leasehold` is the leasehold-fast front end, which hands each
+ * command to a warm worker of `leasehold command-server` (leasehold-commands.service). lvcreate and
+ * lvremove are also timed as a Node process of their own (node bin/leasehold.js): the *_node_ratio keys.
  * NODE_EXTRA_CA_CERTS is removed for leasehold's commands unless BENCH_KEEP_NODE_ENV=1 (see volume.ts).
  * Last line: RESULT lockstart_ratio=<x> shared_lvcreate_ratio=<x> shared_lvremove_ratio=<x>
- *   shared_lvs_ratio=<x> shared_lvs_ms=<x> shared_lvs_unlocked_ms=<x> node_extra_ca_certs=<unset|removed|kept>
+ *   shared_lvs_ratio=<x> shared_lvs_ms=<x> shared_lvs_unlocked_ms=<x> shared_lvcreate_node_ratio=<x>
+ *   shared_lvremove_node_ratio=<x> node_extra_ca_certs=<unset|removed|kept>
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LvmlockdCluster } from '@leasehold/testkit';
-import { CLI_PATH, median, nowSeconds, ratio } from './lib/measure.js';
+import { CLI_PATH, FAST_PATH, median, nowSeconds, ratio, startCommandServer } from './lib/measure.js';
 
 const REPS = Number(process.env.REPS ?? 5);
 const LOCKSTART_REPS = Math.min(REPS, 3);
@@ -26,6 +30,7 @@ const MIB = 1024 * 1024;
 const work = mkdtempSync(join(tmpdir(), 'leasehold-bench-shared-'));
 const cluster = LvmlockdCluster.create({ ioTimeoutSeconds: 1 });
 let daemon: ReturnType<typeof spawn> | undefined;
+let commandServer: ReturnType<typeof spawn> | undefined;
 
 async function cleanup(): Promise<void> {
   if (daemon !== undefined) {
@@ -35,6 +40,7 @@ async function cleanup(): Promise<void> {
     });
     daemon.kill('SIGTERM');
   }
+  commandServer?.kill('SIGTERM');
   await cluster.destroy().catch((error: unknown) => console.error(String(error)));
   rmSync(work, { recursive: true, force: true });
 }
@@ -43,16 +49,27 @@ let env: NodeJS.ProcessEnv = {};
 const keepNodeEnv = process.env.BENCH_KEEP_NODE_ENV === '1';
 const caCertsState = process.env.NODE_EXTRA_CA_CERTS === undefined ? 'unset' : keepNodeEnv ? 'kept' : 'removed';
 
-function leasehold(args: string[], extraEnv: NodeJS.ProcessEnv = {}): number {
+function childEnv(extraEnv: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const merged: NodeJS.ProcessEnv = { ...process.env, ...env, ...extraEnv };
+  if (!keepNodeEnv) delete merged.NODE_EXTRA_CA_CERTS;
+  return merged;
+}
+
+function timed(program: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): number {
   const started = nowSeconds();
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, ...extraEnv };
-  if (!keepNodeEnv) delete childEnv.NODE_EXTRA_CA_CERTS;
-  const result = spawnSync(process.execPath, [CLI_PATH, ...args], {
-    env: childEnv,
-    encoding: 'utf8',
-  });
+  const result = spawnSync(program, args, { env: childEnv(extraEnv), encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`leasehold ${args.join(' ')} failed: ${result.stdout}${result.stderr}`);
   return nowSeconds() - started;
+}
+
+/** `leasehold ARGS` as installed (the front end, through the command server); seconds. */
+function leasehold(args: string[], extraEnv: NodeJS.ProcessEnv = {}): number {
+  return timed(FAST_PATH, args, extraEnv);
+}
+
+/** The same command in a Node process of its own. */
+function leaseholdNode(args: string[]): number {
+  return timed(process.execPath, [CLI_PATH, ...args]);
 }
 
 async function main(): Promise<void> {
@@ -71,7 +88,12 @@ async function main(): Promise<void> {
     `io_timeout = 1\ndevices = ${disk.device}\nlocking_dir = ${join(work, 'lock')}\nhost_id_file = ${join(work, 'host-id.conf')}\n`,
   );
   const socket = join(work, 'lh.sock');
-  env = { LEASEHOLD_SOCKET: socket, LEASEHOLD_CONFIG: join(work, 'leasehold.conf') };
+  env = {
+    LEASEHOLD_SOCKET: socket,
+    LEASEHOLD_CONFIG: join(work, 'leasehold.conf'),
+    LEASEHOLD_COMMAND_SOCKET: join(work, 'commands.sock'),
+  };
+  commandServer = await startCommandServer(join(work, 'commands.sock'), childEnv());
   daemon = spawn(
     process.execPath,
     [
@@ -107,15 +129,17 @@ async function main(): Promise<void> {
     await host.lvmOk(['vgchange', '--lock-stop', VG]);
     starts.lvm.push(await lvm(['vgchange', '--lock-start', VG]));
   }
-  const creates = { leasehold: [] as number[], lvm: [] as number[] };
-  const removes = { leasehold: [] as number[], lvm: [] as number[] };
+  const creates = { leasehold: [] as number[], lvm: [] as number[], node: [] as number[] };
+  const removes = { leasehold: [] as number[], lvm: [] as number[], node: [] as number[] };
   for (let i = 0; i < REPS; i++) {
     creates.leasehold.push(leasehold(['lvcreate', '-an', '-n', `lh${i}`, '-L', '4m', VG]));
     creates.lvm.push(await lvm(['lvcreate', '-an', '-n', `lvm${i}`, '-L', '4m', VG]));
+    creates.node.push(leaseholdNode(['lvcreate', '-an', '-n', `node${i}`, '-L', '4m', VG]));
   }
   for (let i = 0; i < REPS; i++) {
     removes.leasehold.push(leasehold(['lvremove', '-f', `${VG}/lh${i}`]));
     removes.lvm.push(await lvm(['lvremove', '-f', `${VG}/lvm${i}`]));
+    removes.node.push(leaseholdNode(['lvremove', '-f', `${VG}/node${i}`]));
   }
   // Reports: VGLK SH around the read (leasehold: through its daemon; lvm: through lvmlockd).
   const reports = { leasehold: [] as number[], lvm: [] as number[] };
@@ -128,9 +152,10 @@ async function main(): Promise<void> {
     reports.lvm.push(await lvm(['lvs', VG]));
     unlocked.push(leasehold(['lvs', VG], noDaemon));
   }
-  const row = (what: string, m: { leasehold: number[]; lvm: number[] }): void => {
+  const row = (what: string, m: { leasehold: number[]; lvm: number[]; node?: number[] }): void => {
+    const node = m.node === undefined ? '' : ` (a Node process of its own: ${median(m.node).toFixed(3)} s)`;
     console.log(
-      `${what.padEnd(10)} leasehold ${median(m.leasehold).toFixed(3)} s  lvm+lvmlockd ${median(m.lvm).toFixed(3)} s  (medians of ${m.lvm.length})`,
+      `${what.padEnd(10)} leasehold ${median(m.leasehold).toFixed(3)} s${node}  lvm+lvmlockd ${median(m.lvm).toFixed(3)} s  (medians of ${m.lvm.length})`,
     );
   };
   row('lockstart', starts);
@@ -142,7 +167,8 @@ async function main(): Promise<void> {
   );
   console.log(
     `RESULT lockstart_ratio=${ratio(median(starts.leasehold), median(starts.lvm))} shared_lvcreate_ratio=${ratio(median(creates.leasehold), median(creates.lvm))} shared_lvremove_ratio=${ratio(median(removes.leasehold), median(removes.lvm))}` +
-      ` shared_lvs_ratio=${ratio(median(reports.leasehold), median(reports.lvm))} shared_lvs_ms=${(median(reports.leasehold) * 1000).toFixed(1)} shared_lvs_unlocked_ms=${(median(unlocked) * 1000).toFixed(1)} node_extra_ca_certs=${caCertsState}`,
+      ` shared_lvs_ratio=${ratio(median(reports.leasehold), median(reports.lvm))} shared_lvs_ms=${(median(reports.leasehold) * 1000).toFixed(1)} shared_lvs_unlocked_ms=${(median(unlocked) * 1000).toFixed(1)}` +
+      ` shared_lvcreate_node_ratio=${ratio(median(creates.node), median(creates.lvm))} shared_lvremove_node_ratio=${ratio(median(removes.node), median(removes.lvm))} node_extra_ca_certs=${caCertsState}`,
   );
 }
 

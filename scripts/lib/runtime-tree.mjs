@@ -67,7 +67,10 @@ function isBuildIntermediate(relativePath) {
   const parts = relativePath.split(sep);
   if (parts[0] !== 'build') return false;
   const kept = (name) => name.endsWith('.node') || NATIVE_EXECUTABLES.has(name);
-  return !(parts.length === 1 || (parts[1] === 'Release' && (parts.length === 2 || (parts.length === 3 && kept(parts[2])))));
+  return !(
+    parts.length === 1 ||
+    (parts[1] === 'Release' && (parts.length === 2 || (parts.length === 3 && kept(parts[2]))))
+  );
 }
 
 function copyFilter(packageDir, isWorkspace, isNative) {

@@ -122,18 +122,28 @@ function bundleHash(source: string): string | undefined {
   return /^[0-9a-f]{64}$/.test(hash) ? hash : undefined;
 }
 
-export async function runBundle(key: string, args: string[]): Promise<boolean> {
+/** A bundle read and compiled, not yet run: what a command worker keeps ready (command-server/worker.ts). */
+export interface LoadedBundle {
+  readonly key: string;
+  readonly file: string;
+  readonly script: vm.Script;
+  /** Where its code cache goes when the compile did not use one (made at exit, see runLoadedBundle). */
+  readonly saveCacheTo: string | undefined;
+}
+
+/** Reads and compiles the bundle for route key `key`; undefined when there is no fresh bundle for it. */
+export function loadBundle(key: string): LoadedBundle | undefined {
   const manifest = readManifest();
-  if (manifest === undefined || manifest.bundles[key] === undefined || isStale(manifest)) return false;
+  if (manifest === undefined || manifest.bundles[key] === undefined || isStale(manifest)) return undefined;
   const file = join(BUNDLE_DIR, `${key}.cjs`);
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
   } catch {
-    return false;
+    return undefined;
   }
   const sha256 = bundleHash(source);
-  if (sha256 === undefined) return false;
+  if (sha256 === undefined) return undefined;
   const cachePath = codeCachePath(key, sha256);
   const cachedData = readOptional(cachePath);
   const script = new vm.Script(wrap(source), {
@@ -141,9 +151,15 @@ export async function runBundle(key: string, args: string[]): Promise<boolean> {
     cachedData,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
+  const saveCacheTo = cachedData === undefined || script.cachedDataRejected === true ? cachePath : undefined;
+  return { key, file, script, saveCacheTo };
+}
+
+/** Runs a loaded bundle's command with `args`; resolves false (nothing run) if it has no main. */
+export async function runLoadedBundle(loaded: LoadedBundle, args: string[]): Promise<boolean> {
+  const { file, script, saveCacheTo } = loaded;
   // Made at exit, so it holds the functions this run compiled, not only the top level.
-  if (cachedData === undefined || script.cachedDataRejected === true)
-    process.once('exit', () => saveCodeCache(script, cachePath));
+  if (saveCacheTo !== undefined) process.once('exit', () => saveCodeCache(script, saveCacheTo));
   const module = { exports: {} as { main?: BundleMain } };
   const wrapper = script.runInThisContext() as ModuleWrapper;
   wrapper(module.exports, createRequire(file), module, file, BUNDLE_DIR);
@@ -151,4 +167,9 @@ export async function runBundle(key: string, args: string[]): Promise<boolean> {
   if (typeof main !== 'function') return false;
   await main(args);
   return true;
+}
+
+export async function runBundle(key: string, args: string[]): Promise<boolean> {
+  const loaded = loadBundle(key);
+  return loaded === undefined ? false : runLoadedBundle(loaded, args);
 }

@@ -45,8 +45,8 @@ describe('LVM CRC', () => {
   test.prop([fc.uint8Array({ maxLength: 2000 })])('equals the zlib identity', (data) => {
     expect(lvmCrc(data)).toBe(referenceLvm(data));
   });
-  test.prop([fc.uint8Array({ minLength: NATIVE_CRC_MIN_BYTES, maxLength: 3 * NATIVE_CRC_MIN_BYTES }), fc.nat()])(
-    'the native path (large data) equals the table loop, from any initial value',
+  test.prop([fc.uint8Array({ minLength: NATIVE_CRC_MIN_BYTES, maxLength: 12_288 }), fc.nat()])(
+    'the native path equals the table loop, from any initial value',
     (data, initial) => {
       expect(lvmCrc(data, initial >>> 0)).toBe(lvmCrcPortable(data, initial >>> 0));
       expect(lvmCrc(data, initial >>> 0)).toBe(referenceLvm(data, initial >>> 0));

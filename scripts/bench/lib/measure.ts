@@ -77,3 +77,36 @@ export function waitExit(child: ChildProcess): Promise<void> {
 export function ratio(ours: number, theirs: number): string {
   return theirs === 0 ? 'inf' : (ours / theirs).toFixed(3);
 }
+
+/** The C front end (packages/native, built by node-gyp): hands commands to a command server's workers. */
+export const FAST_PATH = fileURLToPath(
+  new URL('../../../packages/native/build/Release/leasehold-fast', import.meta.url),
+);
+
+const COMMAND_SERVER_WAIT_TRIES = 100;
+const COMMAND_SERVER_WAIT_MS = 100;
+/** Boot time of the server's idle workers after the socket appears (they boot in parallel). */
+const COMMAND_WORKERS_BOOT_MS = 1500;
+
+/**
+ * Starts `leasehold command-server` on `socketPath` and resolves once its workers have booted;
+ * commands then run through FAST_PATH with LEASEHOLD_COMMAND_SOCKET=socketPath.
+ */
+export async function startCommandServer(socketPath: string, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI_PATH, 'command-server', '--socket', socketPath, '--log-level', 'warn'], {
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < COMMAND_SERVER_WAIT_TRIES; i++) {
+    if (child.exitCode !== null) throw new Error(`leasehold command-server exited ${child.exitCode}`);
+    try {
+      readFileSync(socketPath);
+    } catch (error: unknown) {
+      // a socket cannot be read as a file: ENXIO means it is there
+      if ((error as NodeJS.ErrnoException).code === 'ENXIO') break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, COMMAND_SERVER_WAIT_MS));
+  }
+  await new Promise((resolve) => setTimeout(resolve, COMMAND_WORKERS_BOOT_MS));
+  return child;
+}

@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
+import { getPriority, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -18,7 +19,6 @@ import { isWorkerMessage } from './worker-messages.js';
 
 /** Idle workers the server keeps at most (`--workers`). */
 export const MAX_IDLE_WORKERS = 16;
-export const DEFAULT_IDLE_WORKERS = 2;
 /** Commands in progress at once; past it, front ends wait in the listen backlog for a worker. */
 export const MAX_BUSY_COMMANDS = 64;
 const LISTEN_BACKLOG = 128;
@@ -28,6 +28,9 @@ const FAILURE_WINDOW_SECONDS = 60;
 /** How often the bundles' manifest is checked: idle workers hold the code they booted with. */
 const MANIFEST_CHECK_SECONDS = 2;
 const CONNECT_PROBE_MS = 1000;
+/** A booting worker yields the CPU to the commands running (worker.ts restores the priority). */
+const WORKER_BOOT_NICE = 10;
+const MAX_NICE = 19;
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -103,11 +106,7 @@ export class CommandServer {
   }
 
   private refill(): void {
-    while (
-      !this.stopping &&
-      this.spareCount() < this.options.idleWorkers &&
-      this.busyCount() < MAX_BUSY_COMMANDS
-    )
+    while (!this.stopping && this.spareCount() < this.options.idleWorkers && this.busyCount() < MAX_BUSY_COMMANDS)
       this.spawnWorker();
   }
 
@@ -120,6 +119,13 @@ export class CommandServer {
       child.once('error', (error) => this.options.logger.error({ err: error }, 'cannot start a command worker'));
       this.noteFailure();
       return;
+    }
+    if (process.getuid?.() === 0) {
+      try {
+        setPriority(pid, Math.min(getPriority() + WORKER_BOOT_NICE, MAX_NICE));
+      } catch {
+        // it died at once: its exit is handled below
+      }
     }
     this.workers.set(pid, { kind: 'starting', child, manifestMtimeMs: manifestMtimeMs() });
     child.on('message', (message: unknown) => this.onMessage(pid, message));
@@ -164,7 +170,10 @@ export class CommandServer {
         'command done',
       );
     } else if (!this.stopping && !worker.child.killed) {
-      this.options.logger.warn({ worker: pid, exitStatus: code, signal }, 'a command worker died before taking a command');
+      this.options.logger.warn(
+        { worker: pid, exitStatus: code, signal },
+        'a command worker died before taking a command',
+      );
       this.noteFailure();
     }
     this.refill();

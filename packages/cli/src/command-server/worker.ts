@@ -9,17 +9,68 @@
  * kernel hands each connection to one of them). Nothing may touch process.stdout/stderr before the
  * command's fds are in place: Node builds those streams on first use, for whatever fd 1 and 2 are.
  */
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
+import { getPriority, setPriority } from 'node:os';
 import { commandAccept, dup2, type AcceptedCommand } from '@leasehold/native';
-import { runBundle } from '../bundle-runner.js';
+import { loadBundle, runLoadedBundle, type LoadedBundle } from '../bundle-runner.js';
 import { COMMANDS } from '../command-registry.js';
 import { cliArgs, pickRoute, routeKey } from '../dispatch.js';
-import { MalformedRequest, parseRequest, refusedReply, REFUSED_REASON, SERVED_ROUTE_KEYS, statusReply } from './protocol.js';
+import {
+  MalformedRequest,
+  parseRequest,
+  refusedReply,
+  REFUSED_REASON,
+  SERVED_ROUTE_KEYS,
+  statusReply,
+} from './protocol.js';
 import type { WorkerMessage } from './worker-messages.js';
 
 const LISTEN_FD = 4;
 const STDIO_FDS = 3;
+/**
+ * Bundles compiled before the worker says it is ready (4-16 ms each on the command's path
+ * otherwise): the commands scripts run in loops. Each one lengthens the worker's boot, which a
+ * stream of commands waits for once the idle workers are used up, so the list is short; others
+ * compile when they come.
+ */
+const PRELOADED_ROUTE_KEYS: readonly string[] = ['lvs', 'vgs', 'lvchange', 'lvcreate', 'lvremove', 'activate'];
+
+/**
+ * A worker boots (Node, then the preloads: ~100 ms of CPU) while the command that made the server
+ * start it still runs, so the server starts it niced (server.ts, as root only: undoing a nice
+ * needs privilege); booted, it takes the server's priority back before it waits for a command.
+ */
+function restorePriority(): void {
+  if (process.getuid?.() !== 0) return;
+  try {
+    setPriority(getPriority(process.ppid));
+  } catch {
+    // the server is gone: its default
+    setPriority(0);
+  }
+}
+
+/** Node's own modules the bundles require: compiled on first require, 2-3 ms on the command's path. */
+const PRELOADED_BUILTINS: readonly string[] = [
+  'node:assert',
+  'node:fs/promises',
+  'node:timers/promises',
+  'node:util',
+  'node:zlib',
+];
+
+function preload(): Map<string, LoadedBundle> {
+  const require = createRequire(import.meta.url);
+  for (const name of PRELOADED_BUILTINS) require(name);
+  const loaded = new Map<string, LoadedBundle>();
+  for (const key of PRELOADED_ROUTE_KEYS) {
+    const bundle = loadBundle(key);
+    if (bundle !== undefined) loaded.set(key, bundle);
+  }
+  return loaded;
+}
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -106,7 +157,11 @@ function become(taken: Taken): void {
   Object.assign(process.env, taken.env);
   process.argv = [process.execPath, ...taken.argv];
   const { connFd } = taken.accepted;
+  const devNull = openSync('/dev/null', 'r+');
   process.on('exit', (code) => {
+    // Output is written by now (stdout and stderr are synchronous on Linux). Let go of the front
+    // end's stdio first: a reader of its pipes (`$(lvs)`) sees EOF now, not after Node's teardown.
+    for (let fd = 0; fd < STDIO_FDS; fd++) dup2(devNull, fd);
     try {
       writeSync(connFd, statusReply(code));
     } catch {
@@ -118,6 +173,8 @@ function become(taken: Taken): void {
 }
 
 async function main(): Promise<void> {
+  const preloaded = preload();
+  restorePriority();
   await send({ type: 'ready', pid: process.pid });
   const taken = takeCommand();
   await send({ type: 'busy', pid: process.pid, command: taken.key, frontEndPid: taken.accepted.pid });
@@ -128,7 +185,9 @@ async function main(): Promise<void> {
     process.stderr.write(`leasehold: cannot take the command over: ${(error as Error).message}\n`);
     process.exit(1);
   }
-  if (!(await runBundle(taken.key, taken.args))) {
+  const bundle = preloaded.get(taken.key) ?? loadBundle(taken.key);
+  preloaded.clear();
+  if (bundle === undefined || !(await runLoadedBundle(bundle, taken.args))) {
     // No fresh bundle (a checkout after tsc without the bundler): the CLI from dist/, as the launcher falls back.
     await import('../main.js');
   }

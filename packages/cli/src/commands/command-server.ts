@@ -19,9 +19,10 @@ export const commandServerCommand: CommandModule<object, CommandServerArgs> = {
     y
       .option('socket', {
         type: 'string',
-        describe: 'socket leasehold-fast connects to (default $LEASEHOLD_COMMAND_SOCKET or /run/leasehold/commands.sock)',
+        describe:
+          'socket leasehold-fast connects to (default $LEASEHOLD_COMMAND_SOCKET or /run/leasehold/commands.sock)',
       })
-      .option('workers', { type: 'number', default: 2, describe: 'idle workers kept waiting (1-16)' })
+      .option('workers', { type: 'number', default: 3, describe: 'idle workers kept waiting (1-16)' })
       .option('log-level', { type: 'string', default: 'info', describe: 'trace|debug|info|warn|error' })
       .option('log-format', {
         type: 'string',
