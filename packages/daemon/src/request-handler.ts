@@ -78,10 +78,11 @@ export function createRequestHandler(
       clientPid,
       holderPid: request.persistent === true ? 'persistent' : (request.holderPid ?? clientPid),
     };
+    const startedMs = performance.now();
     try {
       const result = await run();
       deps.logger.info(
-        fields,
+        { ...fields, ms: Number((performance.now() - startedMs).toFixed(2)) },
         op === 'release' ? 'lease released' : op === 'convert' ? 'lease converted' : 'lease granted',
       );
       return result;
@@ -90,6 +91,7 @@ export function createRequestHandler(
       deps.logger.info(
         {
           ...fields,
+          ms: Number((performance.now() - startedMs).toFixed(2)),
           code,
           reason: message,
           ...(details === undefined ? {} : { holders: details['holders'] ?? details['holder'] }),
