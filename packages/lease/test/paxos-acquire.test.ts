@@ -100,7 +100,7 @@ describe('exclusive acquire of a free lease (§5.1)', () => {
     expect(area.hostSector(1).dblock).toMatchObject({ ...held.dblock, flags: DBLOCK_FL_RELEASED });
   });
 
-  it('the next acquire by another host gets lver + 1 and a ballot number above nothing it saw', async () => {
+  it('the next acquire by another host gets lver + 1 and a ballot number above every mbal its read 1 saw', async () => {
     const { area, clock, lockspace } = setup();
     const one = new FakeDelta(lockspace, clock, 1);
     const two = new FakeDelta(lockspace, clock, 2);
@@ -109,8 +109,10 @@ describe('exclusive acquire of a free lease (§5.1)', () => {
     const held2 = await clock.run(acquireLease(contextFor(area, clock, two), LOCATION));
     expect(held2.lver).toBe(2n);
     expect(area.leader()).toMatchObject({ lver: 2n, ownerId: 2n });
-    expect(area.hostSector(2).dblock.mbal).toBe(2n);
-    // Host 1 again: its own last mbal was 1, so its next ballot is 2001 (≡ 1 mod 2000).
+    // Read 1 of host_id 2 covers host 1's dblock (mbal 1): 2002, where sanlock's max_mbal puts it too.
+    expect(area.hostSector(2).dblock.mbal).toBe(2002n);
+    // Host 1 again: its read 1 sees only its own last mbal, 1, so its next ballot is 2001 (≡ 1 mod
+    // 2000); host 2's 2002 was for lver 2 and does not count for lver 3.
     await clock.run(releaseLease(contextFor(area, clock, two), held2));
     const held3 = await clock.run(acquireLease(contextFor(area, clock, one), LOCATION));
     expect(held3.lver).toBe(3n);

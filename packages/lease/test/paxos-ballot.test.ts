@@ -66,6 +66,21 @@ describe('ballot rules (§5.1 step 4)', () => {
     expect(clock.nowSeconds()).toBe(START);
   });
 
+  it("a lower host_id's higher mbal, seen by read 1, is started above: no abort, one ballot", async () => {
+    // A sanlock host with host_id 1 balloted last (its mbal sits in our read 1: leader to own sector).
+    const { area, clock, lockspace } = setup();
+    const two = new FakeDelta(lockspace, clock, 2, { generation: 1n });
+    area.plantHostSector(1, dblock({ mbal: 10001n, lver: 1n }));
+    const random = fixedRandom();
+    const held = await clock.run(acquireLease(contextFor(area, clock, two, random), LOCATION));
+    expect(held.dblock.mbal).toBe(12002n);
+    expect(held.lver).toBe(1n);
+    // Read 1 (leader to our sector: 4 sectors for host_id 2), then phase 1 and phase 2 once each:
+    // one ballot. Started from our own mbal instead, phase 1 aborted first: 4 such reads.
+    expect(area.disk.log.filter((entry) => entry.kind === 'read' && isBallotRead(entry))).toHaveLength(3);
+    expect(random.draws).toBe(0);
+  });
+
   it('dblocks of older lvers are ignored whatever their mbal', async () => {
     const { area, clock, one } = setup();
     area.plantHostSector(3, dblock({ mbal: 90003n, bal: 90003n, inp: 3n, inp2: 1n, inp3: 5n, lver: 0n }));

@@ -6,7 +6,8 @@
  *  2. the caller's lver must be the leader's (-240);
  *  3. free, ours, or ours from an older generation → ballot; otherwise judge the owner
  *     (owner-liveness.ts): fail (-243 / -247), restart, or ballot;
- *  4. ballots for next_lver = leader.lver + 1, with mbal ≡ host_id (mod max_hosts); after an abort
+ *  4. ballots for next_lver = leader.lver + 1, with mbal ≡ host_id (mod max_hosts), the first above
+ *     every mbal step 1 read (read-first.ts); after an abort
  *     (-212/-213): random 0-1 s back-off, a higher mbal, and a re-read of the leader: someone
  *     committed next_lver (ours → success, else -244), or the leader moved (restart), or retry;
  *  5. commit: the step-1 leader with lver, owner, timestamp from the ballot's value and write_* = us;
@@ -137,7 +138,7 @@ async function acquireSteps(
     const nextLver = leader.lver + 1n;
     const maxHosts = leader.maxHosts;
     const numHosts = Number(leader.numHosts);
-    let mbal = ballotAbove(first.own.dblockValid ? first.own.dblock.mbal : 0n, us.hostId, maxHosts);
+    let mbal = ballotAbove(first.maxMbalSeen, us.hostId, maxHosts);
     // A value we accepted for this lver before (ballot.ts: keepAccepted), from disk or from this call.
     let accepted = first.own.dblockValid && hasAcceptedValue(first.own.dblock, nextLver) ? first.own.dblock : undefined;
     let firstAbort = true;

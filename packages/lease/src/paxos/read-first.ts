@@ -26,6 +26,22 @@ export const READ_FIRST_CONTIGUOUS_MAX_SECTORS = 32;
 export interface FirstRead {
   leader: LeaderRecord;
   own: HostSectorContents;
+  /**
+   * The largest mbal in the valid dblocks this read covered: ours, and those of the lower host_ids
+   * when leader and own sector came in one read. The first ballot starts above it, which spares the
+   * phase-1 abort that another host's last ballot (a sanlock host with a lower host_id, say) would
+   * otherwise cost every acquire that follows one of its own. Starting higher is always safe.
+   */
+  maxMbalSeen: bigint;
+}
+
+function maxValidMbal(bytes: Uint8Array, sectorSize: number, fromIndex: number, toIndex: number): bigint {
+  let max = 0n;
+  for (let index = fromIndex; index <= toIndex; index++) {
+    const sector = decodeHostSectorAt(bytes, index * sectorSize);
+    if (sector.dblockValid && sector.dblock.mbal > max) max = sector.dblock.mbal;
+  }
+  return max;
 }
 
 export async function readLeaderAndOwnSector(area: LeaseArea, hostId: number): Promise<FirstRead> {
@@ -47,6 +63,10 @@ export async function readLeaderAndOwnSector(area: LeaseArea, hostId: number): P
     const leader = area.verifyLeader(leaderBytes, hostId);
     // §5.1 step 1: a different ss/align than assumed: our sector is elsewhere, read again.
     if (area.adoptGeometry(leader)) continue;
-    return { leader, own: decodeHostSectorAt(ownBytes, ownOffsetBytes) };
+    const own = decodeHostSectorAt(ownBytes, ownOffsetBytes);
+    const ownMbal = own.dblockValid ? own.dblock.mbal : 0n;
+    const lowerMbal =
+      ownBytes === leaderBytes ? maxValidMbal(leaderBytes, sectorSize, hostSectorIndex(1), ownIndex - 1) : 0n;
+    return { leader, own, maxMbalSeen: ownMbal > lowerMbal ? ownMbal : lowerMbal };
   }
 }
