@@ -97,7 +97,7 @@ function saveCodeCache(script: vm.Script, path: string): void {
   }
 }
 
-type BundleMain = (args: string[]) => Promise<void>;
+export type BundleMain = (args: string[]) => Promise<void>;
 type ModuleWrapper = (
   exports: object,
   require: NodeJS.Require,
@@ -155,16 +155,28 @@ export function loadBundle(key: string): LoadedBundle | undefined {
   return { key, file, script, saveCacheTo };
 }
 
-/** Runs a loaded bundle's command with `args`; resolves false (nothing run) if it has no main. */
-export async function runLoadedBundle(loaded: LoadedBundle, args: string[]): Promise<boolean> {
-  const { file, script, saveCacheTo } = loaded;
+/** Has the bundle's code cache written at exit when its compile did not use one (see runLoadedBundle). */
+export function saveCodeCacheAtExit(loaded: LoadedBundle): void {
+  const { script, saveCacheTo } = loaded;
   // Made at exit, so it holds the functions this run compiled, not only the top level.
   if (saveCacheTo !== undefined) process.once('exit', () => saveCodeCache(script, saveCacheTo));
+}
+
+/** Runs a loaded bundle's top level (its modules' initialisation); its main, or undefined if it has none. */
+export function instantiateBundle(loaded: LoadedBundle): BundleMain | undefined {
+  const { file, script } = loaded;
   const module = { exports: {} as { main?: BundleMain } };
   const wrapper = script.runInThisContext() as ModuleWrapper;
   wrapper(module.exports, createRequire(file), module, file, BUNDLE_DIR);
   const main = module.exports.main;
-  if (typeof main !== 'function') return false;
+  return typeof main === 'function' ? main : undefined;
+}
+
+/** Runs a loaded bundle's command with `args`; resolves false (nothing run) if it has no main. */
+export async function runLoadedBundle(loaded: LoadedBundle, args: string[]): Promise<boolean> {
+  saveCodeCacheAtExit(loaded);
+  const main = instantiateBundle(loaded);
+  if (main === undefined) return false;
   await main(args);
   return true;
 }

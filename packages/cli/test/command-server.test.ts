@@ -34,6 +34,7 @@ const TEST_TIMEOUT_MS = 60_000;
 
 interface LogLine {
   msg: string;
+  prepared?: string[];
   worker?: number;
   command?: string;
   frontEndPid?: number;
@@ -198,6 +199,18 @@ describe('leasehold-fast through a command server', () => {
         expect(taken.worker).toBeGreaterThan(0);
         expect(taken.worker).not.toBe(fast.pid);
       }
+      // The workers ran the commands scripts loop on ahead, none dropped by prerun.ts's tripwires.
+      const ready = server.logs.filter((l) => l.msg === 'worker ready');
+      expect(ready.length).toBeGreaterThanOrEqual(2);
+      for (const line of ready)
+        expect([...(line.prepared ?? [])].sort()).toEqual([
+          'activate',
+          'lvchange',
+          'lvcreate',
+          'lvremove',
+          'lvs',
+          'vgs',
+        ]);
       expect(runCli(['lvs', 'nosuchvg'], env).status).toBe(5);
       expect(runCli(['lvs', '--nosuchflag'], env).status).toBe(3);
     },

@@ -326,6 +326,9 @@ describe('shared VGs between two leasehold hosts', () => {
       lh(hostB, ['vgcreate', '--shared', 'svR', d2]),
     ]);
     expect(same.filter((r) => r.status === 0)).toHaveLength(1);
+    // Whichever host lost the race joins svR too, so that what follows does not depend on the race
+    // (a report of every VG on a host without svR's lockspace says it read svR without a lock).
+    await ok(same[0]?.status === 0 ? hostB : hostA, ['lockstart', '--wait', 'svR']);
     const other = await Promise.all([lh(hostA, ['vgcreate', 'lcX', d3]), lh(hostB, ['vgcreate', 'lcY', d3])]);
     expect(other.filter((r) => r.status === 0)).toHaveLength(1);
     const state = await readVolumes({ devices: loops.devices });

@@ -138,6 +138,7 @@ export class CommandServer {
     switch (message.type) {
       case 'ready':
         if (worker.kind === 'starting') this.workers.set(pid, { ...worker, kind: 'idle' });
+        this.options.logger.debug({ worker: pid, prepared: message.prepared }, 'worker ready');
         return;
       case 'busy':
         this.workers.set(pid, {

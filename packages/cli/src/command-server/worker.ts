@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { getPriority, setPriority } from 'node:os';
 import { commandAccept, dup2, type AcceptedCommand } from '@leasehold/native';
-import { loadBundle, runLoadedBundle, type LoadedBundle } from '../bundle-runner.js';
+import { loadBundle, runLoadedBundle, saveCodeCacheAtExit } from '../bundle-runner.js';
 import { COMMANDS } from '../command-registry.js';
 import { cliArgs, pickRoute, routeKey } from '../dispatch.js';
 import {
@@ -25,15 +25,16 @@ import {
   SERVED_ROUTE_KEYS,
   statusReply,
 } from './protocol.js';
+import { attachStreamListeners, prerunBundle, type PreparedCommand } from './prerun.js';
 import type { WorkerMessage } from './worker-messages.js';
 
 const LISTEN_FD = 4;
 const STDIO_FDS = 3;
 /**
- * Bundles compiled before the worker says it is ready (4-16 ms each on the command's path
- * otherwise): the commands scripts run in loops. Each one lengthens the worker's boot, which a
- * stream of commands waits for once the idle workers are used up, so the list is short; others
- * compile when they come.
+ * Bundles compiled and run ahead (prerun.ts) before the worker says it is ready (4-16 ms of
+ * compile and 4-6 ms of top level each on the command's path otherwise): the commands scripts run
+ * in loops. Each one lengthens the worker's boot, which a stream of commands waits for once the
+ * idle workers are used up, so the list is short; others compile when they come.
  */
 const PRELOADED_ROUTE_KEYS: readonly string[] = ['lvs', 'vgs', 'lvchange', 'lvcreate', 'lvremove', 'activate'];
 
@@ -61,15 +62,17 @@ const PRELOADED_BUILTINS: readonly string[] = [
   'node:zlib',
 ];
 
-function preload(): Map<string, LoadedBundle> {
+/** Compiles the preloaded bundles and runs their top levels (prerun.ts); those that trip are dropped. */
+function preload(): Map<string, PreparedCommand> {
   const require = createRequire(import.meta.url);
   for (const name of PRELOADED_BUILTINS) require(name);
-  const loaded = new Map<string, LoadedBundle>();
+  const prepared = new Map<string, PreparedCommand>();
   for (const key of PRELOADED_ROUTE_KEYS) {
     const bundle = loadBundle(key);
-    if (bundle !== undefined) loaded.set(key, bundle);
+    const command = bundle === undefined ? undefined : prerunBundle(bundle);
+    if (command !== undefined) prepared.set(key, command);
   }
-  return loaded;
+  return prepared;
 }
 
 function send(message: WorkerMessage): Promise<void> {
@@ -173,9 +176,9 @@ function become(taken: Taken): void {
 }
 
 async function main(): Promise<void> {
-  const preloaded = preload();
+  const prepared = preload();
   restorePriority();
-  await send({ type: 'ready', pid: process.pid });
+  await send({ type: 'ready', pid: process.pid, prepared: [...prepared.keys()] });
   const taken = takeCommand();
   await send({ type: 'busy', pid: process.pid, command: taken.key, frontEndPid: taken.accepted.pid });
   process.disconnect();
@@ -185,8 +188,15 @@ async function main(): Promise<void> {
     process.stderr.write(`leasehold: cannot take the command over: ${(error as Error).message}\n`);
     process.exit(1);
   }
-  const bundle = preloaded.get(taken.key) ?? loadBundle(taken.key);
-  preloaded.clear();
+  const command = prepared.get(taken.key);
+  prepared.clear();
+  if (command !== undefined) {
+    attachStreamListeners(command);
+    saveCodeCacheAtExit(command.bundle);
+    await command.main(taken.args);
+    return;
+  }
+  const bundle = loadBundle(taken.key);
   if (bundle === undefined || !(await runLoadedBundle(bundle, taken.args))) {
     // No fresh bundle (a checkout after tsc without the bundler): the CLI from dist/, as the launcher falls back.
     await import('../main.js');
