@@ -28,6 +28,12 @@ const FAILURE_WINDOW_SECONDS = 60;
 /** How often the bundles' manifest is checked: idle workers hold the code they booted with. */
 const MANIFEST_CHECK_SECONDS = 2;
 const CONNECT_PROBE_MS = 1000;
+/**
+ * A replacement starts this long after a worker takes a command, or when the command ends if that
+ * is sooner: its boot (150-250 ms of CPU) would otherwise compete with that very command on a
+ * small machine. The other idle workers serve what comes meanwhile.
+ */
+const REFILL_DELAY_MS = 150;
 /** A booting worker yields the CPU to the commands running (worker.ts restores the priority). */
 const WORKER_BOOT_NICE = 10;
 const MAX_NICE = 19;
@@ -69,6 +75,7 @@ export class CommandServer {
   private listenFd = -1;
   private stopping = false;
   private manifestTimer: NodeJS.Timeout | undefined;
+  private refillTimer: NodeJS.Timeout | undefined;
   private resolveStopped: (() => void) | undefined;
   readonly stopped: Promise<void>;
 
@@ -108,6 +115,14 @@ export class CommandServer {
   private refill(): void {
     while (!this.stopping && this.spareCount() < this.options.idleWorkers && this.busyCount() < MAX_BUSY_COMMANDS)
       this.spawnWorker();
+  }
+
+  private scheduleRefill(): void {
+    if (this.refillTimer !== undefined) return;
+    this.refillTimer = setTimeout(() => {
+      this.refillTimer = undefined;
+      this.refill();
+    }, REFILL_DELAY_MS);
   }
 
   private spawnWorker(): void {
@@ -152,7 +167,7 @@ export class CommandServer {
           { worker: pid, command: message.command, frontEndPid: message.frontEndPid },
           'worker took a command',
         );
-        this.refill();
+        this.scheduleRefill();
         return;
       default: {
         const unreachable: never = message;
@@ -209,6 +224,7 @@ export class CommandServer {
     if (this.stopping) return;
     this.stopping = true;
     if (this.manifestTimer !== undefined) clearInterval(this.manifestTimer);
+    if (this.refillTimer !== undefined) clearTimeout(this.refillTimer);
     try {
       unlinkSync(this.options.socketPath);
     } catch {
