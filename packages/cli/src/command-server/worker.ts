@@ -180,8 +180,12 @@ async function main(): Promise<void> {
   restorePriority();
   await send({ type: 'ready', pid: process.pid, prepared: [...prepared.keys()] });
   const taken = takeCommand();
-  await send({ type: 'busy', pid: process.pid, command: taken.key, frontEndPid: taken.accepted.pid });
-  process.disconnect();
+  // Not awaited: the command starts at once, and the channel closes once the message is out (an
+  // open channel would keep the worker alive after its command).
+  send({ type: 'busy', pid: process.pid, command: taken.key, frontEndPid: taken.accepted.pid }).then(
+    () => process.disconnect(),
+    () => process.disconnect(),
+  );
   try {
     become(taken);
   } catch (error: unknown) {
