@@ -18,7 +18,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LvmlockdCluster } from '@leasehold/testkit';
-import { CLI_PATH, FAST_PATH, median, nowSeconds, ratio, startCommandServer } from './lib/measure.js';
+import {
+  benchEnv,
+  CA_CERTS_STATE,
+  CLI_PATH,
+  FAST_PATH,
+  median,
+  nowSeconds,
+  ratio,
+  startCommandServer,
+  timedRun,
+} from './lib/measure.js';
 
 const REPS = Number(process.env.REPS ?? 7);
 const VG = 'benchact';
@@ -31,30 +41,18 @@ const cluster = LvmlockdCluster.create({ ioTimeoutSeconds: 1 });
 let daemon: ReturnType<typeof spawn> | undefined;
 let commandServer: ReturnType<typeof spawn> | undefined;
 let env: NodeJS.ProcessEnv = {};
-const keepNodeEnv = process.env.BENCH_KEEP_NODE_ENV === '1';
-const caCertsState = process.env.NODE_EXTRA_CA_CERTS === undefined ? 'unset' : keepNodeEnv ? 'kept' : 'removed';
-
 function childEnv(): NodeJS.ProcessEnv {
-  const merged = { ...process.env, ...env };
-  if (!keepNodeEnv) delete merged.NODE_EXTRA_CA_CERTS;
-  return merged;
+  return benchEnv(env);
 }
 
 /** `leasehold ARGS` as installed (the front end, through the command server); seconds. */
 function leasehold(args: string[]): number {
-  return timed(FAST_PATH, args);
+  return timedRun(FAST_PATH, args, childEnv());
 }
 
 /** The same command in a Node process of its own. */
 function leaseholdNode(args: string[]): number {
-  return timed(process.execPath, [CLI_PATH, ...args]);
-}
-
-function timed(program: string, args: string[]): number {
-  const started = nowSeconds();
-  const result = spawnSync(program, args, { env: childEnv(), encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`leasehold ${args.join(' ')} failed: ${result.stdout}${result.stderr}`);
-  return nowSeconds() - started;
+  return timedRun(process.execPath, [CLI_PATH, ...args], childEnv());
 }
 
 async function cleanup(): Promise<void> {
@@ -150,7 +148,7 @@ async function main(): Promise<void> {
   row('lvchange -an', deactivates);
   const floor = median(nodeFloor);
   console.log(
-    `${'node -e 0'.padEnd(14)} ${floor.toFixed(3)} s: as a ratio to lvm's, activate ${ratio(floor, median(activates.lvm))}, deactivate ${ratio(floor, median(deactivates.lvm))} (no Node process can do better); load average ${loadavg()[0]?.toFixed(1)}; NODE_EXTRA_CA_CERTS ${caCertsState}`,
+    `${'node -e 0'.padEnd(14)} ${floor.toFixed(3)} s: as a ratio to lvm's, activate ${ratio(floor, median(activates.lvm))}, deactivate ${ratio(floor, median(deactivates.lvm))} (no Node process can do better); load average ${loadavg()[0]?.toFixed(1)}; NODE_EXTRA_CA_CERTS ${CA_CERTS_STATE}`,
   );
   console.log(
     `RESULT activate_ratio=${ratio(median(activates.leasehold), median(activates.lvm))} deactivate_ratio=${ratio(median(deactivates.leasehold), median(deactivates.lvm))} activate_node_ratio=${ratio(median(activates.node), median(activates.lvm))} deactivate_node_ratio=${ratio(median(deactivates.node), median(deactivates.lvm))}`,

@@ -20,7 +20,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LvmlockdCluster } from '@leasehold/testkit';
-import { CLI_PATH, FAST_PATH, median, nowSeconds, ratio, startCommandServer } from './lib/measure.js';
+import {
+  benchEnv,
+  CA_CERTS_STATE,
+  CLI_PATH,
+  FAST_PATH,
+  median,
+  nowSeconds,
+  ratio,
+  startCommandServer,
+  timedRun,
+} from './lib/measure.js';
 
 const REPS = Number(process.env.REPS ?? 5);
 const LOCKSTART_REPS = Math.min(REPS, 3);
@@ -46,30 +56,14 @@ async function cleanup(): Promise<void> {
 }
 
 let env: NodeJS.ProcessEnv = {};
-const keepNodeEnv = process.env.BENCH_KEEP_NODE_ENV === '1';
-const caCertsState = process.env.NODE_EXTRA_CA_CERTS === undefined ? 'unset' : keepNodeEnv ? 'kept' : 'removed';
-
-function childEnv(extraEnv: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const merged: NodeJS.ProcessEnv = { ...process.env, ...env, ...extraEnv };
-  if (!keepNodeEnv) delete merged.NODE_EXTRA_CA_CERTS;
-  return merged;
-}
-
-function timed(program: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): number {
-  const started = nowSeconds();
-  const result = spawnSync(program, args, { env: childEnv(extraEnv), encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`leasehold ${args.join(' ')} failed: ${result.stdout}${result.stderr}`);
-  return nowSeconds() - started;
-}
-
 /** `leasehold ARGS` as installed (the front end, through the command server); seconds. */
 function leasehold(args: string[], extraEnv: NodeJS.ProcessEnv = {}): number {
-  return timed(FAST_PATH, args, extraEnv);
+  return timedRun(FAST_PATH, args, benchEnv({ ...env, ...extraEnv }));
 }
 
 /** The same command in a Node process of its own. */
 function leaseholdNode(args: string[]): number {
-  return timed(process.execPath, [CLI_PATH, ...args]);
+  return timedRun(process.execPath, [CLI_PATH, ...args], benchEnv(env));
 }
 
 async function main(): Promise<void> {
@@ -93,7 +87,7 @@ async function main(): Promise<void> {
     LEASEHOLD_CONFIG: join(work, 'leasehold.conf'),
     LEASEHOLD_COMMAND_SOCKET: join(work, 'commands.sock'),
   };
-  commandServer = await startCommandServer(join(work, 'commands.sock'), childEnv());
+  commandServer = await startCommandServer(join(work, 'commands.sock'), benchEnv(env));
   daemon = spawn(
     process.execPath,
     [
@@ -163,12 +157,12 @@ async function main(): Promise<void> {
   row('lvremove', removes);
   row('lvs', reports);
   console.log(
-    `lvs without the lock (no daemon: "Reading VG ${VG} without a lock."): leasehold ${median(unlocked).toFixed(3)} s; NODE_EXTRA_CA_CERTS ${caCertsState}`,
+    `lvs without the lock (no daemon: "Reading VG ${VG} without a lock."): leasehold ${median(unlocked).toFixed(3)} s; NODE_EXTRA_CA_CERTS ${CA_CERTS_STATE}`,
   );
   console.log(
     `RESULT lockstart_ratio=${ratio(median(starts.leasehold), median(starts.lvm))} shared_lvcreate_ratio=${ratio(median(creates.leasehold), median(creates.lvm))} shared_lvremove_ratio=${ratio(median(removes.leasehold), median(removes.lvm))}` +
       ` shared_lvs_ratio=${ratio(median(reports.leasehold), median(reports.lvm))} shared_lvs_ms=${(median(reports.leasehold) * 1000).toFixed(1)} shared_lvs_unlocked_ms=${(median(unlocked) * 1000).toFixed(1)}` +
-      ` shared_lvcreate_node_ratio=${ratio(median(creates.node), median(creates.lvm))} shared_lvremove_node_ratio=${ratio(median(removes.node), median(removes.lvm))} node_extra_ca_certs=${caCertsState}`,
+      ` shared_lvcreate_node_ratio=${ratio(median(creates.node), median(creates.lvm))} shared_lvremove_node_ratio=${ratio(median(removes.node), median(removes.lvm))} node_extra_ca_certs=${CA_CERTS_STATE}`,
   );
 }
 

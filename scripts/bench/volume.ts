@@ -25,7 +25,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateUuid, parseUuid, printVgBackup, type LogicalVolume, type VgMetadata } from '@leasehold/lvm-format';
-import { CLI_PATH, median, nowSeconds, ratio } from './lib/measure.js';
+import { benchEnv, CA_CERTS_STATE, CLI_PATH, KEEP_NODE_ENV, median, nowSeconds, ratio } from './lib/measure.js';
 
 const REPS = Number(process.env.REPS ?? 11);
 const LV_COUNTS = [1, 100, 1000] as const;
@@ -41,16 +41,12 @@ writeFileSync(
 );
 writeFileSync(join(work, 'none.conf'), '# devices come from --devices\n');
 writeFileSync(join(work, 'nocache.conf'), 'metadata_cache_dir = none\n');
-const keepNodeEnv = process.env.BENCH_KEEP_NODE_ENV === '1';
 const caCerts = process.env.NODE_EXTRA_CA_CERTS;
-const caCertsState = caCerts === undefined ? 'unset' : keepNodeEnv ? 'kept' : 'removed';
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
+const env: NodeJS.ProcessEnv = benchEnv({
   LVM_SYSTEM_DIR: etc,
   LVM_SUPPRESS_FD_WARNINGS: '1',
   LEASEHOLD_CONFIG: join(work, 'none.conf'),
-};
-if (!keepNodeEnv) delete env.NODE_EXTRA_CA_CERTS;
+});
 const image = join(work, 'pv.img');
 execFileSync('truncate', ['-s', String(DEVICE_BYTES), image]);
 const loop = execFileSync('losetup', ['-f', '--show', '--direct-io=on', image], { encoding: 'utf8' }).trim();
@@ -243,7 +239,7 @@ for (const count of LV_COUNTS) {
   if (count === 1) {
     nodeFloor = measureNodeFloor();
     if (caCerts !== undefined)
-      nodeFloorWithCaCerts = keepNodeEnv ? nodeFloor : measureNodeFloor({ NODE_EXTRA_CA_CERTS: caCerts });
+      nodeFloorWithCaCerts = KEEP_NODE_ENV ? nodeFloor : measureNodeFloor({ NODE_EXTRA_CA_CERTS: caCerts });
     results.set(
       'vgs',
       measure(
@@ -282,9 +278,9 @@ console.log(
   `volume commands, medians of ${REPS} runs (ms), same loop device ${loop}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
 );
 console.log(
-  caCertsState === 'removed'
+  CA_CERTS_STATE === 'removed'
     ? `NODE_EXTRA_CA_CERTS (${caCerts}) removed for every run (node -e 0 with it: ${nodeFloorWithCaCerts.wallMs.toFixed(1)} ms wall, ${nodeFloorWithCaCerts.cpuMs.toFixed(0)} ms CPU); BENCH_KEEP_NODE_ENV=1 keeps it`
-    : `NODE_EXTRA_CA_CERTS ${caCertsState}`,
+    : `NODE_EXTRA_CA_CERTS ${CA_CERTS_STATE}`,
 );
 console.log('command       wall: lvm  leasehold  ratio    cpu: lvm  leasehold  ratio');
 for (const [name, pair] of results) {
@@ -324,5 +320,5 @@ console.log(
     ` ${commands.map((c) => `floor_${c}_ratio=${floor(c)}`).join(' ')}` +
     ` ${commands.map((c) => `over_floor_${c}_ratio=${overFloor(c)}`).join(' ')}` +
     ` lvs_1000_nocache_ms=${results.get('lvs_1000_nocache')?.leaseholdMs.toFixed(1) ?? 'nan'}` +
-    ` node_floor_with_ca_certs_ms=${nodeFloorWithCaCerts.wallMs.toFixed(1)} node_extra_ca_certs=${caCertsState}`,
+    ` node_floor_with_ca_certs_ms=${nodeFloorWithCaCerts.wallMs.toFixed(1)} node_extra_ca_certs=${CA_CERTS_STATE}`,
 );

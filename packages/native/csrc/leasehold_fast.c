@@ -27,8 +27,9 @@
 #include "command_protocol.h"
 
 #define DEFAULT_COMMAND_SOCKET "/run/leasehold/commands.sock"
-/* From build/Release/ (node-gyp's output) or bin/ of an install to the CLI's launcher. */
-static const char *const CLI_JS_CANDIDATES[] = {"../../../cli/bin/leasehold.js", "../lib/leasehold/packages/cli/bin/leasehold.js"};
+/* From build/Release/ (node-gyp's output) to the CLI's launcher: /proc/self/exe is the real file,
+ * also when the program runs through a link (/usr/sbin/leasehold, lvs). */
+#define CLI_JS_FROM_EXE_DIR "../../../cli/bin/leasehold.js"
 /* The status a command killed by a signal reports to its shell is 128 + the signal; the worker's
  * signal is not known here, so a worker that vanished reports what a SIGKILL would. */
 #define EXIT_WORKER_VANISHED (128 + SIGKILL)
@@ -56,12 +57,9 @@ static int cli_js_path(char *out, size_t size) {
   char *slash = strrchr(exe, '/');
   if (slash == NULL) return -1;
   *slash = '\0';
-  for (size_t i = 0; i < sizeof CLI_JS_CANDIDATES / sizeof CLI_JS_CANDIDATES[0]; i++) {
-    char joined[PATH_MAX];
-    if (snprintf(joined, sizeof joined, "%s/%s", exe, CLI_JS_CANDIDATES[i]) >= (int)sizeof joined) continue;
-    if (realpath(joined, out) != NULL) return 0;
-  }
-  return -1;
+  char joined[PATH_MAX];
+  if (snprintf(joined, sizeof joined, "%s/%s", exe, CLI_JS_FROM_EXE_DIR) >= (int)sizeof joined) return -1;
+  return realpath(joined, out) != NULL ? 0 : -1;
 }
 
 /* Runs the command in this process's place: node + the CLI, argv[0] kept (a link named lvs stays lvs). */

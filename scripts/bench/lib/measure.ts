@@ -1,6 +1,6 @@
 /** Small measuring helpers shared by the benchmarks (run with tsx). */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const CLI_PATH = fileURLToPath(new URL('../../../packages/cli/bin/leasehold.js', import.meta.url));
@@ -83,6 +83,29 @@ export const FAST_PATH = fileURLToPath(
   new URL('../../../packages/native/build/Release/leasehold-fast', import.meta.url),
 );
 
+/**
+ * NODE_EXTRA_CA_CERTS makes every Node process parse that certificate file at start (see volume.ts);
+ * the benches run leasehold's commands without it unless BENCH_KEEP_NODE_ENV=1, and say which.
+ */
+export const KEEP_NODE_ENV = process.env.BENCH_KEEP_NODE_ENV === '1';
+export const CA_CERTS_STATE: 'unset' | 'kept' | 'removed' =
+  process.env.NODE_EXTRA_CA_CERTS === undefined ? 'unset' : KEEP_NODE_ENV ? 'kept' : 'removed';
+
+/** process.env with `extra` over it, NODE_EXTRA_CA_CERTS removed unless kept. */
+export function benchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const merged: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  if (!KEEP_NODE_ENV) delete merged.NODE_EXTRA_CA_CERTS;
+  return merged;
+}
+
+/** Runs `program args` to completion; wall seconds. Throws, with its output, unless it exits 0. */
+export function timedRun(program: string, args: string[], env: NodeJS.ProcessEnv): number {
+  const started = nowSeconds();
+  const result = spawnSync(program, args, { env, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${program} ${args.join(' ')} failed: ${result.stdout}${result.stderr}`);
+  return nowSeconds() - started;
+}
+
 const COMMAND_SERVER_WAIT_TRIES = 100;
 const COMMAND_SERVER_WAIT_MS = 100;
 /** Boot time of the server's idle workers after the socket appears (they boot in parallel). */
@@ -99,12 +122,7 @@ export async function startCommandServer(socketPath: string, env: NodeJS.Process
   });
   for (let i = 0; i < COMMAND_SERVER_WAIT_TRIES; i++) {
     if (child.exitCode !== null) throw new Error(`leasehold command-server exited ${child.exitCode}`);
-    try {
-      readFileSync(socketPath);
-    } catch (error: unknown) {
-      // a socket cannot be read as a file: ENXIO means it is there
-      if ((error as NodeJS.ErrnoException).code === 'ENXIO') break;
-    }
+    if (statSync(socketPath, { throwIfNoEntry: false })?.isSocket() === true) break;
     await new Promise((resolve) => setTimeout(resolve, COMMAND_SERVER_WAIT_MS));
   }
   await new Promise((resolve) => setTimeout(resolve, COMMAND_WORKERS_BOOT_MS));

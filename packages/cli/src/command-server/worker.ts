@@ -39,7 +39,7 @@ const STDIO_FDS = 3;
 const PRELOADED_ROUTE_KEYS: readonly string[] = ['lvs', 'vgs', 'lvchange', 'lvcreate', 'lvremove', 'activate'];
 
 /**
- * A worker boots (Node, then the preloads: ~100 ms of CPU) while the command that made the server
+ * A worker boots (Node, then the preloads: 150-250 ms of CPU) while the command that made the server
  * start it still runs, so the server starts it niced (server.ts, as root only: undoing a nice
  * needs privilege); booted, it takes the server's priority back before it waits for a command.
  */
