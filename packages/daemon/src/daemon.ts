@@ -72,7 +72,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
   const watch = new ProcessWatch();
   let manager!: LockspaceManager;
   const kill = new KillAction(watch, logger, (lockspace) => manager.onClean(lockspace));
-  manager = new LockspaceManager({ config, hostName, db, hostIds, watchdog, kill, logger });
+  manager = new LockspaceManager({ config, hostName, db, hostIds, watchdog, kill, watch, logger });
   const leases = new LeaseRegistry(manager, db, watch, config, logger);
   const activations = new ActivationRegistry({
     leases,

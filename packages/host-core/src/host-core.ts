@@ -114,6 +114,15 @@ export class HostCore {
     return this.leases.all();
   }
 
+  leaseRecord(lockspace: string, resource: string): Readonly<LeaseRecord> | undefined {
+    return this.leases.get(lockspace, resource);
+  }
+
+  /** Whether `holder` has any lease on this host (in whatever state). */
+  holds(holder: Holder): boolean {
+    return this.leases.ofHolder(holder).length > 0;
+  }
+
   killPending(name: string): Holder[] {
     return this.kills.pendingOf(name);
   }
@@ -184,6 +193,18 @@ export class HostCore {
         break;
       case 'acquire_result':
         this.onAcquireResult(event.lockspace, event.resource, event.result);
+        break;
+      case 'cancel_acquire':
+        this.onCancelAcquire(event.lockspace, event.resource);
+        break;
+      case 'convert':
+        this.onConvert(event);
+        break;
+      case 'convert_result':
+        this.onConvertResult(event.lockspace, event.resource, event.result);
+        break;
+      case 'update_token':
+        this.onUpdateToken(event);
         break;
       case 'release':
         this.onRelease(event.reqId, event.lockspace, event.resource, event.holder);
@@ -973,36 +994,132 @@ export class HostCore {
     record.state = 'held';
     this.state({ type: 'put_lease', row: rowOf(record) });
     if (record.holder.kind === 'process') this.out.push({ type: 'watch_holder', holder: record.holder });
-    if (reqId !== undefined)
-      this.ok(reqId, { kind: 'lease', lockspace, resource, mode: record.mode, token: record.token });
+    if (reqId !== undefined) this.ok(reqId, leaseValue(record));
   }
 
   private onRelease(reqId: number, lockspace: string, resource: string, holder: Holder): void {
     if (!this.admit(reqId)) return;
-    const record = this.leases.get(lockspace, resource);
-    if (record === undefined && this.lockspaces.get(lockspace)?.state.kind === 'starting') {
-      // After a restart the leases recorded in state are adopted only once the lockspace is joined:
-      // "not held" now would be a lie the holder acts on (found by the whole-host simulator).
-      this.fail(reqId, { code: 'LOCKSPACE_STARTING', message: `lockspace ${lockspace} is still starting; retry` });
-      return;
-    }
-    if (record === undefined || record.state === 'acquiring') {
-      this.fail(reqId, { code: 'NOT_HELD', message: `${lockspace}:${resource} is not held on this host` });
-      return;
-    }
-    if (holderKey(record.holder) !== holderKey(holder)) {
-      this.fail(reqId, {
-        code: 'NOT_OWNER',
-        message: `${lockspace}:${resource} is held by ${describeHolder(record.holder)}, not by you`,
-      });
-      return;
-    }
-    if (record.state === 'releasing') {
-      this.fail(reqId, { code: 'NOT_HELD', message: `${lockspace}:${resource} is being released` });
-      return;
-    }
+    // After a restart the leases recorded in state are adopted only once the lockspace is joined:
+    // "not held" while it starts would be a lie the holder acts on (found by the whole-host simulator).
+    const record = this.ownedHeld(reqId, lockspace, resource, holder);
+    if (record === undefined) return;
     record.reqId = reqId;
     this.releaseRecord(record);
+  }
+
+  /**
+   * The held record `holder` may act on, or undefined after failing `reqId` with the reason (the
+   * same answers as a release: starting, not held, not the owner, busy).
+   */
+  private ownedHeld(reqId: number, lockspace: string, resource: string, holder: Holder): LeaseRecord | undefined {
+    const owned = this.owned(lockspace, resource, holder);
+    if (owned.ok) return owned.record;
+    this.fail(reqId, owned.error);
+    return undefined;
+  }
+
+  /** Why `holder` may not act on its lease of `resource` now (a query: the shell asks before a value-block change). */
+  ownedRefusal(lockspace: string, resource: string, holder: Holder): CoreError | undefined {
+    const owned = this.owned(lockspace, resource, holder);
+    return owned.ok ? undefined : owned.error;
+  }
+
+  /** Whether an acquire the restart interrupted is being given back (acquires of it wait for clean_done). */
+  isCleaning(lockspace: string, resource: string): boolean {
+    return this.cleaning.has(leaseKey(lockspace, resource));
+  }
+
+  private owned(
+    lockspace: string,
+    resource: string,
+    holder: Holder,
+  ): { ok: true; record: LeaseRecord } | { ok: false; error: CoreError } {
+    const record = this.leases.get(lockspace, resource);
+    if (record === undefined && this.lockspaces.get(lockspace)?.state.kind === 'starting')
+      return {
+        ok: false,
+        error: { code: 'LOCKSPACE_STARTING', message: `lockspace ${lockspace} is still starting; retry` },
+      };
+    if (record === undefined || record.state === 'acquiring')
+      return { ok: false, error: { code: 'NOT_HELD', message: `${lockspace}:${resource} is not held on this host` } };
+    if (holderKey(record.holder) !== holderKey(holder))
+      return {
+        ok: false,
+        error: {
+          code: 'NOT_OWNER',
+          message: `${lockspace}:${resource} is held by ${describeHolder(record.holder)}, not by you`,
+          details: { holder: describeHolder(record.holder) },
+        },
+      };
+    if (record.state !== 'held')
+      return {
+        ok: false,
+        error: { code: 'NOT_HELD', message: `${lockspace}:${resource} is ${busyWording(record.state)}` },
+      };
+    return { ok: true, record };
+  }
+
+  private onCancelAcquire(lockspace: string, resource: string): void {
+    const record = this.leases.get(lockspace, resource);
+    if (record !== undefined && record.state === 'acquiring') record.wanted = false;
+  }
+
+  /** A conversion is disk I/O on the held lease: the record is busy (no release beside it) until its result. */
+  private onConvert(event: Extract<HostEvent, { type: 'convert' }>): void {
+    if (!this.admit(event.reqId)) return;
+    const record = this.ownedHeld(event.reqId, event.lockspace, event.resource, event.holder);
+    if (record === undefined) return;
+    if (record.mode === event.mode) {
+      this.ok(event.reqId, leaseValue(record));
+      return;
+    }
+    const refusal = this.refusal(event.lockspace);
+    if (refusal !== undefined) {
+      this.fail(event.reqId, refusal);
+      return;
+    }
+    record.state = 'converting';
+    record.reqId = event.reqId;
+    this.lane({
+      type: 'convert',
+      lockspace: event.lockspace,
+      resource: event.resource,
+      mode: event.mode,
+      token: record.token,
+    });
+  }
+
+  private onConvertResult(
+    lockspace: string,
+    resource: string,
+    result: Extract<HostEvent, { type: 'convert_result' }>['result'],
+  ): void {
+    const record = this.leases.get(lockspace, resource);
+    if (record === undefined || record.state !== 'converting') return; // dropped by a loss meanwhile
+    const reqId = record.reqId;
+    record.reqId = undefined;
+    record.state = 'held';
+    const now = result.ok ? result : result.still;
+    if (now !== undefined) {
+      record.token = now.token;
+      record.mode = now.mode;
+      this.state({ type: 'put_lease', row: rowOf(record) });
+    }
+    if (reqId !== undefined) {
+      if (result.ok) this.ok(reqId, leaseValue(record));
+      else this.fail(reqId, result.error);
+    }
+    // Its holder exited while the conversion ran: what it holds now is given back.
+    if (!record.wanted) this.releaseRecord(record);
+  }
+
+  private onUpdateToken(event: Extract<HostEvent, { type: 'update_token' }>): void {
+    if (!this.admit(event.reqId)) return;
+    const record = this.ownedHeld(event.reqId, event.lockspace, event.resource, event.holder);
+    if (record === undefined) return;
+    record.token = event.token;
+    this.state({ type: 'put_lease', row: rowOf(record) });
+    this.ok(event.reqId, { kind: 'updated', lockspace: event.lockspace, resource: event.resource });
   }
 
   /** Release through the lane while the lockspace is usable; otherwise the lease is just forgotten (it expires with our host_id). */
@@ -1025,7 +1142,7 @@ export class HostCore {
 
   private onClientExit(holder: Holder): void {
     for (const record of this.leases.ofHolder(holder)) {
-      if (record.state === 'acquiring') record.wanted = false;
+      if (record.state === 'acquiring' || record.state === 'converting') record.wanted = false;
       else if (record.state === 'held') this.releaseRecord(record);
     }
     for (const name of this.kills.names()) this.onHolderGone(name, holder);
@@ -1055,6 +1172,20 @@ function rowOf(record: LeaseRecord): LeaseRow {
     holder: record.holder,
     token: record.token,
   };
+}
+
+function leaseValue(record: LeaseRecord): ReplyValue {
+  return {
+    kind: 'lease',
+    lockspace: record.lockspace,
+    resource: record.resource,
+    mode: record.mode,
+    token: record.token,
+  };
+}
+
+function busyWording(state: LeaseRecord['state']): string {
+  return state === 'releasing' ? 'being released' : state === 'converting' ? 'being converted' : state;
 }
 
 function uniqueHolders(holders: Holder[]): Holder[] {

@@ -7,19 +7,20 @@ import { assert } from './assert.js';
 import type { HostCoreLimits } from './limits.js';
 import { holderKey, type CoreError, type Holder, type LeaseMode } from './types.js';
 
-export type LeaseRecordState = 'acquiring' | 'held' | 'releasing';
+export type LeaseRecordState = 'acquiring' | 'held' | 'converting' | 'releasing';
 
 export interface LeaseRecord {
   readonly lockspace: string;
   readonly resource: string;
-  readonly mode: LeaseMode;
+  /** Changed only by a conversion. */
+  mode: LeaseMode;
   readonly holder: Holder;
   state: LeaseRecordState;
   /** The lease layer's token once held ('' while acquiring). */
   token: string;
-  /** The request waiting for this record's acquire or release, if any. */
+  /** The request waiting for this record's acquire, conversion or release, if any. */
   reqId: number | undefined;
-  /** False once the requester went away during the acquire: the lease is given back when it arrives. */
+  /** False once the holder or requester went away during an acquire or conversion: the lease is given back when it ends. */
   wanted: boolean;
 }
 

@@ -42,6 +42,8 @@ export type CoreErrorCode =
 export interface CoreError {
   code: CoreErrorCode;
   message: string;
+  /** Opaque to the core: what the shell's client sees beside the code (who holds a busy lease). */
+  details?: Record<string, unknown>;
 }
 
 /** A lockspace row of local state: what is started, with which host_id and generation. */
@@ -101,6 +103,20 @@ export type HostEvent =
       resource: string;
       result: { ok: true; token: string } | { ok: false; error: CoreError };
     }
+  /** The requester of an acquire in progress went away (its connection closed): give the lease back when it comes. */
+  | { type: 'cancel_acquire'; lockspace: string; resource: string }
+  | { type: 'convert'; reqId: number; lockspace: string; resource: string; mode: LeaseMode; holder: Holder }
+  | {
+      type: 'convert_result';
+      lockspace: string;
+      resource: string;
+      /** A failed conversion may still have changed what is held (`still`: the lease as it is now). */
+      result:
+        | { ok: true; token: string; mode: LeaseMode }
+        | { ok: false; error: CoreError; still?: { token: string; mode: LeaseMode } };
+    }
+  /** The holder changed what its held lease carries (a value block to write at release): a new token. */
+  | { type: 'update_token'; reqId: number; lockspace: string; resource: string; holder: Holder; token: string }
   | { type: 'release'; reqId: number; lockspace: string; resource: string; holder: Holder }
   | { type: 'release_result'; lockspace: string; resource: string }
   /** The clean_intent of this resource ended (whatever its outcome): acquires of it are admitted again. */
@@ -122,6 +138,7 @@ export type LaneCommand =
   | { type: 'leave'; name: string }
   | { type: 'abandon'; name: string }
   | { type: 'acquire'; lockspace: string; resource: string; mode: LeaseMode }
+  | { type: 'convert'; lockspace: string; resource: string; mode: LeaseMode; token: string }
   | { type: 'release'; lockspace: string; resource: string; token: string }
   /**
    * Give back a lease an acquire interrupted by the daemon's restart may have left ours on disk
@@ -152,7 +169,8 @@ export type Reply = { reqId: number; ok: true; value: ReplyValue } | { reqId: nu
 export type ReplyValue =
   | { kind: 'lockspace'; name: string; state: LockspaceStateKind }
   | { kind: 'lease'; lockspace: string; resource: string; mode: LeaseMode; token: string }
-  | { kind: 'released'; lockspace: string; resource: string };
+  | { kind: 'released'; lockspace: string; resource: string }
+  | { kind: 'updated'; lockspace: string; resource: string };
 
 export type LockspaceStateKind = 'starting' | 'joined' | 'stopping' | 'lost' | 'stopped';
 

@@ -86,6 +86,15 @@ const EVENTS: Record<string, HostEvent> = {
   expiry_tick: { type: 'expiry_tick' },
   acquire: { type: 'acquire', reqId: 22, lockspace: 'ls', resource: 'q', mode: 'SH', holder: CLIENT },
   acquire_result: { type: 'acquire_result', lockspace: 'ls', resource: 'q', result: { ok: true, token: 'x' } },
+  cancel_acquire: { type: 'cancel_acquire', lockspace: 'ls', resource: 'q' },
+  convert: { type: 'convert', reqId: 24, lockspace: 'ls', resource: 'r', mode: 'SH', holder: CLIENT },
+  convert_result: {
+    type: 'convert_result',
+    lockspace: 'ls',
+    resource: 'r',
+    result: { ok: true, token: 'c', mode: 'SH' },
+  },
+  update_token: { type: 'update_token', reqId: 25, lockspace: 'ls', resource: 'r', holder: CLIENT, token: 'u' },
   release: { type: 'release', reqId: 23, lockspace: 'ls', resource: 'r', holder: CLIENT },
   release_result: { type: 'release_result', lockspace: 'ls', resource: 'r' },
   client_exit: { type: 'client_exit', pid: CLIENT.kind === 'process' ? CLIENT.pid : 0, startTime: 7n },
@@ -122,6 +131,10 @@ const EXPECTED: Partial<Record<StateName, Partial<Record<keyof typeof EVENTS, Ou
     },
     release: ({ actions }) =>
       expect(replyOf(actions, 23)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STARTING' } }),
+    convert: ({ actions }) =>
+      expect(replyOf(actions, 24)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STARTING' } }),
+    update_token: ({ actions }) =>
+      expect(replyOf(actions, 25)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_STARTING' } }),
   },
   'starting:old-holders': {
     state_loaded: 'illegal',
@@ -193,6 +206,9 @@ const EXPECTED: Partial<Record<StateName, Partial<Record<keyof typeof EVENTS, Ou
         mode: 'SH',
       }),
     release: ({ actions }) => expect(replyOf(actions, 23)).toMatchObject({ ok: false, error: { code: 'NOT_HELD' } }),
+    convert: ({ actions }) => expect(replyOf(actions, 24)).toMatchObject({ ok: false, error: { code: 'NOT_HELD' } }),
+    update_token: ({ actions }) =>
+      expect(replyOf(actions, 25)).toMatchObject({ ok: false, error: { code: 'NOT_HELD' } }),
     shutdown: ({ kind }) => expect(kind).toBe('stopping'),
   },
   'joined+lease': {
@@ -211,6 +227,21 @@ const EXPECTED: Partial<Record<StateName, Partial<Record<keyof typeof EVENTS, Ou
       }),
     client_exit: ({ actions }) =>
       expect(ofType(actions, 'lane')[0]?.command).toMatchObject({ type: 'release', resource: 'r' }),
+    convert: ({ actions }) =>
+      expect(ofType(actions, 'lane')[0]?.command).toEqual({
+        type: 'convert',
+        lockspace: 'ls',
+        resource: 'r',
+        mode: 'SH',
+        token: 't',
+      }),
+    update_token: ({ actions }) => {
+      expect(ofType(actions, 'state')[0]?.change).toMatchObject({
+        type: 'put_lease',
+        row: { resource: 'r', token: 'u' },
+      });
+      expect(replyOf(actions, 25)).toMatchObject({ ok: true, value: { kind: 'updated' } });
+    },
     'renewal lost': ({ kind, actions }) => {
       expect(kind).toBe('lost');
       expect(ofType(actions, 'kill')[0]).toMatchObject({ signal: 'term', holders: [CLIENT] });
@@ -246,6 +277,10 @@ const EXPECTED: Partial<Record<StateName, Partial<Record<keyof typeof EVENTS, Ou
       expect(ofType(actions, 'watchdog')[0]?.message).toEqual({ type: 'remove', name: 'ls' }),
     acquire: ({ actions }) =>
       expect(replyOf(actions, 22)).toMatchObject({ ok: false, error: { code: 'LOCKSPACE_LOST' } }),
+    // The loss dropped the lease from the book: nothing of it may be converted or changed.
+    convert: ({ actions }) => expect(replyOf(actions, 24)).toMatchObject({ ok: false, error: { code: 'NOT_HELD' } }),
+    update_token: ({ actions }) =>
+      expect(replyOf(actions, 25)).toMatchObject({ ok: false, error: { code: 'NOT_HELD' } }),
   },
   'stopped(failed)': {
     state_loaded: 'illegal',

@@ -1,12 +1,18 @@
 /**
  * What the daemon does to the users of a lockspace whose delta lease is lost (sanlock's recovery):
  *
- *   t = loss:          each holder process gets SIGTERM (repeated once a second), or, when a kill
- *                      command is configured for the lockspace, that command runs once per holder
- *                      with arguments `LOCKSPACE PID` (and once with `LOCKSPACE persistent` for the
- *                      daemon's own persistent leases);
+ *   t = loss:          each holder process gets SIGTERM, or, when a kill command is configured for
+ *                      the lockspace, that command runs once per holder with arguments
+ *                      `LOCKSPACE PID` (and once with `LOCKSPACE persistent` for the daemon's own
+ *                      persistent leases);
  *   t = loss + grace:  SIGKILL, once a second, until the process is gone (given up after
  *                      MAX_SIGKILL_ATTEMPTS: the watchdog must then fence the host).
+ *
+ * For the lease holders the host core knows, when each step comes is the core's kill plan: its
+ * 'term' action starts the campaign and its 'kill' rounds (after the grace period, once a second)
+ * are executed by killRound(). Victims the core cannot know, the processes that have a lost LV's
+ * device open (handed over by the activation loss handler with `timing: 'own'`), are escalated here
+ * on the same schedule, by this class's own timer.
  *
  * Processes are tracked by pidfd, and signalled only while their pidfd says they have not exited,
  * so a reused pid is never hit. When every holder is gone (and the persistent users are stopped, and
@@ -36,11 +42,18 @@ export interface KillPlan {
   /** argv of the kill command, or undefined for SIGTERM. */
   command: string[] | undefined;
   graceSeconds: number;
+  /**
+   * 'core': the host core's 'kill' rounds escalate these victims (killRound); 'own' (the default):
+   * they are not lease holders the core knows, so this class escalates them itself.
+   */
+  timing?: 'core' | 'own';
 }
 
 interface Campaign {
   plan: KillPlan;
   alive: Set<number>;
+  /** The alive victims this class escalates itself (not the core's lease holders). */
+  ownTiming: Set<number>;
   persistentPending: boolean;
   startedAtSeconds: number;
   timer: NodeJS.Timeout | undefined;
@@ -90,6 +103,7 @@ export class KillAction {
     const campaign: Campaign = this.campaigns.get(plan.lockspace) ?? {
       plan,
       alive: new Set(),
+      ownTiming: new Set(),
       persistentPending: false,
       startedAtSeconds: this.clock.nowSeconds(),
       timer: undefined,
@@ -102,6 +116,7 @@ export class KillAction {
       const watching = this.watch.watch(victim.pid, (pid) => this.exited(plan.lockspace, pid));
       if (!watching) continue;
       campaign.alive.add(victim.pid);
+      if (plan.timing !== 'core') campaign.ownTiming.add(victim.pid);
       if (plan.command !== undefined)
         this.runCommand(plan, [String(victim.pid)], { LEASEHOLD_PID: String(victim.pid) });
       else this.signal(victim.pid, 'SIGTERM', plan.lockspace);
@@ -121,10 +136,18 @@ export class KillAction {
         });
       }
     }
-    if (campaign.timer === undefined) {
+    if (campaign.timer === undefined && campaign.ownTiming.size > 0) {
       campaign.timer = setInterval(() => this.tick(plan.lockspace), KILL_REPEAT_INTERVAL_MS);
     }
     this.checkClean(plan.lockspace);
+  }
+
+  /** The host core's 'kill' round: SIGKILL for those of `victims` still alive in the lockspace's campaign. */
+  killRound(lockspace: string, victims: readonly KillVictim[]): void {
+    const campaign = this.campaigns.get(lockspace);
+    if (campaign === undefined) return;
+    this.watch.check();
+    for (const victim of victims) if (campaign.alive.has(victim.pid)) this.sigkill(campaign, victim.pid, lockspace);
   }
 
   /**
@@ -172,30 +195,39 @@ export class KillAction {
     this.campaigns.clear();
   }
 
+  /** Once a second for the victims escalated here: SIGTERM again until the grace period ends, then SIGKILL. */
   private tick(lockspace: string): void {
     const campaign = this.campaigns.get(lockspace);
     if (campaign === undefined) return;
     this.watch.check();
     const pastGrace = this.clock.nowSeconds() - campaign.startedAtSeconds >= campaign.plan.graceSeconds;
-    for (const pid of [...campaign.alive]) {
+    for (const pid of [...campaign.ownTiming]) {
+      if (!campaign.alive.has(pid)) {
+        campaign.ownTiming.delete(pid);
+        continue;
+      }
+      // Before the grace period ends only SIGTERM is repeated; a kill command runs once.
       if (!pastGrace) {
-        // Before the grace period ends only SIGTERM is repeated; a kill command runs once.
         if (campaign.plan.command === undefined) this.signal(pid, 'SIGTERM', lockspace);
         continue;
       }
-      const attempts = (campaign.sigkillAttempts.get(pid) ?? 0) + 1;
-      campaign.sigkillAttempts.set(pid, attempts);
-      if (attempts > MAX_SIGKILL_ATTEMPTS) {
-        if (attempts === MAX_SIGKILL_ATTEMPTS + 1) {
-          this.logger.error(
-            { lockspace, clientPid: pid },
-            'lease holder did not die after repeated SIGKILL (stuck in the kernel?): only the watchdog can fence now',
-          );
-        }
-        continue;
-      }
-      this.signal(pid, 'SIGKILL', lockspace);
+      this.sigkill(campaign, pid, lockspace);
     }
+  }
+
+  private sigkill(campaign: Campaign, pid: number, lockspace: string): void {
+    const attempts = (campaign.sigkillAttempts.get(pid) ?? 0) + 1;
+    campaign.sigkillAttempts.set(pid, attempts);
+    if (attempts > MAX_SIGKILL_ATTEMPTS) {
+      if (attempts === MAX_SIGKILL_ATTEMPTS + 1) {
+        this.logger.error(
+          { lockspace, clientPid: pid },
+          'lease holder did not die after repeated SIGKILL (stuck in the kernel?): only the watchdog can fence now',
+        );
+      }
+      return;
+    }
+    this.signal(pid, 'SIGKILL', lockspace);
   }
 
   private signal(pid: number, signal: NodeJS.Signals, lockspace: string): void {
@@ -239,6 +271,7 @@ export class KillAction {
   private exited(lockspace: string, pid: number): void {
     const campaign = this.campaigns.get(lockspace);
     if (campaign === undefined) return;
+    campaign.ownTiming.delete(pid);
     if (campaign.alive.delete(pid))
       this.logger.info({ lockspace, clientPid: pid }, 'lease holder of a lost lockspace has exited');
     this.checkClean(lockspace);

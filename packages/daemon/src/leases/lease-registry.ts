@@ -1,62 +1,46 @@
 /**
- * The resource leases this host holds, and for whom.
+ * The resource-lease requests of clients and of the daemon itself, as the host core executes them.
  *
  * A lease belongs to a holder: a client process (pid + start time, known from its socket's peer
  * credentials) or the daemon itself (persistent leases, which outlive the command that asked for
- * them). A process's leases are released when it exits, however it exits (pidfd); only their holder
- * may release or convert them. One holder per resource per host.
- *
- * Every lease is written to the state database before its acquire starts (an intent) and updated
- * when it is held, so that after a daemon crash nothing held on disk is unknown to the next daemon.
+ * them). Which acquire is admitted, who may release or convert, when a lease is given back (its holder
+ * exited, its requester went away), what a loss drops and what a restart adopts are the host core's
+ * decisions (`@leasehold/host-core`); the lease I/O and rows are executed by the LeaseExecutor. What is
+ * left here is the request's own conduct: an acquire that waits (retrying a busy lease, or waiting
+ * for a local holder's release) until its deadline, value blocks, and what other hosts ask of our
+ * leases (requests found through pings).
  */
-import { assert, MAX_PERSISTENT_LEASES, MAX_REPORTED_REQUESTS } from '@leasehold/host-core';
+import type { Holder as CoreHolder, LeaseRecord as CoreLeaseRecord } from '@leasehold/host-core';
+import { MAX_REPORTED_REQUESTS } from '@leasehold/host-core';
 import { getValueBlock, isPaxosError, setValueBlock, type HeldLease, type Logger } from '@leasehold/lease';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { killCommandFor } from '../config/daemon-config.js';
 import type { ClientProcess } from '../clients/client-registry.js';
-import { isSameProcessAlive, readProcStat } from '../clients/proc.js';
+import { readProcStat } from '../clients/proc.js';
 import type { ProcessWatch } from '../clients/process-watch.js';
 import type { PlacedLease } from '../lanes/lane-messages.js';
-import type { Lockspace } from '../lockspaces/lockspace.js';
 import type { LockspaceManager } from '../lockspaces/lockspace-manager.js';
 import type { LockspaceUsers } from '../lockspaces/lockspace-users.js';
 import { DaemonError } from '@leasehold/protocol';
-import { MAX_LEASES_PER_PROCESS } from '@leasehold/protocol';
 import type {
   AcquireRequest,
   AcquireResult,
   ConvertRequest,
   GetLvbRequest,
   LeaseInfo,
-  LeaseMode,
   ReleaseRequest,
   RequestRequest,
   SetLvbRequest,
 } from '@leasehold/protocol';
-import type { StateDb, StoredLease } from '../state/state-db.js';
+import type { StateDb } from '../state/state-db.js';
 import { monotonicSeconds, sleepMs } from '../util/monotonic.js';
-import { decodeToken, encodeToken } from '../util/wire.js';
-import type { KillVictim } from './kill-action.js';
-import { describeHolderText, holderKey, sameHolder, type Holder } from './holder.js';
-import { BUSY_LEASE_CODES, leaseCodeOf, toProtocolError } from './lease-errors.js';
+import { encodeToken } from '../util/wire.js';
+import { describeHolderText, type Holder } from './holder.js';
+import { BUSY_LEASE_CODES, toProtocolError } from './lease-errors.js';
+import { LeaseExecutor } from './lease-executor.js';
 
 /** Pause between attempts of an acquire that waits for a busy lease (plus up to the same again at random). */
 export const ACQUIRE_RETRY_MS = 250;
-
-type RecordState = 'acquiring' | 'held' | 'releasing' | 'converting';
-
-interface LeaseRecord {
-  key: string;
-  lockspace: string;
-  resource: string;
-  path: string;
-  offsetBytes: number;
-  mode: LeaseMode;
-  holder: Holder;
-  state: RecordState;
-  held: HeldLease | undefined;
-  acquiredAt: string;
-}
 
 export interface Requester {
   client: ClientProcess;
@@ -72,15 +56,20 @@ function valueBlockError(error: unknown): DaemonError {
   return isPaxosError(error) ? new DaemonError('INVALID_ARGUMENT', error.message) : toProtocolError(error);
 }
 
-const modeOf = (mode: LeaseMode): 'exclusive' | 'shared' => (mode === 'EX' ? 'exclusive' : 'shared');
+/** A lane failure that means "someone else has it right now" (by the lease layer's own code, kept in the details). */
+function isBusy(error: DaemonError): boolean {
+  const leaseCode = error.details?.['leaseCode'];
+  return BUSY_LEASE_CODES.has(typeof leaseCode === 'string' ? leaseCode : error.code);
+}
+
+function coreHolder(holder: Holder): CoreHolder {
+  return holder.kind === 'persistent'
+    ? { kind: 'persistent' }
+    : { kind: 'process', pid: holder.pid, startTime: holder.startTime };
+}
 
 export class LeaseRegistry implements LockspaceUsers {
-  private readonly records = new Map<string, LeaseRecord>();
-  private readonly byHolder = new Map<string, Set<LeaseRecord>>();
-  /** Interrupted acquires being given back after a restart (one per lease row state held, so bounded by it). */
-  private readonly cleaning = new Map<string, Promise<void>>();
   private readonly releaseWaiters = new Map<string, Set<() => void>>();
-  private readonly watchedHolders = new Map<string, (pid: number) => void>();
   private readonly reportedRequests = new Set<string>();
 
   constructor(
@@ -89,36 +78,34 @@ export class LeaseRegistry implements LockspaceUsers {
     private readonly watch: ProcessWatch,
     private readonly config: DaemonConfig,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    manager.leaseIo.onFreed((key) => this.wakeWaiters(key));
+  }
+
+  private get io(): LeaseExecutor {
+    return this.manager.leaseIo;
+  }
 
   // -------------------------------------------------------------------------------- queries
 
   all(): LeaseInfo[] {
-    return [...this.records.values()]
+    return this.manager
+      .leaseRecords()
       .filter((record) => record.state !== 'acquiring')
       .map((record) => this.info(record));
   }
 
   heldBy(holder: Holder): LeaseInfo[] {
-    return [...(this.byHolder.get(holderKey(holder)) ?? [])]
-      .filter((record) => record.state !== 'acquiring')
+    const key = holderKeyOf(coreHolder(holder));
+    return this.manager
+      .leaseRecords()
+      .filter((record) => record.state !== 'acquiring' && holderKeyOf(record.holder) === key)
       .map((record) => this.info(record));
   }
 
-  countIn(lockspace: string): number {
-    let count = 0;
-    for (const record of this.records.values()) if (record.lockspace === lockspace) count++;
-    return count;
-  }
-
   countHeldBy(holder: Holder): number {
-    return this.byHolder.get(holderKey(holder))?.size ?? 0;
-  }
-
-  holdersIn(lockspace: string): Array<{ resource: string; holder: string }> {
-    return [...this.records.values()]
-      .filter((record) => record.lockspace === lockspace)
-      .map((record) => ({ resource: record.resource, holder: describeHolderText(record.holder) }));
+    const key = holderKeyOf(coreHolder(holder));
+    return this.manager.leaseRecords().filter((record) => holderKeyOf(record.holder) === key).length;
   }
 
   // -------------------------------------------------------------------------------- acquire
@@ -148,49 +135,52 @@ export class LeaseRegistry implements LockspaceUsers {
     const key = leaseKey(request.lockspace, request.resource);
     const deadline = monotonicSeconds() + (request.waitSeconds ?? 0);
     const timeLeft = (): number => deadline - monotonicSeconds();
-    if (holder.kind === 'process' && this.countHeldBy(holder) >= MAX_LEASES_PER_PROCESS) {
-      throw new DaemonError('TOO_MANY_LEASES', `pid ${holder.pid} already holds ${MAX_LEASES_PER_PROCESS} leases`);
-    }
-    if (holder.kind === 'persistent' && this.countHeldBy(holder) >= MAX_PERSISTENT_LEASES) {
-      throw new DaemonError('TOO_MANY_LEASES', `the daemon already holds ${MAX_PERSISTENT_LEASES} persistent leases`);
-    }
+    const waits = (request.waitSeconds ?? 0) > 0;
     for (;;) {
       if (requester.signal.aborted) throw new DaemonError('CLIENT_GONE', 'the client went away');
-      const ls = this.manager.requireUsable(request.lockspace);
-      const cleaning = this.cleaning.get(key);
-      if (cleaning !== undefined) {
-        // An acquire the restart interrupted is being given back: a ballot of ours beside it would
-        // share our dblock, and its release would free what this acquire got. It is bounded (one
-        // acquire without waiting, one release), so every acquire waits for it.
-        await cleaning;
+      // An acquire the restart interrupted is being given back: bounded (one acquire without
+      // waiting, one release), so every acquire waits for it, whatever its own wait.
+      if (this.manager.isCleaning(request.lockspace, request.resource)) {
+        await this.waitForLocalRelease(key, Number.POSITIVE_INFINITY, requester.signal);
         continue;
       }
-      const existing = this.records.get(key);
-      if (existing !== undefined) {
-        if (sameHolder(existing.holder, holder)) {
-          throw new DaemonError(
-            'ALREADY_HELD',
-            `${request.lockspace}:${request.resource} is already held by this holder (${existing.mode})`,
-          );
-        }
-        const busy = new DaemonError(
-          'LEASE_HELD_LOCALLY',
-          `${request.lockspace}:${request.resource} is held on this host by ${describeHolderText(existing.holder)}`,
-          {
-            holder: describeHolderText(existing.holder),
-            mode: existing.mode,
-          },
-        );
-        if (timeLeft() <= 0) throw (request.waitSeconds ?? 0) > 0 ? this.timeout(request, busy) : busy;
+      const reply = await this.manager.acquireLease(
+        { lockspace: request.lockspace, resource: request.resource, mode: request.mode, holder: coreHolder(holder) },
+        {
+          path: request.path,
+          offsetBytes: request.offsetBytes,
+          ownerWaitSeconds: Math.max(0, timeLeft()),
+          lver: request.lver === undefined ? undefined : BigInt(request.lver),
+          valueBlock: request.lvb === true,
+          signal: requester.signal,
+        },
+      );
+      if (reply.ok) {
+        const record = this.manager.leaseRecord(request.lockspace, request.resource);
+        if (record === undefined) throw new DaemonError('NOT_HELD', `${key} was released meanwhile`);
+        return this.info(record);
+      }
+      const error = this.localBusy(LeaseExecutor.errorOf(reply.error), request.lockspace, request.resource);
+      if (error.code === 'LEASE_HELD_LOCALLY') {
+        if (timeLeft() <= 0) throw waits ? this.timeout(request, error) : error;
         await this.waitForLocalRelease(key, timeLeft(), requester.signal);
         continue;
       }
-      const outcome = await this.attempt(ls, request, holder, key, Math.max(0, timeLeft()), requester.signal);
-      if (outcome.kind === 'held') return outcome.info;
-      if (timeLeft() <= 0 || requester.signal.aborted)
-        throw (request.waitSeconds ?? 0) > 0 ? this.timeout(request, outcome.error) : outcome.error;
+      if (!isBusy(error)) throw error;
+      if (timeLeft() <= 0 || requester.signal.aborted) throw waits ? this.timeout(request, error) : error;
       await sleepMs(Math.min(timeLeft() * 1000, ACQUIRE_RETRY_MS + Math.random() * ACQUIRE_RETRY_MS));
     }
+  }
+
+  /** LEASE_HELD_LOCALLY with who holds it and how (the client prints them). */
+  private localBusy(error: DaemonError, lockspace: string, resource: string): DaemonError {
+    if (error.code !== 'LEASE_HELD_LOCALLY') return error;
+    const record = this.manager.leaseRecord(lockspace, resource);
+    if (record === undefined) return error;
+    const holder = describeHolderText(
+      record.holder.kind === 'persistent' ? record.holder : { ...record.holder, uid: 0 },
+    );
+    return new DaemonError(error.code, error.message, { holder, mode: record.mode });
   }
 
   /** acquire, with the value block read at acquire when asked for (hex, one sector). */
@@ -211,118 +201,45 @@ export class LeaseRegistry implements LockspaceUsers {
     );
   }
 
-  /** One acquire through the lane. Busy failures come back as values (the caller may retry). */
-  private async attempt(
-    ls: Lockspace,
-    request: AcquireRequest,
-    holder: Holder,
-    key: string,
-    ownerWaitSeconds: number,
-    signal: AbortSignal,
-  ): Promise<{ kind: 'held'; info: LeaseInfo } | { kind: 'busy'; error: DaemonError }> {
-    const record: LeaseRecord = {
-      key,
-      lockspace: request.lockspace,
-      resource: request.resource,
-      path: request.path,
-      offsetBytes: request.offsetBytes,
-      mode: request.mode,
-      holder,
-      state: 'acquiring',
-      held: undefined,
-      acquiredAt: new Date().toISOString(),
-    };
-    // The host core admits the acquire (its book of who holds what follows ours) or refuses it.
-    this.manager.leaseAcquiring(record.lockspace, record.resource, record.mode, holder);
-    this.add(record);
-    // The intent is on record before anything is written to the lease.
-    this.persist(record, '');
-    this.manager.beginResourceOp(ls);
-    let held: HeldLease;
-    try {
-      held = await this.manager.resourceCall<HeldLease>(
-        ls,
-        {
-          type: 'acquire',
-          where: { resource: request.resource, path: request.path, offsetBytes: request.offsetBytes },
-          mode: modeOf(request.mode),
-          waitSeconds: ownerWaitSeconds,
-          ...(request.lver === undefined ? {} : { lver: BigInt(request.lver) }),
-          ...(request.lvb === true ? { valueBlock: true } : {}),
-        },
-        signal,
-      );
-    } catch (error) {
-      this.remove(record);
-      this.manager.leaseAcquired(record.lockspace, record.resource, { error: toProtocolError(error).toWire() });
-      this.db.deleteLease(record.lockspace, record.resource, holderKey(holder));
-      if (!ls.usable) {
-        throw new DaemonError(
-          'LOCKSPACE_LOST',
-          `lockspace ${record.lockspace} lost its lease during the acquire of ${record.resource}`,
-        );
-      }
-      const code = leaseCodeOf(error);
-      const mapped = toProtocolError(error);
-      if (code !== undefined && BUSY_LEASE_CODES.has(code)) return { kind: 'busy', error: mapped };
-      throw mapped;
-    } finally {
-      this.manager.endResourceOp(ls);
-    }
-    record.held = held;
-    this.manager.leaseAcquired(record.lockspace, record.resource, { token: encodeToken(held) });
-    // Whoever it was for may have gone meanwhile; then it is given straight back.
-    const holderGone = holder.kind === 'process' && !isSameProcessAlive(holder.pid, holder.startTime);
-    if (holderGone || signal.aborted || !ls.usable || this.records.get(key) !== record) {
-      this.logger.info(
-        { lockspace: record.lockspace, resource: record.resource, holderGone, aborted: signal.aborted },
-        'acquired lease no longer wanted: releasing',
-      );
-      if (this.records.get(key) === record) await this.releaseRecord(record, 'unwanted');
-      throw new DaemonError(
-        holderGone || signal.aborted ? 'CLIENT_GONE' : 'LOCKSPACE_LOST',
-        `${record.lockspace}:${record.resource} was acquired but is no longer wanted`,
-      );
-    }
-    record.state = 'held';
-    this.db.transaction(() => {
-      this.persist(record, encodeToken(held));
-      this.db.addHistory('acquire', {
-        lockspace: record.lockspace,
-        resource: record.resource,
-        ...(holder.kind === 'process' ? { pid: holder.pid } : {}),
-        details: { mode: record.mode, lver: held.lver, persistent: holder.kind === 'persistent' },
-      });
-    });
-    this.watchHolder(holder);
-    return { kind: 'held', info: this.info(record) };
-  }
-
   // ----------------------------------------------------------------------- release, convert
 
   async release(request: ReleaseRequest, client: ClientProcess): Promise<void> {
-    const record = this.ownedRecord(request, client);
+    const holder = coreHolder(this.holderFor(request, client));
     if (request.lvb !== undefined) this.setLvb({ ...request, data: request.lvb }, client);
-    await this.releaseRecord(record, 'release');
+    const reply = await this.manager.leaseRequest((reqId) => ({
+      type: 'release',
+      reqId,
+      lockspace: request.lockspace,
+      resource: request.resource,
+      holder,
+    }));
+    if (!reply.ok) throw LeaseExecutor.errorOf(reply.error);
   }
 
   /** sanlock's set_lvb: kept with the held lease (and in state), written when it is released EX. */
   setLvb(request: Omit<SetLvbRequest, 'op'>, client: ClientProcess): void {
-    const record = this.ownedRecord(request, client);
-    const held = this.heldOf(record);
+    const holder = coreHolder(this.holderFor(request, client));
+    const held = this.ownedHeld(request.lockspace, request.resource, holder);
     let updated: HeldLease;
     try {
       updated = setValueBlock(held, Buffer.from(request.data, 'hex'));
     } catch (error) {
       throw valueBlockError(error);
     }
-    record.held = updated;
-    this.persist(record, encodeToken(updated));
+    const reply = this.manager.leaseRequestNow((reqId) => ({
+      type: 'update_token',
+      reqId,
+      lockspace: request.lockspace,
+      resource: request.resource,
+      holder,
+      token: encodeToken(updated),
+    }));
+    if (!reply.ok) throw LeaseExecutor.errorOf(reply.error);
   }
 
   /** sanlock's get_lvb: hex of the first `size` bytes (default the whole sector). */
   getLvb(request: Omit<GetLvbRequest, 'op'>, client: ClientProcess): string {
-    const held = this.heldOf(this.ownedRecord(request, client));
+    const held = this.ownedHeld(request.lockspace, request.resource, coreHolder(this.holderFor(request, client)));
     try {
       return Buffer.from(getValueBlock(held, request.size ?? 0)).toString('hex');
     } catch (error) {
@@ -330,183 +247,53 @@ export class LeaseRegistry implements LockspaceUsers {
     }
   }
 
-  private heldOf(record: LeaseRecord): HeldLease {
-    if (record.held === undefined)
-      throw new DaemonError('NOT_HELD', `${record.lockspace}:${record.resource} is not held on this host`);
-    return record.held;
+  /** The lease `holder` holds (the core's refusal otherwise: starting, not held, not the owner, busy). */
+  private ownedHeld(lockspace: string, resource: string, holder: CoreHolder): HeldLease {
+    const refusal = this.manager.ownedRefusal(lockspace, resource, holder);
+    if (refusal !== undefined) throw LeaseExecutor.errorOf(refusal);
+    return this.io.placed(lockspace, resource).held;
   }
 
   async convert(request: ConvertRequest, requester: Requester): Promise<LeaseInfo> {
-    const record = this.ownedRecord(request, requester.client);
-    if (record.mode === request.mode) return this.info(record);
-    const ls = this.manager.requireUsable(record.lockspace);
-    record.state = 'converting';
-    this.manager.beginResourceOp(ls);
-    try {
-      const converted = await this.manager.resourceCall<HeldLease>(ls, {
-        type: 'convert',
-        lease: this.placed(record),
-        mode: modeOf(request.mode),
-        waitSeconds: 0,
-      });
-      record.held = converted;
-      record.mode = request.mode;
-      this.persist(record, encodeToken(converted));
-      this.db.addHistory('convert', {
-        lockspace: record.lockspace,
-        resource: record.resource,
-        details: { mode: request.mode, lver: converted.lver },
-      });
-      return this.info(record);
-    } catch (error) {
-      const stillHeld = (error as { failure?: { stillHeld?: HeldLease } }).failure?.stillHeld;
-      if (stillHeld !== undefined) {
-        record.held = stillHeld;
-        record.mode = stillHeld.mode === 'exclusive' ? 'EX' : 'SH';
-        this.persist(record, encodeToken(stillHeld));
-      }
-      throw toProtocolError(error);
-    } finally {
-      if (record.state === 'converting') record.state = 'held';
-      this.manager.endResourceOp(ls);
-      // The holder may have exited while the conversion ran (its exit found the lease busy).
-      if (
-        record.holder.kind === 'process' &&
-        record.state === 'held' &&
-        !isSameProcessAlive(record.holder.pid, record.holder.startTime)
-      ) {
-        void this.releaseRecord(record, 'holder exited');
-      }
-    }
+    const reply = await this.manager.leaseRequest((reqId) => ({
+      type: 'convert',
+      reqId,
+      lockspace: request.lockspace,
+      resource: request.resource,
+      mode: request.mode,
+      holder: coreHolder(this.holderFor(request, requester.client)),
+    }));
+    if (!reply.ok) throw LeaseExecutor.errorOf(reply.error);
+    const record = this.manager.leaseRecord(request.lockspace, request.resource);
+    if (record === undefined)
+      throw new DaemonError('NOT_HELD', `${request.lockspace}:${request.resource} was released meanwhile`);
+    return this.info(record);
   }
 
-  /** The held record a request names, if the requester may act on it. */
-  private ownedRecord(
-    request: { lockspace: string; resource: string; persistent?: boolean; holderPid?: number },
-    client: ClientProcess,
-  ): LeaseRecord {
-    const record = this.records.get(leaseKey(request.lockspace, request.resource));
-    if (record === undefined && this.manager.get(request.lockspace)?.state === 'starting') {
-      // After a restart the leases recorded in state are adopted only once the lockspace is joined.
-      throw new DaemonError('LOCKSPACE_STARTING', `lockspace ${request.lockspace} is still starting; retry`);
-    }
-    if (record === undefined || record.state === 'acquiring') {
-      throw new DaemonError('NOT_HELD', `${request.lockspace}:${request.resource} is not held on this host`);
-    }
-    const wanted = this.holderFor(request, client);
-    if (!sameHolder(record.holder, wanted)) {
-      throw new DaemonError(
-        'NOT_OWNER',
-        `${request.lockspace}:${request.resource} is held by ${describeHolderText(record.holder)}, not by you`,
-        {
-          holder: describeHolderText(record.holder),
-        },
-      );
-    }
-    if (record.state !== 'held')
-      throw new DaemonError(
-        'NOT_HELD',
-        `${request.lockspace}:${request.resource} is being ${record.state === 'releasing' ? 'released' : 'converted'}`,
-      );
-    return record;
-  }
+  // ------------------------------------------------------------------------ loss, pings
 
-  private async releaseRecord(record: LeaseRecord, why: string): Promise<void> {
-    record.state = 'releasing';
-    this.manager.leaseReleasing(record.lockspace, record.resource, record.holder);
-    const ls = this.manager.get(record.lockspace);
-    try {
-      if (ls?.usable && record.held !== undefined) {
-        this.manager.beginResourceOp(ls);
-        try {
-          await this.manager.resourceCall(ls, { type: 'release', lease: this.placed(record) });
-        } finally {
-          this.manager.endResourceOp(ls);
-        }
-      }
-    } catch (error) {
-      // The lease stays ours on disk until our host_id is released or expires; nobody here uses it.
-      this.logger.error(
-        { lockspace: record.lockspace, resource: record.resource, err: toProtocolError(error).toWire() },
-        'releasing a lease on disk failed',
-      );
-      this.db.addHistory('release_failed', {
-        lockspace: record.lockspace,
-        resource: record.resource,
-        details: { why, error: toProtocolError(error).message },
-      });
-    } finally {
-      this.remove(record);
-      this.manager.leaseReleased(record.lockspace, record.resource);
-      this.db.transaction(() => {
-        this.db.deleteLease(record.lockspace, record.resource, holderKey(record.holder));
-        this.db.addHistory('release', {
-          lockspace: record.lockspace,
-          resource: record.resource,
-          ...(record.holder.kind === 'process' ? { pid: record.holder.pid } : {}),
-          details: { why },
-        });
-      });
-    }
-  }
+  /** The executor forgot them (the core dropped them); acquires waiting here look again. */
+  dropForLoss(): void {}
 
-  /** A process exited: everything it held is released. */
-  onProcessExit(pid: number, startTime: bigint): void {
-    const holder: Holder = { kind: 'process', pid, startTime, uid: 0 };
-    const records = [...(this.byHolder.get(holderKey(holder)) ?? [])].filter((record) => record.state === 'held');
-    if (records.length === 0) return;
-    this.logger.info(
-      { clientPid: pid, leases: records.map((record) => `${record.lockspace}:${record.resource}`) },
-      'lease holder exited: releasing its leases',
-    );
-    for (const record of records) void this.releaseRecord(record, 'holder exited');
-  }
-
-  // ------------------------------------------------------------------------------ loss, pings
-
-  dropForLoss(lockspace: string): { processes: KillVictim[]; persistentResources: string[] } {
-    const processes = new Map<string, KillVictim>();
-    const persistentResources: string[] = [];
-    for (const record of [...this.records.values()]) {
-      if (record.lockspace !== lockspace) continue;
-      if (record.state !== 'acquiring') {
-        if (record.holder.kind === 'persistent') persistentResources.push(record.resource);
-        else processes.set(holderKey(record.holder), { pid: record.holder.pid, startTime: record.holder.startTime });
-      }
-      // No disk I/O for these any more; the state rows stay until the users are gone (onClean).
-      this.logger.error(
-        {
-          lockspace,
-          resource: record.resource,
-          mode: record.mode,
-          holderPid: record.holder.kind === 'process' ? record.holder.pid : 'persistent',
-          state: record.state,
-        },
-        'lease lost with its lockspace',
-      );
-      this.remove(record);
-      this.db.addHistory('lease_lost', {
-        lockspace,
-        resource: record.resource,
-        ...(record.holder.kind === 'process' ? { pid: record.holder.pid } : {}),
-      });
-    }
-    return { processes: [...processes.values()], persistentResources };
-  }
+  /** The core adopted what state recorded; the executor placed it. */
+  adoptStored(): void {}
 
   onPings(lockspace: string, fromHostIds: number[]): void {
     const ls = this.manager.get(lockspace);
     if (ls === undefined || !ls.usable) return;
-    const held = [...this.records.values()].filter(
-      (record) =>
-        record.lockspace === lockspace && record.state === 'held' && record.mode === 'EX' && record.held !== undefined,
-    );
+    const held = this.manager
+      .leaseRecords()
+      .filter((record) => record.lockspace === lockspace && record.state === 'held' && record.mode === 'EX')
+      .flatMap((record) => {
+        const placement = this.io.placement(record.lockspace, record.resource);
+        return placement?.held === undefined ? [] : [{ path: placement.path, held: placement.held }];
+      });
     if (held.length === 0) return;
     this.manager.beginResourceOp(ls);
     void this.manager
       .resourceCall<Array<{ lease: PlacedLease; requestLver: bigint; action: string }>>(ls, {
         type: 'examine_requests',
-        leases: held.map((record) => this.placed(record)),
+        leases: held,
         fromHostIds,
       })
       .then((notices) => {
@@ -517,11 +304,10 @@ export class LeaseRegistry implements LockspaceUsers {
       )
       .finally(() => this.manager.endResourceOp(ls));
   }
-
   private actOnRequest(lockspace: string, lease: PlacedLease, requestLver: bigint, action: string): void {
-    const record = this.records.get(leaseKey(lockspace, lease.held.location.resourceName));
+    const record = this.manager.leaseRecord(lockspace, lease.held.location.resourceName);
     if (record === undefined || record.state !== 'held') return;
-    const reportKey = `${record.key}#${lease.held.lver}>${requestLver}/${action}`;
+    const reportKey = `${leaseKey(lockspace, record.resource)}#${lease.held.lver}>${requestLver}/${action}`;
     if (this.reportedRequests.has(reportKey)) return;
     // Bounded: the oldest report is forgotten first (at worst a request is acted on twice).
     if (this.reportedRequests.size >= MAX_REPORTED_REQUESTS) {
@@ -589,141 +375,13 @@ export class LeaseRegistry implements LockspaceUsers {
     }
   }
 
-  // ------------------------------------------------------------------------------- adoption
-
-  adoptStored(ls: Lockspace, stored: StoredLease[]): void {
-    for (const row of stored) {
-      const key = leaseKey(row.lockspace, row.resource);
-      if (row.token === '') {
-        this.cleanIntent(ls, row);
-        continue;
-      }
-      const held = decodeToken(row.token);
-      const holder: Holder =
-        row.holder === 'persistent'
-          ? { kind: 'persistent' }
-          : { kind: 'process', pid: row.pid ?? 0, startTime: row.pidStartTime ?? 0n, uid: 0 };
-      const record: LeaseRecord = {
-        key,
-        lockspace: row.lockspace,
-        resource: row.resource,
-        path: row.path,
-        offsetBytes: row.offsetBytes,
-        mode: row.mode,
-        holder,
-        state: 'held',
-        held,
-        acquiredAt: row.acquiredAt,
-      };
-      this.add(record);
-      const alive = holder.kind === 'persistent' || isSameProcessAlive(holder.pid, holder.startTime);
-      if (alive) {
-        this.watchHolder(holder);
-        this.logger.info(
-          { lockspace: row.lockspace, resource: row.resource, holder: describeHolderText(holder) },
-          'adopted lease after restart',
-        );
-        this.db.addHistory('adopt', {
-          lockspace: row.lockspace,
-          resource: row.resource,
-          ...(holder.kind === 'process' ? { pid: holder.pid } : {}),
-        });
-      } else {
-        this.logger.info(
-          { lockspace: row.lockspace, resource: row.resource, holder: describeHolderText(holder) },
-          'holder recorded in state is gone: releasing its lease',
-        );
-        void this.releaseRecord(record, 'holder gone across restart');
-      }
-    }
-  }
-
-  /**
-   * An acquire was in progress when the daemon died: the lease may be ours on disk with nobody
-   * using it. Acquiring it as ourselves (our own lease with the same generation goes straight to a
-   * ballot) and releasing it leaves it free; if another host has it, there is nothing to clean.
-   */
-  private cleanIntent(ls: Lockspace, row: StoredLease): void {
-    const key = leaseKey(row.lockspace, row.resource);
-    if (this.cleaning.has(key)) return;
-    const done = this.cleanInterrupted(ls, row)
-      .catch((error: unknown) =>
-        this.logger.warn(
-          { lockspace: row.lockspace, resource: row.resource, err: error },
-          'the give-back of an acquire interrupted by the restart failed',
-        ),
-      )
-      .finally(() => {
-        // The core admits acquires of the resource again; so does acquire() here.
-        this.manager.leaseCleaned(row.lockspace, row.resource);
-        this.cleaning.delete(key);
-      });
-    this.cleaning.set(key, done);
-  }
-
-  private async cleanInterrupted(ls: Lockspace, row: StoredLease): Promise<void> {
-    this.db.deleteLease(
-      row.lockspace,
-      row.resource,
-      row.holder === 'persistent' ? 'persistent' : `pid:${row.pid}:${row.pidStartTime}`,
-    );
-    if (this.records.has(leaseKey(row.lockspace, row.resource)) || !ls.usable) return;
-    this.manager.beginResourceOp(ls);
-    try {
-      const held = await this.manager.resourceCall<HeldLease>(ls, {
-        type: 'acquire',
-        where: { resource: row.resource, path: row.path, offsetBytes: row.offsetBytes },
-        mode: 'exclusive',
-        waitSeconds: 0,
-      });
-      await this.manager.resourceCall(ls, { type: 'release', lease: { path: row.path, held } });
-      this.logger.info(
-        { lockspace: row.lockspace, resource: row.resource },
-        'cleaned up an acquire interrupted by the restart',
-      );
-    } catch {
-      // Not ours (or unreachable): nothing to clean.
-    } finally {
-      this.manager.endResourceOp(ls);
-    }
-  }
-
   // -------------------------------------------------------------------------------- helpers
 
-  /** A held record's lease as the lane needs it (asserted: only held records are placed). */
-  private placed(record: LeaseRecord): PlacedLease {
-    const held = record.held;
-    assert(held !== undefined, `${record.lockspace}:${record.resource} is placed only once held (is ${record.state})`);
-    return { path: record.path, held };
-  }
-
-  private add(record: LeaseRecord): void {
-    this.records.set(record.key, record);
-    const key = holderKey(record.holder);
-    let set = this.byHolder.get(key);
-    if (set === undefined) {
-      set = new Set();
-      this.byHolder.set(key, set);
-    }
-    set.add(record);
-  }
-
-  private remove(record: LeaseRecord): void {
-    if (this.records.get(record.key) === record) this.records.delete(record.key);
-    const key = holderKey(record.holder);
-    const set = this.byHolder.get(key);
-    if (set !== undefined) {
-      set.delete(record);
-      if (set.size === 0) {
-        this.byHolder.delete(key);
-        this.unwatchHolder(record.holder);
-      }
-    }
-    const waiters = this.releaseWaiters.get(record.key);
-    if (waiters !== undefined) {
-      this.releaseWaiters.delete(record.key);
-      for (const wake of waiters) wake();
-    }
+  private wakeWaiters(key: string): void {
+    const waiters = this.releaseWaiters.get(key);
+    if (waiters === undefined) return;
+    this.releaseWaiters.delete(key);
+    for (const wake of waiters) wake();
   }
 
   private waitForLocalRelease(key: string, seconds: number, signal: AbortSignal): Promise<void> {
@@ -731,69 +389,36 @@ export class LeaseRegistry implements LockspaceUsers {
       const waiters = this.releaseWaiters.get(key) ?? new Set<() => void>();
       this.releaseWaiters.set(key, waiters);
       const done = (): void => {
-        clearTimeout(timer);
+        if (timer !== undefined) clearTimeout(timer);
         signal.removeEventListener('abort', done);
         waiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, seconds * 1000));
+      const timer = Number.isFinite(seconds) ? setTimeout(done, Math.max(0, seconds * 1000)) : undefined;
       signal.addEventListener('abort', done, { once: true });
       waiters.add(done);
     });
   }
 
-  private watchHolder(holder: Holder): void {
-    if (holder.kind !== 'process') return;
-    const key = holderKey(holder);
-    if (this.watchedHolders.has(key)) return;
-    const onExit = (): void => {
-      this.watchedHolders.delete(key);
-      this.onProcessExit(holder.pid, holder.startTime);
-    };
-    if (this.watch.watch(holder.pid, onExit)) this.watchedHolders.set(key, onExit);
-    else this.onProcessExit(holder.pid, holder.startTime);
-  }
-
-  private unwatchHolder(holder: Holder): void {
-    if (holder.kind !== 'process') return;
-    const key = holderKey(holder);
-    const onExit = this.watchedHolders.get(key);
-    if (onExit === undefined) return;
-    this.watchedHolders.delete(key);
-    this.watch.unwatch(holder.pid, onExit);
-  }
-
-  private persist(record: LeaseRecord, token: string): void {
-    this.db.putLease({
-      lockspace: record.lockspace,
-      resource: record.resource,
-      path: record.path,
-      offsetBytes: record.offsetBytes,
-      mode: record.mode,
-      lver: record.held?.lver ?? 0n,
-      hostId: record.held?.hostId ?? 0,
-      generation: record.held?.generation ?? 0n,
-      holder: record.holder.kind,
-      pid: record.holder.kind === 'process' ? record.holder.pid : null,
-      pidStartTime: record.holder.kind === 'process' ? record.holder.startTime : null,
-      token,
-      acquiredAt: record.acquiredAt,
-    });
-  }
-
-  private info(record: LeaseRecord): LeaseInfo {
+  private info(record: CoreLeaseRecord): LeaseInfo {
+    const placement = this.io.placement(record.lockspace, record.resource);
+    const held = placement?.held;
     return {
       lockspace: record.lockspace,
       resource: record.resource,
-      path: record.path,
-      offsetBytes: record.offsetBytes,
+      path: placement?.path ?? '',
+      offsetBytes: placement?.offsetBytes ?? 0,
       mode: record.mode,
-      lver: (record.held?.lver ?? 0n).toString(),
-      hostId: record.held?.hostId ?? 0,
-      generation: (record.held?.generation ?? 0n).toString(),
+      lver: (held?.lver ?? 0n).toString(),
+      hostId: held?.hostId ?? 0,
+      generation: (held?.generation ?? 0n).toString(),
       holder: record.holder.kind,
       ...(record.holder.kind === 'process' ? { pid: record.holder.pid } : {}),
-      acquiredAt: record.acquiredAt,
+      acquiredAt: placement?.acquiredAt ?? '',
     };
   }
+}
+
+function holderKeyOf(holder: CoreHolder): string {
+  return holder.kind === 'persistent' ? 'persistent' : `pid:${holder.pid}:${holder.startTime}`;
 }

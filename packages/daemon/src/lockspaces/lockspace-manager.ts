@@ -12,13 +12,13 @@
  * (`wake`, wake-timer.ts). What comes
  * back (a join or renewal result, an acknowledgement, a timer, a finished kill) goes in as an event.
  *
- * The resource leases are the LeaseRegistry's to acquire and release (it has the I/O details the core
- * does not keep: paths, Paxos tokens, value blocks, waits); it reports each step to the core through
- * the lease* methods here, so that the core's book of who holds what, which lockstop, loss, shutdown
- * and restart decide on, is the registry's. The lease I/O and rows the core asks for are therefore
- * the registry's own, not executed twice here.
+ * The resource leases go through the core too: the LeaseRegistry turns a client's request into an
+ * event (acquire, convert, release, a value block's new token), the core admits or refuses it and
+ * asks for the lane I/O and the rows, which the LeaseExecutor performs and answers with the result
+ * events. A holder's exit, a requester gone, a loss and a restart's adoption are the core's to decide.
  */
 import {
+  assert,
   assertNever,
   HostCore,
   type CoreError,
@@ -26,6 +26,7 @@ import {
   type HostAction,
   type HostEvent,
   type LaneCommand,
+  type LeaseRecord,
   type LeaseRow,
   type LockspaceMachine,
   type LockspaceRow,
@@ -39,10 +40,12 @@ import type { HostIdMap } from '../config/host-id-conf.js';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { killCommandFor } from '../config/daemon-config.js';
 import type { KillAction } from '../leases/kill-action.js';
-import { describeHolderText, type Holder } from '../leases/holder.js';
+import { LeaseExecutor, type AcquireOffer } from '../leases/lease-executor.js';
+import type { ProcessWatch } from '../clients/process-watch.js';
+import { describeHolderText } from '../leases/holder.js';
 import type { ResourceNote } from '../lanes/lane-messages.js';
 import type { ResourceLane } from '../lanes/lane-pool.js';
-import { DaemonError, type WireError } from '@leasehold/protocol';
+import { DaemonError } from '@leasehold/protocol';
 import type { LockspaceInfo, LockstartRequest, LockstopResult, ProgressInfo } from '@leasehold/protocol';
 import type { StateDb, StoredLease } from '../state/state-db.js';
 import { monotonicClock, monotonicSeconds } from '../util/monotonic.js';
@@ -63,6 +66,7 @@ export interface LockspaceManagerDeps {
   hostIds: HostIdMap;
   watchdog: WatchdogLink;
   kill: KillAction;
+  watch: ProcessWatch;
   logger: Logger;
 }
 
@@ -72,6 +76,8 @@ export class LockspaceManager {
   private readonly renewals: RenewalExecutor;
   private readonly resources: ResourceAttachments;
   private readonly wake: WakeTimer;
+  /** Executes the core's resource-lease actions (lane I/O, rows, holder watches). */
+  readonly leaseIo: LeaseExecutor;
   private readonly listeners = new Set<LockspaceUsers>();
   private readonly replyWaiters = new Map<number, (reply: Reply) => void>();
   /** Lease rows recorded before a restart, by lockspace: adopted when the core resumes it. */
@@ -102,6 +108,19 @@ export class LockspaceManager {
         for (const users of this.listeners) users.onPings(name, fromHostIds);
       },
       evented: (name, event) => this.eventListener?.(name, event),
+    });
+    this.leaseIo = new LeaseExecutor({
+      db: deps.db,
+      watch: deps.watch,
+      logger: deps.logger,
+      view: (lockspace) => this.views.get(lockspace),
+      call: (ls, command, signal) => this.resources.call(ls, command, signal),
+      begin: (ls) => this.resources.begin(ls),
+      end: (ls) => this.resources.end(ls),
+      step: (event) => this.stepLease(event),
+      feed: (event) => this.feed(event),
+      recorded: (lockspace, resource) => this.recorded.get(lockspace)?.find((row) => row.resource === resource),
+      holds: (holder) => this.core.holds(holder),
     });
     this.resources = new ResourceAttachments(
       deps.config,
@@ -291,47 +310,57 @@ export class LockspaceManager {
     this.resources.terminateAll();
   }
 
-  // ----------------------------------------------------------------------- the registry's leases
+  // ------------------------------------------------------------------------- resource leases
 
   /**
-   * The registry is about to acquire `resource` for `holder`: the core admits it (the intent is on
-   * its book) or refuses with a coded error.
+   * Asks the core for an acquire with the I/O options the executor needs for it; resolves with the
+   * core's answer (at once for a refusal, after the lane's acquire otherwise).
    */
-  leaseAcquiring(lockspace: string, resource: string, mode: 'EX' | 'SH', holder: Holder): void {
-    const reply = this.stepForReply((reqId) => ({
-      type: 'acquire',
-      reqId,
-      lockspace,
-      resource,
-      mode,
-      holder: coreHolder(holder),
-    }));
-    if (reply !== undefined && !reply.ok) throw this.replyError(reply.error);
+  acquireLease(
+    lease: { lockspace: string; resource: string; mode: 'EX' | 'SH'; holder: CoreHolder },
+    offer: AcquireOffer,
+  ): Promise<Reply> {
+    const withdraw = this.leaseIo.offer(lease.lockspace, lease.resource, offer);
+    try {
+      return this.leaseRequest((reqId) => ({ type: 'acquire', reqId, ...lease }));
+    } finally {
+      // A refused acquire never took it.
+      withdraw();
+    }
   }
 
-  /** The registry's acquire ended: held (with the token it keeps) or failed. */
-  leaseAcquired(lockspace: string, resource: string, result: { token: string } | { error: WireError }): void {
-    this.stepWithoutReply({
-      type: 'acquire_result',
-      lockspace,
-      resource,
-      result: 'token' in result ? { ok: true, token: result.token } : { ok: false, error: coreError(result.error) },
-    });
+  /** Steps the core with a lease request at once; resolves with its answer, whenever it comes. */
+  leaseRequest(event: (reqId: number) => HostEvent): Promise<Reply> {
+    const reqId = this.nextReqId++;
+    const answer = this.expectReply(reqId);
+    this.stepLease(event(reqId));
+    return answer.promise;
   }
 
-  /** The registry begins to release a lease it holds (or gives back one nobody wants). */
-  leaseReleasing(lockspace: string, resource: string, holder: Holder): void {
-    this.stepForReply((reqId) => ({ type: 'release', reqId, lockspace, resource, holder: coreHolder(holder) }));
+  /** A lease request the core answers within its step (a new token for a held lease). */
+  leaseRequestNow(event: (reqId: number) => HostEvent): Reply {
+    const reqId = this.nextReqId++;
+    const answer = this.expectReply(reqId);
+    this.stepLease(event(reqId));
+    const reply = answer.early();
+    assert(reply !== undefined, `the core answers ${event(reqId).type} within its step`);
+    return reply;
   }
 
-  /** The registry's release ended (on disk, or forgotten: it expires with our host_id). */
-  leaseReleased(lockspace: string, resource: string): void {
-    this.stepWithoutReply({ type: 'release_result', lockspace, resource });
+  leaseRecords(): readonly LeaseRecord[] {
+    return this.core.leaseRecords();
   }
 
-  /** The registry's give-back of an acquire the restart interrupted is over: the core admits acquires of it again. */
-  leaseCleaned(lockspace: string, resource: string): void {
-    this.stepWithoutReply({ type: 'clean_done', lockspace, resource });
+  leaseRecord(lockspace: string, resource: string): Readonly<LeaseRecord> | undefined {
+    return this.core.leaseRecord(lockspace, resource);
+  }
+
+  ownedRefusal(lockspace: string, resource: string, holder: CoreHolder): CoreError | undefined {
+    return this.core.ownedRefusal(lockspace, resource, holder);
+  }
+
+  isCleaning(lockspace: string, resource: string): boolean {
+    return this.core.isCleaning(lockspace, resource);
   }
 
   // -------------------------------------------------------------------------- resource lanes
@@ -382,27 +411,10 @@ export class LockspaceManager {
   }
 
   /**
-   * Steps the core at once with a lease event (also inside another step's actions) and returns the
-   * reply to the request it makes, if the core answered it in this step.
+   * Steps the core at once with a lease event (also inside another step's actions) and executes its
+   * actions. Lease events change no lockspace's state: nothing to observe.
    */
-  private stepForReply(event: (reqId: number) => HostEvent): Reply | undefined {
-    const reqId = this.nextReqId++;
-    let reply: Reply | undefined;
-    this.replyWaiters.set(reqId, (answer) => {
-      reply = answer;
-    });
-    // Lease events change no lockspace's state: nothing to observe, only actions to execute.
-    for (const action of this.core.step(event(reqId))) this.execute(action);
-    // Answered later (an acquire's or release's result): nobody waits for that reply.
-    this.replyWaiters.set(reqId, () => undefined);
-    if (reply !== undefined) this.replyWaiters.delete(reqId);
-    return reply;
-  }
-
-  /** A lease event that carries no request (a result): its actions only, no reply to wait for. */
-  private stepWithoutReply(
-    event: Extract<HostEvent, { type: 'acquire_result' | 'release_result' | 'clean_done' }>,
-  ): void {
+  private stepLease(event: HostEvent): void {
     for (const action of this.core.step(event)) this.execute(action);
   }
 
@@ -434,7 +446,7 @@ export class LockspaceManager {
         this.kill(action);
         return;
       case 'watch_holder':
-        // The registry watches the processes that hold its leases (pidfd) and releases on exit.
+        this.leaseIo.watchHolder(action.holder);
         return;
       case 'watchdog':
         this.watchdogMessage(action.message);
@@ -527,8 +539,10 @@ export class LockspaceManager {
     ls.progress('joined', `joined with host_id ${facts.hostId} generation ${facts.generation}`);
     const recorded = this.recorded.get(ls.name);
     this.recorded.delete(ls.name);
-    if (recorded !== undefined && ls.hostIdSource === 'restored')
+    if (recorded !== undefined && ls.hostIdSource === 'restored') {
+      this.leaseIo.adopt(recorded);
       for (const users of this.listeners) users.adoptStored(ls, recorded);
+    }
     ls.markStarted();
   }
 
@@ -544,7 +558,8 @@ export class LockspaceManager {
         persistent: holders.some((holder) => holder.kind === 'persistent'),
       },
     });
-    // The registry forgets the lockspace's leases without any disk I/O.
+    // The core dropped the lockspace's leases: no disk I/O for them any more.
+    this.leaseIo.dropForLoss(ls.name);
     for (const users of this.listeners) users.dropForLoss(ls.name);
   }
 
@@ -648,7 +663,7 @@ export class LockspaceManager {
         return;
       case 'put_lease':
       case 'delete_lease':
-        // The registry writes its lease rows itself, with what the core does not keep (path, lver, token).
+        this.leaseIo.state(change);
         return;
       case 'delete_leases_of':
         db.deleteLeasesOf(change.lockspace);
@@ -668,13 +683,22 @@ export class LockspaceManager {
   }
 
   /**
-   * The core's kill plan. 'term' starts the campaign in KillAction (SIGTERM or the lockspace's kill
-   * command, the persistent users through the command); KillAction escalates to SIGKILL after the
-   * grace period itself, so the core's later 'kill' rounds need nothing more here. KillAction's
-   * "clean" comes back as kill_done for the holders the core still waits for.
+   * The core's kill plan: 'term' starts the campaign in KillAction (SIGTERM or the lockspace's kill
+   * command, the persistent users through the command or the activation loss handler); each later
+   * 'kill' round (after the grace period, once a second while a holder is left) is a SIGKILL for the
+   * holders it names. KillAction's "clean" comes back as kill_done for the holders the core still
+   * waits for.
    */
   private kill(action: Extract<HostAction, { type: 'kill' }>): void {
-    if (action.signal !== 'term') return;
+    if (action.signal === 'kill') {
+      this.deps.kill.killRound(
+        action.name,
+        action.holders.flatMap((holder) =>
+          holder.kind === 'process' ? [{ pid: holder.pid, startTime: holder.startTime }] : [],
+        ),
+      );
+      return;
+    }
     const name = action.name;
     const processes = action.holders.flatMap((holder) =>
       holder.kind === 'process' ? [{ pid: holder.pid, startTime: holder.startTime }] : [],
@@ -699,6 +723,7 @@ export class LockspaceManager {
       persistentResources,
       command: killCommandFor(this.deps.config, name),
       graceSeconds: this.deps.config.killGraceSeconds,
+      timing: 'core',
     });
     // A persistent holder with no recorded lease has nothing to stop.
     if (persistent && persistentResources.length === 0)
@@ -708,9 +733,10 @@ export class LockspaceManager {
   private laneCommand(command: LaneCommand): void {
     switch (command.type) {
       case 'acquire':
+      case 'convert':
       case 'release':
       case 'clean_intent':
-        // The registry performs these itself (it asked the core first, through the lease* methods).
+        this.leaseIo.lane(command);
         return;
       default:
         this.renewals.execute(command);
@@ -751,16 +777,6 @@ function leaseRowOf(lease: StoredLease): LeaseRow {
         : { kind: 'process', pid: lease.pid ?? 0, startTime: lease.pidStartTime ?? 0n },
     token: lease.token,
   };
-}
-
-function coreHolder(holder: Holder): CoreHolder {
-  return holder.kind === 'persistent'
-    ? { kind: 'persistent' }
-    : { kind: 'process', pid: holder.pid, startTime: holder.startTime };
-}
-
-function coreError(error: WireError): CoreError {
-  return { code: error.code, message: error.message };
 }
 
 /** For LOCKSPACE_BUSY's details: who holds what (the registry's wording). */

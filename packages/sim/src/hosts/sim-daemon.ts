@@ -7,6 +7,7 @@
 import {
   acquireDeltaLease,
   acquireLease,
+  convertLease,
   DeltaError,
   DeltaLeaseView,
   releaseLease,
@@ -238,6 +239,9 @@ export class SimDaemon {
       case 'acquire':
         this.acquire(command.lockspace, command.resource, command.mode);
         return;
+      case 'convert':
+        this.convert(command.lockspace, command.resource, command.mode, command.token);
+        return;
       case 'release':
         this.release(command.lockspace, command.resource, command.token);
         return;
@@ -371,6 +375,31 @@ export class SimDaemon {
         }),
       (error: unknown) =>
         this.feed({ type: 'acquire_result', lockspace, resource, result: { ok: false, error: errorOf(error) } }),
+    );
+  }
+
+  private convert(lockspace: string, resource: string, mode: 'EX' | 'SH', token: string): void {
+    const paxos = this.paxos(lockspace);
+    const held: HeldLease | undefined = this.around.db.token(token);
+    if (paxos === undefined || held === undefined) {
+      this.feed({
+        type: 'convert_result',
+        lockspace,
+        resource,
+        result: { ok: false, error: { code: 'NOT_JOINED', message: 'no lane' } },
+      });
+      return;
+    }
+    convertLease(paxos.ctx, held, mode === 'EX' ? 'exclusive' : 'shared', { waitSeconds: 0 }).then(
+      (converted) =>
+        this.feed({
+          type: 'convert_result',
+          lockspace,
+          resource,
+          result: { ok: true, token: this.around.db.putToken(converted), mode },
+        }),
+      (error: unknown) =>
+        this.feed({ type: 'convert_result', lockspace, resource, result: { ok: false, error: errorOf(error) } }),
     );
   }
 
