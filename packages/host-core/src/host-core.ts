@@ -811,7 +811,11 @@ export class HostCore {
       }
     }
     for (const due of this.kills.dueKills(this.nowSeconds))
-      this.out.push({ type: 'kill', name: due.name, holders: due.holders, signal: 'kill' });
+      this.out.push(
+        due.signal === 'kill'
+          ? { type: 'kill', name: due.name, holders: due.holders, signal: 'kill' }
+          : { type: 'kill', name: due.name, holders: due.holders, signal: 'term', repeat: true },
+      );
   }
 
   /**

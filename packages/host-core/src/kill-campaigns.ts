@@ -1,20 +1,21 @@
 /**
  * The kill plan after a lease loss (or for holders of an older generation found after a restart):
- * every holder gets 'term' at once, and 'kill' after the grace period, repeated until it is reported
- * gone. Persistent holders (the daemon's own leases, e.g. active LVs) are stopped by the kill command
+ * every holder gets 'term' at once, 'term' again every second during the grace period (sanlock's
+ * SIGTERM rounds; a kill command runs only once), and 'kill' after the grace period, repeated until
+ * it is reported gone. Persistent holders (the daemon's own leases, e.g. active LVs) are stopped by the kill command
  * once; an admin's lockstop says they are stopped. The lockspace counts as clean when nobody is left.
  */
 import { assert } from './assert.js';
 import { holderKey, type Holder } from './types.js';
 
-/** Between repeats of 'kill' for holders that are still there. */
+/** Between rounds of 'term' (during the grace period) and of 'kill' (after it) for holders that are still there. */
 export const KILL_REPEAT_SECONDS = 1;
 
 export interface Campaign {
   pending: Map<string, Holder>;
   startedAtSeconds: number;
   graceSeconds: number;
-  /** Local time of the next 'kill' round, once past the grace period. */
+  /** Local time of the next round: 'term' again before the grace period ends, 'kill' after. */
   nextKillAtSeconds: number;
 }
 
@@ -29,7 +30,7 @@ export class KillCampaigns {
         pending: new Map(),
         startedAtSeconds: nowSeconds,
         graceSeconds,
-        nextKillAtSeconds: nowSeconds + graceSeconds,
+        nextKillAtSeconds: nowSeconds + Math.min(graceSeconds, KILL_REPEAT_SECONDS),
       };
       this.campaigns.set(name, campaign);
     }
@@ -74,14 +75,22 @@ export class KillCampaigns {
     return this.endIfClean(name);
   }
 
-  /** Campaigns whose holders are due another 'kill' at `nowSeconds` (the round is then rescheduled). */
-  dueKills(nowSeconds: number): Array<{ name: string; holders: Holder[] }> {
-    const due: Array<{ name: string; holders: Holder[] }> = [];
+  /**
+   * Campaigns whose holders are due another round at `nowSeconds` ('term' again within the grace
+   * period, 'kill' after it); each is rescheduled, and the first 'kill' comes exactly at the end of
+   * the grace period.
+   */
+  dueKills(nowSeconds: number): Array<{ name: string; holders: Holder[]; signal: 'term' | 'kill' }> {
+    const due: Array<{ name: string; holders: Holder[]; signal: 'term' | 'kill' }> = [];
     for (const [name, campaign] of this.campaigns) {
       if (nowSeconds < campaign.nextKillAtSeconds) continue;
-      campaign.nextKillAtSeconds = nowSeconds + KILL_REPEAT_SECONDS;
+      const graceEndsAtSeconds = campaign.startedAtSeconds + campaign.graceSeconds;
+      const pastGrace = nowSeconds >= graceEndsAtSeconds;
+      campaign.nextKillAtSeconds = pastGrace
+        ? nowSeconds + KILL_REPEAT_SECONDS
+        : Math.min(nowSeconds + KILL_REPEAT_SECONDS, graceEndsAtSeconds);
       const processes = [...campaign.pending.values()].filter((holder) => holder.kind === 'process');
-      if (processes.length > 0) due.push({ name, holders: processes });
+      if (processes.length > 0) due.push({ name, holders: processes, signal: pastGrace ? 'kill' : 'term' });
     }
     return due;
   }

@@ -177,7 +177,12 @@ export type LockspaceStateKind = 'starting' | 'joined' | 'stopping' | 'lost' | '
 export type HostAction =
   | { type: 'lane'; command: LaneCommand }
   | { type: 'reply'; reply: Reply }
-  | { type: 'kill'; name: string; holders: Holder[]; signal: 'term' | 'kill' }
+  /**
+   * A round of the kill plan: 'term' starts it (SIGTERM or the kill command), 'term' with `repeat`
+   * comes every second during the grace period (SIGTERM again; a kill command is not run again),
+   * 'kill' every second after it.
+   */
+  | { type: 'kill'; name: string; holders: Holder[]; signal: 'term' | 'kill'; repeat?: boolean }
   | { type: 'watch_holder'; holder: Holder }
   | { type: 'watchdog'; message: WatchdogMessage }
   | { type: 'state'; change: StateChange }

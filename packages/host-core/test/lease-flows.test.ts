@@ -121,4 +121,26 @@ describe('host core: resource lease flows', () => {
     expect(late.filter((a) => a.type !== 'wake')).toEqual([]);
     expect(core.leaseRecords()).toEqual([]);
   });
+
+  it("the kill plan: 'term' at the loss, 'term' again every second of the grace period, 'kill' exactly at its end and every second after", () => {
+    const { step, clock } = joinedWithLease();
+    const lossAt = clock.now + 80;
+    clock.now = lossAt;
+    const lost = step({ type: 'expiry_tick' });
+    expect(ofType(lost, 'kill')).toEqual([{ type: 'kill', name: 'ls', holders: [CLIENT], signal: 'term' }]);
+    const rounds: string[] = [];
+    // Grace 5 s (support.ts): wake where the core asks, 7.5 s in all.
+    for (let i = 0; i < 12; i++) {
+      const wake = ofType(step({ type: 'expiry_tick' }), 'wake')[0];
+      if (wake === undefined || wake.atSeconds > lossAt + 7.5) break;
+      clock.now = wake.atSeconds;
+      for (const round of ofType(step({ type: 'expiry_tick' }), 'kill'))
+        rounds.push(`${clock.now - lossAt}:${round.signal}${round.repeat === true ? '+' : ''}`);
+    }
+    expect(rounds).toEqual(['1:term+', '2:term+', '3:term+', '4:term+', '5:kill', '6:kill', '7:kill']);
+    const gone = step({ type: 'client_exit', pid: 100, startTime: 7n });
+    expect(ofType(gone, 'watchdog')[0]?.message).toEqual({ type: 'remove', name: 'ls' });
+    clock.now += 5;
+    expect(ofType(step({ type: 'expiry_tick' }), 'kill')).toEqual([]);
+  });
 });

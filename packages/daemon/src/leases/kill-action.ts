@@ -112,6 +112,8 @@ export class KillAction {
     };
     this.campaigns.set(plan.lockspace, campaign);
     for (const victim of plan.processes) {
+      // Already in the campaign: its rounds go on; the start's signal or command is not repeated.
+      if (campaign.alive.has(victim.pid)) continue;
       if (!isSameProcessAlive(victim.pid, victim.startTime)) continue;
       const watching = this.watch.watch(victim.pid, (pid) => this.exited(plan.lockspace, pid));
       if (!watching) continue;
@@ -140,6 +142,17 @@ export class KillAction {
       campaign.timer = setInterval(() => this.tick(plan.lockspace), KILL_REPEAT_INTERVAL_MS);
     }
     this.checkClean(plan.lockspace);
+  }
+
+  /**
+   * The host core's repeated 'term' round (during the grace period): SIGTERM again for those of
+   * `victims` still alive, unless the lockspace has a kill command (it runs once).
+   */
+  termRound(lockspace: string, victims: readonly KillVictim[]): void {
+    const campaign = this.campaigns.get(lockspace);
+    if (campaign === undefined || campaign.plan.command !== undefined) return;
+    this.watch.check();
+    for (const victim of victims) if (campaign.alive.has(victim.pid)) this.signal(victim.pid, 'SIGTERM', lockspace);
   }
 
   /** The host core's 'kill' round: SIGKILL for those of `victims` still alive in the lockspace's campaign. */

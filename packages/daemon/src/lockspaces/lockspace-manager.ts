@@ -684,25 +684,24 @@ export class LockspaceManager {
 
   /**
    * The core's kill plan: 'term' starts the campaign in KillAction (SIGTERM or the lockspace's kill
-   * command, the persistent users through the command or the activation loss handler); each later
-   * 'kill' round (after the grace period, once a second while a holder is left) is a SIGKILL for the
-   * holders it names. KillAction's "clean" comes back as kill_done for the holders the core still
+   * command, the persistent users through the command or the activation loss handler); its repeated
+   * 'term' rounds during the grace period are SIGTERMs again (not with a kill command), and each
+   * 'kill' round after it (once a second while a holder is left) a SIGKILL for the holders it names. KillAction's "clean" comes back as kill_done for the holders the core still
    * waits for.
    */
   private kill(action: Extract<HostAction, { type: 'kill' }>): void {
+    const victims = action.holders.flatMap((holder) =>
+      holder.kind === 'process' ? [{ pid: holder.pid, startTime: holder.startTime }] : [],
+    );
     if (action.signal === 'kill') {
-      this.deps.kill.killRound(
-        action.name,
-        action.holders.flatMap((holder) =>
-          holder.kind === 'process' ? [{ pid: holder.pid, startTime: holder.startTime }] : [],
-        ),
-      );
+      this.deps.kill.killRound(action.name, victims);
+      return;
+    }
+    if (action.repeat === true) {
+      this.deps.kill.termRound(action.name, victims);
       return;
     }
     const name = action.name;
-    const processes = action.holders.flatMap((holder) =>
-      holder.kind === 'process' ? [{ pid: holder.pid, startTime: holder.startTime }] : [],
-    );
     const persistent = action.holders.some((holder) => holder.kind === 'persistent');
     const persistentResources = persistent
       ? this.deps.db
@@ -719,7 +718,7 @@ export class LockspaceManager {
     }
     this.deps.kill.start({
       lockspace: name,
-      processes,
+      processes: victims,
       persistentResources,
       command: killCommandFor(this.deps.config, name),
       graceSeconds: this.deps.config.killGraceSeconds,

@@ -234,7 +234,8 @@ export class Machine {
 
   private onKill(daemon: SimDaemon, action: Extract<HostAction, { type: 'kill' }>): void {
     const context = this.context;
-    if (context === undefined) return;
+    // A repeated SIGTERM changes nothing here: a client that heeds it is already on its way out.
+    if (context === undefined || action.repeat === true) return;
     for (const holder of action.holders) {
       if (holder.kind === 'persistent') {
         if (!this.plan.killCommand) continue;

@@ -146,7 +146,8 @@ export class HostOracles {
     const ls = daemon.core.lockspace(SPACE);
     if (actions.some((action) => action.type === 'watchdog' && action.message.type === 'lost')) {
       this.stats.losses++;
-      if (actions.some((action) => action.type === 'kill' && action.signal === 'term')) this.stats.lossesWithLeases++;
+      if (actions.some((action) => action.type === 'kill' && action.signal === 'term' && action.repeat !== true))
+        this.stats.lossesWithLeases++;
     }
     if (
       event.type === 'companion_ack' &&
