@@ -136,6 +136,7 @@ const clientPlan: fc.Arbitrary<ClientPlan> = fc.record({
       holdSeconds: fc.double({ min: 0.5, max: 25, noNaN: true }),
       gapSeconds: fc.double({ min: 0, max: 6, noNaN: true }),
       crash: fc.boolean(),
+      convertTo: fc.option(fc.constantFrom('EX' as const, 'SH' as const), { nil: undefined, freq: 3 }),
     }),
     { minLength: 1, maxLength: 4 },
   ),
@@ -273,6 +274,7 @@ export function hostProperty(options: HostPropertyOptions): void {
     async () => {
       const total: HostRunStats = {
         grants: 0,
+        conversions: 0,
         lossesWithLeases: 0,
         losses: 0,
         adoptedLeases: 0,
@@ -293,6 +295,7 @@ export function hostProperty(options: HostPropertyOptions): void {
       // (A replay of one case need not show everything.)
       if (simRunSettings(options.runs).path !== undefined) return;
       expect(total.grants).toBeGreaterThan(0);
+      expect(total.conversions).toBeGreaterThan(0);
       expect(total.lossesWithLeases).toBeGreaterThan(0);
       expect(total.lockstops).toBeGreaterThan(0);
       expect(total.daemonRestarts).toBeGreaterThan(0);

@@ -33,6 +33,7 @@ type Request =
   | { type: 'lockstart' }
   | { type: 'lockstop' }
   | { type: 'acquire'; resource: string; mode: LeaseMode; holder: Holder }
+  | { type: 'convert'; resource: string; mode: LeaseMode; holder: Holder }
   | { type: 'release'; resource: string; holder: Holder };
 
 /** Refusals a client library waits out (and sends the request again). */
@@ -215,6 +216,15 @@ export class Machine {
           mode: request.mode,
           holder: request.holder,
         };
+      case 'convert':
+        return {
+          type: 'convert',
+          reqId,
+          lockspace: SPACE,
+          resource: request.resource,
+          mode: request.mode,
+          holder: request.holder,
+        };
       case 'release':
         return { type: 'release', reqId, lockspace: SPACE, resource: request.resource, holder: request.holder };
       default: {
@@ -307,8 +317,24 @@ export class Machine {
     client.granted.set(op.resource, { generation });
     client.using.set(op.resource, { generation });
     this.oracles.beginUse(this, client.owner, op.resource, op.mode, generation);
-    await context.clock.sleep(op.holdSeconds);
+    const converts = op.convertTo !== undefined && op.convertTo !== op.mode;
+    await context.clock.sleep(converts ? op.holdSeconds / 2 : op.holdSeconds);
     if (!client.alive) return;
+    if (converts && op.convertTo !== undefined) {
+      // Used as before until the daemon says the conversion is done (an upgrade must not be used
+      // exclusively before, a downgrade may go on exclusively until then).
+      const converted = await this.request({
+        type: 'convert',
+        resource: op.resource,
+        mode: op.convertTo,
+        holder: client.holder,
+      });
+      if (!client.alive) return;
+      if (converted.ok && converted.value.kind === 'lease')
+        this.oracles.convertUse(this, client.owner, op.resource, op.convertTo, generation);
+      await context.clock.sleep(op.holdSeconds / 2);
+      if (!client.alive) return;
+    }
     if (op.crash) return this.exitClient(client, 'crashed', this.oracles.now());
     // It stops using the lease, then asks for the release.
     client.using.delete(op.resource);

@@ -25,6 +25,8 @@ import { PERSISTENT_RESOURCE } from './scenario.js';
 
 export interface HostRunStats {
   grants: number;
+  /** Conversions granted (the use switched mode). */
+  conversions: number;
   /** Losses of the lockspace while some lease was held in it. */
   lossesWithLeases: number;
   losses: number;
@@ -42,6 +44,7 @@ export class HostOracles {
   readonly violations: string[] = [];
   readonly stats: HostRunStats = {
     grants: 0,
+    conversions: 0,
     lossesWithLeases: 0,
     losses: 0,
     adoptedLeases: 0,
@@ -88,9 +91,23 @@ export class HostOracles {
 
   beginUse(machine: Machine, owner: string, resource: string, mode: LeaseMode, generation: bigint): void {
     this.stats.grants++;
+    this.use(machine, owner, resource, mode, generation);
+  }
+
+  private use(machine: Machine, owner: string, resource: string, mode: LeaseMode, generation: bigint): void {
     this.tracker.begin(resource, owner, mode === 'EX' ? 'exclusive' : 'shared', this.now(), Infinity);
     if (this.now() > this.fenceAt(machine, generation) + EPSILON_SECONDS)
       this.violation(`${owner} was granted ${resource} after its host's fencing deadline`);
+  }
+
+  /**
+   * A conversion was granted: the use switches mode at once (an upgrade is checked like a grant: no
+   * other owner may then use the resource at all).
+   */
+  convertUse(machine: Machine, owner: string, resource: string, mode: LeaseMode, generation: bigint): void {
+    this.stats.conversions++;
+    this.tracker.end(resource, owner, this.now(), 'converted');
+    this.use(machine, owner, resource, mode, generation);
   }
 
   endUse(

@@ -12,6 +12,8 @@ export interface ClientOp {
   gapSeconds: number;
   /** Exit while holding instead of releasing. */
   crash: boolean;
+  /** Halfway through the hold, convert the lease to this mode (the daemon's convert). */
+  convertTo?: LeaseMode | undefined;
 }
 
 export interface ClientPlan {
