@@ -1,7 +1,8 @@
 /**
- * What the lockspace manager tells whoever keeps the resource leases' I/O details (the
- * LeaseRegistry) about the host core's decisions. Notifications only: the manager decides nothing
- * from the registry (the core's lease book, which the registry keeps informed, is what counts).
+ * What the lockspace manager tells the subscribers that act on the host core's decisions about a
+ * lockspace's leases (the LeaseRegistry for requests from other hosts, the activation registry for
+ * active LVs). Notifications only: the core's lease book is what counts, and the LeaseExecutor has
+ * already forgotten or placed the leases themselves when these come.
  */
 import type { StoredLease } from '../state/state-db.js';
 import type { Lockspace } from './lockspace.js';
