@@ -9,6 +9,7 @@
  */
 import {
   assert,
+  holderKey,
   type CoreError,
   type Holder as CoreHolder,
   type HostEvent,
@@ -76,10 +77,6 @@ const modeName = (mode: 'EX' | 'SH'): 'exclusive' | 'shared' => (mode === 'EX' ?
 
 function leaseKey(lockspace: string, resource: string): string {
   return `${lockspace}\0${resource}`;
-}
-
-function holderKeyOf(holder: CoreHolder): string {
-  return holder.kind === 'persistent' ? 'persistent' : `pid:${holder.pid}:${holder.startTime}`;
 }
 
 /** A lane failure as the core carries it (code, message and the details the client sees). */
@@ -311,7 +308,7 @@ export class LeaseExecutor {
     const placement = this.placements.get(key);
     const holder = change.holder;
     this.deps.db.transaction(() => {
-      this.deps.db.deleteLease(change.lockspace, change.resource, holderKeyOf(holder));
+      this.deps.db.deleteLease(change.lockspace, change.resource, holderKey(holder));
       if (placement !== undefined && placement.token !== '')
         this.deps.db.addHistory('release', {
           lockspace: change.lockspace,
@@ -393,7 +390,7 @@ export class LeaseExecutor {
   /** The core asks that the holder's exit be reported (client_exit), whenever it comes. */
   watchHolder(holder: CoreHolder): void {
     if (holder.kind !== 'process') return;
-    const key = holderKeyOf(holder);
+    const key = holderKey(holder);
     if (this.watched.has(key)) return;
     const exited = (): void => {
       this.watched.delete(key);
@@ -406,7 +403,7 @@ export class LeaseExecutor {
 
   private unwatch(holder: CoreHolder): void {
     if (holder.kind !== 'process') return;
-    const key = holderKeyOf(holder);
+    const key = holderKey(holder);
     const exited = this.watched.get(key);
     if (exited === undefined) return;
     this.watched.delete(key);

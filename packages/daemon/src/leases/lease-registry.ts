@@ -11,7 +11,7 @@
  * leases (requests found through pings).
  */
 import type { Holder as CoreHolder, LeaseRecord as CoreLeaseRecord } from '@leasehold/host-core';
-import { MAX_REPORTED_REQUESTS } from '@leasehold/host-core';
+import { holderKey, MAX_REPORTED_REQUESTS } from '@leasehold/host-core';
 import { getValueBlock, isPaxosError, setValueBlock, type HeldLease, type Logger } from '@leasehold/lease';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { killCommandFor } from '../config/daemon-config.js';
@@ -96,16 +96,16 @@ export class LeaseRegistry implements LockspaceUsers {
   }
 
   heldBy(holder: Holder): LeaseInfo[] {
-    const key = holderKeyOf(coreHolder(holder));
+    const key = holderKey(coreHolder(holder));
     return this.manager
       .leaseRecords()
-      .filter((record) => record.state !== 'acquiring' && holderKeyOf(record.holder) === key)
+      .filter((record) => record.state !== 'acquiring' && holderKey(record.holder) === key)
       .map((record) => this.info(record));
   }
 
   countHeldBy(holder: Holder): number {
-    const key = holderKeyOf(coreHolder(holder));
-    return this.manager.leaseRecords().filter((record) => holderKeyOf(record.holder) === key).length;
+    const key = holderKey(coreHolder(holder));
+    return this.manager.leaseRecords().filter((record) => holderKey(record.holder) === key).length;
   }
 
   // -------------------------------------------------------------------------------- acquire
@@ -417,8 +417,4 @@ export class LeaseRegistry implements LockspaceUsers {
       acquiredAt: placement?.acquiredAt ?? '',
     };
   }
-}
-
-function holderKeyOf(holder: CoreHolder): string {
-  return holder.kind === 'persistent' ? 'persistent' : `pid:${holder.pid}:${holder.startTime}`;
 }
