@@ -28,6 +28,29 @@ import { sampleLockspaceArea } from './sample-area.js';
 /** The largest value a u64 on disk holds (event values and data are u64). */
 const MAX_U64 = (1n << 64n) - 1n;
 
+/** Free area buffers kept per size, for renewals that overlap in one thread (rare: I/O is mostly synchronous). */
+const MAX_POOLED_AREA_BUFFERS = 4;
+/**
+ * Area buffers (one align area, 1 MiB with 512-byte sectors) free for the next renewal of any lease
+ * of this thread (module state is per isolate), by size. A buffer per lease kept a megabyte per
+ * lockspace resident in the lane that renews it; the area is only read into it and sampled before
+ * the buffer is given back, so the leases of a lane can share a few.
+ */
+const freeAreaBuffers = new Map<number, Uint8Array[]>();
+
+function takePooledAreaBuffer(sizeBytes: number): Uint8Array {
+  return freeAreaBuffers.get(sizeBytes)?.pop() ?? new Uint8Array(sizeBytes);
+}
+
+function givePooledAreaBuffer(buffer: Uint8Array): void {
+  let free = freeAreaBuffers.get(buffer.byteLength);
+  if (free === undefined) {
+    free = [];
+    freeAreaBuffers.set(buffer.byteLength, free);
+  }
+  if (free.length < MAX_POOLED_AREA_BUFFERS) free.push(buffer);
+}
+
 export interface HeldDeltaLeaseInit {
   disk: Disk;
   clock: Clock;
@@ -51,9 +74,6 @@ export class HeldDeltaLease implements DeltaLease {
   private readonly table: HostTable;
   private readonly outbox = new EventOutbox();
   private readonly inbox = new EventInbox();
-  /** See takeAreaBuffer(). */
-  private areaBuffer: Uint8Array | undefined;
-  private areaBufferTaken = false;
   private readonly pings = new PingBitmap();
   private readonly pingsFrom = new Set<number>();
 
@@ -230,7 +250,7 @@ export class HeldDeltaLease implements DeltaLease {
     try {
       this.sampleArea(await readLockspaceArea(this.disk, this.geometry, this.config, reused), startSeconds);
     } finally {
-      if (reused !== undefined) this.areaBufferTaken = false;
+      if (reused !== undefined) givePooledAreaBuffer(reused);
     }
     const writeSeconds = this.clock.nowSeconds();
     // Also catches a markLost() from the renewal loop while the read was hanging: never write late.
@@ -253,15 +273,13 @@ export class HeldDeltaLease implements DeltaLease {
   }
 
   /**
-   * The buffer renewals read the area into where the disk can (Disk.readInto): one per lease, so a
-   * renewal every 2N leaves no megabyte behind for the garbage collector. Taken while a renewal
-   * uses it; an overlapping renewal reads into a fresh buffer instead.
+   * The buffer a renewal reads the area into where the disk can (Disk.readInto), from this thread's
+   * pool (freeAreaBuffers), so that a renewal every 2N leaves no megabyte behind for the garbage
+   * collector; given back once the area is sampled (nothing keeps a view of it).
    */
   private takeAreaBuffer(): Uint8Array | undefined {
-    if (this.disk.readInto === undefined || this.areaBufferTaken) return undefined;
-    this.areaBufferTaken = true;
-    this.areaBuffer ??= new Uint8Array(this.geometry.alignBytes);
-    return this.areaBuffer;
+    if (this.disk.readInto === undefined) return undefined;
+    return takePooledAreaBuffer(this.geometry.alignBytes);
   }
 
   /** Renew steps after the read: liveness, events and membership from the area; our own sector checked. */
