@@ -16,7 +16,7 @@ import { HostTable, hostSampleOf } from './host-table.js';
 import {
   prepareDeltaSector,
   readDeltaSector,
-  readLockspaceArea,
+  useLockspaceArea,
   verifyDeltaSectorInArea,
   writeDeltaSector,
   type PreparedSector,
@@ -27,29 +27,6 @@ import { sampleLockspaceArea } from './sample-area.js';
 
 /** The largest value a u64 on disk holds (event values and data are u64). */
 const MAX_U64 = (1n << 64n) - 1n;
-
-/** Free area buffers kept per size, for renewals that overlap in one thread (rare: I/O is mostly synchronous). */
-const MAX_POOLED_AREA_BUFFERS = 4;
-/**
- * Area buffers (one align area, 1 MiB with 512-byte sectors) free for the next renewal of any lease
- * of this thread (module state is per isolate), by size. A buffer per lease kept a megabyte per
- * lockspace resident in the lane that renews it; the area is only read into it and sampled before
- * the buffer is given back, so the leases of a lane can share a few.
- */
-const freeAreaBuffers = new Map<number, Uint8Array[]>();
-
-function takePooledAreaBuffer(sizeBytes: number): Uint8Array {
-  return freeAreaBuffers.get(sizeBytes)?.pop() ?? new Uint8Array(sizeBytes);
-}
-
-function givePooledAreaBuffer(buffer: Uint8Array): void {
-  let free = freeAreaBuffers.get(buffer.byteLength);
-  if (free === undefined) {
-    free = [];
-    freeAreaBuffers.set(buffer.byteLength, free);
-  }
-  if (free.length < MAX_POOLED_AREA_BUFFERS) free.push(buffer);
-}
 
 export interface HeldDeltaLeaseInit {
   disk: Disk;
@@ -218,8 +195,9 @@ export class HeldDeltaLease implements DeltaLease {
   async readMembership(): Promise<MembershipBound> {
     this.assertHeld('read the lockspace membership');
     const issuedAtSeconds = this.clock.nowSeconds();
-    const area = await readLockspaceArea(this.disk, this.geometry, this.config);
-    return this.noteMembership(membershipOfArea(area, this.geometry, issuedAtSeconds));
+    return useLockspaceArea(this.disk, this.geometry, this.config, (area) =>
+      this.noteMembership(membershipOfArea(area, this.geometry, issuedAtSeconds)),
+    );
   }
 
   private noteMembership(bound: MembershipBound): MembershipBound {
@@ -246,12 +224,9 @@ export class HeldDeltaLease implements DeltaLease {
     const startSeconds = this.clock.nowSeconds();
     this.checkMayWrite(startSeconds, afterAcquire);
     // §4 renew step 1: the whole align area in one read; it also feeds liveness and events.
-    const reused = this.takeAreaBuffer();
-    try {
-      this.sampleArea(await readLockspaceArea(this.disk, this.geometry, this.config, reused), startSeconds);
-    } finally {
-      if (reused !== undefined) givePooledAreaBuffer(reused);
-    }
+    // Into a buffer of the thread's pool where the disk can: a renewal every 2N leaves no
+    // megabyte behind for the garbage collector, and the leases of a lane share the buffers.
+    await useLockspaceArea(this.disk, this.geometry, this.config, (area) => this.sampleArea(area, startSeconds));
     const writeSeconds = this.clock.nowSeconds();
     // Also catches a markLost() from the renewal loop while the read was hanging: never write late.
     this.assertHeld('renew');
@@ -270,16 +245,6 @@ export class HeldDeltaLease implements DeltaLease {
     await this.writeOwn(next);
     if (afterAcquire) this.checkFirstRenewalDone(this.clock.nowSeconds());
     this.lastRenewalStartSeconds = startSeconds;
-  }
-
-  /**
-   * The buffer a renewal reads the area into where the disk can (Disk.readInto), from this thread's
-   * pool (freeAreaBuffers), so that a renewal every 2N leaves no megabyte behind for the garbage
-   * collector; given back once the area is sampled (nothing keeps a view of it).
-   */
-  private takeAreaBuffer(): Uint8Array | undefined {
-    if (this.disk.readInto === undefined) return undefined;
-    return takePooledAreaBuffer(this.geometry.alignBytes);
   }
 
   /** Renew steps after the read: liveness, events and membership from the area; our own sector checked. */
