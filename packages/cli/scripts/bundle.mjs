@@ -31,6 +31,17 @@ const { BUNDLE_HASH_MARK, DEFAULT_CODE_CACHE_DIR, MANIFEST_FILE, MANIFEST_FORMAT
 
 const EXTERNAL_PACKAGES = ['better-sqlite3', 'pino', 'pino-pretty'];
 
+/**
+ * The daemon's lane workers, each bundled into bundle/<name>.cjs. A worker started from dist/ runs
+ * Node's ES module loader over ~60 modules: about 6 MB more per worker thread (and 4 MB more of
+ * Node's own code paged in) than one CommonJS file. The daemon's bundle starts them from there
+ * (see workerScripts), or from dist/ when the file is missing.
+ */
+const WORKER_BUNDLES = [
+  { name: 'renewal-worker', module: join(CLI_ROOT, '..', 'daemon', 'dist', 'lanes', 'renewal-worker.js') },
+  { name: 'resource-worker', module: join(CLI_ROOT, '..', 'daemon', 'dist', 'lanes', 'resource-worker.js') },
+];
+
 /** Every route with a bundle: key, the words that select it, and its module under dist/commands/. */
 function routes() {
   const list = [{ key: TOP_ROUTE_KEY, words: [], module: undefined }];
@@ -102,8 +113,9 @@ const importMetaUrl = {
   name: 'import-meta-url',
   setup(b) {
     b.onLoad({ filter: /[\\/]packages[\\/][^\\/]+[\\/]dist[\\/].*\.js$/ }, (args) => {
-      const contents = readFileSync(args.path, 'utf8');
+      let contents = readFileSync(args.path, 'utf8');
       if (!contents.includes('import.meta.url')) return undefined;
+      contents = workerScripts(contents);
       const { dir, json } = packageOf(args.path);
       const call =
         dir === CLI_ROOT
@@ -123,6 +135,19 @@ const importMetaUrl = {
   },
 };
 
+/**
+ * `new URL('./<worker>.js', import.meta.url)` of a bundled lane worker becomes its bundle beside
+ * this one when it is there (the dist/ file otherwise): see WORKER_BUNDLES.
+ */
+function workerScripts(contents) {
+  let out = contents;
+  for (const { name } of WORKER_BUNDLES) {
+    const reference = `new URL('./${name}.js', import.meta.url)`;
+    out = out.replaceAll(reference, `__leaseholdWorkerUrl(${JSON.stringify(name)}, () => ${reference})`);
+  }
+  return out;
+}
+
 const BANNER = [
   '"use strict";',
   // `near`: where the package's main file was beside the bundles when they were built; found there,
@@ -132,6 +157,10 @@ const BANNER = [
   '  const guess = near === undefined ? undefined : path.resolve(__dirname, near[0]);',
   '  const base = pkg === null ? path.resolve(__dirname, "..") : guess !== undefined && require("node:fs").existsSync(path.join(guess, near[1])) ? guess : path.dirname(require.resolve(pkg));',
   '  return require("node:url").pathToFileURL(path.resolve(base, rel)).href;',
+  '};',
+  'var __leaseholdWorkerUrl = (name, fromDist) => {',
+  '  const file = require("node:path").join(__dirname, name + ".cjs");',
+  '  return require("node:fs").existsSync(file) ? require("node:url").pathToFileURL(file) : fromDist();',
   '};',
 ].join('\n');
 
@@ -182,6 +211,7 @@ function isFresh(wanted) {
     const manifest = JSON.parse(readFileSync(join(BUNDLE_DIR, MANIFEST_FILE), 'utf8'));
     if (manifest.format !== MANIFEST_FORMAT || manifest.bundler !== bundlerStamp()) return false;
     if (!existsSync(join(BUNDLE_DIR, LAUNCHER_BUNDLE))) return false;
+    if (WORKER_BUNDLES.some(({ name }) => !existsSync(join(BUNDLE_DIR, `${name}.cjs`)))) return false;
     if (
       Object.keys(manifest.bundles).sort().join() !==
       wanted
@@ -227,6 +257,10 @@ try {
     bundles[route.key] = hash;
   }
   for (const input of await bundleEntry(launcherSource(), LAUNCHER_BUNDLE, outDir)) inputs.add(input);
+  for (const worker of WORKER_BUNDLES) {
+    const source = `import ${JSON.stringify(worker.module)};`;
+    for (const input of await bundleEntry(source, `${worker.name}.cjs`, outDir)) inputs.add(input);
+  }
   const manifest = { format: MANIFEST_FORMAT, bundler: bundlerStamp(), bundles, watched: watchedBuildInfo(inputs) };
   writeFileSync(join(outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   rmSync(BUNDLE_DIR, { recursive: true, force: true });

@@ -54,7 +54,9 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
   const logger = createDaemonLogger(config.logLevel, parseLogFormat(flags.logFormat, '--log-format'));
   const startedAtSeconds = monotonicSeconds();
   const hostIds = loadHostIdConf(config.hostIdFile);
-  const db = StateDb.open(config.stateDir);
+  const db = StateDb.open(config.stateDir, (error) =>
+    logger.warn({ err: error }, 'writing history rows to the state database failed: they are dropped'),
+  );
   const releasePidFile = claimPidFile(config.stateDir);
   const hostName = persistentHostName(db, config.hostName);
   const bootId = readBootId();

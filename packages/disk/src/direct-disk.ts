@@ -16,17 +16,32 @@ export interface DirectDiskOptions {
 }
 
 /**
+ * The aligned buffer every DirectDisk of this thread does its I/O through, grown (never shrunk) to
+ * the largest I/O. One per thread (module state is per isolate), not one per disk: a lane with ten
+ * lockspaces on ten devices would otherwise keep ten megabyte buffers (a delta-lease area read is
+ * 1 MiB). Sharing is safe because every I/O is synchronous and its bytes are copied out (or in)
+ * before it returns: no caller ever holds a view of this buffer.
+ */
+let threadIoBuffer: Buffer | undefined;
+
+function ioBufferOf(lengthBytes: number): Buffer {
+  if (threadIoBuffer === undefined || threadIoBuffer.byteLength < lengthBytes)
+    threadIoBuffer = directIoBuffer(lengthBytes);
+  assertDirectIoAligned(threadIoBuffer);
+  return threadIoBuffer;
+}
+
+/**
  * A file or block device opened with O_DIRECT: no page cache, so a completed write is visible to
  * every other opener (other hosts on a shared LUN) and a read sees the device, not a stale cache.
  *
- * I/O is synchronous (readSync/writeSync) through one 4096-aligned buffer per disk; the async
+ * I/O is synchronous (readSync/writeSync) through one 4096-aligned buffer per thread; the async
  * methods run the same code and return a settled promise. Put each device in its own worker thread
  * so a hung device stalls only that thread: async fs would queue on libuv's four shared threads.
  */
 export class DirectDisk implements Disk, SyncDisk {
   readonly sectorSize: number;
   readonly sizeBytes: number;
-  private ioBuffer: Buffer;
   private closed = false;
 
   private constructor(
@@ -43,7 +58,7 @@ export class DirectDisk implements Disk, SyncDisk {
     if (this.sizeBytes === 0) {
       throw new DiskError('EGEOMETRY', `${path} is smaller than one ${sectorSize}-byte sector`, path);
     }
-    this.ioBuffer = directIoBuffer(sectorSize);
+    ioBufferOf(sectorSize);
   }
 
   /** Opens `path` for O_DIRECT I/O. Throws DiskError EOPEN or EGEOMETRY. */
@@ -79,7 +94,7 @@ export class DirectDisk implements Disk, SyncDisk {
 
   /** Address of the buffer I/O goes through (always a multiple of 4096), for alignment checks. */
   get ioBufferAddress(): number {
-    return bufferAddress(this.ioBuffer);
+    return bufferAddress(ioBufferOf(this.sectorSize));
   }
 
   get isClosed(): boolean {
@@ -95,7 +110,7 @@ export class DirectDisk implements Disk, SyncDisk {
     target.set(this.readToIoBuffer(offsetBytes, target.byteLength));
   }
 
-  /** The bytes read, in the reused I/O buffer: valid until the next I/O on this disk. */
+  /** The bytes read, in the thread's I/O buffer: valid until the next I/O of any DirectDisk of this thread. */
   private readToIoBuffer(offsetBytes: number, lengthBytes: number): Uint8Array {
     this.checkOpen(offsetBytes, lengthBytes);
     checkIo(this, offsetBytes, lengthBytes);
@@ -166,11 +181,9 @@ export class DirectDisk implements Disk, SyncDisk {
     return settle(() => this.closeSync());
   }
 
-  /** The aligned I/O buffer, grown (never shrunk) to hold `lengthBytes`. */
+  /** The thread's aligned I/O buffer, grown (never shrunk) to hold `lengthBytes`. */
   private bufferFor(lengthBytes: number): Buffer {
-    if (this.ioBuffer.byteLength < lengthBytes) this.ioBuffer = directIoBuffer(lengthBytes);
-    assertDirectIoAligned(this.ioBuffer);
-    return this.ioBuffer;
+    return ioBufferOf(lengthBytes);
   }
 
   private checkOpen(offsetBytes: number, lengthBytes: number): void {

@@ -131,6 +131,31 @@ describe.each(['file', 'loop512', 'loop4096'])('DirectDisk on %s', (name) => {
     }
   });
 
+  it('keeps the data of two disks apart although they share one I/O buffer in this thread', () => {
+    const t = target(name);
+    const file = makeImageFile(DEVICE_SIZE_BYTES);
+    const one = openDirectDiskSync(t.path);
+    const other = openDirectDiskSync(file.imagePath, { sectorSize: t.sectorSize });
+    try {
+      const big = patternSectors(t.sectorSize, 64, 21);
+      const small = patternSectors(t.sectorSize, 1, 22);
+      one.writeSync(0, big);
+      other.writeSync(0, small);
+      expect(one.ioBufferAddress).toBe(other.ioBufferAddress);
+      const fromOne = one.readSync(0, big.byteLength);
+      const fromOther = other.readSync(0, small.byteLength);
+      expect(fromOne).toEqual(big);
+      expect(fromOther).toEqual(small);
+      const into = new Uint8Array(small.byteLength);
+      one.readIntoSync(0, into);
+      expect(into).toEqual(big.subarray(0, small.byteLength));
+    } finally {
+      one.closeSync();
+      other.closeSync();
+      file.remove();
+    }
+  });
+
   it('returns a fresh buffer the caller owns from each read', () => {
     const t = target(name);
     const disk = openDirectDiskSync(t.path);

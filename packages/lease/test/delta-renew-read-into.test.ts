@@ -1,6 +1,7 @@
 /**
- * Renewals read the whole lockspace area into one buffer per lease where the disk can
- * (Disk.readInto): a fresh megabyte every 2N was garbage the daemon's workers held for long.
+ * Renewals read the whole lockspace area into a reused buffer where the disk can (Disk.readInto),
+ * shared by the leases of a thread: a fresh megabyte every 2N was garbage the daemon's workers held
+ * for long, and a megabyte per lease stayed resident in the lane.
  * The renewals must judge the other hosts exactly as before.
  */
 import { describe, expect, it } from 'vitest';
@@ -64,6 +65,33 @@ describe('renewals reading into a reused buffer', () => {
     }
     expect(lease.hosts().find((host) => host.hostId === 2)?.state).toBe('DEAD');
     expect(new Set(disk.targets).size).toBe(1);
+  });
+
+  it('the leases of one thread share the buffer, and each still sees the other renew', async () => {
+    const ls = makeLockspace({ ioTimeoutSeconds: N });
+    const clock = new FakeClock(1000);
+    const settings = { ioTimeoutSeconds: N, watchdogFireTimeoutSeconds: W };
+    const diskOne = readIntoDisk(ls.memory);
+    const diskTwo = readIntoDisk(ls.memory);
+    const one = await clock.run(acquireDeltaLease(diskOne, clock, config(1, 'one', settings)));
+    const two = await clock.run(acquireDeltaLease(diskTwo, clock, config(2, 'two', settings)));
+    diskOne.targets.length = 0;
+    diskTwo.targets.length = 0;
+    for (let i = 0; i < RENEWALS; i++) {
+      await clock.advance(2 * N);
+      await one.renew();
+      await two.renew();
+    }
+    // Renewals that do not overlap take the same buffer back from the pool.
+    expect(new Set([...diskOne.targets, ...diskTwo.targets]).size).toBe(1);
+    expect(one.hosts().find((host) => host.hostId === 2)).toMatchObject({ state: 'LIVE', hostName: 'two' });
+    expect(two.hosts().find((host) => host.hostId === 1)).toMatchObject({ state: 'LIVE', hostName: 'one' });
+    // Overlapping renewals each read into a buffer of their own.
+    await clock.advance(2 * N);
+    diskOne.targets.length = 0;
+    diskTwo.targets.length = 0;
+    await Promise.all([one.renew(), two.renew()]);
+    expect(diskOne.targets[0]).not.toBe(diskTwo.targets[0]);
   });
 
   it('a disk without readInto is read as before, a fresh buffer each time', async () => {

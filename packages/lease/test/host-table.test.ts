@@ -40,6 +40,36 @@ describe('HostTable (§3 liveness by observed change)', () => {
     });
   });
 
+  it('remembers the check times of a slot seen empty, compactly, and carries them over once it is taken', () => {
+    const table = new HostTable(params);
+    const empty = { ownerId: 0n, ownerGeneration: 0n, timestamp: 0n };
+    expect(table.status(7, 100)).toBeUndefined();
+    expect(table.observeIfUnchanged(7, 0n, 0n, 0n, 100, 99)).toBe(true);
+    expect(table.observe(7, sample(0n, empty), 102, 101)).toBe(false);
+    // A slot far beyond the others grows the compact store; its neighbours stay never sampled.
+    expect(table.observeIfUnchanged(1999, 0n, 0n, 0n, 102, 101)).toBe(true);
+    expect(table.status(1998, 102)).toBeUndefined();
+    expect(table.status(7, 102)).toMatchObject({
+      state: 'FREE',
+      firstCheckSeconds: 100,
+      lastCheckSeconds: 102,
+      lastCheckStartSeconds: 101,
+      lastLiveSeconds: undefined,
+    });
+    expect(table.statuses(102)).toEqual([]);
+    // Taken: the first non-zero sample is a change after the first check, so LIVE at once.
+    expect(table.observeIfUnchanged(7, 2n, 3n, 500n, 104, 103)).toBe(false);
+    expect(table.observe(7, sample(500n), 104, 103)).toBe(true);
+    expect(table.status(7, 104)).toMatchObject({
+      state: 'LIVE',
+      firstCheckSeconds: 100,
+      lastCheckSeconds: 104,
+      lastCheckStartSeconds: 103,
+      lastLiveSeconds: 104,
+    });
+    expect(table.statuses(104).map((status) => status.hostId)).toEqual([7]);
+  });
+
   it('goes LIVE -> FAIL -> DEAD when a sample shows no change for more than 8·N_other and 8·N_other + W, with the OTHER host io_timeout', () => {
     const table = new HostTable(params);
     table.observe(2, sample(500n), 100);

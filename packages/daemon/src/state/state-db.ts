@@ -11,10 +11,17 @@
  * - leases: what is held and by whom (pid + start time), to adopt or clean up after a restart.
  * - activations (schema 2): the LVs active on this host (mapping, device), next to their persistent
  *   leases, so a restarted daemon checks and keeps them (lvmlockd's adopt file).
- * - history: acquire / release / lease-loss events, bounded.
+ * - history: acquire / release / lease-loss events, bounded. Informational only, so rows are
+ *   buffered in memory and written in batches (see flushHistory): an acquire or release then commits
+ *   only its lease row. A daemon crash loses at most the unwritten batch.
  *
  * Synchronous = NORMAL: a committed transaction survives the daemon's own crash (it is in the WAL);
  * after a machine crash there is no holder left to protect anyway.
+ *
+ * locking_mode = EXCLUSIVE: only this daemon opens the file while it runs (the pid file in the same
+ * directory keeps a second daemon out), so SQLite keeps its locks instead of taking and dropping six
+ * fcntl locks per commit, and keeps the WAL index in its own memory (no -shm file). The price: no
+ * other process (e.g. the sqlite3 shell) can read the database while the daemon runs.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,8 +30,14 @@ import Database from 'better-sqlite3';
 export const STATE_FILE_NAME = 'state.db';
 /** History rows kept; older ones are pruned. */
 export const MAX_HISTORY_ROWS = 10_000;
+/** The history is pruned once per this many rows written, not on every insert. */
+const HISTORY_PRUNE_EVERY_ROWS = 500;
 /** How often the daemon checkpoints the WAL. */
 export const CHECKPOINT_INTERVAL_MS = 30_000;
+/** History rows buffered in memory before they are written (one transaction for the batch). */
+export const HISTORY_BATCH_ROWS = 256;
+/** A buffered history row is written at the latest this long after it was added. */
+export const HISTORY_FLUSH_DELAY_MS = 1000;
 const SCHEMA_VERSION = 2;
 
 export interface StoredLockspace {
@@ -176,13 +189,31 @@ CREATE TABLE IF NOT EXISTS history (
 );
 `;
 
+/** A history row waiting in memory; its details are serialized when the batch is written. */
+interface PendingHistory {
+  atMs: number;
+  kind: string;
+  lockspace: string | null;
+  resource: string | null;
+  pid: number | null;
+  details: Record<string, unknown> | undefined;
+}
+
 export class StateDb {
   private readonly db: Database.Database;
   private historyWrites = 0;
   private readonly statements = new Map<string, Database.Statement>();
+  private pendingHistory: PendingHistory[] = [];
+  private historyTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
-  private constructor(readonly path: string) {
+  private constructor(
+    readonly path: string,
+    private readonly onHistoryError: (error: unknown) => void,
+  ) {
     this.db = new Database(path);
+    // Before the first access, so that the WAL index lives in heap memory (no shared memory at all).
+    this.db.pragma('locking_mode = EXCLUSIVE');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 1000');
@@ -201,13 +232,19 @@ export class StateDb {
     }
   }
 
-  /** Opens (creating) `stateDir/state.db`; the directory is created mode 0700. */
-  static open(stateDir: string): StateDb {
+  /**
+   * Opens (creating) `stateDir/state.db`; the directory is created mode 0700. `onHistoryError` hears
+   * of a history batch that a timer could not write (there is no caller to throw to).
+   */
+  static open(stateDir: string, onHistoryError: (error: unknown) => void = () => undefined): StateDb {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    return new StateDb(join(stateDir, STATE_FILE_NAME));
+    return new StateDb(join(stateDir, STATE_FILE_NAME), onHistoryError);
   }
 
   close(): void {
+    if (this.closed) return;
+    this.flushHistory();
+    this.closed = true;
     this.db.close();
   }
 
@@ -409,27 +446,75 @@ export class StateDb {
 
   // --------------------------------------------------------------------------------- history
 
+  /**
+   * Records an event. It is written with the next batch (HISTORY_BATCH_ROWS rows, or
+   * HISTORY_FLUSH_DELAY_MS later, or at checkpoint and close), not in the caller's transaction.
+   * `details` must not be changed by the caller afterwards (it is serialized at the flush).
+   */
   addHistory(
     kind: string,
     fields: { lockspace?: string; resource?: string; pid?: number; details?: Record<string, unknown> } = {},
   ): void {
-    this.stmt('INSERT INTO history (at, kind, lockspace, resource, pid, details) VALUES (?, ?, ?, ?, ?, ?)').run(
-      new Date().toISOString(),
+    if (this.closed) return;
+    this.pendingHistory.push({
+      atMs: Date.now(),
       kind,
-      fields.lockspace ?? null,
-      fields.resource ?? null,
-      fields.pid ?? null,
-      fields.details === undefined
-        ? null
-        : JSON.stringify(fields.details, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
-    );
-    // Prune now and then, not on every insert.
-    if (++this.historyWrites % 500 === 0) {
-      this.stmt('DELETE FROM history WHERE id <= (SELECT MAX(id) FROM history) - ?').run(MAX_HISTORY_ROWS);
+      lockspace: fields.lockspace ?? null,
+      resource: fields.resource ?? null,
+      pid: fields.pid ?? null,
+      details: fields.details,
+    });
+    if (this.pendingHistory.length >= HISTORY_BATCH_ROWS) this.flushHistory();
+    else if (this.historyTimer === undefined) {
+      this.historyTimer = setTimeout(() => {
+        this.historyTimer = undefined;
+        try {
+          this.flushHistory();
+        } catch (error) {
+          // Informational rows: a failed batch is dropped, the daemon goes on.
+          this.onHistoryError(error);
+        }
+      }, HISTORY_FLUSH_DELAY_MS);
+      this.historyTimer.unref();
     }
   }
 
+  /** Writes the buffered history rows in one transaction (nested in the caller's, if any). */
+  flushHistory(): void {
+    if (this.historyTimer !== undefined) {
+      clearTimeout(this.historyTimer);
+      this.historyTimer = undefined;
+    }
+    if (this.closed || this.pendingHistory.length === 0) return;
+    const rows = this.pendingHistory;
+    this.pendingHistory = [];
+    const insert = this.stmt(
+      'INSERT INTO history (at, kind, lockspace, resource, pid, details) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.transaction(() => {
+      for (const row of rows) {
+        insert.run(
+          new Date(row.atMs).toISOString(),
+          row.kind,
+          row.lockspace,
+          row.resource,
+          row.pid,
+          row.details === undefined
+            ? null
+            : JSON.stringify(row.details, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+        );
+      }
+      // Prune now and then, not on every batch.
+      const before = this.historyWrites;
+      this.historyWrites += rows.length;
+      if (Math.floor(before / HISTORY_PRUNE_EVERY_ROWS) !== Math.floor(this.historyWrites / HISTORY_PRUNE_EVERY_ROWS)) {
+        this.stmt('DELETE FROM history WHERE id <= (SELECT MAX(id) FROM history) - ?').run(MAX_HISTORY_ROWS);
+      }
+    });
+  }
+
   history(limit = 100): HistoryEntry[] {
+    this.flushHistory();
     const rows = this.stmt('SELECT * FROM history ORDER BY id DESC LIMIT ?').all(limit) as Array<{
       id: number;
       at: string;
@@ -445,13 +530,27 @@ export class StateDb {
     }));
   }
 
-  /** Copies the WAL into the database file (PASSIVE: never waits for readers). */
+  /** Writes the buffered history, then copies the WAL into the database file (PASSIVE: never waits for readers). */
   checkpoint(): void {
+    this.flushHistory();
     this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
-  /** Several writes as one transaction. */
+  /**
+   * Several writes as one transaction. The outermost one is a plain BEGIN/COMMIT through cached
+   * statements (better-sqlite3's transaction() builds a wrapper per call, and this runs on every
+   * acquire and release); a nested one is a savepoint, as better-sqlite3 does it.
+   */
   transaction<T>(work: () => T): T {
-    return this.db.transaction(work)();
+    if (this.db.inTransaction) return this.db.transaction(work)();
+    this.stmt('BEGIN').run();
+    try {
+      const result = work();
+      this.stmt('COMMIT').run();
+      return result;
+    } catch (error) {
+      if (this.db.inTransaction) this.stmt('ROLLBACK').run();
+      throw error;
+    }
   }
 }

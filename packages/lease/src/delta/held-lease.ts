@@ -16,7 +16,7 @@ import { HostTable, hostSampleOf } from './host-table.js';
 import {
   prepareDeltaSector,
   readDeltaSector,
-  readLockspaceArea,
+  useLockspaceArea,
   verifyDeltaSectorInArea,
   writeDeltaSector,
   type PreparedSector,
@@ -51,9 +51,6 @@ export class HeldDeltaLease implements DeltaLease {
   private readonly table: HostTable;
   private readonly outbox = new EventOutbox();
   private readonly inbox = new EventInbox();
-  /** See takeAreaBuffer(). */
-  private areaBuffer: Uint8Array | undefined;
-  private areaBufferTaken = false;
   private readonly pings = new PingBitmap();
   private readonly pingsFrom = new Set<number>();
 
@@ -198,8 +195,9 @@ export class HeldDeltaLease implements DeltaLease {
   async readMembership(): Promise<MembershipBound> {
     this.assertHeld('read the lockspace membership');
     const issuedAtSeconds = this.clock.nowSeconds();
-    const area = await readLockspaceArea(this.disk, this.geometry, this.config);
-    return this.noteMembership(membershipOfArea(area, this.geometry, issuedAtSeconds));
+    return useLockspaceArea(this.disk, this.geometry, this.config, (area) =>
+      this.noteMembership(membershipOfArea(area, this.geometry, issuedAtSeconds)),
+    );
   }
 
   private noteMembership(bound: MembershipBound): MembershipBound {
@@ -226,12 +224,9 @@ export class HeldDeltaLease implements DeltaLease {
     const startSeconds = this.clock.nowSeconds();
     this.checkMayWrite(startSeconds, afterAcquire);
     // §4 renew step 1: the whole align area in one read; it also feeds liveness and events.
-    const reused = this.takeAreaBuffer();
-    try {
-      this.sampleArea(await readLockspaceArea(this.disk, this.geometry, this.config, reused), startSeconds);
-    } finally {
-      if (reused !== undefined) this.areaBufferTaken = false;
-    }
+    // Into a buffer of the thread's pool where the disk can: a renewal every 2N leaves no
+    // megabyte behind for the garbage collector, and the leases of a lane share the buffers.
+    await useLockspaceArea(this.disk, this.geometry, this.config, (area) => this.sampleArea(area, startSeconds));
     const writeSeconds = this.clock.nowSeconds();
     // Also catches a markLost() from the renewal loop while the read was hanging: never write late.
     this.assertHeld('renew');
@@ -250,18 +245,6 @@ export class HeldDeltaLease implements DeltaLease {
     await this.writeOwn(next);
     if (afterAcquire) this.checkFirstRenewalDone(this.clock.nowSeconds());
     this.lastRenewalStartSeconds = startSeconds;
-  }
-
-  /**
-   * The buffer renewals read the area into where the disk can (Disk.readInto): one per lease, so a
-   * renewal every 2N leaves no megabyte behind for the garbage collector. Taken while a renewal
-   * uses it; an overlapping renewal reads into a fresh buffer instead.
-   */
-  private takeAreaBuffer(): Uint8Array | undefined {
-    if (this.disk.readInto === undefined || this.areaBufferTaken) return undefined;
-    this.areaBufferTaken = true;
-    this.areaBuffer ??= new Uint8Array(this.geometry.alignBytes);
-    return this.areaBuffer;
   }
 
   /** Renew steps after the read: liveness, events and membership from the area; our own sector checked. */

@@ -52,6 +52,9 @@ export interface LivenessParameters {
 }
 
 /** The table's memory of one slot. Values are those of the last observed change. */
+/** Numbers kept per zero-triple slot: first check, last check, last check start (see HostTable.zeroSlots). */
+const ZERO_SLOT_FIELDS = 3;
+
 interface SlotMemory {
   ownerId: bigint;
   ownerGeneration: bigint;
@@ -72,6 +75,13 @@ export class HostTable {
    * never-acquired slots a whole-area sample creates. Bounded by the slots, which the geometry bounds.
    */
   private readonly everHeld = new Set<number>();
+  /**
+   * Check times of the slots sampled so far only with the zero triple (most of a whole area), by
+   * host_id: ZERO_SLOT_FIELDS numbers each (first check, last check, last check start; NaN: never
+   * sampled) instead of a SlotMemory and a Map entry, which cost about 250 KB per 2000-slot
+   * lockspace. A slot moves to `slots` at its first non-zero sample.
+   */
+  private zeroSlots = new Float64Array(0);
 
   constructor(private params: LivenessParameters) {}
 
@@ -94,6 +104,10 @@ export class HostTable {
    * remembered state starts at zero).
    */
   observe(hostId: number, sample: HostSample, nowSeconds: number, readStartSeconds: number = nowSeconds): boolean {
+    if (!this.slots.has(hostId) && sample.ownerId === 0n && sample.ownerGeneration === 0n && sample.timestamp === 0n) {
+      this.checkedZeroSlot(hostId, nowSeconds, readStartSeconds);
+      return false;
+    }
     const slot = this.checkedSlot(hostId, nowSeconds, readStartSeconds);
     const changed =
       sample.ownerId !== slot.ownerId ||
@@ -130,8 +144,47 @@ export class HostTable {
       known === undefined
         ? ownerId === 0n && ownerGeneration === 0n && timestamp === 0n
         : ownerId === known.ownerId && ownerGeneration === known.ownerGeneration && timestamp === known.timestamp;
-    if (unchanged) this.checkedSlot(hostId, nowSeconds, readStartSeconds);
-    return unchanged;
+    if (!unchanged) return false;
+    if (known === undefined) this.checkedZeroSlot(hostId, nowSeconds, readStartSeconds);
+    else this.checkedSlot(hostId, nowSeconds, readStartSeconds);
+    return true;
+  }
+
+  /** A zero-triple sample of a slot that has held nothing yet: its check times only (see zeroSlots). */
+  private checkedZeroSlot(hostId: number, nowSeconds: number, readStartSeconds: number): void {
+    const checkStartSeconds = Math.min(readStartSeconds, nowSeconds);
+    const at = hostId * ZERO_SLOT_FIELDS;
+    if (at + ZERO_SLOT_FIELDS > this.zeroSlots.length) {
+      const grown = new Float64Array(Math.max(at + ZERO_SLOT_FIELDS, 2 * this.zeroSlots.length)).fill(Number.NaN);
+      grown.set(this.zeroSlots);
+      this.zeroSlots = grown;
+    }
+    const zero = this.zeroSlots;
+    if (Number.isNaN(zero[at]!)) {
+      zero[at] = nowSeconds;
+      zero[at + 2] = checkStartSeconds;
+    }
+    zero[at + 1] = nowSeconds;
+    // Never move evidence back (see checkedSlot).
+    zero[at + 2] = Math.max(zero[at + 2]!, checkStartSeconds);
+  }
+
+  /** The memory of a slot known only from zero-triple samples, as checkedSlot would have kept it. */
+  private zeroSlotMemory(hostId: number): SlotMemory | undefined {
+    const at = hostId * ZERO_SLOT_FIELDS;
+    const first = this.zeroSlots[at];
+    if (first === undefined || Number.isNaN(first)) return undefined;
+    return {
+      ownerId: 0n,
+      ownerGeneration: 0n,
+      timestamp: 0n,
+      ioTimeoutSeconds: 0,
+      hostName: '',
+      firstCheckSeconds: first,
+      lastCheckSeconds: this.zeroSlots[at + 1]!,
+      lastCheckStartSeconds: this.zeroSlots[at + 2]!,
+      lastLiveSeconds: undefined,
+    };
   }
 
   /** The slot's memory (created at its first sample, with the zero triple), its check times updated. */
@@ -139,7 +192,8 @@ export class HostTable {
     const checkStartSeconds = Math.min(readStartSeconds, nowSeconds);
     let slot = this.slots.get(hostId);
     if (slot === undefined) {
-      slot = {
+      // Its zero-triple samples so far, if any, become its memory.
+      slot = this.zeroSlotMemory(hostId) ?? {
         ownerId: 0n,
         ownerGeneration: 0n,
         timestamp: 0n,
@@ -150,6 +204,7 @@ export class HostTable {
         lastCheckStartSeconds: checkStartSeconds,
         lastLiveSeconds: undefined,
       };
+      if (hostId * ZERO_SLOT_FIELDS < this.zeroSlots.length) this.zeroSlots[hostId * ZERO_SLOT_FIELDS] = Number.NaN;
       this.slots.set(hostId, slot);
     }
     slot.lastCheckSeconds = nowSeconds;
@@ -163,7 +218,7 @@ export class HostTable {
    * state is the one the latest sample proves (see hostState): it does not age between samples.
    */
   status(hostId: number, nowSeconds: number): HostStatus | undefined {
-    const slot = this.slots.get(hostId);
+    const slot = this.slots.get(hostId) ?? this.zeroSlotMemory(hostId);
     return slot === undefined ? undefined : this.toStatus(hostId, slot, nowSeconds);
   }
 

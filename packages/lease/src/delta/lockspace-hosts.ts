@@ -20,7 +20,7 @@ import type { Clock } from '../clock.js';
 import { DEFAULT_IO_TIMEOUT_SECONDS, DEFAULT_WATCHDOG_FIRE_TIMEOUT_SECONDS } from '../timeouts.js';
 import type { HostStatus } from './api.js';
 import { HostTable } from './host-table.js';
-import { readLockspaceArea, readLockspaceGeometry, type LockspaceLocation } from './lockspace-io.js';
+import { readLockspaceGeometry, useLockspaceArea, type LockspaceLocation } from './lockspace-io.js';
 import { sampleLockspaceArea } from './sample-area.js';
 
 /** One host slot as one read shows it. */
@@ -42,8 +42,10 @@ export interface LockspaceSnapshot {
 /** A single read of the whole lockspace area. */
 export async function readLockspaceHosts(disk: Disk, where: LockspaceLocation): Promise<LockspaceSnapshot> {
   const geometry = await readLockspaceGeometry(disk, where);
-  const area = await readLockspaceArea(disk, geometry, where);
-  return { geometry, slots: decodeSlots(area, geometry, where) };
+  return {
+    geometry,
+    slots: await useLockspaceArea(disk, geometry, where, (area) => decodeSlots(area, geometry, where)),
+  };
 }
 
 export function decodeSlots(area: Uint8Array, geometry: Geometry, where: LockspaceLocation): LockspaceSlot[] {
@@ -116,9 +118,10 @@ export class LockspaceObserver {
   async sample(): Promise<number[]> {
     // §3: silence is proven only up to when the read was issued (it may sample the disk that early).
     const readStartSeconds = this.clock.nowSeconds();
-    const area = await readLockspaceArea(this.disk, this.geometry, this.where);
-    this.latest = decodeSlots(area, this.geometry, this.where);
-    return sampleLockspaceArea(area, this.geometry, this.table, this.clock.nowSeconds(), undefined, readStartSeconds);
+    return useLockspaceArea(this.disk, this.geometry, this.where, (area) => {
+      this.latest = decodeSlots(area, this.geometry, this.where);
+      return sampleLockspaceArea(area, this.geometry, this.table, this.clock.nowSeconds(), undefined, readStartSeconds);
+    });
   }
 
   /** The slots as the latest sample showed them. */

@@ -130,6 +130,59 @@ function verifyDeltaSectorAt(
   }
 }
 
+/** Free area buffers kept per size, for reads that overlap in one thread (rare: lane I/O is synchronous). */
+const MAX_POOLED_AREA_BUFFERS = 4;
+/**
+ * Area buffers (one align area: 1 MiB with 512-byte sectors) free for the next whole-area read of
+ * this thread (module state is per isolate), by size. A buffer per lease kept a megabyte per
+ * lockspace resident in the lane that renews it, and a fresh one per read (joins, host-id picks,
+ * membership reads) left megabytes of garbage that V8 collects late (it is outside its heap).
+ */
+const freeAreaBuffers = new Map<number, Uint8Array[]>();
+
+function takeAreaBuffer(sizeBytes: number): Uint8Array {
+  return freeAreaBuffers.get(sizeBytes)?.pop() ?? new Uint8Array(sizeBytes);
+}
+
+function giveAreaBuffer(buffer: Uint8Array): void {
+  let free = freeAreaBuffers.get(buffer.byteLength);
+  if (free === undefined) {
+    free = [];
+    freeAreaBuffers.set(buffer.byteLength, free);
+  }
+  if (free.length < MAX_POOLED_AREA_BUFFERS) free.push(buffer);
+}
+
+/**
+ * Reads the whole area and hands it to `use`, which must not keep it (nor any view of it): where
+ * the disk can read into a buffer (Disk.readInto), the buffer is one of the thread's pool and goes
+ * back to it once `use` returns. `read` is the whole-area read given the buffer to fill, if any.
+ */
+export async function withAreaBuffer<T>(
+  disk: Disk,
+  geometry: Geometry,
+  read: (into: Uint8Array | undefined) => Promise<Uint8Array>,
+  use: (area: Uint8Array) => T,
+): Promise<T> {
+  if (disk.readInto === undefined) return use(await read(undefined));
+  const buffer = takeAreaBuffer(geometry.alignBytes);
+  try {
+    return use(await read(buffer));
+  } finally {
+    giveAreaBuffer(buffer);
+  }
+}
+
+/** readLockspaceArea into a pooled buffer, handed to `use` (which must not keep it). */
+export function useLockspaceArea<T>(
+  disk: Disk,
+  geometry: Geometry,
+  where: LockspaceLocation,
+  use: (area: Uint8Array) => T,
+): Promise<T> {
+  return withAreaBuffer(disk, geometry, (into) => readLockspaceArea(disk, geometry, where, into), use);
+}
+
 /** §4 renew step 1: the whole align area in one I/O. */
 export async function readLockspaceArea(
   disk: Disk,

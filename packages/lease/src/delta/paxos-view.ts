@@ -14,6 +14,7 @@ import { idRenewalFailSeconds } from '../timeouts.js';
 import type { DeltaErrorShape, DeltaLeaseConfig, HostStatus } from './api.js';
 import { DeltaError } from './errors.js';
 import { hostState } from './host-table.js';
+import { withAreaBuffer } from './lockspace-io.js';
 import { laterMembership, membershipOfArea, type MembershipBound } from './membership.js';
 
 /** What the Paxos code reads of our delta lease. */
@@ -164,8 +165,18 @@ export class DeltaLeaseView implements PaxosDeltaView {
    */
   async readMembership(): Promise<MembershipBound> {
     const issuedAtSeconds = this.clock.nowSeconds();
-    const area = await this.lockspaceDisk.read(this.config.areaOffsetBytes, this.geometry.alignBytes);
-    const bound = membershipOfArea(area, this.geometry, issuedAtSeconds);
+    const disk = this.lockspaceDisk;
+    const offsetBytes = this.config.areaOffsetBytes;
+    const bound = await withAreaBuffer(
+      disk,
+      this.geometry,
+      async (into) => {
+        if (into === undefined || disk.readInto === undefined) return disk.read(offsetBytes, this.geometry.alignBytes);
+        await disk.readInto(offsetBytes, into);
+        return into;
+      },
+      (area) => membershipOfArea(area, this.geometry, issuedAtSeconds),
+    );
     this.latestMembership = laterMembership(this.latestMembership, bound);
     return bound;
   }
