@@ -321,8 +321,10 @@ export class Machine {
     await context.clock.sleep(converts ? op.holdSeconds / 2 : op.holdSeconds);
     if (!client.alive) return;
     if (converts && op.convertTo !== undefined) {
-      // Used as before until the daemon says the conversion is done (an upgrade must not be used
-      // exclusively before, a downgrade may go on exclusively until then).
+      // A downgrade is used as shared from the moment it is asked for (the conversion frees the
+      // leader on disk before its answer comes); an upgrade is used exclusively only once granted.
+      const downgrade = op.convertTo === 'SH';
+      if (downgrade) this.oracles.convertUse(this, client.owner, op.resource, 'SH', generation);
       const converted = await this.request({
         type: 'convert',
         resource: op.resource,
@@ -330,7 +332,7 @@ export class Machine {
         holder: client.holder,
       });
       if (!client.alive) return;
-      if (converted.ok && converted.value.kind === 'lease')
+      if (!downgrade && converted.ok && converted.value.kind === 'lease')
         this.oracles.convertUse(this, client.owner, op.resource, op.convertTo, generation);
       await context.clock.sleep(op.holdSeconds / 2);
       if (!client.alive) return;
