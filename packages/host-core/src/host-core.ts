@@ -118,7 +118,7 @@ export class HostCore {
     return this.leases.get(lockspace, resource);
   }
 
-  /** Whether `holder` has any lease on this host (in whatever state). */
+  /** Whether `holder` holds a lease on this host (in whatever state: acquiring, held, converting, releasing). */
   holds(holder: Holder): boolean {
     return this.leases.ofHolder(holder).length > 0;
   }
