@@ -10,6 +10,7 @@
  */
 import { closeSync } from 'node:fs';
 import { pidfdOpen, pollReadable } from '@leasehold/native';
+import { isSameProcessAlive } from './proc.js';
 
 /** How often pidfds are polled. Leases of a SIGKILLed client must be released within a second. */
 export const PROCESS_POLL_INTERVAL_MS = 100;
@@ -19,6 +20,8 @@ export type ExitHandler = (pid: number) => void;
 interface Watched {
   pid: number;
   pidfd: number;
+  /** The start time (from /proc) of the process the pidfd refers to, when the watcher knew it. */
+  startTime: bigint | undefined;
   handlers: Set<ExitHandler>;
 }
 
@@ -30,7 +33,7 @@ export class ProcessWatch {
    * Starts watching `pid` (idempotent). Returns false if the process is already gone (pidfd_open
    * failed with ESRCH), in which case `onExit` is not called.
    */
-  watch(pid: number, onExit: ExitHandler): boolean {
+  watch(pid: number, onExit: ExitHandler, startTime?: bigint): boolean {
     let entry = this.watched.get(pid);
     if (entry === undefined) {
       let pidfd: number;
@@ -39,12 +42,34 @@ export class ProcessWatch {
       } catch {
         return false;
       }
-      entry = { pid, pidfd, handlers: new Set() };
+      entry = { pid, pidfd, startTime, handlers: new Set() };
       this.watched.set(pid, entry);
       this.ensureTimer();
+    } else if (entry.startTime === undefined) {
+      entry.startTime = startTime;
     }
     entry.handlers.add(onExit);
     return true;
+  }
+
+  /**
+   * Starts watching one incarnation of `pid` (pid + start time). Returns false when that process is
+   * not running. A process already watched with the same start time is known alive from its pidfd
+   * alone (a poll, no /proc read): the pidfd was opened for exactly that process, and a client's
+   * connection keeps it open, so its repeated acquires cost no file reads.
+   */
+  watchIncarnation(pid: number, startTime: bigint, onExit: ExitHandler): boolean {
+    const entry = this.watched.get(pid);
+    if (entry !== undefined && entry.startTime === startTime) {
+      if (pollReadable(entry.pidfd, 0)) return false; // it exited: the next check reports it
+      entry.handlers.add(onExit);
+      return true;
+    }
+    if (!isSameProcessAlive(pid, startTime)) return false;
+    // A watched older incarnation of the pid has exited (the pid was reused): report and forget it
+    // first, so that the new process gets its own pidfd.
+    if (entry !== undefined && entry.startTime !== undefined) this.check();
+    return this.watch(pid, onExit, startTime);
   }
 
   unwatch(pid: number, onExit: ExitHandler): void {

@@ -19,7 +19,6 @@ import {
 } from '@leasehold/host-core';
 import type { HeldLease, Logger } from '@leasehold/lease';
 import { DaemonError } from '@leasehold/protocol';
-import { isSameProcessAlive } from '../clients/proc.js';
 import type { ProcessWatch } from '../clients/process-watch.js';
 import type { PlacedLease } from '../lanes/lane-messages.js';
 import type { Lockspace } from '../lockspaces/lockspace.js';
@@ -396,8 +395,7 @@ export class LeaseExecutor {
       this.watched.delete(key);
       this.deps.feed({ type: 'client_exit', pid: holder.pid, startTime: holder.startTime });
     };
-    if (isSameProcessAlive(holder.pid, holder.startTime) && this.deps.watch.watch(holder.pid, exited))
-      this.watched.set(key, exited);
+    if (this.deps.watch.watchIncarnation(holder.pid, holder.startTime, exited)) this.watched.set(key, exited);
     else exited();
   }
 
