@@ -45,7 +45,8 @@ export class ProcessWatch {
       entry = { pid, pidfd, startTime, handlers: new Set() };
       this.watched.set(pid, entry);
       this.ensureTimer();
-    } else if (entry.startTime === undefined) {
+    } else if (entry.startTime === undefined && !pollReadable(entry.pidfd, 0)) {
+      // The pidfd's process is alive, so it still owns the pid: it is the process the caller saw.
       entry.startTime = startTime;
     }
     entry.handlers.add(onExit);

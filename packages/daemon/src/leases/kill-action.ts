@@ -22,7 +22,6 @@
 import { spawn } from 'node:child_process';
 import type { Clock, Logger } from '@leasehold/lease';
 import { monotonicClock } from '../util/monotonic.js';
-import { isSameProcessAlive } from '../clients/proc.js';
 import type { ProcessWatch } from '../clients/process-watch.js';
 
 export const KILL_REPEAT_INTERVAL_MS = 1000;
@@ -114,8 +113,9 @@ export class KillAction {
     for (const victim of plan.processes) {
       // Already in the campaign: its rounds go on; the start's signal or command is not repeated.
       if (campaign.alive.has(victim.pid)) continue;
-      if (!isSameProcessAlive(victim.pid, victim.startTime)) continue;
-      const watching = this.watch.watch(victim.pid, (pid) => this.exited(plan.lockspace, pid));
+      const watching = this.watch.watchIncarnation(victim.pid, victim.startTime, (pid) =>
+        this.exited(plan.lockspace, pid),
+      );
       if (!watching) continue;
       campaign.alive.add(victim.pid);
       if (plan.timing !== 'core') campaign.ownTiming.add(victim.pid);
