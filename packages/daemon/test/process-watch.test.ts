@@ -32,7 +32,7 @@ describe('ProcessWatch incarnations', () => {
     watch = new ProcessWatch();
     const { pid, startTime, child } = sleeper();
     const exits: string[] = [];
-    expect(watch.watch(pid, () => exits.push('connection'), startTime)).toBe(true);
+    expect(watch.watchIncarnation(pid, startTime, () => exits.push('connection'))).toBe(true);
     expect(watch.watchIncarnation(pid, startTime, () => exits.push('lease'))).toBe(true);
     expect(watch.watchIncarnation(pid, startTime + 1n, () => exits.push('other'))).toBe(false);
     expect(watch.isAlive(pid)).toBe(true);
@@ -49,5 +49,18 @@ describe('ProcessWatch incarnations', () => {
     expect(watch.watchIncarnation(pid, startTime - 1n, () => undefined)).toBe(false);
     expect(watch.watchIncarnation(pid, startTime, () => undefined)).toBe(true);
     expect(watch.isAlive(pid)).toBe(true);
+  });
+
+  it('a wrong start time neither labels nor drops a pidfd that another watcher holds', async () => {
+    watch = new ProcessWatch();
+    const { pid, startTime, child } = sleeper();
+    const exits: string[] = [];
+    expect(watch.watch(pid, () => exits.push('plain'))).toBe(true);
+    expect(watch.watchIncarnation(pid, startTime + 7n, () => exits.push('wrong'))).toBe(false);
+    expect(watch.isAlive(pid)).toBe(true);
+    expect(watch.watchIncarnation(pid, startTime, () => exits.push('right'))).toBe(true);
+    child.kill('SIGKILL');
+    await waitFor('both exits reported', () => (exits.length === 2 ? true : undefined), 5000);
+    expect(exits.sort()).toEqual(['plain', 'right']);
   });
 });

@@ -57,7 +57,7 @@ export class ClientRegistry {
       );
       const created = client;
       created.onExit = () => this.exited(created);
-      if (!this.watch.watch(client.pid, created.onExit, stat.startTime)) return undefined;
+      if (!this.watch.watchIncarnation(client.pid, stat.startTime, created.onExit)) return undefined;
       this.processes.set(client.pid, client);
     }
     client.connections.add(connection);

@@ -33,7 +33,7 @@ export class ProcessWatch {
    * Starts watching `pid` (idempotent). Returns false if the process is already gone (pidfd_open
    * failed with ESRCH), in which case `onExit` is not called.
    */
-  watch(pid: number, onExit: ExitHandler, startTime?: bigint): boolean {
+  watch(pid: number, onExit: ExitHandler): boolean {
     let entry = this.watched.get(pid);
     if (entry === undefined) {
       let pidfd: number;
@@ -42,12 +42,9 @@ export class ProcessWatch {
       } catch {
         return false;
       }
-      entry = { pid, pidfd, startTime, handlers: new Set() };
+      entry = { pid, pidfd, startTime: undefined, handlers: new Set() };
       this.watched.set(pid, entry);
       this.ensureTimer();
-    } else if (entry.startTime === undefined && !pollReadable(entry.pidfd, 0)) {
-      // The pidfd's process is alive, so it still owns the pid: it is the process the caller saw.
-      entry.startTime = startTime;
     }
     entry.handlers.add(onExit);
     return true;
@@ -66,11 +63,24 @@ export class ProcessWatch {
       entry.handlers.add(onExit);
       return true;
     }
-    if (!isSameProcessAlive(pid, startTime)) return false;
-    // A watched older incarnation of the pid has exited (the pid was reused): report and forget it
-    // first, so that the new process gets its own pidfd.
-    if (entry !== undefined && entry.startTime !== undefined) this.check();
-    return this.watch(pid, onExit, startTime);
+    // A watched older incarnation of the pid that has exited (the pid was reused) is reported and
+    // forgotten first, so that the new process gets its own pidfd.
+    if (entry !== undefined && entry.startTime !== undefined && pollReadable(entry.pidfd, 0)) this.check();
+    if (!this.watch(pid, onExit)) return false;
+    // Checked after the pidfd exists: while its process lives it owns the pid, so /proc then shows
+    // that very process. A pidfd is labelled with a start time only once it is known to be its own.
+    const watched = this.watched.get(pid);
+    if (
+      watched !== undefined &&
+      (watched.startTime ?? startTime) === startTime &&
+      isSameProcessAlive(pid, startTime) &&
+      !pollReadable(watched.pidfd, 0)
+    ) {
+      watched.startTime = startTime;
+      return true;
+    }
+    this.unwatch(pid, onExit);
+    return false;
   }
 
   unwatch(pid: number, onExit: ExitHandler): void {
