@@ -96,11 +96,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<RunningDaemon> {
   });
   kill.setPersistentHandler((lockspace, resources) => activationLoss.onLost(lockspace, resources));
   manager.subscribe(leases);
-  manager.subscribe({
-    dropForLoss: () => undefined,
-    onPings: () => undefined,
-    adoptStored: (ls) => void activations.restore(ls.name),
-  });
+  manager.subscribe({ adoptStored: (ls) => void activations.restore(ls.name) });
   const sharedRefresh = new SharedRefresh({
     activations: (lockspace) => activations.list(lockspace),
     setEvent: (lockspace, hostId, event, data) => manager.setEvent(lockspace, hostId, event, data, 0n, true),

@@ -120,7 +120,7 @@ export class HostCore {
 
   /** Whether `holder` holds a lease on this host (in whatever state: acquiring, held, converting, releasing). */
   holds(holder: Holder): boolean {
-    return this.leases.ofHolder(holder).length > 0;
+    return this.leases.countOf(holder) > 0;
   }
 
   killPending(name: string): Holder[] {

@@ -46,14 +46,18 @@ export class LeaseBook {
     return this.all().filter((record) => record.lockspace === lockspace);
   }
 
+  /** How many leases `holder` has (in any state). */
+  countOf(holder: Holder): number {
+    return this.byHolder.get(holderKey(holder))?.size ?? 0;
+  }
+
   ofHolder(holder: Holder): LeaseRecord[] {
     return [...(this.byHolder.get(holderKey(holder)) ?? [])];
   }
 
   /** Why `holder` may not take one more lease, or undefined if it may. */
   refusal(holder: Holder): CoreError | undefined {
-    const key = holderKey(holder);
-    const count = this.byHolder.get(key)?.size ?? 0;
+    const count = this.countOf(holder);
     if (holder.kind === 'persistent') {
       if (count >= this.limits.persistentLeases)
         return {

@@ -9,7 +9,9 @@
  */
 import {
   assert,
+  assertNever,
   holderKey,
+  leaseKey,
   type CoreError,
   type Holder as CoreHolder,
   type HostEvent,
@@ -74,10 +76,6 @@ export interface LeaseExecutorDeps {
 
 const modeName = (mode: 'EX' | 'SH'): 'exclusive' | 'shared' => (mode === 'EX' ? 'exclusive' : 'shared');
 
-function leaseKey(lockspace: string, resource: string): string {
-  return `${lockspace}\0${resource}`;
-}
-
 /** A lane failure as the core carries it (code, message and the details the client sees). */
 export function coreErrorOf(error: unknown): CoreError {
   const mapped = toProtocolError(error);
@@ -139,6 +137,8 @@ export class LeaseExecutor {
       case 'clean_intent':
         this.cleanIntent(command.lockspace, command.resource);
         return;
+      default:
+        assertNever(command, 'resource-lease lane command');
     }
   }
 

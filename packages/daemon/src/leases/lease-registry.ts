@@ -11,7 +11,7 @@
  * leases (requests found through pings).
  */
 import type { Holder as CoreHolder, LeaseRecord as CoreLeaseRecord } from '@leasehold/host-core';
-import { holderKey, MAX_REPORTED_REQUESTS } from '@leasehold/host-core';
+import { holderKey, leaseKey, MAX_REPORTED_REQUESTS } from '@leasehold/host-core';
 import { getValueBlock, isPaxosError, setValueBlock, type HeldLease, type Logger } from '@leasehold/lease';
 import type { DaemonConfig } from '../config/daemon-config.js';
 import { killCommandFor } from '../config/daemon-config.js';
@@ -45,10 +45,6 @@ export const ACQUIRE_RETRY_MS = 250;
 export interface Requester {
   client: ClientProcess;
   signal: AbortSignal;
-}
-
-function leaseKey(lockspace: string, resource: string): string {
-  return `${lockspace}\0${resource}`;
 }
 
 /** The lease layer's value-block refusals (not acquired with it, too big) as INVALID_ARGUMENT. */
@@ -270,13 +266,7 @@ export class LeaseRegistry implements LockspaceUsers {
     return this.info(record);
   }
 
-  // ------------------------------------------------------------------------ loss, pings
-
-  /** The executor forgot them (the core dropped them); acquires waiting here look again. */
-  dropForLoss(): void {}
-
-  /** The core adopted what state recorded; the executor placed it. */
-  adoptStored(): void {}
+  // ------------------------------------------------------------------------------ pings
 
   onPings(lockspace: string, fromHostIds: number[]): void {
     const ls = this.manager.get(lockspace);

@@ -105,7 +105,7 @@ export class LockspaceManager {
       renewed: (ls, lastRenewalSeconds, hosts) =>
         this.resources.laneOf(ls.name)?.send({ type: 'renewed', lockspace: ls.name, lastRenewalSeconds, hosts }),
       pinged: (name, fromHostIds) => {
-        for (const users of this.listeners) users.onPings(name, fromHostIds);
+        for (const users of this.listeners) users.onPings?.(name, fromHostIds);
       },
       evented: (name, event) => this.eventListener?.(name, event),
     });
@@ -331,20 +331,26 @@ export class LockspaceManager {
 
   /** Steps the core with a lease request at once; resolves with its answer, whenever it comes. */
   leaseRequest(event: (reqId: number) => HostEvent): Promise<Reply> {
-    const reqId = this.nextReqId++;
-    const answer = this.expectReply(reqId);
-    this.stepLease(event(reqId));
-    return answer.promise;
+    return this.stepLeaseRequest(event).answer.promise;
   }
 
   /** A lease request the core answers within its step (a new token for a held lease). */
   leaseRequestNow(event: (reqId: number) => HostEvent): Reply {
+    const { type, answer } = this.stepLeaseRequest(event);
+    const reply = answer.early();
+    assert(reply !== undefined, `the core answers ${type} within its step`);
+    return reply;
+  }
+
+  private stepLeaseRequest(event: (reqId: number) => HostEvent): {
+    type: HostEvent['type'];
+    answer: ReturnType<LockspaceManager['expectReply']>;
+  } {
     const reqId = this.nextReqId++;
     const answer = this.expectReply(reqId);
-    this.stepLease(event(reqId));
-    const reply = answer.early();
-    assert(reply !== undefined, `the core answers ${event(reqId).type} within its step`);
-    return reply;
+    const stepped = event(reqId);
+    this.stepLease(stepped);
+    return { type: stepped.type, answer };
   }
 
   leaseRecords(): readonly LeaseRecord[] {
@@ -541,7 +547,7 @@ export class LockspaceManager {
     this.recorded.delete(ls.name);
     if (recorded !== undefined && ls.hostIdSource === 'restored') {
       this.leaseIo.adopt(recorded);
-      for (const users of this.listeners) users.adoptStored(ls, recorded);
+      for (const users of this.listeners) users.adoptStored?.(ls, recorded);
     }
     ls.markStarted();
   }
@@ -560,7 +566,6 @@ export class LockspaceManager {
     });
     // The core dropped the lockspace's leases: no disk I/O for them any more.
     this.leaseIo.dropForLoss(ls.name);
-    for (const users of this.listeners) users.dropForLoss(ls.name);
   }
 
   private onStartFailed(ls: Lockspace): void {
